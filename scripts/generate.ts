@@ -1,0 +1,92 @@
+/**
+ * `npm run generate`: specs → generated/. Steps (each also runs alone with `--step NAME`, running
+ * the steps before it in memory and writing only its own output):
+ *
+ *   lint        Redocly lint with redocly.yaml's rules                 (writes nothing)
+ *   bundle      resolve $refs into one document per API                (writes nothing)
+ *   types       openapi-typescript → generated/<api>/schema.ts
+ *   operations  ts-morph           → generated/<api>/operations.ts
+ *   manifest    spec hashes, tool versions → generated/manifest.json, generated/README.md
+ *
+ * Flags: `--check` compares instead of writing (exit 1 and the stale files when generated/ is out
+ * of date); `--watch` regenerates on every change under specs/; `--api NAME` limits to one API.
+ * Every output is computed before anything is written, so a broken spec leaves generated/ as it was.
+ */
+import { watch } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "./lib/registry.js";
+import { listGenerated, produce, STEPS, type Step, writeOutputs } from "./pipeline.js";
+
+const { values } = parseArgs({
+  options: {
+    check: { type: "boolean", default: false },
+    watch: { type: "boolean", default: false },
+    step: { type: "string" },
+    api: { type: "string" },
+  },
+});
+
+const step = (values.step ?? "manifest") as Step;
+if (!STEPS.includes(step)) {
+  console.error(`Unknown step "${values.step}". Steps: ${STEPS.join(", ")}`);
+  process.exit(2);
+}
+
+async function once(): Promise<number> {
+  const outputs = await produce({ step, only: values.step !== undefined, api: values.api });
+  if (values.check) {
+    const { stale, extra } = await listGenerated(outputs, values.step === undefined && values.api === undefined);
+    if (stale.length === 0 && extra.length === 0) {
+      console.log(`generated/ is up to date (${outputs.size} files).`);
+      return 0;
+    }
+    console.error("generated/ is stale:");
+    for (const file of stale) console.error(`  ${file}`);
+    for (const file of extra) console.error(`  ${file} (no longer generated)`);
+    console.error("Run `npm run generate` and commit the result.");
+    return 1;
+  }
+  const changed = await writeOutputs(outputs, values.step === undefined && values.api === undefined);
+  console.log(changed.length ? `Updated ${changed.length} file(s):\n${changed.map((f) => `  ${f}`).join("\n")}` : `No changes (${outputs.size} files up to date).`);
+  return 0;
+}
+
+function report(error: unknown): void {
+  console.error(error instanceof Error && error.name === "SpecError" ? error.message : error);
+}
+
+if (values.watch) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const run = () => {
+    running = running.then(async () => {
+      const started = Date.now();
+      try {
+        await once();
+        console.log(`(${Date.now() - started} ms) watching specs/ …`);
+      } catch (error) {
+        report(error);
+        console.error("generated/ left unchanged; still watching specs/ …");
+      }
+    });
+  };
+  const onChange = (_event: string, file: string | Buffer | null) => {
+    if (file && /\.(ya?ml|json)$/.test(String(file))) {
+      clearTimeout(timer);
+      timer = setTimeout(run, 150);
+    }
+  };
+  watch(path.join(ROOT, "specs"), { recursive: true }, onChange);
+  watch(path.join(ROOT, "redocly.yaml"), onChange);
+  run();
+} else {
+  once().then(
+    (code) => process.exit(code),
+    (error) => {
+      report(error);
+      console.error("generate failed; generated/ was not changed.");
+      process.exit(1);
+    },
+  );
+}

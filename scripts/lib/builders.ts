@@ -1,0 +1,244 @@
+import {
+  type ImportDeclarationStructure,
+  IndentationText,
+  type InterfaceDeclarationStructure,
+  type OptionalKind,
+  Project,
+  type PropertySignatureStructure,
+  QuoteKind,
+  type StatementStructures,
+  StructureKind,
+  VariableDeclarationKind,
+  type VariableStatementStructure,
+} from "ts-morph";
+import type { ApiInfo, OperationInfo } from "./extract.js";
+
+/**
+ * Small pure builders from the extracted data to ts-morph structures, and one `print` that turns
+ * the structures into text. Each builder's JSDoc shows a sample of what it emits.
+ */
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** `{ a: 1, "b-c": [true] }`: a deterministic TypeScript literal for plain JSON-like data. */
+export function literal(value: unknown, indent = ""): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    if (value.every((v) => v === null || typeof v !== "object")) return `[${value.map((v) => literal(v)).join(", ")}]`;
+    return `[\n${value.map((v) => `${inner}${literal(v, inner)},`).join("\n")}\n${indent}]`;
+  }
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return "{}";
+  const lines = entries.map(([k, v]) => `${inner}${IDENTIFIER.test(k) ? k : JSON.stringify(k)}: ${literal(v, inner)},`);
+  return `{\n${lines.join("\n")}\n${indent}}`;
+}
+
+/** `GetUser` → `GetUser`, `oauth2` → `Oauth2`. */
+export function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function escapeDoc(text: string): string {
+  return text.replace(/\*\//g, "*\\/").trim();
+}
+
+/**
+ * The JSDoc of one method: summary, description, then a line of facts.
+ * @example
+ * 获取用户高管模式设置 (Get an employee's executive-mode settings)
+ *
+ * `GET /v1.0/contact/seniorSettings` · token: app · official SDK: `ListSeniorSettings`
+ */
+export function operationDoc(op: OperationInfo): string {
+  const parts: string[] = [];
+  if (op.summary) parts.push(escapeDoc(op.summary));
+  if (op.description) parts.push(escapeDoc(op.description));
+  const facts = [`\`${op.method} ${op.path}\``, `token: ${op.token}`];
+  if (op.sdkOperation) facts.push(`official SDK: \`${op.sdkOperation}\``);
+  if (op.pagination) facts.push(`paginated by \`${op.pagination.cursorParam}\``);
+  parts.push(facts.join(" · "));
+  if (op.deprecated) parts.push("@deprecated See the spec's description.");
+  return parts.join("\n\n");
+}
+
+/**
+ * The runtime row of one operation.
+ * @example
+ * { method: "GET", path: "/v1.0/contact/seniorSettings", tag: "contact",
+ *   params: { seniorStaffId: "query" }, success: 200, idempotent: true, token: "app" }
+ */
+export function operationRow(op: OperationInfo): Record<string, unknown> {
+  return {
+    method: op.method,
+    path: op.path,
+    tag: op.tag,
+    params: Object.fromEntries(op.params.map((p) => [p.name, p.in])),
+    success: op.success.status,
+    ...(op.success.hasBody ? {} : { noBody: true }),
+    idempotent: op.idempotent,
+    token: op.token,
+    ...(op.pagination ? { pagination: op.pagination } : {}),
+    ...(op.sdkOperation ? { sdkOperation: op.sdkOperation } : {}),
+  };
+}
+
+/**
+ * The params type of one operation: the intersection of its parameter sources as
+ * openapi-typescript typed them.
+ * @example
+ * NonNullable<Schema["listSeniorSettings"]["parameters"]["query"]>
+ */
+export function paramsType(op: OperationInfo): string {
+  const base = `Schema[${JSON.stringify(op.operationId)}]`;
+  const parts: string[] = [];
+  for (const source of ["path", "query", "header"] as const) {
+    if (op.sources[source]) parts.push(`NonNullable<${base}["parameters"][${JSON.stringify(source)}]>`);
+  }
+  if (op.sources.body) parts.push(`NonNullable<${base}["requestBody"]>["content"]["application/json"]`);
+  return parts.length ? parts.join(" & ") : "Record<never, never>";
+}
+
+/**
+ * The result type of one operation: the success body, unwrapped from the envelope if the API has one.
+ * @example
+ * Schema["listSeniorSettings"]["responses"][200]["content"]["application/json"]
+ * Extract<Schema["listAdmins"]["responses"][200]["content"]["application/json"], { status: 0 }>["result"]
+ */
+export function resultType(op: OperationInfo, api: ApiInfo): string {
+  if (!op.success.hasBody) return "void";
+  let body = `Schema[${JSON.stringify(op.operationId)}]["responses"][${op.success.status}]["content"]["application/json"]`;
+  if (api.envelope) {
+    const { statusField, resultField, successStatus } = api.envelope;
+    body = `Extract<${body}, { ${JSON.stringify(statusField)}: ${successStatus} }>[${JSON.stringify(resultField)}]`;
+  }
+  return op.success.optionalBody ? `${body} | undefined` : body;
+}
+
+function errorsType(op: OperationInfo, api: ApiInfo): string {
+  const values = api.envelope ? op.statusCodes.map(String) : op.errorCodes.map((e) => JSON.stringify(e.code));
+  return values.length ? [...new Set(values)].join(" | ") : "never";
+}
+
+/**
+ * One tag's interface: each operation's params, result and documented error codes.
+ * @example
+ * export interface ContactOperations {
+ *   /** 获取用户高管模式设置 … *\/
+ *   listSeniorSettings: { params: …; result: …; errors: "parameter.error" | "system.error" };
+ * }
+ */
+export function tagInterface(tag: ApiInfo["tags"][number], api: ApiInfo): InterfaceDeclarationStructure {
+  const properties: OptionalKind<PropertySignatureStructure>[] = api.operations
+    .filter((op) => op.tag === tag.name)
+    .map((op) => ({
+      name: op.operationId,
+      docs: [operationDoc(op)],
+      type: `{\n  params: ${paramsType(op)};\n  result: ${resultType(op, api)};\n  errors: ${errorsType(op, api)};\n}`,
+    }));
+  const docs = [tag.displayName, tag.description].filter((d): d is string => !!d).map(escapeDoc);
+  return {
+    kind: StructureKind.Interface,
+    name: `${pascal(tag.name)}Operations`,
+    isExported: true,
+    docs: [docs.length ? `${docs.join("\n\n")}\n\nOperations of the \`${tag.name}\` tag.` : `Operations of the \`${tag.name}\` tag.`],
+    properties,
+  };
+}
+
+function constant(name: string, value: string, doc: string): VariableStatementStructure {
+  return {
+    kind: StructureKind.VariableStatement,
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: [doc],
+    declarations: [{ name, initializer: value }],
+  };
+}
+
+/** All statements of `generated/<api>/operations.ts`. */
+export function operationsFile(api: ApiInfo): StatementStructures[] {
+  const imports: ImportDeclarationStructure = {
+    kind: StructureKind.ImportDeclaration,
+    isTypeOnly: true,
+    moduleSpecifier: "./schema.js",
+    namedImports: [{ name: "operations", alias: "Schema" }],
+  };
+  const statements: StatementStructures[] = [imports];
+  statements.push(constant("title", `${JSON.stringify(api.title)} as const`, "The spec's `info.title`."));
+  statements.push(constant("servers", `${literal(api.servers)} as const`, "The spec's server URLs; the first is the default base URL."));
+  statements.push(
+    constant(
+      "auth",
+      api.auth ? `${literal(api.auth)} as const` : "undefined",
+      "Where the access token goes on each request (from the spec's apiKey security scheme).",
+    ),
+  );
+  statements.push(
+    constant(
+      "envelope",
+      api.envelope ? `${literal(api.envelope)} as const` : "undefined",
+      "How success bodies are wrapped (`x-imspec-envelope`), or `undefined` when they are not.",
+    ),
+  );
+  if (api.statusCodes.length) {
+    statements.push(
+      constant(
+        "statusCodes",
+        `${literal(Object.fromEntries(api.statusCodes.map((c) => [c.name, c.status])))} as const`,
+        "The documented non-zero envelope statuses (`x-imspec-status-codes`), by name.",
+      ),
+    );
+    statements.push(
+      constant(
+        "statusMessages",
+        `${literal(Object.fromEntries(api.statusCodes.map((c) => [String(c.status), c.description ? `${c.message} ${c.description}`.trim() : c.message])))} as const`,
+        "What each documented envelope status means, as the docs say it.",
+      ),
+    );
+  }
+  const rows = Object.fromEntries(api.operations.map((op) => [op.operationId, operationRow(op)]));
+  statements.push(
+    constant(
+      "operations",
+      `${literal(rows)} as const`,
+      "The operation table: one row per operationId with method, path, tag, where each parameter goes, the success status, whether a retry is safe and which token it needs. `src/core/methods.ts` turns it into methods.",
+    ),
+  );
+  for (const tag of api.tags) statements.push(tagInterface(tag, api));
+  statements.push({
+    kind: StructureKind.Interface,
+    name: "Operations",
+    isExported: true,
+    docs: ["Every tag's operations, keyed by tag: the shape of the client's method groups."],
+    properties: api.tags.map((tag) => ({ name: tag.name, type: `${pascal(tag.name)}Operations` })),
+  });
+  statements.push({
+    kind: StructureKind.TypeAlias,
+    name: "OperationId",
+    isExported: true,
+    type: "keyof typeof operations",
+  });
+  return statements;
+}
+
+let project: Project | undefined;
+
+/** Prints statements with fixed formatting settings: the same structures always give the same bytes. */
+export function print(statements: StatementStructures[], header: string): string {
+  project ??= new Project({
+    useInMemoryFileSystem: true,
+    skipLoadingLibFiles: true,
+    manipulationSettings: {
+      indentationText: IndentationText.TwoSpaces,
+      quoteKind: QuoteKind.Double,
+      useTrailingCommas: true,
+      insertSpaceAfterOpeningAndBeforeClosingNonemptyBraces: true,
+    },
+  });
+  const file = project.createSourceFile("out.ts", { statements }, { overwrite: true });
+  const text = file.getFullText();
+  project.removeSourceFile(file);
+  return `${header}\n${text.endsWith("\n") ? text : `${text}\n`}`;
+}

@@ -1,0 +1,382 @@
+import { SpecError } from "./problems.js";
+
+/**
+ * Plain data read from a bundled OpenAPI document: everything the operation-table builders need,
+ * nothing ts-morph specific. Pure functions only, so the table-driven tests can feed documents in
+ * and compare the data that comes out.
+ */
+
+export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "OPTIONS" | "HEAD" | "PATCH" | "TRACE";
+export type ParamLocation = "path" | "query" | "header" | "body";
+export type TokenKind = "none" | "app" | "user";
+
+export interface Envelope {
+  statusField: string;
+  messageField: string;
+  resultField: string;
+  successStatus: number;
+}
+
+export interface Pagination {
+  cursorParam: string;
+  cursorField: string;
+  hasMoreField: string;
+  itemsField: string;
+  firstCursor?: number | string;
+}
+
+export interface StatusCode {
+  status: number;
+  name: string;
+  message: string;
+  description?: string;
+}
+
+export interface OperationInfo {
+  operationId: string;
+  method: HttpMethod;
+  path: string;
+  tag: string;
+  summary?: string;
+  description?: string;
+  deprecated: boolean;
+  /** Every key the caller passes in the one params object, and where it goes on the wire. */
+  params: Array<{ name: string; in: ParamLocation; required: boolean }>;
+  /** Which parameter sources exist, to type the params object as their intersection. */
+  sources: { path: boolean; query: boolean; header: boolean; body: boolean; bodyRequired: boolean };
+  /** The first 2xx status, and whether it has a JSON body. */
+  success: { status: number; hasBody: boolean; optionalBody: boolean };
+  /** Safe to retry after a failure that may have reached the server (RFC 9110 idempotent methods). */
+  idempotent: boolean;
+  token: TokenKind;
+  pagination?: Pagination;
+  sdkOperation?: string;
+  /** Documented error codes: DingTalk `code` strings from error-response examples. */
+  errorCodes: Array<{ status: number; code: string }>;
+  /** Documented envelope status codes (`x-imspec-status-codes` on the operation). */
+  statusCodes: number[];
+}
+
+export interface ApiInfo {
+  title: string;
+  version: string;
+  servers: string[];
+  /** Where the access token goes: one place per API. */
+  auth?: { in: "header" | "query"; name: string };
+  envelope?: Envelope;
+  statusCodes: StatusCode[];
+  tags: Array<{ name: string; displayName?: string; description?: string }>;
+  operations: OperationInfo[];
+}
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+const IDEMPOTENT = new Set<HttpMethod>(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** Names that would shadow or pollute object prototypes if used as method or parameter keys. */
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype", "hasOwnProperty", "toString", "valueOf"]);
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Follows a local `#/components/...` reference in a bundled document. */
+export function deref<T = Json>(doc: Json, node: unknown): T | undefined {
+  let current = node;
+  for (let hops = 0; isObject(current) && typeof current.$ref === "string"; hops++) {
+    if (hops > 32) throw new SpecError(`Reference cycle at ${String(current.$ref)}`);
+    const ref = current.$ref;
+    if (!ref.startsWith("#/")) throw new SpecError(`Unbundled reference ${ref}: bundle the document first`);
+    current = ref
+      .slice(2)
+      .split("/")
+      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+      .reduce<unknown>((acc, key) => (isObject(acc) ? acc[key] : undefined), doc);
+    if (current === undefined) throw new SpecError(`Unresolved reference ${ref}`);
+  }
+  return current as T | undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function tokenKindOf(doc: Json, operation: Json): TokenKind {
+  const security = (Array.isArray(operation.security) ? operation.security : doc.security) as unknown;
+  if (!Array.isArray(security) || security.length === 0) return "none";
+  const schemes = (isObject(doc.components) && isObject(doc.components.securitySchemes)
+    ? doc.components.securitySchemes
+    : {}) as Json;
+  const kinds = new Set<TokenKind>();
+  for (const requirement of security) {
+    if (!isObject(requirement)) continue;
+    const names = Object.keys(requirement);
+    if (names.length === 0) kinds.add("none");
+    for (const name of names) {
+      const scheme = deref<Json>(doc, schemes[name]);
+      kinds.add(scheme?.["x-imspec-token-kind"] === "user" ? "user" : "app");
+    }
+  }
+  if (kinds.has("user")) return "user";
+  if (kinds.has("app")) return "app";
+  return "none";
+}
+
+function authOf(doc: Json): ApiInfo["auth"] {
+  const schemes = (isObject(doc.components) && isObject(doc.components.securitySchemes)
+    ? doc.components.securitySchemes
+    : {}) as Json;
+  let auth: ApiInfo["auth"];
+  for (const [name, raw] of Object.entries(schemes)) {
+    const scheme = deref<Json>(doc, raw);
+    if (!scheme || scheme.type !== "apiKey") continue;
+    const where = scheme.in;
+    const key = str(scheme.name);
+    if ((where !== "header" && where !== "query") || !key) {
+      throw new SpecError(`securitySchemes.${name}: only apiKey schemes in a header or the query are supported`);
+    }
+    if (auth && (auth.in !== where || auth.name.toLowerCase() !== key.toLowerCase())) {
+      throw new SpecError(`securitySchemes.${name}: all schemes of one API must put the token in the same place`);
+    }
+    auth = { in: where, name: key };
+  }
+  return auth;
+}
+
+function envelopeOf(raw: unknown, where: string): Envelope | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) throw new SpecError(`${where}: x-imspec-envelope must be an object`);
+  const envelope = {
+    statusField: str(raw.statusField),
+    messageField: str(raw.messageField),
+    resultField: str(raw.resultField),
+    successStatus: raw.successStatus,
+  };
+  if (!envelope.statusField || !envelope.messageField || !envelope.resultField || typeof envelope.successStatus !== "number") {
+    throw new SpecError(
+      `${where}: x-imspec-envelope needs statusField, messageField, resultField (strings) and successStatus (number)`,
+    );
+  }
+  return envelope as Envelope;
+}
+
+function paginationOf(raw: unknown, where: string): Pagination | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) throw new SpecError(`${where}: x-imspec-pagination must be an object`);
+  const fields = ["cursorParam", "cursorField", "hasMoreField", "itemsField"] as const;
+  for (const field of fields) {
+    if (!str(raw[field])) throw new SpecError(`${where}: x-imspec-pagination.${field} must be a string`);
+  }
+  const pagination: Pagination = {
+    cursorParam: raw.cursorParam as string,
+    cursorField: raw.cursorField as string,
+    hasMoreField: raw.hasMoreField as string,
+    itemsField: raw.itemsField as string,
+  };
+  if (typeof raw.firstCursor === "number" || typeof raw.firstCursor === "string") pagination.firstCursor = raw.firstCursor;
+  return pagination;
+}
+
+/** `token not found.` → `TOKEN_NOT_FOUND`, used when a status code carries no explicit name. */
+export function constantName(text: string): string {
+  const name = text
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .toUpperCase();
+  return /^[A-Z]/.test(name) ? name : `STATUS_${name}`;
+}
+
+function statusCodesOf(raw: unknown): StatusCode[] {
+  if (!Array.isArray(raw)) return [];
+  const codes: StatusCode[] = [];
+  const seen = new Set<string>();
+  for (const entry of raw) {
+    if (!isObject(entry) || typeof entry.status !== "number") {
+      throw new SpecError("x-imspec-status-codes: each entry needs a numeric `status`");
+    }
+    const message = str(entry.message) ?? "";
+    const name = str(entry.name) ?? constantName(message || `status ${entry.status}`);
+    if (seen.has(name)) throw new SpecError(`x-imspec-status-codes: the name ${name} is used twice`);
+    seen.add(name);
+    const code: StatusCode = { status: entry.status, name, message };
+    const description = str(entry.description);
+    if (description) code.description = description;
+    codes.push(code);
+  }
+  return codes.sort((a, b) => a.status - b.status);
+}
+
+function jsonMedia(content: unknown): Json | undefined {
+  if (!isObject(content)) return undefined;
+  const key = Object.keys(content).find((type) => /^application\/(.+\+)?json\b/.test(type));
+  return key ? (content[key] as Json) : undefined;
+}
+
+function errorCodesOf(doc: Json, responses: Json): OperationInfo["errorCodes"] {
+  const codes: OperationInfo["errorCodes"] = [];
+  for (const [status, raw] of Object.entries(responses)) {
+    if (!/^[45]\d\d$/.test(status)) continue;
+    const media = jsonMedia(deref<Json>(doc, raw)?.content);
+    for (const example of Object.values((media?.examples as Json | undefined) ?? {})) {
+      const value = deref<Json>(doc, example)?.value;
+      if (isObject(value) && typeof value.code === "string") codes.push({ status: Number(status), code: value.code });
+    }
+  }
+  const unique = new Map(codes.map((c) => [`${c.status} ${c.code}`, c]));
+  return [...unique.values()].sort((a, b) => a.status - b.status || a.code.localeCompare(b.code));
+}
+
+function checkKey(key: string, what: string): void {
+  if (!IDENTIFIER.test(key) || FORBIDDEN_KEYS.has(key)) {
+    throw new SpecError(`${what} "${key}" is not usable as a TypeScript property name`);
+  }
+}
+
+export function extractOperation(doc: Json, path: string, methodKey: (typeof METHODS)[number], pathItem: Json): OperationInfo {
+  const operation = deref<Json>(doc, pathItem[methodKey]) as Json;
+  const method = methodKey.toUpperCase() as HttpMethod;
+  const where = `${method} ${path}`;
+  const operationId = str(operation.operationId);
+  if (!operationId) throw new SpecError(`${where}: operationId is missing`);
+  if (!IDENTIFIER.test(operationId) || FORBIDDEN_KEYS.has(operationId)) {
+    throw new SpecError(`${where}: operationId "${operationId}" is not a usable method name`);
+  }
+  const tags = Array.isArray(operation.tags) ? operation.tags.filter((t): t is string => typeof t === "string") : [];
+  const tag = tags[0];
+  if (!tag) throw new SpecError(`${where} (${operationId}): needs a tag (methods are grouped by tag)`);
+  checkKey(tag, `${where}: tag`);
+
+  const params: OperationInfo["params"] = [];
+  const sources = { path: false, query: false, header: false, body: false, bodyRequired: false };
+  const seen = new Map<string, ParamLocation>();
+  const add = (name: string, location: ParamLocation, required: boolean) => {
+    checkKey(name, `${operationId}: parameter`);
+    const previous = seen.get(name);
+    if (previous) {
+      throw new SpecError(`${operationId}: the ${location} parameter "${name}" collides with the ${previous} parameter of the same name`);
+    }
+    seen.set(name, location);
+    params.push({ name, in: location, required });
+  };
+  const declared = [
+    ...(Array.isArray(pathItem.parameters) ? pathItem.parameters : []),
+    ...(Array.isArray(operation.parameters) ? operation.parameters : []),
+  ].map((p) => deref<Json>(doc, p) as Json);
+  // Operation-level parameters override path-level ones with the same name and location.
+  const byKey = new Map<string, Json>();
+  for (const parameter of declared) byKey.set(`${parameter.in} ${parameter.name}`, parameter);
+  for (const parameter of byKey.values()) {
+    const location = parameter.in;
+    const name = str(parameter.name);
+    if (!name) throw new SpecError(`${operationId}: a parameter has no name`);
+    if (location === "cookie") throw new SpecError(`${operationId}: cookie parameters are not supported`);
+    if (location !== "path" && location !== "query" && location !== "header") {
+      throw new SpecError(`${operationId}: parameter "${name}" has an unknown location "${String(location)}"`);
+    }
+    sources[location] = true;
+    add(name, location, location === "path" || parameter.required === true);
+  }
+  for (const match of path.matchAll(/\{([^}]+)\}/g)) {
+    const name = match[1] as string;
+    if (seen.get(name) !== "path") throw new SpecError(`${where}: the path parameter {${name}} is not declared`);
+  }
+
+  const requestBody = deref<Json>(doc, operation.requestBody);
+  if (requestBody) {
+    const media = jsonMedia(requestBody.content);
+    if (!media) throw new SpecError(`${operationId}: only JSON request bodies are supported`);
+    const schema = deref<Json>(doc, media.schema);
+    if (!schema || !isObject(schema.properties)) {
+      throw new SpecError(`${operationId}: the request body must be an object schema with properties`);
+    }
+    const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+    sources.body = true;
+    sources.bodyRequired = requestBody.required === true;
+    for (const name of Object.keys(schema.properties)) add(name, "body", required.has(name));
+  }
+
+  const responses = (deref<Json>(doc, operation.responses) ?? {}) as Json;
+  const successKey = Object.keys(responses)
+    .filter((code) => /^2\d\d$/.test(code))
+    .sort()[0];
+  if (!successKey) throw new SpecError(`${operationId}: declares no 2xx response`);
+  const successResponse = deref<Json>(doc, responses[successKey]) ?? {};
+  const info: OperationInfo = {
+    operationId,
+    method,
+    path,
+    tag,
+    deprecated: operation.deprecated === true,
+    params,
+    sources,
+    success: {
+      status: Number(successKey),
+      hasBody: jsonMedia(successResponse.content) !== undefined,
+      optionalBody: successResponse["x-imspec-optional-body"] === true,
+    },
+    idempotent: IDEMPOTENT.has(method),
+    token: tokenKindOf(doc, operation),
+    errorCodes: errorCodesOf(doc, responses),
+    statusCodes: Array.isArray(operation["x-imspec-status-codes"])
+      ? (operation["x-imspec-status-codes"] as unknown[]).filter((n): n is number => typeof n === "number").sort((a, b) => a - b)
+      : [],
+  };
+  const summary = str(operation.summary);
+  if (summary) info.summary = summary;
+  const description = str(operation.description);
+  if (description) info.description = description;
+  const pagination = paginationOf(operation["x-imspec-pagination"], operationId);
+  if (pagination) {
+    if (seen.get(pagination.cursorParam) !== "query") {
+      throw new SpecError(`${operationId}: x-imspec-pagination.cursorParam "${pagination.cursorParam}" is not a query parameter`);
+    }
+    info.pagination = pagination;
+  }
+  const sdkOperation = str(operation["x-sdk-operation"]);
+  if (sdkOperation) info.sdkOperation = sdkOperation;
+  return info;
+}
+
+/** Reads a bundled (single-file) OpenAPI 3.1 document into plain data. */
+export function extractApi(doc: Json): ApiInfo {
+  const info = isObject(doc.info) ? doc.info : {};
+  const operations: OperationInfo[] = [];
+  const ids = new Map<string, string>();
+  for (const [path, raw] of Object.entries(isObject(doc.paths) ? doc.paths : {})) {
+    const pathItem = deref<Json>(doc, raw) ?? {};
+    for (const method of METHODS) {
+      if (!pathItem[method]) continue;
+      const op = extractOperation(doc, path, method, pathItem);
+      const other = ids.get(op.operationId);
+      if (other) throw new SpecError(`operationId "${op.operationId}" is used by both ${other} and ${op.method} ${op.path}`);
+      ids.set(op.operationId, `${op.method} ${op.path}`);
+      operations.push(op);
+    }
+  }
+  operations.sort((a, b) => a.operationId.localeCompare(b.operationId));
+  const tags = (Array.isArray(doc.tags) ? doc.tags : []).filter(isObject).map((t) => {
+    const tag: ApiInfo["tags"][number] = { name: String(t.name) };
+    const displayName = str(t["x-displayName"]);
+    if (displayName) tag.displayName = displayName;
+    const description = str(t.description);
+    if (description) tag.description = description;
+    return tag;
+  });
+  for (const op of operations) {
+    if (!tags.some((t) => t.name === op.tag)) tags.push({ name: op.tag });
+  }
+  const api: ApiInfo = {
+    title: str(info.title) ?? "API",
+    version: str(info.version) ?? "",
+    servers: (Array.isArray(doc.servers) ? doc.servers : []).filter(isObject).map((s) => String(s.url)),
+    statusCodes: statusCodesOf(doc["x-imspec-status-codes"]),
+    tags: tags.filter((t) => operations.some((op) => op.tag === t.name)),
+    operations,
+  };
+  const auth = authOf(doc);
+  if (auth) api.auth = auth;
+  const envelope = envelopeOf(doc["x-imspec-envelope"], "document");
+  if (envelope) api.envelope = envelope;
+  return api;
+}

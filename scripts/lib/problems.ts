@@ -1,0 +1,29 @@
+import path from "node:path";
+import { getLineColLocation, type NormalizedProblem } from "@redocly/openapi-core";
+import { ROOT } from "./registry.js";
+
+/** A spec problem the generator refuses to go past; its message already names file and line. */
+export class SpecError extends Error {
+  override name = "SpecError";
+}
+
+/** `specs/dingtalk/openapi.yaml:12:5: message (rule)`: the form editors and CI logs link to. */
+export function formatProblem(problem: NormalizedProblem): string {
+  const location = problem.location[0];
+  let where = "(unknown location)";
+  if (location) {
+    const file = path.relative(ROOT, location.source.absoluteRef);
+    try {
+      const { start } = getLineColLocation(location);
+      where = `${file}:${start.line}:${start.col}`;
+    } catch {
+      where = `${file}#${location.pointer ?? ""}`;
+    }
+  }
+  return `${where}: ${problem.message} (${problem.ruleId})`;
+}
+
+export function problemsError(step: string, problems: NormalizedProblem[]): SpecError {
+  const lines = problems.map((p) => `  ${p.severity}: ${formatProblem(p)}`);
+  return new SpecError(`${step} failed with ${problems.length} problem(s):\n${lines.join("\n")}`);
+}

@@ -1,0 +1,30 @@
+import path from "node:path";
+import { type Config, loadConfig } from "@redocly/openapi-core";
+
+/** The repository root: every path the generator prints or writes is relative to it. */
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+
+export interface ApiEntry {
+  /** Registry key in redocly.yaml, e.g. `dingtalk`; also the folder name under generated/. */
+  name: string;
+  /** Root spec file, relative to ROOT, e.g. `specs/dingtalk/openapi.yaml`. */
+  root: string;
+  /** Redocly config scoped to this API (its lint rules). */
+  config: Config;
+}
+
+/**
+ * Reads the one registry of APIs, redocly.yaml. Adding an API is adding one `apis:` entry there;
+ * nothing else lists them.
+ */
+export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml")): Promise<ApiEntry[]> {
+  const config = await loadConfig({ configPath });
+  const apis = config.resolvedConfig.apis ?? {};
+  return Object.keys(apis)
+    .sort()
+    .map((name) => {
+      const root = apis[name]?.root;
+      if (!root) throw new Error(`redocly.yaml: API "${name}" has no root`);
+      return { name, root: path.relative(ROOT, path.resolve(path.dirname(configPath), root)), config: config.forAlias(name) };
+    });
+}

@@ -1,0 +1,85 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { loadRegistry, ROOT } from "./lib/registry.js";
+import { type Bundled, bundleStep } from "./steps/bundle.js";
+import { lintStep } from "./steps/lint.js";
+import { manifestStep } from "./steps/manifest.js";
+import { operationsStep } from "./steps/operations.js";
+import { typesStep } from "./steps/types.js";
+
+export const STEPS = ["lint", "bundle", "types", "operations", "manifest"] as const;
+export type Step = (typeof STEPS)[number];
+
+/**
+ * Runs the steps up to `step` for every API in the registry (or one) and returns every output as
+ * `path → content`, without touching the disk. With `only`, returns just that step's outputs.
+ */
+export async function produce(options: { step?: Step; only?: boolean; api?: string | undefined } = {}): Promise<Map<string, string>> {
+  const last = STEPS.indexOf(options.step ?? "manifest");
+  const wants = (s: Step) => STEPS.indexOf(s) <= last && (!options.only || s === options.step);
+  const registry = await loadRegistry();
+  const apis = options.api ? registry.filter((a) => a.name === options.api) : registry;
+  if (apis.length === 0) throw new Error(`No API named "${options.api}" in redocly.yaml`);
+  const outputs = new Map<string, string>();
+  const done: Array<{ name: string; root: string; bundled: Bundled; operations: number }> = [];
+  // Lint every API before generating any, so one run reports the problems of all specs.
+  const lintErrors: string[] = [];
+  for (const api of apis) {
+    try {
+      await lintStep(api);
+    } catch (error) {
+      lintErrors.push((error as Error).message);
+    }
+  }
+  if (lintErrors.length) {
+    const error = new Error(lintErrors.join("\n"));
+    error.name = "SpecError";
+    throw error;
+  }
+  if (last < STEPS.indexOf("bundle")) return outputs;
+  for (const api of apis) {
+    const bundled = await bundleStep(api);
+    if (last < STEPS.indexOf("types")) continue;
+    if (wants("types")) for (const [f, c] of await typesStep(api, bundled)) outputs.set(f, c);
+    if (last < STEPS.indexOf("operations")) continue;
+    const ops = operationsStep(api, bundled);
+    if (wants("operations")) for (const [f, c] of ops.files) outputs.set(f, c);
+    done.push({ name: api.name, root: api.root, bundled, operations: ops.info.operations.length });
+  }
+  if (wants("manifest") && done.length) for (const [f, c] of manifestStep(done)) outputs.set(f, c);
+  return new Map([...outputs].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+async function read(file: string): Promise<string | undefined> {
+  return readFile(path.join(ROOT, file), "utf8").catch(() => undefined);
+}
+
+/** Which outputs differ from disk, and (for a full run) which files under generated/ nobody produces any more. */
+export async function listGenerated(outputs: Map<string, string>, full: boolean): Promise<{ stale: string[]; extra: string[] }> {
+  const stale: string[] = [];
+  for (const [file, content] of outputs) if ((await read(file)) !== content) stale.push(file);
+  const extra = full ? (await filesUnder("generated")).filter((f) => !outputs.has(f)) : [];
+  return { stale, extra };
+}
+
+/** Writes the changed outputs (each through a temporary file and a rename) and removes orphans. */
+export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
+  const { stale, extra } = await listGenerated(outputs, full);
+  for (const file of stale) {
+    const target = path.join(ROOT, file);
+    await mkdir(path.dirname(target), { recursive: true });
+    const temporary = `${target}.${process.pid}.tmp`;
+    await writeFile(temporary, outputs.get(file) as string);
+    await rename(temporary, target);
+  }
+  for (const file of extra) await rm(path.join(ROOT, file));
+  return [...stale, ...extra];
+}

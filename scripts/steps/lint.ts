@@ -1,0 +1,14 @@
+import path from "node:path";
+import { lint } from "@redocly/openapi-core";
+import { problemsError } from "../lib/problems.js";
+import { type ApiEntry, ROOT } from "../lib/registry.js";
+
+/**
+ * Step `lint`: Redocly lint with the API's rules from redocly.yaml. Errors and warnings both stop
+ * the generator (the specs are held to zero of either). Writes nothing.
+ */
+export async function lintStep(api: ApiEntry): Promise<void> {
+  const problems = await lint({ ref: path.join(ROOT, api.root), config: api.config });
+  const relevant = problems.filter((p) => p.severity === "error" || p.severity === "warn");
+  if (relevant.length) throw problemsError(`lint ${api.root}`, relevant);
+}

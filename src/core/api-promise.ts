@@ -1,0 +1,48 @@
+/** The data of a call together with the raw answer it came from. */
+export interface WithResponse<T> {
+  data: T;
+  response: Response;
+  /** `x-acs-request-id` (DingTalk) or `x-request-id`, when the server sent one. */
+  requestId: string | undefined;
+}
+
+/**
+ * What every method returns: a Promise of the typed data, plus `.withResponse()` for the raw
+ * Response and request id. Lazy: the data promise is made only when awaited, so calling only
+ * `.withResponse()` leaves no second promise to reject unhandled.
+ */
+export class APIPromise<T> implements Promise<T> {
+  readonly #inner: Promise<WithResponse<T>>;
+  #data: Promise<T> | undefined;
+
+  constructor(inner: Promise<WithResponse<T>>) {
+    this.#inner = inner;
+  }
+
+  withResponse(): Promise<WithResponse<T>> {
+    return this.#inner;
+  }
+
+  #promise(): Promise<T> {
+    this.#data ??= this.#inner.then((r) => r.data);
+    return this.#data;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: this class is a Promise by design
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.#promise().then(onfulfilled, onrejected);
+  }
+
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
+    return this.#promise().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.#promise().finally(onfinally);
+  }
+
+  readonly [Symbol.toStringTag] = "APIPromise";
+}

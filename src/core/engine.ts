@@ -1,0 +1,308 @@
+import {
+  AbortError,
+  type ApiError,
+  type ApiName,
+  apiErrorFrom,
+  type CallSite,
+  ConfigError,
+  ConnectionError,
+  ImspecError,
+  ParseError,
+  TimeoutError,
+} from "./errors.js";
+import type { Logger, RequestOptions } from "./options.js";
+import type { Redactor } from "./redact.js";
+import { backoffMs, type Failure, isRetryable, RETRY_DEFAULTS, type RetryOptions, retryAfterMs, sleep } from "./retry.js";
+
+/**
+ * The one place a request goes out and an answer comes back: auth, per-attempt timeout, retries
+ * with backoff, token replay, and the mapping of every failure to a typed error. openapi-fetch
+ * builds the Request and calls `send` as its `fetch`.
+ */
+
+export type TokenKind = "none" | "app" | "user";
+
+/** A source of tokens; `replace` (optional) returns a token other than one the server refused. */
+export interface TokenSource {
+  get(): Promise<string>;
+  replace?(rejected: string): Promise<string>;
+}
+
+export interface Envelope {
+  readonly statusField: string;
+  readonly messageField: string;
+  readonly resultField: string;
+  readonly successStatus: number;
+}
+
+/** What differs between APIs, read from the generated tables and the API's folder. */
+export interface ApiProfile {
+  api: ApiName;
+  auth: { readonly in: "header" | "query"; readonly name: string } | undefined;
+  envelope: Envelope | undefined;
+  /** Whether an answer (status and parsed body) says the token is invalid or expired. */
+  tokenRejected(status: number, body: unknown): boolean;
+}
+
+export interface OperationRef {
+  operationId: string | undefined;
+  method: string;
+  path: string;
+  idempotent: boolean;
+  token: TokenKind;
+  noBody?: boolean | undefined;
+}
+
+export interface EngineOptions {
+  profile: ApiProfile;
+  fetch: typeof globalThis.fetch;
+  timeout: number;
+  retry: RetryOptions | false | undefined;
+  headers: Record<string, string> | undefined;
+  /** The client's app-token source, read at call time (it may be wired after the engine). */
+  appToken: () => TokenSource | undefined;
+  redactor: Redactor;
+  logger: Logger | undefined;
+  random?: () => number;
+}
+
+export interface Sent {
+  response: Response;
+  /** The parsed JSON body (the whole envelope for envelope APIs), `undefined` for an empty body. */
+  data: unknown;
+  requestId: string | undefined;
+}
+
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+
+function errnoOf(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+function retrySettings(client: RetryOptions | false | undefined, call: RetryOptions | false | undefined): Required<RetryOptions> {
+  if (call === false || (call === undefined && client === false)) return { ...RETRY_DEFAULTS, maxAttempts: 1 };
+  return { ...RETRY_DEFAULTS, ...(client || {}), ...(call || {}) };
+}
+
+function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): TokenSource {
+  return { get: async () => (typeof input === "function" ? await input() : input) };
+}
+
+export class Engine {
+  readonly #o: EngineOptions;
+  readonly #random: () => number;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#random = options.random ?? Math.random;
+  }
+
+  get profile(): ApiProfile {
+    return this.#o.profile;
+  }
+
+  #tokenSource(op: OperationRef, options: RequestOptions): { source: TokenSource; managed: boolean } | undefined {
+    if (op.token === "none" || !this.#o.profile.auth) return undefined;
+    if (options.accessToken !== undefined) return { source: tokenSourceOf(options.accessToken), managed: false };
+    if (op.token === "user") {
+      throw new ConfigError(
+        `${op.operationId ?? op.path} needs a user access token: pass it as { accessToken } in the call options`,
+        this.#site(op),
+      );
+    }
+    const source = this.#o.appToken();
+    if (!source) {
+      throw new ConfigError("No access token: give the client credentials, an accessToken or getAccessToken", this.#site(op));
+    }
+    return { source, managed: source.replace !== undefined };
+  }
+
+  #site(op: OperationRef): CallSite {
+    return { operationId: op.operationId, method: op.method, path: op.path };
+  }
+
+  #log(event: Omit<Parameters<Logger>[0], "api" | "operationId" | "method" | "path">, op: OperationRef): void {
+    if (!this.#o.logger) return;
+    try {
+      this.#o.logger({ api: this.#o.profile.api, operationId: op.operationId, method: op.method, path: op.path, ...event });
+    } catch {
+      // A broken logger must not break the call.
+    }
+  }
+
+  /** Sends `request` (built by openapi-fetch) for `op`, with retries; resolves only on success. */
+  async send(request: Request, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
+    const site = this.#site(op);
+    const { profile, redactor } = this.#o;
+    const retry = retrySettings(this.#o.retry, options.retry);
+    const timeout = options.timeout ?? this.#o.timeout;
+    const signal = options.signal;
+    const body = request.body ? await request.text() : undefined;
+    let headers: Headers;
+    try {
+      headers = new Headers(request.headers);
+      for (const [k, v] of Object.entries(this.#o.headers ?? {})) headers.set(k, v);
+      for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
+    } catch (error) {
+      // Headers refuses CR/LF and other invalid characters: a header-injection attempt stops here.
+      throw new ConfigError(`Invalid request header: ${redactor.text((error as Error).message)}`, site);
+    }
+    const auth = this.#tokenSource(op, options);
+    let replayed = false;
+
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw this.#finish(new AbortError(site), attempt);
+      let token: string | undefined;
+      if (auth) {
+        token = await auth.source.get();
+        if (typeof token !== "string" || token.length === 0) throw new ConfigError("The token provider returned no token", site);
+        redactor.add(token);
+      }
+      let url = request.url;
+      if (token && profile.auth?.in === "query") {
+        const u = new URL(url);
+        u.searchParams.set(profile.auth.name, token);
+        url = u.toString();
+      } else if (token && profile.auth) {
+        headers.set(profile.auth.name, token);
+      }
+
+      const started = performance.now();
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeout);
+      const onAbort = () => controller.abort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      let response: Response;
+      let text: string;
+      let failure: Failure | undefined;
+      let error: ImspecError | undefined;
+      try {
+        response = await this.#o.fetch(url, { method: request.method, headers, body: body ?? null, signal: controller.signal, redirect: "manual" });
+        text = await response.text();
+      } catch (cause) {
+        if (signal?.aborted) {
+          error = new AbortError(site);
+        } else if (timedOut) {
+          error = new TimeoutError(timeout, site);
+          failure = { kind: "timeout" };
+        } else {
+          const errno = errnoOf(cause);
+          const beforeSend = errno !== undefined && NOT_SENT.has(errno);
+          const reason = redactor.text((cause as Error)?.message ?? String(cause));
+          error = new ConnectionError(`${op.method} ${op.path} failed: ${errno ?? reason}`, site, errno, beforeSend);
+          failure = { kind: beforeSend ? "not-sent" : "network" };
+        }
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      }
+      const durationMs = Math.round(performance.now() - started);
+
+      if (error) {
+        if (error instanceof AbortError || !failure) throw this.#finish(error, attempt);
+        const delay = await this.#shouldRetry(failure, op, retry, attempt, undefined);
+        this.#log({ attempt, durationMs, error: error.name, retryInMs: delay }, op);
+        if (delay === undefined) throw this.#finish(error, attempt);
+        await this.#wait(delay, signal, site, attempt);
+        continue;
+      }
+
+      // biome-ignore lint/style/noNonNullAssertion: assigned in the try block when no error was caught
+      const res = response!;
+      // biome-ignore lint/style/noNonNullAssertion: as above
+      const raw = text!;
+      let data: unknown;
+      let parsed = true;
+      if (raw.length > 0) {
+        try {
+          data = JSON.parse(raw);
+        } catch {
+          parsed = false;
+        }
+      }
+      const requestId = res.headers.get("x-acs-request-id") ?? res.headers.get("x-request-id") ?? undefined;
+
+      let apiError: ApiError | undefined;
+      if (!res.ok) {
+        apiError = apiErrorFrom(profile.api, { status: res.status, statusText: res.statusText, headers: res.headers, body: parsed ? redactor.value(data) : undefined }, site);
+      } else if (!parsed) {
+        const type = res.headers.get("content-type") ?? "no content type";
+        this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
+        throw this.#finish(new ParseError(`${op.method} ${op.path} → ${res.status}: the body is not JSON (${type}, ${raw.length} bytes)`, site, res.status, requestId), attempt);
+      } else if (profile.envelope && !op.noBody) {
+        const env = profile.envelope;
+        const record = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
+        const status = record?.[env.statusField];
+        if (typeof status !== "number" && typeof status !== "string") {
+          this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
+          throw this.#finish(new ParseError(`${op.method} ${op.path} → ${res.status}: the body has no \`${env.statusField}\` envelope`, site, res.status, requestId), attempt);
+        }
+        if (Number(status) !== env.successStatus) {
+          apiError = apiErrorFrom(profile.api, { status: res.status, headers: res.headers, body: redactor.value(data) }, site);
+        }
+      }
+
+      if (!apiError) {
+        this.#log({ attempt, durationMs, status: res.status, requestId }, op);
+        const response = new Response(raw.length ? raw : null, { status: res.status, statusText: res.statusText, headers: res.headers });
+        return { response, data, requestId };
+      }
+
+      if (auth?.managed && token && !replayed && profile.tokenRejected(res.status, data)) {
+        // The token was refused: drop it, get another (shared by every call that saw the same
+        // refusal) and replay this call once. A second refusal is thrown, never looped on.
+        replayed = true;
+        this.#log({ attempt, durationMs, status: res.status, requestId, error: `${apiError.name} ${apiError.code}`, tokenReplaced: true }, op);
+        const replace = auth.source.replace as (rejected: string) => Promise<string>;
+        const fresh = await replace.call(auth.source, token);
+        if (fresh === token) throw this.#finish(apiError, attempt);
+        attempt--;
+        continue;
+      }
+
+      const delay = await this.#shouldRetry({ kind: "answer", status: res.status, code: apiError.code }, op, retry, attempt, res.headers.get("retry-after"));
+      this.#log({ attempt, durationMs, status: res.status, requestId, error: `${apiError.name} ${apiError.code ?? ""}`.trim(), retryInMs: delay }, op);
+      if (delay === undefined) throw this.#finish(apiError, attempt);
+      await this.#wait(delay, signal, site, attempt);
+    }
+  }
+
+  async #shouldRetry(
+    failure: Failure,
+    op: OperationRef,
+    retry: Required<RetryOptions>,
+    attempt: number,
+    retryAfter: string | null | undefined,
+  ): Promise<number | undefined> {
+    if (attempt >= retry.maxAttempts || !isRetryable(failure, op.idempotent)) return undefined;
+    const asked = retryAfterMs(retryAfter);
+    if (asked !== undefined) return asked <= retry.maxRetryAfterMs ? asked : undefined;
+    return backoffMs(attempt, retry, this.#random);
+  }
+
+  async #wait(ms: number, signal: AbortSignal | undefined, site: CallSite, attempt: number): Promise<void> {
+    try {
+      await sleep(ms, signal);
+    } catch {
+      throw this.#finish(new AbortError(site), attempt);
+    }
+  }
+
+  #finish<E extends ImspecError>(error: E, attempts: number): E {
+    error.attempts = attempts;
+    return error;
+  }
+}
+
+/** True for errors this library throws; anything else reaching a caller is a bug. */
+export function isImspecError(error: unknown): error is ImspecError {
+  return error instanceof ImspecError;
+}
