@@ -36,7 +36,10 @@ if (!STEPS.includes(step)) {
 async function once(): Promise<number> {
   const outputs = await produce({ step, only: values.step !== undefined, api: values.api });
   if (values.check) {
-    const { stale, extra } = await listGenerated(outputs, values.step === undefined && values.api === undefined);
+    const { stale, extra } = await listGenerated(
+      outputs,
+      values.step === undefined && values.api === undefined,
+    );
     if (stale.length === 0 && extra.length === 0) {
       console.log(`generated/ is up to date (${outputs.size} files).`);
       return 0;
@@ -48,7 +51,11 @@ async function once(): Promise<number> {
     return 1;
   }
   const changed = await writeOutputs(outputs, values.step === undefined && values.api === undefined);
-  console.log(changed.length ? `Updated ${changed.length} file(s):\n${changed.map((f) => `  ${f}`).join("\n")}` : `No changes (${outputs.size} files up to date).`);
+  console.log(
+    changed.length
+      ? `Updated ${changed.length} file(s):\n${changed.map((f) => `  ${f}`).join("\n")}`
+      : `No changes (${outputs.size} files up to date).`,
+  );
   return 0;
 }
 

@@ -14,7 +14,9 @@ export type Step = (typeof STEPS)[number];
  * Runs the steps up to `step` for every API in the registry (or one) and returns every output as
  * `path → content`, without touching the disk. With `only`, returns just that step's outputs.
  */
-export async function produce(options: { step?: Step; only?: boolean; api?: string | undefined } = {}): Promise<Map<string, string>> {
+export async function produce(
+  options: { step?: Step; only?: boolean; api?: string | undefined } = {},
+): Promise<Map<string, string>> {
   const last = STEPS.indexOf(options.step ?? "manifest");
   const wants = (s: Step) => STEPS.indexOf(s) <= last && (!options.only || s === options.step);
   const registry = await loadRegistry();
@@ -51,7 +53,9 @@ export async function produce(options: { step?: Step; only?: boolean; api?: stri
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).catch(() => []);
+  const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).catch(
+    () => [],
+  );
   return entries
     .filter((e) => e.isFile())
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
@@ -63,7 +67,10 @@ async function read(file: string): Promise<string | undefined> {
 }
 
 /** Which outputs differ from disk, and (for a full run) which files under generated/ nobody produces any more. */
-export async function listGenerated(outputs: Map<string, string>, full: boolean): Promise<{ stale: string[]; extra: string[] }> {
+export async function listGenerated(
+  outputs: Map<string, string>,
+  full: boolean,
+): Promise<{ stale: string[]; extra: string[] }> {
   const stale: string[] = [];
   for (const [file, content] of outputs) if ((await read(file)) !== content) stale.push(file);
   const extra = full ? (await filesUnder("generated")).filter((f) => !outputs.has(f)) : [];

@@ -26,12 +26,15 @@ export function literal(value: unknown, indent = ""): string {
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
-    if (value.every((v) => v === null || typeof v !== "object")) return `[${value.map((v) => literal(v)).join(", ")}]`;
+    if (value.every((v) => v === null || typeof v !== "object"))
+      return `[${value.map((v) => literal(v)).join(", ")}]`;
     return `[\n${value.map((v) => `${inner}${literal(v, inner)},`).join("\n")}\n${indent}]`;
   }
   const entries = Object.entries(value).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return "{}";
-  const lines = entries.map(([k, v]) => `${inner}${IDENTIFIER.test(k) ? k : JSON.stringify(k)}: ${literal(v, inner)},`);
+  const lines = entries.map(
+    ([k, v]) => `${inner}${IDENTIFIER.test(k) ? k : JSON.stringify(k)}: ${literal(v, inner)},`,
+  );
   return `{\n${lines.join("\n")}\n${indent}}`;
 }
 
@@ -142,7 +145,11 @@ export function tagInterface(tag: ApiInfo["tags"][number], api: ApiInfo): Interf
     kind: StructureKind.Interface,
     name: `${pascal(tag.name)}Operations`,
     isExported: true,
-    docs: [docs.length ? `${docs.join("\n\n")}\n\nOperations of the \`${tag.name}\` tag.` : `Operations of the \`${tag.name}\` tag.`],
+    docs: [
+      docs.length
+        ? `${docs.join("\n\n")}\n\nOperations of the \`${tag.name}\` tag.`
+        : `Operations of the \`${tag.name}\` tag.`,
+    ],
     properties,
   };
 }
@@ -167,7 +174,13 @@ export function operationsFile(api: ApiInfo): StatementStructures[] {
   };
   const statements: StatementStructures[] = [imports];
   statements.push(constant("title", `${JSON.stringify(api.title)} as const`, "The spec's `info.title`."));
-  statements.push(constant("servers", `${literal(api.servers)} as const`, "The spec's server URLs; the first is the default base URL."));
+  statements.push(
+    constant(
+      "servers",
+      `${literal(api.servers)} as const`,
+      "The spec's server URLs; the first is the default base URL.",
+    ),
+  );
   statements.push(
     constant(
       "auth",
@@ -224,6 +237,7 @@ export function operationsFile(api: ApiInfo): StatementStructures[] {
 }
 
 let project: Project | undefined;
+let printed = 0;
 
 /** Prints statements with fixed formatting settings: the same structures always give the same bytes. */
 export function print(statements: StatementStructures[], header: string): string {
@@ -237,7 +251,10 @@ export function print(statements: StatementStructures[], header: string): string
       insertSpaceAfterOpeningAndBeforeClosingNonemptyBraces: true,
     },
   });
-  const file = project.createSourceFile("out.ts", { statements }, { overwrite: true });
+  // A fresh file name each time: the formatter's language service caches by name.
+  const file = project.createSourceFile(`out-${printed++}.ts`, { statements });
+  // TypeScript's own formatter, with fixed settings: re-indents the literal initializers.
+  file.formatText({ indentSize: 2, tabSize: 2, convertTabsToSpaces: true, ensureNewLineAtEndOfFile: true });
   const text = file.getFullText();
   project.removeSourceFile(file);
   return `${header}\n${text.endsWith("\n") ? text : `${text}\n`}`;

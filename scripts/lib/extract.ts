@@ -73,7 +73,14 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 const IDEMPOTENT = new Set<HttpMethod>(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 /** Names that would shadow or pollute object prototypes if used as method or parameter keys. */
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype", "hasOwnProperty", "toString", "valueOf"]);
+const FORBIDDEN_KEYS = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+  "hasOwnProperty",
+  "toString",
+  "valueOf",
+]);
 
 type Json = Record<string, unknown>;
 
@@ -105,9 +112,9 @@ function str(value: unknown): string | undefined {
 function tokenKindOf(doc: Json, operation: Json): TokenKind {
   const security = (Array.isArray(operation.security) ? operation.security : doc.security) as unknown;
   if (!Array.isArray(security) || security.length === 0) return "none";
-  const schemes = (isObject(doc.components) && isObject(doc.components.securitySchemes)
-    ? doc.components.securitySchemes
-    : {}) as Json;
+  const schemes = (
+    isObject(doc.components) && isObject(doc.components.securitySchemes) ? doc.components.securitySchemes : {}
+  ) as Json;
   const kinds = new Set<TokenKind>();
   for (const requirement of security) {
     if (!isObject(requirement)) continue;
@@ -124,20 +131,24 @@ function tokenKindOf(doc: Json, operation: Json): TokenKind {
 }
 
 function authOf(doc: Json): ApiInfo["auth"] {
-  const schemes = (isObject(doc.components) && isObject(doc.components.securitySchemes)
-    ? doc.components.securitySchemes
-    : {}) as Json;
+  const schemes = (
+    isObject(doc.components) && isObject(doc.components.securitySchemes) ? doc.components.securitySchemes : {}
+  ) as Json;
   let auth: ApiInfo["auth"];
   for (const [name, raw] of Object.entries(schemes)) {
     const scheme = deref<Json>(doc, raw);
-    if (!scheme || scheme.type !== "apiKey") continue;
+    if (scheme?.type !== "apiKey") continue;
     const where = scheme.in;
     const key = str(scheme.name);
     if ((where !== "header" && where !== "query") || !key) {
-      throw new SpecError(`securitySchemes.${name}: only apiKey schemes in a header or the query are supported`);
+      throw new SpecError(
+        `securitySchemes.${name}: only apiKey schemes in a header or the query are supported`,
+      );
     }
     if (auth && (auth.in !== where || auth.name.toLowerCase() !== key.toLowerCase())) {
-      throw new SpecError(`securitySchemes.${name}: all schemes of one API must put the token in the same place`);
+      throw new SpecError(
+        `securitySchemes.${name}: all schemes of one API must put the token in the same place`,
+      );
     }
     auth = { in: where, name: key };
   }
@@ -153,7 +164,12 @@ function envelopeOf(raw: unknown, where: string): Envelope | undefined {
     resultField: str(raw.resultField),
     successStatus: raw.successStatus,
   };
-  if (!envelope.statusField || !envelope.messageField || !envelope.resultField || typeof envelope.successStatus !== "number") {
+  if (
+    !envelope.statusField ||
+    !envelope.messageField ||
+    !envelope.resultField ||
+    typeof envelope.successStatus !== "number"
+  ) {
     throw new SpecError(
       `${where}: x-imspec-envelope needs statusField, messageField, resultField (strings) and successStatus (number)`,
     );
@@ -174,7 +190,8 @@ function paginationOf(raw: unknown, where: string): Pagination | undefined {
     hasMoreField: raw.hasMoreField as string,
     itemsField: raw.itemsField as string,
   };
-  if (typeof raw.firstCursor === "number" || typeof raw.firstCursor === "string") pagination.firstCursor = raw.firstCursor;
+  if (typeof raw.firstCursor === "number" || typeof raw.firstCursor === "string")
+    pagination.firstCursor = raw.firstCursor;
   return pagination;
 }
 
@@ -220,7 +237,8 @@ function errorCodesOf(doc: Json, responses: Json): OperationInfo["errorCodes"] {
     const media = jsonMedia(deref<Json>(doc, raw)?.content);
     for (const example of Object.values((media?.examples as Json | undefined) ?? {})) {
       const value = deref<Json>(doc, example)?.value;
-      if (isObject(value) && typeof value.code === "string") codes.push({ status: Number(status), code: value.code });
+      if (isObject(value) && typeof value.code === "string")
+        codes.push({ status: Number(status), code: value.code });
     }
   }
   const unique = new Map(codes.map((c) => [`${c.status} ${c.code}`, c]));
@@ -233,7 +251,12 @@ function checkKey(key: string, what: string): void {
   }
 }
 
-export function extractOperation(doc: Json, path: string, methodKey: (typeof METHODS)[number], pathItem: Json): OperationInfo {
+export function extractOperation(
+  doc: Json,
+  path: string,
+  methodKey: (typeof METHODS)[number],
+  pathItem: Json,
+): OperationInfo {
   const operation = deref<Json>(doc, pathItem[methodKey]) as Json;
   const method = methodKey.toUpperCase() as HttpMethod;
   const where = `${method} ${path}`;
@@ -242,7 +265,9 @@ export function extractOperation(doc: Json, path: string, methodKey: (typeof MET
   if (!IDENTIFIER.test(operationId) || FORBIDDEN_KEYS.has(operationId)) {
     throw new SpecError(`${where}: operationId "${operationId}" is not a usable method name`);
   }
-  const tags = Array.isArray(operation.tags) ? operation.tags.filter((t): t is string => typeof t === "string") : [];
+  const tags = Array.isArray(operation.tags)
+    ? operation.tags.filter((t): t is string => typeof t === "string")
+    : [];
   const tag = tags[0];
   if (!tag) throw new SpecError(`${where} (${operationId}): needs a tag (methods are grouped by tag)`);
   checkKey(tag, `${where}: tag`);
@@ -254,7 +279,9 @@ export function extractOperation(doc: Json, path: string, methodKey: (typeof MET
     checkKey(name, `${operationId}: parameter`);
     const previous = seen.get(name);
     if (previous) {
-      throw new SpecError(`${operationId}: the ${location} parameter "${name}" collides with the ${previous} parameter of the same name`);
+      throw new SpecError(
+        `${operationId}: the ${location} parameter "${name}" collides with the ${previous} parameter of the same name`,
+      );
     }
     seen.set(name, location);
     params.push({ name, in: location, required });
@@ -272,14 +299,17 @@ export function extractOperation(doc: Json, path: string, methodKey: (typeof MET
     if (!name) throw new SpecError(`${operationId}: a parameter has no name`);
     if (location === "cookie") throw new SpecError(`${operationId}: cookie parameters are not supported`);
     if (location !== "path" && location !== "query" && location !== "header") {
-      throw new SpecError(`${operationId}: parameter "${name}" has an unknown location "${String(location)}"`);
+      throw new SpecError(
+        `${operationId}: parameter "${name}" has an unknown location "${String(location)}"`,
+      );
     }
     sources[location] = true;
     add(name, location, location === "path" || parameter.required === true);
   }
   for (const match of path.matchAll(/\{([^}]+)\}/g)) {
     const name = match[1] as string;
-    if (seen.get(name) !== "path") throw new SpecError(`${where}: the path parameter {${name}} is not declared`);
+    if (seen.get(name) !== "path")
+      throw new SpecError(`${where}: the path parameter {${name}} is not declared`);
   }
 
   const requestBody = deref<Json>(doc, operation.requestBody);
@@ -319,7 +349,9 @@ export function extractOperation(doc: Json, path: string, methodKey: (typeof MET
     token: tokenKindOf(doc, operation),
     errorCodes: errorCodesOf(doc, responses),
     statusCodes: Array.isArray(operation["x-imspec-status-codes"])
-      ? (operation["x-imspec-status-codes"] as unknown[]).filter((n): n is number => typeof n === "number").sort((a, b) => a - b)
+      ? (operation["x-imspec-status-codes"] as unknown[])
+          .filter((n): n is number => typeof n === "number")
+          .sort((a, b) => a - b)
       : [],
   };
   const summary = str(operation.summary);
@@ -329,7 +361,9 @@ export function extractOperation(doc: Json, path: string, methodKey: (typeof MET
   const pagination = paginationOf(operation["x-imspec-pagination"], operationId);
   if (pagination) {
     if (seen.get(pagination.cursorParam) !== "query") {
-      throw new SpecError(`${operationId}: x-imspec-pagination.cursorParam "${pagination.cursorParam}" is not a query parameter`);
+      throw new SpecError(
+        `${operationId}: x-imspec-pagination.cursorParam "${pagination.cursorParam}" is not a query parameter`,
+      );
     }
     info.pagination = pagination;
   }
@@ -349,7 +383,10 @@ export function extractApi(doc: Json): ApiInfo {
       if (!pathItem[method]) continue;
       const op = extractOperation(doc, path, method, pathItem);
       const other = ids.get(op.operationId);
-      if (other) throw new SpecError(`operationId "${op.operationId}" is used by both ${other} and ${op.method} ${op.path}`);
+      if (other)
+        throw new SpecError(
+          `operationId "${op.operationId}" is used by both ${other} and ${op.method} ${op.path}`,
+        );
       ids.set(op.operationId, `${op.method} ${op.path}`);
       operations.push(op);
     }

@@ -27,3 +27,23 @@ export function problemsError(step: string, problems: NormalizedProblem[]): Spec
   const lines = problems.map((p) => `  ${p.severity}: ${formatProblem(p)}`);
   return new SpecError(`${step} failed with ${problems.length} problem(s):\n${lines.join("\n")}`);
 }
+
+/**
+ * Turns what a parser throws (a YAML syntax error, an unreadable file) into a SpecError that names
+ * `file:line:col`, the same form as lint problems.
+ */
+export function toSpecError(error: unknown, file: string): SpecError {
+  if (error instanceof SpecError) return error;
+  const e = error as { message?: string; line?: number; col?: number; source?: { absoluteRef?: string } };
+  const message = String(e?.message ?? error);
+  const inline = message.match(/^(.*?) in "(.+?)" \((\d+):(\d+)\)$/s);
+  if (inline) {
+    const [, what, where, line, col] = inline;
+    return new SpecError(`${path.relative(ROOT, where as string)}:${line}:${col}: ${what}`);
+  }
+  if (typeof e?.line === "number" && Number.isFinite(e.line)) {
+    const source = e.source?.absoluteRef ? path.relative(ROOT, e.source.absoluteRef) : file;
+    return new SpecError(`${source}:${e.line}:${e.col ?? 1}: ${message.replace(/ \(\d+:\d+\)$/, "")}`);
+  }
+  return new SpecError(`${file}: ${message}`);
+}

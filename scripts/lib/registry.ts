@@ -25,6 +25,10 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
     .map((name) => {
       const root = apis[name]?.root;
       if (!root) throw new Error(`redocly.yaml: API "${name}" has no root`);
-      return { name, root: path.relative(ROOT, path.resolve(path.dirname(configPath), root)), config: config.forAlias(name) };
+      return {
+        name,
+        root: path.relative(ROOT, path.resolve(path.dirname(configPath), root)),
+        config: config.forAlias(name),
+      };
     });
 }

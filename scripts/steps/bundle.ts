@@ -1,6 +1,6 @@
 import path from "node:path";
 import { bundle } from "@redocly/openapi-core";
-import { problemsError, SpecError } from "../lib/problems.js";
+import { problemsError, SpecError, toSpecError } from "../lib/problems.js";
 import { type ApiEntry, ROOT } from "../lib/registry.js";
 
 export interface Bundled {
@@ -12,7 +12,13 @@ export interface Bundled {
 
 /** Step `bundle`: resolves every `$ref` of the API's spec files into one document. Writes nothing. */
 export async function bundleStep(api: ApiEntry): Promise<Bundled> {
-  const result = await bundle({ ref: path.join(ROOT, api.root), config: api.config, dereference: false });
+  const result = await bundle({
+    ref: path.join(ROOT, api.root),
+    config: api.config,
+    dereference: false,
+  }).catch((error: unknown) => {
+    throw toSpecError(error, api.root);
+  });
   const errors = result.problems.filter((p) => p.severity === "error");
   if (errors.length) throw problemsError(`bundle ${api.root}`, errors);
   const document = result.bundle.parsed as Record<string, unknown> | undefined;

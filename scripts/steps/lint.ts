@@ -1,6 +1,6 @@
 import path from "node:path";
 import { lint } from "@redocly/openapi-core";
-import { problemsError } from "../lib/problems.js";
+import { problemsError, toSpecError } from "../lib/problems.js";
 import { type ApiEntry, ROOT } from "../lib/registry.js";
 
 /**
@@ -8,7 +8,11 @@ import { type ApiEntry, ROOT } from "../lib/registry.js";
  * the generator (the specs are held to zero of either). Writes nothing.
  */
 export async function lintStep(api: ApiEntry): Promise<void> {
-  const problems = await lint({ ref: path.join(ROOT, api.root), config: api.config });
+  const problems = await lint({ ref: path.join(ROOT, api.root), config: api.config }).catch(
+    (error: unknown) => {
+      throw toSpecError(error, api.root);
+    },
+  );
   const relevant = problems.filter((p) => p.severity === "error" || p.severity === "warn");
   if (relevant.length) throw problemsError(`lint ${api.root}`, relevant);
 }

@@ -1,20 +1,21 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { ROOT } from "../lib/registry.js";
 import type { Bundled } from "./bundle.js";
 
-const require = createRequire(import.meta.url);
 const TOOLS = ["@redocly/openapi-core", "openapi-typescript", "ts-morph", "typescript"] as const;
 
 function version(pkg: string): string {
-  const file = require.resolve(`${pkg}/package.json`, { paths: [ROOT] });
+  // Read directly: not every package exports its package.json.
+  const file = path.join(ROOT, "node_modules", pkg, "package.json");
   return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 }
 
 /** Step `manifest`: provenance of generated/ (each spec file's sha256, the tool versions) and its README. */
-export function manifestStep(apis: Array<{ name: string; root: string; bundled: Bundled; operations: number }>): Map<string, string> {
+export function manifestStep(
+  apis: Array<{ name: string; root: string; bundled: Bundled; operations: number }>,
+): Map<string, string> {
   const manifest = {
     apis: Object.fromEntries(
       apis.map((api) => [
@@ -25,7 +26,9 @@ export function manifestStep(apis: Array<{ name: string; root: string; bundled: 
           files: Object.fromEntries(
             api.bundled.files.map((file) => [
               file,
-              `sha256:${createHash("sha256").update(readFileSync(path.join(ROOT, file))).digest("hex")}`,
+              `sha256:${createHash("sha256")
+                .update(readFileSync(path.join(ROOT, file)))
+                .digest("hex")}`,
             ]),
           ),
         },

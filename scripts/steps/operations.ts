@@ -5,7 +5,10 @@ import type { Bundled } from "./bundle.js";
 import { header } from "./header.js";
 
 /** Step `operations`: plain data from the bundle → ts-morph structures → `generated/<api>/operations.ts`. */
-export function operationsStep(api: ApiEntry, bundled: Bundled): { files: Map<string, string>; info: ApiInfo } {
+export function operationsStep(
+  api: ApiEntry,
+  bundled: Bundled,
+): { files: Map<string, string>; info: ApiInfo } {
   const info = extractApi(bundled.document);
   const text = print(operationsFile(info), header(api));
   return { files: new Map([[`generated/${api.name}/operations.ts`, text]]), info };

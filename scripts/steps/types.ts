@@ -9,7 +9,7 @@ export async function typesStep(api: ApiEntry, bundled: Bundled): Promise<Map<st
   let ast: Awaited<ReturnType<typeof openapiTS>>;
   try {
     // openapi-typescript may mutate its input; give it a copy of the bundled document.
-    ast = await openapiTS(structuredClone(bundled.document) as Parameters<typeof openapiTS>[0], {
+    ast = await openapiTS(structuredClone(bundled.document) as unknown as Parameters<typeof openapiTS>[0], {
       silent: true,
     });
   } catch (error) {

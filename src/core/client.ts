@@ -2,7 +2,13 @@ import createClient, { type Client } from "openapi-fetch";
 import type { WithResponse } from "./api-promise.js";
 import { type ApiProfile, Engine, type EngineOptions, type OperationRef, type Sent } from "./engine.js";
 import { ConfigError, ImspecError, ParseError } from "./errors.js";
-import { createMethods, type Invoke, type MethodGroups, type OperationRow, type OperationTable } from "./methods.js";
+import {
+  createMethods,
+  type Invoke,
+  type MethodGroups,
+  type OperationRow,
+  type OperationTable,
+} from "./methods.js";
 import type { CommonClientOptions, RequestOptions } from "./options.js";
 
 /**
@@ -14,10 +20,15 @@ export function safePathSerializer(pathname: string, params: Record<string, unkn
     const value = Object.hasOwn(params ?? {}, name) ? params[name] : undefined;
     if (typeof value === "number" && Number.isFinite(value)) return String(value);
     if (typeof value !== "string" || value.length === 0) {
-      throw new ConfigError(`Path parameter "${name}" must be a non-empty string or a finite number`, { path: pathname });
+      throw new ConfigError(`Path parameter "${name}" must be a non-empty string or a finite number`, {
+        path: pathname,
+      });
     }
     if (value === "." || value === "..") {
-      throw new ConfigError(`Path parameter "${name}" cannot be "${value}": it would change the request path`, { path: pathname });
+      throw new ConfigError(
+        `Path parameter "${name}" cannot be "${value}": it would change the request path`,
+        { path: pathname },
+      );
     }
     return encodeURIComponent(value);
   });
@@ -39,7 +50,14 @@ function operationMatcher(table: OperationTable, basePath: string) {
 }
 
 function refOf(operationId: string | undefined, row: OperationRow): OperationRef {
-  return { operationId, method: row.method, path: row.path, idempotent: row.idempotent, token: row.token, noBody: row.noBody };
+  return {
+    operationId,
+    method: row.method,
+    path: row.path,
+    idempotent: row.idempotent,
+    token: row.token,
+    noBody: row.noBody,
+  };
 }
 
 export interface Core<Paths extends {}, Ops, Table> {
@@ -76,12 +94,23 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
       const found = match(input.method, new URL(input.url).pathname);
       const ref: OperationRef = found
         ? refOf(found.operationId, found.row)
-        : { operationId: undefined, method: input.method, path: new URL(input.url).pathname, idempotent: ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].includes(input.method), token: "app" };
+        : {
+            operationId: undefined,
+            method: input.method,
+            path: new URL(input.url).pathname,
+            idempotent: ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].includes(input.method),
+            token: "app",
+          };
       return (await engine.send(input, ref)).response;
     },
   });
 
-  const invoke: Invoke = async (operationId, row, params, callOptions: RequestOptions): Promise<WithResponse<unknown>> => {
+  const invoke: Invoke = async (
+    operationId,
+    row,
+    params,
+    callOptions: RequestOptions,
+  ): Promise<WithResponse<unknown>> => {
     const path: Record<string, unknown> = {};
     const query: Record<string, unknown> = {};
     const header: Record<string, unknown> = {};
@@ -93,7 +122,10 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
       if (where === "path") path[name] = value;
       else if (where === "query") query[name] = value;
       else if (where === "header") header[name] = value;
-      else (body ??= {})[name] = value;
+      else {
+        body ??= {};
+        body[name] = value;
+      }
     }
     if (!body && Object.values(row.params).includes("body")) body = {};
     let sent: Sent | undefined;
@@ -101,7 +133,10 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
     try {
       // openapi-fetch serializes the request; the engine sends it. `parseAs: "stream"` leaves the
       // body alone: the engine has already parsed it once.
-      await (raw as unknown as Client<Record<string, Record<string, unknown>>>).request(row.method.toLowerCase() as "get", row.path, {
+      const loose = raw as unknown as {
+        request(method: string, path: string, init: unknown): Promise<unknown>;
+      };
+      await loose.request(row.method.toLowerCase(), row.path, {
         params: { path, query, header },
         ...(body ? { body } : {}),
         parseAs: "stream",
@@ -109,11 +144,15 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
           sent = await engine.send(request, ref, callOptions);
           return sent.response;
         },
-      } as never);
+      });
     } catch (error) {
       if (error instanceof ImspecError) throw error;
       // Anything else escaping openapi-fetch would be an untyped crash: wrap it.
-      throw new ParseError(`${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`, ref, 0);
+      throw new ParseError(
+        `${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`,
+        ref,
+        0,
+      );
     }
     if (!sent) throw new ParseError(`${row.method} ${row.path}: no response`, ref, 0);
     let data = sent.data;

@@ -12,7 +12,15 @@ import {
 } from "./errors.js";
 import type { Logger, RequestOptions } from "./options.js";
 import type { Redactor } from "./redact.js";
-import { backoffMs, type Failure, isRetryable, RETRY_DEFAULTS, type RetryOptions, retryAfterMs, sleep } from "./retry.js";
+import {
+  backoffMs,
+  type Failure,
+  isRetryable,
+  RETRY_DEFAULTS,
+  type RetryOptions,
+  retryAfterMs,
+  sleep,
+} from "./retry.js";
 
 /**
  * The one place a request goes out and an answer comes back: auth, per-attempt timeout, retries
@@ -73,18 +81,33 @@ export interface Sent {
   requestId: string | undefined;
 }
 
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+const NOT_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+]);
 
 function errnoOf(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === "object" && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") return code;
   }
   return undefined;
 }
 
-function retrySettings(client: RetryOptions | false | undefined, call: RetryOptions | false | undefined): Required<RetryOptions> {
-  if (call === false || (call === undefined && client === false)) return { ...RETRY_DEFAULTS, maxAttempts: 1 };
+function retrySettings(
+  client: RetryOptions | false | undefined,
+  call: RetryOptions | false | undefined,
+): Required<RetryOptions> {
+  if (call === false || (call === undefined && client === false))
+    return { ...RETRY_DEFAULTS, maxAttempts: 1 };
   return { ...RETRY_DEFAULTS, ...(client || {}), ...(call || {}) };
 }
 
@@ -105,9 +128,13 @@ export class Engine {
     return this.#o.profile;
   }
 
-  #tokenSource(op: OperationRef, options: RequestOptions): { source: TokenSource; managed: boolean } | undefined {
+  #tokenSource(
+    op: OperationRef,
+    options: RequestOptions,
+  ): { source: TokenSource; managed: boolean } | undefined {
     if (op.token === "none" || !this.#o.profile.auth) return undefined;
-    if (options.accessToken !== undefined) return { source: tokenSourceOf(options.accessToken), managed: false };
+    if (options.accessToken !== undefined)
+      return { source: tokenSourceOf(options.accessToken), managed: false };
     if (op.token === "user") {
       throw new ConfigError(
         `${op.operationId ?? op.path} needs a user access token: pass it as { accessToken } in the call options`,
@@ -116,7 +143,10 @@ export class Engine {
     }
     const source = this.#o.appToken();
     if (!source) {
-      throw new ConfigError("No access token: give the client credentials, an accessToken or getAccessToken", this.#site(op));
+      throw new ConfigError(
+        "No access token: give the client credentials, an accessToken or getAccessToken",
+        this.#site(op),
+      );
     }
     return { source, managed: source.replace !== undefined };
   }
@@ -125,10 +155,19 @@ export class Engine {
     return { operationId: op.operationId, method: op.method, path: op.path };
   }
 
-  #log(event: Omit<Parameters<Logger>[0], "api" | "operationId" | "method" | "path">, op: OperationRef): void {
+  #log(
+    event: Omit<Parameters<Logger>[0], "api" | "operationId" | "method" | "path">,
+    op: OperationRef,
+  ): void {
     if (!this.#o.logger) return;
     try {
-      this.#o.logger({ api: this.#o.profile.api, operationId: op.operationId, method: op.method, path: op.path, ...event });
+      this.#o.logger({
+        api: this.#o.profile.api,
+        operationId: op.operationId,
+        method: op.method,
+        path: op.path,
+        ...event,
+      });
     } catch {
       // A broken logger must not break the call.
     }
@@ -159,7 +198,8 @@ export class Engine {
       let token: string | undefined;
       if (auth) {
         token = await auth.source.get();
-        if (typeof token !== "string" || token.length === 0) throw new ConfigError("The token provider returned no token", site);
+        if (typeof token !== "string" || token.length === 0)
+          throw new ConfigError("The token provider returned no token", site);
         redactor.add(token);
       }
       let url = request.url;
@@ -185,7 +225,13 @@ export class Engine {
       let failure: Failure | undefined;
       let error: ImspecError | undefined;
       try {
-        response = await this.#o.fetch(url, { method: request.method, headers, body: body ?? null, signal: controller.signal, redirect: "manual" });
+        response = await this.#o.fetch(url, {
+          method: request.method,
+          headers,
+          body: body ?? null,
+          signal: controller.signal,
+          redirect: "manual",
+        });
         text = await response.text();
       } catch (cause) {
         if (signal?.aborted) {
@@ -197,7 +243,12 @@ export class Engine {
           const errno = errnoOf(cause);
           const beforeSend = errno !== undefined && NOT_SENT.has(errno);
           const reason = redactor.text((cause as Error)?.message ?? String(cause));
-          error = new ConnectionError(`${op.method} ${op.path} failed: ${errno ?? reason}`, site, errno, beforeSend);
+          error = new ConnectionError(
+            `${op.method} ${op.path} failed: ${errno ?? reason}`,
+            site,
+            errno,
+            beforeSend,
+          );
           failure = { kind: beforeSend ? "not-sent" : "network" };
         }
       } finally {
@@ -232,27 +283,60 @@ export class Engine {
 
       let apiError: ApiError | undefined;
       if (!res.ok) {
-        apiError = apiErrorFrom(profile.api, { status: res.status, statusText: res.statusText, headers: res.headers, body: parsed ? redactor.value(data) : undefined }, site);
+        apiError = apiErrorFrom(
+          profile.api,
+          {
+            status: res.status,
+            statusText: res.statusText,
+            headers: res.headers,
+            body: parsed ? redactor.value(data) : undefined,
+          },
+          site,
+        );
       } else if (!parsed) {
         const type = res.headers.get("content-type") ?? "no content type";
         this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
-        throw this.#finish(new ParseError(`${op.method} ${op.path} → ${res.status}: the body is not JSON (${type}, ${raw.length} bytes)`, site, res.status, requestId), attempt);
+        throw this.#finish(
+          new ParseError(
+            `${op.method} ${op.path} → ${res.status}: the body is not JSON (${type}, ${raw.length} bytes)`,
+            site,
+            res.status,
+            requestId,
+          ),
+          attempt,
+        );
       } else if (profile.envelope && !op.noBody) {
         const env = profile.envelope;
         const record = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
         const status = record?.[env.statusField];
         if (typeof status !== "number" && typeof status !== "string") {
           this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
-          throw this.#finish(new ParseError(`${op.method} ${op.path} → ${res.status}: the body has no \`${env.statusField}\` envelope`, site, res.status, requestId), attempt);
+          throw this.#finish(
+            new ParseError(
+              `${op.method} ${op.path} → ${res.status}: the body has no \`${env.statusField}\` envelope`,
+              site,
+              res.status,
+              requestId,
+            ),
+            attempt,
+          );
         }
         if (Number(status) !== env.successStatus) {
-          apiError = apiErrorFrom(profile.api, { status: res.status, headers: res.headers, body: redactor.value(data) }, site);
+          apiError = apiErrorFrom(
+            profile.api,
+            { status: res.status, headers: res.headers, body: redactor.value(data) },
+            site,
+          );
         }
       }
 
       if (!apiError) {
         this.#log({ attempt, durationMs, status: res.status, requestId }, op);
-        const response = new Response(raw.length ? raw : null, { status: res.status, statusText: res.statusText, headers: res.headers });
+        const response = new Response(raw.length ? raw : null, {
+          status: res.status,
+          statusText: res.statusText,
+          headers: res.headers,
+        });
         return { response, data, requestId };
       }
 
@@ -260,7 +344,17 @@ export class Engine {
         // The token was refused: drop it, get another (shared by every call that saw the same
         // refusal) and replay this call once. A second refusal is thrown, never looped on.
         replayed = true;
-        this.#log({ attempt, durationMs, status: res.status, requestId, error: `${apiError.name} ${apiError.code}`, tokenReplaced: true }, op);
+        this.#log(
+          {
+            attempt,
+            durationMs,
+            status: res.status,
+            requestId,
+            error: `${apiError.name} ${apiError.code}`,
+            tokenReplaced: true,
+          },
+          op,
+        );
         const replace = auth.source.replace as (rejected: string) => Promise<string>;
         const fresh = await replace.call(auth.source, token);
         if (fresh === token) throw this.#finish(apiError, attempt);
@@ -268,8 +362,24 @@ export class Engine {
         continue;
       }
 
-      const delay = await this.#shouldRetry({ kind: "answer", status: res.status, code: apiError.code }, op, retry, attempt, res.headers.get("retry-after"));
-      this.#log({ attempt, durationMs, status: res.status, requestId, error: `${apiError.name} ${apiError.code ?? ""}`.trim(), retryInMs: delay }, op);
+      const delay = await this.#shouldRetry(
+        { kind: "answer", status: res.status, code: apiError.code },
+        op,
+        retry,
+        attempt,
+        res.headers.get("retry-after"),
+      );
+      this.#log(
+        {
+          attempt,
+          durationMs,
+          status: res.status,
+          requestId,
+          error: `${apiError.name} ${apiError.code ?? ""}`.trim(),
+          retryInMs: delay,
+        },
+        op,
+      );
       if (delay === undefined) throw this.#finish(apiError, attempt);
       await this.#wait(delay, signal, site, attempt);
     }

@@ -93,7 +93,12 @@ export class DingTalkError extends ApiError {
   /** The permission points the token lacks (`accessdenieddetail.requiredScopes`), on 403 answers. */
   readonly requiredScopes: string[] | undefined;
 
-  constructor(fields: Omit<ApiErrorFields, "api" | "code"> & { code: string | undefined; requiredScopes?: string[] | undefined }) {
+  constructor(
+    fields: Omit<ApiErrorFields, "api" | "code"> & {
+      code: string | undefined;
+      requiredScopes?: string[] | undefined;
+    },
+  ) {
     super({ ...fields, api: "dingtalk" });
     this.requiredScopes = fields.requiredScopes;
   }
@@ -162,7 +167,11 @@ function pick(body: Json, ...keys: string[]): unknown {
 }
 
 function asString(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? value : typeof value === "number" ? String(value) : undefined;
+  return typeof value === "string" && value.length > 0
+    ? value
+    : typeof value === "number"
+      ? String(value)
+      : undefined;
 }
 
 /**
@@ -180,19 +189,24 @@ export function apiErrorFrom(
   if (api === "dingtalk") {
     // The gateway reads both spellings (alibabacloud-go/gateway-dingtalk ModifyResponse).
     const detail = pick(body, "accessdenieddetail", "AccessDeniedDetail") as Json | undefined;
-    const scopes = detail && Array.isArray(detail.requiredScopes) ? detail.requiredScopes.map(String) : undefined;
+    const scopes =
+      detail && Array.isArray(detail.requiredScopes) ? detail.requiredScopes.map(String) : undefined;
     return new DingTalkError({
       ...site,
       status: answer.status,
       code: asString(pick(body, "code", "Code")),
       message: asString(pick(body, "message", "Message")) ?? fallback,
-      requestId: asString(pick(body, "requestid", "RequestId", "requestId")) ?? headers?.get("x-acs-request-id") ?? undefined,
+      requestId:
+        asString(pick(body, "requestid", "RequestId", "requestId")) ??
+        headers?.get("x-acs-request-id") ??
+        undefined,
       body: answer.body,
       headers,
       requiredScopes: scopes,
     });
   }
-  const status = typeof body.status === "number" ? body.status : Number.parseInt(String(body.status ?? ""), 10);
+  const status =
+    typeof body.status === "number" ? body.status : Number.parseInt(String(body.status ?? ""), 10);
   return new WorkPlusError({
     ...site,
     status: answer.status,

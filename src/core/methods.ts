@@ -39,11 +39,17 @@ interface OpTypes {
 }
 
 /** A method: params required at compile time exactly when the spec requires one of them. */
-export type Method<O extends OpTypes> = Record<never, never> extends O["params"]
-  ? (params?: O["params"], options?: RequestOptions) => APIPromise<O["result"]>
-  : (params: O["params"], options?: RequestOptions) => APIPromise<O["result"]>;
+export type Method<O extends OpTypes> =
+  Record<never, never> extends O["params"]
+    ? (params?: O["params"], options?: RequestOptions) => APIPromise<O["result"]>
+    : (params: O["params"], options?: RequestOptions) => APIPromise<O["result"]>;
 
-type ItemOf<R, F extends string> = NonNullable<R> extends { [K in F]?: infer L } ? (NonNullable<L> extends ReadonlyArray<infer I> ? I : never) : never;
+type ItemOf<R, F extends string> =
+  NonNullable<R> extends { [K in F]?: infer L }
+    ? NonNullable<L> extends ReadonlyArray<infer I>
+      ? I
+      : never
+    : never;
 
 /** Extra members of a paginated method: every page, or every item of every page. */
 export interface Paginated<O extends OpTypes, Item> {
@@ -61,14 +67,21 @@ type MethodOf<O, Row> = O extends OpTypes
 
 /** The client's method groups: `client.<tag>.<operationId>(params, options)`. */
 export type MethodGroups<Ops, Table> = {
-  readonly [Tag in keyof Ops]: { readonly [K in keyof Ops[Tag]]: MethodOf<Ops[Tag][K], K extends keyof Table ? Table[K] : never> };
+  readonly [Tag in keyof Ops]: {
+    readonly [K in keyof Ops[Tag]]: MethodOf<Ops[Tag][K], K extends keyof Table ? Table[K] : never>;
+  };
 };
 
-export type Invoke = (operationId: string, row: OperationRow, params: Record<string, unknown>, options: RequestOptions) => Promise<WithResponse<unknown>>;
+export type Invoke = (
+  operationId: string,
+  row: OperationRow,
+  params: Record<string, unknown>,
+  options: RequestOptions,
+) => Promise<WithResponse<unknown>>;
 
 function paginate(operationId: string, row: OperationRow, pagination: Pagination, invoke: Invoke) {
   async function* pages(params: Record<string, unknown> = {}, options: RequestOptions = {}) {
-    let cursor = params[pagination.cursorParam] ?? pagination.firstCursor;
+    let cursor: unknown = params[pagination.cursorParam] ?? pagination.firstCursor;
     const seen = new Set<unknown>([cursor]);
     for (;;) {
       const next: Record<string, unknown> = { ...params };
@@ -92,7 +105,10 @@ function paginate(operationId: string, row: OperationRow, pagination: Pagination
   return { pages, iterate };
 }
 
-export function createMethods<Ops, Table extends OperationTable>(table: Table, invoke: Invoke): MethodGroups<Ops, Table> {
+export function createMethods<Ops, Table extends OperationTable>(
+  table: Table,
+  invoke: Invoke,
+): MethodGroups<Ops, Table> {
   const groups: Record<string, Record<string, unknown>> = {};
   for (const [operationId, row] of Object.entries(table)) {
     const method = (params?: Record<string, unknown>, options?: RequestOptions) =>

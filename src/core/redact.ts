@@ -8,7 +8,10 @@ const MAX_REMEMBERED = 32;
 const PATTERNS: Array<[RegExp, string]> = [
   [/(access_token=)[^&#\s"']+/gi, `$1${MASK}`],
   [/(x-acs-dingtalk-access-token["']?\s*[:=]\s*["']?)[^\s"',;]+/gi, `$1${MASK}`],
-  [/("?(?:appSecret|app_secret|clientSecret|client_secret|suiteSecret|accessToken|access_token|refreshToken|refresh_token)"?\s*[:=]\s*"?)[^"\s,}&]+/gi, `$1${MASK}`],
+  [
+    /("?(?:appSecret|app_secret|clientSecret|client_secret|suiteSecret|accessToken|access_token|refreshToken|refresh_token)"?\s*[:=]\s*"?)[^"\s,}&]+/gi,
+    `$1${MASK}`,
+  ],
 ];
 
 export class Redactor {

@@ -58,20 +58,28 @@ export function isRetryable(failure: Failure, idempotent: boolean): boolean {
       // 429 and 503 say the server refused the request before doing any work.
       if (status === 429 || status === 503) return true;
       // A 502/504 may come after the backend acted: like any other 5xx, only idempotent calls.
-      if (status >= 500) return idempotent && code !== "parameter.userNotExists" && code !== "parameter.orgNotExists";
+      if (status >= 500)
+        return idempotent && code !== "parameter.userNotExists" && code !== "parameter.orgNotExists";
       return false;
     }
   }
 }
 
 /** Full-jitter exponential backoff (attempt counts from 1 for the first retry). */
-export function backoffMs(attempt: number, options: Required<RetryOptions>, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  options: Required<RetryOptions>,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
 
 /** `Retry-After` as ms: delta-seconds or an HTTP date; `undefined` when absent or unreadable. */
-export function retryAfterMs(header: string | null | undefined, now: number = Date.now()): number | undefined {
+export function retryAfterMs(
+  header: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (!header) return undefined;
   const trimmed = header.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);

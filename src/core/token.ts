@@ -36,7 +36,8 @@ export class MemoryTokenStore implements TokenStore {
     this.#tokens.set(key, token);
   }
   async delete(key: string, accessToken?: string): Promise<void> {
-    if (accessToken === undefined || this.#tokens.get(key)?.accessToken === accessToken) this.#tokens.delete(key);
+    if (accessToken === undefined || this.#tokens.get(key)?.accessToken === accessToken)
+      this.#tokens.delete(key);
   }
 }
 
@@ -69,7 +70,9 @@ export class TokenCache {
   }
 
   #fresh(token: StoredToken | undefined, rejected?: string): token is StoredToken {
-    return !!token && token.accessToken !== rejected && this.#now() < token.expiresAt - this.#options.marginMs;
+    return (
+      !!token && token.accessToken !== rejected && this.#now() < token.expiresAt - this.#options.marginMs
+    );
   }
 
   /** A valid token: the cached one, or the result of the one token request in flight. */
@@ -107,7 +110,11 @@ export class TokenCache {
     const { key } = this.#options;
     const stored = await this.#store.get(key);
     if (this.#fresh(stored, rejected)) return this.#use(stored);
-    const release = await this.#store.lock?.(key, this.#options.lockTtlMs ?? 10_000, this.#options.lockTtlMs ?? 10_000);
+    const release = await this.#store.lock?.(
+      key,
+      this.#options.lockTtlMs ?? 10_000,
+      this.#options.lockTtlMs ?? 10_000,
+    );
     try {
       if (release) {
         // Another process may have fetched while we waited for the lock.

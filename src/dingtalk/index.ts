@@ -6,15 +6,15 @@
  * const settings = await dt.contact.listSeniorSettings({ seniorStaffId: "013349365367-1094322561" });
  */
 import type { Client } from "openapi-fetch";
-import { type Operations, operations, servers, auth } from "../../generated/dingtalk/operations.js";
+import { auth, type Operations, operations, servers } from "../../generated/dingtalk/operations.js";
 import type { components, paths } from "../../generated/dingtalk/schema.js";
 import { createCore } from "../core/client.js";
 import type { ApiProfile, TokenSource } from "../core/engine.js";
-import { ConfigError } from "../core/errors.js";
+import { ConfigError, ParseError } from "../core/errors.js";
 import type { MethodGroups } from "../core/methods.js";
 import type { CommonClientOptions, RequestOptions } from "../core/options.js";
 import { Redactor } from "../core/redact.js";
-import { TokenCache } from "../core/token.js";
+import { type StoredToken, TokenCache } from "../core/token.js";
 
 export { APIPromise, type WithResponse } from "../core/api-promise.js";
 export {
@@ -30,7 +30,7 @@ export {
 export type { LogEvent, Logger, RequestOptions } from "../core/options.js";
 export { DINGTALK_THROTTLE_CODES, type RetryOptions } from "../core/retry.js";
 export { MemoryTokenStore, type StoredToken, type TokenStore } from "../core/token.js";
-export type { components, paths, Operations };
+export type { components, Operations, paths };
 export { operations };
 
 /** Internal app: the app token comes from POST /v1.0/oauth2/accessToken. */
@@ -100,7 +100,11 @@ const DEFAULT_MARGIN_MS = 5 * 60_000;
 /** DingTalk refuses a bad or expired token with 401, or 400/401/403 `InvalidAuthentication`. */
 export function isDingTalkTokenRejected(status: number, body: unknown): boolean {
   const code = body && typeof body === "object" ? (body as { code?: unknown }).code : undefined;
-  if (typeof code === "string" && /^InvalidAuthentication|^invalid\.?access_?token|token\.?(invalid|expired)/i.test(code)) return true;
+  if (
+    typeof code === "string" &&
+    /^InvalidAuthentication|^invalid\.?access_?token|token\.?(invalid|expired)/i.test(code)
+  )
+    return true;
   return status === 401;
 }
 
@@ -111,8 +115,22 @@ const profile: ApiProfile = {
   tokenRejected: isDingTalkTokenRejected,
 };
 
-function has<K extends string>(options: object, key: K): options is Record<K, unknown> {
+function has(options: object, key: string): boolean {
   return Object.hasOwn(options, key) && (options as Record<string, unknown>)[key] !== undefined;
+}
+
+/** The token endpoints mark no response field required: check what a token needs. */
+function tokenOf(
+  r: { accessToken?: string | undefined; expireIn?: number | undefined },
+  operationId: string,
+): StoredToken {
+  if (typeof r.accessToken !== "string" || r.accessToken.length === 0) {
+    throw new ParseError(`${operationId} answered without an accessToken`, { operationId }, 200);
+  }
+  return {
+    accessToken: r.accessToken,
+    expiresAt: Date.now() + (r.expireIn ?? TOKEN_LIFETIME_FALLBACK_S) * 1000,
+  };
 }
 
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
@@ -125,25 +143,29 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   let appToken: TokenSource | undefined;
   let cache: TokenCache | undefined;
 
-  const core = createCore<paths, Operations, typeof operations>(operations, profile, options.baseUrl ?? servers[0], {
-    ...options,
-    redactor,
-    appToken: () => appToken,
-  });
+  const core = createCore<paths, Operations, typeof operations>(
+    operations,
+    profile,
+    options.baseUrl ?? servers[0],
+    {
+      ...options,
+      redactor,
+      appToken: () => appToken,
+    },
+  );
   const { oauth2 } = core.methods;
-  const expiresAt = (expireIn: number | undefined) => Date.now() + (expireIn ?? TOKEN_LIFETIME_FALLBACK_S) * 1000;
 
   if (has(options, "appKey") || has(options, "appSecret")) {
     const { appKey, appSecret } = options as AppCredentials;
-    if (!appKey || !appSecret) throw new ConfigError("createDingTalk: appKey and appSecret are both required");
+    if (!appKey || !appSecret)
+      throw new ConfigError("createDingTalk: appKey and appSecret are both required");
     cache = new TokenCache({
       key: `dingtalk:app:${appKey}`,
-      store: options.tokenStore,
+      store: (options as CommonClientOptions).tokenStore,
       marginMs: margin,
       onToken: (t) => redactor.add(t),
       fetch: async () => {
-        const r = await oauth2.getAccessToken({ appKey, appSecret });
-        return { accessToken: r.accessToken, expiresAt: expiresAt(r.expireIn) };
+        return tokenOf(await oauth2.getAccessToken({ appKey, appSecret }), "getAccessToken");
       },
     });
   } else if (has(options, "suiteKey")) {
@@ -153,14 +175,16 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     }
     cache = new TokenCache({
       key: `dingtalk:corp:${suiteKey}:${authCorpId}`,
-      store: options.tokenStore,
+      store: (options as CommonClientOptions).tokenStore,
       marginMs: margin,
       onToken: (t) => redactor.add(t),
       fetch: async () => {
         const ticket = typeof suiteTicket === "function" ? await suiteTicket() : suiteTicket;
         redactor.add(ticket);
-        const r = await oauth2.getCorpAccessToken({ suiteKey, suiteSecret, authCorpId, suiteTicket: ticket });
-        return { accessToken: r.accessToken, expiresAt: expiresAt(r.expireIn) };
+        return tokenOf(
+          await oauth2.getCorpAccessToken({ suiteKey, suiteSecret, authCorpId, suiteTicket: ticket }),
+          "getCorpAccessToken",
+        );
       },
     });
   } else if (has(options, "accessToken")) {
@@ -175,16 +199,26 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     appToken = { get: () => c.get(), replace: (rejected) => c.replace(rejected) };
   }
 
-  const clientId = options.clientId ?? (options as Partial<AppCredentials>).appKey;
-  const clientSecret = options.clientSecret ?? (options as Partial<AppCredentials>).appSecret;
-  const userToken = async (body: { code: string } | { refreshToken: string }, callOptions?: RequestOptions): Promise<UserToken> => {
-    if (!clientId || !clientSecret) throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
+  const loose = options as Partial<AppCredentials> & { clientId?: string; clientSecret?: string };
+  const clientId = loose.clientId ?? loose.appKey;
+  const clientSecret = loose.clientSecret ?? loose.appSecret;
+  const userToken = async (
+    body: { code: string } | { refreshToken: string },
+    callOptions?: RequestOptions,
+  ): Promise<UserToken> => {
+    if (!clientId || !clientSecret)
+      throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
     const r = await oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, callOptions);
-    if (!r.accessToken || !r.refreshToken) throw new ConfigError("userAccessToken answered without accessToken or refreshToken");
-    redactor.add(r.accessToken);
+    const token = tokenOf(r, "getUserAccessToken");
+    if (typeof r.refreshToken !== "string")
+      throw new ParseError(
+        "getUserAccessToken answered without a refreshToken",
+        { operationId: "getUserAccessToken" },
+        200,
+      );
     redactor.add(r.refreshToken);
-    return { accessToken: r.accessToken, refreshToken: r.refreshToken, expiresAt: expiresAt(r.expireIn), corpId: r.corpId };
+    return { ...token, refreshToken: r.refreshToken, corpId: r.corpId };
   };
   const userTokens: UserTokens = {
     exchangeCode: (code, o) => userToken({ code }, o),
@@ -213,7 +247,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     raw: core.raw,
     userTokens,
     appToken: {
-      get: () => (appToken ? appToken.get() : Promise.reject(new ConfigError("This client has no app token source"))),
+      get: () =>
+        appToken ? appToken.get() : Promise.reject(new ConfigError("This client has no app token source")),
       clear: async () => {
         await cache?.clear();
       },

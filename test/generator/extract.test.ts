@@ -1,0 +1,294 @@
+import { describe, expect, it } from "vitest";
+import { extractApi, type OperationInfo } from "../../scripts/lib/extract.js";
+
+type Doc = Record<string, unknown>;
+
+/** A minimal OpenAPI 3.1 document around the given paths and components. */
+function doc(paths: Doc, extra: Doc = {}): Doc {
+  return {
+    openapi: "3.1.0",
+    info: { title: "T", version: "1" },
+    security: [{ app: [] }],
+    components: {
+      securitySchemes: {
+        app: { type: "apiKey", in: "header", name: "x-token", "x-imspec-token-kind": "app" },
+        user: { type: "apiKey", in: "header", name: "x-token", "x-imspec-token-kind": "user" },
+      },
+      ...((extra.components as Doc) ?? {}),
+    },
+    paths,
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "components")),
+  };
+}
+
+const ok = { "200": { description: "OK", content: { "application/json": { schema: { type: "object" } } } } };
+
+function op(fields: Doc): Doc {
+  return { operationId: "doThing", tags: ["things"], responses: ok, ...fields };
+}
+
+function only(d: Doc): OperationInfo {
+  const [first] = extractApi(d).operations;
+  if (!first) throw new Error("no operation");
+  return first;
+}
+
+describe("extractApi: operation table data", () => {
+  const cases: Array<{ name: string; given: Doc; want: Partial<OperationInfo> }> = [
+    {
+      name: "query parameters keep their names and required-ness",
+      given: doc({
+        "/v1/x": {
+          get: op({
+            parameters: [
+              { name: "seniorStaffId", in: "query", required: true, schema: { type: "string" } },
+              { name: "permissionCode", in: "query", schema: { type: "string" } },
+            ],
+          }),
+        },
+      }),
+      want: {
+        method: "GET",
+        params: [
+          { name: "seniorStaffId", in: "query", required: true },
+          { name: "permissionCode", in: "query", required: false },
+        ],
+        idempotent: true,
+        token: "app",
+      },
+    },
+    {
+      name: "path-level parameters apply, path parameters are always required",
+      given: doc({
+        "/v1/apps/{appId}": {
+          parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
+          get: op({}),
+        },
+      }),
+      want: { params: [{ name: "appId", in: "path", required: true }], path: "/v1/apps/{appId}" },
+    },
+    {
+      name: "JSON body properties are flattened into params; POST is not idempotent",
+      given: doc({
+        "/v1/x": {
+          post: op({
+            requestBody: {
+              required: true,
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    required: ["open"],
+                    properties: { open: { type: "boolean" }, ids: { type: "array" } },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      }),
+      want: {
+        method: "POST",
+        params: [
+          { name: "open", in: "body", required: true },
+          { name: "ids", in: "body", required: false },
+        ],
+        idempotent: false,
+        sources: { path: false, query: false, header: false, body: true, bodyRequired: true },
+      },
+    },
+    {
+      name: "security: [] makes an operation anonymous",
+      given: doc({ "/v1/token": { post: op({ security: [] }) } }),
+      want: { token: "none" },
+    },
+    {
+      name: "a user-token scheme marks the operation as needing a user token",
+      given: doc({ "/v1/me": { get: op({ security: [{ user: [] }] }) } }),
+      want: { token: "user" },
+    },
+    {
+      name: "a 200 without content has no body; x-imspec-optional-body is kept",
+      given: doc({
+        "/v1/a": {
+          delete: op({
+            responses: {
+              "200": { description: "OK", "x-imspec-optional-body": true, content: ok["200"].content },
+            },
+          }),
+        },
+      }),
+      want: { success: { status: 200, hasBody: true, optionalBody: true }, idempotent: true },
+    },
+    {
+      name: "extensions: official SDK name and pagination",
+      given: doc({
+        "/v1/list": {
+          get: op({
+            "x-sdk-operation": "ListThings",
+            parameters: [{ name: "nextToken", in: "query", schema: { type: "integer" } }],
+            "x-imspec-pagination": {
+              cursorParam: "nextToken",
+              cursorField: "nextCursor",
+              hasMoreField: "hasMore",
+              itemsField: "list",
+              firstCursor: -1,
+            },
+          }),
+        },
+      }),
+      want: {
+        sdkOperation: "ListThings",
+        pagination: {
+          cursorParam: "nextToken",
+          cursorField: "nextCursor",
+          hasMoreField: "hasMore",
+          itemsField: "list",
+          firstCursor: -1,
+        },
+      },
+    },
+    {
+      name: "documented error codes come from the error responses' examples",
+      given: doc({
+        "/v1/e": {
+          get: op({
+            responses: {
+              ...ok,
+              "400": {
+                description: "Bad",
+                content: {
+                  "application/json": {
+                    examples: { a: { value: { code: "parameter.error", message: "m" } } },
+                  },
+                },
+              },
+              "500": {
+                description: "Err",
+                content: {
+                  "application/json": { examples: { b: { value: { code: "system.error", message: "m" } } } },
+                },
+              },
+            },
+          }),
+        },
+      }),
+      want: {
+        errorCodes: [
+          { status: 400, code: "parameter.error" },
+          { status: 500, code: "system.error" },
+        ],
+      },
+    },
+  ];
+
+  for (const { name, given, want } of cases) {
+    it(name, () => {
+      expect(only(given)).toMatchObject(want);
+    });
+  }
+});
+
+describe("extractApi: specs it refuses", () => {
+  const cases: Array<{ name: string; given: Doc; error: RegExp }> = [
+    {
+      name: "missing operationId",
+      given: doc({ "/a": { get: { tags: ["t"], responses: ok } } }),
+      error: /GET \/a: operationId is missing/,
+    },
+    {
+      name: "duplicate operationId",
+      given: doc({ "/a": { get: op({}) }, "/b": { get: op({}) } }),
+      error: /operationId "doThing" is used by both GET \/a and GET \/b/,
+    },
+    {
+      name: "operationId that would pollute prototypes",
+      given: doc({ "/a": { get: op({ operationId: "constructor" }) } }),
+      error: /not a usable method name/,
+    },
+    {
+      name: "undeclared path parameter",
+      given: doc({ "/a/{id}": { get: op({}) } }),
+      error: /path parameter \{id\} is not declared/,
+    },
+    {
+      name: "body property colliding with a query parameter",
+      given: doc({
+        "/a": {
+          post: op({
+            parameters: [{ name: "id", in: "query", schema: { type: "string" } }],
+            requestBody: {
+              content: {
+                "application/json": { schema: { type: "object", properties: { id: { type: "string" } } } },
+              },
+            },
+          }),
+        },
+      }),
+      error: /body parameter "id" collides with the query parameter/,
+    },
+    {
+      name: "operation without a tag",
+      given: doc({ "/a": { get: { operationId: "a", responses: ok } } }),
+      error: /needs a tag/,
+    },
+    {
+      name: "no 2xx response",
+      given: doc({ "/a": { get: op({ responses: { "400": { description: "x" } } }) } }),
+      error: /declares no 2xx response/,
+    },
+    {
+      name: "malformed envelope extension",
+      given: doc({ "/a": { get: op({}) } }, { "x-imspec-envelope": { statusField: "status" } }),
+      error: /x-imspec-envelope needs/,
+    },
+    {
+      name: "dangling local $ref",
+      given: doc({ "/a": { get: op({ parameters: [{ $ref: "#/components/parameters/Nope" }] }) } }),
+      error: /Unresolved reference/,
+    },
+  ];
+  for (const { name, given, error } of cases) {
+    it(name, () => {
+      expect(() => extractApi(given)).toThrow(error);
+    });
+  }
+});
+
+describe("extractApi: document-level data", () => {
+  it("reads auth location, envelope, status codes and tags", () => {
+    const api = extractApi(
+      doc(
+        { "/a": { get: op({}) } },
+        {
+          tags: [
+            { name: "things", "x-displayName": "Things", description: "All things" },
+            { name: "unused" },
+          ],
+          "x-imspec-envelope": {
+            statusField: "status",
+            messageField: "message",
+            resultField: "result",
+            successStatus: 0,
+          },
+          "x-imspec-status-codes": [
+            { status: 202102, message: "", description: "no such app" },
+            { status: 10011, message: "token not found." },
+          ],
+        },
+      ),
+    );
+    expect(api.auth).toEqual({ in: "header", name: "x-token" });
+    expect(api.envelope).toEqual({
+      statusField: "status",
+      messageField: "message",
+      resultField: "result",
+      successStatus: 0,
+    });
+    expect(api.statusCodes.map((c) => [c.status, c.name])).toEqual([
+      [10011, "TOKEN_NOT_FOUND"],
+      [202102, "STATUS_202102"],
+    ]);
+    expect(api.tags).toEqual([{ name: "things", displayName: "Things", description: "All things" }]);
+  });
+});
