@@ -2,12 +2,13 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import path from "node:path";
 import { loadRegistry, ROOT } from "./lib/registry.js";
 import { type Bundled, bundleStep } from "./steps/bundle.js";
+import { documentStep } from "./steps/document.js";
 import { lintStep } from "./steps/lint.js";
 import { manifestStep } from "./steps/manifest.js";
 import { operationsStep } from "./steps/operations.js";
 import { typesStep } from "./steps/types.js";
 
-export const STEPS = ["lint", "bundle", "types", "operations", "manifest"] as const;
+export const STEPS = ["lint", "bundle", "document", "types", "operations", "manifest"] as const;
 export type Step = (typeof STEPS)[number];
 
 /**
@@ -41,6 +42,8 @@ export async function produce(
   if (last < STEPS.indexOf("bundle")) return outputs;
   for (const api of apis) {
     const bundled = await bundleStep(api);
+    if (last < STEPS.indexOf("document")) continue;
+    if (wants("document")) for (const [f, c] of documentStep(api, bundled)) outputs.set(f, c);
     if (last < STEPS.indexOf("types")) continue;
     if (wants("types")) for (const [f, c] of await typesStep(api, bundled)) outputs.set(f, c);
     if (last < STEPS.indexOf("operations")) continue;

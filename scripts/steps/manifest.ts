@@ -53,6 +53,7 @@ export function manifestStep(
     "| file | what it holds |",
     "| --- | --- |",
     ...apis.flatMap((api) => [
+      `| \`${api.name}/openapi.json\` | ${api.root} bundled into one JSON document (read by the mock server, tests and docs) |`,
       `| \`${api.name}/schema.ts\` | types of ${api.root}, by openapi-typescript |`,
       `| \`${api.name}/operations.ts\` | the operation table and method types of ${api.root}, by ts-morph |`,
     ]),
