@@ -192,12 +192,15 @@ export class Engine {
     }
     const auth = this.#tokenSource(op, options);
     let replayed = false;
+    /** The token `replace` returned, used by the replay without asking the source again. */
+    let replacement: string | undefined;
 
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw this.#finish(new AbortError(site), attempt);
       let token: string | undefined;
       if (auth) {
-        token = await auth.source.get();
+        token = replacement ?? (await auth.source.get());
+        replacement = undefined;
         if (typeof token !== "string" || token.length === 0)
           throw new ConfigError("The token provider returned no token", site);
         redactor.add(token);
@@ -358,6 +361,7 @@ export class Engine {
         const replace = auth.source.replace as (rejected: string) => Promise<string>;
         const fresh = await replace.call(auth.source, token);
         if (fresh === token) throw this.#finish(apiError, attempt);
+        replacement = fresh;
         attempt--;
         continue;
       }

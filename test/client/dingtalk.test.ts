@@ -1,0 +1,579 @@
+import { inspect } from "node:util";
+import {
+  AbortError,
+  ConfigError,
+  ConnectionError,
+  createDingTalk,
+  DingTalkError,
+  type LogEvent,
+  ParseError,
+  TimeoutError,
+} from "imspec/dingtalk";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { delay, json, ScriptedServer } from "../support/scripted-server.js";
+
+const SETTINGS = {
+  seniorStaffId: "013349365367-1094322561",
+  protectScenes: ["CHAT"],
+  seniorWhiteList: [{ id: "1234", type: 3, name: "测试角色" }],
+};
+const SECRET = "planted-app-secret-6f1c2d";
+
+let server: ScriptedServer;
+let tokens: number;
+
+/** A DingTalk-shaped server: token endpoint issuing tok-1, tok-2, …; settings needing a current token. */
+beforeEach(async () => {
+  server = await new ScriptedServer().start();
+  tokens = 0;
+  server.on("POST", "/v1.0/oauth2/accessToken", async (req, res) => {
+    const body = JSON.parse(req.body) as { appKey?: string; appSecret?: string };
+    if (body.appSecret !== SECRET)
+      return json(res, 400, {
+        code: "invalidClientIdOrSecret",
+        message: `bad secret ${body.appSecret}`,
+        requestid: "R-TOKEN",
+      });
+    tokens++;
+    await delay(20);
+    json(res, 200, { accessToken: `tok-${tokens}-abcdef`, expireIn: 7200 });
+  });
+  server.on("GET", "/v1.0/contact/seniorSettings", (req, res) => {
+    if (req.headers["x-acs-dingtalk-access-token"] !== `tok-${tokens}-abcdef`) {
+      return json(res, 400, {
+        code: "InvalidAuthentication",
+        message: "不合法的access_token",
+        requestid: "R-AUTH",
+      });
+    }
+    json(res, 200, SETTINGS, { "x-acs-request-id": "REQ-42" });
+  });
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await server.stop();
+});
+
+function client(extra: Parameters<typeof createDingTalk>[0] = {}) {
+  return createDingTalk({
+    appKey: "ding-app",
+    appSecret: SECRET,
+    baseUrl: server.url,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    ...extra,
+  } as Parameters<typeof createDingTalk>[0]);
+}
+
+describe("createDingTalk: tokens", () => {
+  it("100 concurrent calls on a cold cache make exactly one token request", async () => {
+    const dt = client();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        dt.contact.listSeniorSettings({ seniorStaffId: "013349365367-1094322561" }),
+      ),
+    );
+    expect(results).toHaveLength(100);
+    expect(results.every((r) => r.seniorStaffId === SETTINGS.seniorStaffId)).toBe(true);
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(1);
+    expect(server.count("GET", "/v1.0/contact/seniorSettings")).toBe(100);
+  });
+
+  it("sends the token in x-acs-dingtalk-access-token and the appKey/appSecret as JSON", async () => {
+    const dt = client();
+    await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    const [tokenRequest, call] = server.requests;
+    expect(JSON.parse(tokenRequest?.body ?? "")).toEqual({ appKey: "ding-app", appSecret: SECRET });
+    expect(tokenRequest?.headers["content-type"]).toMatch(/application\/json/);
+    expect(call?.headers["x-acs-dingtalk-access-token"]).toBe("tok-1-abcdef");
+    expect(call?.url).toBe("/v1.0/contact/seniorSettings?seniorStaffId=u1");
+  });
+
+  it("refreshes the token before it expires (expireIn minus the margin)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const dt = client({ tokenMarginMs: 60_000 } as never);
+    await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    vi.setSystemTime(Date.now() + (7200 - 61) * 1000);
+    await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(1);
+    vi.setSystemTime(Date.now() + 2_000);
+    await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(2);
+    expect(server.requests.at(-1)?.headers["x-acs-dingtalk-access-token"]).toBe("tok-2-abcdef");
+  });
+
+  it("replays once with a new token when the server says the token is invalid", async () => {
+    const dt = client();
+    await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    tokens++; // the server now expects tok-2: the cached tok-1 is "expired"
+    const result = await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    expect(result).toEqual(SETTINGS);
+    // tok-3 was issued by the refresh; the server accepts the newest token only.
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(2);
+    expect(server.count("GET", "/v1.0/contact/seniorSettings")).toBe(3);
+  });
+
+  it("never loops: a token refused again after the replay is thrown as DingTalkError", async () => {
+    server.on("GET", "/v1.0/contact/seniorSettings", (_req, res) =>
+      json(res, 401, { code: "InvalidAuthentication", message: "不合法的access_token", requestid: "R-401" }),
+    );
+    const dt = client();
+    const error = await dt.contact.listSeniorSettings({ seniorStaffId: "u1" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(error).toMatchObject({
+      status: 401,
+      code: "InvalidAuthentication",
+      requestId: "R-401",
+      operationId: "listSeniorSettings",
+    });
+    expect(server.count("GET", "/v1.0/contact/seniorSettings")).toBe(2);
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(2);
+  });
+
+  it("100 concurrent calls refused with the same token share one refresh", async () => {
+    const dt = client();
+    await dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    tokens++;
+    await Promise.all(
+      Array.from({ length: 100 }, () => dt.contact.listSeniorSettings({ seniorStaffId: "u1" })),
+    );
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(2);
+  });
+
+  it("a static accessToken is used as is and not replaced", async () => {
+    const dt = createDingTalk({ accessToken: "tok-1-abcdef", baseUrl: server.url });
+    tokens = 1;
+    await expect(dt.contact.listSeniorSettings({ seniorStaffId: "u1" })).resolves.toEqual(SETTINGS);
+    tokens = 2;
+    await expect(dt.contact.listSeniorSettings({ seniorStaffId: "u1" })).rejects.toMatchObject({
+      code: "InvalidAuthentication",
+    });
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(0);
+  });
+
+  it("a custom getAccessToken provider is asked again once when its token is refused", async () => {
+    tokens = 1;
+    const provided: string[] = [];
+    const dt = createDingTalk({
+      baseUrl: server.url,
+      getAccessToken: () => {
+        const token = provided.length === 0 ? "stale-token" : `tok-${tokens}-abcdef`;
+        provided.push(token);
+        return token;
+      },
+    });
+    await expect(dt.contact.listSeniorSettings({ seniorStaffId: "u1" })).resolves.toEqual(SETTINGS);
+    expect(provided).toEqual(["stale-token", "tok-1-abcdef"]);
+  });
+
+  it("third-party apps get the corp token with suiteKey, suiteSecret, authCorpId and suiteTicket", async () => {
+    server.on("POST", "/v1.0/oauth2/corpAccessToken", (req, res) => {
+      tokens++;
+      json(res, 200, { accessToken: `tok-${tokens}-abcdef`, expireIn: 7200, echo: JSON.parse(req.body) });
+    });
+    const dt = createDingTalk({
+      baseUrl: server.url,
+      suiteKey: "suite",
+      suiteSecret: "suite-secret-1234",
+      authCorpId: "ding-corp",
+      suiteTicket: async () => "ticket-xyz-123",
+    });
+    await expect(dt.contact.listSeniorSettings({ seniorStaffId: "u1" })).resolves.toEqual(SETTINGS);
+    expect(JSON.parse(server.requests[0]?.body ?? "")).toEqual({
+      suiteKey: "suite",
+      suiteSecret: "suite-secret-1234",
+      authCorpId: "ding-corp",
+      suiteTicket: "ticket-xyz-123",
+    });
+  });
+
+  it("getUser needs a user token: a ConfigError without one, the header with one", async () => {
+    server.on(
+      "GET",
+      (p) => p.startsWith("/v1.0/contact/users/"),
+      (req, res) =>
+        json(res, 200, {
+          nick: "张三",
+          unionId: decodeURIComponent(req.pathname.split("/").pop() ?? ""),
+          token: req.headers["x-acs-dingtalk-access-token"],
+        }),
+    );
+    const dt = client();
+    await expect(dt.contact.getUser({ unionId: "me" })).rejects.toBeInstanceOf(ConfigError);
+    const user = await dt.contact.getUser({ unionId: "me" }, { accessToken: "user-token-123456" });
+    expect(user).toMatchObject({ nick: "张三", unionId: "me", token: "user-token-123456" });
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(0);
+  });
+
+  it("exchanges an OAuth code for a user token and refreshes it in a session", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const grants: unknown[] = [];
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (req, res) => {
+      const body = JSON.parse(req.body) as Record<string, string>;
+      grants.push(body);
+      json(res, 200, {
+        accessToken: `user-${grants.length}-token`,
+        refreshToken: `refresh-${grants.length}-token`,
+        expireIn: 7200,
+        corpId: "ding-corp",
+      });
+    });
+    const dt = client();
+    const token = await dt.userTokens.exchangeCode("auth-code-1");
+    expect(token).toMatchObject({
+      accessToken: "user-1-token",
+      refreshToken: "refresh-1-token",
+      corpId: "ding-corp",
+    });
+    expect(grants[0]).toEqual({
+      clientId: "ding-app",
+      clientSecret: SECRET,
+      grantType: "authorization_code",
+      code: "auth-code-1",
+    });
+    const session = dt.userTokens.session(token);
+    await expect(session()).resolves.toBe("user-1-token");
+    vi.setSystemTime(Date.now() + 7200 * 1000);
+    const [a, b] = await Promise.all([session(), session()]);
+    expect([a, b]).toEqual(["user-2-token", "user-2-token"]);
+    expect(grants[1]).toEqual({
+      clientId: "ding-app",
+      clientSecret: SECRET,
+      grantType: "refresh_token",
+      refreshToken: "refresh-1-token",
+    });
+  });
+});
+
+describe("createDingTalk: errors", () => {
+  it("maps {code, message, requestid, accessdenieddetail} to DingTalkError", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(res, 403, {
+        code: "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+        message: "没有调用该接口的权限",
+        requestid: "R-403",
+        accessdenieddetail: { requiredScopes: ["Contact.Common.Read"] },
+      }),
+    );
+    const error = (await client()
+      .contact.getLatestDingIndex()
+      .catch((e: unknown) => e)) as DingTalkError;
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(error).toMatchObject({
+      status: 403,
+      code: "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+      requestId: "R-403",
+      requiredScopes: ["Contact.Common.Read"],
+      method: "GET",
+      path: "/v1.0/contact/dingIndexs",
+      operationId: "getLatestDingIndex",
+      attempts: 1,
+    });
+    expect(error.message).toContain("R-403");
+  });
+
+  it("takes the request id from x-acs-request-id when the body has none", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(
+        res,
+        400,
+        { code: "invalidParameter.param.empty", message: "参数为空" },
+        { "x-acs-request-id": "HDR-1" },
+      ),
+    );
+    await expect(client().contact.getLatestDingIndex()).rejects.toMatchObject({
+      requestId: "HDR-1",
+      code: "invalidParameter.param.empty",
+    });
+  });
+
+  it("a non-JSON error page becomes a typed error, a non-JSON success a ParseError", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      res.writeHead(400, { "content-type": "text/html" });
+      res.end("<html>denied</html>");
+    });
+    await expect(client().contact.getLatestDingIndex()).rejects.toMatchObject({
+      name: "DingTalkError",
+      status: 400,
+      code: undefined,
+    });
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html>not json</html>");
+    });
+    await expect(client().contact.getLatestDingIndex()).rejects.toBeInstanceOf(ParseError);
+  });
+
+  it("a connection refused is a ConnectionError after the bounded retries", async () => {
+    const closed = await new ScriptedServer().start();
+    await closed.stop();
+    const dt = createDingTalk({ accessToken: "t-123456", baseUrl: closed.url, retry: { baseDelayMs: 1 } });
+    const error = (await dt.contact.getLatestDingIndex().catch((e: unknown) => e)) as ConnectionError;
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ errno: "ECONNREFUSED", beforeSend: true, attempts: 3 });
+  });
+});
+
+describe("createDingTalk: retries, timeouts, abort", () => {
+  it("retries 503 and 429 then succeeds; honours Retry-After", async () => {
+    let calls = 0;
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      calls++;
+      if (calls === 1) return json(res, 503, { code: "ServiceUnavailable", message: "busy" });
+      if (calls === 2)
+        return json(res, 429, { code: "system.busy", message: "请求太频繁" }, { "retry-after": "0.2" });
+      json(res, 200, { statDate: "20210412", idxTotal: 888 });
+    });
+    const events: LogEvent[] = [];
+    const result = await client({
+      logger: (e: LogEvent) => events.push(e),
+    } as never).contact.getLatestDingIndex();
+    expect(result).toMatchObject({ statDate: "20210412" });
+    expect(calls).toBe(3);
+    const dingIndex = events.filter((e) => e.operationId === "getLatestDingIndex");
+    expect(dingIndex.map((e) => [e.attempt, e.status])).toEqual([
+      [1, 503],
+      [2, 429],
+      [3, 200],
+    ]);
+    expect(dingIndex[1]?.retryInMs).toBe(200);
+  });
+
+  it("does not wait for a Retry-After longer than maxRetryAfterMs", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(res, 429, { code: "system.busy", message: "slow down" }, { "retry-after": "3600" }),
+    );
+    await expect(client().contact.getLatestDingIndex()).rejects.toMatchObject({ status: 429, attempts: 1 });
+  });
+
+  it("retries DingTalk throttling codes even for POST, but not other POST failures", async () => {
+    let calls = 0;
+    server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => {
+      calls++;
+      if (calls === 1)
+        return json(res, 403, { code: "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", message: "qps" });
+      json(res, 200, {});
+    });
+    await expect(
+      client().contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }),
+    ).resolves.toBeUndefined();
+    expect(calls).toBe(2);
+    server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => {
+      calls++;
+      json(res, 500, { code: "system.error", message: "更新错误" });
+    });
+    calls = 0;
+    await expect(
+      client().contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }),
+    ).rejects.toMatchObject({ status: 500, attempts: 1 });
+    expect(calls).toBe(1);
+  });
+
+  it("never retries quota exhaustion or permission errors", async () => {
+    for (const code of [
+      "Forbidden.AccessDenied.ApiCountLimitForOrg",
+      "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+    ]) {
+      let calls = 0;
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        calls++;
+        json(res, 403, { code, message: "no" });
+      });
+      await expect(client().contact.getLatestDingIndex()).rejects.toMatchObject({ code });
+      expect(calls).toBe(1);
+    }
+  });
+
+  it("times out each attempt (TimeoutError) and retries idempotent calls within the bound", async () => {
+    let calls = 0;
+    server.on("GET", "/v1.0/contact/dingIndexs", () => {
+      calls++; // never answers
+    });
+    const error = await client({ timeout: 100 } as never)
+      .contact.getLatestDingIndex()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ timeoutMs: 100, attempts: 3 });
+    expect(calls).toBe(3);
+  });
+
+  it("the caller's abort stops the call and its retries at once", async () => {
+    let calls = 0;
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      calls++;
+      json(res, 503, { code: "busy", message: "busy" }, { "retry-after": "30" });
+    });
+    const controller = new AbortController();
+    const pending = client({ retry: { maxRetryAfterMs: 60_000 } } as never).contact.getLatestDingIndex(
+      {},
+      { signal: controller.signal },
+    );
+    await delay(150);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(AbortError);
+    expect(calls).toBe(1);
+    await expect(
+      client().contact.getLatestDingIndex({}, { signal: AbortSignal.abort() }),
+    ).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it("per-call retry: false makes a single attempt", async () => {
+    let calls = 0;
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      calls++;
+      json(res, 503, { code: "busy", message: "busy" });
+    });
+    await expect(client().contact.getLatestDingIndex({}, { retry: false })).rejects.toMatchObject({
+      status: 503,
+      attempts: 1,
+    });
+    expect(calls).toBe(1);
+  });
+});
+
+describe("createDingTalk: requests", () => {
+  it("keeps path parameters inside their segment: / ? # spaces and Chinese", async () => {
+    server.on(
+      "DELETE",
+      (p) => p.startsWith("/v1.0/contact/staffAttributes/visibilitySettings/"),
+      (_req, res) => json(res, 200, { result: true }),
+    );
+    server.on(
+      "GET",
+      (p) => p.startsWith("/v1.0/contact/users/"),
+      (_req, res) => json(res, 200, {}),
+    );
+    const dt = client();
+    for (const id of ["a/b", "a?b=c", "a#b", "a b", "张三", "%2F", "../admin"]) {
+      await dt.contact.getUser({ unionId: id }, { accessToken: "user-token-1" });
+      const received = server.requests.at(-1);
+      expect(received?.url).toBe(`/v1.0/contact/users/${encodeURIComponent(id)}`);
+      expect(received?.query.toString()).toBe("");
+    }
+    for (const id of ["..", "."]) {
+      await expect(
+        dt.contact.getUser({ unionId: id }, { accessToken: "user-token-1" }),
+      ).rejects.toBeInstanceOf(ConfigError);
+    }
+    await expect(dt.contact.deleteEmpAttributeVisibility({ settingId: 1001 })).resolves.toEqual({
+      result: true,
+    });
+    expect(server.requests.at(-1)?.url).toBe("/v1.0/contact/staffAttributes/visibilitySettings/1001");
+  });
+
+  it("an empty 200 body is undefined where the spec allows it (deleteEmpAttributeVisibility)", async () => {
+    server.on(
+      "DELETE",
+      (p) => p.startsWith("/v1.0/contact/staffAttributes/visibilitySettings/"),
+      (_req, res) => {
+        res.writeHead(200);
+        res.end();
+      },
+    );
+    await expect(client().contact.deleteEmpAttributeVisibility({ settingId: 7 })).resolves.toBeUndefined();
+  });
+
+  it("refuses CR/LF in header values (no header injection)", async () => {
+    const dt = client();
+    await expect(
+      dt.contact.getLatestDingIndex({}, { headers: { "x-extra": "a\r\nx-injected: 1" } }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    expect(server.requests.some((r) => r.headers["x-injected"] !== undefined)).toBe(false);
+  });
+
+  it("sends extra headers per client and per call", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 200, {}));
+    await client({ headers: { "x-client": "c" } } as never).contact.getLatestDingIndex(
+      {},
+      { headers: { "x-call": "1" } },
+    );
+    expect(server.requests.at(-1)?.headers).toMatchObject({ "x-client": "c", "x-call": "1" });
+  });
+
+  it("withResponse() gives the data, the raw Response and the request id", async () => {
+    const { data, response, requestId } = await client()
+      .contact.listSeniorSettings({ seniorStaffId: "u1" })
+      .withResponse();
+    expect(data).toEqual(SETTINGS);
+    expect(response.status).toBe(200);
+    expect(requestId).toBe("REQ-42");
+  });
+
+  it("the raw openapi-fetch client has the same auth and typed errors", async () => {
+    const dt = client();
+    const { data } = await dt.raw.GET("/v1.0/contact/seniorSettings", {
+      params: { query: { seniorStaffId: "u1" } },
+    });
+    expect(data).toEqual(SETTINGS);
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(res, 400, { code: "parameter.error", message: "参数错误", requestid: "R-RAW" }),
+    );
+    await expect(dt.raw.GET("/v1.0/contact/dingIndexs")).rejects.toMatchObject({
+      name: "DingTalkError",
+      code: "parameter.error",
+      operationId: "getLatestDingIndex",
+    });
+  });
+
+  it("iterates every item of every page and stops without an extra request", async () => {
+    const pages: Record<string, { list: Array<{ id: number }>; hasMore: boolean; nextCursor: number }> = {
+      "-1": { list: [{ id: 1 }, { id: 2 }], hasMore: true, nextCursor: 10 },
+      "10": { list: [{ id: 3 }], hasMore: true, nextCursor: 20 },
+      "20": { list: [{ id: 4 }], hasMore: false, nextCursor: 30 },
+    };
+    server.on("GET", "/v1.0/contact/staffAttributes/visibilitySettings", (req, res) =>
+      json(res, 200, pages[req.query.get("nextToken") ?? ""] ?? { list: [], hasMore: false, nextCursor: 0 }),
+    );
+    const ids: number[] = [];
+    for await (const item of client().contact.listEmpAttributeVisibility.iterate({ maxResults: 2 }))
+      ids.push(item.id as number);
+    expect(ids).toEqual([1, 2, 3, 4]);
+    const listCalls = server.requests.filter(
+      (r) => r.pathname === "/v1.0/contact/staffAttributes/visibilitySettings",
+    );
+    expect(listCalls.map((r) => r.query.get("nextToken"))).toEqual(["-1", "10", "20"]);
+    expect(listCalls.every((r) => r.query.get("maxResults") === "2")).toBe(true);
+  });
+
+  it("stops paginating when the server repeats a cursor", async () => {
+    server.on("GET", "/v1.0/contact/staffAttributes/visibilitySettings", (_req, res) =>
+      json(res, 200, { list: [{ id: 1 }], hasMore: true, nextCursor: -1 }),
+    );
+    const pages = [];
+    for await (const page of client().contact.listEmpAttributeVisibility.pages()) pages.push(page);
+    expect(pages).toHaveLength(1);
+  });
+});
+
+describe("createDingTalk: secrets", () => {
+  it("never shows the app secret or tokens in errors or log lines", async () => {
+    const lines: string[] = [];
+    server.on("GET", "/v1.0/contact/dingIndexs", (req, res) =>
+      json(res, 400, {
+        code: "parameter.error",
+        message: `bad token ${req.headers["x-acs-dingtalk-access-token"]} for ${SECRET}`,
+        requestid: "R-S",
+      }),
+    );
+    const dt = client({ logger: (e: LogEvent) => lines.push(JSON.stringify(e)) } as never);
+    const error = (await dt.contact.getLatestDingIndex().catch((e: unknown) => e)) as DingTalkError;
+    const wrong = (await createDingTalk({ appKey: "k", appSecret: "wrong-secret-98765", baseUrl: server.url })
+      .contact.getLatestDingIndex()
+      .catch((e: unknown) => e)) as DingTalkError;
+    expect(wrong).toMatchObject({ code: "invalidClientIdOrSecret", operationId: "getAccessToken" });
+    for (const e of [error, wrong]) {
+      const shown = [
+        e.message,
+        e.stack,
+        JSON.stringify(e),
+        inspect(e, { depth: 8, showHidden: true }),
+        String(e.cause),
+        JSON.stringify(e.body),
+        ...lines,
+      ].join("\n");
+      expect(shown).not.toContain(SECRET);
+      expect(shown).not.toContain("wrong-secret-98765");
+      expect(shown).not.toContain("tok-1-abcdef");
+    }
+    expect(JSON.stringify(error.body)).toContain("[redacted]");
+  });
+});
