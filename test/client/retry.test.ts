@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { backoffMs, type Failure, isRetryable, RETRY_DEFAULTS, retryAfterMs } from "../../src/core/retry.js";
+
+describe("isRetryable", () => {
+  const cases: Array<[string, Failure, boolean, boolean]> = [
+    // [case, failure, idempotent method?, retried?]
+    ["refused before sending, POST", { kind: "not-sent" }, false, true],
+    ["reset after sending, GET", { kind: "network" }, true, true],
+    ["reset after sending, POST", { kind: "network" }, false, false],
+    ["timeout, GET", { kind: "timeout" }, true, true],
+    ["timeout, POST", { kind: "timeout" }, false, false],
+    ["429, POST", { kind: "answer", status: 429, code: "system.busy" }, false, true],
+    ["503, POST", { kind: "answer", status: 503 }, false, true],
+    ["502, GET", { kind: "answer", status: 502 }, true, true],
+    ["502, POST", { kind: "answer", status: 502 }, false, false],
+    ["504, GET", { kind: "answer", status: 504 }, true, true],
+    ["500 system.error, GET", { kind: "answer", status: 500, code: "system.error" }, true, true],
+    ["500 system.error, POST", { kind: "answer", status: 500, code: "system.error" }, false, false],
+    [
+      "500 user does not exist, GET",
+      { kind: "answer", status: 500, code: "parameter.userNotExists" },
+      true,
+      false,
+    ],
+    [
+      "403 QpsLimitForApi, POST",
+      { kind: "answer", status: 403, code: "Forbidden.AccessDenied.QpsLimitForApi" },
+      false,
+      true,
+    ],
+    [
+      "403 QpsLimitForAppkeyAndApi, POST",
+      { kind: "answer", status: 403, code: "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi" },
+      false,
+      true,
+    ],
+    [
+      "403 QpmLimitForAppkeyAndApi, POST",
+      { kind: "answer", status: 403, code: "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi" },
+      false,
+      true,
+    ],
+    ["500 system.busy, POST", { kind: "answer", status: 500, code: "system.busy" }, false, true],
+    [
+      "403 monthly quota, GET",
+      { kind: "answer", status: 403, code: "Forbidden.AccessDenied.ApiCountLimitForOrg" },
+      true,
+      false,
+    ],
+    [
+      "403 permission denied, GET",
+      { kind: "answer", status: 403, code: "Forbidden.AccessDenied.AccessTokenPermissionDenied" },
+      true,
+      false,
+    ],
+    ["400 parameter.error, GET", { kind: "answer", status: 400, code: "parameter.error" }, true, false],
+    ["404, GET", { kind: "answer", status: 404 }, true, false],
+    ["WorkPlus 202102 in HTTP 200, GET", { kind: "answer", status: 200, code: 202102 }, true, false],
+  ];
+  it.each(cases)("%s", (_name, failure, idempotent, retried) => {
+    expect(isRetryable(failure, idempotent)).toBe(retried);
+  });
+});
+
+describe("backoffMs", () => {
+  it("is full jitter under an exponential ceiling, capped", () => {
+    const top = () => 0.999_999;
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, RETRY_DEFAULTS, top))).toEqual([249, 499, 999, 1999]);
+    expect(backoffMs(20, RETRY_DEFAULTS, top)).toBe(RETRY_DEFAULTS.maxDelayMs - 1);
+    expect(backoffMs(3, RETRY_DEFAULTS, () => 0)).toBe(0);
+  });
+});
+
+describe("retryAfterMs", () => {
+  const now = Date.parse("2026-11-22T00:00:00Z");
+  it.each([
+    ["2", 2000],
+    ["0.5", 500],
+    ["Sun, 22 Nov 2026 00:00:03 GMT", 3000],
+    ["Sat, 21 Nov 2026 00:00:00 GMT", 0],
+    ["soon", undefined],
+    [null, undefined],
+  ] as Array<[string | null, number | undefined]>)("%s → %s", (header, want) => {
+    expect(retryAfterMs(header, now)).toBe(want);
+  });
+});

@@ -1,0 +1,134 @@
+import { type APIPromise, createDingTalk, DingTalkError } from "imspec/dingtalk";
+import { createWorkPlus, statusCodes } from "imspec/workplus";
+import { assertType, describe, expectTypeOf, it } from "vitest";
+
+const dt = createDingTalk({ appKey: "k", appSecret: "s" });
+const wp = createWorkPlus({
+  baseUrl: "https://im.example.cn",
+  domainId: "d",
+  clientId: "c",
+  clientSecret: "s",
+  orgId: "o",
+});
+
+describe("DingTalk method types", () => {
+  it("takes the spec's parameters and returns the spec's success body", () => {
+    const call = dt.contact.listSeniorSettings({ seniorStaffId: "u1" });
+    expectTypeOf(call).toEqualTypeOf<
+      APIPromise<{
+        seniorStaffId?: string;
+        protectScenes?: Array<
+          | "DING_SMS"
+          | "DING_MSG"
+          | "CHAT"
+          | "CONFERENCE_VIDEO"
+          | "CONFERENCE"
+          | "VIDEO_CALL"
+          | "CONFERENCE_VOIP"
+          | "CALL"
+          | "SEARCH"
+          | "CALL_CENTER"
+        >;
+        seniorWhiteList?: Array<{ id?: string; type?: 1 | 2 | 3; name?: string }>;
+      }>
+    >;
+    expectTypeOf<Awaited<typeof call>>().toHaveProperty("seniorWhiteList");
+    expectTypeOf(dt.contact.getLatestDingIndex)
+      .parameter(0)
+      .toEqualTypeOf<Record<never, never> | undefined>();
+    expectTypeOf(dt.contact.updateSeniorSetting).returns.toEqualTypeOf<APIPromise<void>>();
+    expectTypeOf(dt.contact.updateEmpAttributeVisibilitySetting({})).resolves.toHaveProperty("result");
+  });
+
+  it("rejects wrong and missing parameters", () => {
+    // @ts-expect-error seniorStaffId is required
+    dt.contact.listSeniorSettings({});
+    // @ts-expect-error seniorStaffId is a string
+    dt.contact.listSeniorSettings({ seniorStaffId: 42 });
+    // @ts-expect-error unknown parameter name
+    dt.contact.listSeniorSettings({ seniorStaffId: "u", seniorStaff: "x" });
+    // @ts-expect-error open is required in the body
+    dt.contact.updateSeniorSetting({ seniorStaffId: "u" });
+    // @ts-expect-error protectScenes only takes the documented scenes
+    dt.contact.updateSeniorSetting({ seniorStaffId: "u", open: true, protectScenes: ["EMAIL"] });
+    // @ts-expect-error maxResults is a number
+    dt.contact.listEmpAttributeVisibility({ maxResults: "100" });
+    // @ts-expect-error no such method
+    dt.contact.listSeniorSetting;
+    assertType(
+      dt.contact.updateSeniorSetting({
+        seniorStaffId: "u",
+        open: false,
+        permitDeptIds: [1, 2],
+        protectScenes: ["CHAT"],
+      }),
+    );
+  });
+
+  it("types paginated items and per-call options", () => {
+    const items = dt.contact.listEmpAttributeVisibility.iterate({ maxResults: 100 });
+    expectTypeOf(items).toEqualTypeOf<
+      AsyncIterableIterator<
+        NonNullable<Awaited<ReturnType<typeof dt.contact.listEmpAttributeVisibility>>["list"]>[number]
+      >
+    >();
+    assertType(
+      dt.contact.getUser(
+        { unionId: "me" },
+        {
+          accessToken: "user-token",
+          timeout: 5_000,
+          retry: { maxAttempts: 2 },
+          signal: AbortSignal.timeout(1000),
+        },
+      ),
+    );
+    // @ts-expect-error timeout is a number of ms
+    dt.contact.getUser({ unionId: "me" }, { timeout: "5s" });
+  });
+
+  it("exposes typed errors and the raw client", async () => {
+    const err = new DingTalkError({ status: 400, code: "parameter.error", message: "m" });
+    expectTypeOf(err.code).toEqualTypeOf<string | undefined>();
+    expectTypeOf(err.requestId).toEqualTypeOf<string | undefined>();
+    expectTypeOf(err.status).toEqualTypeOf<number>();
+    const raw = await dt.raw.GET("/v1.0/contact/seniorSettings", {
+      params: { query: { seniorStaffId: "u" } },
+    });
+    expectTypeOf(raw.data).toEqualTypeOf<
+      Awaited<ReturnType<typeof dt.contact.listSeniorSettings>> | undefined
+    >();
+    // @ts-expect-error not a path of the spec
+    dt.raw.GET("/v1.0/contact/nothing");
+  });
+});
+
+describe("WorkPlus method types", () => {
+  it("returns the unwrapped result", () => {
+    expectTypeOf(wp.apps.listAdmins({ appId: "a" })).resolves.toHaveProperty("total_counts");
+    expectTypeOf(wp.apps.listScopeViews({ appId: "a" })).resolves.toBeArray();
+    expectTypeOf(statusCodes.TOKEN_NOT_FOUND).toEqualTypeOf<10011>();
+  });
+
+  it("rejects wrong parameters", () => {
+    // @ts-expect-error appId is required
+    wp.apps.listAdmins({});
+    // @ts-expect-error source_type is NATIVE or ISV
+    wp.apps.listAdmins({ appId: "a", source_type: "OTHER" });
+    assertType(wp.apps.listAdmins({ appId: "a", name: "li", source_type: "ISV" }));
+  });
+
+  it("requires credentials with orgId or ownerId", () => {
+    // @ts-expect-error baseUrl is required for a self-hosted API
+    createWorkPlus({ domainId: "d", clientId: "c", clientSecret: "s", orgId: "o" });
+    // @ts-expect-error orgId and ownerId are exclusive
+    createWorkPlus({
+      baseUrl: "https://x",
+      domainId: "d",
+      clientId: "c",
+      clientSecret: "s",
+      orgId: "o",
+      ownerId: "d",
+    });
+  });
+});
