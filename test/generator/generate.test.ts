@@ -132,3 +132,60 @@ describe("generated output", () => {
     }
   });
 });
+
+describe("npm run generate -- --watch", () => {
+  it("regenerates on a spec change, reports a broken spec and keeps watching", async () => {
+    const { spawn } = await import("node:child_process");
+    const repo = copyRepo();
+    const child = spawn(
+      path.join(ROOT, "node_modules/.bin/tsx"),
+      [path.join(repo.dir, "scripts/generate.ts"), "--watch"],
+      { cwd: repo.dir },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    /** Waits until the output (after `from`) matches, within a bound. */
+    const waitFor = async (pattern: RegExp, from: number, ms = 30_000) => {
+      const until = Date.now() + ms;
+      while (!pattern.test(out.slice(from))) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; output:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const original = readFileSync(spec, "utf8");
+    try {
+      await waitFor(/watching specs\//, 0);
+      let mark = out.length;
+      writeFileSync(
+        spec,
+        original.replace(
+          "summary: 应用管理员信息 (List the app's admins)",
+          "summary: 应用管理员信息 (List admins)",
+        ),
+      );
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+        "(List admins)",
+      );
+      const before = fingerprint(repo.dir);
+      mark = out.length;
+      writeFileSync(spec, original.replace("\npaths:\n", "\npaths:\n  /broken: [unclosed\n"));
+      await waitFor(/still watching specs\//, mark);
+      expect(out.slice(mark)).toMatch(/specs\/workplus\/openapi\.yaml:\d+:\d+/);
+      expect(fingerprint(repo.dir)).toBe(before);
+      mark = out.length;
+      writeFileSync(spec, original);
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill();
+      repo.remove();
+    }
+  });
+});
