@@ -91,7 +91,11 @@ export class TokenCache {
   replace(rejected: string): Promise<string> {
     if (this.#current?.accessToken === rejected) this.#current = undefined;
     if (this.#fresh(this.#current, rejected)) return Promise.resolve(this.#current.accessToken);
-    this.#inflight ??= this.#store
+    // A refresh that started before the refusal may still hand out the refused token: wait for it,
+    // then refresh again (it has settled, so the next call starts a fresh request).
+    if (this.#inflight)
+      return this.#inflight.then((token) => (token === rejected ? this.replace(rejected) : token));
+    this.#inflight = this.#store
       .delete(this.#options.key, rejected)
       .then(() => this.#refresh(rejected))
       .finally(() => {

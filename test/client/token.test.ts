@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { MemoryTokenStore, type StoredToken, TokenCache } from "../../src/core/token.js";
+
+function cacheWith(options: { store?: MemoryTokenStore; now?: () => number; delayMs?: number } = {}) {
+  let n = 0;
+  let clock = 1_000_000;
+  const cache = new TokenCache({
+    key: "k",
+    marginMs: 1000,
+    store: options.store,
+    now: options.now ?? (() => clock),
+    fetch: async (): Promise<StoredToken> => {
+      n++;
+      await new Promise((r) => setTimeout(r, options.delayMs ?? 5));
+      return { accessToken: `t${n}`, expiresAt: clock + 10_000 };
+    },
+  });
+  return { cache, fetched: () => n, advance: (ms: number) => (clock += ms) };
+}
+
+describe("TokenCache", () => {
+  it("makes one request for any number of concurrent gets", async () => {
+    const { cache, fetched } = cacheWith();
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => cache.get()));
+    expect(new Set(tokens)).toEqual(new Set(["t1"]));
+    expect(fetched()).toBe(1);
+  });
+
+  it("refreshes once the margin before expiry is reached", async () => {
+    const { cache, fetched, advance } = cacheWith();
+    await cache.get();
+    advance(8_999);
+    expect(await cache.get()).toBe("t1");
+    advance(2);
+    expect(await cache.get()).toBe("t2");
+    expect(fetched()).toBe(2);
+  });
+
+  it("replace() drops only the refused token, and concurrent replaces share one request", async () => {
+    const { cache, fetched } = cacheWith();
+    await cache.get();
+    const replaced = await Promise.all(Array.from({ length: 20 }, () => cache.replace("t1")));
+    expect(new Set(replaced)).toEqual(new Set(["t2"]));
+    expect(fetched()).toBe(2);
+    // A late caller refused with the old token gets the current one, without another request.
+    expect(await cache.replace("t1")).toBe("t2");
+    expect(fetched()).toBe(2);
+  });
+
+  it("replace() during a refresh that hands out the refused token refreshes again", async () => {
+    const store = new MemoryTokenStore();
+    await store.set("k", { accessToken: "stale", expiresAt: Number.MAX_SAFE_INTEGER });
+    const { cache, fetched } = cacheWith({ store });
+    const first = cache.get(); // reads "stale" from the store
+    const second = cache.replace("stale");
+    expect(await first).toBe("stale");
+    expect(await second).toBe("t1");
+    expect(fetched()).toBe(1);
+    expect((await store.get("k"))?.accessToken).toBe("t1");
+  });
+
+  it("uses a token another process put in the shared store instead of fetching", async () => {
+    const store = new MemoryTokenStore();
+    const a = cacheWith({ store });
+    const b = cacheWith({ store });
+    expect(await a.cache.get()).toBe("t1");
+    expect(await b.cache.get()).toBe("t1");
+    expect(a.fetched() + b.fetched()).toBe(1);
+  });
+
+  it("the memory store deletes compare-and-delete", async () => {
+    const store = new MemoryTokenStore();
+    await store.set("k", { accessToken: "new", expiresAt: 1 });
+    await store.delete("k", "old");
+    expect(await store.get("k")).toEqual({ accessToken: "new", expiresAt: 1 });
+    await store.delete("k", "new");
+    expect(await store.get("k")).toBeUndefined();
+  });
+});
