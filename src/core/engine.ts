@@ -50,6 +50,8 @@ export interface ApiProfile {
   envelope: Envelope | undefined;
   /** Whether an answer (status and parsed body) says the token is invalid or expired. */
   tokenRejected(status: number, body: unknown): boolean;
+  /** Whether a 2xx answer's parsed body is a refusal all the same (DingTalk's IP ban page). */
+  refused?(status: number, body: unknown): boolean;
 }
 
 export interface OperationRef {
@@ -113,6 +115,32 @@ function retrySettings(
 
 function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): TokenSource {
   return { get: async () => (typeof input === "function" ? await input() : input) };
+}
+
+/**
+ * What `send` resolves to. The body was read to parse it, so `response` is a new Response carrying
+ * the same status, headers and text. It is built on first use: a Response with a body costs about
+ * as much as the rest of the client's own work per call (Node creates a web stream for it), and
+ * most calls only want `data`. A body on a null-body status (204, 205) is refused at once, as
+ * building the Response eagerly would.
+ */
+function sentOf(res: Response, raw: string, data: unknown, requestId: string | undefined): Sent {
+  let response: Response | undefined;
+  const build = () =>
+    new Response(raw.length ? raw : null, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
+  if (raw.length && (res.status === 204 || res.status === 205)) response = build();
+  return {
+    get response() {
+      response ??= build();
+      return response;
+    },
+    data,
+    requestId,
+  };
 }
 
 export class Engine {
@@ -282,22 +310,21 @@ export class Engine {
           parsed = false;
         }
       }
-      const requestId = res.headers.get("x-acs-request-id") ?? res.headers.get("x-request-id") ?? undefined;
+      const headerId = res.headers.get("x-acs-request-id") ?? res.headers.get("x-request-id");
+      // A server may echo anything in a header or status line, the token included.
+      const requestId = headerId === null ? undefined : redactor.text(headerId);
+      const answer = (body: unknown) => ({
+        status: res.status,
+        statusText: redactor.text(res.statusText),
+        headers: redactor.headers(res.headers),
+        body,
+      });
 
       let apiError: ApiError | undefined;
       if (!res.ok) {
-        apiError = apiErrorFrom(
-          profile.api,
-          {
-            status: res.status,
-            statusText: res.statusText,
-            headers: res.headers,
-            body: parsed ? redactor.value(data) : undefined,
-          },
-          site,
-        );
+        apiError = apiErrorFrom(profile.api, answer(parsed ? redactor.value(data) : undefined), site);
       } else if (!parsed) {
-        const type = res.headers.get("content-type") ?? "no content type";
+        const type = redactor.text(res.headers.get("content-type") ?? "no content type");
         this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
         throw this.#finish(
           new ParseError(
@@ -308,6 +335,8 @@ export class Engine {
           ),
           attempt,
         );
+      } else if (profile.refused?.(res.status, data)) {
+        apiError = apiErrorFrom(profile.api, answer(redactor.value(data)), site);
       } else if (profile.envelope && !op.noBody) {
         const env = profile.envelope;
         const record = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
@@ -325,22 +354,13 @@ export class Engine {
           );
         }
         if (Number(status) !== env.successStatus) {
-          apiError = apiErrorFrom(
-            profile.api,
-            { status: res.status, headers: res.headers, body: redactor.value(data) },
-            site,
-          );
+          apiError = apiErrorFrom(profile.api, answer(redactor.value(data)), site);
         }
       }
 
       if (!apiError) {
         this.#log({ attempt, durationMs, status: res.status, requestId }, op);
-        const response = new Response(raw.length ? raw : null, {
-          status: res.status,
-          statusText: res.statusText,
-          headers: res.headers,
-        });
-        return { response, data, requestId };
+        return sentOf(res, raw, data, requestId);
       }
 
       if (auth?.managed && token && !replayed && profile.tokenRejected(res.status, data)) {

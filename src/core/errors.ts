@@ -15,6 +15,8 @@
  * transport error (which may hold the request URL), and `toJSON` lists only safe fields.
  */
 
+import { DINGTALK_IP_BAN_CODE } from "./retry.js";
+
 export type ApiName = "dingtalk" | "workplus";
 
 /** Where a failure happened: enough to find the call, never the URL with its query string. */
@@ -174,6 +176,13 @@ function asString(value: unknown): string | undefined {
       : undefined;
 }
 
+/** Whether a DingTalk body is the per-IP flood ban (`{status: 1111, wait, punish: "deny", …}`). */
+export function isDingTalkIpBan(body: unknown): boolean {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return false;
+  const b = body as Json;
+  return String(b.status) === DINGTALK_IP_BAN_CODE && (typeof b.punish === "string" || b.wait !== undefined);
+}
+
 /**
  * The factory: turns an answer the server refused into the API's error class. `body` is the parsed
  * JSON body, or `undefined` when the body was not JSON (an HTML error page, an empty body).
@@ -191,11 +200,16 @@ export function apiErrorFrom(
     const detail = pick(body, "accessdenieddetail", "AccessDeniedDetail") as Json | undefined;
     const scopes =
       detail && Array.isArray(detail.requiredScopes) ? detail.requiredScopes.map(String) : undefined;
+    const ban = isDingTalkIpBan(body);
     return new DingTalkError({
       ...site,
       status: answer.status,
-      code: asString(pick(body, "code", "Code")),
-      message: asString(pick(body, "message", "Message")) ?? fallback,
+      code: asString(pick(body, "code", "Code")) ?? (ban ? DINGTALK_IP_BAN_CODE : undefined),
+      message:
+        asString(pick(body, "message", "Message")) ??
+        (ban
+          ? `the egress IP is blocked for calling too often (wait ${asString(body.wait) ?? "?"} s)`
+          : fallback),
       requestId:
         asString(pick(body, "requestid", "RequestId", "requestId")) ??
         headers?.get("x-acs-request-id") ??

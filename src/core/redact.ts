@@ -15,19 +15,37 @@ const PATTERNS: Array<[RegExp, string]> = [
 ];
 
 export class Redactor {
+  /** Secrets from the client's options (app and client secrets): kept for the client's life. */
+  readonly #pinned: string[] = [];
+  /** Secrets that rotate (access and refresh tokens): the newest 32 are kept. */
   readonly #secrets: string[] = [];
 
-  /** Remembers a secret value (the newest 32 are kept; tokens rotate). Short values are ignored. */
+  /** Remembers a secret from the options for good. Short values are ignored. */
+  pin(secret: string | undefined | null): void {
+    if (typeof secret !== "string" || secret.length < 6 || this.#pinned.includes(secret)) return;
+    this.#pinned.push(secret);
+  }
+
+  /** Remembers a rotating secret (the newest 32 are kept). Short values are ignored. */
   add(secret: string | undefined | null): void {
     if (typeof secret !== "string" || secret.length < 6 || this.#secrets.includes(secret)) return;
+    if (this.#pinned.includes(secret)) return;
     this.#secrets.push(secret);
     if (this.#secrets.length > MAX_REMEMBERED) this.#secrets.shift();
   }
 
   text(input: string): string {
     let out = input;
-    for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join(MASK);
+    for (const list of [this.#pinned, this.#secrets])
+      for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(MASK);
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
+    return out;
+  }
+
+  /** A copy of the headers with every value redacted. */
+  headers(input: Headers): Headers {
+    const out = new Headers();
+    for (const [name, value] of input) out.append(name, this.text(value));
     return out;
   }
 

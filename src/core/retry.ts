@@ -35,6 +35,13 @@ export const DINGTALK_THROTTLE_CODES: ReadonlySet<string> = new Set([
   "systemBusy",
 ]);
 
+/**
+ * DingTalk's per-IP flood ban (more than 10 000 calls from one egress IP in 20 s blocks it for about
+ * 5 minutes) answers `{status: 1111, wait, source, punish: "deny", uuid}` without a `code`: the
+ * error gets this code. Never retried: the ban outlasts any backoff, and calls during it prolong it.
+ */
+export const DINGTALK_IP_BAN_CODE = "1111";
+
 export type Failure =
   /** The request never left: connection refused, host not found. */
   | { kind: "not-sent" }
@@ -54,6 +61,7 @@ export function isRetryable(failure: Failure, idempotent: boolean): boolean {
       return idempotent;
     case "answer": {
       const { status, code } = failure;
+      if (code === DINGTALK_IP_BAN_CODE) return false;
       if (typeof code === "string" && DINGTALK_THROTTLE_CODES.has(code)) return true;
       // 429 and 503 say the server refused the request before doing any work.
       if (status === 429 || status === 503) return true;

@@ -120,8 +120,9 @@ export class TokenCache {
       this.#options.lockTtlMs ?? 10_000,
     );
     try {
-      if (release) {
-        // Another process may have fetched while we waited for the lock.
+      if (this.#store.lock) {
+        // Another process may have fetched while we waited for the lock, whether or not we got it
+        // in time: a fetch now would invalidate its token (WorkPlus keeps one token per app).
         const again = await this.#store.get(key);
         if (this.#fresh(again, rejected)) return this.#use(again);
       }

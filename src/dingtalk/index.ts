@@ -10,7 +10,7 @@ import { auth, type Operations, operations, servers } from "../../generated/ding
 import type { components, paths } from "../../generated/dingtalk/schema.js";
 import { createCore } from "../core/client.js";
 import type { ApiProfile, TokenSource } from "../core/engine.js";
-import { ConfigError, ParseError } from "../core/errors.js";
+import { ConfigError, isDingTalkIpBan, ParseError } from "../core/errors.js";
 import type { MethodGroups } from "../core/methods.js";
 import type { CommonClientOptions, RequestOptions } from "../core/options.js";
 import { Redactor } from "../core/redact.js";
@@ -28,7 +28,7 @@ export {
   TimeoutError,
 } from "../core/errors.js";
 export type { LogEvent, Logger, RequestOptions } from "../core/options.js";
-export { DINGTALK_THROTTLE_CODES, type RetryOptions } from "../core/retry.js";
+export { DINGTALK_IP_BAN_CODE, DINGTALK_THROTTLE_CODES, type RetryOptions } from "../core/retry.js";
 export { MemoryTokenStore, type StoredToken, type TokenStore } from "../core/token.js";
 export type { components, Operations, paths };
 export { operations };
@@ -113,6 +113,8 @@ const profile: ApiProfile = {
   auth,
   envelope: undefined,
   tokenRejected: isDingTalkTokenRejected,
+  // The IP ban can come with HTTP 200: a success status, but no answer to the call.
+  refused: (_status, body) => isDingTalkIpBan(body),
 };
 
 function has(options: object, key: string): boolean {
@@ -137,7 +139,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const redactor = new Redactor();
   for (const key of ["appSecret", "suiteSecret", "clientSecret", "accessToken", "suiteTicket"]) {
     const value = (options as Record<string, unknown>)[key];
-    if (typeof value === "string") redactor.add(value);
+    if (typeof value === "string") redactor.pin(value);
   }
   const margin = options.tokenMarginMs ?? DEFAULT_MARGIN_MS;
   let appToken: TokenSource | undefined;

@@ -96,7 +96,7 @@ export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
   const redactor = new Redactor();
   for (const key of ["clientSecret", "accessToken"]) {
     const value = (options as unknown as Record<string, unknown>)[key];
-    if (typeof value === "string") redactor.add(value);
+    if (typeof value === "string") redactor.pin(value);
   }
   let appToken: TokenSource | undefined;
   const sourceType = options.sourceType;
