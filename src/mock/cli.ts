@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * `imspec mock --port 4010 [--host 127.0.0.1] [--token-lifetime SECONDS] [--quiet]`: serves both
+ * APIs from their specs until Ctrl-C (SIGINT) or SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import { type MockRequest, startMockServer } from "./server.js";
+
+const USAGE = `Usage: imspec mock [--port 4010] [--host 127.0.0.1] [--token-lifetime SECONDS] [--quiet]
+
+Serves the DingTalk and WorkPlus APIs from their specs: requests are checked against the spec,
+answers are the spec's examples (pick one with "Prefer: example=NAME" or "Prefer: code=NNN").
+
+  --port            port to listen on (0 picks a free one; default 4010)
+  --host            interface to listen on (default 127.0.0.1)
+  --token-lifetime  lifetime of issued tokens in seconds (default: DingTalk 7200, WorkPlus 30 days)
+  --quiet           do not log each request`;
+
+function fail(message: string): never {
+  process.stderr.write(`imspec: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** One line per request; the path only, since WorkPlus puts the token in the query string. */
+function logLine(r: MockRequest): string {
+  const status = r.status === undefined ? "dropped" : String(r.status);
+  const what = [r.operationId, r.outcome === "answered" ? "" : r.outcome].filter(Boolean).join(" ");
+  const why = r.problems.length ? `: ${r.problems.join("; ")}` : "";
+  return `${r.method} /${r.api ?? ""}${r.api ? r.path : r.path.slice(1)} → ${status} ${what}${why}\n`;
+}
+
+const OPTIONS = {
+  port: { type: "string", default: "4010" },
+  host: { type: "string", default: "127.0.0.1" },
+  "token-lifetime": { type: "string" },
+  quiet: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const parsed = parse(argv);
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (positionals[0] !== "mock" || positionals.length > 1)
+    fail(positionals.length ? `unknown command: ${positionals.join(" ")}` : "missing command: mock");
+
+  const port = integer("port", values.port, 0, 65_535) ?? 4010;
+  const lifetime = integer("token-lifetime", values["token-lifetime"], 1, 10 * 365 * 24 * 3600);
+  const mock = await startMockServer({
+    port,
+    host: values.host,
+    tokenLifetimeSeconds: lifetime,
+    onRequest: values.quiet ? undefined : (r) => process.stdout.write(logLine(r)),
+  }).catch((error: Error) => fail(`cannot start the mock server: ${error.message}`));
+
+  const dt = mock.urls.dingtalk;
+  const wp = mock.urls.workplus;
+  const lifetimes = lifetime === undefined ? "DingTalk 7200 s, WorkPlus 30 days" : `${lifetime} s`;
+  process.stdout.write(
+    [
+      "imspec mock server: answers from the specs, every request checked against them",
+      `  DingTalk  ${dt}`,
+      `  WorkPlus  ${wp}`,
+      "",
+      `Get a token (any credentials work; tokens live ${lifetimes}):`,
+      `  curl -s -X POST ${dt}/v1.0/oauth2/accessToken -H 'content-type: application/json' -d '{"appKey":"demo","appSecret":"demo"}'`,
+      `  curl -s -X POST ${wp}/v1/token -H 'content-type: application/json' -d '{"grant_type":"client_credentials","scope":"app","domain_id":"demo","client_id":"demo","client_secret":"demo","org_id":"demo"}'`,
+      "Then call an operation with it:",
+      `  curl -s '${dt}/v1.0/contact/seniorSettings?seniorStaffId=x' -H 'x-acs-dingtalk-access-token: <accessToken>'`,
+      `  curl -s '${wp}/v1/apps/demo/admins?access_token=<access_token>'`,
+      "Pick another documented answer with -H 'Prefer: example=NAME' or -H 'Prefer: code=NNN'.",
+      "Press Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    // A second signal while stopping means "now".
+    if (stopping) process.exit(130);
+    stopping = true;
+    void mock.stop().then(() => {
+      process.stdout.write(`imspec mock server stopped (${signal}).\n`);
+      process.exitCode = 0;
+    });
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`imspec: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import type { MockApi } from "./documents.js";
+
+/** An app (organisation) token or a user (personal) token: DingTalk's getUser needs the latter. */
+export type TokenKind = "app" | "user";
+
+/** Why a token was refused, or "ok". */
+export type TokenCheck = "ok" | "missing" | "unknown" | "expired" | "revoked" | "wrong-kind";
+
+const PRUNE_AT = 10_000;
+
+interface TokenRecord {
+  api: MockApi;
+  kind: TokenKind;
+  /** Whose token it is: `app:<appKey>`, `<domain_id>:<client_id>`, … */
+  owner: string;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+export interface IssueOptions {
+  kind: TokenKind;
+  owner: string;
+  lifetimeMs: number;
+  /**
+   * DingTalk: asking again within the lifetime returns the same token with its lifetime extended
+   * (specs/dingtalk/openapi.yaml, getAccessToken).
+   */
+  reuse?: boolean;
+  /**
+   * WorkPlus: an app holds one token at a time, so a new one revokes the previous ones
+   * (specs/workplus/openapi.yaml, getAccessToken: 重复获取将导致先前的 AccessToken 失效).
+   */
+  replace?: boolean;
+  /** Use this token string instead of a random one (an example's token served as is). */
+  token?: string;
+}
+
+/** The tokens the mock issued, per API, checked on every call that needs one. */
+export class TokenRegistry {
+  readonly #tokens = new Map<string, TokenRecord>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  issue(api: MockApi, options: IssueOptions): { token: string; expiresAt: number } {
+    const now = this.#now();
+    const expiresAt = now + options.lifetimeMs;
+    if (options.reuse && options.token === undefined) {
+      for (const [token, record] of this.#tokens) {
+        if (this.#matches(record, api, options) && !record.revoked && now < record.expiresAt) {
+          record.expiresAt = expiresAt;
+          return { token, expiresAt };
+        }
+      }
+    }
+    if (options.replace) {
+      for (const [token, record] of this.#tokens) {
+        if (this.#matches(record, api, options) && token !== options.token) record.revoked = true;
+      }
+    }
+    if (this.#tokens.size >= PRUNE_AT) this.#prune(now);
+    const token = options.token ?? randomBytes(16).toString("hex");
+    this.#tokens.set(token, { api, kind: options.kind, owner: options.owner, expiresAt, revoked: false });
+    return { token, expiresAt };
+  }
+
+  check(api: MockApi, token: string | undefined, kind: TokenKind): TokenCheck {
+    if (token === undefined || token === "") return "missing";
+    const record = this.#tokens.get(token);
+    if (!record || record.api !== api) return "unknown";
+    if (record.revoked) return "revoked";
+    if (this.#now() >= record.expiresAt) return "expired";
+    return record.kind === kind ? "ok" : "wrong-kind";
+  }
+
+  /** Makes every token of `api` (or of both APIs) expire now. */
+  expireAll(api?: MockApi): void {
+    const now = this.#now();
+    for (const record of this.#tokens.values()) {
+      if (api === undefined || record.api === api) record.expiresAt = Math.min(record.expiresAt, now);
+    }
+  }
+
+  /** Makes one token expire now; false when the mock never issued it. */
+  expire(token: string): boolean {
+    const record = this.#tokens.get(token);
+    if (record) record.expiresAt = Math.min(record.expiresAt, this.#now());
+    return record !== undefined;
+  }
+
+  clear(): void {
+    this.#tokens.clear();
+  }
+
+  /** Forgets dead tokens so a long-running mock does not grow; they are refused either way. */
+  #prune(now: number): void {
+    for (const [token, record] of this.#tokens) {
+      if (record.revoked || now >= record.expiresAt) this.#tokens.delete(token);
+    }
+  }
+
+  #matches(record: TokenRecord, api: MockApi, options: IssueOptions): boolean {
+    return record.api === api && record.owner === options.owner && record.kind === options.kind;
+  }
+}

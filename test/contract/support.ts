@@ -1,0 +1,325 @@
+/**
+ * What the contract files share: the bundled specs, their operations, responses and examples, a
+ * response validator in OpenAPI 3.1's JSON Schema dialect (2020-12), and the one helper that turns
+ * an operation's documented answers into tests.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { type APIPromise, DingTalkError, ImspecError, type RequestOptions } from "imspec/dingtalk";
+import type { MockApi, MockServer } from "imspec/mock";
+import { WorkPlusError } from "imspec/workplus";
+import { expect, test } from "vitest";
+
+export type Json = Record<string, unknown>;
+export const ROOT = path.resolve(import.meta.dirname, "../..");
+export const APIS: readonly MockApi[] = ["dingtalk", "workplus"];
+const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+const documents = new Map<MockApi, Json>();
+
+/** The bundled spec (`generated/<api>/openapi.json`), as the mock serves it. */
+export function specOf(api: MockApi): Json {
+  let doc = documents.get(api);
+  if (!doc) {
+    doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+    documents.set(api, doc);
+  }
+  return doc;
+}
+
+export interface SpecOperation {
+  api: MockApi;
+  operationId: string;
+  tag: string;
+  method: string;
+  path: string;
+  operation: Json;
+}
+
+export function operationsOf(api: MockApi): SpecOperation[] {
+  const out: SpecOperation[] = [];
+  for (const [p, item] of Object.entries(specOf(api).paths as Record<string, Json>)) {
+    for (const method of METHODS) {
+      const operation = item[method] as Json | undefined;
+      if (!operation) continue;
+      out.push({
+        api,
+        operationId: String(operation.operationId),
+        tag: String((operation.tags as string[])[0]),
+        method: method.toUpperCase(),
+        path: p,
+        operation,
+      });
+    }
+  }
+  return out;
+}
+
+export function operationOf(api: MockApi, operationId: string): SpecOperation {
+  const found = operationsOf(api).find((o) => o.operationId === operationId);
+  if (!found) throw new Error(`${api} has no operation ${operationId}`);
+  return found;
+}
+
+const escapePointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1");
+
+/** Follows a local `$ref` chain; returns the node and the JSON pointer it lives at. */
+export function resolve(api: MockApi, node: unknown, pointer: string): { node: Json; pointer: string } {
+  let current = node as Json;
+  let at = pointer;
+  while (current && typeof current.$ref === "string") {
+    at = current.$ref;
+    current = at
+      .slice(2)
+      .split("/")
+      .reduce<unknown>(
+        (acc, key) => (acc as Json)[key.replace(/~1/g, "/").replace(/~0/g, "~")],
+        specOf(api),
+      ) as Json;
+  }
+  return { node: current, pointer: at };
+}
+
+export interface NamedExample {
+  name: string;
+  value: unknown;
+}
+
+export interface DocumentedResponse {
+  /** The key in `responses`: "200", "4XX". */
+  key: string;
+  /** A concrete status for the key (400 for "4XX"). */
+  status: number;
+  response: Json;
+  /** JSON pointer of the body schema, when the response has a body. */
+  schemaPointer: string | undefined;
+  examples: NamedExample[];
+  /** `x-imspec-optional-body`: the body may be missing although a schema is given. */
+  optionalBody: boolean;
+}
+
+export function responsesOf(api: MockApi, operationId: string): DocumentedResponse[] {
+  const op = operationOf(api, operationId);
+  const base = `#/paths/${escapePointer(op.path)}/${op.method.toLowerCase()}/responses`;
+  return Object.entries(op.operation.responses as Record<string, unknown>).map(([key, raw]) => {
+    const { node: response, pointer } = resolve(api, raw, `${base}/${escapePointer(key)}`);
+    const media = (response.content as Record<string, Json> | undefined)?.["application/json"];
+    const examples = Object.entries((media?.examples ?? {}) as Record<string, unknown>).map(([name, ex]) => ({
+      name,
+      value: resolve(api, ex, "").node.value,
+    }));
+    return {
+      key,
+      status: /^\d{3}$/.test(key) ? Number(key) : Number(key[0]) * 100,
+      response,
+      schemaPointer: media?.schema ? `${pointer}/content/application~1json/schema` : undefined,
+      examples,
+      optionalBody: response["x-imspec-optional-body"] === true,
+    };
+  });
+}
+
+export function successOf(api: MockApi, operationId: string): DocumentedResponse {
+  const found = responsesOf(api, operationId).find((r) => r.status >= 200 && r.status < 300);
+  if (!found) throw new Error(`${api} ${operationId} documents no success response`);
+  return found;
+}
+
+/** The request body example of an operation, by name. */
+export function requestExample(api: MockApi, operationId: string, name = "default"): unknown {
+  const op = operationOf(api, operationId);
+  const body = resolve(api, op.operation.requestBody, "").node;
+  const examples = ((body.content as Record<string, Json>)["application/json"]?.examples ?? {}) as Json;
+  return resolve(api, examples[name], "").node.value;
+}
+
+const validators = new Map<MockApi, Ajv2020>();
+
+/** ajv with the whole spec registered, so a schema is validated with its `#/components/…` references. */
+function ajvFor(api: MockApi): Ajv2020 {
+  let ajv = validators.get(api);
+  if (!ajv) {
+    // `strict: false`: OpenAPI adds keywords (`example`, `x-*`) that JSON Schema does not know.
+    ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    ajv.addSchema(specOf(api), `https://imspec.test/${api}.json`);
+    validators.set(api, ajv);
+  }
+  return ajv;
+}
+
+/** Why `body` does not match the schema at `pointer`; empty when it does. */
+export function schemaErrors(api: MockApi, pointer: string, body: unknown): string[] {
+  const validate = ajvFor(api).compile({ $ref: `https://imspec.test/${api}.json${pointer}` });
+  return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`);
+}
+
+/** The documented response for an HTTP status: the exact key, else its range. */
+export function responseFor(
+  api: MockApi,
+  operationId: string,
+  status: number,
+): DocumentedResponse | undefined {
+  const all = responsesOf(api, operationId);
+  return all.find((r) => r.key === String(status)) ?? all.find((r) => r.key === `${String(status)[0]}XX`);
+}
+
+/** Checks an answer the client accepted against the schema documented for its status. */
+export async function expectMatchesSchema(
+  api: MockApi,
+  operationId: string,
+  response: Response,
+): Promise<void> {
+  const documented = responseFor(api, operationId, response.status);
+  expect(documented, `${operationId} documents status ${response.status}`).toBeDefined();
+  const text = await response.clone().text();
+  if (!documented?.schemaPointer) {
+    expect(text).toBe("");
+    return;
+  }
+  if (text === "" && documented.optionalBody) return;
+  expect(schemaErrors(api, documented.schemaPointer, JSON.parse(text))).toEqual([]);
+}
+
+/** The last request the mock recorded for an operation: it must have passed the mock's checks. */
+export function expectValidRequest(mock: MockServer, api: MockApi, operationId: string) {
+  const request = mock.requests.findLast((r) => r.api === api && r.operationId === operationId);
+  expect(request, `the mock received ${api} ${operationId}`).toBeDefined();
+  expect(request?.problems).toEqual([]);
+  expect(["answered", "scripted"]).toContain(request?.outcome);
+  return request as NonNullable<typeof request>;
+}
+
+/** How a test calls one operation through the client; `options` carries `Prefer` and `retry`. */
+export type Call = (options: RequestOptions) => APIPromise<unknown>;
+
+export interface ContractOptions {
+  /** The name of the request example `call` sends: the body the mock received must equal it. */
+  requestExample?: string;
+}
+
+/**
+ * The contract of one operation, as tests:
+ * - every success example: the client's typed result equals it (WorkPlus: its `result`), the
+ *   answer it accepted matches the response schema, and the mock found the request valid;
+ * - every documented error example: the client throws the API's error class with the example's
+ *   code (DingTalk `code`, WorkPlus envelope `status`), the HTTP status, and the request id.
+ */
+export function contract(
+  mock: () => MockServer,
+  api: MockApi,
+  operationId: string,
+  call: Call,
+  options: ContractOptions = {},
+): void {
+  const success = successOf(api, operationId);
+  const successExamples = success.examples.length ? success.examples : [undefined];
+  for (const example of successExamples) {
+    const wanted = example && api === "workplus" ? (example.value as Json).result : example?.value;
+    if (example && api === "workplus" && (example.value as Json).status !== 0) continue;
+    test(`answers the ${example ? `"${example.name}" example` : "documented empty body"}`, async () => {
+      const headers = example ? { Prefer: `example=${example.name}` } : undefined;
+      const { data, response } = await call({ headers }).withResponse();
+      const request = expectValidRequest(mock(), api, operationId);
+      if (options.requestExample !== undefined) {
+        expect(JSON.parse(request.body)).toEqual(requestExample(api, operationId, options.requestExample));
+      }
+      expect(response.status).toBe(success.status);
+      await expectMatchesSchema(api, operationId, response);
+      expect(data).toEqual(wanted);
+    });
+  }
+
+  for (const documented of responsesOf(api, operationId)) {
+    for (const example of documented.examples) {
+      const value = example.value as Json;
+      const isError =
+        api === "dingtalk" ? documented.status >= 400 : documented.status >= 400 || value.status !== 0;
+      if (!isError) continue;
+      test(`throws the typed error of ${documented.key} "${example.name}"`, async () => {
+        const prefer = `code=${documented.status}, example=${example.name}`;
+        const error = await call({ headers: { Prefer: prefer }, retry: false }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expectValidRequest(mock(), api, operationId);
+        expect(error).toBeInstanceOf(ImspecError);
+        if (api === "dingtalk") {
+          expect(error).toBeInstanceOf(DingTalkError);
+          expect(error).toMatchObject({
+            code: value.code,
+            status: documented.status,
+            requestId: value.requestid,
+            operationId,
+          });
+        } else {
+          expect(error).toBeInstanceOf(WorkPlusError);
+          expect(error).toMatchObject({ code: value.status, status: documented.status, operationId });
+        }
+      });
+    }
+  }
+}
+
+function exampleOfParameter(api: MockApi, parameter: Json): unknown {
+  const schema = resolve(api, parameter.schema, "").node;
+  if ("example" in parameter) return parameter.example;
+  if (Array.isArray(schema.examples)) return schema.examples[0];
+  return schema.default;
+}
+
+/**
+ * Parameters the spec itself vouches for: each parameter's example (or default) and the first
+ * request body example, merged the way the client takes them (one flat object).
+ */
+export function sampleParams(api: MockApi, operationId: string): Json {
+  const op = operationOf(api, operationId);
+  const out: Json = {};
+  const pathItem = (specOf(api).paths as Record<string, Json>)[op.path] as Json;
+  const parameters = [
+    ...((pathItem.parameters ?? []) as unknown[]),
+    ...((op.operation.parameters ?? []) as unknown[]),
+  ];
+  for (const raw of parameters) {
+    const parameter = resolve(api, raw, "").node;
+    const value = exampleOfParameter(api, parameter);
+    if (value !== undefined) out[String(parameter.name)] = value;
+  }
+  if (op.operation.requestBody) {
+    const body = resolve(api, op.operation.requestBody, "").node;
+    const examples = ((body.content as Record<string, Json>)["application/json"]?.examples ?? {}) as Json;
+    const first = Object.values(examples)[0];
+    if (first) Object.assign(out, resolve(api, first, "").node.value as Json);
+  }
+  return out;
+}
+
+type AnyMethod = (params: Json, options?: RequestOptions) => APIPromise<unknown>;
+
+/** Calls any operation by name, with the spec's sample parameters (for table-driven tests). */
+/** Whether the operation's security asks for a user token (`x-imspec-token-kind: user`). */
+export function needsUserToken(api: MockApi, operationId: string): boolean {
+  const { operation } = operationOf(api, operationId);
+  const schemes = ((specOf(api).components as Json | undefined)?.securitySchemes ?? {}) as Record<
+    string,
+    Json
+  >;
+  const security = (operation.security ?? specOf(api).security ?? []) as Record<string, unknown>[];
+  return security.some((requirement) =>
+    Object.keys(requirement).some((name) => schemes[name]?.["x-imspec-token-kind"] === "user"),
+  );
+}
+
+export function callOperation(
+  client: object,
+  api: MockApi,
+  operationId: string,
+  options: RequestOptions = {},
+): APIPromise<unknown> {
+  const { tag } = operationOf(api, operationId);
+  const method = (client as Record<string, Record<string, AnyMethod>>)[tag]?.[operationId];
+  if (!method) throw new Error(`the ${api} client has no ${tag}.${operationId}`);
+  return method(sampleParams(api, operationId), options);
+}
