@@ -1,0 +1,252 @@
+/**
+ * `imspec/redis`: a `TokenStore` in Redis, so several processes running the same app share one
+ * token. WorkPlus invalidates an app's previous token whenever a new one is fetched, so processes
+ * that each fetched their own would keep invalidating each other; DingTalk merely wastes requests.
+ *
+ * @example
+ * import { createRedisTokenStore } from "imspec/redis";
+ * const tokenStore = createRedisTokenStore({ url: process.env.REDIS_URL });
+ * const wp = createWorkPlus({ baseUrl, domainId, clientId, clientSecret, orgId, tokenStore });
+ *
+ * The lock is `SET key id NX PX ttl`: one process fetches while the others poll for the lock and
+ * then reread the token it stored. The holder renews the lock while it is alive, and releases it
+ * with a script that deletes the key only if it still holds the holder's id, so a late release
+ * never frees a lock another process took since. A holder that crashes stops renewing: the others
+ * are blocked at most `lockTtlMs`.
+ */
+import { randomUUID } from "node:crypto";
+import { ConfigError, ConnectionError } from "../core/errors.js";
+import type { StoredToken, TokenStore } from "../core/token.js";
+
+export type { StoredToken, TokenStore } from "../core/token.js";
+
+/** What the store needs of an ioredis client (`new Redis(…)`, also a Cluster): raw commands. */
+export interface IoRedisLike {
+  call(command: string, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/** What the store needs of a node-redis client (`createClient(…)`, v4 or later): raw commands. */
+export interface NodeRedisLike {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+export type RedisClientLike = IoRedisLike | NodeRedisLike;
+
+export type RedisTokenStoreOptions = {
+  /** Prepended to every key. Default `imspec:token:`. */
+  prefix?: string | undefined;
+  /**
+   * How long a lock lives without renewal, in ms: the longest a crashed holder can block the other
+   * processes. Default: what the token cache asks for (10 000).
+   */
+  lockTtlMs?: number | undefined;
+} & (
+  | {
+      /** A connected client of your own (ioredis or node-redis). The store never closes it. */
+      client: RedisClientLike;
+      url?: undefined;
+    }
+  | {
+      /** `redis://[:password@]host:port/db`: the store opens its own ioredis connection on first use. */
+      url: string;
+      client?: undefined;
+    }
+);
+
+export interface RedisTokenStore extends TokenStore {
+  /** Closes the connection the store opened from `url`; does nothing to a client you passed in. */
+  close(): Promise<void>;
+}
+
+/** Deletes KEYS[1] only while it holds ARGV[1]: a lock released by its holder, nobody else. */
+export const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+
+/** Extends KEYS[1] to ARGV[2] ms only while it holds ARGV[1]. */
+const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
+
+/**
+ * Deletes the token stored at KEYS[1] only if its `accessToken` is ARGV[1], so a call that saw its
+ * token refused cannot delete a newer token another process stored meanwhile. An entry that is not
+ * valid JSON is left alone (reads treat it as absent; the next write replaces it).
+ */
+export const COMPARE_AND_DELETE_SCRIPT = `local v = redis.call("GET", KEYS[1])
+if not v then return 0 end
+local ok, t = pcall(cjson.decode, v)
+if ok and type(t) == "table" and t.accessToken == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
+const DEFAULT_PREFIX = "imspec:token:";
+const DEFAULT_LOCK_TTL_MS = 10_000;
+/** Lock polling: starts short (the holder usually finishes in one token request), grows to a cap. */
+const POLL_FIRST_MS = 20;
+const POLL_MAX_MS = 250;
+
+type Send = (...args: Array<string | number>) => Promise<unknown>;
+type OwnedClient = IoRedisLike & {
+  quit(): Promise<unknown>;
+  on(event: "error", listener: () => void): unknown;
+};
+type RedisConstructor = new (url: string, options: { maxRetriesPerRequest: number }) => OwnedClient;
+
+function sender(client: RedisClientLike): Send {
+  // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
+  if (typeof (client as IoRedisLike).call === "function") {
+    const c = client as IoRedisLike;
+    return (command, ...args) => c.call(String(command), ...args);
+  }
+  if (typeof (client as NodeRedisLike).sendCommand === "function") {
+    const c = client as NodeRedisLike;
+    return (...args) => c.sendCommand(args.map(String));
+  }
+  throw new TypeError("createRedisTokenStore: client must be an ioredis or node-redis client");
+}
+
+/** A Redis failure as the library's typed error; the message names no host or password. */
+function storeError(error: unknown): ConnectionError {
+  const e = error as { code?: unknown; name?: unknown };
+  const errno = typeof e?.code === "string" ? e.code : undefined;
+  const kind = typeof e?.name === "string" ? e.name : "Error";
+  return new ConnectionError(
+    `Redis token store failed: ${errno ?? kind}`,
+    { operationId: "tokenStore" },
+    errno,
+    true,
+  );
+}
+
+function parse(text: unknown): StoredToken | undefined {
+  if (typeof text !== "string") return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<StoredToken> | null;
+    if (
+      value &&
+      typeof value.accessToken === "string" &&
+      value.accessToken.length > 0 &&
+      typeof value.expiresAt === "number" &&
+      Number.isFinite(value.expiresAt)
+    )
+      return { accessToken: value.accessToken, expiresAt: value.expiresAt };
+  } catch {
+    // Not ours, or corrupt: treated as absent, replaced by the next write.
+  }
+  return undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
+  if (!options || (!options.client && !options.url))
+    throw new TypeError("createRedisTokenStore: give a client or a url");
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const lockTtl = options.lockTtlMs;
+  if (lockTtl !== undefined && !(Number.isInteger(lockTtl) && lockTtl > 0))
+    throw new TypeError("createRedisTokenStore: lockTtlMs must be a positive integer");
+
+  let owned: OwnedClient | undefined;
+  let connecting: Promise<Send> | undefined;
+  const given = options.client ? sender(options.client) : undefined;
+  const connect = (): Promise<Send> => {
+    if (given) return Promise.resolve(given);
+    connecting ??= (async () => {
+      let mod: { Redis?: RedisConstructor; default?: RedisConstructor };
+      try {
+        // Loaded only here: users who pass their own client need not install ioredis.
+        mod = (await import("ioredis")) as unknown as typeof mod;
+      } catch {
+        throw new ConfigError(
+          "createRedisTokenStore({ url }) needs the ioredis package: npm install ioredis (or pass { client })",
+        );
+      }
+      const Redis = mod.Redis ?? mod.default;
+      if (!Redis) throw new ConfigError("createRedisTokenStore: the ioredis package has no Redis export");
+      // A few retries per command, not ioredis's 20: a call waiting on a token should fail in
+      // seconds when Redis is down, not hang.
+      const client = new Redis(options.url as string, { maxRetriesPerRequest: 2 });
+      // Connection errors also fail the commands that were waiting; without a listener ioredis
+      // would print each one as an unhandled error event.
+      client.on("error", () => undefined);
+      owned = client;
+      return sender(client);
+    })();
+    return connecting;
+  };
+  const run = async (...args: Array<string | number>): Promise<unknown> => {
+    const send = await connect();
+    try {
+      return await send(...args);
+    } catch (error) {
+      throw storeError(error);
+    }
+  };
+
+  return {
+    async get(key) {
+      return parse(await run("GET", prefix + key));
+    },
+
+    async set(key, token) {
+      // Redis drops the entry when the token expires; at least 1 ms (PX refuses 0).
+      const ttl = Math.max(1, Math.ceil(token.expiresAt - Date.now()));
+      const value = JSON.stringify({ accessToken: token.accessToken, expiresAt: token.expiresAt });
+      await run("SET", prefix + key, value, "PX", ttl);
+    },
+
+    async delete(key, accessToken) {
+      if (accessToken === undefined) await run("DEL", prefix + key);
+      else await run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, prefix + key, accessToken);
+    },
+
+    async lock(key, ttlMs, waitMs) {
+      const lockKey = `${prefix}${key}:lock`;
+      const ttl = Math.max(1, Math.round(lockTtl ?? ttlMs ?? DEFAULT_LOCK_TTL_MS));
+      const id = randomUUID();
+      const deadline = Date.now() + Math.max(0, waitMs);
+      let pause = POLL_FIRST_MS;
+      for (let polls = 0; ; polls++) {
+        if ((await run("SET", lockKey, id, "NX", "PX", ttl)) === "OK") break;
+        const left = deadline - Date.now();
+        // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
+        if (left <= 0 || polls > 10_000) return undefined;
+        await sleep(Math.min(left, pause * (0.5 + Math.random() / 2)));
+        pause = Math.min(POLL_MAX_MS, pause * 2);
+      }
+      // Renew while held, so a token request slower than the TTL keeps the lock; a crashed holder
+      // stops renewing and the lock lapses within one TTL.
+      const renewal = setInterval(
+        () => {
+          run("EVAL", RENEW_SCRIPT, 1, lockKey, id, ttl).then(
+            (renewed) => {
+              if (renewed !== 1) clearInterval(renewal);
+            },
+            () => {
+              // Redis unreachable: the lock lapses by itself; nothing to do here.
+            },
+          );
+        },
+        Math.max(1, Math.floor(ttl / 3)),
+      );
+      renewal.unref();
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        clearInterval(renewal);
+        try {
+          await run("EVAL", RELEASE_SCRIPT, 1, lockKey, id);
+        } catch {
+          // The token is already stored; an unreleased lock lapses within one TTL.
+        }
+      };
+    },
+
+    async close() {
+      if (!connecting) return;
+      await connecting.catch(() => undefined);
+      await owned?.quit().catch(() => undefined);
+      owned = undefined;
+      connecting = undefined;
+    },
+  };
+}

@@ -1,0 +1,357 @@
+import { type ChildProcess, fork } from "node:child_process";
+import type { ServerResponse } from "node:http";
+import path from "node:path";
+import { ConnectionError } from "imspec";
+import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { TokenCache } from "../../src/core/token.js";
+import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
+import { ROOT } from "../support/repo-copy.js";
+import { json, ScriptedServer } from "../support/scripted-server.js";
+import type { WorkerReport } from "./workers/redis-worker.js";
+
+const WORKER = path.join(import.meta.dirname, "workers/redis-worker.ts");
+const WORKERS = 4;
+const CALLS = 50;
+
+let redis: RedisServer;
+/** Each test gets keys of its own, so no test sees another's token or lock. */
+let prefix: string;
+let testNumber = 0;
+const stores: RedisTokenStore[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+beforeEach(() => {
+  prefix = `test-${++testNumber}:`;
+});
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+function store(options: { lockTtlMs?: number } = {}): RedisTokenStore {
+  const s = createRedisTokenStore({ url: redis.url, prefix, ...options });
+  stores.push(s);
+  return s;
+}
+
+const later = (ms: number) => Date.now() + ms;
+
+describe("createRedisTokenStore: the store", () => {
+  it("round-trips a token and lets Redis expire it with the token", async () => {
+    const s = store();
+    expect(await s.get("k")).toBeUndefined();
+    await s.set("k", { accessToken: "tok-a", expiresAt: later(60_000) });
+    expect(await s.get("k")).toMatchObject({ accessToken: "tok-a" });
+    const raw = new Redis(redis.url);
+    try {
+      const ttl = await raw.pttl(`${prefix}k`);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      // Whatever else is found under the key reads as "no token", never as a crash.
+      await raw.set(`${prefix}k`, "not json");
+      expect(await s.get("k")).toBeUndefined();
+      await raw.set(`${prefix}k`, JSON.stringify({ accessToken: 42 }));
+      expect(await s.get("k")).toBeUndefined();
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it("compare-and-delete removes the token only while it is the one refused", async () => {
+    const s = store();
+    await s.set("k", { accessToken: "tok-new", expiresAt: later(60_000) });
+    await s.delete("k", "tok-old");
+    expect(await s.get("k")).toMatchObject({ accessToken: "tok-new" });
+    await s.delete("k", "tok-new");
+    expect(await s.get("k")).toBeUndefined();
+    // A value that merely contains the token, or is not JSON, is not deleted by it.
+    await s.set("k", { accessToken: "tok-new-2", expiresAt: later(60_000) });
+    await s.delete("k", "tok-new");
+    expect(await s.get("k")).toMatchObject({ accessToken: "tok-new-2" });
+    const raw = new Redis(redis.url);
+    try {
+      await raw.set(`${prefix}j`, "tok-x");
+      await s.delete("j", "tok-x");
+      expect(await raw.get(`${prefix}j`)).toBe("tok-x");
+    } finally {
+      raw.disconnect();
+    }
+    await s.delete("k");
+    expect(await s.get("k")).toBeUndefined();
+  });
+
+  it("lock: one holder; others wait at most waitMs; release frees it for the next", async () => {
+    const a = store();
+    const b = store();
+    const releaseA = await a.lock?.("k", 5_000, 0);
+    expect(releaseA).toBeTypeOf("function");
+    expect(await b.lock?.("k", 5_000, 0)).toBeUndefined();
+    const started = Date.now();
+    expect(await b.lock?.("k", 5_000, 300)).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    const waiting = b.lock?.("k", 5_000, 5_000);
+    setTimeout(() => void releaseA?.(), 100);
+    const releaseB = await waiting;
+    expect(releaseB).toBeTypeOf("function");
+    await releaseB?.();
+  });
+
+  it("a lock whose holder stopped renewing lapses after lockTtlMs, and a late release frees nothing", async () => {
+    const raw = new Redis(redis.url);
+    try {
+      // A holder that crashed: its lock is in Redis, nobody renews it.
+      await raw.set(`${prefix}k:lock`, "crashed-holder", "PX", 300, "NX");
+      const started = Date.now();
+      const release = await store({ lockTtlMs: 300 }).lock?.("k", 10_000, 5_000);
+      expect(release).toBeTypeOf("function");
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // The crashed holder comes back and "releases": the script sees another id and keeps the lock.
+      const { RELEASE_SCRIPT } = await import("imspec/redis");
+      expect(await raw.eval(RELEASE_SCRIPT, 1, `${prefix}k:lock`, "crashed-holder")).toBe(0);
+      expect(await store().lock?.("k", 10_000, 0)).toBeUndefined();
+      await release?.();
+      expect(await raw.exists(`${prefix}k:lock`)).toBe(0);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it("a live holder keeps its lock past lockTtlMs (renewal), so a slow token request stays exclusive", async () => {
+    const release = await store({ lockTtlMs: 150 }).lock?.("k", 150, 0);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await store().lock?.("k", 150, 0)).toBeUndefined();
+    await release?.();
+    const next = await store().lock?.("k", 150, 0);
+    expect(next).toBeTypeOf("function");
+    await next?.();
+  });
+
+  it("a cache that waited for the lock in vain rereads the store before fetching", async () => {
+    const holder = store();
+    const release = await holder.lock?.("k", 10_000, 0);
+    let fetches = 0;
+    const cache = new TokenCache({
+      key: "k",
+      store: store(),
+      marginMs: 0,
+      lockTtlMs: 600,
+      fetch: async () => {
+        fetches++;
+        return { accessToken: "tok-second", expiresAt: later(60_000) };
+      },
+    });
+    // The holder stores its token while the cache waits, but keeps the lock past the wait.
+    setTimeout(() => void holder.set("k", { accessToken: "tok-first", expiresAt: later(60_000) }), 200);
+    await expect(cache.get()).resolves.toBe("tok-first");
+    expect(fetches).toBe(0);
+    await release?.();
+  });
+
+  it("takes a client of your own (ioredis) and leaves it open", async () => {
+    const client = new Redis(redis.url);
+    try {
+      const s = createRedisTokenStore({ client, prefix });
+      await s.set("k", { accessToken: "tok-own", expiresAt: later(60_000) });
+      expect(JSON.parse((await client.get(`${prefix}k`)) ?? "{}")).toMatchObject({ accessToken: "tok-own" });
+      await s.close();
+      expect(await client.ping()).toBe("PONG");
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("takes a node-redis-shaped client (sendCommand)", async () => {
+    const client = new Redis(redis.url);
+    try {
+      const sent: string[][] = [];
+      const nodeRedisLike = {
+        sendCommand: (args: string[]) => {
+          sent.push(args);
+          const [command, ...rest] = args;
+          return client.call(command as string, ...rest);
+        },
+      };
+      const s = createRedisTokenStore({ client: nodeRedisLike, prefix });
+      await s.set("k", { accessToken: "tok-nr", expiresAt: later(60_000) });
+      expect(await s.get("k")).toMatchObject({ accessToken: "tok-nr" });
+      expect(sent.every((args) => args.every((a) => typeof a === "string"))).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("Redis down: a typed ConnectionError within seconds, no host in the message", async () => {
+    const port = await freePort();
+    const s = createRedisTokenStore({ url: `redis://:redis-password-xyz@127.0.0.1:${port}`, prefix });
+    stores.push(s);
+    const error = await s.get("k").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(String((error as Error).message)).not.toContain("redis-password-xyz");
+    expect(String((error as Error).message)).not.toContain(String(port));
+  });
+});
+
+/** A WorkPlus-shaped server: each token request invalidates the previous token, as the real one does. */
+function workplusServer(options: { stallFirstToken?: boolean } = {}) {
+  const server = new ScriptedServer();
+  let issued = 0;
+  const tokenRequests: string[] = [];
+  const stalled: ServerResponse[] = [];
+  let onStall: (worker: string) => void = () => undefined;
+  const firstStall = new Promise<string>((resolve) => {
+    onStall = resolve;
+  });
+  server.on("POST", "/v1/token", (req, res) => {
+    tokenRequests.push(String(req.headers["x-worker"]));
+    if (options.stallFirstToken && tokenRequests.length === 1) {
+      // The token request of the process about to be killed: never answered.
+      stalled.push(res);
+      onStall(String(req.headers["x-worker"]));
+      return;
+    }
+    issued++;
+    json(res, 200, {
+      status: 0,
+      message: "Everything is ok.",
+      result: { access_token: `wp-shared-${issued}-0123456789`, expire_time: later(3_600_000) },
+    });
+  });
+  server.on(
+    "GET",
+    (p) => p.endsWith("/admins"),
+    (req, res) => {
+      if (req.query.get("access_token") !== `wp-shared-${issued}-0123456789`)
+        return json(res, 200, { status: 10011, message: "token not found." });
+      json(res, 200, { status: 0, message: "ok", result: { records: [], total_counts: 0 } });
+    },
+  );
+  return {
+    server,
+    tokenRequests,
+    firstStall,
+    release: () => {
+      for (const res of stalled) res.destroy();
+    },
+  };
+}
+
+interface Worker {
+  name: string;
+  child: ChildProcess;
+  ready: Promise<void>;
+  report: Promise<WorkerReport>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startWorker(name: string, serverUrl: string, lockTtlMs: number): Worker {
+  const child = fork(WORKER, [], {
+    cwd: ROOT,
+    execArgv: ["--import", "tsx"],
+    env: {
+      ...process.env,
+      IMSPEC_WORKER: JSON.stringify({
+        worker: name,
+        serverUrl,
+        redisUrl: redis.url,
+        prefix,
+        lockTtlMs,
+        calls: CALLS,
+      }),
+    },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on("message", (m) => m === "ready" && resolve());
+    void exit.then(({ code, signal }) =>
+      reject(new Error(`${name} exited (${code ?? signal}) before ready`)),
+    );
+  });
+  const report = new Promise<WorkerReport>((resolve, reject) => {
+    child.on("message", (m) => {
+      if (m && typeof m === "object" && "report" in m) resolve((m as { report: WorkerReport }).report);
+    });
+    void exit.then(({ code, signal }) =>
+      reject(new Error(`${name} exited (${code ?? signal}) without a report`)),
+    );
+  });
+  // The killed worker's report never comes: that rejection is expected, not unhandled.
+  report.catch(() => undefined);
+  ready.catch(() => undefined);
+  return { name, child, ready, report, exit };
+}
+
+/** Rejects after `ms` so a stuck worker fails the test with a message instead of hanging it. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+describe("4 processes, one token (real redis-server)", () => {
+  let workers: Worker[] = [];
+  afterEach(async () => {
+    for (const w of workers)
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exit));
+    workers = [];
+  });
+
+  it(`${WORKERS} processes × ${CALLS} concurrent calls on a cold cache make exactly 1 token request`, async () => {
+    const { server, tokenRequests } = workplusServer();
+    await server.start();
+    try {
+      workers = Array.from({ length: WORKERS }, (_, i) => startWorker(`w${i}`, server.url, 5_000));
+      await within(20_000, "workers ready", Promise.all(workers.map((w) => w.ready)));
+      for (const w of workers) w.child.send("go");
+      const reports = await within(20_000, "workers done", Promise.all(workers.map((w) => w.report)));
+      expect(reports.map((r) => [r.ok, r.failures])).toEqual(reports.map(() => [CALLS, []]));
+      expect(tokenRequests).toHaveLength(1);
+      expect(new Set(reports.flatMap((r) => r.tokens))).toEqual(new Set(["wp-shared-1-0123456789"]));
+      expect(server.requests.filter((r) => r.pathname.endsWith("/admins"))).toHaveLength(WORKERS * CALLS);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("killing the process that holds the lock mid-fetch blocks the others only until the lock lapses", async () => {
+    const lockTtlMs = 1_000;
+    const { server, tokenRequests, firstStall, release } = workplusServer({ stallFirstToken: true });
+    await server.start();
+    try {
+      workers = Array.from({ length: WORKERS }, (_, i) => startWorker(`w${i}`, server.url, lockTtlMs));
+      await within(20_000, "workers ready", Promise.all(workers.map((w) => w.ready)));
+      for (const w of workers) w.child.send("go");
+      // The lock holder is the one whose token request reached the server; kill it there.
+      const holderName = await within(10_000, "first token request", firstStall);
+      const holder = workers.find((w) => w.name === holderName);
+      expect(holder).toBeDefined();
+      holder?.child.kill("SIGKILL");
+      expect(await holder?.exit).toMatchObject({ signal: "SIGKILL" });
+      const others = workers.filter((w) => w !== holder);
+      // Had they waited out their 10 s lock wait instead, each would have fetched a token of its
+      // own: the count below tells the two apart, the bound only proves that it stops.
+      const reports = await within(20_000, "the other workers", Promise.all(others.map((w) => w.report)));
+      expect(reports.map((r) => [r.ok, r.failures])).toEqual(reports.map(() => [CALLS, []]));
+      // The stalled request of the dead holder, then exactly one more, from whoever took the lock next.
+      expect(tokenRequests).toHaveLength(2);
+      expect(tokenRequests[1]).not.toBe(holderName);
+      expect(new Set(reports.flatMap((r) => r.tokens))).toEqual(new Set(["wp-shared-1-0123456789"]));
+    } finally {
+      release();
+      await server.stop();
+    }
+  });
+});
