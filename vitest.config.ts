@@ -6,7 +6,7 @@ export default defineConfig({
     alias: [
       { find: /^imspec$/, replacement: path.resolve(import.meta.dirname, "src/index.ts") },
       {
-        find: /^imspec\/(dingtalk|workplus)$/,
+        find: /^imspec\/(dingtalk|workplus|redis|mock|node)$/,
         replacement: path.resolve(import.meta.dirname, "src/$1/index.ts"),
       },
     ],

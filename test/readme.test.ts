@@ -19,10 +19,15 @@ it("type-checks every TypeScript example in the README", async () => {
     writeFileSync(file, `${code}\nexport {};\n`);
     return file;
   });
-  writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.json", include: files }));
+  writeFileSync(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify({ extends: "../../tsconfig.json", include: files }),
+  );
   const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-  const run = promisify(execFile)(process.execPath, [tsc, "-p", dir, "--noEmit"], { cwd: ROOT }).catch((e: { stdout?: string }) => {
-    throw new Error(`README examples do not compile:\n${e.stdout}`);
-  });
+  const run = promisify(execFile)(process.execPath, [tsc, "-p", dir, "--noEmit"], { cwd: ROOT }).catch(
+    (e: { stdout?: string }) => {
+      throw new Error(`README examples do not compile:\n${e.stdout}`);
+    },
+  );
   await expect(run).resolves.toBeDefined();
 });

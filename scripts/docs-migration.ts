@@ -1,0 +1,33 @@
+/**
+ * `npm run migration:docs`: writes docs/migrating-from-alicloud-dingtalk.md from the DingTalk spec,
+ * the operation table and the installed `@alicloud/dingtalk` (see scripts/migration/guide.ts).
+ * `--check` compares instead of writing and exits 1 when the committed guide is stale.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { buildGuide, GUIDE_PATH } from "./migration/guide.js";
+
+const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
+const file = path.resolve(import.meta.dirname, "..", GUIDE_PATH);
+const guide = buildGuide();
+let current: string | undefined;
+try {
+  current = readFileSync(file, "utf8");
+} catch {
+  current = undefined;
+}
+
+if (values.check) {
+  if (current === guide) {
+    console.log(`${GUIDE_PATH} is up to date.`);
+  } else {
+    console.error(`${GUIDE_PATH} is stale: run \`npm run migration:docs\` and commit the result.`);
+    process.exitCode = 1;
+  }
+} else if (current === guide) {
+  console.log(`No changes (${GUIDE_PATH} is up to date).`);
+} else {
+  writeFileSync(file, guide);
+  console.log(`Wrote ${GUIDE_PATH}.`);
+}

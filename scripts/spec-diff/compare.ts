@@ -1,0 +1,302 @@
+/**
+ * What a spec change does to callers of the generated clients, from two bundled documents of one
+ * API. Pure: the table-driven tests feed it small documents.
+ *
+ * Callers see an operation as one method (its operationId) taking one flat params object (path,
+ * query and header parameters plus the JSON body's properties, as generated/<api>/operations.ts
+ * builds it) and returning the success body. So:
+ *
+ *   breaking  an operation removed (or renamed); a parameter or body field removed; a parameter or
+ *             field newly required; an input type or enum narrowed (a value callers could send is
+ *             refused); a response field removed or no longer always present; a response type
+ *             widened (callers' code receives a type it was not written for)
+ *   caution   a response enum gains a value: an exhaustive `switch` over it stops compiling, but
+ *             APIs add such values routinely, so it is reported without failing
+ *   added     a new operation, for the changelog
+ */
+
+type Json = Record<string, unknown>;
+
+export type Severity = "breaking" | "caution" | "added";
+
+export interface Change {
+  severity: Severity;
+  /** `operationId`, or `*` for the document as a whole. */
+  operation: string;
+  /** Where in the params or the result, e.g. `params.seniorStaffId` or `result.list[].id`. */
+  at: string;
+  message: string;
+}
+
+/** A schema reduced to what callers' types depend on. */
+interface Shape {
+  /** JSON types allowed; empty = any. */
+  types: Set<string>;
+  /** Allowed values, when the schema restricts them. */
+  values: Set<string> | undefined;
+  properties: Map<string, Json>;
+  required: Set<string>;
+  items: Json | undefined;
+}
+
+const MAX_DEPTH = 24;
+
+function deref(document: Json, value: unknown, seen = new Set<string>()): Json {
+  let node = value as Json | undefined;
+  while (node && typeof node.$ref === "string") {
+    const ref = node.$ref;
+    if (!ref.startsWith("#/") || seen.has(ref)) return {};
+    seen.add(ref);
+    let target: unknown = document;
+    for (const part of ref.slice(2).split("/")) {
+      target = (target as Json | undefined)?.[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+    }
+    node = target as Json | undefined;
+  }
+  return node && typeof node === "object" ? node : {};
+}
+
+function typesOf(schema: Json): Set<string> {
+  const type = schema.type;
+  const list = Array.isArray(type) ? type.map(String) : typeof type === "string" ? [type] : [];
+  if (schema.nullable === true) list.push("null");
+  return new Set(list);
+}
+
+function valuesOf(schema: Json): Set<string> | undefined {
+  if (Object.hasOwn(schema, "const")) return new Set([JSON.stringify(schema.const)]);
+  if (Array.isArray(schema.enum)) return new Set(schema.enum.map((v) => JSON.stringify(v)));
+  return undefined;
+}
+
+/** Flattens `allOf` (all apply) and `oneOf`/`anyOf` (any may apply) into one shape. */
+export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
+  const schema = deref(document, raw);
+  const shape: Shape = {
+    types: typesOf(schema),
+    values: valuesOf(schema),
+    properties: new Map(Object.entries((schema.properties ?? {}) as Record<string, Json>)),
+    required: new Set(Array.isArray(schema.required) ? schema.required.map(String) : []),
+    items: schema.items as Json | undefined,
+  };
+  if (depth > MAX_DEPTH) return shape;
+  for (const part of (schema.allOf ?? []) as unknown[]) {
+    const s = shapeOf(document, part, depth + 1);
+    if (shape.types.size === 0) shape.types = s.types;
+    else if (s.types.size > 0) shape.types = new Set([...shape.types].filter((t) => s.types.has(t)));
+    if (s.values) shape.values = shape.values ? intersect(shape.values, s.values) : s.values;
+    for (const [k, v] of s.properties) if (!shape.properties.has(k)) shape.properties.set(k, v);
+    for (const r of s.required) shape.required.add(r);
+    shape.items ??= s.items;
+  }
+  const variants = [...((schema.oneOf ?? []) as unknown[]), ...((schema.anyOf ?? []) as unknown[])];
+  if (variants.length > 0) {
+    const shapes = variants.map((v) => shapeOf(document, v, depth + 1));
+    if (shape.types.size === 0 && shapes.every((s) => s.types.size > 0)) {
+      shape.types = new Set(shapes.flatMap((s) => [...s.types]));
+    }
+    if (!shape.values && shapes.every((s) => s.values)) {
+      shape.values = new Set(shapes.flatMap((s) => [...(s.values as Set<string>)]));
+    }
+    for (const s of shapes)
+      for (const [k, v] of s.properties) if (!shape.properties.has(k)) shape.properties.set(k, v);
+    // A property is always there only if every variant requires it.
+    const always = shapes.reduce<Set<string> | undefined>(
+      (acc, s) => (acc ? intersect(acc, s.required) : new Set(s.required)),
+      undefined,
+    );
+    for (const r of always ?? []) shape.required.add(r);
+    shape.items ??= shapes.find((s) => s.items)?.items;
+  }
+  return shape;
+}
+
+function intersect(a: Set<string>, b: Set<string>): Set<string> {
+  return new Set([...a].filter((v) => b.has(v)));
+}
+
+/** `integer` is a `number`: number → integer narrows, integer → number widens. */
+function lostTypes(from: Set<string>, to: Set<string>): string[] {
+  if (to.size === 0) return [];
+  if (from.size === 0) return ["any"];
+  return [...from].filter((t) => !to.has(t) && !(t === "integer" && to.has("number")));
+}
+
+function list(values: Iterable<string>): string {
+  return [...values].join(", ");
+}
+
+type Direction = "input" | "output";
+
+function compareShapes(
+  document: { before: Json; after: Json },
+  before: unknown,
+  after: unknown,
+  direction: Direction,
+  at: string,
+  report: (severity: Severity, at: string, message: string) => void,
+  depth = 0,
+): void {
+  if (depth > MAX_DEPTH) return;
+  const a = shapeOf(document.before, before);
+  const b = shapeOf(document.after, after);
+  if (direction === "input") {
+    const lost = lostTypes(a.types, b.types);
+    if (lost.length)
+      report("breaking", at, `type narrowed from ${list(a.types) || "any"} to ${list(b.types)}`);
+    if (b.values && !a.values) report("breaking", at, `now restricted to ${list(b.values)}`);
+    else if (a.values && b.values) {
+      const removed = [...a.values].filter((v) => !b.values?.has(v));
+      if (removed.length) report("breaking", at, `no longer accepts ${list(removed)}`);
+    }
+  } else {
+    const gained = lostTypes(b.types, a.types);
+    if (gained.length && a.types.size > 0) {
+      report("breaking", at, `type widened from ${list(a.types)} to ${list(b.types) || "any"}`);
+    }
+    if (a.values && !b.values) report("breaking", at, `no longer limited to ${list(a.values)}`);
+    else if (a.values && b.values) {
+      const added = [...b.values].filter((v) => !a.values?.has(v));
+      if (added.length) report("caution", at, `may now be ${list(added)}`);
+    }
+  }
+  for (const [name, schema] of a.properties) {
+    const field = `${at}.${name}`;
+    const next = b.properties.get(name);
+    if (!next) {
+      report("breaking", field, direction === "input" ? "parameter or field removed" : "field removed");
+      continue;
+    }
+    if (direction === "input" && b.required.has(name) && !a.required.has(name)) {
+      report("breaking", field, "newly required");
+    }
+    if (direction === "output" && a.required.has(name) && !b.required.has(name)) {
+      report("breaking", field, "no longer always present");
+    }
+    compareShapes(document, schema, next, direction, field, report, depth + 1);
+  }
+  if (direction === "input") {
+    for (const name of b.required) {
+      if (!a.properties.has(name) && b.properties.has(name))
+        report("breaking", `${at}.${name}`, "new required parameter");
+    }
+  }
+  if (a.items && b.items) compareShapes(document, a.items, b.items, direction, `${at}[]`, report, depth + 1);
+}
+
+interface Operation {
+  method: string;
+  path: string;
+  op: Json;
+  shared: unknown[];
+}
+
+function operationsOf(document: Json): Map<string, Operation> {
+  const out = new Map<string, Operation>();
+  for (const [path, item] of Object.entries((document.paths ?? {}) as Record<string, Json>)) {
+    for (const [method, value] of Object.entries(item)) {
+      const op = value as Json;
+      if (op && typeof op.operationId === "string") {
+        out.set(op.operationId, {
+          method: method.toUpperCase(),
+          path,
+          op,
+          shared: (item.parameters ?? []) as unknown[],
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** The params object of an operation as one object schema: parameters plus the JSON body's properties. */
+export function paramsSchema(document: Json, operation: Operation): Json {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const raw of [...operation.shared, ...((operation.op.parameters ?? []) as unknown[])]) {
+    const p = deref(document, raw);
+    if (typeof p.name !== "string") continue;
+    properties[p.name] = p.schema ?? {};
+    if (p.required === true) required.push(p.name);
+  }
+  const body = deref(document, operation.op.requestBody);
+  const media = (body.content as Record<string, Json> | undefined)?.["application/json"];
+  if (media?.schema) {
+    const shape = shapeOf(document, media.schema);
+    for (const [name, schema] of shape.properties) properties[name] = schema;
+    // The generated params type is the body schema itself, so its required fields are required
+    // whether or not the body as a whole is.
+    required.push(...shape.required);
+  }
+  return { type: "object", properties, required };
+}
+
+/** The success body's schema (the first 2xx response with JSON content), or `undefined`. */
+export function resultSchema(document: Json, operation: Operation): unknown {
+  const responses = (operation.op.responses ?? {}) as Record<string, unknown>;
+  for (const status of Object.keys(responses).sort()) {
+    if (!/^2/.test(status)) continue;
+    const response = deref(document, responses[status]);
+    const media = (response.content as Record<string, Json> | undefined)?.["application/json"];
+    if (media?.schema) return media.schema;
+  }
+  return undefined;
+}
+
+/** Every change between two bundled documents of one API that callers would notice. */
+export function compareDocuments(before: Json, after: Json): Change[] {
+  const changes: Change[] = [];
+  const docs = { before, after };
+  const old = operationsOf(before);
+  const now = operationsOf(after);
+  for (const [id, a] of old) {
+    const b = now.get(id);
+    if (!b) {
+      changes.push({
+        severity: "breaking",
+        operation: id,
+        at: `${a.method} ${a.path}`,
+        message: "operation removed",
+      });
+      continue;
+    }
+    const report = (severity: Severity, at: string, message: string) =>
+      changes.push({ severity, operation: id, at, message });
+    compareShapes(docs, paramsSchema(before, a), paramsSchema(after, b), "input", "params", report);
+    const resultBefore = resultSchema(before, a);
+    const resultAfter = resultSchema(after, b);
+    if (resultBefore !== undefined && resultAfter === undefined)
+      report("breaking", "result", "response body removed");
+    else if (resultBefore !== undefined)
+      compareShapes(docs, resultBefore, resultAfter, "output", "result", report);
+  }
+  for (const [id, b] of now) {
+    if (!old.has(id))
+      changes.push({
+        severity: "added",
+        operation: id,
+        at: `${b.method} ${b.path}`,
+        message: "operation added",
+      });
+  }
+  return changes;
+}
+
+/** Every change, API by API; an API the base had and the working tree lacks is one breaking change. */
+export function compareApis(before: Map<string, Json>, after: Map<string, Json>): Map<string, Change[]> {
+  const out = new Map<string, Change[]>();
+  for (const [name, document] of before) {
+    const now = after.get(name);
+    out.set(
+      name,
+      now
+        ? compareDocuments(document, now)
+        : [{ severity: "breaking", operation: "*", at: "redocly.yaml", message: "API removed" }],
+    );
+  }
+  for (const name of after.keys()) {
+    if (!before.has(name))
+      out.set(name, [{ severity: "added", operation: "*", at: "redocly.yaml", message: "API added" }]);
+  }
+  return out;
+}

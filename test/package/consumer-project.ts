@@ -1,0 +1,172 @@
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "../support/repo-copy.js";
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command without a shell; never rejects, so a test can show the output it failed on. */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      {
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 32 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export function npm(args: string[], cwd: string): Promise<Run> {
+  return run(process.platform === "win32" ? "npm.cmd" : "npm", args, { cwd });
+}
+
+export function node(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
+  return run(process.execPath, args, { cwd, env, timeoutMs: 30_000 });
+}
+
+/** The repository's TypeScript, so the consumer checks use the compiler the project is built with. */
+export function tsc(project: string, cwd: string): Promise<Run> {
+  return run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", project], {
+    cwd,
+  });
+}
+
+export function must(result: Run, what: string): Run {
+  if (result.code !== 0) {
+    throw new Error(`${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`.trim());
+  }
+  return result;
+}
+
+/** Packs the repository as `npm publish` would (dist/ already built) and returns the tarball's path. */
+export async function pack(destination: string): Promise<{ tarball: string; files: string[] }> {
+  const result = must(
+    await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", destination], ROOT),
+    "npm pack",
+  );
+  const [info] = JSON.parse(result.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  if (!info) throw new Error(`npm pack printed no package: ${result.stdout}`);
+  return { tarball: path.join(destination, info.filename), files: info.files.map((f) => f.path).sort() };
+}
+
+/**
+ * A fresh project that installs the tarball the way a user would, without the registry. npm's cache
+ * after `npm ci` holds tarballs but not the registry metadata an install needs to resolve names, so
+ * imspec's runtime dependencies are packed from this repository's node_modules (the versions the
+ * lock file pins) and installed from those tarballs next to imspec's, offline. `extras` (the
+ * optional peers of the Node-only entry points) are linked from this repository's node_modules:
+ * they are what a user adds with their own `npm install`, not part of imspec.
+ */
+export async function installConsumer(dir: string, tarball: string, extras: string[] = []): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, "package.json"),
+    `${JSON.stringify({ name: "imspec-consumer", version: "0.0.0", private: true }, null, 2)}\n`,
+  );
+  const local: string[] = [];
+  const seen = new Set<string>();
+  const queue = Object.keys(readJson(path.join(ROOT, "package.json")).dependencies ?? {}).map((name) => ({
+    name,
+    from: ROOT,
+  }));
+  while (queue.length > 0) {
+    const { name, from } = queue.shift() as { name: string; from: string };
+    const folder = packageFolder(name, from);
+    if (seen.has(folder)) continue;
+    seen.add(folder);
+    for (const dependency of Object.keys(readJson(path.join(folder, "package.json")).dependencies ?? {})) {
+      queue.push({ name: dependency, from: folder });
+    }
+    const packed = must(
+      await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", dir, folder], dir),
+      `npm pack ${name}`,
+    );
+    const [info] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
+    if (info) local.push(path.join(dir, info.filename));
+  }
+  const flags = ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"];
+  must(await npm([...flags, tarball, ...local], dir), `npm install ${path.basename(tarball)} (offline)`);
+  for (const name of extras) {
+    const link = path.join(dir, "node_modules", name);
+    mkdirSync(path.dirname(link), { recursive: true });
+    symlinkSync(packageFolder(name, ROOT), link, "dir");
+  }
+}
+
+/** The folder Node would load `name` from, starting at `from` (a nested copy first, as Node does). */
+function packageFolder(name: string, from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (existsSync(path.join(candidate, "package.json"))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`${name} is not installed under ${from}`);
+  }
+}
+
+function readJson(file: string): { version?: string; dependencies?: Record<string, string> } {
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+/** Copies the consumer fixtures next to the installed package. */
+export function copyFixtures(dir: string): void {
+  const fixtures = path.join(ROOT, "test/package/fixtures");
+  for (const file of ["scenario.cjs", "esm-consumer.mjs", "cjs-consumer.cjs"]) {
+    cpSync(path.join(fixtures, file), path.join(dir, file));
+  }
+  for (const name of ["consumer.ts", "consumer.mts", "consumer.cts"]) {
+    cpSync(path.join(fixtures, "types-consumer.ts"), path.join(dir, name));
+  }
+  for (const name of ["consumer-node.mts", "consumer-node.cts"]) {
+    cpSync(path.join(fixtures, "node-types-consumer.ts"), path.join(dir, name));
+  }
+  const common = {
+    target: "ES2022",
+    lib: ["ES2022", "DOM", "DOM.Iterable"],
+    strict: true,
+    noEmit: true,
+    // The package's declarations are checked too, and they must not need @types/node.
+    skipLibCheck: false,
+    types: [],
+  };
+  const tsconfigs = {
+    "tsconfig.bundler.json": {
+      compilerOptions: { ...common, module: "preserve", moduleResolution: "bundler" },
+      files: ["consumer.ts"],
+    },
+    "tsconfig.nodenext.json": {
+      compilerOptions: { ...common, module: "nodenext", moduleResolution: "nodenext" },
+      files: ["consumer.mts", "consumer.cts"],
+    },
+    // The Node-only entry points (mock server, Redis store) are for Node: @types/node is there.
+    "tsconfig.node.json": {
+      compilerOptions: {
+        ...common,
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        lib: ["ES2023"],
+        types: ["node"],
+        typeRoots: [path.join(ROOT, "node_modules/@types")],
+      },
+      files: ["consumer-node.mts", "consumer-node.cts"],
+    },
+  };
+  for (const [name, config] of Object.entries(tsconfigs)) {
+    writeFileSync(path.join(dir, name), `${JSON.stringify(config, null, 2)}\n`);
+  }
+}

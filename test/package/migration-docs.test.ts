@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import { buildGuide, GUIDE_PATH, literal, sdkModuleOf } from "../../scripts/migration/guide.js";
+import { readSdkModule } from "../../scripts/migration/sdk.js";
+import { ROOT } from "../support/repo-copy.js";
+
+const guide = buildGuide();
+
+describe(GUIDE_PATH, () => {
+  it("is up to date with the spec, the operation table and the installed SDK", () => {
+    const committed = readFileSync(path.join(ROOT, GUIDE_PATH), "utf8");
+    // On failure: `npm run migration:docs` rewrites the guide.
+    expect(committed === guide, `${GUIDE_PATH} is stale: run npm run migration:docs`).toBe(true);
+  });
+
+  it("has one section for each of the 13 contact operations, under the SDK's own names", () => {
+    const sections = [...guide.matchAll(/^### (\w+)$/gm)].map((m) => m[1]);
+    expect(sections).toHaveLength(13);
+    for (const name of [
+      "UpdateDeptSettngTailFirst",
+      "UpdateEmpAttrbuteVisibilitySetting",
+      "ListSeniorSettings",
+    ]) {
+      expect(guide).toContain(`official name \`${name}\``);
+    }
+    expect(guide).toContain(
+      "client.updateDeptSettngTailFirstWithOptions(request, headers, new $Util.RuntimeOptions({}))",
+    );
+    expect(guide).toContain('client.getUserWithOptions("z21HjQliSzpw0Yxxxx", headers,');
+    expect(guide).toContain("client.getLatestDingIndexWithOptions(headers, new $Util.RuntimeOptions({}))");
+  });
+
+  it("names only SDK members that exist in the installed @alicloud/dingtalk", () => {
+    const sdk = readSdkModule("contact_1_0");
+    for (const [, name] of guide.matchAll(/client\.(\w+WithOptions)\(/g))
+      expect(sdk.methods.has(name as string)).toBe(true);
+    for (const [, name] of guide.matchAll(/\$dingtalkcontact_1_0\.(\w+)\(/g)) {
+      expect(sdk.classes.has(name as string), name).toBe(true);
+    }
+  });
+
+  it("shows imspec calls that type-check against the client", () => {
+    const blocks = [...guide.matchAll(/^imspec:\n\n```ts\n([\s.\S]*?)\n```$/gm)].map((m) => m[1] as string);
+    expect(blocks).toHaveLength(13);
+    const dir = mkdtempSync(path.join(tmpdir(), "imspec-guide-"));
+    try {
+      const file = path.join(dir, "guide.mts");
+      const entry = path.join(ROOT, "src/dingtalk/index.js");
+      writeFileSync(
+        file,
+        [
+          `import { createDingTalk } from ${JSON.stringify(entry)};`,
+          "declare const userAccessToken: string;",
+          'const dt = createDingTalk({ appKey: "ding", appSecret: "secret" });',
+          ...blocks.map((code, i) => `export async function example${i}() {\n${code}\n}`),
+        ].join("\n"),
+      );
+      const config = ts.getParsedCommandLineOfConfigFile(
+        path.join(ROOT, "tsconfig.json"),
+        {},
+        {
+          ...ts.sys,
+          onUnRecoverableConfigFileDiagnostic: () => {},
+        },
+      );
+      const program = ts.createProgram([file], { ...config?.options, noEmit: true, noUnusedLocals: false });
+      const problems = ts
+        .getPreEmitDiagnostics(program)
+        .filter((d) => d.file?.fileName === file)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      expect(problems).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sdkModuleOf", () => {
+  it.each([
+    ["/v1.0/contact/seniorSettings", "contact_1_0"],
+    ["/v1.0/oauth2/accessToken", "oauth2_1_0"],
+    ["/v2.0/contact/users/{id}", "contact_2_0"],
+  ])("%s → %s", (pathname, module) => {
+    expect(sdkModuleOf(pathname)).toBe(module);
+  });
+
+  it("refuses a path without a version and product", () => {
+    expect(() => sdkModuleOf("/topapi/v2/user/get")).toThrow(/not a \/vN.N/);
+  });
+});
+
+describe("literal", () => {
+  it.each<[Array<[string, unknown]>, string]>([
+    [[], "{}"],
+    [[["enable", true]], "{ enable: true }"],
+    [[["hideFields", ["a", "b"]]], '{ hideFields: ["a", "b"] }'],
+    [[["x-key", 1]], '{ "x-key": 1 }'],
+    [
+      [
+        ["seniorStaffId", "013349365367-1094322561"],
+        ["permitStaffIds", ["manager8723", "manager8724"]],
+        ["open", true],
+      ],
+      '{\n  seniorStaffId: "013349365367-1094322561",\n  permitStaffIds: ["manager8723", "manager8724"],\n  open: true,\n}',
+    ],
+  ])("%j → %s", (entries, want) => {
+    expect(literal(entries)).toBe(want);
+  });
+});

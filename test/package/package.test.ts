@@ -1,0 +1,269 @@
+/**
+ * The package as users get it: built once, packed with `npm pack`, checked with publint and attw,
+ * installed offline into a fresh project, then loaded by an ES module and a CommonJS consumer that
+ * call a loopback server, and type-checked by a consumer under moduleResolution bundler and nodenext.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import { publint } from "publint";
+import { formatMessage } from "publint/utils";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../support/repo-copy.js";
+import { json, ScriptedServer } from "../support/scripted-server.js";
+import { copyFixtures, installConsumer, must, node, pack, run, tsc } from "./consumer-project.js";
+
+const DINGTALK_TOKEN = "smoke-dingtalk-app-token";
+const WORKPLUS_TOKEN = "smoke-workplus-app-token";
+const SETTINGS = { seniorStaffId: "013349365367-1094322561", protectScenes: ["CHAT"], seniorWhiteList: [] };
+const ADMINS = { records: [{ user_id: "53419de6c13a494b85187f20116338f1", name: "Admin" }], total_counts: 1 };
+
+const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+  exports: Record<string, unknown>;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+  bin: Record<string, string>;
+  engines: { node: string };
+};
+const entries = Object.keys(manifest.exports);
+/** Entry points a browser or app bundle may import: no Node built-ins, no optional peers. */
+const UNIVERSAL = [".", "./dingtalk", "./workplus"];
+/** The optional peers the consumer scenario needs: the mock server's (it passes its own Redis client). */
+const MOCK_PEERS = ["openapi-backend", "ajv", "ajv-formats"];
+
+/** Bare package names a built file imports or requires (`node:` built-ins included). */
+function importsOf(file: string): string[] {
+  // Comments may show imports (usage examples in JSDoc): only code counts.
+  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+  const found = new Set<string>();
+  for (const m of text.matchAll(
+    /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)["']([^"'.][^"']*)["']/gm,
+  )) {
+    const spec = m[1] as string;
+    found.add(
+      spec.startsWith("node:")
+        ? spec
+        : spec
+            .split("/")
+            .slice(0, spec.startsWith("@") ? 2 : 1)
+            .join("/"),
+    );
+  }
+  return [...found];
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".js") ? [path.join(dir, e.name)] : [],
+  );
+}
+
+let work: string;
+let consumer: string;
+let tarball: string;
+let files: string[];
+let server: ScriptedServer;
+
+function startServer(): Promise<ScriptedServer> {
+  const s = new ScriptedServer();
+  s.on("POST", "/v1.0/oauth2/accessToken", (req, res) => {
+    const body = JSON.parse(req.body) as { appKey?: string; appSecret?: string };
+    if (body.appKey !== "dingsmokeapp" || body.appSecret !== "smoke-app-secret") {
+      return json(res, 400, { code: "invalidClientIdOrSecret", message: "bad credentials", requestid: "r0" });
+    }
+    json(res, 200, { accessToken: DINGTALK_TOKEN, expireIn: 7200 });
+  });
+  s.on("GET", "/v1.0/contact/seniorSettings", (req, res) => {
+    if (req.headers["x-acs-dingtalk-access-token"] !== DINGTALK_TOKEN) {
+      return json(res, 401, { code: "InvalidAuthentication", message: "bad token", requestid: "r1" });
+    }
+    if (req.query.get("seniorStaffId") === "nobody") {
+      return json(res, 400, { code: "parameter.error", message: "参数错误", requestid: "r2" });
+    }
+    json(res, 200, { ...SETTINGS, seniorStaffId: req.query.get("seniorStaffId") });
+  });
+  s.on("POST", "/v1/token", (req, res) => {
+    const body = JSON.parse(req.body) as { client_id?: string; client_secret?: string };
+    if (body.client_id !== "smoke-client" || body.client_secret !== "smoke-client-secret") {
+      return json(res, 200, { status: 202104, message: "应用认证失败" });
+    }
+    json(res, 200, {
+      status: 0,
+      message: "Everything is ok.",
+      result: { access_token: WORKPLUS_TOKEN, expire_time: Date.now() + 3_600_000 },
+    });
+  });
+  s.on(
+    "GET",
+    (p) => /^\/v1\/apps\/[^/]+\/admins$/.test(p),
+    (req, res) => {
+      if (req.query.get("access_token") !== WORKPLUS_TOKEN) {
+        return json(res, 200, { status: 10011, message: "token not found." });
+      }
+      json(res, 200, { status: 0, message: "Everything is ok.", result: ADMINS });
+    },
+  );
+  return s.start();
+}
+
+beforeAll(async () => {
+  must(
+    await run(path.join(ROOT, "node_modules/.bin/tsx"), ["scripts/dist.ts"], { cwd: ROOT }),
+    "npm run dist",
+  );
+  work = mkdtempSync(path.join(tmpdir(), "imspec-package-"));
+  ({ tarball, files } = await pack(work));
+  consumer = path.join(work, "consumer");
+  await installConsumer(consumer, tarball, MOCK_PEERS);
+  copyFixtures(consumer);
+  server = await startServer();
+}, 240_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("the packed package", () => {
+  it("ships dist/ and the changelog, and nothing of the sources", () => {
+    const outside = files.filter(
+      (f) => !f.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f),
+    );
+    expect(outside).toEqual([]);
+    expect(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+    expect(files).toContain("CHANGELOG.md");
+  });
+
+  it("passes publint with no message at any level", async () => {
+    const data = readFileSync(tarball);
+    const tarballData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+    const { messages, pkg } = await publint({
+      pack: { tarball: tarballData },
+      level: "suggestion",
+      strict: true,
+    });
+    expect(messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`)).toEqual([]);
+  });
+
+  it("passes attw with no problem under node10, node16 (CJS and ESM) and bundler", async () => {
+    const result = await run(path.join(ROOT, "node_modules/.bin/attw"), [tarball, "--format", "ascii"], {
+      cwd: work,
+    });
+    expect(result.stdout + result.stderr).toContain("No problems found");
+    expect(result.code).toBe(0);
+    for (const entry of entries) expect(result.stdout).toContain(`"${path.posix.join("imspec", entry)}"`);
+  });
+});
+
+describe("a consumer project with the tarball installed offline", () => {
+  const expected = {
+    settings: SETTINGS,
+    admins: ADMINS,
+    rootSettings: SETTINGS,
+    rootAdmins: ADMINS,
+    refused: {
+      name: "DingTalkError",
+      code: "parameter.error",
+      status: 400,
+      isDingTalkError: true,
+      isImspecError: true,
+    },
+    viaNodeFetch: "013349365367-1094322561",
+    stored: ["smoke:dingtalk:app:dingsmokeapp"],
+    fromMock: { seniorStaffId: "013349365367-1094322561", admins: 1 },
+  };
+
+  it("(a) an ES module imports every entry point and calls the server", async () => {
+    const before = server.requests.length;
+    const result = must(await node(["esm-consumer.mjs"], consumer, { IMSPEC_TEST_URL: server.url }), "esm");
+    expect(JSON.parse(result.stdout)).toEqual({ format: "esm", ...expected });
+    const seen = server.requests.slice(before);
+    expect(seen.some((r) => r.headers["x-acs-dingtalk-access-token"] === DINGTALK_TOKEN)).toBe(true);
+    expect(seen.some((r) => r.query.get("access_token") === WORKPLUS_TOKEN)).toBe(true);
+  });
+
+  it("(b) a CommonJS module require()s every entry point and calls the server", async () => {
+    const result = must(await node(["cjs-consumer.cjs"], consumer, { IMSPEC_TEST_URL: server.url }), "cjs");
+    expect(JSON.parse(result.stdout)).toEqual({ format: "cjs", ...expected });
+    // The CommonJS build, not require(esm): the same code works on Node versions without it.
+    const resolved = must(
+      await node(["-p", 'require.resolve("imspec/dingtalk")'], consumer),
+      "require.resolve",
+    ).stdout.trim();
+    expect(path.relative(consumer, resolved).split(path.sep).join("/")).toBe(
+      "node_modules/imspec/dist/cjs/src/dingtalk/index.js",
+    );
+  });
+
+  it("(c) a TypeScript consumer type-checks under moduleResolution bundler", async () => {
+    must(await tsc("tsconfig.bundler.json", consumer), "tsc (bundler)");
+  });
+
+  it("(c) a TypeScript consumer type-checks under moduleResolution nodenext, as ESM and as CommonJS", async () => {
+    must(await tsc("tsconfig.nodenext.json", consumer), "tsc (nodenext)");
+  });
+
+  it("(c) the Node-only entry points type-check under nodenext with @types/node", async () => {
+    must(await tsc("tsconfig.node.json", consumer), "tsc (node entry points)");
+  });
+
+  it("runs the mock server from the `imspec` bin", async () => {
+    const bin = path.join(consumer, "node_modules/.bin/imspec");
+    const result = must(await run(bin, ["--help"], { cwd: consumer }), "imspec --help");
+    expect(result.stdout).toContain("Usage: imspec mock");
+  });
+
+  it.each(UNIVERSAL)("bundles %s for the browser without Node built-ins or optional peers", async (entry) => {
+    const specifier = path.posix.join("imspec", entry);
+    const result = await build({
+      stdin: { contents: `export * from ${JSON.stringify(specifier)};`, resolveDir: consumer, loader: "js" },
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    }).catch((error: { errors?: Array<{ text: string }> }) => {
+      throw new Error(
+        `${specifier} does not bundle for the browser:\n${error.errors?.map((e) => e.text).join("\n")}`,
+      );
+    });
+    const inputs = Object.keys(result.metafile.inputs).filter((i) => i !== "<stdin>");
+    const foreign = inputs.filter(
+      (i) => !/node_modules\/(imspec|openapi-fetch|openapi-typescript-helpers)\//.test(i),
+    );
+    expect(foreign).toEqual([]);
+    expect(inputs.filter((i) => /imspec\/dist\/src\/(mock|node|redis)\//.test(i))).toEqual([]);
+  });
+});
+
+describe("package.json", () => {
+  it("lists every universal and Node-only entry point, each with ESM and CommonJS types", () => {
+    expect(entries).toEqual([...UNIVERSAL, "./mock", "./node", "./redis"]);
+    for (const entry of entries) {
+      const conditions = manifest.exports[entry] as Record<string, Record<string, string>>;
+      expect(Object.keys(conditions)).toEqual(["import", "require"]);
+      for (const condition of Object.values(conditions))
+        expect(Object.keys(condition)).toEqual(["types", "default"]);
+    }
+    expect(manifest.bin.imspec).toBe("./dist/src/mock/cli.js");
+    expect(manifest.engines.node).toBe(">=20.19.0");
+  });
+
+  it("depends on what the universal entry points import, and on the rest only as optional peers", () => {
+    const built = path.join(ROOT, "dist/src");
+    const universal = new Set<string>();
+    const nodeOnly = new Set<string>();
+    for (const file of walk(built)) {
+      const bucket = /^(mock|node|redis)[\\/]/.test(path.relative(built, file)) ? nodeOnly : universal;
+      for (const name of importsOf(file)) bucket.add(name);
+    }
+    const external = (names: Set<string>) => [...names].filter((n) => !n.startsWith("node:")).sort();
+    expect(external(universal)).toEqual(Object.keys(manifest.dependencies).sort());
+    const peers = Object.keys(manifest.peerDependencies).sort();
+    expect(external(nodeOnly).filter((n) => !(n in manifest.dependencies))).toEqual(peers);
+    for (const peer of peers) expect(manifest.peerDependenciesMeta[peer]?.optional).toBe(true);
+  });
+});

@@ -1,0 +1,310 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Change, compareApis, compareDocuments } from "../../scripts/spec-diff/compare.js";
+import { copyRepo, ROOT } from "../support/repo-copy.js";
+import { run } from "./consumer-project.js";
+
+type Json = Record<string, unknown>;
+
+interface Op {
+  method?: string;
+  path?: string;
+  params?: Json[];
+  body?: Json;
+  result?: Json;
+}
+
+/** A minimal bundled document: operationId → operation. */
+function doc(ops: Record<string, Op>, schemas: Json = {}): Json {
+  const paths: Record<string, Json> = {};
+  for (const [operationId, op] of Object.entries(ops)) {
+    const route = op.path ?? `/v1/${operationId}`;
+    paths[route] ??= {};
+    (paths[route] as Json)[op.method ?? "get"] = {
+      operationId,
+      ...(op.params ? { parameters: op.params } : {}),
+      ...(op.body
+        ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } }
+        : {}),
+      responses: {
+        "200": op.result
+          ? { description: "ok", content: { "application/json": { schema: op.result } } }
+          : { description: "ok" },
+      },
+    };
+  }
+  return { openapi: "3.1.0", paths, components: { schemas } };
+}
+
+const query = (name: string, schema: Json = { type: "string" }, required = false): Json => ({
+  name,
+  in: "query",
+  required,
+  schema,
+});
+const object = (properties: Json, required: string[] = []): Json => ({
+  type: "object",
+  properties,
+  required,
+});
+const str = { type: "string" };
+
+function summary(changes: Change[]): string[] {
+  return changes.map((c) => `${c.severity} ${c.operation} ${c.at}: ${c.message}`);
+}
+
+describe("compareDocuments", () => {
+  it.each<[string, Json, Json, string[]]>([
+    ["no change", doc({ a: { params: [query("x")] } }), doc({ a: { params: [query("x")] } }), []],
+    ["operation removed", doc({ a: {}, b: {} }), doc({ a: {} }), ["breaking b GET /v1/b: operation removed"]],
+    [
+      "operation renamed",
+      doc({ a: {} }),
+      doc({ c: { path: "/v1/a" } }),
+      ["breaking a GET /v1/a: operation removed", "added c GET /v1/a: operation added"],
+    ],
+    ["operation added", doc({ a: {} }), doc({ a: {}, b: {} }), ["added b GET /v1/b: operation added"]],
+    [
+      "operation moved to another path: callers do not see it",
+      doc({ a: {} }),
+      doc({ a: { path: "/v2/a" } }),
+      [],
+    ],
+    [
+      "optional parameter removed",
+      doc({ a: { params: [query("x"), query("y")] } }),
+      doc({ a: { params: [query("x")] } }),
+      ["breaking a params.y: parameter or field removed"],
+    ],
+    [
+      "parameter newly required",
+      doc({ a: { params: [query("x")] } }),
+      doc({ a: { params: [query("x", str, true)] } }),
+      ["breaking a params.x: newly required"],
+    ],
+    [
+      "new required parameter",
+      doc({ a: {} }),
+      doc({ a: { params: [query("x", str, true)] } }),
+      ["breaking a params.x: new required parameter"],
+    ],
+    ["new optional parameter", doc({ a: {} }), doc({ a: { params: [query("x")] } }), []],
+    [
+      "required parameter made optional",
+      doc({ a: { params: [query("x", str, true)] } }),
+      doc({ a: { params: [query("x")] } }),
+      [],
+    ],
+    [
+      "body field newly required",
+      doc({ a: { method: "post", body: object({ open: { type: "boolean" } }) } }),
+      doc({ a: { method: "post", body: object({ open: { type: "boolean" } }, ["open"]) } }),
+      ["breaking a params.open: newly required"],
+    ],
+    [
+      "body field removed",
+      doc({ a: { method: "post", body: object({ open: { type: "boolean" }, name: str }) } }),
+      doc({ a: { method: "post", body: object({ open: { type: "boolean" } }) } }),
+      ["breaking a params.name: parameter or field removed"],
+    ],
+    [
+      "input enum loses a value",
+      doc({ a: { params: [query("scene", { type: "string", enum: ["CHAT", "CALL"] })] } }),
+      doc({ a: { params: [query("scene", { type: "string", enum: ["CHAT"] })] } }),
+      ['breaking a params.scene: no longer accepts "CALL"'],
+    ],
+    [
+      "input enum gains a value",
+      doc({ a: { params: [query("scene", { type: "string", enum: ["CHAT"] })] } }),
+      doc({ a: { params: [query("scene", { type: "string", enum: ["CHAT", "CALL"] })] } }),
+      [],
+    ],
+    [
+      "input restricted to an enum",
+      doc({ a: { params: [query("scene")] } }),
+      doc({ a: { params: [query("scene", { type: "string", const: "CHAT" })] } }),
+      ['breaking a params.scene: now restricted to "CHAT"'],
+    ],
+    [
+      "input type narrowed",
+      doc({ a: { params: [query("id", { type: ["string", "integer"] })] } }),
+      doc({ a: { params: [query("id", { type: "string" })] } }),
+      ["breaking a params.id: type narrowed from string, integer to string"],
+    ],
+    [
+      "input number narrowed to integer",
+      doc({ a: { params: [query("n", { type: "number" })] } }),
+      doc({ a: { params: [query("n", { type: "integer" })] } }),
+      ["breaking a params.n: type narrowed from number to integer"],
+    ],
+    [
+      "input integer widened to number",
+      doc({ a: { params: [query("n", { type: "integer" })] } }),
+      doc({ a: { params: [query("n", { type: "number" })] } }),
+      [],
+    ],
+    [
+      "result field removed",
+      doc({ a: { result: object({ id: str, name: str }) } }),
+      doc({ a: { result: object({ id: str }) } }),
+      ["breaking a result.name: field removed"],
+    ],
+    [
+      "result field no longer always present",
+      doc({ a: { result: object({ id: str }, ["id"]) } }),
+      doc({ a: { result: object({ id: str }) } }),
+      ["breaking a result.id: no longer always present"],
+    ],
+    [
+      "result field now always present",
+      doc({ a: { result: object({ id: str }) } }),
+      doc({ a: { result: object({ id: str }, ["id"]) } }),
+      [],
+    ],
+    [
+      "result type widened",
+      doc({ a: { result: object({ id: str }) } }),
+      doc({ a: { result: object({ id: { type: ["string", "null"] } }) } }),
+      ["breaking a result.id: type widened from string to string, null"],
+    ],
+    [
+      "result enum gains a value",
+      doc({ a: { result: object({ scene: { enum: ["CHAT"] } }) } }),
+      doc({ a: { result: object({ scene: { enum: ["CHAT", "CALL"] } }) } }),
+      ['caution a result.scene: may now be "CALL"'],
+    ],
+    [
+      "response body removed",
+      doc({ a: { result: object({ id: str }) } }),
+      doc({ a: {} }),
+      ["breaking a result: response body removed"],
+    ],
+    [
+      "a field of array items removed",
+      doc({ a: { result: object({ list: { type: "array", items: object({ id: str, name: str }) } }) } }),
+      doc({ a: { result: object({ list: { type: "array", items: object({ id: str }) } }) } }),
+      ["breaking a result.list[].name: field removed"],
+    ],
+    [
+      "a component renamed with the same shape",
+      doc({ a: { result: { $ref: "#/components/schemas/Old" } } }, { Old: object({ id: str }, ["id"]) }),
+      doc({ a: { result: { $ref: "#/components/schemas/New" } } }, { New: object({ id: str }, ["id"]) }),
+      [],
+    ],
+    [
+      "a field removed inside a $ref'd component",
+      doc({ a: { result: { $ref: "#/components/schemas/S" } } }, { S: object({ id: str, name: str }) }),
+      doc({ a: { result: { $ref: "#/components/schemas/S" } } }, { S: object({ id: str }) }),
+      ["breaking a result.name: field removed"],
+    ],
+    [
+      "an envelope (oneOf): result is there only on success",
+      doc({
+        a: {
+          result: {
+            oneOf: [
+              object({ status: { const: 0 }, result: object({ id: str }) }, ["status", "result"]),
+              object({ status: { type: "integer" }, message: str }, ["status"]),
+            ],
+          },
+        },
+      }),
+      doc({
+        a: {
+          result: {
+            oneOf: [
+              object({ status: { const: 0 }, result: object({}) }, ["status", "result"]),
+              object({ status: { type: "integer" }, message: str }, ["status"]),
+            ],
+          },
+        },
+      }),
+      ["breaking a result.result.id: field removed"],
+    ],
+    [
+      "allOf: a required field of a part removed",
+      doc({ a: { result: { allOf: [object({ id: str }, ["id"]), object({ name: str })] } } }),
+      doc({ a: { result: { allOf: [object({ name: str })] } } }),
+      ["breaking a result.id: field removed"],
+    ],
+  ])("%s", (_, before, after, want) => {
+    expect(summary(compareDocuments(before, after))).toEqual(want);
+  });
+
+  it("survives a recursive schema", () => {
+    const tree = {
+      Node: object({ id: str, children: { type: "array", items: { $ref: "#/components/schemas/Node" } } }),
+    };
+    const before = doc({ a: { result: { $ref: "#/components/schemas/Node" } } }, tree);
+    expect(compareDocuments(before, before)).toEqual([]);
+  });
+
+  it("finds nothing between the bundled specs and themselves", () => {
+    for (const api of ["dingtalk", "workplus"]) {
+      const spec = JSON.parse(
+        readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8"),
+      ) as Json;
+      expect(compareDocuments(spec, spec)).toEqual([]);
+    }
+  });
+});
+
+describe("compareApis", () => {
+  it("reports an API removed from the registry as breaking and a new one as added", () => {
+    const before = new Map([["old", doc({})]]);
+    const after = new Map([["new", doc({})]]);
+    expect(Object.fromEntries(compareApis(before, after))).toEqual({
+      old: [{ severity: "breaking", operation: "*", at: "redocly.yaml", message: "API removed" }],
+      new: [{ severity: "added", operation: "*", at: "redocly.yaml", message: "API added" }],
+    });
+  });
+});
+
+describe("npm run spec:diff", () => {
+  let repo: ReturnType<typeof copyRepo>;
+  const tsx = path.join(ROOT, "node_modules/.bin/tsx");
+  const git = (...args: string[]) =>
+    run("git", ["-c", "user.name=spec-diff", "-c", "user.email=spec-diff@example.invalid", ...args], {
+      cwd: repo.dir,
+    });
+
+  beforeAll(async () => {
+    repo = copyRepo();
+    for (const args of [
+      ["init", "-q", "-b", "main"],
+      ["add", "specs", "redocly.yaml"],
+      ["commit", "-q", "-m", "base"],
+      ["tag", "v1.0.0"],
+    ]) {
+      const result = await git(...args);
+      if (result.code !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
+    }
+  });
+  afterAll(() => repo?.remove());
+
+  it("compares with the last tag and exits 1 on a breaking change, 0 with --allow-breaking", async () => {
+    const spec = path.join(repo.dir, "specs/dingtalk/openapi.yaml");
+    const text = readFileSync(spec, "utf8");
+    // Make an optional query parameter required, the way a careless spec edit would.
+    const edited = text.replace(
+      "      parameters:\n        - $ref: ./components.yaml#/components/parameters/SeniorStaffId\n        - $ref: ./components.yaml#/components/parameters/PermissionCode\n",
+      "      parameters:\n        - $ref: ./components.yaml#/components/parameters/SeniorStaffId\n        - name: permissionCode\n          in: query\n          required: true\n          schema:\n            type: string\n",
+    );
+    expect(edited).not.toBe(text);
+    writeFileSync(spec, edited);
+
+    const failed = await run(tsx, ["scripts/spec-diff.ts"], { cwd: repo.dir });
+    expect(failed.stdout).toContain("v1.0.0 (the last tag)");
+    expect(failed.stdout).toContain("breaking  listSeniorSettings  params.permissionCode: newly required");
+    expect(failed.code).toBe(1);
+
+    const allowed = await run(tsx, ["scripts/spec-diff.ts", "--allow-breaking"], { cwd: repo.dir });
+    expect(allowed.code).toBe(0);
+
+    const clean = await run(tsx, ["scripts/spec-diff.ts", "--base", "HEAD", "--json"], { cwd: repo.dir });
+    const report = JSON.parse(clean.stdout) as { base: string; apis: Record<string, Change[]> };
+    expect(report.base).toBe("HEAD");
+    expect(report.apis.workplus).toEqual([]);
+  });
+});
