@@ -1,0 +1,28 @@
+/**
+ * `npm run docs`: builds the docs site into site/ (or `--out DIR`) from the APIs in redocly.yaml:
+ * one Redoc page per API with TypeScript and curl samples, and an index page. The pages load
+ * nothing from any other host. See site.ts for the steps.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "../lib/registry.js";
+import { buildSite, DEFAULT_OUT } from "./site.js";
+
+/** A path relative to the repository when it is inside it, else absolute. */
+function shown(file: string): string {
+  const relative = path.relative(ROOT, file);
+  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
+}
+
+const { values } = parseArgs({ options: { out: { type: "string" } } });
+const started = Date.now();
+try {
+  const files = await buildSite({ outDir: values.out ?? DEFAULT_OUT });
+  console.log(`Built ${files.length} pages in ${Date.now() - started} ms:`);
+  for (const file of files) console.log(`  ${shown(file)}`);
+} catch (error) {
+  // Spec problems already read as `file:line:col message`; anything else keeps its stack.
+  console.error(error instanceof Error && error.name === "SpecError" ? error.message : error);
+  console.error("docs: build failed; the site was not changed.");
+  process.exitCode = 1;
+}

@@ -1,0 +1,75 @@
+/**
+ * `npm run docs:serve`: builds the site, serves it on 127.0.0.1 (`--port N`, or `PORT`, else a free
+ * port) and rebuilds whenever a file under specs/ or redocly.yaml changes. A broken spec prints its
+ * error and keeps the last good site; reload the page after "rebuilt".
+ */
+import { watch } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "../lib/registry.js";
+import { buildSite, DEFAULT_OUT } from "./site.js";
+import { serveDir } from "./static-server.js";
+
+/** A path relative to the repository when it is inside it, else absolute. */
+function shown(file: string): string {
+  const relative = path.relative(ROOT, file);
+  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
+}
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: process.env.PORT ?? "0" },
+    host: { type: "string", default: "127.0.0.1" },
+    out: { type: "string" },
+  },
+});
+const outDir = path.resolve(values.out ?? DEFAULT_OUT);
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`docs:serve: --port must be a port number (0 picks a free one), not "${values.port}"`);
+  process.exit(2);
+}
+
+function report(error: unknown): void {
+  console.error(error instanceof Error && error.name === "SpecError" ? error.message : error);
+}
+
+// Builds run one after another: a change during a build queues one more build, never a parallel one.
+let running: Promise<void> = Promise.resolve();
+function rebuild(reason: string): Promise<void> {
+  running = running.then(async () => {
+    const started = Date.now();
+    try {
+      await buildSite({ outDir });
+      console.log(`${reason} (${Date.now() - started} ms)`);
+    } catch (error) {
+      report(error);
+      console.error("docs: build failed; serving the last good site.");
+    }
+  });
+  return running;
+}
+
+await rebuild("built");
+const server = await serveDir(outDir, { host: values.host, port });
+console.log(`Serving ${shown(outDir)} at ${server.url} (watching specs/ …)`);
+
+let timer: NodeJS.Timeout | undefined;
+const onChange = (_event: string, file: string | Buffer | null) => {
+  // Editors save in bursts (temp file, rename, write): build once after the burst.
+  clearTimeout(timer);
+  timer = setTimeout(() => rebuild(`rebuilt after a change to ${file ?? "specs/"}`), 150);
+};
+const watchers = [
+  watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
+  watch(path.join(ROOT, "redocly.yaml"), onChange),
+];
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, async () => {
+    for (const watcher of watchers) watcher.close();
+    clearTimeout(timer);
+    await server.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,59 @@
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { extractApi } from "../lib/extract.js";
+import { loadRegistry, ROOT } from "../lib/registry.js";
+import { bundleStep } from "../steps/bundle.js";
+import { clientOf } from "./clients.js";
+import { type IndexApi, renderIndex } from "./index-page.js";
+import { renderApiPage } from "./redoc.js";
+import { withCodeSamples } from "./samples.js";
+
+/**
+ * Builds the docs site: `<api>.html` for every API in redocly.yaml, and `index.html`. Specs are
+ * bundled afresh with the generator's own bundle step (not read from generated/), so the site
+ * follows the specs while `npm run docs:serve` watches them, and the operation data comes from
+ * the same extractor that writes the operation tables.
+ */
+
+export const DEFAULT_OUT = path.join(ROOT, "site");
+
+export async function buildSite(options: { outDir?: string } = {}): Promise<string[]> {
+  const outDir = path.resolve(options.outDir ?? DEFAULT_OUT);
+  const workDir = await mkdtemp(path.join(tmpdir(), "imspec-docs-"));
+  try {
+    const registry = await loadRegistry();
+    const apis: IndexApi[] = [];
+    for (const entry of registry) {
+      const { document } = await bundleStep(entry);
+      apis.push({ name: entry.name, document, info: extractApi(document), client: clientOf(entry.name) });
+    }
+    const pages = await Promise.all(
+      apis.map(async (api) => {
+        const html = await renderApiPage({
+          name: api.name,
+          title: `${api.info.title} · imspec`,
+          document: withCodeSamples(api.document, api.info, api.client),
+          workDir,
+        });
+        return [`${api.name}.html`, html] as const;
+      }),
+    );
+    const { description = "" } = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8")) as {
+      description?: string;
+    };
+    const files = new Map<string, string>([...pages, ["index.html", renderIndex(apis, description)]]);
+    // Every page is built before any is written, so a broken spec leaves the previous site whole;
+    // each write is a rename, so a server never sends a half-written page.
+    await mkdir(outDir, { recursive: true });
+    for (const [name, content] of files) {
+      const target = path.join(outDir, name);
+      const temporary = path.join(outDir, `.${name}.${process.pid}.tmp`);
+      await writeFile(temporary, content);
+      await rename(temporary, target);
+    }
+    return [...files.keys()].map((name) => path.join(outDir, name));
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
