@@ -2,7 +2,8 @@
  * Access tokens: fetched once, shared, refreshed before they expire.
  *
  * - Single flight: however many calls need a token at once, one token request is in flight.
- * - Early refresh: a token is used until `expiresAt - marginMs`, then replaced.
+ * - Early refresh: a token is used until `expiresAt - marginMs` (the margin capped at half the
+ *   token's lifetime), then replaced.
  * - Invalidation is compare-and-delete: a call that was told "token invalid" drops only the token
  *   it used, so a token another call (or process) fetched meanwhile survives.
  * - Stores are pluggable (memory by default) so several processes can share one token. A store that
@@ -13,6 +14,8 @@ export interface StoredToken {
   accessToken: string;
   /** Epoch ms after which the server no longer accepts the token. */
   expiresAt: number;
+  /** Epoch ms when the token was fetched; with `expiresAt` it gives the token's lifetime. */
+  obtainedAt?: number | undefined;
 }
 
 export interface TokenStore {
@@ -70,9 +73,11 @@ export class TokenCache {
   }
 
   #fresh(token: StoredToken | undefined, rejected?: string): token is StoredToken {
-    return (
-      !!token && token.accessToken !== rejected && this.#now() < token.expiresAt - this.#options.marginMs
-    );
+    if (!token || token.accessToken === rejected) return false;
+    // A token that lives shorter than twice the margin is used for the first half of its life,
+    // not refetched on every call.
+    const lifetime = token.obtainedAt === undefined ? Number.POSITIVE_INFINITY : token.expiresAt - token.obtainedAt;
+    return this.#now() < token.expiresAt - Math.min(this.#options.marginMs, lifetime / 2);
   }
 
   /** A valid token: the cached one, or the result of the one token request in flight. */
@@ -127,7 +132,9 @@ export class TokenCache {
         if (this.#fresh(again, rejected)) return this.#use(again);
       }
       this.fetches++;
-      const token = await this.#options.fetch();
+      const started = this.#now();
+      const fetched = await this.#options.fetch();
+      const token = fetched.obtainedAt === undefined ? { ...fetched, obtainedAt: started } : fetched;
       this.#options.onToken?.(token.accessToken);
       await this.#store.set(key, token);
       return this.#use(token);

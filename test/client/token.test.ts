@@ -36,6 +36,28 @@ describe("TokenCache", () => {
     expect(fetched()).toBe(2);
   });
 
+  it("a token that lives shorter than twice the margin is used for half its life, not refetched per call", async () => {
+    let n = 0;
+    let clock = 1_000_000;
+    const cache = new TokenCache({
+      key: "short",
+      marginMs: 300_000, // 5 min, against a 60 s token
+      now: () => clock,
+      fetch: async () => ({ accessToken: `s${++n}`, expiresAt: clock + 60_000 }),
+    });
+    expect(await cache.get()).toBe("s1");
+    clock += 29_999;
+    expect(await cache.get()).toBe("s1");
+    clock += 2;
+    expect(await cache.get()).toBe("s2");
+    expect(n).toBe(2);
+    // A token read from a shared store without obtainedAt keeps the configured margin (1 s here).
+    const store = new MemoryTokenStore();
+    await store.set("k", { accessToken: "old", expiresAt: clock + 500 });
+    const { cache: other } = cacheWith({ store, now: () => clock });
+    expect(await other.get()).toBe("t1");
+  });
+
   it("replace() drops only the refused token, and concurrent replaces share one request", async () => {
     const { cache, fetched } = cacheWith();
     await cache.get();
