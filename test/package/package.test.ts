@@ -12,7 +12,7 @@ import { formatMessage } from "publint/utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/repo-copy.js";
 import { json, ScriptedServer } from "../support/scripted-server.js";
-import { copyFixtures, installConsumer, must, node, pack, run, tsc } from "./consumer-project.js";
+import { copyFixtures, installConsumer, must, node, otherNode, pack, run, tsc } from "./consumer-project.js";
 
 const DINGTALK_TOKEN = "smoke-dingtalk-app-token";
 const WORKPLUS_TOKEN = "smoke-workplus-app-token";
@@ -195,6 +195,22 @@ describe("a consumer project with the tarball installed offline", () => {
     expect(path.relative(consumer, resolved).split(path.sep).join("/")).toBe(
       "node_modules/imspec/dist/cjs/src/dingtalk/index.js",
     );
+  });
+
+  it.each([22, 24])("(a, b) the same consumers run on Node.js %i", async (major) => {
+    const binary = otherNode(major);
+    const version = must(await run(binary, ["--version"], { cwd: consumer }), `node ${major}`).stdout.trim();
+    expect(version).toMatch(new RegExp(`^v${major}\\.`));
+    for (const [file, format] of [
+      ["esm-consumer.mjs", "esm"],
+      ["cjs-consumer.cjs", "cjs"],
+    ] as const) {
+      const result = must(
+        await run(binary, [file], { cwd: consumer, env: { IMSPEC_TEST_URL: server.url }, timeoutMs: 30_000 }),
+        `${format} on node ${major}`,
+      );
+      expect(JSON.parse(result.stdout)).toEqual({ format, ...expected });
+    }
   });
 
   it("(c) a TypeScript consumer type-checks under moduleResolution bundler", async () => {
