@@ -118,6 +118,16 @@ function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): Token
 }
 
 /**
+ * An envelope's status as a number: an integer, or a string of digits (some gateways quote it).
+ * Anything else (`""`, `"0x0"`, `1.5`, `true`) is not a status, so never taken for success.
+ */
+function envelopeStatus(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
+  if (typeof value === "string" && /^\s*-?\d+\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+/**
  * What `send` resolves to. The body was read to parse it, so `response` is a new Response carrying
  * the same status, headers and text. It is built on first use: a Response with a body costs about
  * as much as the rest of the client's own work per call (Node creates a web stream for it), and
@@ -340,12 +350,12 @@ export class Engine {
       } else if (profile.envelope && !op.noBody) {
         const env = profile.envelope;
         const record = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
-        const status = record?.[env.statusField];
-        if (typeof status !== "number" && typeof status !== "string") {
+        const status = envelopeStatus(record?.[env.statusField]);
+        if (status === undefined) {
           this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
           throw this.#finish(
             new ParseError(
-              `${op.method} ${op.path} → ${res.status}: the body has no \`${env.statusField}\` envelope`,
+              `${op.method} ${op.path} → ${res.status}: the body has no integer \`${env.statusField}\` envelope`,
               site,
               res.status,
               requestId,
@@ -353,7 +363,7 @@ export class Engine {
             attempt,
           );
         }
-        if (Number(status) !== env.successStatus) {
+        if (status !== env.successStatus) {
           apiError = apiErrorFrom(profile.api, answer(redactor.value(data)), site);
         }
       }

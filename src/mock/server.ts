@@ -12,7 +12,7 @@ import { type Context, type Document, OpenAPIBackend } from "openapi-backend";
 import { type Dialect, dingtalkDialect, json, type Reply, workplusDialect } from "./dialects.js";
 import { loadDocument, MOCK_APIS, type MockApi, type OpenApiDocument } from "./documents.js";
 import { type Choice, choose, hasContent, parsePrefer } from "./examples.js";
-import { type AjvError, type Problem, problem, problemsFromAjv } from "./problems.js";
+import { type AjvError, type Problem, problemsFromAjv } from "./problems.js";
 import { TOKEN_ENDPOINTS, type TokenEndpoint } from "./token-endpoints.js";
 import { type TokenCheck, type TokenKind, TokenRegistry } from "./tokens.js";
 

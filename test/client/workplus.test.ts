@@ -158,6 +158,25 @@ describe("createWorkPlus", () => {
     await expect(client().apps.listScopeViews({ appId: "a" })).rejects.toBeInstanceOf(ParseError);
   });
 
+  it.each([
+    ["a quoted integer", "0", "data"],
+    ["a quoted error status", " 10042 ", "error"],
+    ["an empty string", "", "parse"],
+    ["a hex string", "0x0", "parse"],
+    ["a fraction", 0.5, "parse"],
+    ["a boolean", false, "parse"],
+  ])("an envelope status that is %s (%j) → %s", async (_what, status, outcome) => {
+    server.on(
+      "GET",
+      (p) => p.endsWith("/scope-views"),
+      (_req, res) => json(res, 200, { status, message: "m", result: [{ id: "1" }] }),
+    );
+    const call = client({ retry: false }).apps.listScopeViews({ appId: "a" });
+    if (outcome === "data") await expect(call).resolves.toEqual([{ id: "1" }]);
+    else if (outcome === "error") await expect(call).rejects.toMatchObject({ name: "WorkPlusError", code: 10042 });
+    else await expect(call).rejects.toBeInstanceOf(ParseError);
+  });
+
   it("sourceType applies per client and can be overridden per call", async () => {
     server.on(
       "GET",

@@ -3,9 +3,10 @@
  * response validator in OpenAPI 3.1's JSON Schema dialect (2020-12), and the one helper that turns
  * an operation's documented answers into tests.
  */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { type APIPromise, DingTalkError, ImspecError, type RequestOptions } from "imspec/dingtalk";
 import type { MockApi, MockServer } from "imspec/mock";
@@ -150,9 +151,16 @@ function ajvFor(api: MockApi): Ajv2020 {
   return ajv;
 }
 
+const compiled = new Map<string, ValidateFunction>();
+
 /** Why `body` does not match the schema at `pointer`; empty when it does. */
 export function schemaErrors(api: MockApi, pointer: string, body: unknown): string[] {
-  const validate = ajvFor(api).compile({ $ref: `https://imspec.test/${api}.json${pointer}` });
+  const key = `${api}${pointer}`;
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajvFor(api).compile({ $ref: `https://imspec.test/${api}.json${pointer}` });
+    compiled.set(key, validate);
+  }
   return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`);
 }
 
@@ -200,12 +208,24 @@ export interface ContractOptions {
   requestExample?: string;
 }
 
+/** The WorkPlus envelope statuses the spec documents (`x-imspec-status-codes`). */
+export function documentedStatuses(): { status: number; name: string; message: string }[] {
+  return ((specOf("workplus")["x-imspec-status-codes"] ?? []) as Json[]).map((entry) => ({
+    status: Number(entry.status),
+    name: String(entry.name),
+    message: String(entry.message),
+  }));
+}
+
 /**
  * The contract of one operation, as tests:
  * - every success example: the client's typed result equals it (WorkPlus: its `result`), the
  *   answer it accepted matches the response schema, and the mock found the request valid;
  * - every documented error example: the client throws the API's error class with the example's
- *   code (DingTalk `code`, WorkPlus envelope `status`), the HTTP status, and the request id.
+ *   code (DingTalk `code`, WorkPlus envelope `status`), message, HTTP status and request id (the
+ *   body's `requestid` for DingTalk, else the gateway's request id header);
+ * - WorkPlus: every documented envelope status (`x-imspec-status-codes`) answered with HTTP 200
+ *   becomes a WorkPlusError with that code and the documented message.
  */
 export function contract(
   mock: () => MockServer,
@@ -246,6 +266,7 @@ export function contract(
         );
         expectValidRequest(mock(), api, operationId);
         expect(error).toBeInstanceOf(ImspecError);
+        expect((error as Error).message).toContain(String(value.message));
         if (api === "dingtalk") {
           expect(error).toBeInstanceOf(DingTalkError);
           expect(error).toMatchObject({
@@ -254,13 +275,54 @@ export function contract(
             requestId: value.requestid,
             operationId,
           });
+          const detail = value.accessdenieddetail as Json | undefined;
+          expect((error as DingTalkError).requiredScopes).toEqual(detail?.requiredScopes);
         } else {
           expect(error).toBeInstanceOf(WorkPlusError);
           expect(error).toMatchObject({ code: value.status, status: documented.status, operationId });
         }
       });
+
+      test(`${documented.key} "${example.name}" carries the request id of its answer`, async () => {
+        // A token of the call's own: a refused one is thrown, not replaced and replayed.
+        const headerId = randomUUID();
+        const idHeader = api === "dingtalk" ? "x-acs-request-id" : "x-request-id";
+        mock().script(api, operationId, {
+          code: documented.status,
+          example: example.name,
+          headers: { [idHeader]: headerId },
+        });
+        const error = await call({ retry: false, accessToken: mock().issueToken(api) }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(mock().requests.at(-1)).toMatchObject({ operationId, outcome: "scripted" });
+        expect(error).toBeInstanceOf(api === "dingtalk" ? DingTalkError : WorkPlusError);
+        // DingTalk's body names the request; without one, the header does.
+        expect(error).toMatchObject({
+          status: documented.status,
+          requestId: api === "dingtalk" ? (value.requestid ?? headerId) : headerId,
+        });
+      });
     }
   }
+
+  if (api !== "workplus") return;
+  test.each(documentedStatuses())(
+    "a documented envelope status $status ($name) becomes a WorkPlusError",
+    async ({ status, message }) => {
+      // WorkPlus answers errors with HTTP 200 (an example under 4XX would bring its own status).
+      mock().script(api, operationId, { error: status, status: 200 });
+      const error = await call({ retry: false, accessToken: mock().issueToken(api) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(mock().requests.at(-1)).toMatchObject({ operationId, outcome: "scripted" });
+      expect(error).toBeInstanceOf(WorkPlusError);
+      expect(error).toMatchObject({ code: status, status: 200, operationId });
+      expect((error as WorkPlusError).message).toContain(message);
+    },
+  );
 }
 
 function exampleOfParameter(api: MockApi, parameter: Json): unknown {
