@@ -76,7 +76,8 @@ export class TokenCache {
     if (!token || token.accessToken === rejected) return false;
     // A token that lives shorter than twice the margin is used for the first half of its life,
     // not refetched on every call.
-    const lifetime = token.obtainedAt === undefined ? Number.POSITIVE_INFINITY : token.expiresAt - token.obtainedAt;
+    const lifetime =
+      token.obtainedAt === undefined ? Number.POSITIVE_INFINITY : token.expiresAt - token.obtainedAt;
     return this.#now() < token.expiresAt - Math.min(this.#options.marginMs, lifetime / 2);
   }
 

@@ -173,7 +173,8 @@ describe("createWorkPlus", () => {
     );
     const call = client({ retry: false }).apps.listScopeViews({ appId: "a" });
     if (outcome === "data") await expect(call).resolves.toEqual([{ id: "1" }]);
-    else if (outcome === "error") await expect(call).rejects.toMatchObject({ name: "WorkPlusError", code: 10042 });
+    else if (outcome === "error")
+      await expect(call).rejects.toMatchObject({ name: "WorkPlusError", code: 10042 });
     else await expect(call).rejects.toBeInstanceOf(ParseError);
   });
 
