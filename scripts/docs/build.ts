@@ -3,16 +3,8 @@
  * one Redoc page per API with TypeScript and curl samples, and an index page. The pages load
  * nothing from any other host. See site.ts for the steps.
  */
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "../lib/registry.js";
-import { buildSite, DEFAULT_OUT } from "./site.js";
-
-/** A path relative to the repository when it is inside it, else absolute. */
-function shown(file: string): string {
-  const relative = path.relative(ROOT, file);
-  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
-}
+import { buildSite, DEFAULT_OUT, shown } from "./site.js";
 
 const { values } = parseArgs({ options: { out: { type: "string" } } });
 const started = Date.now();

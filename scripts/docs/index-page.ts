@@ -31,6 +31,11 @@ function code(text: string): string {
   return `<code>${esc(text)}</code>`;
 }
 
+/** Code for a narrow table cell: a long path or method name may break after a `/` or a `.`. */
+function breakableCode(text: string): string {
+  return `<code>${esc(text).replace(/([/.])(?=.)/g, "$1<wbr>")}</code>`;
+}
+
 function list(items: string[]): string {
   if (items.length <= 1) return items.join("");
   return `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
@@ -48,8 +53,8 @@ function operationRows(api: IndexApi, ops: OperationInfo[], columns: "all" | "sh
         columns === "all" && op.sdkOperation ? `<div class="sdk">SDK: ${code(op.sdkOperation)}</div>` : "";
       const cells = [
         `<td class="method">${esc(op.method)}</td>`,
-        `<td>${code(op.path)}</td>`,
-        `<td>${opLink(api, op, code(clientMethod(api.client, op)))}${sdk}</td>`,
+        `<td>${breakableCode(op.path)}</td>`,
+        `<td>${opLink(api, op, breakableCode(clientMethod(api.client, op)))}${sdk}</td>`,
         `<td>${esc(op.summary ?? "")}${op.deprecated ? " <em>(deprecated)</em>" : ""}</td>`,
       ];
       if (columns === "all") cells.push(`<td class="token">${TOKEN_LABEL[op.token]}</td>`);
@@ -143,7 +148,7 @@ h2 { margin-top: 48px; border-bottom: 1px solid #e5e7eb; padding-bottom: 6px; }
 h2 small { color: #6b7280; font-weight: normal; font-size: 0.6em; }
 a { color: #1d4ed8; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.88em; }
-td code { overflow-wrap: anywhere; }
+td code { overflow-wrap: break-word; }
 pre { background: #f3f4f6; padding: 12px 16px; border-radius: 6px; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; }

@@ -16,8 +16,11 @@ export interface CodeSample {
   source: string;
 }
 
-/** Redoc's code panel shows about this many monospace characters before it scrolls sideways. */
-const WIDTH = 72;
+/**
+ * Redoc's code panel shows about this many monospace characters before it scrolls sideways, in a
+ * window 1440 px wide (fewer in a narrower one).
+ */
+const WIDTH = 64;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** An expression inside a literal, printed as is: `{ accessToken: user.accessToken }`. */
@@ -135,12 +138,13 @@ export function typescriptSample(doc: Json, api: ApiInfo, client: ClientDoc, op:
   } else if (op.operationId === client.userToken?.operationId) {
     const u = client.userToken;
     lines.push(
-      `// ${client.variable}.${u.exchange}(code) and ${client.variable}.${u.refresh}() call this for you.`,
+      `// ${client.variable}.${u.exchange}(code) and`,
+      `// ${client.variable}.${u.refresh}(refreshToken) call this for you.`,
     );
   }
   if (op.token === "user" && client.userToken) {
     lines.push(
-      "// A user token, from the authorization code of the OAuth2 login redirect:",
+      "// A user token, from the OAuth2 redirect's authorization code:",
       `const user = await ${client.variable}.${client.userToken.exchange}(${JSON.stringify(userCode(doc, api, client))});`,
     );
     if (args.length === 0) args.push({});

@@ -7,14 +7,8 @@ import { watch } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../lib/registry.js";
-import { buildSite, DEFAULT_OUT } from "./site.js";
+import { buildSite, DEFAULT_OUT, shown } from "./site.js";
 import { serveDir } from "./static-server.js";
-
-/** A path relative to the repository when it is inside it, else absolute. */
-function shown(file: string): string {
-  const relative = path.relative(ROOT, file);
-  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
-}
 
 const { values } = parseArgs({
   options: {

@@ -18,6 +18,12 @@ import { withCodeSamples } from "./samples.js";
 
 export const DEFAULT_OUT = path.join(ROOT, "site");
 
+/** A path as the docs commands print it: relative to the repository when inside it, else absolute. */
+export function shown(file: string): string {
+  const relative = path.relative(ROOT, file);
+  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
+}
+
 export async function buildSite(options: { outDir?: string } = {}): Promise<string[]> {
   const outDir = path.resolve(options.outDir ?? DEFAULT_OUT);
   const workDir = await mkdtemp(path.join(tmpdir(), "imspec-docs-"));

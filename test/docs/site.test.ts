@@ -1,0 +1,548 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clientOf } from "../../scripts/docs/clients.js";
+import { operationAnchor } from "../../scripts/docs/redoc.js";
+import { buildSite } from "../../scripts/docs/site.js";
+import { type StaticServer, serveDir } from "../../scripts/docs/static-server.js";
+import { loadRegistry } from "../../scripts/lib/registry.js";
+import { copyRepo, ROOT } from "../support/repo-copy.js";
+
+/**
+ * The built docs site in a real headless Chromium (Debian's /usr/bin/chromium, which .ci/run
+ * installs), and `npm run docs:serve` over HTTP. What the pages are expected to show is read from
+ * generated/<api>/openapi.json, not from the code that builds them.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Without the background-networking flags Chromium calls Google hosts on its own. */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SCREENSHOTS = path.join(ROOT, "test-output", "docs");
+
+type Json = Record<string, unknown>;
+
+interface Operation {
+  method: string;
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** Example values of its parameters, as the spec gives them. */
+  parameterExamples: Array<{ name: string; in: string; value: string; required: boolean }>;
+  /** The deepest string of its first success-response example, if it has one. */
+  responseLeaf: string | undefined;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Follows a local `$ref` in a bundled document. */
+function resolve(doc: Json, value: unknown): unknown {
+  if (!isObject(value) || typeof value.$ref !== "string") return value;
+  const target = value.$ref
+    .replace(/^#\//, "")
+    .split("/")
+    .reduce<unknown>(
+      (node, key) => (isObject(node) ? node[key.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined),
+      doc,
+    );
+  return resolve(doc, target);
+}
+
+/** The string nested deepest in a JSON value: proof that nested example levels are rendered open. */
+function deepestString(value: unknown, depth = 0): { text: string; depth: number } | undefined {
+  if (typeof value === "string" && value.length > 0) return { text: value, depth };
+  const children = Array.isArray(value) ? value : isObject(value) ? Object.values(value) : [];
+  let best: { text: string; depth: number } | undefined;
+  for (const child of children) {
+    const found = deepestString(child, depth + 1);
+    if (found && (!best || found.depth > best.depth)) best = found;
+  }
+  return best;
+}
+
+function firstResponseExample(doc: Json, operation: Json): unknown {
+  const responses = isObject(operation.responses) ? operation.responses : {};
+  const code = Object.keys(responses).find((status) => status.startsWith("2"));
+  const response = resolve(doc, code ? responses[code] : undefined);
+  if (!isObject(response) || !isObject(response.content)) return undefined;
+  const media = Object.values(response.content).find(isObject);
+  if (!media) return undefined;
+  if (media.example !== undefined) return media.example;
+  const first = isObject(media.examples) ? resolve(doc, Object.values(media.examples)[0]) : undefined;
+  return isObject(first) ? first.value : undefined;
+}
+
+function operationsOf(api: string): Operation[] {
+  const doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+  const operations: Operation[] = [];
+  for (const [opPath, rawItem] of Object.entries(isObject(doc.paths) ? doc.paths : {})) {
+    const item = resolve(doc, rawItem);
+    if (!isObject(item)) continue;
+    for (const method of ["get", "put", "post", "delete", "patch", "head", "options"]) {
+      const operation = item[method];
+      if (!isObject(operation) || typeof operation.operationId !== "string") continue;
+      const parameters = [
+        ...(Array.isArray(item.parameters) ? item.parameters : []),
+        ...(Array.isArray(operation.parameters) ? operation.parameters : []),
+      ].map((p) => resolve(doc, p));
+      const parameterExamples = parameters.flatMap((p) =>
+        isObject(p) && (typeof p.example === "string" || typeof p.example === "number")
+          ? [
+              {
+                name: String(p.name),
+                in: String(p.in),
+                value: String(p.example),
+                required: p.required === true,
+              },
+            ]
+          : [],
+      );
+      operations.push({
+        method: method.toUpperCase(),
+        path: opPath,
+        operationId: operation.operationId,
+        summary: String(operation.summary ?? ""),
+        tag: Array.isArray(operation.tags) ? String(operation.tags[0]) : "default",
+        parameterExamples,
+        responseLeaf: deepestString(firstResponseExample(doc, operation))?.text,
+      });
+    }
+  }
+  return operations;
+}
+
+/** A browser context that records every request and every console error, page error and failed load. */
+interface Recorded {
+  context: BrowserContext;
+  page: Page;
+  requests: string[];
+  problems: string[];
+}
+
+async function openRecorded(browser: Browser, origin: string): Promise<Recorded> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  context.setDefaultTimeout(10_000);
+  const requests: string[] = [];
+  const problems: string[] = [];
+  context.on("request", (request) => requests.push(request.url()));
+  // A request to any other host fails at once rather than waiting on the network; it is still recorded.
+  await context.route(
+    (url) => !isLocal(url.href, origin),
+    (route) => route.abort("blockedbyclient"),
+  );
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("requestfailed", (request) => {
+    if (isLocal(request.url(), origin))
+      problems.push(`failed: ${request.url()} ${request.failure()?.errorText ?? ""}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  return { context, page, requests, problems };
+}
+
+/**
+ * Whether a URL stays on the serving host: http(s) and blob: URLs of that origin, and data: URLs
+ * (decoded in the page, never sent anywhere).
+ */
+function isLocal(url: string, origin: string): boolean {
+  if (url.startsWith("data:")) return true;
+  try {
+    return new URL(url).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Saves test-output/docs/<name>.png: the window, or with `fullPage` the whole page, taken with the
+ * window as tall as the page so that parts sized to the window (Redoc's sidebar) reach the bottom.
+ */
+async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  const viewport = page.viewportSize();
+  if (options.fullPage && viewport) {
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: viewport.width, height: Math.min(height, 16_000) });
+    await page.screenshot({ path: file, fullPage: true, animations: "disabled" });
+    await page.setViewportSize(viewport);
+  } else {
+    await page.screenshot({ path: file, animations: "disabled" });
+  }
+}
+
+const apis = (await loadRegistry()).map((entry) => ({
+  name: entry.name,
+  client: clientOf(entry.name),
+  operations: operationsOf(entry.name),
+}));
+
+/** The seed pages each spec was written from, and one example value each must show. */
+const SEEDS: Record<string, { operationId: string; example: string; call: string }> = {
+  dingtalk: {
+    operationId: "listSeniorSettings",
+    example: "013349365367-1094322561",
+    call: "dt.contact.listSeniorSettings(",
+  },
+  workplus: {
+    operationId: "listScopeViews",
+    example: exampleOf("workplus", "listScopeViews", "appId"),
+    call: "wp.apps.listScopeViews(",
+  },
+};
+
+function exampleOf(api: string, operationId: string, parameter: string): string {
+  const op = apis.find((a) => a.name === api)?.operations.find((o) => o.operationId === operationId);
+  const value = op?.parameterExamples.find((e) => e.name === parameter)?.value;
+  if (value === undefined) throw new Error(`${api} ${operationId}: no example for ${parameter}`);
+  return value;
+}
+
+/** Text of a locator's element, failing clearly when it is absent. */
+async function textOf(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? "";
+}
+
+describe("the docs site in Chromium", () => {
+  let outDir = "";
+  let server: StaticServer | undefined;
+  let browser: Browser | undefined;
+  let origin = "";
+  const opened: Recorded[] = [];
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(path.join(tmpdir(), "imspec-site-"));
+    await buildSite({ outDir });
+    server = await serveDir(outDir, { host: "127.0.0.1", port: 0 });
+    origin = new URL(server.url).origin;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const { context } of opened) await context.close().catch(() => {});
+    await browser?.close();
+    await server?.close();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  async function open(): Promise<Recorded> {
+    if (!browser) throw new Error("Chromium did not start");
+    const recorded = await openRecorded(browser, origin);
+    opened.push(recorded);
+    return recorded;
+  }
+
+  /** Nothing was requested from another host, and nothing went wrong in the page. */
+  function expectOffline(recorded: Recorded): void {
+    expect(recorded.requests.length).toBeGreaterThan(0);
+    expect(recorded.requests.filter((url) => !isLocal(url, origin))).toEqual([]);
+    expect(recorded.problems).toEqual([]);
+  }
+
+  it("the index introduces imspec, links every API, shows how to get tokens and lists every operation", async () => {
+    const recorded = await open();
+    const { page } = recorded;
+    await page.goto(`${origin}/index.html`);
+    expect(await page.title()).toContain("imspec");
+    expect(await textOf(page.getByRole("heading", { level: 1 }))).toBe("imspec");
+    const { description } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      description: string;
+    };
+    expect(await page.getByText(description).isVisible()).toBe(true);
+
+    for (const api of apis) {
+      // A link to the API's page in the list at the top, and on the API's heading.
+      expect(await page.locator(`ul.apis a[href="${api.name}.html"]`).isVisible()).toBe(true);
+      const section = page.locator(`section#${api.name}`);
+      expect(await section.getByRole("heading", { level: 2 }).getByRole("link").getAttribute("href")).toBe(
+        `${api.name}.html`,
+      );
+      // Creating the client, how it gets its token, and the raw token request as curl.
+      const text = await textOf(section);
+      expect(text).toContain(`const ${api.client.variable} = ${api.client.factory}(`);
+      expect(await section.getByRole("heading", { name: "Access tokens" }).isVisible()).toBe(true);
+      expect(text).toContain(`${api.client.variable}.appToken.get()`);
+      const tokenOp = api.operations.find((op) => op.operationId === api.client.appToken.operationId);
+      if (!tokenOp) throw new Error(`${api.name}: no operation ${api.client.appToken.operationId}`);
+      expect(await section.locator("pre", { hasText: `curl -X POST '` }).textContent()).toContain(
+        tokenOp.path,
+      );
+
+      // The operations table: one row per operation with its method, path, client method and
+      // summary, the client method linking to the operation on the API's page.
+      const table = section.locator("table").last();
+      expect(await table.locator("tr[data-operation-id]").count()).toBe(api.operations.length);
+      for (const op of api.operations) {
+        const row = table.locator(`tr[data-operation-id="${op.operationId}"]`);
+        const method = `${api.client.variable}.${op.tag}.${op.operationId}`;
+        const cells = row.locator("td");
+        expect(await textOf(cells.nth(0))).toBe(op.method);
+        expect(await textOf(cells.nth(1))).toBe(op.path);
+        const link = cells.nth(2).getByRole("link");
+        expect(await textOf(link)).toBe(method);
+        expect(await link.getAttribute("href")).toBe(
+          `${api.name}.html${operationAnchor(op.tag, op.operationId)}`,
+        );
+        expect(await textOf(cells.nth(3))).toContain(op.summary);
+        expect(await row.isVisible()).toBe(true);
+      }
+    }
+    await screenshot(page, "index", { fullPage: true });
+    expectOffline(recorded);
+  });
+
+  for (const api of apis) {
+    it(`${api.name}.html, reached from the index: every operation with its summary, examples and samples`, {
+      timeout: 45_000,
+    }, async () => {
+      const recorded = await open();
+      const { page } = recorded;
+      await page.goto(`${origin}/index.html`);
+      // The index's link to each operation, followed on the API's page below.
+      const anchors = new Map<string, string>();
+      const table = page.locator(`section#${api.name} table`).last();
+      for (const op of api.operations) {
+        const href = await table.locator(`tr[data-operation-id="${op.operationId}"] a`).getAttribute("href");
+        expect(href?.startsWith(`${api.name}.html#`)).toBe(true);
+        anchors.set(op.operationId, (href ?? "").slice(`${api.name}.html`.length));
+      }
+
+      await page.locator(`ul.apis a[href="${api.name}.html"]`).click();
+      await page.waitForURL(`${origin}/${api.name}.html`);
+      // Redoc has rendered the overview: one "Operations" list per tag.
+      await page.getByText("Operations", { exact: true }).first().waitFor();
+      await screenshot(page, api.name, { fullPage: true });
+
+      /** Follows the index's link to `op`; its section once Redoc shows the operation's heading. */
+      const visit = async (op: Operation): Promise<Locator> => {
+        const anchor = anchors.get(op.operationId) ?? "";
+        await page.goto(`${origin}/${api.name}.html${anchor}`);
+        const section = page.locator(`[data-section-id="${anchor.slice(1)}"]`);
+        const heading = section.locator("h2", { hasText: op.summary });
+        await heading.waitFor();
+        expect(await heading.isVisible(), `${op.operationId}: "${op.summary}" at ${anchor}`).toBe(true);
+        expect(await textOf(heading)).toBe(op.summary);
+        return section;
+      };
+      /** Picks a language in the sample panel's menu; the choice holds for every operation on the page. */
+      const pickLanguage = async (section: Locator, from: string, to: string) => {
+        await section.getByRole("button", { name: from, exact: true }).click();
+        await page.getByRole("menuitem", { name: to, exact: true }).click();
+      };
+
+      for (const op of api.operations) {
+        const section = await visit(op);
+        // The spec's parameter examples in the parameter list, the response example opened down to
+        // its deepest value.
+        const middle = section.getByTestId("middle-panel");
+        for (const example of op.parameterExamples) {
+          const shown = await middle.getByText(example.value).first().isVisible();
+          expect(shown, `${op.operationId}: the example of ${example.name}`).toBe(true);
+        }
+        if (op.responseLeaf !== undefined) {
+          const shown = await section.getByText(op.responseLeaf).first().isVisible();
+          expect(shown, `${op.operationId}: the response example down to "${op.responseLeaf}"`).toBe(true);
+        }
+        // The TypeScript sample, shown first: the imspec client's method with the required examples.
+        const call = `${api.client.variable}.${op.tag}.${op.operationId}(`;
+        const sample = section.locator("pre", { hasText: call });
+        expect(await sample.isVisible(), `${op.operationId}: a TypeScript sample calling ${call}`).toBe(true);
+        const source = await textOf(sample);
+        expect(source).toContain(`from "${api.client.module}"`);
+        for (const example of op.parameterExamples.filter((e) => e.required))
+          expect(source, `${op.operationId}: the sample sends ${example.name}`).toContain(example.value);
+      }
+
+      // Next to it, the same request as curl: the other entry of the panel's language menu.
+      const last = api.operations.at(-1);
+      if (!last) throw new Error(`${api.name}: no operations`);
+      await pickLanguage(await visit(last), "TypeScript", "curl");
+      for (const op of api.operations) {
+        const section = await visit(op);
+        const curl = section.locator("pre", { hasText: "curl " });
+        expect(await curl.isVisible(), `${op.operationId}: a curl sample`).toBe(true);
+        const pathPattern = op.path
+          .split(/\{[^}]+\}/)
+          .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&"))
+          .join("[^/?]+");
+        const source = await textOf(curl);
+        expect(source).toMatch(new RegExp(`^curl (-X ${op.method} )?["']https?://[^"']*${pathPattern}[?"']`));
+        for (const example of op.parameterExamples.filter((e) => e.required && e.in !== "header"))
+          expect(source, `${op.operationId}: curl sends ${example.name}`).toContain(
+            encodeURIComponent(example.value),
+          );
+      }
+      const seedCurl = SEEDS[api.name];
+      if (seedCurl) {
+        const op = api.operations.find((o) => o.operationId === seedCurl.operationId);
+        if (op) {
+          await visit(op);
+          await screenshot(page, `${api.name}.${op.operationId}.curl`);
+        }
+      }
+      await pickLanguage(await visit(last), "curl", "TypeScript");
+      const back = `${api.client.variable}.${last.tag}.${last.operationId}(`;
+      expect(await (await visit(last)).locator("pre", { hasText: back }).isVisible()).toBe(true);
+
+      // The seed page's operation, as a reader first sees it.
+      const seed = SEEDS[api.name];
+      if (seed) {
+        const anchor = anchors.get(seed.operationId) ?? "";
+        await page.goto(`${origin}/${api.name}.html${anchor}`);
+        const section = page.locator(`[data-section-id="${anchor.slice(1)}"]`);
+        await section.getByTestId("middle-panel").getByText(seed.example).first().waitFor();
+        expect(await textOf(section.locator("pre", { hasText: seed.call }))).toContain(seed.example);
+        await screenshot(page, `${api.name}.${seed.operationId}`);
+      }
+      expectOffline(recorded);
+    });
+  }
+});
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs` saying what was awaited. */
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** SIGTERM to the process group `child` leads (tsx and the node it starts), SIGKILL if it lingers. */
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe("npm run docs:serve", () => {
+  // A copy of the repository, so the spec edited below is never the working tree's. The copy's own
+  // scripts/docs/serve.ts runs, so it builds from the copy's specs/ and redocly.yaml.
+  let repo: ReturnType<typeof copyRepo> | undefined;
+  let outDir = "";
+  let child: ChildProcess | undefined;
+  let output = "";
+
+  beforeAll(() => {
+    repo = copyRepo();
+    outDir = mkdtempSync(path.join(tmpdir(), "imspec-serve-"));
+  });
+
+  afterAll(async () => {
+    await stop(child);
+    repo?.remove();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it("serves the site on 127.0.0.1, rebuilds when a spec changes and keeps the last good site", {
+    timeout: 60_000,
+  }, async () => {
+    if (!repo) throw new Error("no copy of the repository");
+    const { dir } = repo;
+    child = spawn(
+      path.join(ROOT, "node_modules/.bin/tsx"),
+      [path.join(dir, "scripts/docs/serve.ts"), "--port", "0", "--out", outDir],
+      // Its own process group, so stop() ends tsx and the node process it starts together.
+      { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<never>((_, reject) =>
+      child?.once("exit", (code) => reject(new Error(`docs:serve exited (${code}):\n${output}`))),
+    );
+    const url = await Promise.race([
+      until(
+        "the URL docs:serve prints",
+        30_000,
+        async () => /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1],
+      ),
+      exited,
+    ]);
+    const get = async (file: string) => {
+      const response = await fetch(new URL(file, url), { signal: AbortSignal.timeout(5_000) });
+      return {
+        status: response.status,
+        type: response.headers.get("content-type"),
+        text: await response.text(),
+      };
+    };
+
+    const index = await get("");
+    expect(index.status).toBe(200);
+    expect(index.type).toContain("text/html");
+    expect(index.text).toContain("<h1>imspec</h1>");
+    for (const api of apis) expect(index.text).toContain(`href="${api.name}.html"`);
+    expect((await get("dingtalk.html")).status).toBe(200);
+    expect((await get("../../etc/passwd")).status).toBe(404);
+
+    // Edit an operation's summary in the copy's spec: both pages follow.
+    const spec = path.join(dir, "specs/dingtalk/openapi.yaml");
+    const original = readFileSync(spec, "utf8");
+    const before = "(List an employee's executive-mode settings)";
+    const after = "(Read one executive's protection settings, renamed by the test)";
+    expect(original).toContain(before);
+    const rebuilds = output.split("rebuilt").length;
+    writeFileSync(spec, original.replace(before, after));
+    await Promise.race([
+      until("the rebuilt page", 30_000, async () => {
+        const [page, home] = await Promise.all([get("dingtalk.html"), get("index.html")]);
+        return page.text.includes(after) && home.text.includes(after.replace(/'/g, "&#39;"))
+          ? true
+          : undefined;
+      }),
+      exited,
+    ]);
+    expect(output.split("rebuilt").length).toBeGreaterThan(rebuilds);
+
+    // A spec that no longer parses: the error is reported and the last good site stays up.
+    writeFileSync(spec, `${original.replace(before, after)}\npaths: [unclosed\n`);
+    await Promise.race([
+      until("the failed build to be reported", 30_000, async () =>
+        output.includes("serving the last good site") ? true : undefined,
+      ),
+      exited,
+    ]);
+    const kept = await get("dingtalk.html");
+    expect(kept.status).toBe(200);
+    expect(kept.text).toContain(after);
+  });
+});
