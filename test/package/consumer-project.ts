@@ -49,9 +49,12 @@ export function node(args: string[], cwd: string, env: Record<string, string> = 
  */
 export function otherNode(major: number): string {
   const file =
-    process.env[`IMSPEC_NODE_${major}`] ?? path.join(homedir(), ".cache", "imspec", `node-${major}`, "bin", "node");
+    process.env[`IMSPEC_NODE_${major}`] ??
+    path.join(homedir(), ".cache", "imspec", `node-${major}`, "bin", "node");
   if (!existsSync(file)) {
-    throw new Error(`Node.js ${major} is not at ${file}: run .ci/run, or set IMSPEC_NODE_${major} to a node ${major} binary`);
+    throw new Error(
+      `Node.js ${major} is not at ${file}: run .ci/run, or set IMSPEC_NODE_${major} to a node ${major} binary`,
+    );
   }
   return file;
 }
