@@ -45,5 +45,8 @@ export function toSpecError(error: unknown, file: string): SpecError {
     const source = e.source?.absoluteRef ? path.relative(ROOT, e.source.absoluteRef) : file;
     return new SpecError(`${source}:${e.line}:${e.col ?? 1}: ${message.replace(/ \(\d+:\d+\)$/, "")}`);
   }
+  if (error instanceof RangeError && /call stack/i.test(message)) {
+    return new SpecError(`${file}: the spec nests too deeply to read (${message})`);
+  }
   return new SpecError(`${file}: ${message}`);
 }

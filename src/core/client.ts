@@ -1,7 +1,7 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { WithResponse } from "./api-promise.js";
 import { type ApiProfile, Engine, type EngineOptions, type OperationRef, type Sent } from "./engine.js";
-import { ConfigError, ImspecError, ParseError } from "./errors.js";
+import { type CallSite, ConfigError, ImspecError, ParseError } from "./errors.js";
 import {
   createMethods,
   type Invoke,
@@ -10,17 +10,29 @@ import {
   type OperationTable,
 } from "./methods.js";
 import type { CommonClientOptions, RequestOptions } from "./options.js";
+import type { Redactor } from "./redact.js";
 
 /**
  * Path parameters are percent-encoded one segment each. `.` and `..` are refused outright: URL
  * parsers resolve them (even as `%2e%2e`), which would move the request to another path.
  */
+/** Lone surrogates cannot be percent-encoded (`encodeURIComponent` throws a URIError). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+function isWellFormed(value: string): boolean {
+  return !LONE_SURROGATE.test(value);
+}
+
 export function safePathSerializer(pathname: string, params: Record<string, unknown>): string {
   return pathname.replace(/\{([^{}]+)\}/g, (_, name: string) => {
     const value = Object.hasOwn(params ?? {}, name) ? params[name] : undefined;
     if (typeof value === "number" && Number.isFinite(value)) return String(value);
     if (typeof value !== "string" || value.length === 0) {
       throw new ConfigError(`Path parameter "${name}" must be a non-empty string or a finite number`, {
+        path: pathname,
+      });
+    }
+    if (!isWellFormed(value)) {
+      throw new ConfigError(`Path parameter "${name}" is not well-formed Unicode (a lone surrogate)`, {
         path: pathname,
       });
     }
@@ -66,6 +78,39 @@ export interface Core<Paths extends {}, Ops, Table> {
   engine: Engine;
 }
 
+/**
+ * What openapi-fetch throws itself (before the engine sends anything: a query value it cannot
+ * encode, a header Headers refuses) becomes a ConfigError; after an answer, a ParseError. The
+ * message is redacted: a runtime error may quote the value it refused.
+ */
+function typed(error: unknown, site: CallSite, answered: boolean, redactor: Redactor): ImspecError {
+  if (error instanceof ImspecError) return error;
+  const message = redactor.text(`${site.method} ${site.path}: ${(error as Error)?.message ?? String(error)}`);
+  return answered ? new ParseError(message, site, 0) : new ConfigError(message, site);
+}
+
+const CLIENT_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "request"];
+
+/** The openapi-fetch client, whose calls reject only with ImspecErrors. */
+function typedClient<Paths extends {}>(client: Client<Paths>, redactor: Redactor): Client<Paths> {
+  const wrapped: Record<string, unknown> = { ...client };
+  for (const name of CLIENT_METHODS) {
+    const method = (client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+    if (typeof method !== "function") continue;
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await method.apply(client, args);
+      } catch (error) {
+        const [first, second] = args;
+        const path = name === "request" ? String(second) : String(first);
+        const verb = name === "request" ? String(first).toUpperCase() : name;
+        throw typed(error, { operationId: undefined, method: verb, path }, false, redactor);
+      }
+    };
+  }
+  return wrapped as unknown as Client<Paths>;
+}
+
 /** Wires one API: openapi-fetch for requests, the engine as its fetch, the table as methods. */
 export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
   table: Table,
@@ -87,7 +132,7 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
   const base = baseUrl.replace(/\/+$/, "");
   const match = operationMatcher(table, new URL(base).pathname.replace(/\/+$/, ""));
 
-  const raw = createClient<Paths>({
+  const client = createClient<Paths>({
     baseUrl: base,
     pathSerializer: safePathSerializer,
     fetch: async (input: Request) => {
@@ -104,6 +149,8 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
       return (await engine.send(input, ref)).response;
     },
   });
+
+  const raw = typedClient(client, options.redactor);
 
   const invoke: Invoke = async (
     operationId,
@@ -148,13 +195,8 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
         },
       });
     } catch (error) {
-      if (error instanceof ImspecError) throw error;
       // Anything else escaping openapi-fetch would be an untyped crash: wrap it.
-      throw new ParseError(
-        `${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`,
-        ref,
-        0,
-      );
+      throw typed(error, ref, sent !== undefined, options.redactor);
     }
     if (!sent) throw new ParseError(`${row.method} ${row.path}: no response`, ref, 0);
     let data = sent.data;

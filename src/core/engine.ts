@@ -117,6 +117,9 @@ function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): Token
   return { get: async () => (typeof input === "function" ? await input() : input) };
 }
 
+/** A header value Headers accepts: tabs, visible ASCII and Latin-1, no CR, LF or NUL. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /**
  * An envelope's status as a number: an integer, or a string of digits (some gateways quote it).
  * Anything else (`""`, `"0x0"`, `1.5`, `true`) is not a status, so never taken for success.
@@ -249,6 +252,9 @@ export class Engine {
         u.searchParams.set(profile.auth.name, token);
         url = u.toString();
       } else if (token && profile.auth) {
+        // Headers would refuse such a token with a TypeError that quotes it: refuse it first, unquoted.
+        if (!HEADER_VALUE.test(token))
+          throw this.#finish(new ConfigError("The access token is not a valid header value", site), attempt);
         headers.set(profile.auth.name, token);
       }
 

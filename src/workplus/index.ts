@@ -17,7 +17,7 @@ import {
 import type { components, paths } from "../../generated/workplus/schema.js";
 import { createCore } from "../core/client.js";
 import type { ApiProfile, TokenSource } from "../core/engine.js";
-import { ConfigError } from "../core/errors.js";
+import { ConfigError, ParseError } from "../core/errors.js";
 import type { MethodGroups } from "../core/methods.js";
 import type { CommonClientOptions } from "../core/options.js";
 import { Redactor } from "../core/redact.js";
@@ -130,8 +130,16 @@ export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
           client_secret: clientSecret,
           ...(orgId ? { org_id: orgId } : { owner_id: ownerId as string }),
         });
+        const token: unknown = r?.access_token;
+        if (typeof token !== "string" || token.length === 0) {
+          throw new ParseError(
+            "getAccessToken answered without an access_token",
+            { operationId: "getAccessToken" },
+            200,
+          );
+        }
         const expiresAt = epochMs(r.expire_time) ?? Date.now() + 24 * 3600_000;
-        return { accessToken: String(r.access_token), expiresAt };
+        return { accessToken: token, expiresAt };
       },
     });
     const c = cache;

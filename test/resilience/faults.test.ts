@@ -28,6 +28,9 @@ const WP_SECRET = "planted-wp-client-secret-M4k8Rz3";
 const TIMEOUT_MS = 250;
 const RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
 const CALL_BOUND_MS = 8_000;
+/** The whole file, every case and burst included. */
+const SUITE_BOUND_MS = 60_000;
+const suiteStarted = performance.now();
 
 /** Everything the suite saw the client show: checked for secrets once every test has run. */
 const issuedTokens: string[] = [];
@@ -291,6 +294,27 @@ const cases: Case[] = [
     want: [TimeoutError, {}],
     attempts: 1,
   },
+  {
+    name: "token POST never answered (DingTalk)",
+    route: "dtToken",
+    ...forever(hang),
+    want: [TimeoutError, { operationId: "getAccessToken", timeoutMs: TIMEOUT_MS }],
+    attempts: 1,
+  },
+  {
+    name: "token POST body cut (DingTalk)",
+    route: "dtToken",
+    ...forever({ kind: "truncate", body: { accessToken: "dt-cut-token-000000", expireIn: 7200 } }),
+    want: [ConnectionError, { operationId: "getAccessToken" }],
+    attempts: 1,
+  },
+  {
+    name: "token POST body cut (WorkPlus)",
+    route: "wpToken",
+    ...forever({ kind: "truncate", body: { status: 0, result: { access_token: "wp-cut-token-000000" } } }),
+    want: [ConnectionError, { operationId: "getAccessToken" }],
+    attempts: 1,
+  },
   // 5xx bursts, then recovery.
   {
     name: "GET 500, 502, then 200",
@@ -340,6 +364,16 @@ const cases: Case[] = [
     faults: [dtStatus(503, "ServiceUnavailable")],
     want: "data",
     attempts: 2,
+  },
+  {
+    name: "token POST 503, 429, then 200 (WorkPlus)",
+    route: "wpToken",
+    faults: [
+      { kind: "html", status: 503, text: "<h1>503</h1>" },
+      { kind: "json", status: 429, body: wpError(429), headers: { "retry-after": "0.05" } },
+    ],
+    want: "data",
+    attempts: 3,
   },
   {
     name: "WorkPlus GET 502, 503, then 200",
@@ -712,6 +746,7 @@ function shown(error: unknown): string {
 }
 
 afterAll(() => {
+  expect(performance.now() - suiteStarted, "the fault suite's total time").toBeLessThan(SUITE_BOUND_MS);
   // The whole suite ran with planted secrets and servers echoing them: none may show anywhere.
   expect(thrown.length).toBeGreaterThan(40);
   expect(logLines.length).toBeGreaterThan(100);

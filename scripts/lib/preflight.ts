@@ -1,0 +1,228 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { type Document, LineCounter, parseDocument, visit } from "yaml";
+import { SpecError } from "./problems.js";
+import { ROOT } from "./registry.js";
+
+/** Longest chain of `$ref`s pointing at `$ref`s that a spec may hold (the specs use 1 or 2). */
+export const MAX_REF_CHAIN = 64;
+/**
+ * Deepest nesting of `$ref`s (a schema whose property is a `$ref` to a schema whose property is …)
+ * that a spec may hold. The specs nest 4 deep; Redocly's recursive walkers overflow the stack
+ * somewhere past 250.
+ */
+export const MAX_REF_DEPTH = 100;
+
+interface Loaded {
+  doc: Document;
+  lines: LineCounter;
+  value: unknown;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Checks the spec files before Redocly reads them, for what would make it hang, overflow its stack
+ * or report a problem without a line:
+ * - YAML aliases that expand without bound (a few lines can stand for 10^9 nodes);
+ * - `$ref` cycles with nothing in between (`A: {$ref: B}`, `B: {$ref: A}`), and `$ref` chains
+ *   longer than MAX_REF_CHAIN;
+ * - `$ref`s nested deeper than MAX_REF_DEPTH.
+ * A schema that refers to itself from inside (a tree node whose `children` are nodes) is fine.
+ * Files that do not parse are left to Redocly, which reports the syntax error with its line.
+ */
+export function preflight(rootFile: string): void {
+  const files = new Map<string, Loaded | undefined>();
+  const load = (file: string): Loaded | undefined => {
+    if (files.has(file)) return files.get(file);
+    let loaded: Loaded | undefined;
+    try {
+      loaded = parse(file, readFileSync(file, "utf8"));
+    } catch (error) {
+      if (error instanceof SpecError) throw error;
+      loaded = undefined; // unreadable: the linter says so
+    }
+    files.set(file, loaded);
+    return loaded;
+  };
+
+  const root = path.resolve(ROOT, rootFile);
+  const queue = [root];
+  const known = new Map<string, number>(); // `file#pointer` → $refs between it and a value
+  while (queue.length > 0) {
+    const file = queue.shift() as string;
+    const loaded = load(file);
+    if (!loaded) continue;
+    for (const { segments, ref } of refsIn(loaded.value)) {
+      const target = targetOf(file, ref);
+      if (target && !files.has(target.file)) queue.push(target.file);
+      followChain(file, segments, load, known);
+    }
+  }
+  checkDepth(root, load);
+}
+
+/**
+ * Walks the `$ref`s from the root document down, depth first, and refuses nesting deeper than
+ * MAX_REF_DEPTH. A `$ref` back to a place being walked (a recursive schema) ends that branch.
+ * Each place's height (the deepest nesting below it) is kept, so each is walked once.
+ */
+function checkDepth(root: string, load: (file: string) => Loaded | undefined): void {
+  const height = new Map<string, number>();
+  const walking = new Set<string>();
+  type Place = { file: string; segments: string[] };
+  const tooDeep = (via: Place) =>
+    chainError(via, load, `is nested more than ${MAX_REF_DEPTH} $refs deep below the root document`);
+  const visit = (place: Place, via: Place | undefined, depth: number): number => {
+    const key = `${place.file}#/${place.segments.join("/")}`;
+    if (walking.has(key)) return 0;
+    const known = height.get(key);
+    if (known !== undefined) {
+      if (via && depth + known > MAX_REF_DEPTH) throw tooDeep(via);
+      return known;
+    }
+    if (via && depth > MAX_REF_DEPTH) throw tooDeep(via);
+    walking.add(key);
+    let deepest = 0;
+    for (const { segments, ref } of refsIn(lookup(load(place.file)?.value, place.segments), place.segments)) {
+      const target = targetOf(place.file, ref);
+      if (!target || !load(target.file)) continue;
+      deepest = Math.max(deepest, 1 + visit(target, { file: place.file, segments }, depth + 1));
+    }
+    walking.delete(key);
+    height.set(key, deepest);
+    return deepest;
+  };
+  visit({ file: root, segments: [] }, undefined, 0);
+}
+
+function parse(file: string, text: string): Loaded | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  if (doc.errors.length > 0) return undefined;
+  try {
+    return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (error) {
+    let offset = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    throw new SpecError(`${where(file, lines, offset)}: ${(error as Error).message}`);
+  }
+}
+
+function where(file: string, lines: LineCounter, offset: number): string {
+  const { line, col } = lines.linePos(offset);
+  return `${path.relative(ROOT, file)}:${line}:${col}`;
+}
+
+/** Every object holding a string `$ref`, in document order, with its path from the document root. */
+function* refsIn(value: unknown, segments: string[] = []): Generator<{ segments: string[]; ref: string }> {
+  const stack: Array<{ node: unknown; at: string[] }> = [{ node: value, at: segments }];
+  while (stack.length > 0) {
+    const { node, at } = stack.pop() as { node: unknown; at: string[] };
+    if (!node || typeof node !== "object") continue;
+    if (!Array.isArray(node) && typeof (node as Json).$ref === "string") {
+      yield { segments: at, ref: (node as Json).$ref as string };
+    }
+    // Pushed in reverse so they come off the stack in document order.
+    const entries = Object.entries(node);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i] as [string, unknown];
+      stack.push({ node: child, at: [...at, key] });
+    }
+  }
+}
+
+/** The file and JSON-pointer segments a `$ref` names; undefined for remote references. */
+function targetOf(from: string, ref: string): { file: string; segments: string[] } | undefined {
+  const hash = ref.indexOf("#");
+  const filePart = hash === -1 ? ref : ref.slice(0, hash);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(filePart)) return undefined;
+  const pointer = hash === -1 ? "" : ref.slice(hash + 1);
+  const file = filePart ? path.resolve(path.dirname(from), decodeURIComponent(filePart)) : from;
+  const segments = pointer
+    .split("/")
+    .slice(1)
+    .map((s) => decodeURIComponent(s).replace(/~1/g, "/").replace(/~0/g, "~"));
+  return { file, segments };
+}
+
+function lookup(value: unknown, segments: string[]): unknown {
+  let node = value;
+  for (const segment of segments) {
+    if (!node || typeof node !== "object" || !Object.hasOwn(node, segment)) return undefined;
+    node = (node as Json)[segment];
+  }
+  return node;
+}
+
+/**
+ * Follows `$ref` → `$ref` → … from one `$ref` until it reaches something else, a cycle or the limit.
+ * `known` remembers, for each place already walked, how many `$ref`s lie between it and a value,
+ * so a long chain is walked once however many of its links are visited first.
+ */
+function followChain(
+  file: string,
+  segments: string[],
+  load: (file: string) => Loaded | undefined,
+  known: Map<string, number>,
+): void {
+  const start = { file, segments };
+  const tooLong = () =>
+    chainError(start, load, `starts a chain of more than ${MAX_REF_CHAIN} $refs that point at $refs`);
+  const visited: Array<{ key: string; isRef: boolean }> = [];
+  const seen = new Set<string>();
+  let refs = 0;
+  let rest = 0; // $refs beyond the place the walk stopped at
+  let current = start;
+  for (;;) {
+    const key = `${current.file}#/${current.segments.join("/")}`;
+    const cached = known.get(key);
+    if (cached !== undefined) {
+      rest = cached;
+      break;
+    }
+    if (seen.has(key)) {
+      throw chainError(
+        current,
+        load,
+        "is circular: its chain of $refs comes back to it without reaching a value",
+      );
+    }
+    seen.add(key);
+    const node = lookup(load(current.file)?.value, current.segments) as Json | undefined;
+    const ref = node && typeof node === "object" ? node.$ref : undefined;
+    visited.push({ key, isRef: typeof ref === "string" });
+    if (typeof ref !== "string") break;
+    if (++refs > MAX_REF_CHAIN) throw tooLong();
+    const target = targetOf(current.file, ref);
+    if (!target) break; // a remote reference: not followed
+    current = target;
+  }
+  let count = rest;
+  for (let i = visited.length - 1; i >= 0; i--) {
+    const { key, isRef } = visited[i] as { key: string; isRef: boolean };
+    if (isRef) count++;
+    known.set(key, count);
+  }
+  if (count > MAX_REF_CHAIN) throw tooLong();
+}
+
+function chainError(
+  start: { file: string; segments: string[] },
+  load: (file: string) => Loaded | undefined,
+  what: string,
+): SpecError {
+  const loaded = load(start.file) as Loaded;
+  const node = loaded.doc.getIn([...start.segments, "$ref"], true) as
+    | { range?: [number, number, number] }
+    | undefined;
+  const pointer = `#/${start.segments.map((s) => s.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
+  return new SpecError(
+    `${where(start.file, loaded.lines, node?.range?.[0] ?? 0)}: the $ref at ${pointer} ${what}`,
+  );
+}

@@ -1,0 +1,94 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { MAX_REF_CHAIN, MAX_REF_DEPTH, preflight } from "../../scripts/lib/preflight.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "imspec-preflight-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** Writes the files (name → YAML) into a fresh folder and returns the first one's path. */
+function mkspecs(files: Record<string, string>): string {
+  const folder = path.join(dir, String(++n));
+  mkdirSync(folder);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(folder, name), text);
+  return path.join(folder, Object.keys(files)[0] as string);
+}
+
+const head = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n";
+
+describe("preflight", () => {
+  it("accepts a schema that refers to itself from inside (a tree)", () => {
+    const root = mkspecs({
+      "a.yaml": `${head}    Node:\n      type: object\n      properties:\n        children:\n          type: array\n          items: {$ref: '#/components/schemas/Node'}\n`,
+    });
+    expect(() => preflight(root)).not.toThrow();
+  });
+
+  it("names the file, line and pointer of a $ref that refers to itself", () => {
+    const root = mkspecs({ "a.yaml": `${head}    Loop:\n      $ref: '#/components/schemas/Loop'\n` });
+    expect(() => preflight(root)).toThrow(
+      /a\.yaml:7:13: the \$ref at #\/components\/schemas\/Loop is circular/,
+    );
+  });
+
+  it("finds a cycle across files", () => {
+    const root = mkspecs({
+      "a.yaml": `${head}    A:\n      $ref: './b.yaml#/B'\n`,
+      "b.yaml": "B:\n  $ref: './a.yaml#/components/schemas/A'\n",
+    });
+    expect(() => preflight(root)).toThrow(/\.yaml:\d+:\d+: the \$ref at #\/\S+ is circular/);
+  });
+
+  it(`refuses a chain of more than ${MAX_REF_CHAIN} $refs, and accepts one of ${MAX_REF_CHAIN}`, () => {
+    const chain = (length: number) =>
+      Array.from({ length }, (_, i) => `    S${i}:\n      $ref: '#/components/schemas/S${i + 1}'\n`).join(
+        "",
+      ) + `    S${length}:\n      type: string\n`;
+    expect(() => preflight(mkspecs({ "a.yaml": head + chain(MAX_REF_CHAIN) }))).not.toThrow();
+    expect(() => preflight(mkspecs({ "a.yaml": head + chain(MAX_REF_CHAIN + 2) }))).toThrow(
+      new RegExp(
+        `a\\.yaml:7:13: the \\$ref at #/components/schemas/S0 starts a chain of more than ${MAX_REF_CHAIN}`,
+      ),
+    );
+  });
+
+  it(`refuses $refs nested more than ${MAX_REF_DEPTH} deep, and accepts ${MAX_REF_DEPTH}`, () => {
+    // N0.properties.next → N1.properties.next → …, reached from an operation's response.
+    const nested = (depth: number) =>
+      "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses:\n" +
+      "        '200':\n          description: ok\n          content:\n            application/json:\n" +
+      "              schema: {$ref: '#/components/schemas/N0'}\ncomponents:\n  schemas:\n" +
+      Array.from(
+        { length: depth },
+        (_, i) =>
+          `    N${i}:\n      type: object\n      properties:\n        next: {$ref: '#/components/schemas/N${i + 1}'}\n`,
+      ).join("") +
+      `    N${depth}:\n      type: string\n`;
+    expect(() => preflight(mkspecs({ "a.yaml": nested(MAX_REF_DEPTH - 1) }))).not.toThrow();
+    expect(() => preflight(mkspecs({ "a.yaml": nested(MAX_REF_DEPTH + 1) }))).toThrow(
+      new RegExp(
+        `a\\.yaml:\\d+:\\d+: the \\$ref at #/components/schemas/N\\d+/properties/next is nested more than ${MAX_REF_DEPTH}`,
+      ),
+    );
+  });
+
+  it("stops YAML aliases that expand without bound, at the first alias", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    const root = mkspecs({ "a.yaml": `${head}x-bomb:\n${levels.map((l) => `  ${l}`).join("\n")}\n` });
+    expect(() => preflight(root)).toThrow(/a\.yaml:8:\d+: .*alias/i);
+  });
+
+  it("leaves a file that does not parse, and a dangling $ref, to the linter", () => {
+    expect(() => preflight(mkspecs({ "a.yaml": `${head}    A: [unclosed\n` }))).not.toThrow();
+    expect(() =>
+      preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
+    ).not.toThrow();
+  });
+});
