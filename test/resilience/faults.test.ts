@@ -8,7 +8,6 @@
  * per-attempt timeout, each wait at most `maxDelayMs` or an honoured `Retry-After`. With the
  * settings below that is under 4 s; CALL_BOUND_MS adds room for a loaded machine.
  */
-import { inspect } from "node:util";
 import {
   ConnectionError,
   createDingTalk,
@@ -22,6 +21,7 @@ import { createWorkPlus, ImspecError, statusCodes, WorkPlusError } from "imspec/
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Fault, FaultServer } from "../support/fault-server.js";
 import { json, type Received } from "../support/scripted-server.js";
+import { shown } from "./secrets.js";
 
 const DT_SECRET = "planted-dt-app-secret-Q7v2Lx9";
 const WP_SECRET = "planted-wp-client-secret-M4k8Rz3";
@@ -730,20 +730,6 @@ describe("faults: secrets echoed by the server", () => {
     expect(shown(outcome.error)).not.toContain(WP_SECRET);
   });
 });
-
-/** Every way an error can be shown: message, stack, JSON, inspect (hidden fields too), cause, body. */
-function shown(error: unknown): string {
-  const e = error as { message?: unknown; stack?: unknown; cause?: unknown; body?: unknown };
-  return [
-    String(error),
-    String(e?.message),
-    String(e?.stack),
-    JSON.stringify(error),
-    inspect(error, { depth: 8, showHidden: true }),
-    inspect(e?.cause, { depth: 8, showHidden: true }),
-    JSON.stringify(e?.body),
-  ].join("\n");
-}
 
 afterAll(() => {
   expect(performance.now() - suiteStarted, "the fault suite's total time").toBeLessThan(SUITE_BOUND_MS);
