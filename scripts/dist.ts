@@ -6,15 +6,24 @@
  *   dist/cjs/package.json                   {"type": "commonjs"}: Node and TypeScript read the
  *                                           files under dist/cjs as CommonJS, although the
  *                                           package itself is "type": "module"
- *   dist/generated/<api>/openapi.json       the bundled specs, for the mock server
+ *   dist/generated/<api>/openapi.json       the bundled specs (minified), for the mock server
+ *
+ * The declarations of generated/ are pure types and come out byte-identical in both trees, so they
+ * ship once, under dist/cjs/generated: the ES declarations import them from there (an ES module may
+ * import a CommonJS one; the other way round a CommonJS declaration could not import an ES one).
  *
  * Both trees keep the repository layout (rootDir "."), so `src/x` → `../../generated/y` imports
  * and the mock's `generated/<api>/openapi.json` lookups resolve the same way in dist/ as in the
  * repository. dist/ is emptied first: a module deleted from src/ must not linger in the package.
  * No source or declaration maps: they would point at .ts files the package does not ship.
+ *
+ * Each tree takes two compiler runs: the declarations (type-checked, JSDoc kept: editors show it),
+ * then the JavaScript without comments (`--noCheck`: the first run checked the same program). tsc
+ * drops every comment under `removeComments`, bundler annotations and legal notices included, so
+ * when a source holds one of those the JavaScript keeps its comments.
  */
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -22,23 +31,96 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 const DIST = path.join(ROOT, "dist");
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
-function compile(project: string): void {
-  const run = spawnSync(process.execPath, [tsc, "-p", project], { cwd: ROOT, stdio: "inherit" });
-  if (run.status !== 0) {
-    console.error(`dist: tsc -p ${project} failed`);
-    process.exit(run.status ?? 1);
+/** Comments the JavaScript must keep: bundler annotations (`@__PURE__`, `webpackIgnore: …`) and legal notices. */
+const KEPT_COMMENT =
+  /[@#]__(?:PURE|NO_SIDE_EFFECTS)__|\bwebpack[A-Z]\w*:|@vite-ignore|\/\*!|@license|@preserve/;
+
+function tscRun(project: string, flags: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [tsc, "-p", project, ...flags], { cwd: ROOT, stdio: "inherit" });
+    child.on("close", (code) => {
+      if (code === 0) return resolve();
+      console.error(`dist: tsc -p ${project} ${flags.join(" ")} failed`);
+      process.exit(code ?? 1);
+    });
+  });
+}
+
+/** Declarations first (the type check), then the JavaScript, with or without its comments. */
+async function compile(project: string, keepComments: boolean): Promise<void> {
+  await tscRun(project, ["--emitDeclarationOnly"]);
+  await tscRun(project, [
+    "--declaration",
+    "false",
+    "--noCheck",
+    ...(keepComments ? [] : ["--removeComments"]),
+  ]);
+}
+
+/** Every file under `dir` (absolute paths) whose name ends with `suffix`. */
+function filesUnder(dir: string, suffix: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(suffix))
+    .map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+/**
+ * Ships the declarations of generated/ once: checks that the two trees' copies are identical,
+ * points the ES declarations at the CommonJS ones and removes the ES copies.
+ */
+function shareGeneratedDeclarations(): void {
+  const esm = path.join(DIST, "generated");
+  const cjs = path.join(DIST, "cjs/generated");
+  const shared = new Set<string>();
+  for (const file of filesUnder(esm, ".d.ts")) {
+    const twin = path.join(cjs, path.relative(esm, file));
+    if (!existsSync(twin) || readFileSync(twin, "utf8") !== readFileSync(file, "utf8")) {
+      console.error(`dist: ${path.relative(ROOT, file)} differs from its CommonJS twin; both are kept`);
+      continue;
+    }
+    shared.add(file.replace(/\.d\.ts$/, ".js"));
   }
+  // `from "../../generated/x/operations.js"` and `import("…")` in the ES declarations.
+  const specifier = /(\bfrom\s*|\bimport\s*\(\s*)(["'])(\.{1,2}\/[^"']*)\2/g;
+  for (const file of filesUnder(DIST, ".d.ts")) {
+    if (!path.relative(cjs, file).startsWith("..") || shared.has(file.replace(/\.d\.ts$/, ".js"))) continue;
+    const text = readFileSync(file, "utf8");
+    const rewritten = text.replace(specifier, (whole, lead: string, quote: string, spec: string) => {
+      const target = path.resolve(path.dirname(file), spec);
+      if (!shared.has(target)) return whole;
+      const moved = path.relative(path.dirname(file), path.join(cjs, path.relative(esm, target)));
+      return `${lead}${quote}${moved.split(path.sep).join("/")}${quote}`;
+    });
+    if (rewritten !== text) writeFileSync(file, rewritten);
+  }
+  for (const file of shared) rmSync(file.replace(/\.js$/, ".d.ts"));
+}
+
+const kept = ["src", "generated"]
+  .flatMap((dir) => filesUnder(path.join(ROOT, dir), ".ts"))
+  .filter((file) => KEPT_COMMENT.test(readFileSync(file, "utf8")));
+if (kept.length) {
+  console.log(
+    `dist: comments kept in the JavaScript (${kept.map((f) => path.relative(ROOT, f)).join(", ")} ${kept.length > 1 ? "hold" : "holds"} annotations or legal notices)`,
+  );
 }
 
 rmSync(DIST, { recursive: true, force: true });
-compile("tsconfig.build.json");
-compile("tsconfig.build.cjs.json");
+await Promise.all([
+  compile("tsconfig.build.json", kept.length > 0),
+  compile("tsconfig.build.cjs.json", kept.length > 0),
+]);
 writeFileSync(path.join(DIST, "cjs/package.json"), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
+shareGeneratedDeclarations();
 
 for (const api of readdirSync(path.join(ROOT, "generated"), { withFileTypes: true })) {
   const spec = path.join(ROOT, "generated", api.name, "openapi.json");
   if (!api.isDirectory() || !existsSync(spec)) continue;
   mkdirSync(path.join(DIST, "generated", api.name), { recursive: true });
-  copyFileSync(spec, path.join(DIST, "generated", api.name, "openapi.json"));
+  // Minified: the mock server parses it, nobody reads it.
+  writeFileSync(
+    path.join(DIST, "generated", api.name, "openapi.json"),
+    JSON.stringify(JSON.parse(readFileSync(spec, "utf8"))),
+  );
 }
 console.log("dist/ written (ESM, CommonJS, .d.ts, bundled specs).");

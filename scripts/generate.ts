@@ -11,6 +11,9 @@
  * Flags: `--check` compares instead of writing (exit 1 and the stale files when generated/ is out
  * of date); `--watch` regenerates on every change under specs/; `--api NAME` limits to one API.
  * Every output is computed before anything is written, so a broken spec leaves generated/ as it was.
+ *
+ * `npm run generate` runs this file through scripts/generate.mjs, which bundles it (cached by content)
+ * and runs the bundle under plain Node; `npx tsx scripts/generate.ts` runs it from source.
  */
 import { watch } from "node:fs";
 import path from "node:path";

@@ -1,17 +1,24 @@
-import {
-  type ImportDeclarationStructure,
-  IndentationText,
-  type InterfaceDeclarationStructure,
-  type OptionalKind,
-  Project,
-  type PropertySignatureStructure,
-  QuoteKind,
-  type StatementStructures,
-  StructureKind,
-  VariableDeclarationKind,
-  type VariableStatementStructure,
+import { createRequire } from "node:module";
+import type {
+  ImportDeclarationStructure,
+  InterfaceDeclarationStructure,
+  OptionalKind,
+  PropertySignatureStructure,
+  StatementStructures,
+  VariableStatementStructure,
 } from "ts-morph";
 import type { ApiInfo, OperationInfo } from "./extract.js";
+
+type TsMorph = typeof import("ts-morph");
+let loaded: TsMorph | undefined;
+/**
+ * ts-morph, loaded on first use (a run that stops before the operations step never pays for it),
+ * with require: it is CommonJS, and an import would make Node scan its source for exports first.
+ */
+function tsMorph(): TsMorph {
+  loaded ??= createRequire(import.meta.url)("ts-morph") as TsMorph;
+  return loaded;
+}
 
 /**
  * Small pure builders from the extracted data to ts-morph structures, and one `print` that turns
@@ -142,7 +149,7 @@ export function tagInterface(tag: ApiInfo["tags"][number], api: ApiInfo): Interf
     }));
   const docs = [tag.displayName, tag.description].filter((d): d is string => !!d).map(escapeDoc);
   return {
-    kind: StructureKind.Interface,
+    kind: tsMorph().StructureKind.Interface,
     name: `${pascal(tag.name)}Operations`,
     isExported: true,
     docs: [
@@ -156,9 +163,9 @@ export function tagInterface(tag: ApiInfo["tags"][number], api: ApiInfo): Interf
 
 function constant(name: string, value: string, doc: string): VariableStatementStructure {
   return {
-    kind: StructureKind.VariableStatement,
+    kind: tsMorph().StructureKind.VariableStatement,
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
+    declarationKind: tsMorph().VariableDeclarationKind.Const,
     docs: [doc],
     declarations: [{ name, initializer: value }],
   };
@@ -167,7 +174,7 @@ function constant(name: string, value: string, doc: string): VariableStatementSt
 /** All statements of `generated/<api>/operations.ts`. */
 export function operationsFile(api: ApiInfo): StatementStructures[] {
   const imports: ImportDeclarationStructure = {
-    kind: StructureKind.ImportDeclaration,
+    kind: tsMorph().StructureKind.ImportDeclaration,
     isTypeOnly: true,
     moduleSpecifier: "./schema.js",
     namedImports: [{ name: "operations", alias: "Schema" }],
@@ -221,14 +228,14 @@ export function operationsFile(api: ApiInfo): StatementStructures[] {
   );
   for (const tag of api.tags) statements.push(tagInterface(tag, api));
   statements.push({
-    kind: StructureKind.Interface,
+    kind: tsMorph().StructureKind.Interface,
     name: "Operations",
     isExported: true,
     docs: ["Every tag's operations, keyed by tag: the shape of the client's method groups."],
     properties: api.tags.map((tag) => ({ name: tag.name, type: `${pascal(tag.name)}Operations` })),
   });
   statements.push({
-    kind: StructureKind.TypeAlias,
+    kind: tsMorph().StructureKind.TypeAlias,
     name: "OperationId",
     isExported: true,
     type: "keyof typeof operations",
@@ -236,11 +243,12 @@ export function operationsFile(api: ApiInfo): StatementStructures[] {
   return statements;
 }
 
-let project: Project | undefined;
+let project: InstanceType<TsMorph["Project"]> | undefined;
 let printed = 0;
 
 /** Prints statements with fixed formatting settings: the same structures always give the same bytes. */
 export function print(statements: StatementStructures[], header: string): string {
+  const { IndentationText, Project, QuoteKind } = tsMorph();
   project ??= new Project({
     useInMemoryFileSystem: true,
     skipLoadingLibFiles: true,

@@ -1,8 +1,13 @@
 import path from "node:path";
 import { type Config, loadConfig } from "@redocly/openapi-core";
 
-/** The repository root: every path the generator prints or writes is relative to it. */
-export const ROOT = path.resolve(import.meta.dirname, "../..");
+/**
+ * The repository root: every path the generator prints or writes is relative to it. Two folders up
+ * from this file; the bundled generator, which runs from node_modules/.cache, is told the root by
+ * its launcher (scripts/generate.mjs) instead.
+ */
+export const ROOT: string =
+  (globalThis as { imspecRoot?: string }).imspecRoot ?? path.resolve(import.meta.dirname, "../..");
 
 export interface ApiEntry {
   /** Registry key in redocly.yaml, e.g. `dingtalk`; also the folder name under generated/. */

@@ -136,6 +136,25 @@ describe("the packed package", () => {
     expect(files).toContain("CHANGELOG.md");
   });
 
+  it("ships each generated declaration once, with its JSDoc, and the bundled specs minified", () => {
+    const declarations = files.filter((f) => /^dist\/(cjs\/)?generated\/.+\.d\.ts$/.test(f));
+    const names = declarations.map((f) => f.replace(/^dist\/(cjs\/)?/, ""));
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(names).size).toBe(names.length);
+    // What an editor shows on `dt.contact.listSeniorSettings`, whichever tree the types come from.
+    const installed = path.join(consumer, "node_modules/imspec");
+    const operations = declarations.find((f) => f.endsWith("dingtalk/operations.d.ts")) as string;
+    expect(readFileSync(path.join(installed, operations), "utf8")).toMatch(
+      /\/\*\*\n\s+\* 获取用户高管模式设置[^\n]*\n[\s\S]*?\*\/\n\s+listSeniorSettings: \{/,
+    );
+    const specs = files.filter((f) => f.endsWith("/openapi.json"));
+    expect(specs.length).toBeGreaterThanOrEqual(2);
+    for (const spec of specs) {
+      const text = readFileSync(path.join(installed, spec), "utf8");
+      expect(JSON.stringify(JSON.parse(text)), spec).toBe(text);
+    }
+  });
+
   it("passes publint with no message at any level", async () => {
     const data = readFileSync(tarball);
     const tarballData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
