@@ -1,7 +1,7 @@
 /**
  * Generator cost, always in a throwaway copy of the repository (generated/ here is never touched).
  *
- * - Full regeneration of both specs: `tsx scripts/generate.ts` in the copy, generated/ removed
+ * - Full regeneration of both specs: `node scripts/generate.mjs` in the copy, generated/ removed
  *   first so every file is computed and written, against the bare openapi-typescript CLI run on
  *   the same two root specs (one process each, as `npx openapi-typescript` would be run).
  * - Scaling: synthetic DingTalk-shaped specs (bench/synthetic.ts) of growing size; the time to
@@ -16,7 +16,6 @@ import { copyRepo, ROOT } from "../test/support/repo-copy.js";
 import { median } from "./stats.js";
 import { writeSyntheticSpec } from "./synthetic.js";
 
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const OPENAPI_TS = path.join(ROOT, "node_modules/openapi-typescript/bin/cli.js");
 const TSC = path.join(ROOT, "node_modules/typescript/bin/tsc");
 const SPECS = ["specs/dingtalk/openapi.yaml", "specs/workplus/openapi.yaml"];
@@ -77,9 +76,9 @@ function timed(
   });
 }
 
-/** The generator as `npm run generate` runs it: the tsx CLI, in the copy. */
+/** The generator as `npm run generate` runs it: node scripts/generate.mjs, in the copy. */
 const generate = (dir: string, args: string[] = []) =>
-  timed(TSX, [], path.join(dir, "scripts/generate.ts"), args, dir);
+  timed(process.execPath, [], path.join(dir, "scripts/generate.mjs"), args, dir);
 /** A plain Node script (openapi-typescript's CLI, tsc). */
 const nodeScript = (script: string, args: string[], cwd: string) =>
   timed(process.execPath, [], script, args, cwd);
