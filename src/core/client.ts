@@ -1,6 +1,13 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { WithResponse } from "./api-promise.js";
-import { type ApiProfile, Engine, type EngineOptions, type OperationRef, type Sent } from "./engine.js";
+import {
+  type ApiProfile,
+  Engine,
+  type EngineOptions,
+  type OperationRef,
+  type RequestSpec,
+  type Sent,
+} from "./engine.js";
 import { type CallSite, ConfigError, ImspecError, ParseError } from "./errors.js";
 import {
   createMethods,
@@ -46,6 +53,58 @@ export function safePathSerializer(pathname: string, params: Record<string, unkn
   });
 }
 
+const NESTED =
+  "Deeply-nested arrays/objects aren\u2019t supported. Provide your own `querySerializer()` to handle these.";
+
+function queryPair(name: string, value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "object") throw new Error(NESTED);
+  return `${name}=${encodeURIComponent(value as string)}`;
+}
+
+/**
+ * The query string (without `?`) exactly as openapi-fetch's default `querySerializer` writes it:
+ * `null` and `undefined` values and empty arrays are left out; an array repeats its name
+ * (`form`, `explode`: `ids=1&ids=2`); an object becomes `deepObject` (`filter[name]=li`); values
+ * are percent-encoded with `encodeURIComponent`, names are not. Arrays or objects inside those
+ * throw, as openapi-fetch does. test/client/query.test.ts compares the two.
+ */
+export function serializeQuery(query: Record<string, unknown>): string {
+  const search: string[] = [];
+  for (const name in query) {
+    const value = query[name];
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) {
+      if (value.length > 0) search.push(value.map((v) => queryPair(name, v)).join("&"));
+    } else if (typeof value === "object") {
+      const pairs: string[] = [];
+      for (const key in value)
+        pairs.push(queryPair(`${name}[${key}]`, (value as Record<string, unknown>)[key]));
+      search.push(pairs.join("&"));
+    } else {
+      search.push(queryPair(name, value));
+    }
+  }
+  return search.join("&");
+}
+
+const JSON_CONTENT: Readonly<Record<string, string>> = { "content-type": "application/json" };
+
+/**
+ * Header parameters over the JSON content type, as openapi-fetch merges them (`null` removes a
+ * header, an array repeats it), and the content type a Request gives a string body without one.
+ */
+function headersOf(header: Record<string, unknown>, hasBody: boolean): Headers {
+  const headers = new Headers(hasBody ? JSON_CONTENT : undefined);
+  for (const [name, value] of Object.entries(header)) {
+    if (value === null) headers.delete(name);
+    else if (Array.isArray(value)) for (const v of value) headers.append(name, v as string);
+    else headers.set(name, value as string);
+  }
+  if (hasBody && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
+  return headers;
+}
+
 /** Finds the operation a raw (openapi-fetch) request is for, by method and path template. */
 function operationMatcher(table: OperationTable, basePath: string) {
   const rows = Object.entries(table).map(([operationId, row]) => {
@@ -79,8 +138,8 @@ export interface Core<Paths extends {}, Ops, Table> {
 }
 
 /**
- * What openapi-fetch throws itself (before the engine sends anything: a query value it cannot
- * encode, a header Headers refuses) becomes a ConfigError; after an answer, a ParseError. The
+ * What building a request throws (before the engine sends anything: a query value that cannot be
+ * encoded, a header Headers refuses) becomes a ConfigError; after an answer, a ParseError. The
  * message is redacted: a runtime error may quote the value it refused.
  */
 function typed(error: unknown, site: CallSite, answered: boolean, redactor: Redactor): ImspecError {
@@ -111,7 +170,10 @@ function typedClient<Paths extends {}>(client: Client<Paths>, redactor: Redactor
   return wrapped as unknown as Client<Paths>;
 }
 
-/** Wires one API: openapi-fetch for requests, the engine as its fetch, the table as methods. */
+/**
+ * Wires one API: the table as methods, each building its request and handing it to the engine;
+ * and the `raw` openapi-fetch client, with the engine as its fetch.
+ */
 export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
   table: Table,
   profile: ApiProfile,
@@ -136,21 +198,56 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
     baseUrl: base,
     pathSerializer: safePathSerializer,
     fetch: async (input: Request) => {
-      const found = match(input.method, new URL(input.url).pathname);
+      const url = new URL(input.url);
+      const found = match(input.method, url.pathname);
       const ref: OperationRef = found
         ? refOf(found.operationId, found.row)
         : {
             operationId: undefined,
             method: input.method,
-            path: new URL(input.url).pathname,
+            path: url.pathname,
             idempotent: ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].includes(input.method),
             token: "app",
           };
-      return (await engine.send(input, ref)).response;
+      const body = input.body ? await input.text() : undefined;
+      const request = { url, method: input.method, headers: input.headers, body };
+      return (await engine.send(request, ref)).response;
     },
   });
 
   const raw = typedClient(client, options.redactor);
+
+  /**
+   * A method's request, built from the operation table as openapi-fetch builds it from the same
+   * parameters (headers, body, path, query, then the Request's checks: the same order, the same
+   * errors), without the Request it would create only for the engine to take apart again.
+   */
+  const requestOf = (
+    row: OperationRow,
+    path: Record<string, unknown>,
+    query: Record<string, unknown>,
+    header: Record<string, unknown>,
+    body: Record<string, unknown> | undefined,
+  ): RequestSpec => {
+    let headers: Headers | Record<string, string> = body === undefined ? {} : JSON_CONTENT;
+    let form = false;
+    if (Object.keys(header).length > 0) {
+      headers = headersOf(header, body !== undefined);
+      form = headers.get("content-type") === "application/x-www-form-urlencoded";
+    }
+    let text: string | undefined;
+    if (body !== undefined)
+      text = form ? new URLSearchParams(body as Record<string, string>).toString() : JSON.stringify(body);
+    // The path serializer sees the base URL too, as in openapi-fetch: a `{…}` in it is refused.
+    let target = safePathSerializer(`${base}${row.path}`, path);
+    let search = serializeQuery(query);
+    if (search.startsWith("?")) search = search.slice(1);
+    if (search) target += `?${search}`;
+    if (text !== undefined && (row.method === "GET" || row.method === "HEAD"))
+      throw new TypeError("Request with GET/HEAD method cannot have body.");
+    // Parsed here, once: the URL the engine sends is the one a Request would have normalized.
+    return { url: new URL(target), method: row.method, headers, body: text };
+  };
 
   const invoke: Invoke = async (
     operationId,
@@ -175,30 +272,22 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
       }
     }
     if (!body && Object.values(row.params).includes("body")) body = {};
-    let sent: Sent | undefined;
     const ref = refOf(operationId, row);
+    let request: RequestSpec;
+    let sent: Sent;
     try {
-      // openapi-fetch serializes the request; the engine sends it. `parseAs: "stream"` leaves the
-      // body alone: the engine has already parsed it once.
-      const loose = raw as unknown as {
-        request(method: string, path: string, init: unknown): Promise<unknown>;
-      };
-      await loose.request(row.method.toLowerCase(), row.path, {
-        params: { path, query, header },
-        ...(body ? { body } : {}),
-        parseAs: "stream",
-        fetch: async (request: Request) => {
-          sent = await engine.send(request, ref, callOptions);
-          // openapi-fetch's reading of this answer is not used (`sent` is): an empty 204 takes its
-          // shortest path, and the real Response is built only if the caller asks for it.
-          return new Response(null, { status: 204 });
-        },
-      });
+      request = requestOf(row, path, query, header, body);
     } catch (error) {
-      // Anything else escaping openapi-fetch would be an untyped crash: wrap it.
-      throw typed(error, ref, sent !== undefined, options.redactor);
+      // A value that cannot be serialized (a nested query array, a BigInt in the body, a header
+      // Headers refuses) stops the call before anything is sent.
+      throw typed(error, ref, false, options.redactor);
     }
-    if (!sent) throw new ParseError(`${row.method} ${row.path}: no response`, ref, 0);
+    try {
+      sent = await engine.send(request, ref, callOptions);
+    } catch (error) {
+      // The engine throws typed errors; what a token provider throws is wrapped here.
+      throw typed(error, ref, false, options.redactor);
+    }
     let data = sent.data;
     if (row.noBody) data = undefined;
     else if (profile.envelope) data = (data as Record<string, unknown>)[profile.envelope.resultField];

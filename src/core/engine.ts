@@ -21,11 +21,19 @@ import {
   retryAfterMs,
   sleep,
 } from "./retry.js";
+import {
+  isTimeoutReason,
+  readerOf,
+  type readWhole,
+  type WholeAnswer,
+  type WholeReader,
+  type WholeRequest,
+} from "./transport.js";
 
 /**
  * The one place a request goes out and an answer comes back: auth, per-attempt timeout, retries
- * with backoff, token replay, and the mapping of every failure to a typed error. openapi-fetch
- * builds the Request and calls `send` as its `fetch`.
+ * with backoff, token replay, and the mapping of every failure to a typed error. The methods build
+ * the request from the operation table; the `raw` client's openapi-fetch calls `send` as its fetch.
  */
 
 export type TokenKind = "none" | "app" | "user";
@@ -74,6 +82,18 @@ export interface EngineOptions {
   redactor: Redactor;
   logger: Logger | undefined;
   random?: () => number;
+}
+
+/**
+ * A request as the engine sends it: built from the operation table by the methods, or taken from
+ * openapi-fetch's Request by the `raw` client. The engine adds the client's and the call's headers
+ * and the token.
+ */
+export interface RequestSpec {
+  url: URL;
+  method: string;
+  headers: Headers | Record<string, string>;
+  body: string | undefined;
 }
 
 export interface Sent {
@@ -137,8 +157,9 @@ function envelopeStatus(value: unknown): number | undefined {
  * most calls only want `data`. A body on a null-body status (204, 205) is refused at once, as
  * building the Response eagerly would.
  */
-function sentOf(res: Response, raw: string, data: unknown, requestId: string | undefined): Sent {
+function sentOf(res: WholeAnswer, data: unknown, requestId: string | undefined): Sent {
   let response: Response | undefined;
+  const raw = res.text;
   const build = () =>
     new Response(raw.length ? raw : null, {
       status: res.status,
@@ -156,13 +177,19 @@ function sentOf(res: Response, raw: string, data: unknown, requestId: string | u
   };
 }
 
+/** How one attempt ended: the whole answer, or the error that ended it and whether the timeout did. */
+type Outcome = { answer: WholeAnswer } | { cause: unknown; timedOut: boolean };
+
 export class Engine {
   readonly #o: EngineOptions;
   readonly #random: () => number;
+  /** The configured fetch's whole-answer entry (createNodeFetch has one), when it has one. */
+  readonly #readWhole: WholeReader[typeof readWhole] | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#random = options.random ?? Math.random;
+    this.#readWhole = readerOf(options.fetch);
   }
 
   get profile(): ApiProfile {
@@ -192,6 +219,17 @@ export class Engine {
     return { source, managed: source.replace !== undefined };
   }
 
+  /** An error answer as the typed error gets it: everything a server may echo a secret in, redacted. */
+  #refusal(res: WholeAnswer, body: unknown) {
+    const { redactor } = this.#o;
+    return {
+      status: res.status,
+      statusText: redactor.text(res.statusText),
+      headers: redactor.headers(res.headers),
+      body: redactor.value(body),
+    };
+  }
+
   #site(op: OperationRef): CallSite {
     return { operationId: op.operationId, method: op.method, path: op.path };
   }
@@ -214,14 +252,55 @@ export class Engine {
     }
   }
 
-  /** Sends `request` (built by openapi-fetch) for `op`, with retries; resolves only on success. */
-  async send(request: Request, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
+  /**
+   * One attempt on the wire, read to the body's end. A fetch with a whole-answer entry is asked
+   * through it; any other fetch gets an AbortController that the timeout and the caller's signal
+   * both abort, and its Response is read with `text()`.
+   */
+  async #exchange(request: WholeRequest): Promise<Outcome> {
+    if (this.#readWhole) {
+      try {
+        return { answer: await this.#readWhole(request) };
+      } catch (cause) {
+        return { cause, timedOut: isTimeoutReason(cause) };
+      }
+    }
+    const { signal, timeout } = request;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeout);
+    const onAbort = () => controller.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const response = await this.#o.fetch(request.url.href, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body ?? null,
+        signal: controller.signal,
+        redirect: "manual",
+      });
+      const text = await response.text();
+      const { status, statusText, headers } = response;
+      return { answer: { status, statusText, headers, text } };
+    } catch (cause) {
+      return { cause, timedOut };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Sends `request` for `op`, with retries; resolves only on success. */
+  async send(request: RequestSpec, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
     const site = this.#site(op);
     const { profile, redactor } = this.#o;
     const retry = retrySettings(this.#o.retry, options.retry);
     const timeout = options.timeout ?? this.#o.timeout;
     const signal = options.signal;
-    const body = request.body ? await request.text() : undefined;
+    const body = request.body;
     let headers: Headers;
     try {
       headers = new Headers(request.headers);
@@ -248,9 +327,8 @@ export class Engine {
       }
       let url = request.url;
       if (token && profile.auth?.in === "query") {
-        const u = new URL(url);
-        u.searchParams.set(profile.auth.name, token);
-        url = u.toString();
+        url = new URL(url);
+        url.searchParams.set(profile.auth.name, token);
       } else if (token && profile.auth) {
         // Headers would refuse such a token with a TypeError that quotes it: refuse it first, unquoted.
         if (!HEADER_VALUE.test(token))
@@ -259,31 +337,15 @@ export class Engine {
       }
 
       const started = performance.now();
-      const controller = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, timeout);
-      const onAbort = () => controller.abort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      let response: Response;
-      let text: string;
-      let failure: Failure | undefined;
-      let error: ImspecError | undefined;
-      try {
-        response = await this.#o.fetch(url, {
-          method: request.method,
-          headers,
-          body: body ?? null,
-          signal: controller.signal,
-          redirect: "manual",
-        });
-        text = await response.text();
-      } catch (cause) {
-        if (signal?.aborted) {
-          error = new AbortError(site);
-        } else if (timedOut) {
+      const outcome = await this.#exchange({ url, method: request.method, headers, body, signal, timeout });
+      const durationMs = Math.round(performance.now() - started);
+
+      if (!("answer" in outcome)) {
+        const { cause, timedOut } = outcome;
+        if (signal?.aborted) throw this.#finish(new AbortError(site), attempt);
+        let error: ImspecError;
+        let failure: Failure;
+        if (timedOut) {
           error = new TimeoutError(timeout, site);
           failure = { kind: "timeout" };
         } else {
@@ -298,14 +360,6 @@ export class Engine {
           );
           failure = { kind: beforeSend ? "not-sent" : "network" };
         }
-      } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      }
-      const durationMs = Math.round(performance.now() - started);
-
-      if (error) {
-        if (error instanceof AbortError || !failure) throw this.#finish(error, attempt);
         const delay = await this.#shouldRetry(failure, op, retry, attempt, undefined);
         this.#log({ attempt, durationMs, error: error.name, retryInMs: delay }, op);
         if (delay === undefined) throw this.#finish(error, attempt);
@@ -313,10 +367,9 @@ export class Engine {
         continue;
       }
 
-      // biome-ignore lint/style/noNonNullAssertion: assigned in the try block when no error was caught
-      const res = response!;
-      // biome-ignore lint/style/noNonNullAssertion: as above
-      const raw = text!;
+      const res = outcome.answer;
+      const raw = res.text;
+      const ok = res.status >= 200 && res.status < 300;
       let data: unknown;
       let parsed = true;
       if (raw.length > 0) {
@@ -329,16 +382,9 @@ export class Engine {
       const headerId = res.headers.get("x-acs-request-id") ?? res.headers.get("x-request-id");
       // A server may echo anything in a header or status line, the token included.
       const requestId = headerId === null ? undefined : redactor.text(headerId);
-      const answer = (body: unknown) => ({
-        status: res.status,
-        statusText: redactor.text(res.statusText),
-        headers: redactor.headers(res.headers),
-        body,
-      });
-
       let apiError: ApiError | undefined;
-      if (!res.ok) {
-        apiError = apiErrorFrom(profile.api, answer(parsed ? redactor.value(data) : undefined), site);
+      if (!ok) {
+        apiError = apiErrorFrom(profile.api, this.#refusal(res, parsed ? data : undefined), site);
       } else if (!parsed) {
         const type = redactor.text(res.headers.get("content-type") ?? "no content type");
         this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
@@ -352,7 +398,7 @@ export class Engine {
           attempt,
         );
       } else if (profile.refused?.(res.status, data)) {
-        apiError = apiErrorFrom(profile.api, answer(redactor.value(data)), site);
+        apiError = apiErrorFrom(profile.api, this.#refusal(res, data), site);
       } else if (profile.envelope && !op.noBody) {
         const env = profile.envelope;
         const record = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
@@ -370,13 +416,13 @@ export class Engine {
           );
         }
         if (status !== env.successStatus) {
-          apiError = apiErrorFrom(profile.api, answer(redactor.value(data)), site);
+          apiError = apiErrorFrom(profile.api, this.#refusal(res, data), site);
         }
       }
 
       if (!apiError) {
         this.#log({ attempt, durationMs, status: res.status, requestId }, op);
-        return sentOf(res, raw, data, requestId);
+        return sentOf(res, data, requestId);
       }
 
       if (auth?.managed && token && !replayed && profile.tokenRejected(res.status, data)) {

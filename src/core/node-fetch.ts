@@ -7,6 +7,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { readWhole, timeoutReason, type WholeAnswer, type WholeRequest } from "./transport.js";
 
 /**
  * A `fetch` over node:http / node:https with a keep-alive connection pool, for Node servers that
@@ -21,6 +22,11 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
  * Failures reject like the global fetch: `TypeError("fetch failed")` whose `cause` is the system
  * error (`code: "ECONNREFUSED"`, …); an aborted signal rejects with `signal.reason`; a connection
  * lost mid-body errors the body stream with `TypeError("terminated")` and the system error as cause.
+ *
+ * The clients use a second entry point when it is there (`readWhole`, see transport.ts): the same
+ * request, resolved at the body's end with the status, headers and decoded text, without the
+ * `ReadableStream` and `Response` the engine would only read back at once. Both share everything
+ * below but how the body is delivered, so they fail in the same ways.
  */
 
 export interface NodeFetchOptions {
@@ -46,13 +52,31 @@ export interface NodeFetch extends FetchFunction {
 /** Statuses whose Response must have a null body (Fetch standard, "null body status"). */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+/** What `new Response()` accepts as a status text (a reason phrase). */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Decodes like `response.text()`: UTF-8, a leading BOM dropped, bad bytes replaced. */
+const utf8 = new TextDecoder();
 
 function fetchFailed(cause: unknown): TypeError {
   return new TypeError("fetch failed", { cause });
 }
 
+function terminated(cause: unknown): TypeError {
+  return new TypeError("terminated", { cause });
+}
+
 function isRequest(input: unknown): input is Request {
   return typeof input === "object" && input !== null && !(input instanceof URL) && "url" in input;
+}
+
+/** The URL checks fetch makes before anything is sent. */
+function checkTarget(url: URL): void {
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw fetchFailed(new Error(`unsupported protocol ${url.protocol}`));
+  }
+  if (url.username || url.password) {
+    throw new TypeError("Request cannot be constructed from a URL that includes credentials");
+  }
 }
 
 /** The request body as bytes, with the content type fetch would give it. */
@@ -63,6 +87,18 @@ async function bytesOf(body: BodyInit): Promise<{ bytes: Uint8Array; type: strin
   // platform serialize it exactly as fetch would, boundary and content type included.
   const carrier = new Response(body);
   return { bytes: new Uint8Array(await carrier.arrayBuffer()), type: carrier.headers.get("content-type") };
+}
+
+function refuseBody(method: string): void {
+  if (method === "GET" || method === "HEAD") {
+    throw new TypeError("Request with GET/HEAD method cannot have body.");
+  }
+}
+
+/** Sets the body's length and, unless the request has one, its content type. */
+function withBody(headers: OutgoingHttpHeaders, bytes: Uint8Array, type: string | null): void {
+  if (type && headers["content-type"] === undefined) headers["content-type"] = type;
+  headers["content-length"] = String(bytes.byteLength);
 }
 
 function outgoingHeaders(init: HeadersInit | undefined): OutgoingHttpHeaders {
@@ -80,7 +116,22 @@ function outgoingHeaders(init: HeadersInit | undefined): OutgoingHttpHeaders {
   return out;
 }
 
-function decoderFor(encoding: string | undefined): Transform | undefined {
+/**
+ * The target `http.request(url)` derives from a URL (node's `urlToHttpOptions`), built directly:
+ * that conversion copies every field of the URL on each request.
+ */
+function targetOf(url: URL): { protocol: string; hostname: string; port?: number; path: string } {
+  const { hostname, port } = url;
+  const target = {
+    protocol: url.protocol,
+    // An IPv6 literal is bracketed in a URL, not in a host to connect to.
+    hostname: hostname.startsWith("[") ? hostname.slice(1, -1) : hostname,
+    path: `${url.pathname}${url.search}`,
+  };
+  return port === "" ? target : { ...target, port: Number(port) };
+}
+
+function decoderFor(encoding: string | null): Transform | undefined {
   switch (encoding?.trim().toLowerCase()) {
     case "gzip":
     case "x-gzip":
@@ -93,6 +144,211 @@ function decoderFor(encoding: string | undefined): Transform | undefined {
       return undefined;
   }
 }
+
+interface Exchange {
+  url: URL;
+  method: string;
+  headers: OutgoingHttpHeaders;
+  bytes: Uint8Array | undefined;
+  signal: AbortSignal | undefined;
+  redirect: RequestRedirect;
+  /** Ms until the exchange is abandoned with a TimeoutError; none when undefined. */
+  timeout?: number | undefined;
+}
+
+/** An answer's status line and headers, checked as `new Response()` checks them. */
+interface Head {
+  status: number;
+  statusText: string;
+  headers: Headers;
+}
+
+/** What a delivery (streaming or whole) can do with the exchange it is given. */
+interface Call<T> {
+  resolve(value: T): void;
+  /** The exchange is over (body read or dropped): stop listening for abort and timeout. */
+  finish(): void;
+  readonly finished: boolean;
+  /** Fails the call: rejects it, or once it has resolved, hands the error to `afterResolve`. */
+  fail(error: unknown): void;
+  /** Where a failure goes once the promise has resolved (a streaming body). */
+  afterResolve?: (error: unknown) => void;
+}
+
+/**
+ * `deliver` is called once the head has been checked, with the decoded body (`null` for a null-body
+ * answer, which is drained here). It resolves the call now (a stream) or at the body's end (whole).
+ * The body's errors and a connection closed before its end fail the call with `TypeError("terminated")`.
+ */
+type Deliver<T> = (head: Head, body: Readable | null, call: Call<T>, res: IncomingMessage) => void;
+
+function exchange<T>(
+  agents: { http: HttpAgent; https: HttpsAgent },
+  ex: Exchange,
+  deliver: Deliver<T>,
+): Promise<T> {
+  const { url, method, signal, timeout } = ex;
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    /** The head arrived: a connection error from now on cuts the body short. */
+    let answered = false;
+    let finished = false;
+    let source: Readable | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const call: Call<T> = {
+      resolve(value) {
+        settled = true;
+        resolve(value);
+      },
+      finish() {
+        finished = true;
+        signal?.removeEventListener("abort", onAbort);
+        clearTimeout(timer);
+      },
+      get finished() {
+        return finished;
+      },
+      // Before the answer: reject the call. After it: error the body. Either way the connection
+      // is destroyed, so it never returns to the pool half-read.
+      fail(error) {
+        if (finished) return;
+        call.finish();
+        if (!settled) {
+          settled = true;
+          reject(error);
+        } else {
+          call.afterResolve?.(error);
+        }
+      },
+    };
+    const abandon = (reason: unknown) => {
+      call.fail(reason);
+      req.destroy();
+      source?.destroy();
+    };
+    const onAbort = () => abandon(signal?.reason);
+
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    let req: ReturnType<typeof httpRequest>;
+    try {
+      req = send({
+        ...targetOf(url),
+        method,
+        headers: ex.headers,
+        agent: url.protocol === "https:" ? agents.https : agents.http,
+      });
+    } catch (error) {
+      // Invalid header names or values are refused by node:http before anything is sent.
+      reject(new TypeError((error as Error).message, { cause: error }));
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeout !== undefined) timer = setTimeout(() => abandon(timeoutReason()), timeout);
+
+    req.on("error", (error) => call.fail(answered ? terminated(error) : fetchFailed(error)));
+    req.on("response", (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const statusText = res.statusMessage ?? "";
+      if (ex.redirect === "error" && REDIRECT_STATUS.has(status)) {
+        res.destroy();
+        call.fail(
+          fetchFailed(new Error(`unexpected redirect (${status}) to ${res.headers.location ?? "?"}`)),
+        );
+        return;
+      }
+      // `new Response()` refuses these; the fetch call fails with its error as the cause.
+      const refused =
+        status < 200 || status > 599
+          ? new RangeError('init["status"] must be in the range of 200 to 599, inclusive.')
+          : REASON_PHRASE.test(statusText)
+            ? undefined
+            : new TypeError("Invalid statusText");
+      if (refused) {
+        res.destroy();
+        call.fail(fetchFailed(refused));
+        return;
+      }
+      const headers = new Headers();
+      const raw = res.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+      answered = true;
+
+      if (method === "HEAD" || NULL_BODY_STATUS.has(status)) {
+        res.resume();
+        res.once("end", call.finish);
+        deliver({ status, statusText, headers }, null, call, res);
+        return;
+      }
+      const decoder = decoderFor(headers.get("content-encoding"));
+      const body: Readable = decoder ? res.pipe(decoder) : res;
+      if (decoder) res.once("error", (error) => decoder.destroy(error));
+      source = body;
+      body.once("error", (error) => call.fail(terminated(error)));
+      // A connection closed before the body's end without an error event.
+      body.once("close", () => {
+        if (!finished) call.fail(terminated(new Error("other side closed")));
+      });
+      deliver({ status, statusText, headers }, body, call, res);
+    });
+    req.end(ex.bytes);
+  });
+}
+
+/** Delivers the answer as a `Response` with a streaming body, as soon as the head is in. */
+function streamed(url: URL): Deliver<Response> {
+  return (head, body, call, res) => {
+    let stream: ReadableStream<Uint8Array> | null = null;
+    if (body) {
+      stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          call.afterResolve = (error) => c.error(error);
+          body.on("data", (chunk: Buffer) => {
+            if (call.finished) return;
+            c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            if ((c.desiredSize ?? 1) <= 0) body.pause();
+          });
+          body.once("end", () => {
+            if (call.finished) return;
+            call.finish();
+            c.close();
+          });
+        },
+        pull() {
+          body.resume();
+        },
+        cancel() {
+          call.finish();
+          body.destroy();
+          res.destroy();
+        },
+      });
+    }
+    const response = new Response(stream, head);
+    Object.defineProperty(response, "url", { value: url.href });
+    call.resolve(response);
+  };
+}
+
+/** Delivers the answer at the body's end, its text decoded as `response.text()` would. */
+const whole: Deliver<WholeAnswer> = (head, body, call) => {
+  if (!body) {
+    // A null body reads as "" at once; what is left of the exchange only drains the connection.
+    call.finish();
+    call.resolve({ ...head, text: "" });
+    return;
+  }
+  const chunks: Buffer[] = [];
+  body.on("data", (chunk: Buffer) => {
+    if (!call.finished) chunks.push(chunk);
+  });
+  body.once("end", () => {
+    if (call.finished) return;
+    call.finish();
+    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    call.resolve({ ...head, text: utf8.decode(bytes) });
+  });
+};
 
 /**
  * Creates a fetch-compatible function with its own connection pool.
@@ -112,12 +368,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   async function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     const request = isRequest(input) ? input : undefined;
     const url = new URL(request ? request.url : String(input));
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw fetchFailed(new Error(`unsupported protocol ${url.protocol}`));
-    }
-    if (url.username || url.password) {
-      throw new TypeError("Request cannot be constructed from a URL that includes credentials");
-    }
+    checkTarget(url);
     const method = (init.method ?? request?.method ?? "GET").toUpperCase();
     const signal = init.signal ?? request?.signal ?? undefined;
     const redirect = init.redirect ?? request?.redirect ?? "follow";
@@ -127,132 +378,28 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     if (body === undefined && request?.body) body = await request.arrayBuffer();
     let bytes: Uint8Array | undefined;
     if (body !== undefined && body !== null) {
-      if (method === "GET" || method === "HEAD") {
-        throw new TypeError("Request with GET/HEAD method cannot have body.");
-      }
+      refuseBody(method);
       const serialized = await bytesOf(body);
       bytes = serialized.bytes;
-      if (serialized.type && headers["content-type"] === undefined) headers["content-type"] = serialized.type;
-      headers["content-length"] = String(bytes.byteLength);
+      withBody(headers, bytes, serialized.type);
     }
     signal?.throwIfAborted();
+    return exchange(agents, { url, method, headers, bytes, signal, redirect }, streamed(url));
+  }
 
-    return new Promise<Response>((resolve, reject) => {
-      let settled = false;
-      let finished = false;
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-      let source: Readable | undefined;
-
-      const finish = () => {
-        finished = true;
-        signal?.removeEventListener("abort", onAbort);
-      };
-      // Before the answer: reject the call. After it: error the body stream. Either way the
-      // connection is destroyed, so it never returns to the pool half-read.
-      const fail = (error: unknown) => {
-        if (finished) return;
-        finish();
-        if (!settled) {
-          settled = true;
-          reject(error);
-        } else {
-          controller?.error(error);
-        }
-      };
-      const onAbort = () => {
-        fail(signal?.reason);
-        req.destroy();
-        (source as Readable | undefined)?.destroy?.();
-      };
-
-      const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-      let req: ReturnType<typeof httpRequest>;
-      try {
-        req = send(url, {
-          method,
-          headers,
-          agent: url.protocol === "https:" ? agents.https : agents.http,
-        });
-      } catch (error) {
-        // Invalid header names or values are refused by node:http before anything is sent.
-        reject(new TypeError((error as Error).message, { cause: error }));
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-
-      req.on("error", (error) =>
-        fail(settled ? new TypeError("terminated", { cause: error }) : fetchFailed(error)),
-      );
-      req.on("response", (res: IncomingMessage) => {
-        const status = res.statusCode ?? 0;
-        if (redirect === "error" && REDIRECT_STATUS.has(status)) {
-          res.destroy();
-          fail(fetchFailed(new Error(`unexpected redirect (${status}) to ${res.headers.location ?? "?"}`)));
-          return;
-        }
-        const responseHeaders = new Headers();
-        const raw = res.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2)
-          responseHeaders.append(raw[i] as string, raw[i + 1] as string);
-        const nullBody = method === "HEAD" || NULL_BODY_STATUS.has(status);
-
-        let stream: ReadableStream<Uint8Array> | null = null;
-        if (nullBody) {
-          res.resume();
-          res.once("end", finish);
-        } else {
-          const decoder = decoderFor(res.headers["content-encoding"]);
-          source = decoder ? res.pipe(decoder) : res;
-          if (decoder) res.once("error", (error) => decoder.destroy(error));
-          const from = source as Readable;
-          stream = new ReadableStream<Uint8Array>({
-            start(c) {
-              controller = c;
-              from.on("data", (chunk: Buffer) => {
-                if (finished) return;
-                c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-                if ((c.desiredSize ?? 1) <= 0) from.pause();
-              });
-              from.once("end", () => {
-                if (finished) return;
-                finish();
-                c.close();
-              });
-              from.once("error", (error) => fail(new TypeError("terminated", { cause: error })));
-              // A connection closed before the body's end without an error event.
-              from.once("close", () => {
-                if (!finished) fail(new TypeError("terminated", { cause: new Error("other side closed") }));
-              });
-            },
-            pull() {
-              from.resume();
-            },
-            cancel() {
-              finish();
-              from.destroy();
-              res.destroy();
-            },
-          });
-        }
-        let response: Response;
-        try {
-          response = new Response(stream, {
-            status,
-            statusText: res.statusMessage ?? "",
-            headers: responseHeaders,
-          });
-        } catch (error) {
-          // Response refuses statuses outside 200–599.
-          res.destroy();
-          fail(fetchFailed(error));
-          return;
-        }
-        Object.defineProperty(response, "url", { value: url.href });
-        settled = true;
-        resolve(response);
-      });
-      req.end(bytes);
-    });
+  /** What the engine calls instead: the same request as `nodeFetch(url, { redirect: "manual", … })`. */
+  async function readWholeAnswer(request: WholeRequest): Promise<WholeAnswer> {
+    const { url, method, signal, timeout } = request;
+    checkTarget(url);
+    const headers = outgoingHeaders(request.headers);
+    let bytes: Uint8Array | undefined;
+    if (request.body !== undefined) {
+      refuseBody(method);
+      bytes = Buffer.from(request.body);
+      withBody(headers, bytes, "text/plain;charset=UTF-8");
+    }
+    signal?.throwIfAborted();
+    return exchange(agents, { url, method, headers, bytes, signal, redirect: "manual", timeout }, whole);
   }
 
   return Object.assign(nodeFetch, {
@@ -260,5 +407,6 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
       agents.http.destroy();
       agents.https.destroy();
     },
+    [readWhole]: readWholeAnswer,
   });
 }

@@ -9,6 +9,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { createDingTalk } from "imspec/dingtalk";
 import { createNodeFetch, type NodeFetch } from "imspec/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isTimeoutReason, readerOf, readWhole } from "../../src/core/transport.js";
 
 interface Seen {
   method: string;
@@ -406,5 +407,287 @@ describe("as the transport of a client", () => {
       "GET /v1.0/contact/seniorSettings?seniorStaffId=013349365367-1094322561",
     ]);
     expect(server.connections).toBe(1);
+  });
+});
+
+describe("the whole-answer entry the clients use", () => {
+  /** The answer as `fetch` + `text()` gives it, and as the whole-answer entry gives it. */
+  async function viaFetch(url: string, init: RequestInit = {}) {
+    const response = await nodeFetch(url, { ...init, redirect: "manual" });
+    const text = await response.text();
+    return { status: response.status, statusText: response.statusText, headers: [...response.headers], text };
+  }
+  async function viaReader(url: string, init: { method?: string; body?: string; signal?: AbortSignal } = {}) {
+    const read = readerOf(nodeFetch);
+    if (!read) throw new Error("createNodeFetch() has no whole-answer entry");
+    const answer = await read({
+      url: new URL(url),
+      method: init.method ?? "GET",
+      headers: new Headers({ "x-test": "1" }),
+      body: init.body,
+      signal: init.signal,
+      timeout: 5_000,
+    });
+    return { ...answer, headers: [...answer.headers] };
+  }
+  const settle = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it("is there on createNodeFetch(), not on the global fetch", () => {
+    expect(readerOf(nodeFetch)).toBeTypeOf("function");
+    expect(readerOf(globalThis.fetch)).toBeUndefined();
+    expect(readerOf(() => {})).toBeUndefined();
+  });
+
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  it.each([
+    [
+      "JSON",
+      (res: ServerResponse) => res.writeHead(200, { "content-type": "application/json" }).end('{"a":1}'),
+    ],
+    ["a UTF-8 BOM", (res: ServerResponse) => res.end(Buffer.concat([BOM, Buffer.from('{"a":"中"}')]))],
+    ["bytes that are not UTF-8", (res: ServerResponse) => res.end(Buffer.from([0x41, 0xff, 0xc3, 0x28]))],
+    ["an empty body", (res: ServerResponse) => res.writeHead(200, { "content-length": "0" }).end()],
+    ["204", (res: ServerResponse) => res.writeHead(204, { "x-kind": "none" }).end()],
+    [
+      "a 302 (not followed)",
+      (res: ServerResponse) => res.writeHead(302, { location: "/elsewhere" }).end("see"),
+    ],
+    [
+      "a status text in Latin-1",
+      (res: ServerResponse) => res.writeHead(418, "Caf\u00e9 ferm\u00e9").end("{}"),
+    ],
+    [
+      "duplicate headers",
+      (res: ServerResponse) =>
+        res
+          .writeHead(200, [
+            ["x-id", "a"],
+            ["x-id", "b"],
+          ])
+          .end("x"),
+    ],
+    [
+      "a chunked body",
+      (res: ServerResponse) => {
+        res.write("part one, ");
+        setTimeout(() => res.end("part two"), 5);
+      },
+    ],
+    [
+      "a gzip body",
+      (res: ServerResponse) =>
+        res.writeHead(200, { "content-encoding": "gzip" }).end(gzipSync("钉钉".repeat(500))),
+    ],
+    [
+      "a br body",
+      (res: ServerResponse) =>
+        res.writeHead(200, { "content-encoding": "br" }).end(brotliCompressSync("x".repeat(999))),
+    ],
+  ])("hands over what fetch + text() would: %s", async (_name, answer) => {
+    server.handler = (_req, res) => answer(res);
+    expect(await viaReader(`${server.url}/a`)).toEqual(await viaFetch(`${server.url}/a`));
+  });
+
+  it("hands over a HEAD answer with an empty text, and sends a body like fetch", async () => {
+    server.handler = echo;
+    const head = await viaReader(`${server.url}/h`, { method: "HEAD" });
+    expect(head).toMatchObject({ status: 200, text: "" });
+    const posted = await viaReader(`${server.url}/p`, { method: "POST", body: '{"n":"李"}' });
+    const seen = server.seen.at(-1);
+    expect(seen?.body).toBe('{"n":"李"}');
+    expect(seen?.headers["content-length"]).toBe(String(Buffer.byteLength('{"n":"李"}')));
+    expect(seen?.headers["content-type"]).toBe("text/plain;charset=UTF-8");
+    expect(seen?.headers["x-test"]).toBe("1");
+    expect(posted.status).toBe(200);
+    await expect(viaReader(server.url, { body: "x" })).rejects.toThrow(TypeError);
+  });
+
+  it("fails as fetch + text() fail: refused, cut mid-body, closed early, a status Response refuses", async () => {
+    const closed = await new TestServer().start();
+    const refusedUrl = closed.url;
+    await closed.stop();
+    const refused = (await settle(viaReader(refusedUrl))) as TypeError;
+    expect(refused).toBeInstanceOf(TypeError);
+    expect(refused.message).toBe("fetch failed");
+    expect((refused.cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+
+    server.handler = (_req, res) => {
+      res.writeHead(200, { "content-length": "1000" });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const cut = (await settle(viaReader(server.url))) as TypeError;
+    expect(cut).toBeInstanceOf(TypeError);
+    expect(cut.message).toBe("terminated");
+    expect(String((await settle(viaFetch(server.url))) as Error)).toBe(String(cut));
+
+    server.handler = (_req, res) => res.socket?.end("HTTP/1.1 600 Odd\r\ncontent-length: 2\r\n\r\n{}");
+    const odd = (await settle(viaReader(server.url))) as TypeError;
+    const oddFetch = (await settle(viaFetch(server.url))) as TypeError;
+    expect(odd).toBeInstanceOf(TypeError);
+    expect(odd.message).toBe("fetch failed");
+    expect(String(odd.cause)).toBe(String(oddFetch.cause));
+  });
+
+  it("rejects with the signal's reason, before or during the exchange", async () => {
+    const before = new AbortController();
+    const reason = new Error("caller gave up");
+    before.abort(reason);
+    expect(await settle(viaReader(server.url, { signal: before.signal }))).toBe(reason);
+    expect(server.seen).toHaveLength(0);
+
+    server.handler = (_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("part");
+    };
+    const during = new AbortController();
+    const reading = settle(viaReader(server.url, { signal: during.signal }));
+    setTimeout(() => during.abort(reason), 30);
+    expect(await reading).toBe(reason);
+  });
+
+  it("rejects with a TimeoutError DOMException when the timeout elapses, and drops the connection", async () => {
+    server.handler = (_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("slow");
+    };
+    const read = readerOf(nodeFetch);
+    const started = Date.now();
+    const error = await settle(
+      read?.({
+        url: new URL(server.url),
+        method: "GET",
+        headers: new Headers(),
+        body: undefined,
+        signal: undefined,
+        timeout: 50,
+      }) ?? Promise.resolve(),
+    );
+    expect(isTimeoutReason(error)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    server.handler = (_req, res) => res.end("next");
+    expect((await viaReader(server.url)).text).toBe("next");
+    expect(server.connections).toBe(2);
+  });
+});
+
+describe("a client over createNodeFetch() behaves as over its fetch function", () => {
+  const TOKEN = "tok-whole-answer-1234";
+  const scenarios: Record<string, Handler> = {
+    success: (_req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json", "x-acs-request-id": "R-1" })
+        .end('{"ok":true}'),
+    "an API error that echoes the token": (_req, res) =>
+      res
+        .writeHead(400, `Bad ${TOKEN}`, { "content-type": "application/json", "x-echo": TOKEN })
+        .end(JSON.stringify({ code: "parameter.error", message: `token ${TOKEN}`, requestid: "R-2" })),
+    "HTML with 200": (_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html></html>"),
+    "503 then success": (() => {
+      let n = 0;
+      return (_req: IncomingMessage, res: ServerResponse) => {
+        if (n++ % 2 === 0) res.writeHead(503, { "retry-after": "0" }).end("{}");
+        else res.end('{"second":true}');
+      };
+    })(),
+    "a reset mid-body": (_req, res) => {
+      res.writeHead(200, { "content-length": "500" });
+      res.write('{"cut');
+      setTimeout(() => res.socket?.destroy(), 10);
+    },
+    "a status Response refuses": (_req, res) =>
+      res.socket?.end("HTTP/1.1 600 Odd\r\ncontent-length: 2\r\n\r\n{}"),
+    "no answer (timeout)": () => {},
+  };
+
+  async function outcomeOf(fetch: typeof globalThis.fetch, scenario: string, signal?: AbortSignal) {
+    const handler = scenarios[scenario] as Handler;
+    server.handler = handler;
+    const seen = server.seen.length;
+    const dt = createDingTalk({
+      accessToken: TOKEN,
+      baseUrl: server.url,
+      fetch,
+      timeout: 80,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    try {
+      const { data, requestId, response } = await dt.contact
+        .getLatestDingIndex({}, signal ? { signal } : {})
+        .withResponse();
+      return {
+        data,
+        requestId,
+        status: response.status,
+        headers: [...response.headers].filter(([name]) => name !== "date"),
+        text: await response.text(),
+        requests: server.seen.length - seen,
+      };
+    } catch (error) {
+      const e = error as Error & Record<string, unknown>;
+      return {
+        error: e.name,
+        json: JSON.stringify(e),
+        headers: e.headers instanceof Headers ? [...e.headers].filter(([n]) => n !== "date") : undefined,
+        body: e.body,
+        requests: server.seen.length - seen,
+      };
+    }
+  }
+
+  it.each(Object.keys(scenarios))("%s", async (scenario) => {
+    const plain = ((input: string | URL | Request, init?: RequestInit) =>
+      nodeFetch(input, init)) as typeof globalThis.fetch;
+    const whole = await outcomeOf(nodeFetch as typeof globalThis.fetch, scenario);
+    const fetched = await outcomeOf(plain, scenario);
+    expect(whole).toEqual(fetched);
+    expect(JSON.stringify(whole)).not.toContain(TOKEN);
+  });
+
+  it("a refused connection: ConnectionError before sending, retried, the same either way", async () => {
+    const closed = await new TestServer().start();
+    const url = closed.url;
+    await closed.stop();
+    const plain = ((input: string | URL | Request, init?: RequestInit) =>
+      nodeFetch(input, init)) as typeof globalThis.fetch;
+    const run = (fetch: typeof globalThis.fetch) =>
+      createDingTalk({ accessToken: TOKEN, baseUrl: url, fetch, retry: { baseDelayMs: 1, maxDelayMs: 2 } })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => JSON.stringify(e));
+    const whole = await run(nodeFetch as typeof globalThis.fetch);
+    expect(whole).toBe(await run(plain));
+    expect(JSON.parse(whole as string)).toMatchObject({
+      name: "ConnectionError",
+      errno: "ECONNREFUSED",
+      beforeSend: true,
+      attempts: 3,
+    });
+  });
+
+  it("an abort during the call: AbortError either way", async () => {
+    const plain = ((input: string | URL | Request, init?: RequestInit) =>
+      nodeFetch(input, init)) as typeof globalThis.fetch;
+    for (const fetch of [nodeFetch as typeof globalThis.fetch, plain]) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 20);
+      const result = await outcomeOf(fetch, "no answer (timeout)", controller.signal);
+      expect(result).toMatchObject({ error: "AbortError", requests: 1 });
+    }
+  });
+
+  it("the client asks the whole-answer entry, not the fetch function", async () => {
+    server.handler = (_req, res) => res.end('{"via":"reader"}');
+    const onlyReader = Object.assign(
+      () => {
+        throw new Error("the fetch function was called");
+      },
+      { [readWhole]: readerOf(nodeFetch) },
+    ) as unknown as typeof globalThis.fetch;
+    const dt = createDingTalk({ accessToken: TOKEN, baseUrl: server.url, fetch: onlyReader });
+    expect(await dt.contact.getLatestDingIndex()).toEqual({ via: "reader" });
   });
 });
