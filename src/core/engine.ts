@@ -22,10 +22,11 @@ import {
   sleep,
 } from "./retry.js";
 import {
+  headersFrom,
   isTimeoutReason,
+  rawHeader,
   readerOf,
   type readWhole,
-  type WholeAnswer,
   type WholeReader,
   type WholeRequest,
 } from "./transport.js";
@@ -139,6 +140,64 @@ function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): Token
 
 /** A header value Headers accepts: tabs, visible ASCII and Latin-1, no CR, LF or NUL. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A header name Headers accepts (an HTTP token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * A header value Headers keeps exactly as given: accepted, and with no space or tab at either end
+ * (Headers trims those).
+ */
+const KEPT_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+
+/** Drops the spaces and tabs at either end of a value, as Headers does. */
+function trimmedValue(value: string): string {
+  return value.replace(/^[\t ]+|[\t ]+$/g, "");
+}
+
+/**
+ * The request's headers with the client's and the call's set over them, as a plain record of
+ * lower-case names: what `new Headers(base)` followed by `set` of each would hold, without building
+ * one per call. Names and values that Headers would refuse or rewrite are left to a real Headers,
+ * so its errors and its normalisation are exactly those of the platform.
+ */
+export function requestHeaders(
+  base: Headers | Readonly<Record<string, string>>,
+  client: Readonly<Record<string, string>> | undefined,
+  call: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  // No prototype, so that a header named `constructor` or `__proto__` is a header like any other.
+  const out: Record<string, string> = Object.create(null);
+  const kept = (name: string, value: unknown) =>
+    typeof value === "string" && HEADER_NAME.test(name) && KEPT_VALUE.test(value);
+  let plain = true;
+  if (base instanceof Headers) {
+    // Already checked and normalised; only set-cookie comes back as more than one entry.
+    for (const [name, value] of base) out[name] = name in out ? `${out[name]}, ${value}` : value;
+  } else {
+    for (const name of Object.keys(base)) {
+      const value = base[name] as string;
+      // Headers reads a record through a plain object, where `__proto__` is no key: it drops it.
+      if (!kept(name, value) || name === "__proto__") plain = false;
+      const key = name.toLowerCase();
+      out[key] = key in out ? `${out[key]}, ${value}` : value;
+    }
+  }
+  for (const extra of [client, call]) {
+    if (!extra) continue;
+    for (const name of Object.keys(extra)) {
+      const value = extra[name] as string;
+      if (!kept(name, value)) plain = false;
+      out[name.toLowerCase()] = value;
+    }
+  }
+  if (plain) return out;
+  const headers = new Headers(base);
+  for (const [k, v] of Object.entries(client ?? {})) headers.set(k, v);
+  for (const [k, v] of Object.entries(call ?? {})) headers.set(k, v);
+  const normalised: Record<string, string> = Object.create(null);
+  for (const [name, value] of headers)
+    normalised[name] = name in normalised ? `${normalised[name]}, ${value}` : value;
+  return normalised;
+}
 
 /**
  * An envelope's status as a number: an integer, or a string of digits (some gateways quote it).
@@ -157,14 +216,14 @@ function envelopeStatus(value: unknown): number | undefined {
  * most calls only want `data`. A body on a null-body status (204, 205) is refused at once, as
  * building the Response eagerly would.
  */
-function sentOf(res: WholeAnswer, data: unknown, requestId: string | undefined): Sent {
+function sentOf(res: Answer, data: unknown, requestId: string | undefined): Sent {
   let response: Response | undefined;
   const raw = res.text;
   const build = () =>
     new Response(raw.length ? raw : null, {
       status: res.status,
       statusText: res.statusText,
-      headers: res.headers,
+      headers: headersOf(res),
     });
   if (raw.length && (res.status === 204 || res.status === 205)) response = build();
   return {
@@ -177,8 +236,29 @@ function sentOf(res: WholeAnswer, data: unknown, requestId: string | undefined):
   };
 }
 
+/**
+ * An answer read whole: its headers as raw pairs from the whole-answer entry, or as the `Headers`
+ * of a fetch Response. Raw pairs become a `Headers` on first use (`headersOf`); the success path
+ * only reads a few of them (`headerOf`).
+ */
+interface Answer {
+  status: number;
+  statusText: string;
+  headers: Headers | readonly string[];
+  text: string;
+}
+
+function headerOf(res: Answer, name: string): string | null {
+  return res.headers instanceof Headers ? res.headers.get(name) : rawHeader(res.headers, name);
+}
+
+function headersOf(res: Answer): Headers {
+  if (!(res.headers instanceof Headers)) res.headers = headersFrom(res.headers);
+  return res.headers;
+}
+
 /** How one attempt ended: the whole answer, or the error that ended it and whether the timeout did. */
-type Outcome = { answer: WholeAnswer } | { cause: unknown; timedOut: boolean };
+type Outcome = { answer: Answer } | { cause: unknown; timedOut: boolean };
 
 export class Engine {
   readonly #o: EngineOptions;
@@ -220,12 +300,12 @@ export class Engine {
   }
 
   /** An error answer as the typed error gets it: everything a server may echo a secret in, redacted. */
-  #refusal(res: WholeAnswer, body: unknown) {
+  #refusal(res: Answer, body: unknown) {
     const { redactor } = this.#o;
     return {
       status: res.status,
       statusText: redactor.text(res.statusText),
-      headers: redactor.headers(res.headers),
+      headers: redactor.headers(headersOf(res)),
       body: redactor.value(body),
     };
   }
@@ -260,7 +340,8 @@ export class Engine {
   async #exchange(request: WholeRequest): Promise<Outcome> {
     if (this.#readWhole) {
       try {
-        return { answer: await this.#readWhole(request) };
+        const { status, statusText, rawHeaders, text } = await this.#readWhole(request);
+        return { answer: { status, statusText, headers: rawHeaders, text } };
       } catch (cause) {
         return { cause, timedOut: isTimeoutReason(cause) };
       }
@@ -301,11 +382,9 @@ export class Engine {
     const timeout = options.timeout ?? this.#o.timeout;
     const signal = options.signal;
     const body = request.body;
-    let headers: Headers;
+    let headers: Record<string, string>;
     try {
-      headers = new Headers(request.headers);
-      for (const [k, v] of Object.entries(this.#o.headers ?? {})) headers.set(k, v);
-      for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
+      headers = requestHeaders(request.headers, this.#o.headers, options.headers);
     } catch (error) {
       // Headers refuses CR/LF and other invalid characters: a header-injection attempt stops here.
       throw new ConfigError(`Invalid request header: ${redactor.text((error as Error).message)}`, site);
@@ -333,7 +412,7 @@ export class Engine {
         // Headers would refuse such a token with a TypeError that quotes it: refuse it first, unquoted.
         if (!HEADER_VALUE.test(token))
           throw this.#finish(new ConfigError("The access token is not a valid header value", site), attempt);
-        headers.set(profile.auth.name, token);
+        headers[profile.auth.name.toLowerCase()] = trimmedValue(token);
       }
 
       const started = performance.now();
@@ -379,14 +458,14 @@ export class Engine {
           parsed = false;
         }
       }
-      const headerId = res.headers.get("x-acs-request-id") ?? res.headers.get("x-request-id");
+      const headerId = headerOf(res, "x-acs-request-id") ?? headerOf(res, "x-request-id");
       // A server may echo anything in a header or status line, the token included.
       const requestId = headerId === null ? undefined : redactor.text(headerId);
       let apiError: ApiError | undefined;
       if (!ok) {
         apiError = apiErrorFrom(profile.api, this.#refusal(res, parsed ? data : undefined), site);
       } else if (!parsed) {
-        const type = redactor.text(res.headers.get("content-type") ?? "no content type");
+        const type = redactor.text(headerOf(res, "content-type") ?? "no content type");
         this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
         throw this.#finish(
           new ParseError(
@@ -421,7 +500,8 @@ export class Engine {
       }
 
       if (!apiError) {
-        this.#log({ attempt, durationMs, status: res.status, requestId }, op);
+        // The one log event every call has: not even built without a logger.
+        if (this.#o.logger) this.#log({ attempt, durationMs, status: res.status, requestId }, op);
         return sentOf(res, data, requestId);
       }
 
@@ -453,7 +533,7 @@ export class Engine {
         op,
         retry,
         attempt,
-        res.headers.get("retry-after"),
+        headerOf(res, "retry-after"),
       );
       this.#log(
         {

@@ -7,7 +7,14 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { readWhole, timeoutReason, type WholeAnswer, type WholeRequest } from "./transport.js";
+import {
+  headersFrom,
+  rawHeader,
+  readWhole,
+  timeoutReason,
+  type WholeAnswer,
+  type WholeRequest,
+} from "./transport.js";
 
 /**
  * A `fetch` over node:http / node:https with a keep-alive connection pool, for Node servers that
@@ -156,11 +163,14 @@ interface Exchange {
   timeout?: number | undefined;
 }
 
-/** An answer's status line and headers, checked as `new Response()` checks them. */
+/**
+ * An answer's status line, checked as `new Response()` checks it, and its header lines as received
+ * (a streamed answer builds its `Headers` from them; a whole answer hands them over as they are).
+ */
 interface Head {
   status: number;
   statusText: string;
-  headers: Headers;
+  rawHeaders: readonly string[];
 }
 
 /** What a delivery (streaming or whole) can do with the exchange it is given. */
@@ -269,18 +279,16 @@ function exchange<T>(
         call.fail(fetchFailed(refused));
         return;
       }
-      const headers = new Headers();
-      const raw = res.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+      const rawHeaders = res.rawHeaders;
       answered = true;
 
       if (method === "HEAD" || NULL_BODY_STATUS.has(status)) {
         res.resume();
         res.once("end", call.finish);
-        deliver({ status, statusText, headers }, null, call, res);
+        deliver({ status, statusText, rawHeaders }, null, call, res);
         return;
       }
-      const decoder = decoderFor(headers.get("content-encoding"));
+      const decoder = decoderFor(rawHeader(rawHeaders, "content-encoding"));
       const body: Readable = decoder ? res.pipe(decoder) : res;
       if (decoder) res.once("error", (error) => decoder.destroy(error));
       source = body;
@@ -289,7 +297,7 @@ function exchange<T>(
       body.once("close", () => {
         if (!finished) call.fail(terminated(new Error("other side closed")));
       });
-      deliver({ status, statusText, headers }, body, call, res);
+      deliver({ status, statusText, rawHeaders }, body, call, res);
     });
     req.end(ex.bytes);
   });
@@ -324,7 +332,8 @@ function streamed(url: URL): Deliver<Response> {
         },
       });
     }
-    const response = new Response(stream, head);
+    const { status, statusText } = head;
+    const response = new Response(stream, { status, statusText, headers: headersFrom(head.rawHeaders) });
     Object.defineProperty(response, "url", { value: url.href });
     call.resolve(response);
   };
@@ -391,7 +400,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
   async function readWholeAnswer(request: WholeRequest): Promise<WholeAnswer> {
     const { url, method, signal, timeout } = request;
     checkTarget(url);
-    const headers = outgoingHeaders(request.headers);
+    // A copy: the engine sends the same record again on a retry, and the body adds its length here.
+    const headers: OutgoingHttpHeaders = { ...request.headers };
     let bytes: Uint8Array | undefined;
     if (request.body !== undefined) {
       refuseBody(method);

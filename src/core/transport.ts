@@ -13,7 +13,11 @@ export const readWhole: unique symbol = Symbol.for("imspec.readWhole") as never;
 export interface WholeRequest {
   url: URL;
   method: string;
-  headers: Headers;
+  /**
+   * Lower-case names to values, already checked and normalised as `Headers` would (the engine
+   * does it): a plain record, so that no `Headers` is built per call only to be copied back.
+   */
+  headers: Readonly<Record<string, string>>;
   body: string | undefined;
   /** Rejects with `signal.reason` once aborted, as `fetch` does. */
   signal: AbortSignal | undefined;
@@ -29,7 +33,12 @@ export interface WholeRequest {
 export interface WholeAnswer {
   status: number;
   statusText: string;
-  headers: Headers;
+  /**
+   * The header lines as received, names and values alternating (node:http's `rawHeaders`). The
+   * engine reads a few of them per call; a `Headers` is built from them only when one is needed
+   * (an error, `.withResponse()`), with `headersFrom`.
+   */
+  rawHeaders: readonly string[];
   text: string;
 }
 
@@ -40,6 +49,28 @@ export interface WholeReader {
 export function readerOf(fetch: unknown): WholeReader[typeof readWhole] | undefined {
   const reader = (fetch as Partial<WholeReader> | undefined)?.[readWhole];
   return typeof reader === "function" ? reader.bind(fetch) : undefined;
+}
+
+/**
+ * One header from raw pairs, read as `Headers.get` reads it: the name matched without regard to
+ * case, repeated lines joined with ", ", `null` when absent. `name` must be lower-case.
+ */
+export function rawHeader(raw: readonly string[], name: string): string | null {
+  let value: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    const line = raw[i + 1] as string;
+    value = value === null ? line : `${value}, ${line}`;
+  }
+  return value;
+}
+
+/** The `Headers` that raw pairs make, as `fetch` would build them for a `Response`. */
+export function headersFrom(raw: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  return headers;
 }
 
 export function timeoutReason(): DOMException {

@@ -9,7 +9,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { createDingTalk } from "imspec/dingtalk";
 import { createNodeFetch, type NodeFetch } from "imspec/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isTimeoutReason, readerOf, readWhole } from "../../src/core/transport.js";
+import { headersFrom, isTimeoutReason, readerOf, readWhole } from "../../src/core/transport.js";
 
 interface Seen {
   method: string;
@@ -423,12 +423,13 @@ describe("the whole-answer entry the clients use", () => {
     const answer = await read({
       url: new URL(url),
       method: init.method ?? "GET",
-      headers: new Headers({ "x-test": "1" }),
+      headers: { "x-test": "1" },
       body: init.body,
       signal: init.signal,
       timeout: 5_000,
     });
-    return { ...answer, headers: [...answer.headers] };
+    const { status, statusText, rawHeaders, text } = answer;
+    return { status, statusText, headers: [...headersFrom(rawHeaders)], text };
   }
   const settle = (promise: Promise<unknown>) =>
     promise.then(
@@ -561,7 +562,7 @@ describe("the whole-answer entry the clients use", () => {
       read?.({
         url: new URL(server.url),
         method: "GET",
-        headers: new Headers(),
+        headers: {},
         body: undefined,
         signal: undefined,
         timeout: 50,
