@@ -19,16 +19,13 @@ import {
 import type { CommonClientOptions, RequestOptions } from "./options.js";
 import type { Redactor } from "./redact.js";
 
+/** Lone surrogates cannot be percent-encoded (`encodeURIComponent` throws a URIError). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * Path parameters are percent-encoded one segment each. `.` and `..` are refused outright: URL
  * parsers resolve them (even as `%2e%2e`), which would move the request to another path.
  */
-/** Lone surrogates cannot be percent-encoded (`encodeURIComponent` throws a URIError). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-function isWellFormed(value: string): boolean {
-  return !LONE_SURROGATE.test(value);
-}
-
 export function safePathSerializer(pathname: string, params: Record<string, unknown>): string {
   return pathname.replace(/\{([^{}]+)\}/g, (_, name: string) => {
     const value = Object.hasOwn(params ?? {}, name) ? params[name] : undefined;
@@ -38,7 +35,7 @@ export function safePathSerializer(pathname: string, params: Record<string, unkn
         path: pathname,
       });
     }
-    if (!isWellFormed(value)) {
+    if (LONE_SURROGATE.test(value)) {
       throw new ConfigError(`Path parameter "${name}" is not well-formed Unicode (a lone surrogate)`, {
         path: pathname,
       });
@@ -240,8 +237,7 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
       text = form ? new URLSearchParams(body as Record<string, string>).toString() : JSON.stringify(body);
     // The path serializer sees the base URL too, as in openapi-fetch: a `{…}` in it is refused.
     let target = safePathSerializer(`${base}${row.path}`, path);
-    let search = serializeQuery(query);
-    if (search.startsWith("?")) search = search.slice(1);
+    const search = serializeQuery(query);
     if (search) target += `?${search}`;
     if (text !== undefined && (row.method === "GET" || row.method === "HEAD"))
       throw new TypeError("Request with GET/HEAD method cannot have body.");
@@ -273,31 +269,25 @@ export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
     }
     if (!body && Object.values(row.params).includes("body")) body = {};
     const ref = refOf(operationId, row);
-    let request: RequestSpec;
+    // A value that cannot be serialized (a nested query array, a BigInt in the body, a header
+    // Headers refuses) stops the call before anything is sent. The engine throws typed errors;
+    // what a token provider throws is wrapped the same way.
     let sent: Sent;
     try {
-      request = requestOf(row, path, query, header, body);
+      sent = await engine.send(requestOf(row, path, query, header, body), ref, callOptions);
     } catch (error) {
-      // A value that cannot be serialized (a nested query array, a BigInt in the body, a header
-      // Headers refuses) stops the call before anything is sent.
-      throw typed(error, ref, false, options.redactor);
-    }
-    try {
-      sent = await engine.send(request, ref, callOptions);
-    } catch (error) {
-      // The engine throws typed errors; what a token provider throws is wrapped here.
       throw typed(error, ref, false, options.redactor);
     }
     let data = sent.data;
     if (row.noBody) data = undefined;
     else if (profile.envelope) data = (data as Record<string, unknown>)[profile.envelope.resultField];
-    const answer = sent;
     return {
       data,
+      // A getter: the Response is built only if the caller asks for it (see Sent).
       get response() {
-        return answer.response;
+        return sent.response;
       },
-      requestId: answer.requestId,
+      requestId: sent.requestId,
     };
   };
 

@@ -22,6 +22,7 @@ import {
   sleep,
 } from "./retry.js";
 import {
+  HEADER_VALUE,
   headersFrom,
   isTimeoutReason,
   rawHeader,
@@ -138,8 +139,6 @@ function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): Token
   return { get: async () => (typeof input === "function" ? await input() : input) };
 }
 
-/** A header value Headers accepts: tabs, visible ASCII and Latin-1, no CR, LF or NUL. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** A header name Headers accepts (an HTTP token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
@@ -151,6 +150,11 @@ const KEPT_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e
 /** Drops the spaces and tabs at either end of a value, as Headers does. */
 function trimmedValue(value: string): string {
   return value.replace(/^[\t ]+|[\t ]+$/g, "");
+}
+
+/** Adds a value under a lower-case name as Headers combines repeats: joined with ", ". */
+function combine(record: Record<string, string>, name: string, value: string): void {
+  record[name] = name in record ? `${record[name]}, ${value}` : value;
 }
 
 /**
@@ -171,14 +175,13 @@ export function requestHeaders(
   let plain = true;
   if (base instanceof Headers) {
     // Already checked and normalised; only set-cookie comes back as more than one entry.
-    for (const [name, value] of base) out[name] = name in out ? `${out[name]}, ${value}` : value;
+    for (const [name, value] of base) combine(out, name, value);
   } else {
     for (const name of Object.keys(base)) {
       const value = base[name] as string;
       // Headers reads a record through a plain object, where `__proto__` is no key: it drops it.
       if (!kept(name, value) || name === "__proto__") plain = false;
-      const key = name.toLowerCase();
-      out[key] = key in out ? `${out[key]}, ${value}` : value;
+      combine(out, name.toLowerCase(), value);
     }
   }
   for (const extra of [client, call]) {
@@ -194,8 +197,7 @@ export function requestHeaders(
   for (const [k, v] of Object.entries(client ?? {})) headers.set(k, v);
   for (const [k, v] of Object.entries(call ?? {})) headers.set(k, v);
   const normalised: Record<string, string> = Object.create(null);
-  for (const [name, value] of headers)
-    normalised[name] = name in normalised ? `${normalised[name]}, ${value}` : value;
+  for (const [name, value] of headers) combine(normalised, name, value);
   return normalised;
 }
 

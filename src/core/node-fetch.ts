@@ -8,6 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import {
+  HEADER_VALUE,
   headersFrom,
   rawHeader,
   readWhole,
@@ -19,7 +20,7 @@ import {
 /**
  * A `fetch` over node:http / node:https with a keep-alive connection pool, for Node servers that
  * call an API often. Node's global fetch (undici) builds and tears down several web-platform
- * objects per call; on loopback it costs about 1.5× a keep-alive node:http request (see
+ * objects per call; on loopback it costs two to three times a keep-alive node:http request (see
  * BENCHMARKS.md). This function does the same job with node:http and returns a real `Response`.
  *
  * Differences from the global fetch, all deliberate for an API client:
@@ -59,8 +60,6 @@ export interface NodeFetch extends FetchFunction {
 /** Statuses whose Response must have a null body (Fetch standard, "null body status"). */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
-/** What `new Response()` accepts as a status text (a reason phrase). */
-const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Decodes like `response.text()`: UTF-8, a leading BOM dropped, bad bytes replaced. */
 const utf8 = new TextDecoder();
 
@@ -271,7 +270,7 @@ function exchange<T>(
       const refused =
         status < 200 || status > 599
           ? new RangeError('init["status"] must be in the range of 200 to 599, inclusive.')
-          : REASON_PHRASE.test(statusText)
+          : HEADER_VALUE.test(statusText)
             ? undefined
             : new TypeError("Invalid statusText");
       if (refused) {

@@ -10,6 +10,12 @@
  */
 export const readWhole: unique symbol = Symbol.for("imspec.readWhole") as never;
 
+/**
+ * A header value or status text the platform accepts (`Headers`, `new Response()`): tabs, visible
+ * ASCII and Latin-1; no CR, LF or NUL.
+ */
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 export interface WholeRequest {
   url: URL;
   method: string;
