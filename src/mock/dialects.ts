@@ -56,6 +56,18 @@ function exampleFor(operation: Json, matches: (name: string, value: Json) => boo
 }
 
 /**
+ * The HTTP status of a DingTalk code the operation does not document: throttling is a 403
+ * `Forbidden.AccessDenied.*` or a 429 `system.busy`; anything else reads as a parameter error.
+ */
+function undocumentedStatus(code: string): number {
+  if (code.startsWith("Forbidden.")) return 403;
+  if (/^system\.?busy$/i.test(code)) return 429;
+  if (code === "unauthorized") return 401;
+  if (/error$/i.test(code)) return 500;
+  return 400;
+}
+
+/**
  * DingTalk (api.dingtalk.com v1.0): every 4xx/5xx body is `{code, message, requestid}` and the
  * gateway adds an `x-acs-request-id` header (specs/dingtalk/openapi.yaml, info.description).
  */
@@ -100,18 +112,7 @@ export function dingtalkDialect(): Dialect {
         if (message !== undefined) body.message = message;
         return json(found.entry.status, body);
       }
-      // Codes the operation does not document: throttling is a 403 `Forbidden.AccessDenied.*`
-      // or a 429 `system.busy`; anything else reads as a parameter error.
-      const status = name.startsWith("Forbidden.")
-        ? 403
-        : /^system\.?busy$/i.test(name)
-          ? 429
-          : name === "unauthorized"
-            ? 401
-            : /error$/i.test(name)
-              ? 500
-              : 400;
-      return error(status, name, message ?? name);
+      return error(undocumentedStatus(name), name, message ?? name);
     },
     finish(reply) {
       const body = reply.body as Json | undefined;

@@ -60,8 +60,7 @@ export function responsesOf(operation: Json): ResponseEntry[] {
 }
 
 /** The response documented for `code`: the exact key, else its range (`4XX`), else `default`. */
-export function responseFor(operation: Json, code: number): ResponseEntry | undefined {
-  const all = responsesOf(operation);
+function responseFor(all: readonly ResponseEntry[], code: number): ResponseEntry | undefined {
   const exact = all.find((e) => e.key === String(code));
   const range = all.find((e) => e.key.toUpperCase() === `${String(code)[0]}XX`);
   const fallback = all.find((e) => e.key === "default");
@@ -108,7 +107,7 @@ export function choose(operation: Json, prefer: Prefer): Choice | string {
   const documented = all.map((e) => e.key).join(", ");
   let entry: ResponseEntry | undefined;
   if (prefer.code !== undefined) {
-    entry = responseFor(operation, prefer.code);
+    entry = responseFor(all, prefer.code);
     if (!entry)
       return `Prefer: code=${prefer.code} is not documented for this operation (documented: ${documented})`;
   } else if (prefer.example !== undefined) {

@@ -12,7 +12,7 @@ import { type Context, type Document, OpenAPIBackend } from "openapi-backend";
 import { type Dialect, dingtalkDialect, json, type Reply, workplusDialect } from "./dialects.js";
 import { loadDocument, MOCK_APIS, type MockApi, type OpenApiDocument } from "./documents.js";
 import { type Choice, choose, hasContent, parsePrefer } from "./examples.js";
-import { type AjvError, type Problem, problemsFromAjv } from "./problems.js";
+import { type AjvError, type Problem, problem, problemsFromAjv } from "./problems.js";
 import { TOKEN_ENDPOINTS, type TokenEndpoint } from "./token-endpoints.js";
 import { type TokenCheck, type TokenKind, TokenRegistry } from "./tokens.js";
 
@@ -104,15 +104,13 @@ const MAX_BODY_BYTES = 1 << 20;
 /** Per request: what the handlers need besides openapi-backend's context. */
 interface Exchange {
   url: URL;
-  headers: IncomingHttpHeaders;
-  body: string;
+  /** Also carries the request's headers and body. */
   record: MockRequest;
   auth: TokenCheck | undefined;
 }
 
 interface Served {
   api: MockApi;
-  document: OpenApiDocument;
   backend: OpenAPIBackend;
   dialect: Dialect;
   lifetimeMs: number;
@@ -308,12 +306,11 @@ export class MockServer {
       quick: true,
       strict: true,
       coerceTypes: true,
-      ajvOpts: { allErrors: true, strict: false },
       customizeAjv: (_ajv, options) => ajv2020(options) as never,
       handlers: {
         postRoutingHandler: (c: Context, x: Exchange) => this.#routed(api, c, x),
-        notFound: (c: Context, x: Exchange) => this.#notFound(dialect, c, x),
-        methodNotAllowed: (c: Context, x: Exchange) => this.#notFound(dialect, c, x),
+        notFound: (_c: Context, x: Exchange) => this.#notFound(dialect, x),
+        methodNotAllowed: (_c: Context, x: Exchange) => this.#notFound(dialect, x),
         unauthorizedHandler: (_c: Context, x: Exchange) => {
           x.record.outcome = "unauthorized";
           return dialect.unauthorized(x.auth ?? "unknown");
@@ -330,14 +327,14 @@ export class MockServer {
       const where = scheme.in === "query" ? "query" : "header";
       const key = String(scheme.name);
       backend.registerSecurityHandler(name, (_c: Context, x: Exchange) => {
-        const raw = where === "query" ? x.url.searchParams.get(key) : x.headers[key.toLowerCase()];
+        const raw = where === "query" ? x.url.searchParams.get(key) : x.record.headers[key.toLowerCase()];
         const token = Array.isArray(raw) ? raw[0] : (raw ?? undefined);
         const check = this.#tokens.check(api, token, kind);
         if (check !== "ok") x.auth ??= check;
         return check === "ok";
       });
     }
-    const served: Served = { api, document, backend, dialect, lifetimeMs: seconds * 1000, authQuery };
+    const served: Served = { api, backend, dialect, lifetimeMs: seconds * 1000, authQuery };
     for (const operation of backend.getOperations()) {
       if (!operation.operationId) continue;
       backend.register(operation.operationId, (c: Context, x: Exchange) => this.#answer(served, c, x));
@@ -353,7 +350,7 @@ export class MockServer {
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
   }
 
-  #notFound(dialect: Dialect, _context: Context, exchange: Exchange): Reply {
+  #notFound(dialect: Dialect, exchange: Exchange): Reply {
     exchange.record.outcome = "not-found";
     return dialect.notFound(exchange.record.method, exchange.record.path);
   }
@@ -398,7 +395,7 @@ export class MockServer {
       const prefer =
         script?.example !== undefined || script?.code !== undefined
           ? { example: script.example, code: script.code }
-          : parsePrefer(exchange.headers.prefer);
+          : parsePrefer(exchange.record.headers.prefer);
       const chosen = choose(operation, prefer);
       if (typeof chosen === "string") {
         return this.#invalid(dialect, exchange, [
@@ -421,21 +418,14 @@ export class MockServer {
   /** The spec declares only `application/json` bodies: say so when a body comes as something else. */
   #contentTypeProblems(operation: Json, exchange: Exchange): Problem[] {
     const requestBody = operation.requestBody as Json | undefined;
-    if (!requestBody || exchange.body.length === 0) return [];
+    if (!requestBody || exchange.record.body.length === 0) return [];
     const declared = Object.keys((requestBody.content ?? {}) as Json);
-    const sent = String(exchange.headers["content-type"] ?? "")
+    const sent = String(exchange.record.headers["content-type"] ?? "")
       .split(";")[0]
       ?.trim()
       .toLowerCase();
     if (!sent || declared.includes(sent)) return [];
-    return [
-      {
-        field: "content-type",
-        where: "header",
-        kind: "invalid",
-        text: `header content-type must be ${declared.join(" or ")} (got ${sent})`,
-      },
-    ];
+    return [problem("header", "content-type", "invalid", `must be ${declared.join(" or ")} (got ${sent})`)];
   }
 
   #fromExample(served: Served, operationId: string, choice: Choice, endpoint?: TokenEndpoint): Reply {
@@ -522,7 +512,7 @@ export class MockServer {
         const seen = query[name];
         query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
       }
-      const exchange: Exchange = { url, headers: req.headers, body, record, auth: undefined };
+      const exchange: Exchange = { url, record, auth: undefined };
       reply = (await served.backend.handleRequest(
         {
           method,

@@ -16,6 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError } from "../core/errors.js";
+import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
@@ -124,16 +125,18 @@ function parse(text: unknown): StoredToken | undefined {
       value.accessToken.length > 0 &&
       typeof value.expiresAt === "number" &&
       Number.isFinite(value.expiresAt)
-    )
-      return { accessToken: value.accessToken, expiresAt: value.expiresAt };
+    ) {
+      // `obtainedAt` gives the token's lifetime, which caps the cache's refresh margin: without it
+      // a process that reads a short-lived token here would think it stale and fetch its own.
+      const { obtainedAt } = value;
+      return typeof obtainedAt === "number" && Number.isFinite(obtainedAt)
+        ? { accessToken: value.accessToken, expiresAt: value.expiresAt, obtainedAt }
+        : { accessToken: value.accessToken, expiresAt: value.expiresAt };
+    }
   } catch {
     // Not ours, or corrupt: treated as absent, replaced by the next write.
   }
   return undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
@@ -189,7 +192,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     async set(key, token) {
       // Redis drops the entry when the token expires; at least 1 ms (PX refuses 0).
       const ttl = Math.max(1, Math.ceil(token.expiresAt - Date.now()));
-      const value = JSON.stringify({ accessToken: token.accessToken, expiresAt: token.expiresAt });
+      const { accessToken, expiresAt, obtainedAt } = token;
+      const value = JSON.stringify({ accessToken, expiresAt, obtainedAt });
       await run("SET", prefix + key, value, "PX", ttl);
     },
 

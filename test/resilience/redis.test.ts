@@ -48,6 +48,10 @@ describe("createRedisTokenStore: the store", () => {
     expect(await s.get("k")).toBeUndefined();
     await s.set("k", { accessToken: "tok-a", expiresAt: later(60_000) });
     expect(await s.get("k")).toMatchObject({ accessToken: "tok-a" });
+    // When the token was fetched travels with it: the cache caps its refresh margin by it.
+    const fetched = { accessToken: "tok-a", expiresAt: later(60_000), obtainedAt: Date.now() };
+    await s.set("k", fetched);
+    expect(await s.get("k")).toEqual(fetched);
     const raw = new Redis(redis.url);
     try {
       const ttl = await raw.pttl(`${prefix}k`);
