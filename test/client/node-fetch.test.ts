@@ -10,6 +10,7 @@ import { createDingTalk } from "imspec/dingtalk";
 import { createNodeFetch, type NodeFetch } from "imspec/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { headersFrom, isTimeoutReason, readerOf, readWhole } from "../../src/core/transport.js";
+import { FaultServer } from "../support/fault-server.js";
 
 interface Seen {
   method: string;
@@ -257,9 +258,7 @@ describe("redirects", () => {
 
 describe("failures", () => {
   it('rejects a refused connection with TypeError("fetch failed") and cause ECONNREFUSED', async () => {
-    const closed = await new TestServer().start();
-    const url = closed.url;
-    await closed.stop();
+    const url = await FaultServer.refusedUrl();
     const error = await nodeFetch(`${url}/x`).then(
       () => undefined,
       (e: unknown) => e,
@@ -508,9 +507,7 @@ describe("the whole-answer entry the clients use", () => {
   });
 
   it("fails as fetch + text() fail: refused, cut mid-body, closed early, a status Response refuses", async () => {
-    const closed = await new TestServer().start();
-    const refusedUrl = closed.url;
-    await closed.stop();
+    const refusedUrl = await FaultServer.refusedUrl();
     const refused = (await settle(viaReader(refusedUrl))) as TypeError;
     expect(refused).toBeInstanceOf(TypeError);
     expect(refused.message).toBe("fetch failed");
@@ -650,9 +647,7 @@ describe("a client over createNodeFetch() behaves as over its fetch function", (
   });
 
   it("a refused connection: ConnectionError before sending, retried, the same either way", async () => {
-    const closed = await new TestServer().start();
-    const url = closed.url;
-    await closed.stop();
+    const url = await FaultServer.refusedUrl();
     const plain = ((input: string | URL | Request, init?: RequestInit) =>
       nodeFetch(input, init)) as typeof globalThis.fetch;
     const run = (fetch: typeof globalThis.fetch) =>

@@ -20,6 +20,7 @@ import type { MockApi } from "imspec/mock";
 import { createWorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ScriptedServer } from "../support/scripted-server.js";
+import { collectUnhandledRejections } from "../support/unhandled.js";
 import { jsonValue, SchemaArbitraries } from "./schema-arbitrary.js";
 import {
   APIS,
@@ -51,8 +52,7 @@ type Outcome = { kind: "data"; data: unknown } | { kind: "error"; error: unknown
 let server: ScriptedServer;
 let next: Answer = { status: 200, headers: {}, body: "" };
 const clients: Record<MockApi, object> = { dingtalk: {}, workplus: {} };
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
+let unhandled: ReturnType<typeof collectUnhandledRejections> | undefined;
 
 /** Statuses whose answers carry no body, whatever the server writes (RFC 9110 §15.3.5, §15.4.5). */
 const NO_BODY_STATUSES = new Set([204, 205, 304]);
@@ -70,7 +70,7 @@ function answer(res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
+  unhandled = collectUnhandledRejections();
   server = await new ScriptedServer().start();
   for (const method of ["GET", "POST", "PUT", "DELETE", "PATCH"])
     server.on(
@@ -83,7 +83,7 @@ beforeAll(async () => {
   clients.workplus = createWorkPlus(common);
 });
 afterAll(async () => {
-  process.off("unhandledRejection", onUnhandled);
+  unhandled?.stop();
   await server?.stop();
 });
 afterEach(() => {
@@ -401,5 +401,5 @@ for (const api of APIS) {
 
 test("no call left an unhandled rejection behind", async () => {
   await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(unhandled).toEqual([]);
+  expect(unhandled?.reasons).toEqual([]);
 });

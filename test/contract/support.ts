@@ -4,58 +4,31 @@
  * an operation's documented answers into tests.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { type APIPromise, DingTalkError, ImspecError, type RequestOptions } from "imspec/dingtalk";
 import type { MockApi, MockServer } from "imspec/mock";
 import { WorkPlusError } from "imspec/workplus";
 import { expect, test } from "vitest";
+import { bundled, type Json, operationsOf as operationsIn, type SpecOperation } from "../support/specs.js";
 
-export type Json = Record<string, unknown>;
-export const ROOT = path.resolve(import.meta.dirname, "../..");
+export type { Json, SpecOperation };
 export const APIS: readonly MockApi[] = ["dingtalk", "workplus"];
-const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 
 const documents = new Map<MockApi, Json>();
 
-/** The bundled spec (`generated/<api>/openapi.json`), as the mock serves it. */
+/** The bundled spec (`generated/<api>/openapi.json`), as the mock serves it; read once per file. */
 export function specOf(api: MockApi): Json {
   let doc = documents.get(api);
   if (!doc) {
-    doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+    doc = bundled(api);
     documents.set(api, doc);
   }
   return doc;
 }
 
-export interface SpecOperation {
-  api: MockApi;
-  operationId: string;
-  tag: string;
-  method: string;
-  path: string;
-  operation: Json;
-}
-
 export function operationsOf(api: MockApi): SpecOperation[] {
-  const out: SpecOperation[] = [];
-  for (const [p, item] of Object.entries(specOf(api).paths as Record<string, Json>)) {
-    for (const method of METHODS) {
-      const operation = item[method] as Json | undefined;
-      if (!operation) continue;
-      out.push({
-        api,
-        operationId: String(operation.operationId),
-        tag: String((operation.tags as string[])[0]),
-        method: method.toUpperCase(),
-        path: p,
-        operation,
-      });
-    }
-  }
-  return out;
+  return operationsIn(api, specOf(api));
 }
 
 export function operationOf(api: MockApi, operationId: string): SpecOperation {
@@ -360,7 +333,6 @@ export function sampleParams(api: MockApi, operationId: string): Json {
 
 type AnyMethod = (params: Json, options?: RequestOptions) => APIPromise<unknown>;
 
-/** Calls any operation by name, with the spec's sample parameters (for table-driven tests). */
 /** Whether the operation's security asks for a user token (`x-imspec-token-kind: user`). */
 export function needsUserToken(api: MockApi, operationId: string): boolean {
   const { operation } = operationOf(api, operationId);
@@ -374,6 +346,7 @@ export function needsUserToken(api: MockApi, operationId: string): boolean {
   );
 }
 
+/** Calls any operation by name, with the spec's sample parameters (for table-driven tests). */
 export function callOperation(
   client: object,
   api: MockApi,

@@ -21,7 +21,7 @@ import { createWorkPlus, ImspecError, statusCodes, WorkPlusError } from "imspec/
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Fault, FaultServer } from "../support/fault-server.js";
 import { json, type Received } from "../support/scripted-server.js";
-import { shown } from "./secrets.js";
+import { settler, shown } from "./secrets.js";
 
 const DT_SECRET = "planted-dt-app-secret-Q7v2Lx9";
 const WP_SECRET = "planted-wp-client-secret-M4k8Rz3";
@@ -161,24 +161,7 @@ function call(route: Route, headers: Record<string, string> = {}): Promise<unkno
 }
 
 /** Awaits a call within the bound; records what it threw for the secret check. */
-async function settle(promise: Promise<unknown>): Promise<{ data?: unknown; error?: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the call did not end within ${CALL_BOUND_MS} ms`)),
-      CALL_BOUND_MS,
-    );
-  });
-  try {
-    return { data: await Promise.race([promise, bound]) };
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith("the call did not end")) throw error;
-    thrown.push(error);
-    return { error };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const settle = settler(CALL_BOUND_MS, thrown);
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 interface Case {

@@ -9,8 +9,6 @@
  * unionId, `/ ? # ..` in WorkPlus's appId, and CR/LF in a per-call DingTalk header; this file
  * covers the rest.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   ConfigError,
   createDingTalk,
@@ -22,7 +20,7 @@ import {
 import { createWorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
-import { leaked, shown } from "./secrets.js";
+import { leaked, settler, shown } from "./secrets.js";
 
 const DT_SECRET = "planted-hostile-dt-secret-R5t9Zc";
 const WP_SECRET = "planted-hostile-wp-secret-H3m6Yd";
@@ -49,36 +47,41 @@ function issue(prefix: string): string {
   return token;
 }
 
-beforeEach(async () => {
-  server = await new ScriptedServer().start();
-  server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+/** The normal answers of both APIs' endpoints the tests call. */
+function answerNormally(target: ScriptedServer): ScriptedServer {
+  target.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
     json(res, 200, { accessToken: issue("dt"), expireIn: 7200 }),
   );
-  server.on(
+  target.on(
     "GET",
     (p) => p.startsWith("/v1.0/contact/users/"),
     (_req, res) => json(res, 200, { nick: "n" }),
   );
-  server.on("GET", "/v1.0/contact/seniorSettings", (_req, res) => json(res, 200, SETTINGS));
-  server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => json(res, 200, {}));
-  server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 200, { idxTotal: 1 }));
-  server.on("POST", "/v1/token", (_req, res) =>
+  target.on("GET", "/v1.0/contact/seniorSettings", (_req, res) => json(res, 200, SETTINGS));
+  target.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => json(res, 200, {}));
+  target.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 200, { idxTotal: 1 }));
+  target.on("POST", "/v1/token", (_req, res) =>
     json(res, 200, {
       status: 0,
       message: "ok",
       result: { access_token: issue("wp"), expire_time: Date.now() + 3_600_000 },
     }),
   );
-  server.on(
+  target.on(
     "GET",
     (p) => /^\/v1\/apps\/[^/]+\/(admins|super-admins)$/.test(p),
     (_req, res) => json(res, 200, { status: 0, message: "ok", result: ADMINS }),
   );
-  server.on(
+  target.on(
     "GET",
     (p) => /^\/v1\/apps\/[^/]+\/scope-views$/.test(p),
     (_req, res) => json(res, 200, { status: 0, message: "ok", result: [] }),
   );
+  return target;
+}
+
+beforeEach(async () => {
+  server = answerNormally(await new ScriptedServer().start());
 });
 afterEach(async () => {
   await server.stop();
@@ -103,21 +106,7 @@ function workplus(extra: Record<string, unknown> = {}, baseUrl = server.url) {
 }
 
 /** Awaits a call within the bound: its data, or the error it threw (kept for the secret check). */
-async function settle<T>(promise: Promise<T>): Promise<{ data?: T; error?: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not done within ${CALL_BOUND_MS} ms`)), CALL_BOUND_MS);
-  });
-  try {
-    return { data: await Promise.race([promise, bound]) };
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith("not done within")) throw error;
-    thrown.push(error);
-    return { error };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const settle = settler(CALL_BOUND_MS, thrown);
 
 const TOKEN_PATHS = new Set(["/v1/token", "/v1.0/oauth2/accessToken"]);
 const isTokenRequest = (url: string) => TOKEN_PATHS.has(url.split("?")[0] ?? "");
@@ -182,16 +171,22 @@ describe("path parameters: each value stays inside its own segment", () => {
       before: "/v1.0/contact/users/",
       after: "",
     },
-    ...(["listAdmins", "listSuperAdmins", "listScopeViews"] as const).map((op) => ({
+    ...(
+      [
+        ["listAdmins", "admins"],
+        ["listSuperAdmins", "super-admins"],
+        ["listScopeViews", "scope-views"],
+      ] as const
+    ).map(([op, segment]) => ({
       name: `WorkPlus ${op}`,
       call: (id: string) => workplus().apps[op]({ appId: id }),
       raw: (id: string) =>
         workplus().raw.GET(
-          `/v1/apps/{appId}/${op === "listAdmins" ? "admins" : op === "listSuperAdmins" ? "super-admins" : "scope-views"}` as "/v1/apps/{appId}/admins",
+          `/v1/apps/{appId}/${segment}` as "/v1/apps/{appId}/admins",
           { params: { path: { appId: id } } } as never,
         ),
       before: "/v1/apps/",
-      after: `/${op === "listAdmins" ? "admins" : op === "listSuperAdmins" ? "super-admins" : "scope-views"}`,
+      after: `/${segment}`,
     })),
   ];
 
@@ -295,9 +290,9 @@ describe("headers: CR/LF and other invalid characters never reach the wire", () 
   const BAD_NAMES = ["x-a\r\nx-evil", "x evil", "x-evil:1", "x-évil"];
   type Call = (o: { headers?: Record<string, string>; client?: Record<string, unknown> }) => Promise<unknown>;
   const calls: Record<"dingtalk" | "workplus", Call> = {
-    dingtalk: (o: { headers?: Record<string, string>; client?: Record<string, unknown> }) =>
+    dingtalk: (o) =>
       dingtalk(o.client).contact.getLatestDingIndex({}, o.headers ? { headers: o.headers } : {}),
-    workplus: (o: { headers?: Record<string, string>; client?: Record<string, unknown> }) =>
+    workplus: (o) =>
       workplus(o.client).apps.listAdmins({ appId: "app-1" }, o.headers ? { headers: o.headers } : {}),
   };
 
@@ -371,47 +366,13 @@ describe("headers: CR/LF and other invalid characters never reach the wire", () 
   });
 });
 
-/** A node:http server that takes request targets and headers of several megabytes. */
-async function bigServer(): Promise<{
-  url: string;
-  received: Array<{ url: string; body: string }>;
-  stop: () => Promise<void>;
-}> {
-  const received: Array<{ url: string; body: string }> = [];
-  const srv: Server = createServer({ maxHeaderSize: 16 * MB }, async (req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    received.push({ url: req.url ?? "", body: Buffer.concat(chunks).toString("utf8") });
-    const path = (req.url ?? "").split("?")[0] ?? "";
-    if (path === "/v1.0/oauth2/accessToken")
-      return json(res, 200, { accessToken: issue("dt"), expireIn: 7200 });
-    if (path === "/v1/token")
-      return json(res, 200, {
-        status: 0,
-        message: "ok",
-        result: { access_token: issue("wp"), expire_time: Date.now() + 3_600_000 },
-      });
-    if (path.startsWith("/v1/apps/")) return json(res, 200, { status: 0, message: "ok", result: ADMINS });
-    return json(res, 200, { nick: "n" });
-  });
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
-    received,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        srv.closeAllConnections();
-        srv.close(() => resolve());
-      }),
-  };
-}
-
 describe("huge values", () => {
   /** 1 MiB of characters that all need encoding, with separators that must stay inside the value. */
   const HUGE = "a/?#&=%. 张".repeat(Math.ceil(MB / 11)).slice(0, MB);
 
   it("1 MiB path, query and body values arrive whole at a server that takes them", async () => {
-    const big = await bigServer();
+    // A server that takes request targets and headers of several megabytes.
+    const big = answerNormally(await new ScriptedServer({ maxHeaderSize: 16 * MB }).start());
     try {
       const dt = dingtalk({}, big.url);
       const wp = workplus({}, big.url);
@@ -422,10 +383,10 @@ describe("huge values", () => {
       expect(
         (await settle(dt.contact.updateSeniorSetting({ seniorStaffId: HUGE, open: true }))).error,
       ).toBeUndefined();
-      const [user, admins, update] = big.received.filter((r) => !isTokenRequest(r.url)) as [
-        { url: string; body: string },
-        { url: string; body: string },
-        { url: string; body: string },
+      const [user, admins, update] = big.requests.filter((r) => !isTokenRequest(r.url)) as [
+        Received,
+        Received,
+        Received,
       ];
       expect(user.url).toBe(`/v1.0/contact/users/${encodeURIComponent(HUGE)}`);
       expect(admins.url.startsWith(`/v1/apps/${encodeURIComponent(HUGE)}/admins?`)).toBe(true);

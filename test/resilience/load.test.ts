@@ -17,6 +17,7 @@ import path from "node:path";
 import { type MockApi, type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ROOT } from "../support/repo-copy.js";
+import { collectUnhandledRejections } from "../support/unhandled.js";
 import { MOCK_TOKEN_SHAPE } from "./secrets.js";
 import type { LoadConfig, LoadReport } from "./workers/load-worker.js";
 
@@ -39,12 +40,10 @@ const SECRETS: Record<MockApi, string> = {
 };
 const OPERATION: Record<MockApi, string> = { dingtalk: "listSeniorSettings", workplus: "listAdmins" };
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-process.on("unhandledRejection", onUnhandled);
+const unhandled = collectUnhandledRejections();
 afterAll(() => {
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
+  unhandled.stop();
+  expect(unhandled.reasons).toEqual([]);
 });
 
 let mock: MockServer | undefined;

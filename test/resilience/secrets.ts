@@ -24,3 +24,33 @@ export const MOCK_TOKEN_SHAPE = /[0-9a-f]{32}/;
 export function leaked(text: string, planted: readonly string[]): string[] {
   return planted.filter((secret) => secret.length > 0 && text.includes(secret));
 }
+
+/** How a call ended: its data, or the error it threw. */
+export interface Settled<T> {
+  data?: T;
+  error?: unknown;
+}
+
+/**
+ * A `settle` for a suite: awaits a call within `boundMs` and resolves with its data or the error it
+ * threw, which is kept in `thrown` for the suite's secret check. A call still running at the bound
+ * fails the test.
+ */
+export function settler(boundMs: number, thrown: unknown[]): <T>(promise: Promise<T>) => Promise<Settled<T>> {
+  return async <T>(promise: Promise<T>): Promise<Settled<T>> => {
+    const overrun = new Error(`the call did not end within ${boundMs} ms`);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(overrun), boundMs);
+    });
+    try {
+      return { data: await Promise.race([promise, bound]) };
+    } catch (error) {
+      if (error === overrun) throw error;
+      thrown.push(error);
+      return { error };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /** What a test records of each request the server received. */
@@ -25,8 +31,9 @@ export class ScriptedServer {
   #sockets = new Set<Socket>();
   url = "";
 
-  constructor() {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
+  /** `options` go to node:http's createServer (`maxHeaderSize` for request targets of megabytes). */
+  constructor(options: ServerOptions = {}) {
+    this.#server = createServer(options, (req, res) => void this.#handle(req, res));
     this.#server.on("connection", (socket) => {
       this.#sockets.add(socket);
       socket.on("close", () => this.#sockets.delete(socket));

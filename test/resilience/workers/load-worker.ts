@@ -197,7 +197,6 @@ async function main(): Promise<LoadReport> {
   };
 }
 
-process.send?.("ready");
 main().then(
   (report) => process.send?.({ report }, () => process.exit(0)),
   (error: unknown) => {
