@@ -6,10 +6,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { ROOT } from "./lib/registry.js";
 import { buildGuide, GUIDE_PATH } from "./migration/guide.js";
 
 const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
-const file = path.resolve(import.meta.dirname, "..", GUIDE_PATH);
+const file = path.join(ROOT, GUIDE_PATH);
 const guide = buildGuide();
 let current: string | undefined;
 try {

@@ -1,4 +1,4 @@
-import { deref, type OperationInfo, type ParamLocation } from "../lib/extract.js";
+import { deref, isObject, type OperationInfo, type ParamLocation } from "../lib/extract.js";
 
 /**
  * Example values read from a bundled OpenAPI 3.1 document, for the code samples. Pure functions:
@@ -9,10 +9,6 @@ type Json = Record<string, unknown>;
 
 /** A found example; wrapped so that a `null` or `false` example is not mistaken for "none". */
 export type Found = { value: unknown } | undefined;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * The example a schema gives, in the order an author most likely meant it: `examples[0]` (3.1),

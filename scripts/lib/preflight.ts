@@ -48,6 +48,7 @@ export function preflight(rootFile: string): void {
 
   const root = path.resolve(ROOT, rootFile);
   const queue = [root];
+  const queued = new Set(queue);
   const known = new Map<string, number>(); // `file#pointer` → $refs between it and a value
   while (queue.length > 0) {
     const file = queue.shift() as string;
@@ -55,7 +56,10 @@ export function preflight(rootFile: string): void {
     if (!loaded) continue;
     for (const { segments, ref } of refsIn(loaded.value)) {
       const target = targetOf(file, ref);
-      if (target && !files.has(target.file)) queue.push(target.file);
+      if (target && !queued.has(target.file)) {
+        queued.add(target.file);
+        queue.push(target.file);
+      }
       followChain(file, segments, load, known);
     }
   }

@@ -11,11 +11,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { operations as table } from "../../generated/dingtalk/operations.js";
+import { bodyExample, parameterExample } from "../docs/examples.js";
+import { deref } from "../lib/extract.js";
+import { ROOT } from "../lib/registry.js";
 import { readSdkModule, type SdkModule } from "./sdk.js";
 
 export const GUIDE_PATH = "docs/migrating-from-alicloud-dingtalk.md";
 const SPEC_PATH = "generated/dingtalk/openapi.json";
-const ROOT = path.resolve(import.meta.dirname, "../..");
 
 type Json = Record<string, unknown>;
 type Row = {
@@ -41,15 +43,6 @@ export interface GuideOperation {
   params: Array<[string, unknown]>;
 }
 
-function resolveRef<T>(document: Json, value: T): T {
-  const ref = (value as { $ref?: unknown } | undefined)?.$ref;
-  if (typeof ref !== "string" || !ref.startsWith("#/")) return value;
-  let node: unknown = document;
-  for (const part of ref.slice(2).split("/"))
-    node = (node as Json)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
-  return resolveRef(document, node as T);
-}
-
 /** Reads the operations of the spec that call the API with a token (the token endpoints are not API calls). */
 export function guideOperations(document: Json, rows: Readonly<Record<string, Row>>): GuideOperation[] {
   const out: GuideOperation[] = [];
@@ -70,17 +63,12 @@ export function guideOperations(document: Json, rows: Readonly<Record<string, Ro
       }
       const params: Array<[string, unknown]> = [];
       for (const raw of [...shared, ...((op.parameters ?? []) as unknown[])]) {
-        const p = resolveRef(document, raw) as Json;
-        const example = p.example ?? (p.schema as Json | undefined)?.example;
-        if (example !== undefined) params.push([String(p.name), example]);
+        const p = deref<Json>(document, raw) as Json;
+        const found = parameterExample(document, p);
+        if (found) params.push([String(p.name), found.value]);
         else if (p.required) params.push([String(p.name), `<${String(p.name)}>`]);
       }
-      const body = resolveRef(document, op.requestBody) as Json | undefined;
-      const media = (body?.content as Record<string, Json> | undefined)?.["application/json"];
-      const examples = media?.examples as Record<string, unknown> | undefined;
-      const first = examples ? resolveRef(document, Object.values(examples)[0]) : undefined;
-      const bodyExample = (first as Json | undefined)?.value ?? media?.example;
-      if (bodyExample && typeof bodyExample === "object") params.push(...Object.entries(bodyExample));
+      params.push(...Object.entries(bodyExample(document, op) ?? {}));
       out.push({
         operationId: op.operationId,
         sdkOperation,

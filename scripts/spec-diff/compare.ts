@@ -15,6 +15,8 @@
  *   added     a new operation, for the changelog
  */
 
+import { deref } from "../lib/extract.js";
+
 type Json = Record<string, unknown>;
 
 export type Severity = "breaking" | "caution" | "added";
@@ -41,19 +43,18 @@ interface Shape {
 
 const MAX_DEPTH = 24;
 
-function deref(document: Json, value: unknown, seen = new Set<string>()): Json {
-  let node = value as Json | undefined;
-  while (node && typeof node.$ref === "string") {
-    const ref = node.$ref;
-    if (!ref.startsWith("#/") || seen.has(ref)) return {};
-    seen.add(ref);
-    let target: unknown = document;
-    for (const part of ref.slice(2).split("/")) {
-      target = (target as Json | undefined)?.[part.replace(/~1/g, "/").replace(/~0/g, "~")];
-    }
-    node = target as Json | undefined;
+/**
+ * A `$ref` followed to its target with the generator's own resolution (lib/extract.ts); a cycle,
+ * a remote or a dangling reference reads as an unconstrained schema.
+ */
+function resolve(document: Json, value: unknown): Json {
+  let node: unknown;
+  try {
+    node = deref(document, value);
+  } catch {
+    return {};
   }
-  return node && typeof node === "object" ? node : {};
+  return node && typeof node === "object" ? (node as Json) : {};
 }
 
 function typesOf(schema: Json): Set<string> {
@@ -71,7 +72,7 @@ function valuesOf(schema: Json): Set<string> | undefined {
 
 /** Flattens `allOf` (all apply) and `oneOf`/`anyOf` (any may apply) into one shape. */
 export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
-  const schema = deref(document, raw);
+  const schema = resolve(document, raw);
   const shape: Shape = {
     types: typesOf(schema),
     values: valuesOf(schema),
@@ -214,12 +215,12 @@ export function paramsSchema(document: Json, operation: Operation): Json {
   const properties: Record<string, unknown> = {};
   const required: string[] = [];
   for (const raw of [...operation.shared, ...((operation.op.parameters ?? []) as unknown[])]) {
-    const p = deref(document, raw);
+    const p = resolve(document, raw);
     if (typeof p.name !== "string") continue;
     properties[p.name] = p.schema ?? {};
     if (p.required === true) required.push(p.name);
   }
-  const body = deref(document, operation.op.requestBody);
+  const body = resolve(document, operation.op.requestBody);
   const media = (body.content as Record<string, Json> | undefined)?.["application/json"];
   if (media?.schema) {
     const shape = shapeOf(document, media.schema);
@@ -236,7 +237,7 @@ export function resultSchema(document: Json, operation: Operation): unknown {
   const responses = (operation.op.responses ?? {}) as Record<string, unknown>;
   for (const status of Object.keys(responses).sort()) {
     if (!/^2/.test(status)) continue;
-    const response = deref(document, responses[status]);
+    const response = resolve(document, responses[status]);
     const media = (response.content as Record<string, Json> | undefined)?.["application/json"];
     if (media?.schema) return media.schema;
   }
