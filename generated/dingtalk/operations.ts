@@ -4,12 +4,91 @@ import type { operations as Schema } from "./schema.js";
 export const title = "DingTalk Contacts & OAuth2 API (钉钉通讯录与访问凭证)" as const;
 /** The spec's server URLs; the first is the default base URL. */
 export const servers = ["https://api.dingtalk.com", "https://api.dingtalk.io"] as const;
-/** Where the access token goes on each request (from the spec's apiKey security scheme). */
-export const auth = {
-  in: "header",
-  name: "x-acs-dingtalk-access-token",
+/** What this API is besides its operations: where the token goes, how it is obtained, how errors look, which codes mean what, and the documented call budgets (the spec's x-imspec-* extensions). `src/core` reads it. */
+export const profile = {
+  api: "dingtalk",
+  servers: ["https://api.dingtalk.com", "https://api.dingtalk.io"],
+  auth: {
+    in: "header",
+    name: "x-acs-dingtalk-access-token",
+  },
+  errors: {
+    code: ["code", "Code"],
+    message: ["message", "Message"],
+    requestId: ["requestid", "RequestId", "requestId"],
+    requestIdHeader: ["x-acs-request-id"],
+    tokenInvalid: {
+      statuses: [401],
+      codes: ["InvalidAuthentication*", "invalidAccessToken*", "invalid.accessToken*", "token.invalid*", "token.expired*"],
+    },
+    throttled: ["Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "Forbidden.AccessDenied.QpsLimitForSuitekeyAndOrgAndApi", "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi", "Forbidden.AccessDenied.QpmLimitForSuitekeyAndOrgAndApi", "system.busy", "systemBusy"],
+    neverRetry: ["parameter.userNotExists", "parameter.orgNotExists"],
+    refusals: [
+      {
+        match: {
+          status: 1111,
+        },
+        code: "1111",
+        message: "the egress IP is blocked for calling too often",
+      },
+    ],
+  },
+  tokens: [
+    {
+      operation: "getAccessToken",
+      options: {
+        appKey: "appKey",
+        appSecret: "appSecret",
+      },
+      optional: [],
+      fixed: {},
+      secrets: ["appSecret"],
+      token: "accessToken",
+      expires: {
+        field: "expireIn",
+        unit: "s",
+        epoch: false,
+      },
+      defaultLifetime: 7200,
+    },
+    {
+      operation: "getCorpAccessToken",
+      options: {
+        suiteKey: "suiteKey",
+        suiteSecret: "suiteSecret",
+        authCorpId: "authCorpId",
+        suiteTicket: "suiteTicket",
+      },
+      optional: [],
+      fixed: {},
+      secrets: ["suiteSecret", "suiteTicket"],
+      token: "accessToken",
+      expires: {
+        field: "expireIn",
+        unit: "s",
+        epoch: false,
+      },
+      defaultLifetime: 7200,
+    },
+  ],
+  rateLimits: [
+    {
+      calls: 20,
+      seconds: 1,
+      scope: "app-operation",
+      code: "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+    },
+    {
+      calls: 10000,
+      seconds: 20,
+      scope: "ip",
+      code: "1111",
+    },
+  ],
 } as const;
-/** How success bodies are wrapped (`x-imspec-envelope`), or `undefined` when they are not. */
+/** TEMP */
+export const auth = profile.auth;
+/** TEMP */
 export const envelope = undefined;
 /** The operation table: one row per operationId with method, path, tag, where each parameter goes, the success status, whether a retry is safe and which token it needs. `src/core/methods.ts` turns it into methods. */
 export const operations = {
@@ -166,8 +245,8 @@ export const operations = {
     pagination: {
       cursorParam: "nextToken",
       cursorField: "nextCursor",
-      hasMoreField: "hasMore",
       itemsField: "list",
+      hasMoreField: "hasMore",
       firstCursor: -1,
     },
     sdkOperation: "ListEmpAttributeVisibility",
@@ -193,7 +272,6 @@ export const operations = {
       enable: "body",
     },
     success: 200,
-    noBody: true,
     idempotent: false,
     token: "app",
     sdkOperation: "UpdateDeptSettngTailFirst",
@@ -456,7 +534,7 @@ export interface ContactOperations {
    */
   updateDeptSettingTailFirst: {
     params: NonNullable<Schema["updateDeptSettingTailFirst"]["requestBody"]>["content"]["application/json"];
-    result: void;
+    result: Schema["updateDeptSettingTailFirst"]["responses"][200]["content"]["application/json"] | undefined;
     errors: "InvalidAuthentication" | "parameter.error" | "unauthorized" | "Forbidden.AccessDenied.AccessTokenPermissionDenied" | "Forbidden.AccessDenied.IpNotInWhiteList" | "Forbidden.AccessDenied.QpsLimitForApi" | "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi" | "system.busy" | "systemBusy" | "system.error";
   };
   /**

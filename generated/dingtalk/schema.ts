@@ -417,7 +417,7 @@ export interface components {
          *     Scene in which an executive is protected: `DING_SMS` (SMS DING), `DING_MSG` (in-app DING), `CHAT` (IM single
          *     and group chat), `CONFERENCE_VIDEO` (video conference), `CONFERENCE` (voice conference), `VIDEO_CALL` (video
          *     call), `CONFERENCE_VOIP` (voice call), `CALL` (phone conference / office phone), `SEARCH` (search inside a
-         *     phone conference), `CALL_CENTER` (call centre).
+         *     phone conference), `CALL_CENTER` (call centre). DingTalk may add scenes: the list is open.
          * @example CHAT
          * @enum {string}
          */
@@ -436,7 +436,7 @@ export interface components {
             /**
              * Format: int32
              * @description 高管白名单类型：1 用户；2 部门；3 角色。
-             *     Whitelist entry type: 1 = user, 2 = department, 3 = role.
+             *     Whitelist entry type: 1 = user, 2 = department, 3 = role. DingTalk may add types: the list is open.
              * @example 1
              * @enum {integer}
              */
@@ -895,12 +895,12 @@ export interface components {
              *     The invite link. Empty (null) when inviting or link-joining is disabled (SDK summary).
              * @example https://dingtalk.com
              */
-            inviteUrl?: string;
+            inviteUrl?: string | null;
             /**
              * Format: int64
              * @description 审核类型：0 无需审核；1 有权限的子管理员审核。仅部门邀请有效。
              *     Approval type: 0 = no approval needed, 1 = approved by a sub-admin who has the right. Only meaningful for
-             *     department invites.
+             *     department invites. DingTalk may add types: the list is open.
              * @example 1
              * @enum {integer}
              */
@@ -1026,6 +1026,13 @@ export interface components {
              * @example true
              */
             enable: boolean;
+        };
+        /**
+         * @description 设置部门可见性优先级的响应体：官方SDK不建模其字段，通常为 {}。
+         *     Body of updateDeptSettingTailFirst's answer: the official SDK models no field; usually `{}`.
+         */
+        UpdateDeptSettingTailFirstResult: {
+            [key: string]: unknown;
         };
         /**
          * @description 获取企业内部应用accessToken的请求体。appSecret 按文档为必填（SDK未标注必填）。
@@ -2034,14 +2041,18 @@ export interface operations {
         };
         responses: {
             /**
-             * @description 设置成功，无响应体（SDK响应模型仅有响应头与状态码）。
-             *     Done. No body is modelled: the SDK's response model has only headers and status.
+             * @description 设置成功。SDK响应模型仅有响应头与状态码，但官方SDK按JSON解析响应体，空响应体会令其抛错，因此响应体为可选的JSON对象（通常为 {}）。
+             *     Done. The SDK's response model has only headers and status, but the official SDK parses the body as
+             *     JSON and throws on an empty one, so the body is an optional JSON object (usually `{}`,
+             *     `x-imspec-optional-body`).
              */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["UpdateDeptSettingTailFirstResult"];
+                };
             };
             /**
              * @description 参数错误，或 access token 不合法。

@@ -4,18 +4,64 @@ import type { operations as Schema } from "./schema.js";
 export const title = "WorkPlus Open API" as const;
 /** The spec's server URLs; the first is the default base URL. */
 export const servers = ["https://{host}"] as const;
-/** Where the access token goes on each request (from the spec's apiKey security scheme). */
-export const auth = {
-  in: "query",
-  name: "access_token",
+/** What this API is besides its operations: where the token goes, how it is obtained, how errors look, which codes mean what, and the documented call budgets (the spec's x-imspec-* extensions). `src/core` reads it. */
+export const profile = {
+  api: "workplus",
+  servers: ["https://{host}"],
+  auth: {
+    in: "query",
+    name: "access_token",
+  },
+  envelope: {
+    statusField: "status",
+    messageField: "message",
+    resultField: "result",
+    successStatus: 0,
+  },
+  errors: {
+    code: ["status"],
+    message: ["message"],
+    requestId: [],
+    requestIdHeader: ["x-request-id"],
+    tokenInvalid: {
+      statuses: [401],
+      codes: ["10011"],
+    },
+    throttled: [],
+    neverRetry: [],
+    refusals: [],
+  },
+  tokens: [
+    {
+      operation: "getAccessToken",
+      options: {
+        domain_id: "domainId",
+        client_id: "clientId",
+        client_secret: "clientSecret",
+        org_id: "orgId",
+        owner_id: "ownerId",
+      },
+      optional: ["orgId", "ownerId"],
+      fixed: {
+        grant_type: "client_credentials",
+        scope: "app",
+      },
+      secrets: ["clientSecret"],
+      token: "access_token",
+      expires: {
+        field: "expire_time",
+        unit: "ms",
+        epoch: true,
+      },
+      defaultLifetime: 86400,
+    },
+  ],
+  rateLimits: [],
 } as const;
-/** How success bodies are wrapped (`x-imspec-envelope`), or `undefined` when they are not. */
-export const envelope = {
-  statusField: "status",
-  messageField: "message",
-  resultField: "result",
-  successStatus: 0,
-} as const;
+/** TEMP */
+export const auth = profile.auth;
+/** TEMP */
+export const envelope = profile.envelope;
 /** The documented non-zero envelope statuses (`x-imspec-status-codes`), by name. */
 export const statusCodes = {
   TOKEN_NOT_FOUND: 10011,

@@ -91,6 +91,7 @@ export function operationRow(op: OperationInfo): Record<string, unknown> {
     token: op.token,
     ...(op.pagination ? { pagination: op.pagination } : {}),
     ...(op.sdkOperation ? { sdkOperation: op.sdkOperation } : {}),
+    ...(op.rateLimits ? { rateLimits: op.rateLimits } : {}),
   };
 }
 
@@ -119,7 +120,7 @@ export function paramsType(op: OperationInfo): string {
 export function resultType(op: OperationInfo, api: ApiInfo): string {
   if (!op.success.hasBody) return "void";
   let body = `Schema[${JSON.stringify(op.operationId)}]["responses"][${op.success.status}]["content"]["application/json"]`;
-  if (api.envelope) {
+  if (api.envelope?.resultField) {
     const { statusField, resultField, successStatus } = api.envelope;
     body = `Extract<${body}, { ${JSON.stringify(statusField)}: ${successStatus} }>[${JSON.stringify(resultField)}]`;
   }
@@ -171,8 +172,27 @@ function constant(name: string, value: string, doc: string): VariableStatementSt
   };
 }
 
+/**
+ * Everything `src/core` needs to know about the API besides its operations, from the x-imspec-*
+ * extensions (scripts/README.md).
+ * @example
+ * { api: "workplus", servers: ["https://{host}"], auth: { in: "query", name: "access_token" },
+ *   envelope: { statusField: "status", … }, errors: { code: ["status"], … }, tokens: [ … ], rateLimits: [] }
+ */
+export function profileOf(name: string, api: ApiInfo): Record<string, unknown> {
+  return {
+    api: name,
+    servers: api.servers,
+    auth: api.auth,
+    envelope: api.envelope,
+    errors: api.errors,
+    tokens: api.tokens,
+    rateLimits: api.rateLimits,
+  };
+}
+
 /** All statements of `generated/<api>/operations.ts`. */
-export function operationsFile(api: ApiInfo): StatementStructures[] {
+export function operationsFile(api: ApiInfo, name: string): StatementStructures[] {
   const imports: ImportDeclarationStructure = {
     kind: tsMorph().StructureKind.ImportDeclaration,
     isTypeOnly: true,
@@ -190,18 +210,13 @@ export function operationsFile(api: ApiInfo): StatementStructures[] {
   );
   statements.push(
     constant(
-      "auth",
-      api.auth ? `${literal(api.auth)} as const` : "undefined",
-      "Where the access token goes on each request (from the spec's apiKey security scheme).",
+      "profile",
+      `${literal(profileOf(name, api))} as const`,
+      "What this API is besides its operations: where the token goes, how it is obtained, how errors look, which codes mean what, and the documented call budgets (the spec's x-imspec-* extensions). `src/core` reads it.",
     ),
   );
-  statements.push(
-    constant(
-      "envelope",
-      api.envelope ? `${literal(api.envelope)} as const` : "undefined",
-      "How success bodies are wrapped (`x-imspec-envelope`), or `undefined` when they are not.",
-    ),
-  );
+  statements.push(constant("auth", "profile.auth", "TEMP"));
+  statements.push(constant("envelope", api.envelope ? "profile.envelope" : "undefined", "TEMP"));
   if (api.statusCodes.length) {
     statements.push(
       constant(

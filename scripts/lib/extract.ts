@@ -13,14 +13,52 @@ export type TokenKind = "none" | "app" | "user";
 export interface Envelope {
   statusField: string;
   messageField: string;
-  resultField: string;
+  /** Where the data is; without it the data is the body itself, beside the status. */
+  resultField?: string;
   successStatus: number;
+  /** A body without the status field is a success too (some endpoints leave it out). */
+  statusOptional?: boolean;
+}
+
+/** A documented call budget (`x-imspec-rate-limits`). */
+export interface RateLimit {
+  calls: number;
+  seconds: number;
+  scope: "app" | "app-operation" | "ip";
+  code?: string;
+}
+
+/** One way to get an app token (`x-imspec-token`). */
+export interface TokenSource {
+  operation: string;
+  /** Request field → client option. */
+  options: Record<string, string>;
+  /** Options that may be left out. */
+  optional: string[];
+  fixed: Record<string, string | number | boolean>;
+  secrets: string[];
+  token: string;
+  expires?: { field: string; unit: "s" | "ms"; epoch: boolean };
+  defaultLifetime: number;
+}
+
+/** How the API says no (`x-imspec-errors`, with the envelope's fields as defaults). */
+export interface Errors {
+  code: string[];
+  message: string[];
+  requestId: string[];
+  requestIdHeader: string[];
+  tokenInvalid: { statuses: number[]; codes: string[] };
+  throttled: string[];
+  neverRetry: string[];
+  refusals: Array<{ match: Record<string, string | number | boolean>; code: string; message: string }>;
 }
 
 export interface Pagination {
   cursorParam: string;
   cursorField: string;
-  hasMoreField: string;
+  /** Without it, there are more pages while the answer's cursor is a non-empty value. */
+  hasMoreField?: string;
   itemsField: string;
   firstCursor?: number | string;
 }
@@ -51,6 +89,8 @@ export interface OperationInfo {
   token: TokenKind;
   pagination?: Pagination;
   sdkOperation?: string;
+  /** Budgets of this operation alone (`x-imspec-rate-limits` on the operation). */
+  rateLimits?: RateLimit[];
   /** Documented error codes: DingTalk `code` strings from error-response examples. */
   errorCodes: Array<{ status: number; code: string }>;
   /** Documented envelope status codes (`x-imspec-status-codes` on the operation). */
@@ -61,9 +101,12 @@ export interface ApiInfo {
   title: string;
   version: string;
   servers: string[];
-  /** Where the access token goes: one place per API. */
-  auth?: { in: "header" | "query"; name: string };
+  /** Where the access token goes: one place per API (`scheme` for `Authorization: <scheme> <token>`). */
+  auth?: { in: "header" | "query"; name: string; scheme?: string };
   envelope?: Envelope;
+  errors: Errors;
+  tokens: TokenSource[];
+  rateLimits: RateLimit[];
   statusCodes: StatusCode[];
   tags: Array<{ name: string; displayName?: string; description?: string }>;
   operations: OperationInfo[];
@@ -130,66 +173,153 @@ function tokenKindOf(doc: Json, operation: Json): TokenKind {
   return "none";
 }
 
-function authOf(doc: Json): ApiInfo["auth"] {
-  const schemes = (
+function schemesOf(doc: Json): Json {
+  return (
     isObject(doc.components) && isObject(doc.components.securitySchemes) ? doc.components.securitySchemes : {}
   ) as Json;
+}
+
+function authOf(doc: Json): ApiInfo["auth"] {
   let auth: ApiInfo["auth"];
-  for (const [name, raw] of Object.entries(schemes)) {
+  for (const [name, raw] of Object.entries(schemesOf(doc))) {
     const scheme = deref<Json>(doc, raw);
-    if (scheme?.type !== "apiKey") continue;
-    const where = scheme.in;
-    const key = str(scheme.name);
-    if ((where !== "header" && where !== "query") || !key) {
+    let place: ApiInfo["auth"];
+    if (scheme?.type === "apiKey" && (scheme.in === "header" || scheme.in === "query") && str(scheme.name))
+      place = { in: scheme.in, name: scheme.name as string };
+    else if (scheme?.type === "http" && String(scheme.scheme).toLowerCase() === "bearer")
+      place = { in: "header", name: "authorization", scheme: "Bearer" };
+    else
       throw new SpecError(
-        `securitySchemes.${name}: only apiKey schemes in a header or the query are supported`,
+        `securitySchemes.${name}: only apiKey schemes in a header or the query, and http bearer, are supported`,
       );
-    }
-    if (auth && (auth.in !== where || auth.name.toLowerCase() !== key.toLowerCase())) {
+    if (auth && (auth.in !== place.in || auth.name.toLowerCase() !== place.name.toLowerCase())) {
       throw new SpecError(
         `securitySchemes.${name}: all schemes of one API must put the token in the same place`,
       );
     }
-    auth = { in: where, name: key };
+    auth = place;
   }
   return auth;
+}
+
+const list = (value: unknown): string[] =>
+  value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
+
+/** `x-imspec-errors`, its shape checked by the lint rule `imspec/extensions`. */
+function errorsOf(raw: unknown, envelope: Envelope | undefined): Errors {
+  const e = isObject(raw) ? raw : {};
+  const invalid = isObject(e.tokenInvalid) ? e.tokenInvalid : {};
+  return {
+    code: e.code === undefined && envelope ? [envelope.statusField] : list(e.code),
+    message: e.message === undefined && envelope ? [envelope.messageField] : list(e.message),
+    requestId: list(e.requestId),
+    requestIdHeader: list(e.requestIdHeader).map((h) => h.toLowerCase()),
+    tokenInvalid: {
+      statuses: (Array.isArray(invalid.statuses) ? invalid.statuses : []) as number[],
+      codes: list(invalid.codes),
+    },
+    throttled: list(e.throttled),
+    neverRetry: list(e.neverRetry),
+    refusals: (Array.isArray(e.refusals) ? e.refusals : []).filter(isObject).map((r) => ({
+      match: r.match as Record<string, string | number | boolean>,
+      code: String(r.code),
+      message: String(r.message),
+    })),
+  };
+}
+
+/** The app token sources: `x-imspec-token` on the security schemes, in the order they appear. */
+function tokensOf(doc: Json, operations: OperationInfo[]): TokenSource[] {
+  const sources: TokenSource[] = [];
+  for (const [name, raw] of Object.entries(schemesOf(doc))) {
+    const entries = deref<Json>(doc, raw)?.["x-imspec-token"];
+    for (const entry of Array.isArray(entries) ? entries.filter(isObject) : []) {
+      const op = operations.find((o) => o.operationId === entry.operation);
+      if (!op || op.token !== "none")
+        throw new SpecError(
+          `securitySchemes.${name}.x-imspec-token: ${String(entry.operation)} must be an operation with security: []`,
+        );
+      const options: Record<string, string> = {};
+      const optional: string[] = [];
+      for (const [field, option] of Object.entries(isObject(entry.options) ? entry.options : {})) {
+        const bare = String(option).replace(/\?$/, "");
+        if (bare !== String(option)) optional.push(bare);
+        options[field] = bare;
+      }
+      const expires = isObject(entry.expires) ? entry.expires : undefined;
+      sources.push({
+        operation: op.operationId,
+        options,
+        optional,
+        fixed: (isObject(entry.fixed) ? entry.fixed : {}) as TokenSource["fixed"],
+        secrets: list(entry.secrets),
+        token: String(entry.token),
+        ...(expires
+          ? {
+              expires: {
+                field: String(expires.field),
+                unit: expires.unit === "ms" ? ("ms" as const) : ("s" as const),
+                epoch: expires.epoch === true,
+              },
+            }
+          : {}),
+        defaultLifetime: Number(entry.defaultLifetime),
+      });
+    }
+  }
+  return sources;
+}
+
+function rateLimitsOf(raw: unknown): RateLimit[] {
+  return (Array.isArray(raw) ? raw : []).filter(isObject).map((r) => ({
+    calls: Number(r.calls),
+    seconds: Number(r.seconds),
+    scope: r.scope as RateLimit["scope"],
+    ...(r.code === undefined ? {} : { code: String(r.code) }),
+  }));
 }
 
 function envelopeOf(raw: unknown, where: string): Envelope | undefined {
   if (raw === undefined) return undefined;
   if (!isObject(raw)) throw new SpecError(`${where}: x-imspec-envelope must be an object`);
-  const envelope = {
+  const envelope: { [K in keyof Envelope]?: Envelope[K] | undefined } = {
     statusField: str(raw.statusField),
     messageField: str(raw.messageField),
     resultField: str(raw.resultField),
-    successStatus: raw.successStatus,
+    successStatus: raw.successStatus as number,
   };
   if (
     !envelope.statusField ||
     !envelope.messageField ||
-    !envelope.resultField ||
+    (raw.resultField !== undefined && !envelope.resultField) ||
     typeof envelope.successStatus !== "number"
   ) {
     throw new SpecError(
-      `${where}: x-imspec-envelope needs statusField, messageField, resultField (strings) and successStatus (number)`,
+      `${where}: x-imspec-envelope needs statusField, messageField (strings), successStatus (number) and optionally resultField (string)`,
     );
   }
+  if (!envelope.resultField) delete envelope.resultField;
+  if (raw.statusOptional === true) envelope.statusOptional = true;
   return envelope as Envelope;
 }
 
 function paginationOf(raw: unknown, where: string): Pagination | undefined {
   if (raw === undefined) return undefined;
   if (!isObject(raw)) throw new SpecError(`${where}: x-imspec-pagination must be an object`);
-  const fields = ["cursorParam", "cursorField", "hasMoreField", "itemsField"] as const;
+  const fields = ["cursorParam", "cursorField", "itemsField"] as const;
   for (const field of fields) {
     if (!str(raw[field])) throw new SpecError(`${where}: x-imspec-pagination.${field} must be a string`);
   }
   const pagination: Pagination = {
     cursorParam: raw.cursorParam as string,
     cursorField: raw.cursorField as string,
-    hasMoreField: raw.hasMoreField as string,
     itemsField: raw.itemsField as string,
   };
+  if (raw.hasMoreField !== undefined) {
+    if (!str(raw.hasMoreField))
+      throw new SpecError(`${where}: x-imspec-pagination.hasMoreField must be a string`);
+    pagination.hasMoreField = raw.hasMoreField as string;
+  }
   if (typeof raw.firstCursor === "number" || typeof raw.firstCursor === "string")
     pagination.firstCursor = raw.firstCursor;
   return pagination;
@@ -360,15 +490,18 @@ export function extractOperation(
   if (description) info.description = description;
   const pagination = paginationOf(operation["x-imspec-pagination"], operationId);
   if (pagination) {
-    if (seen.get(pagination.cursorParam) !== "query") {
+    const where = seen.get(pagination.cursorParam);
+    if (where !== "query" && where !== "body") {
       throw new SpecError(
-        `${operationId}: x-imspec-pagination.cursorParam "${pagination.cursorParam}" is not a query parameter`,
+        `${operationId}: x-imspec-pagination.cursorParam "${pagination.cursorParam}" is not a query or body parameter`,
       );
     }
     info.pagination = pagination;
   }
   const sdkOperation = str(operation["x-sdk-operation"]);
   if (sdkOperation) info.sdkOperation = sdkOperation;
+  const rateLimits = rateLimitsOf(operation["x-imspec-rate-limits"]);
+  if (rateLimits.length) info.rateLimits = rateLimits;
   return info;
 }
 
@@ -410,10 +543,14 @@ export function extractApi(doc: Json): ApiInfo {
     statusCodes: statusCodesOf(doc["x-imspec-status-codes"]),
     tags: tags.filter((t) => operations.some((op) => op.tag === t.name)),
     operations,
+    errors: errorsOf(undefined, undefined),
+    tokens: tokensOf(doc, operations),
+    rateLimits: rateLimitsOf(doc["x-imspec-rate-limits"]),
   };
   const auth = authOf(doc);
   if (auth) api.auth = auth;
   const envelope = envelopeOf(doc["x-imspec-envelope"], "document");
   if (envelope) api.envelope = envelope;
+  api.errors = errorsOf(doc["x-imspec-errors"], envelope);
   return api;
 }

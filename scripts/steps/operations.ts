@@ -10,6 +10,6 @@ export function operationsStep(
   bundled: Bundled,
 ): { files: Map<string, string>; info: ApiInfo } {
   const info = extractApi(bundled.document);
-  const text = print(operationsFile(info), header(api));
+  const text = print(operationsFile(info, api.name), header(api));
   return { files: new Map([[`generated/${api.name}/operations.ts`, text]]), info };
 }
