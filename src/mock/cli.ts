@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 /**
- * `imspec mock --port 4010 [--host 127.0.0.1] [--token-lifetime SECONDS] [--quiet]`: serves both
- * APIs from their specs until Ctrl-C (SIGINT) or SIGTERM.
+ * `imspec mock --port 4010 [--host 127.0.0.1] [--token-lifetime SECONDS] [--no-watch] [--quiet]`:
+ * serves every API of the bundled specs until Ctrl-C (SIGINT) or SIGTERM. Loads nothing but
+ * node: modules until it starts a server, so `--help` works without the optional peers.
  */
 import { parseArgs } from "node:util";
 import { type MockRequest, startMockServer } from "./server.js";
+import { usageLines } from "./usage.js";
 
-const USAGE = `Usage: imspec mock [--port 4010] [--host 127.0.0.1] [--token-lifetime SECONDS] [--quiet]
+const USAGE = `Usage: imspec mock [--port 4010] [--host 127.0.0.1] [--token-lifetime SECONDS] [--no-watch] [--quiet]
 
-Serves the DingTalk and WorkPlus APIs from their specs: requests are checked against the spec,
-answers are the spec's examples (pick one with "Prefer: example=NAME" or "Prefer: code=NNN").
+Serves every API of the bundled specs (generated/<api>/openapi.json), each under /<api>:
+requests are checked against the spec, answers are the spec's examples (pick one with
+"Prefer: example=NAME" or "Prefer: code=NNN").
 
   --port            port to listen on (0 picks a free one; default 4010)
   --host            interface to listen on (default 127.0.0.1)
-  --token-lifetime  lifetime of issued tokens in seconds (default: DingTalk 7200, WorkPlus 30 days)
-  --quiet           do not log each request`;
+  --token-lifetime  lifetime of issued tokens in seconds (default: what each token
+                    operation's example shows)
+  --no-watch        do not reload an API when npm run generate rewrites its spec
+  --quiet           do not log each request
+
+Needs the optional peer dependencies ajv, ajv-formats and openapi-backend.`;
 
 function fail(message: string): never {
   process.stderr.write(`imspec: ${message}\n\n${USAGE}\n`);
@@ -28,7 +35,7 @@ function integer(name: string, value: string | undefined, min: number, max: numb
   return n;
 }
 
-/** One line per request; the path only, since WorkPlus puts the token in the query string. */
+/** One line per request; the path only, since a token may travel in the query string. */
 function logLine(r: MockRequest): string {
   const status = r.status === undefined ? "dropped" : String(r.status);
   const what = [r.operationId, r.outcome === "answered" ? "" : r.outcome].filter(Boolean).join(" ");
@@ -40,6 +47,7 @@ const OPTIONS = {
   port: { type: "string", default: "4010" },
   host: { type: "string", default: "127.0.0.1" },
   "token-lifetime": { type: "string" },
+  "no-watch": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -68,25 +76,24 @@ async function main(argv: string[]): Promise<void> {
     port,
     host: values.host,
     tokenLifetimeSeconds: lifetime,
+    watch: !values["no-watch"],
+    onReload: ({ api, error }) =>
+      error
+        ? process.stderr.write(`imspec mock: kept the previous ${api} spec: ${error.message}\n`)
+        : process.stdout.write(`imspec mock: reloaded ${api}\n`),
     onRequest: values.quiet ? undefined : (r) => process.stdout.write(logLine(r)),
   }).catch((error: Error) => fail(`cannot start the mock server: ${error.message}`));
 
-  const dt = mock.urls.dingtalk;
-  const wp = mock.urls.workplus;
-  const lifetimes = lifetime === undefined ? "DingTalk 7200 s, WorkPlus 30 days" : `${lifetime} s`;
   process.stdout.write(
     [
       "imspec mock server: answers from the specs, every request checked against them",
-      `  DingTalk  ${dt}`,
-      `  WorkPlus  ${wp}`,
+      ...mock.apis.flatMap((api) => [
+        "",
+        ...usageLines(api, mock.documentOf(api), mock.urlOf(api), lifetime),
+      ]),
       "",
-      `Get a token (any credentials work; tokens live ${lifetimes}):`,
-      `  curl -s -X POST ${dt}/v1.0/oauth2/accessToken -H 'content-type: application/json' -d '{"appKey":"demo","appSecret":"demo"}'`,
-      `  curl -s -X POST ${wp}/v1/token -H 'content-type: application/json' -d '{"grant_type":"client_credentials","scope":"app","domain_id":"demo","client_id":"demo","client_secret":"demo","org_id":"demo"}'`,
-      "Then call an operation with it:",
-      `  curl -s '${dt}/v1.0/contact/seniorSettings?seniorStaffId=x' -H 'x-acs-dingtalk-access-token: <accessToken>'`,
-      `  curl -s '${wp}/v1/apps/demo/admins?access_token=<access_token>'`,
       "Pick another documented answer with -H 'Prefer: example=NAME' or -H 'Prefer: code=NNN'.",
+      values["no-watch"] ? "" : "Watching the bundled specs: npm run generate reloads them.",
       "Press Ctrl-C to stop.",
       "",
     ].join("\n"),

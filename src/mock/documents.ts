@@ -1,19 +1,25 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+// Types only: the API names, as the generator derived them from redocly.yaml. `tsc` copies the
+// manifest next to the declarations, so the names stay known in dist/ too.
+import type manifest from "../../generated/manifest.json";
 
-/** The APIs the mock serves, each under its own path prefix (`/dingtalk`, `/workplus`). */
-export const MOCK_APIS = ["dingtalk", "workplus"] as const;
-export type MockApi = (typeof MOCK_APIS)[number];
+/**
+ * The name of an API the bundled specs describe (a key of `generated/manifest.json`'s `apis`), each
+ * served under `/<name>`. A server started on other documents serves other names too: every method
+ * that takes an API also takes a plain string.
+ */
+export type MockApi = keyof (typeof manifest)["apis"];
 
 /** A parsed OpenAPI 3.1 document (the bundled spec, or one a test built). */
 export type OpenApiDocument = Record<string, unknown>;
 
 /**
- * How many folders above this module to look for `generated/<api>/openapi.json`. The copies this
- * must find: `src/mock` → `../../generated` (the repository, via tsx), `dist/src/mock` →
- * `dist/generated` (the ES build) and `dist/cjs/src/mock` → `dist/generated` (the CommonJS build,
- * which has no JSON of its own). Any higher would risk reading another project's `generated/`.
+ * How many folders above this module to look for `generated/`. The copies this must find:
+ * `src/mock` → `../../generated` (the repository, via tsx), `dist/src/mock` → `dist/generated` (the
+ * ES build) and `dist/cjs/src/mock` → `dist/generated` (the CommonJS build, which has no JSON of its
+ * own). Any higher would risk reading another project's `generated/`.
  */
 const LEVELS_UP = 4;
 
@@ -37,10 +43,15 @@ function moduleDir(): string {
 }
 
 /** Where `api`'s bundled spec may be, nearest first. */
-export function specCandidates(api: MockApi, from: string = moduleDir()): string[] {
+export function specCandidates(api: string, from: string = moduleDir()): string[] {
+  return generatedCandidates(from).map((dir) => path.join(dir, api, "openapi.json"));
+}
+
+/** The `generated/` folders this module may be next to, nearest first. */
+function generatedCandidates(from: string): string[] {
   const out: string[] = [];
   for (let dir = from, level = 0; level <= LEVELS_UP; level++) {
-    out.push(path.join(dir, "generated", api, "openapi.json"));
+    out.push(path.join(dir, "generated"));
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;
@@ -48,14 +59,65 @@ export function specCandidates(api: MockApi, from: string = moduleDir()): string
   return out;
 }
 
-/** Reads `generated/<api>/openapi.json`, the spec bundled by `npm run generate`. */
-export function loadDocument(api: MockApi): OpenApiDocument {
-  const candidates = specCandidates(api);
-  const found = candidates.find((file) => existsSync(file));
+/**
+ * The nearest `generated/` folder that holds at least one `<api>/openapi.json`: the folder the
+ * mock serves by default.
+ */
+export function findGenerated(from: string = moduleDir()): string {
+  const candidates = generatedCandidates(from);
+  const found = candidates.find((dir) => apisIn(dir).length > 0);
   if (!found) {
     throw new Error(
-      `imspec mock: cannot find the bundled ${api} spec (generated/${api}/openapi.json). Looked in:\n  ${candidates.join("\n  ")}`,
+      `imspec mock: cannot find the bundled specs (generated/<api>/openapi.json, written by npm run generate). Looked in:\n  ${candidates.join("\n  ")}`,
     );
   }
-  return JSON.parse(readFileSync(found, "utf8")) as OpenApiDocument;
+  return found;
+}
+
+/**
+ * The APIs a `generated/` folder holds: the `apis` of its `manifest.json` (the generator writes
+ * them from redocly.yaml), else every sub-folder with an `openapi.json`. Sorted.
+ */
+export function apisIn(generated: string): string[] {
+  const manifestFile = path.join(generated, "manifest.json");
+  if (existsSync(manifestFile)) {
+    let apis: unknown;
+    try {
+      apis = (JSON.parse(readFileSync(manifestFile, "utf8")) as { apis?: unknown }).apis;
+    } catch (error) {
+      throw new Error(`imspec mock: ${manifestFile} is not JSON: ${(error as Error).message}`);
+    }
+    if (!apis || typeof apis !== "object" || Array.isArray(apis))
+      throw new Error(`imspec mock: ${manifestFile} has no "apis" object`);
+    return Object.keys(apis).sort();
+  }
+  if (!existsSync(generated)) return [];
+  return readdirSync(generated, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(generated, entry.name, "openapi.json")))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** The bundled spec file of `api` in a `generated/` folder. */
+export function specFile(generated: string, api: string): string {
+  return path.join(generated, api, "openapi.json");
+}
+
+/** Reads and parses one bundled spec, with an error that names the file. */
+export function readDocument(file: string): OpenApiDocument {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`imspec mock: cannot read ${file}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`imspec mock: ${file} is not JSON: ${(error as Error).message}`);
+  }
+  if (!document || typeof document !== "object" || Array.isArray(document) || !("paths" in document))
+    throw new Error(`imspec mock: ${file} is not an OpenAPI document (no "paths")`);
+  return document as OpenApiDocument;
 }

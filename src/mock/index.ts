@@ -1,6 +1,9 @@
 /**
- * `imspec/mock`: a mock server for the DingTalk and WorkPlus APIs, driven by the specs, for your
- * own tests and for `imspec mock` on the command line.
+ * `imspec/mock`: a mock server for every API of the bundled specs, driven by the specs, for your
+ * own tests and for `imspec mock` on the command line. Each API is served under `/<name>`.
+ *
+ * Needs the optional peer dependencies ajv, ajv-formats and openapi-backend (loaded when a server
+ * starts; without them `startMockServer` rejects with the command that installs them).
  *
  * @example
  * const mock = await startMockServer();
@@ -9,9 +12,17 @@
  * mock.script("dingtalk", "listSeniorSettings", { error: "Forbidden.AccessDenied.QpsLimitForApi" });
  * await mock.stop();
  */
-export { WORKPLUS_INVALID_REQUEST_STATUS } from "./dialects.js";
-export { MOCK_APIS, type MockApi, type OpenApiDocument } from "./documents.js";
+import { INVALID_REQUEST_CODE } from "./dialect.js";
+
+export { INVALID_REQUEST_CODE };
+/**
+ * @deprecated Use `INVALID_REQUEST_CODE`: the envelope status of a request that breaks the spec, for
+ * every API whose spec names no other (`x-imspec-mock.invalid`).
+ */
+export const WORKPLUS_INVALID_REQUEST_STATUS = INVALID_REQUEST_CODE;
+export type { MockApi, OpenApiDocument } from "./documents.js";
 export {
+  type ApiName,
   type MockAnswer,
   type MockRequest,
   MockServer,

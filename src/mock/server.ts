@@ -1,3 +1,4 @@
+import { type FSWatcher, watch } from "node:fs";
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -6,17 +7,28 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
-import { type Context, type Document, OpenAPIBackend } from "openapi-backend";
-import { type Dialect, dingtalkDialect, json, type Reply, workplusDialect } from "./dialects.js";
-import { loadDocument, MOCK_APIS, type MockApi, type OpenApiDocument } from "./documents.js";
+import path from "node:path";
+import type { Context, Document, OpenAPIBackend } from "openapi-backend";
+import { Dialect, json, type Reply } from "./dialect.js";
+import {
+  apisIn,
+  findGenerated,
+  type MockApi,
+  type OpenApiDocument,
+  readDocument,
+  specFile,
+} from "./documents.js";
 import { type Choice, choose, hasContent, parsePrefer } from "./examples.js";
+import { loadPeers, type Peers } from "./peers.js";
 import { type AjvError, type Problem, problem, problemsFromAjv } from "./problems.js";
-import { TOKEN_ENDPOINTS, type TokenEndpoint } from "./token-endpoints.js";
+import { type Code, type MockProfile, profileOf, type TokenOperation, type TokenPlace } from "./profile.js";
+import { ownerOf, requirementProblems, tokenAnswer, tokenIn } from "./token-endpoints.js";
 import { type TokenCheck, type TokenKind, TokenRegistry } from "./tokens.js";
 
 type Json = Record<string, unknown>;
+
+/** An API's name: one the bundled specs know (typed), or any other a server was given documents for. */
+export type ApiName = MockApi | (string & {});
 
 export interface MockServerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -24,14 +36,27 @@ export interface MockServerOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string | undefined;
   /**
-   * Lifetime of the tokens the token endpoints issue, in seconds: one number for both APIs, or one
-   * per API. Default: DingTalk 7200 (its documented lifetime), WorkPlus 30 days (the example's).
+   * Lifetime of the tokens the token operations issue, in seconds: one number for every API, or one
+   * per API. Default: what the token operation's success example shows (`x-imspec-mock.tokens`
+   * may set it), else the `x-imspec-token` source's `defaultLifetime`.
    */
-  tokenLifetimeSeconds?: number | Partial<Record<MockApi, number>> | undefined;
+  tokenLifetimeSeconds?: number | Readonly<Record<string, number>> | undefined;
   /** The clock tokens expire by (epoch ms). Tests pass their own to expire tokens without waiting. */
   now?: (() => number) | undefined;
-  /** Serve these documents instead of the bundled specs (for example a spec with an extra operation). */
-  documents?: Partial<Record<MockApi, OpenApiDocument>> | undefined;
+  /**
+   * The folder of bundled specs to serve: every API of its `manifest.json` (else every
+   * `<api>/openapi.json` in it). Default: the `generated/` folder of this package.
+   */
+  generated?: string | undefined;
+  /**
+   * Serve these documents, by API name, instead of the bundled spec of that name or besides the
+   * bundled ones (for example a spec with an extra operation, or another API).
+   */
+  documents?: Readonly<Record<string, OpenApiDocument>> | undefined;
+  /** Watch the bundled spec files and reload an API when its file changes (`npm run mock` does). */
+  watch?: boolean | undefined;
+  /** Called after each reload a watched change caused, with the error when the new spec was refused. */
+  onReload?: ((event: { api: string; error?: Error }) => void) | undefined;
   /** Called after each request is answered (the CLI logs with it). */
   onRequest?: ((request: MockRequest) => void) | undefined;
   /** How many requests `requests` keeps, oldest dropped first. Default 1000. Counts are kept apart. */
@@ -41,7 +66,7 @@ export interface MockServerOptions {
 /**
  * A scripted answer for the next call(s) of one operation. The request is still routed, checked
  * against the spec and authenticated first; the script replaces only the answer. Fields combine:
- * `{ error: 10011, delayMs: 50 }` is a WorkPlus token refusal sent after 50 ms.
+ * `{ error: 10011, delayMs: 50 }` is that error sent after 50 ms.
  */
 export interface MockAnswer {
   /** HTTP status. Default: that of the chosen example or error, else 200. */
@@ -57,9 +82,9 @@ export interface MockAnswer {
   /** The documented response for this status, as `Prefer: code=NNN`. */
   code?: number | undefined;
   /**
-   * An error as the real API sends it: a DingTalk `code` (`"Forbidden.AccessDenied.QpsLimitForApi"`,
-   * `"system.busy"`, `"InvalidAuthentication"`) or a WorkPlus envelope status (`10011`, `202104`).
-   * The operation's example with that code is used when there is one.
+   * An error as the real API sends it: a code (`"system.busy"`, `"InvalidAuthentication"`) or an
+   * envelope status (`10011`). The operation's example with that code is used when there is one,
+   * else any operation's; otherwise the body is built in the API's error fields.
    */
   error?: string | number | undefined;
   /** The error's message, instead of the documented one. */
@@ -77,8 +102,8 @@ export interface MockAnswer {
 
 /** What the mock recorded of one request. */
 export interface MockRequest {
-  /** Which API's prefix the path started with; undefined for paths outside both. */
-  api: MockApi | undefined;
+  /** Which API's prefix the path started with; undefined for paths outside every API's. */
+  api: ApiName | undefined;
   /** The operation the method and path matched. */
   operationId: string | undefined;
   method: string;
@@ -98,8 +123,9 @@ export interface MockRequest {
   problems: string[];
 }
 
-const DEFAULT_LIFETIME_S: Record<MockApi, number> = { dingtalk: 7200, workplus: 30 * 24 * 3600 };
 const MAX_BODY_BYTES = 1 << 20;
+/** How long the watcher waits for more writes before reloading (the generator writes several files). */
+const RELOAD_DEBOUNCE_MS = 150;
 
 /** Per request: what the handlers need besides openapi-backend's context. */
 interface Exchange {
@@ -110,11 +136,17 @@ interface Exchange {
 }
 
 interface Served {
-  api: MockApi;
+  api: string;
+  /** The bundled spec file it was read from; undefined for a document given in the options. */
+  file: string | undefined;
+  /** The dereferenced document (openapi-backend's copy). */
+  document: OpenApiDocument;
   backend: OpenAPIBackend;
+  profile: MockProfile;
   dialect: Dialect;
+  /** Lifetime of the tokens `issueToken` makes. */
   lifetimeMs: number;
-  /** Query parameters that carry a token (WorkPlus `access_token`): not operation parameters. */
+  /** Query parameters that carry a token (apiKey in query): not operation parameters. */
   authQuery: Set<string>;
 }
 
@@ -128,22 +160,33 @@ interface Scripted {
  * draft-07 and would skip 2019/2020 keywords such as `prefixItems` or `dependentRequired` silently.
  * `strict: false` because OpenAPI adds keywords (`example`, `x-*`) that are not JSON Schema.
  */
-function ajv2020(options: object) {
-  const ajv = new Ajv2020({ ...options, strict: false, allErrors: true });
-  addFormats.default(ajv);
+function ajv2020(peers: Peers, options: object) {
+  const ajv = new peers.Ajv2020({ ...options, strict: false, allErrors: true });
+  peers.addFormats(ajv);
   return ajv;
 }
 
+/** The token of a request, from where the scheme puts it. */
+function tokenOf(place: TokenPlace, exchange: Exchange): string | undefined {
+  if (place.in === "query") return exchange.url.searchParams.get(place.name) ?? undefined;
+  const raw = exchange.record.headers[place.name.toLowerCase()];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (place.in === "header" || value === undefined) return value;
+  // Another scheme, or more than one token, is a token the mock never issued.
+  return /^Bearer\s+(\S+)\s*$/i.exec(value)?.[1] ?? value;
+}
+
 /**
- * A real HTTP server that answers DingTalk under `/dingtalk` and WorkPlus under `/workplus` from
- * their specs: openapi-backend routes each request to its operation and validates it; answers are
- * the spec's examples, picked by `Prefer` or scripted per test.
+ * A real HTTP server that answers every API of the bundled specs, each under `/<name>`:
+ * openapi-backend routes each request to its operation and validates it; answers are the spec's
+ * examples, picked by `Prefer` or scripted per test; how it refuses a request, a token or a path,
+ * and how it issues tokens, comes from the spec's x-imspec-* extensions.
  */
 export class MockServer {
   /** `http://127.0.0.1:PORT`. */
   url = "";
-  /** Each API's base URL, what a client takes as `baseUrl`. */
-  readonly urls: Record<MockApi, string> = { dingtalk: "", workplus: "" };
+  /** Each API's base URL, what a client takes as `baseUrl` (`urlOf` for any served API). */
+  readonly urls: Readonly<Record<MockApi, string>> = {} as Record<MockApi, string>;
   readonly #options: MockServerOptions;
   readonly #tokens: TokenRegistry;
   readonly #now: () => number;
@@ -152,7 +195,10 @@ export class MockServer {
   readonly #counts = new Map<string, number>();
   readonly #requests: MockRequest[] = [];
   readonly #waits = new Set<() => void>();
+  readonly #watchers: FSWatcher[] = [];
+  readonly #reloadTimers = new Map<string, NodeJS.Timeout>();
   readonly #server: Server;
+  #peers: Peers | undefined;
   #stopped = false;
 
   private constructor(options: MockServerOptions) {
@@ -171,7 +217,26 @@ export class MockServer {
   /** Starts a mock server; resolves once it listens. */
   static async start(options: MockServerOptions = {}): Promise<MockServer> {
     const mock = new MockServer(options);
-    for (const api of MOCK_APIS) mock.#served.push(await mock.#serve(api));
+    mock.#peers = await loadPeers();
+    const given = options.documents ?? {};
+    let generated = options.generated;
+    if (generated === undefined) {
+      try {
+        generated = findGenerated();
+      } catch (error) {
+        // Documents of its own are enough: then there is just nothing bundled to serve besides them.
+        if (Object.keys(given).length === 0) throw error;
+      }
+    }
+    const fromFiles = generated === undefined ? [] : apisIn(generated);
+    if (generated !== undefined && fromFiles.length === 0 && Object.keys(given).length === 0)
+      throw new Error(`imspec mock: no <api>/openapi.json in ${generated}`);
+    for (const api of [...new Set([...fromFiles, ...Object.keys(given)])].sort()) {
+      if (!/^[A-Za-z0-9][\w.-]*$/.test(api)) throw new Error(`imspec mock: "${api}" cannot be a path prefix`);
+      const document = given[api];
+      const file = document || generated === undefined ? undefined : specFile(generated, api);
+      mock.#served.push(await mock.#serve(api, document ?? readDocument(file as string), file));
+    }
     await new Promise<void>((resolve, reject) => {
       mock.#server.once("error", reject);
       mock.#server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
@@ -182,12 +247,29 @@ export class MockServer {
     const address = mock.#server.address() as AddressInfo;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
     mock.url = `http://${host}:${address.port}`;
-    for (const api of MOCK_APIS) mock.urls[api] = `${mock.url}/${api}`;
+    const urls = mock.urls as Record<string, string>;
+    for (const served of mock.#served) urls[served.api] = `${mock.url}/${served.api}`;
+    if (options.watch) mock.#watch();
     return mock;
   }
 
   get port(): number {
     return (this.#server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** The names of the APIs served, each under `/<name>`. */
+  get apis(): string[] {
+    return this.#served.map((s) => s.api);
+  }
+
+  /** The base URL of a served API; throws for one the server does not serve. */
+  urlOf(api: ApiName): string {
+    return `${this.url}/${this.#servedFor(api).api}`;
+  }
+
+  /** The document an API is served from, dereferenced. */
+  documentOf(api: ApiName): OpenApiDocument {
+    return this.#servedFor(api).document;
   }
 
   /** The requests received, oldest first (at most `keepRequests` of them). */
@@ -196,18 +278,19 @@ export class MockServer {
   }
 
   /** How many requests reached `operationId` of `api` (or any of its operations), valid or not. */
-  count(api: MockApi, operationId?: string): number {
+  count(api: ApiName, operationId?: string): number {
     if (operationId !== undefined) return this.#counts.get(`${api}:${operationId}`) ?? 0;
     let total = 0;
     for (const [key, n] of this.#counts) if (key.startsWith(`${api}:`)) total += n;
     return total;
   }
 
-  /** How many requests reached the token endpoints of `api`, or of both APIs. */
-  tokenRequests(api?: MockApi): number {
+  /** How many requests reached the token operations of `api`, or of every API. */
+  tokenRequests(api?: ApiName): number {
     let total = 0;
-    for (const name of api ? [api] : MOCK_APIS) {
-      for (const operationId of Object.keys(TOKEN_ENDPOINTS[name])) total += this.count(name, operationId);
+    for (const served of this.#served) {
+      if (api !== undefined && served.api !== api) continue;
+      for (const operationId of served.profile.tokens.keys()) total += this.count(served.api, operationId);
     }
     return total;
   }
@@ -216,7 +299,7 @@ export class MockServer {
    * Queues answers for the next calls of `operationId` (`"*"`: any operation of `api`), used in
    * order; each is used `times` times (default once). Scripts for an operation win over `"*"`.
    */
-  script(api: MockApi, operationId: string, ...answers: MockAnswer[]): this {
+  script(api: ApiName, operationId: string, ...answers: MockAnswer[]): this {
     const key = `${api}:${operationId}`;
     const queue = this.#scripts.get(key) ?? [];
     for (const answer of answers) queue.push({ answer, left: answer.times ?? 1 });
@@ -241,21 +324,21 @@ export class MockServer {
     this.#tokens.clear();
   }
 
-  /** Issues a token without a request, as if the API's token endpoint had been called. */
+  /** Issues a token without a request, as if the API's token operation had been called. */
   issueToken(
-    api: MockApi,
+    api: ApiName,
     options: { kind?: TokenKind; owner?: string; lifetimeSeconds?: number } = {},
   ): string {
     const served = this.#servedFor(api);
-    return this.#tokens.issue(api, {
+    return this.#tokens.issue(served.api, {
       kind: options.kind ?? "app",
       owner: options.owner ?? "issueToken",
       lifetimeMs: options.lifetimeSeconds !== undefined ? options.lifetimeSeconds * 1000 : served.lifetimeMs,
     }).token;
   }
 
-  /** Makes every token of `api` (or of both APIs) expire now. */
-  expireTokens(api?: MockApi): void {
+  /** Makes every token of `api` (or of every API) expire now. */
+  expireTokens(api?: ApiName): void {
     this.#tokens.expireAll(api);
   }
 
@@ -264,10 +347,26 @@ export class MockServer {
     return this.#tokens.expire(token);
   }
 
+  /**
+   * Reads the bundled spec of `api` (or of every API served from a file) again and serves it from
+   * the next request on. Tokens, scripts and records stay. A spec that cannot be served is refused
+   * (the error says why) and the previous one stays in service.
+   */
+  async reload(api?: ApiName): Promise<void> {
+    for (const served of [...this.#served]) {
+      if ((api !== undefined && served.api !== api) || served.file === undefined) continue;
+      const next = await this.#serve(served.api, readDocument(served.file), served.file);
+      const at = this.#served.indexOf(served);
+      if (at >= 0) this.#served[at] = next;
+    }
+  }
+
   /** Stops listening, drops open connections and answers nothing more. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    for (const watcher of this.#watchers) watcher.close();
+    for (const timer of this.#reloadTimers.values()) clearTimeout(timer);
     for (const wake of this.#waits) wake();
     this.#waits.clear();
     await new Promise<void>((resolve) => {
@@ -276,65 +375,105 @@ export class MockServer {
     });
   }
 
-  #servedFor(api: MockApi): Served {
+  #servedFor(api: string): Served {
     const served = this.#served.find((s) => s.api === api);
-    if (!served) throw new Error(`imspec mock: unknown API ${api}`);
+    if (!served) throw new Error(`imspec mock: no API named ${api} (served: ${this.apis.join(", ")})`);
     return served;
   }
 
-  async #serve(api: MockApi): Promise<Served> {
-    const document = this.#options.documents?.[api] ?? loadDocument(api);
-    const dialect = api === "dingtalk" ? dingtalkDialect() : workplusDialect(document);
-    const lifetime = this.#options.tokenLifetimeSeconds;
-    const seconds = typeof lifetime === "number" ? lifetime : (lifetime?.[api] ?? DEFAULT_LIFETIME_S[api]);
-    const schemes = ((document.components as Json | undefined)?.securitySchemes ?? {}) as Record<
-      string,
-      Json
-    >;
-    const authQuery = new Set(
-      Object.values(schemes)
-        .filter((s) => s.type === "apiKey" && s.in === "query")
-        .map((s) => String(s.name)),
-    );
+  /** Watches each spec file's folder (editors and the generator replace files, which a file watch misses). */
+  #watch(): void {
+    for (const served of this.#served) {
+      if (!served.file) continue;
+      const { api, file } = served;
+      const watcher = watch(path.dirname(file), (_event, name) => {
+        if (name !== null && name !== path.basename(file)) return;
+        clearTimeout(this.#reloadTimers.get(api));
+        this.#reloadTimers.set(
+          api,
+          setTimeout(() => {
+            this.#reloadTimers.delete(api);
+            if (this.#stopped) return;
+            this.reload(api).then(
+              () => this.#options.onReload?.({ api }),
+              (error: Error) => this.#options.onReload?.({ api, error }),
+            );
+          }, RELOAD_DEBOUNCE_MS),
+        );
+      });
+      watcher.on("error", (error) => this.#options.onReload?.({ api, error }));
+      this.#watchers.push(watcher);
+    }
+  }
 
-    const backend = new OpenAPIBackend({
+  #lifetimeMs(api: string, operation: TokenOperation | undefined): number {
+    const option = this.#options.tokenLifetimeSeconds;
+    const seconds =
+      typeof option === "number" ? option : (option?.[api] ?? operation?.lifetimeSeconds ?? 7200);
+    return seconds * 1000;
+  }
+
+  async #serve(api: string, given: OpenApiDocument, file: string | undefined): Promise<Served> {
+    const peers = this.#peers ?? (await loadPeers());
+    const backend = new peers.OpenAPIBackend({
       // openapi-backend dereferences the document in place: give it a copy.
-      definition: structuredClone(document) as unknown as Document,
+      definition: structuredClone(given) as unknown as Document,
       apiRoot: `/${api}`,
       // Without `quick` openapi-backend validates the document against the OpenAPI 3.0 schema,
       // which rejects 3.1 syntax; Redocly lint already checks the specs.
       quick: true,
       strict: true,
       coerceTypes: true,
-      customizeAjv: (_ajv, options) => ajv2020(options) as never,
+      customizeAjv: (_ajv, options) => ajv2020(peers, options) as never,
       handlers: {
         postRoutingHandler: (c: Context, x: Exchange) => this.#routed(api, c, x),
-        notFound: (_c: Context, x: Exchange) => this.#notFound(dialect, x),
-        methodNotAllowed: (_c: Context, x: Exchange) => this.#notFound(dialect, x),
-        unauthorizedHandler: (_c: Context, x: Exchange) => {
+        notFound: (_c: Context, x: Exchange) => this.#notFound(served, x),
+        methodNotAllowed: (_c: Context, x: Exchange) => this.#notFound(served, x),
+        unauthorizedHandler: (c: Context, x: Exchange) => {
           x.record.outcome = "unauthorized";
-          return dialect.unauthorized(x.auth ?? "unknown");
+          const operation = c.operation as unknown as Json | undefined;
+          return served.dialect.unauthorized(
+            operation,
+            x.auth ?? "unknown",
+            this.#placeOf(served, operation),
+          );
         },
         validationFail: (c: Context, x: Exchange) =>
-          this.#invalid(dialect, x, problemsFromAjv((c.validation.errors ?? []) as AjvError[])),
+          this.#invalid(
+            served,
+            c.operation as unknown as Json,
+            x,
+            problemsFromAjv((c.validation.errors ?? []) as AjvError[]),
+          ),
       },
     });
     await backend.init();
+    const document = backend.definition as unknown as OpenApiDocument;
+    let profile: MockProfile;
+    try {
+      profile = profileOf(document);
+    } catch (error) {
+      throw new Error(`${(error as Error).message} (API ${api}${file ? `, ${file}` : ""})`);
+    }
+    const firstAppToken = [...profile.tokens.values()].find((t) => t.kind === "app");
+    const served: Served = {
+      api,
+      file,
+      document,
+      backend,
+      profile,
+      dialect: new Dialect(profile, document),
+      lifetimeMs: this.#lifetimeMs(api, firstAppToken),
+      authQuery: new Set(profile.places.filter((p) => p.in === "query").map((p) => p.name)),
+    };
 
-    for (const [name, scheme] of Object.entries(schemes)) {
-      if (scheme.type !== "apiKey") continue;
-      const kind: TokenKind = scheme["x-imspec-token-kind"] === "user" ? "user" : "app";
-      const where = scheme.in === "query" ? "query" : "header";
-      const key = String(scheme.name);
-      backend.registerSecurityHandler(name, (_c: Context, x: Exchange) => {
-        const raw = where === "query" ? x.url.searchParams.get(key) : x.record.headers[key.toLowerCase()];
-        const token = Array.isArray(raw) ? raw[0] : (raw ?? undefined);
-        const check = this.#tokens.check(api, token, kind);
+    for (const place of profile.places) {
+      backend.registerSecurityHandler(place.scheme, (_c: Context, x: Exchange) => {
+        const check = this.#tokens.check(api, tokenOf(place, x), place.kind);
         if (check !== "ok") x.auth ??= check;
         return check === "ok";
       });
     }
-    const served: Served = { api, backend, dialect, lifetimeMs: seconds * 1000, authQuery };
     for (const operation of backend.getOperations()) {
       if (!operation.operationId) continue;
       backend.register(operation.operationId, (c: Context, x: Exchange) => this.#answer(served, c, x));
@@ -342,7 +481,14 @@ export class MockServer {
     return served;
   }
 
-  #routed(api: MockApi, context: Context, exchange: Exchange): void {
+  /** Where the operation's first security requirement carries its token. */
+  #placeOf(served: Served, operation: Json | undefined): TokenPlace | undefined {
+    const security = (operation?.security ?? served.document.security ?? []) as Record<string, unknown>[];
+    const scheme = Object.keys(security[0] ?? {})[0];
+    return served.profile.places.find((p) => p.scheme === scheme);
+  }
+
+  #routed(api: string, context: Context, exchange: Exchange): void {
     const operationId = context.operation?.operationId;
     if (!operationId) return;
     exchange.record.operationId = operationId;
@@ -350,18 +496,33 @@ export class MockServer {
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
   }
 
-  #notFound(dialect: Dialect, exchange: Exchange): Reply {
+  #notFound(served: Served, exchange: Exchange): Reply {
     exchange.record.outcome = "not-found";
-    return dialect.notFound(exchange.record.method, exchange.record.path);
+    return served.dialect.notFound(exchange.record.method, exchange.record.path);
   }
 
-  #invalid(dialect: Dialect, exchange: Exchange, problems: Problem[]): Reply {
+  #invalid(served: Served, operation: Json | undefined, exchange: Exchange, problems: Problem[]): Reply {
     exchange.record.outcome = "invalid";
     exchange.record.problems = problems.map((p) => p.text);
-    return dialect.invalid(problems);
+    return served.dialect.invalid(operation, problems, this.#parameterCode(served, operation, problems[0]));
   }
 
-  #takeScript(api: MockApi, operationId: string): MockAnswer | undefined {
+  /** The answer a parameter's bad value gets, when the spec names one (`x-imspec-invalid`). */
+  #parameterCode(served: Served, operation: Json | undefined, first: Problem | undefined): Code | undefined {
+    if (!operation || !first || first.where === "body") return undefined;
+    const pathItem = Object.values((served.document.paths ?? {}) as Record<string, Json>).find((item) =>
+      Object.values(item).some((op) => (op as Json | undefined)?.operationId === operation.operationId),
+    );
+    const parameters = [
+      ...((pathItem?.parameters ?? []) as Json[]),
+      ...((operation.parameters ?? []) as Json[]),
+    ];
+    const found = parameters.find((p) => p.name === first.field && p.in === first.where);
+    const code = found?.["x-imspec-invalid"];
+    return typeof code === "string" || typeof code === "number" ? code : undefined;
+  }
+
+  #takeScript(api: string, operationId: string): MockAnswer | undefined {
     for (const key of [`${api}:${operationId}`, `${api}:*`]) {
       const queue = this.#scripts.get(key);
       const next = queue?.[0];
@@ -375,14 +536,17 @@ export class MockServer {
 
   /** The answer to a request that routed, authenticated and matched the schema. */
   #answer(served: Served, context: Context, exchange: Exchange): Reply {
-    const { api, dialect } = served;
+    const { api, dialect, profile } = served;
     const operation = context.operation as unknown as Json;
     const operationId = String(operation.operationId);
     const body = (context.request.requestBody ?? {}) as Json;
-    const endpoint = TOKEN_ENDPOINTS[api][operationId];
+    const issuing = profile.tokens.get(operationId);
 
-    const problems = [...this.#contentTypeProblems(operation, exchange), ...(endpoint?.check?.(body) ?? [])];
-    if (problems.length) return this.#invalid(dialect, exchange, problems);
+    const problems = [
+      ...this.#contentTypeProblems(operation, exchange),
+      ...requirementProblems(profile.requires.get(operationId) ?? [], body),
+    ];
+    if (problems.length) return this.#invalid(served, operation, exchange, problems);
 
     const script = this.#takeScript(api, operationId);
     exchange.record.outcome = script ? "scripted" : "answered";
@@ -398,15 +562,15 @@ export class MockServer {
           : parsePrefer(exchange.record.headers.prefer);
       const chosen = choose(operation, prefer);
       if (typeof chosen === "string") {
-        return this.#invalid(dialect, exchange, [
+        return this.#invalid(served, operation, exchange, [
           { field: "Prefer", where: "header", kind: "invalid", text: chosen },
         ]);
       }
       const preferred = prefer.example !== undefined || prefer.code !== undefined;
       reply =
-        endpoint && !preferred
-          ? this.#issue(served, endpoint, chosen, body)
-          : this.#fromExample(served, operationId, chosen, endpoint);
+        issuing && !preferred
+          ? this.#issue(served, issuing, chosen, body)
+          : this.#fromExample(served, operationId, chosen, issuing);
     }
     if (script?.status !== undefined) reply.status = script.status;
     if (script?.headers) reply.headers = { ...reply.headers, ...script.headers };
@@ -428,17 +592,18 @@ export class MockServer {
     return [problem("header", "content-type", "invalid", `must be ${declared.join(" or ")} (got ${sent})`)];
   }
 
-  #fromExample(served: Served, operationId: string, choice: Choice, endpoint?: TokenEndpoint): Reply {
+  #fromExample(served: Served, operationId: string, choice: Choice, issuing?: TokenOperation): Reply {
     const { entry, example } = choice;
     if (example) {
       const body = structuredClone(example.value);
       // An example token served as is becomes a real one, so the calls after it work.
-      const token = endpoint && entry.status < 300 ? endpoint.tokenIn(body) : undefined;
-      if (endpoint && token) {
+      const token =
+        issuing && entry.status < 300 ? tokenIn(issuing, served.profile.envelope, body) : undefined;
+      if (issuing && token) {
         this.#tokens.issue(served.api, {
-          kind: endpoint.kind,
+          kind: issuing.kind,
           owner: `example:${token}`,
-          lifetimeMs: served.lifetimeMs,
+          lifetimeMs: this.#lifetimeMs(served.api, issuing),
           token,
         });
       }
@@ -452,19 +617,22 @@ export class MockServer {
     );
   }
 
-  #issue(served: Served, endpoint: TokenEndpoint, choice: Choice, body: Json): Reply {
+  #issue(served: Served, issuing: TokenOperation, choice: Choice, body: Json): Reply {
     const now = this.#now();
+    const lifetimeMs = this.#lifetimeMs(served.api, issuing);
     const { token, expiresAt } = this.#tokens.issue(served.api, {
-      kind: endpoint.kind,
-      owner: endpoint.owner(body),
-      lifetimeMs: served.lifetimeMs,
-      ...(endpoint.reuse ? { reuse: true } : {}),
-      ...(endpoint.replace ? { replace: true } : {}),
+      kind: issuing.kind,
+      owner: ownerOf(issuing, body),
+      lifetimeMs,
+      ...(issuing.reuse ? { reuse: true } : {}),
+      ...(issuing.replace ? { replace: true } : {}),
     });
-    const template = (choice.example?.value ?? {}) as Json;
+    const example = choice.example?.value;
+    const template =
+      example && typeof example === "object" && !Array.isArray(example) ? (example as Json) : {};
     return json(
       choice.entry.status,
-      endpoint.answer(template, { token, expiresAt, lifetimeMs: served.lifetimeMs, now }, body),
+      tokenAnswer(issuing, served.profile.envelope, template, { token, expiresAt, lifetimeMs, now }, body),
     );
   }
 
@@ -501,9 +669,10 @@ export class MockServer {
 
     let reply: Reply;
     if (!served) {
-      reply = json(404, {
-        message: `imspec mock: no API at ${url.pathname}; DingTalk is under /dingtalk, WorkPlus under /workplus`,
-      });
+      const where = this.#served.map(
+        (s, i) => `${s.profile.title || s.api}${i === 0 ? " is" : ""} under /${s.api}`,
+      );
+      reply = json(404, { message: `imspec mock: no API at ${url.pathname}; ${where.join(", ")}` });
     } else {
       // The token query parameter is checked by the security handlers, not as an operation parameter.
       const query: Record<string, string | string[]> = {};
@@ -588,7 +757,7 @@ export class MockServer {
   }
 }
 
-/** Starts a mock server for both APIs (see `MockServer`). */
+/** Starts a mock server for every API of the bundled specs (see `MockServer`). */
 export function startMockServer(options: MockServerOptions = {}): Promise<MockServer> {
   return MockServer.start(options);
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { MockApi } from "./documents.js";
 import { type Problem, problem } from "./problems.js";
-import type { TokenKind } from "./tokens.js";
+import { type Envelope, type Requirement, type TokenOperation, tokenPart } from "./profile.js";
 
 type Json = Record<string, unknown>;
 
@@ -12,100 +11,79 @@ export interface Issued {
   now: number;
 }
 
-/** How the mock serves one token endpoint: whose token it is and what the answer looks like. */
-export interface TokenEndpoint {
-  kind: TokenKind;
-  /** Whose token a request asks for (one app, one app in one organisation, …). */
-  owner(body: Json): string;
-  reuse?: boolean;
-  replace?: boolean;
-  /** Rules the spec states in prose only, checked after the schema. */
-  check?(body: Json): Problem[];
-  /** The success body for a token issued now, shaped like the spec's first success example. */
-  answer(example: Json, issued: Issued, body: Json): Json;
-  /** The token in a success body, so an example served as is (`Prefer: example=…`) is honoured. */
-  tokenIn(body: unknown): string | undefined;
+/** Whose token a request asks for: the operation and the values of the source's non-secret options. */
+export function ownerOf(operation: TokenOperation, body: Json): string {
+  return [operation.operationId, ...operation.ownerFields.map((f) => String(body[f] ?? ""))].join(":");
 }
 
-const str = (value: unknown): string => (typeof value === "string" ? value : "");
-const field = (body: unknown, key: string): string | undefined => {
-  const value = body && typeof body === "object" ? (body as Json)[key] : undefined;
+/**
+ * The success body for a token issued now, shaped like the spec's success example: the token, its
+ * lifetime (`expires`: seconds, milliseconds, or an epoch) and the `set` fields.
+ */
+export function tokenAnswer(
+  operation: TokenOperation,
+  envelope: Envelope | undefined,
+  example: Json,
+  issued: Issued,
+  request: Json,
+): Json {
+  const body = structuredClone(example);
+  let part = body;
+  if (envelope) {
+    body[envelope.statusField] = envelope.successStatus;
+    if (envelope.resultField) {
+      const result = body[envelope.resultField];
+      part = result && typeof result === "object" && !Array.isArray(result) ? (result as Json) : {};
+      body[envelope.resultField] = part;
+    }
+  }
+  part[operation.token] = issued.token;
+  const { expires } = operation;
+  if (expires) {
+    const ms = expires.epoch ? issued.expiresAt : issued.lifetimeMs;
+    part[expires.field] = expires.unit === "ms" ? ms : Math.round(ms / 1000);
+  }
+  for (const [field, what] of Object.entries(operation.set)) {
+    if (what === "token") part[field] = issued.token;
+    else if (what === "random") part[field] = randomBytes(16).toString("hex");
+    else if (what === "issuedAt")
+      part[field] = expires?.unit === "s" ? Math.round(issued.now / 1000) : issued.now;
+    else part[field] = typeof request[field] === "string" ? request[field] : "";
+  }
+  return body;
+}
+
+/** The token in a success body, so an example served as is (`Prefer: example=…`) is honoured. */
+export function tokenIn(
+  operation: TokenOperation,
+  envelope: Envelope | undefined,
+  body: unknown,
+): string | undefined {
+  const value = tokenPart(body, envelope)?.[operation.token];
   return typeof value === "string" && value.length > 0 ? value : undefined;
-};
+}
 
-/** DingTalk's app tokens: the same token again within its lifetime, extended (the spec says so). */
-const dingtalkAppToken = (owner: (body: Json) => string): TokenEndpoint => ({
-  kind: "app",
-  owner,
-  reuse: true,
-  answer: (example, issued) => ({
-    ...example,
-    accessToken: issued.token,
-    expireIn: Math.round(issued.lifetimeMs / 1000),
-  }),
-  tokenIn: (body) => field(body, "accessToken"),
-});
+const present = (body: Json, field: string) =>
+  body[field] !== undefined && body[field] !== null && body[field] !== "";
 
-export const TOKEN_ENDPOINTS: Record<MockApi, Record<string, TokenEndpoint>> = {
-  dingtalk: {
-    getAccessToken: dingtalkAppToken((body) => `app:${str(body.appKey)}`),
-    getCorpAccessToken: dingtalkAppToken((body) => `corp:${str(body.suiteKey)}:${str(body.authCorpId)}`),
-    getUserAccessToken: {
-      kind: "user",
-      owner: (body) => `user:${str(body.clientId)}`,
-      // GetUserAccessTokenRequest: "With grantType authorization_code the code field is needed;
-      // with refresh_token the refreshToken field is needed."
-      check(body) {
-        if (body.grantType === "authorization_code" && !field(body, "code"))
-          return [problem("body", "code", "missing", "is required when grantType is authorization_code")];
-        if (body.grantType === "refresh_token" && !field(body, "refreshToken"))
-          return [problem("body", "refreshToken", "missing", "is required when grantType is refresh_token")];
-        return [];
-      },
-      answer: (example, issued) => ({
-        ...example,
-        accessToken: issued.token,
-        refreshToken: randomBytes(16).toString("hex"),
-        expireIn: Math.round(issued.lifetimeMs / 1000),
-      }),
-      tokenIn: (body) => field(body, "accessToken"),
-    },
-  },
-  workplus: {
-    getAccessToken: {
-      kind: "app",
-      owner: (body) => `${str(body.domain_id)}:${str(body.client_id)}`,
-      // "An app holds one token at a time: fetching a new one invalidates the previous one."
-      replace: true,
-      // TokenRequest: "org_id 和 owner_id 不能同时为空" (they must not both be empty).
-      check(body) {
-        if (field(body, "org_id") || field(body, "owner_id")) return [];
-        return [
-          problem(
-            "body",
-            "org_id",
-            "missing",
-            "or owner_id is required (an org app gives org_id, a domain app owner_id)",
-          ),
-        ];
-      },
-      answer: (example, issued, body) => ({
-        ...example,
-        status: 0,
-        result: {
-          ...((example.result as Json | undefined) ?? {}),
-          access_token: issued.token,
-          // TokenResult.refresh_token: "reserved; equals access_token".
-          refresh_token: issued.token,
-          issued_time: issued.now,
-          expire_time: issued.expiresAt,
-          client_id: str(body.client_id),
-        },
-      }),
-      tokenIn: (body) => {
-        const envelope = body as Json | undefined;
-        return envelope && envelope.status === 0 ? field(envelope.result, "access_token") : undefined;
-      },
-    },
-  },
-};
+/** The rules the spec states in prose only (`x-imspec-mock.requires`), checked after the schema. */
+export function requirementProblems(rules: readonly Requirement[], body: Json): Problem[] {
+  const out: Problem[] = [];
+  for (const rule of rules) {
+    if ("anyOf" in rule) {
+      if (rule.anyOf.some((f) => present(body, f))) continue;
+      const [first, ...rest] = rule.anyOf as [string, ...string[]];
+      const note = rule.note ? ` (${rule.note})` : "";
+      out.push(problem("body", first, "missing", `or ${rest.join(" or ")} is required${note}`));
+      continue;
+    }
+    const applies = Object.entries(rule.when).every(([k, v]) => body[k] === v);
+    if (applies && !present(body, rule.field)) {
+      const when = Object.entries(rule.when)
+        .map(([k, v]) => `${k} is ${String(v)}`)
+        .join(" and ");
+      out.push(problem("body", rule.field, "missing", `is required when ${when}`));
+    }
+  }
+  return out;
+}

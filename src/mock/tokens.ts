@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { MockApi } from "./documents.js";
-
-/** An app (organisation) token or a user (personal) token: DingTalk's getUser needs the latter. */
+/** An app (organisation) token or a user (personal) token (`x-imspec-token-kind` of the security scheme). */
 export type TokenKind = "app" | "user";
 
 /** Why a token was refused, or "ok". */
@@ -10,9 +8,9 @@ export type TokenCheck = "ok" | "missing" | "unknown" | "expired" | "revoked" | 
 const PRUNE_AT = 10_000;
 
 interface TokenRecord {
-  api: MockApi;
+  api: string;
   kind: TokenKind;
-  /** Whose token it is: `app:<appKey>`, `<domain_id>:<client_id>`, … */
+  /** Whose token it is: the issuing operation and the request's non-secret option fields. */
   owner: string;
   expiresAt: number;
   revoked: boolean;
@@ -22,15 +20,9 @@ export interface IssueOptions {
   kind: TokenKind;
   owner: string;
   lifetimeMs: number;
-  /**
-   * DingTalk: asking again within the lifetime returns the same token with its lifetime extended
-   * (specs/dingtalk/openapi.yaml, getAccessToken).
-   */
+  /** Asking again within the lifetime returns the same token, its lifetime extended (`x-imspec-mock.tokens.<op>.reuse`). */
   reuse?: boolean;
-  /**
-   * WorkPlus: an app holds one token at a time, so a new one revokes the previous ones
-   * (specs/workplus/openapi.yaml, getAccessToken: 重复获取将导致先前的 AccessToken 失效).
-   */
+  /** One token at a time: a new one revokes the previous ones of the owner (`x-imspec-mock.tokens.<op>.replace`). */
   replace?: boolean;
   /** Use this token string instead of a random one (an example's token served as is). */
   token?: string;
@@ -45,7 +37,7 @@ export class TokenRegistry {
     this.#now = now;
   }
 
-  issue(api: MockApi, options: IssueOptions): { token: string; expiresAt: number } {
+  issue(api: string, options: IssueOptions): { token: string; expiresAt: number } {
     const now = this.#now();
     const expiresAt = now + options.lifetimeMs;
     if (options.reuse && options.token === undefined) {
@@ -67,7 +59,7 @@ export class TokenRegistry {
     return { token, expiresAt };
   }
 
-  check(api: MockApi, token: string | undefined, kind: TokenKind): TokenCheck {
+  check(api: string, token: string | undefined, kind: TokenKind): TokenCheck {
     if (token === undefined || token === "") return "missing";
     const record = this.#tokens.get(token);
     if (!record || record.api !== api) return "unknown";
@@ -76,8 +68,8 @@ export class TokenRegistry {
     return record.kind === kind ? "ok" : "wrong-kind";
   }
 
-  /** Makes every token of `api` (or of both APIs) expire now. */
-  expireAll(api?: MockApi): void {
+  /** Makes every token of `api` (or of every API) expire now. */
+  expireAll(api?: string): void {
     const now = this.#now();
     for (const record of this.#tokens.values()) {
       if (api === undefined || record.api === api) record.expiresAt = Math.min(record.expiresAt, now);
@@ -102,7 +94,7 @@ export class TokenRegistry {
     }
   }
 
-  #matches(record: TokenRecord, api: MockApi, options: IssueOptions): boolean {
+  #matches(record: TokenRecord, api: string, options: IssueOptions): boolean {
     return record.api === api && record.owner === options.owner && record.kind === options.kind;
   }
 }

@@ -1,11 +1,16 @@
 /**
- * The contract suite covers the specs exactly: every operation of both bundled specs
- * (generated/<api>/openapi.json) has a `contract(…)` test in its `<api>-<tag>.test.ts` file, and
+ * The contract suite covers the specs exactly: every operation of the bundled spec of every API of
+ * redocly.yaml (generated/<api>/openapi.json) has a `contract(…)` test in its `<api>-<tag>.test.ts` file, and
  * every `contract(…)` names an operation that exists. Also: every documented error response has an
  * example, since `contract()` turns each example into a test. The checker is tested first, on specs
  * and sources made up for the purpose, so a check that cannot fail would be noticed.
  */
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, test } from "vitest";
+import { registryApis } from "../support/specs.js";
 import {
   contractCalls,
   contractCallsIn,
@@ -17,8 +22,11 @@ import { APIS, operationsOf, responsesOf } from "./support.js";
 
 const CONTRACT_DIR = import.meta.dirname;
 
-function specEntries(): SpecEntry[] {
-  return APIS.flatMap((api) => operationsOf(api).map(({ operationId, tag }) => ({ api, operationId, tag })));
+/** Every operation of every API of redocly.yaml: an API whose spec is not bundled throws, it is not skipped. */
+function specEntries(apis: readonly string[] = APIS): SpecEntry[] {
+  return apis.flatMap((api) =>
+    operationsOf(api as (typeof APIS)[number]).map(({ operationId, tag }) => ({ api, operationId, tag })),
+  );
 }
 
 describe("the checker", () => {
@@ -113,11 +121,44 @@ describe("the checker", () => {
   });
 });
 
+describe("the APIs it covers come from redocly.yaml", () => {
+  test("a new API in the registry without a contract file fails the check, naming the calls to add", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "imspec-registry-"));
+    try {
+      const file = path.join(dir, "redocly.yaml");
+      writeFileSync(
+        file,
+        "apis:\n  dingtalk:\n    root: a.yaml\n  zulip:\n    root: z.yaml\n  workplus:\n    root: b.yaml\n",
+      );
+      expect(registryApis(file)).toEqual(["dingtalk", "workplus", "zulip"]);
+      const spec = [
+        ...specEntries(["dingtalk", "workplus"]),
+        { api: "zulip", operationId: "listStreams", tag: "streams" },
+      ];
+      expect(coverageProblems(spec, contractCallsIn(CONTRACT_DIR))).toEqual([
+        'zulip listStreams has no contract test: add contract(current, "zulip", "listStreams", …) to zulip-streams.test.ts',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an API of the registry whose spec is not bundled is an error, not an API with nothing to test", () => {
+    expect(() => specEntries(["not-generated"])).toThrow(
+      /generated\/not-generated\/openapi.json is missing: redocly.yaml lists not-generated; run npm run generate/,
+    );
+  });
+
+  test("the suite covers exactly the APIs of redocly.yaml", () => {
+    expect(APIS).toEqual(registryApis());
+    expect(APIS.length).toBeGreaterThan(0);
+  });
+});
+
 describe("the contract suite", () => {
-  test("has a contract test for every operation of both specs, and none for operations they lack", () => {
+  test("has a contract test for every operation of every API of redocly.yaml, and none for operations they lack", () => {
     const spec = specEntries();
-    expect(spec.filter((o) => o.api === "dingtalk").length).toBeGreaterThan(0);
-    expect(spec.filter((o) => o.api === "workplus").length).toBeGreaterThan(0);
+    for (const api of APIS) expect(spec.filter((o) => o.api === api).length, api).toBeGreaterThan(0);
     const found = contractCallsIn(CONTRACT_DIR);
     expect(coverageProblems(spec, found)).toEqual([]);
   });

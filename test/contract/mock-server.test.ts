@@ -86,20 +86,7 @@ describe("request validation, DingTalk: 400 with a message naming the field", ()
   });
 
   test.each([
-    [
-      "query, wrong type",
-      "GET",
-      "/v1.0/contact/staffAttributes/visibilitySettings?maxResults=ten",
-      undefined,
-      "maxResults",
-    ],
-    [
-      "query, over the maximum",
-      "GET",
-      "/v1.0/contact/staffAttributes/visibilitySettings?maxResults=101",
-      undefined,
-      "maxResults",
-    ],
+    ["query, wrong type", "GET", "/v1.0/contact/invites/infos?deptId=ten", undefined, "deptId"],
     ["query, not in the spec", "GET", "/v1.0/contact/dingIndexs?page=2", undefined, "page"],
     [
       "path, wrong type",
@@ -128,6 +115,21 @@ describe("request validation, DingTalk: 400 with a message naming the field", ()
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("parameter.error");
     expect(res.body.message).toContain(field);
+  });
+
+  test.each([
+    ["wrong type", "maxResults=ten", "maxResults"],
+    ["over the maximum", "maxResults=101", "maxResults"],
+    ["under the minimum", "maxResults=0", "maxResults"],
+    ["cursor of the wrong type", "nextToken=abc", "nextToken"],
+  ])("a paging parameter, %s: the documented 405 params.invalid, naming it", async (_case, query, field) => {
+    // The spec documents 405 params.invalid for bad paging values (x-imspec-invalid on the parameters).
+    const res = await call("dingtalk", "GET", `/v1.0/contact/staffAttributes/visibilitySettings?${query}`);
+    expect(res.status).toBe(405);
+    expect(res.body.code).toBe("params.invalid");
+    expect(res.body.message).toMatch(/^无效的分页请求参数nextToken和maxResults: /);
+    expect(res.body.message).toContain(field);
+    expect(last()).toMatchObject({ operationId: "listEmpAttributeVisibility", outcome: "invalid" });
   });
 
   test("a missing required body field, and several problems at once", async () => {
@@ -373,14 +375,25 @@ describe("Prefer picks the answer", () => {
   });
 
   test("an operation without a body in its success response answers none", async () => {
+    const res = await fetch(`${mock.urls.dingtalk}/v1.0/contact/seniorSettings`, {
+      method: "POST",
+      headers: { "x-acs-dingtalk-access-token": token, "content-type": "application/json" },
+      body: '{"seniorStaffId":"x","open":false}',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe("0");
+    expect(await res.text()).toBe("");
+  });
+
+  test("an optional body (x-imspec-optional-body) is answered with its example: {} by default", async () => {
     const res = await fetch(`${mock.urls.dingtalk}/v1.0/contact/depts/settings/priorities`, {
       method: "POST",
       headers: { "x-acs-dingtalk-access-token": token, "content-type": "application/json" },
       body: '{"enable":false}',
     });
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-length")).toBe("0");
-    expect(await res.text()).toBe("");
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.text()).toBe("{}");
   });
 });
 

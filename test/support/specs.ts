@@ -1,16 +1,34 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import type { MockApi } from "imspec/mock";
+import { parse } from "yaml";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
-export const APIS = ["dingtalk", "workplus"] as const;
-export type ApiName = (typeof APIS)[number];
+/** An API of the registry; typed as the names generated/manifest.json knows. */
+export type ApiName = MockApi;
 export type Json = Record<string, unknown>;
+
+/** The `apis:` keys of redocly.yaml, the one registry of APIs, sorted. */
+export function registryApis(file = path.join(ROOT, "redocly.yaml")): string[] {
+  const apis = (parse(readFileSync(file, "utf8")) as { apis?: unknown } | null)?.apis;
+  if (!apis || typeof apis !== "object" || Array.isArray(apis) || Object.keys(apis).length === 0)
+    throw new Error(`${path.relative(ROOT, file)} has no apis: entries`);
+  return Object.keys(apis).sort();
+}
+
+/** Every API of redocly.yaml. A new entry is tested everywhere this is iterated, whatever it lacks. */
+export const APIS = registryApis() as readonly ApiName[];
 
 /** The bundled spec, as the generator wrote it. */
 export function bundled(api: ApiName): Json {
-  return JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+  const file = path.join(ROOT, "generated", api, "openapi.json");
+  if (!existsSync(file))
+    throw new Error(
+      `${path.relative(ROOT, file)} is missing: redocly.yaml lists ${api}; run npm run generate`,
+    );
+  return JSON.parse(readFileSync(file, "utf8")) as Json;
 }
 
 export const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "trace"] as const;

@@ -1,0 +1,220 @@
+/**
+ * The mock names no API: a spec it has never seen, with its own error fields, a bearer token and
+ * its own token operation, is served from its x-imspec-* extensions alone, beside the bundled
+ * APIs. A spec whose mock extension it cannot use is refused with a sentence naming the value.
+ */
+import { type MockServer, startMockServer } from "imspec/mock";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+type Json = Record<string, unknown>;
+
+const TRACE = "7F3C2B1A-0000-4000-8000-000000000001";
+
+/** A small spec of a made-up chat API, written the way specs/<api>/openapi.yaml are. */
+function chatSpec(): Json {
+  const error = (code: string, message: string) => ({ error_code: code, error: message, trace: TRACE });
+  const errorResponse = (description: string, name: string, value: Json) => ({
+    description,
+    content: {
+      "application/json": { schema: { $ref: "#/components/schemas/Error" }, examples: { [name]: { value } } },
+    },
+  });
+  return {
+    openapi: "3.1.0",
+    info: { title: "Chatter API", version: "1" },
+    security: [{ bearer: [] }],
+    "x-imspec-errors": {
+      code: ["error_code"],
+      message: ["error"],
+      requestId: ["trace"],
+      requestIdHeader: ["x-trace-id"],
+      tokenInvalid: { statuses: [401], codes: ["auth.bad*"] },
+    },
+    "x-imspec-mock": { invalid: { code: "input.bad" } },
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          "x-imspec-token-kind": "app",
+          "x-imspec-token": [
+            {
+              operation: "createToken",
+              options: { key: "key", secret: "secret" },
+              secrets: ["secret"],
+              token: "access",
+              expires: { field: "ttl", unit: "s" },
+              defaultLifetime: 600,
+            },
+          ],
+        },
+      },
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error_code", "error"],
+          properties: {
+            error_code: { type: "string" },
+            error: { type: "string" },
+            trace: { type: "string" },
+          },
+        },
+      },
+    },
+    paths: {
+      "/auth/token": {
+        post: {
+          operationId: "createToken",
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["key", "secret"],
+                  properties: { key: { type: "string" }, secret: { type: "string" } },
+                },
+                example: { key: "k", secret: "s" },
+              },
+            },
+          },
+          responses: {
+            "200": {
+              description: "a token",
+              content: { "application/json": { example: { access: "example-token", ttl: 900 } } },
+            },
+          },
+        },
+      },
+      "/rooms": {
+        get: {
+          operationId: "listRooms",
+          parameters: [{ name: "limit", in: "query", schema: { type: "integer", maximum: 50 } }],
+          responses: {
+            "200": {
+              description: "rooms",
+              content: { "application/json": { example: { rooms: [{ id: "r1", name: "general" }] } } },
+            },
+            "400": errorResponse("bad input", "input.bad", error("input.bad", "the input is not valid")),
+            "401": errorResponse("no token", "auth.missing", error("auth.missing", "a token is needed")),
+            "403": errorResponse(
+              "token refused",
+              "auth.bad_token",
+              error("auth.bad_token", "the token is not valid"),
+            ),
+          },
+        },
+      },
+    },
+  };
+}
+
+let mock: MockServer;
+let base: string;
+
+beforeAll(async () => {
+  mock = await startMockServer({ documents: { chatter: chatSpec() } });
+  base = mock.urlOf("chatter");
+});
+afterAll(() => mock?.stop());
+
+async function get(target: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}${target}`, { headers });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+}
+
+describe("an API the mock has never seen, served from its extensions", () => {
+  test("is served under its own name, beside the bundled APIs", () => {
+    expect(mock.apis).toContain("chatter");
+    expect(mock.apis.length).toBeGreaterThan(1);
+    expect(base).toBe(`${mock.url}/chatter`);
+    expect(() => mock.urlOf("nothing")).toThrow(/no API named nothing \(served: .*chatter/);
+  });
+
+  test("its token operation issues tokens in its own fields, with the example's lifetime", async () => {
+    const res = await fetch(`${base}/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ key: "app-1", secret: "s" }),
+    });
+    const body = (await res.json()) as Json;
+    expect(res.status).toBe(200);
+    expect(body).toEqual({ access: expect.stringMatching(/^[0-9a-f]{32}$/), ttl: 900 });
+    expect(mock.tokenRequests("chatter")).toBe(1);
+
+    const rooms = await get("/rooms", { authorization: `Bearer ${String(body.access)}` });
+    expect(rooms).toMatchObject({ status: 200, body: { rooms: [{ id: "r1", name: "general" }] } });
+    expect(rooms.headers.get("x-trace-id")).toMatch(/^[0-9A-F-]{36}$/);
+  });
+
+  test("a missing bearer token gets the documented 401, naming the header", async () => {
+    const res = await get("/rooms");
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({
+      error_code: "auth.missing",
+      error: "a token is needed: the header authorization is missing",
+      trace: expect.stringMatching(/^[0-9A-F-]{36}$/),
+    });
+    expect(res.headers.get("x-trace-id")).toBe(res.body.trace);
+    expect(mock.requests.at(-1)).toMatchObject({
+      api: "chatter",
+      operationId: "listRooms",
+      outcome: "unauthorized",
+    });
+  });
+
+  test("an unknown or malformed token gets the first tokenInvalid code, with its documented status", async () => {
+    for (const authorization of ["Bearer nope", "Basic abc", `Bearer ${mock.issueToken("chatter")} extra`]) {
+      const res = await get("/rooms", { authorization });
+      expect(res.status, authorization).toBe(403);
+      expect(res.body).toMatchObject({ error_code: "auth.bad_token", error: "the token is not valid" });
+    }
+  });
+
+  test("a request that breaks the spec gets the code x-imspec-mock names, with its documented status", async () => {
+    const res = await get("/rooms?limit=51", { authorization: `Bearer ${mock.issueToken("chatter")}` });
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe("input.bad");
+    expect(res.body.error).toMatch(/^the input is not valid: query parameter limit must be <= 50/);
+  });
+
+  test("an unknown path: 404 in the API's error fields", async () => {
+    const res = await get("/nothing");
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ error_code: 404, error: "no operation GET /nothing" });
+  });
+
+  test("a scripted error it documents, and one it does not", async () => {
+    const token = mock.issueToken("chatter");
+    mock.script("chatter", "listRooms", { error: "input.bad" }, { error: "rooms.gone", message: "gone" });
+    expect(await get("/rooms", { authorization: `Bearer ${token}` })).toMatchObject({
+      status: 400,
+      body: { error_code: "input.bad", trace: TRACE },
+    });
+    expect(await get("/rooms", { authorization: `Bearer ${token}` })).toMatchObject({
+      status: 400,
+      body: { error_code: "rooms.gone", error: "gone" },
+    });
+  });
+});
+
+describe("a spec whose mock extensions cannot be used is refused, naming the value", () => {
+  test.each([
+    [
+      { tokens: { nope: {} } },
+      /x-imspec-mock\.tokens\.nope names no operation of the document \(API chatter\)/,
+    ],
+    [{ invalid: { status: 99 } }, /x-imspec-mock\.invalid\.status must be an HTTP status/],
+    [
+      { tokens: { listRooms: { set: { a: "later" } } } },
+      /x-imspec-mock\.tokens\.listRooms\.set\.a must be one of token, random, issuedAt, request/,
+    ],
+    [{ requires: { listRooms: [{ when: {} }] } }, /x-imspec-mock\.requires\.listRooms\.0 needs `anyOf/],
+    [{ invalid: { code: "x" }, extra: true }, /x-imspec-mock\.extra is not a known field/],
+  ])("%j", async (extension, message) => {
+    const spec = chatSpec();
+    spec["x-imspec-mock"] = extension;
+    await expect(startMockServer({ documents: { chatter: spec } })).rejects.toThrow(message);
+  });
+});
