@@ -421,7 +421,7 @@ export interface components {
          * @example CHAT
          * @enum {string}
          */
-        ProtectScene: "DING_SMS" | "DING_MSG" | "CHAT" | "CONFERENCE_VIDEO" | "CONFERENCE" | "VIDEO_CALL" | "CONFERENCE_VOIP" | "CALL" | "SEARCH" | "CALL_CENTER";
+        ProtectScene: "DING_SMS" | "DING_MSG" | "CHAT" | "CONFERENCE_VIDEO" | "CONFERENCE" | "VIDEO_CALL" | "CONFERENCE_VOIP" | "CALL" | "SEARCH" | "CALL_CENTER" | (string & {});
         /**
          * @description 高管白名单条目。
          *     One whitelist entry of an executive.
@@ -440,7 +440,7 @@ export interface components {
              * @example 1
              * @enum {integer}
              */
-            type?: 1 | 2 | 3;
+            type?: 1 | 2 | 3 | (number & {});
             /**
              * @description 高管白名单对象名称：type=1 为员工名称；type=2 为部门名称；type=3 为角色名称。
              *     Display name: the employee name (type=1), department name (type=2) or role name (type=3).
@@ -594,7 +594,7 @@ export interface components {
          * @example 12837
          * @example name
          */
-        HideField: string | ("name" | "department" | "email" | "manager" | "title" | "mobile" | "ext_number" | "work_station" | "remark" | "hire_date" | "job_number");
+        HideField: string | ("name" | "department" | "email" | "manager" | "title" | "mobile" | "ext_number" | "work_station" | "remark" | "hire_date" | "job_number" | (string & {}));
         /**
          * @description 一条用户属性（字段）可见性设置。
          *     One employee-attribute (field) visibility setting.
@@ -904,7 +904,7 @@ export interface components {
              * @example 1
              * @enum {integer}
              */
-            auditType: 0 | 1;
+            auditType: 0 | 1 | (number & {});
             /**
              * @description 是否允许已在组织内的成员扫描部门二维码加入部门。仅在无需审核时有效。
              *     Whether existing members may join the department by scanning its QR code. Only meaningful when no

@@ -410,7 +410,7 @@ export interface components {
              * @description 激活状态:1=已激活,2=已禁用,4=未激活,5=退出企业 (1 activated, 2 disabled, 4 not activated, 5 left the company).
              * @enum {integer}
              */
-            status?: 1 | 2 | 4 | 5;
+            status?: 1 | 2 | 4 | 5 | (number & {});
             /** @description 员工个人二维码 (the member's personal QR code URL; restricted). */
             qr_code?: string;
             /** @description 对外职务 (the job title shown to external contacts). */

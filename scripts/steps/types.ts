@@ -38,7 +38,66 @@ function transform(): Transform {
   return loaded;
 }
 
-/** The context `openapiTS(schema, { silent: true })` passes to `transformSchema`. */
+/**
+ * A value no spec lists, added to each open enum before the transform: openapi-typescript's
+ * `postTransform` hook sees the type it made but not the schema (and its `path` is not a JSON
+ * pointer: properties and items share their parent's), so the value marks the type to open.
+ */
+const OPEN = "x-imspec-open-enum: any other value";
+
+/** A copy of the document in which every `x-imspec-open-enum: true` enum also lists `OPEN`. */
+export function markOpenEnums<T>(document: T): T {
+  const mark = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(mark);
+    if (!node || typeof node !== "object") return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) out[key] = mark(value);
+    if (out["x-imspec-open-enum"] === true && Array.isArray(out.enum)) out.enum = [...out.enum, OPEN];
+    return out;
+  };
+  return mark(document) as T;
+}
+
+/**
+ * openapi-typescript's `postTransform` hook for `x-imspec-open-enum: true` (scripts/README.md): the
+ * listed values are the known ones, so the type also accepts any other value of the enum's type,
+ * while editors still offer the known ones. Works on a document marked by `markOpenEnums`.
+ *
+ * @example
+ * // enum: [CHAT, CALL], x-imspec-open-enum: true  →  "CHAT" | "CALL" | (string & {})
+ * // type: integer, enum: [1, 2, 3], x-imspec-open-enum: true  →  1 | 2 | 3 | (number & {})
+ */
+export const openEnums: NonNullable<OpenapiTS.OpenAPITSOptions["postTransform"]> = (type) => {
+  const t = ts();
+  if (!t.isUnionTypeNode(type)) return undefined;
+  // openapi-typescript prints a string literal as an identifier holding its JSON (lib/ts.ts tsLiteral).
+  const isOpen = (node: import("typescript").Node) =>
+    (t.isIdentifier(node) && node.text === JSON.stringify(OPEN)) ||
+    (t.isLiteralTypeNode(node) && t.isStringLiteral(node.literal) && node.literal.text === OPEN);
+  if (!type.types.some(isOpen)) return undefined;
+  const known = type.types.filter((node) => !isOpen(node));
+  const isNull = (node: import("typescript").Node) =>
+    t.isLiteralTypeNode(node) && node.literal.kind === t.SyntaxKind.NullKeyword;
+  // Numbers when every listed value is one (`null` aside), strings otherwise.
+  const numeric =
+    known.some((node) => t.isLiteralTypeNode(node) && !isNull(node)) &&
+    known.every((node) => isNull(node) || (t.isLiteralTypeNode(node) && !t.isStringLiteral(node.literal)));
+  const { factory, SyntaxKind } = t;
+  const other = factory.createParenthesizedType(
+    factory.createIntersectionTypeNode([
+      factory.createKeywordTypeNode(numeric ? SyntaxKind.NumberKeyword : SyntaxKind.StringKeyword),
+      factory.createTypeLiteralNode([]),
+    ]),
+  );
+  return factory.createUnionTypeNode([...known, other]);
+};
+
+/** The TypeScript compiler openapi-typescript uses, loaded with it. */
+function ts(): typeof import("typescript") {
+  return createRequire(import.meta.url)("typescript") as typeof import("typescript");
+}
+
+/** The context `openapiTS(schema, { silent: true, postTransform: openEnums })` passes to `transformSchema`. */
 function defaultContext(schema: OpenapiTS.OpenAPI3): OpenapiTS.GlobalContext {
   const { resolveRef, scanDiscriminators } = transform();
   return {
@@ -60,7 +119,7 @@ function defaultContext(schema: OpenapiTS.OpenAPI3): OpenapiTS.GlobalContext {
     rootTypesKeepCasing: false,
     injectFooter: [],
     pathParamsAsTypes: false,
-    postTransform: undefined,
+    postTransform: openEnums,
     propertiesRequiredByDefault: false,
     // The Redocly config of openapiTS's own lint and bundle; the transforms do not read it.
     redoc: undefined as unknown as OpenapiTS.GlobalContext["redoc"],
@@ -76,8 +135,8 @@ function defaultContext(schema: OpenapiTS.OpenAPI3): OpenapiTS.GlobalContext {
 
 /** The text of `generated/<api>/schema.ts` below its header line: openapi-typescript's types of the document. */
 export function schemaTypes(document: Record<string, unknown>): string {
-  // The transform may mutate its input; give it a copy of the bundled document.
-  const schema = structuredClone(document) as unknown as OpenapiTS.OpenAPI3;
+  // The transform may mutate its input; give it a copy of the bundled document (open enums marked).
+  const schema = markOpenEnums(document) as unknown as OpenapiTS.OpenAPI3;
   const { astToString, transformSchema } = transform();
   return astToString(transformSchema(schema, defaultContext(schema)));
 }

@@ -3,15 +3,19 @@
  * (scripts/steps/types.ts). Its output must stay byte-identical to `openapiTS`'s: on every API of
  * the registry, and on a small document with the constructs the specs do not use yet.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
 import { describe, expect, it } from "vitest";
-import { loadRegistry } from "../../scripts/lib/registry.js";
+import { loadRegistry, ROOT } from "../../scripts/lib/registry.js";
 import { bundleStep } from "../../scripts/steps/bundle.js";
-import { schemaTypes } from "../../scripts/steps/types.js";
+import { markOpenEnums, openEnums, schemaTypes } from "../../scripts/steps/types.js";
 
+/** What `openapiTS` prints with the step's one option: open enums (`x-imspec-open-enum`). */
 async function viaOpenapiTS(document: Record<string, unknown>): Promise<string> {
-  const ast = await openapiTS(structuredClone(document) as unknown as Parameters<typeof openapiTS>[0], {
+  const ast = await openapiTS(markOpenEnums(document) as unknown as Parameters<typeof openapiTS>[0], {
     silent: true,
+    postTransform: openEnums,
   });
   return astToString(ast);
 }
@@ -89,6 +93,78 @@ const constructs: Record<string, unknown> = {
     },
   },
 };
+
+/** A document whose one component schema is `schema`; the step's line for it. */
+function typeOf(schema: Record<string, unknown>): string {
+  const text = schemaTypes({
+    openapi: "3.1.0",
+    info: { title: "t", version: "1" },
+    paths: {},
+    components: { schemas: { T: schema } },
+  });
+  const line = text.split("\n").find((l) => l.trimStart().startsWith("T: "));
+  if (!line) throw new Error(`no type T in:\n${text}`);
+  return line.trim().replace(/^T: /, "").replace(/;$/, "");
+}
+
+describe("x-imspec-open-enum: the known values, and any other of the enum's type", () => {
+  const open = { "x-imspec-open-enum": true };
+  it.each([
+    ["a string enum", { type: "string", enum: ["A", "B"], ...open }, '"A" | "B" | (string & {})'],
+    ["an integer enum", { type: "integer", enum: [1, 2, 3], ...open }, "1 | 2 | 3 | (number & {})"],
+    ["a negative number", { type: "number", enum: [-1, 0.5], ...open }, "-1 | 0.5 | (number & {})"],
+    ["one value", { type: "string", enum: ["ONLY"], ...open }, '"ONLY" | (string & {})'],
+    [
+      "a nullable integer enum",
+      { type: ["integer", "null"], enum: [0, 1, null], ...open },
+      "0 | 1 | null | (number & {})",
+    ],
+    ["a closed enum stays closed", { type: "string", enum: ["A", "B"] }, '"A" | "B"'],
+    ["false is not open", { type: "string", enum: ["A"], "x-imspec-open-enum": false }, '"A"'],
+    [
+      "array items",
+      { type: "array", items: { type: "integer", enum: [1, 2], ...open } },
+      "(1 | 2 | (number & {}))[]",
+    ],
+    [
+      "an anyOf branch",
+      {
+        anyOf: [
+          { type: "string", enum: ["name"], ...open },
+          { type: "string", pattern: "^[0-9]+$" },
+        ],
+      },
+      '("name" | (string & {})) | string',
+    ],
+  ])("%s", (_case, schema, want) => {
+    expect(typeOf(schema)).toBe(want);
+  });
+
+  it("a property: the object's other members are left alone", () => {
+    const schema = {
+      type: "object",
+      required: ["kind"],
+      properties: { kind: { type: "integer", enum: [1, 2], ...open }, name: { type: "string", enum: ["x"] } },
+    };
+    const text = schemaTypes({
+      openapi: "3.1.0",
+      info: { title: "t", version: "1" },
+      paths: {},
+      components: { schemas: { T: schema } },
+    });
+    expect(text).toContain("kind: 1 | 2 | (number & {});");
+    expect(text).toContain('name?: "x";');
+  });
+
+  it("the generated DingTalk types accept a value DingTalk adds later, and still list the known ones", () => {
+    const text = readFileSync(path.join(ROOT, "generated/dingtalk/schema.ts"), "utf8");
+    expect(text).toMatch(/ProtectScene: "DING_SMS" \| [^;]*"CALL_CENTER" \| \(string & \{\}\);/);
+    expect(text).toContain("auditType: 0 | 1 | (number & {});");
+    expect(text).toContain("type?: 1 | 2 | 3 | (number & {});");
+    expect(text).toMatch(/HideField: string \| \("name" \| [^;]*"job_number" \| \(string & \{\}\)\);/);
+    expect(text).not.toContain("x-imspec-open-enum: any other value");
+  });
+});
 
 describe("the types step", () => {
   it("prints what openapiTS prints, for every API of the registry", async () => {
