@@ -1,151 +1,189 @@
 /**
- * Access tokens: fetched once, shared, refreshed before they expire.
- *
- * - Single flight: however many calls need a token at once, one token request is in flight.
- * - Early refresh: a token is used until `expiresAt - marginMs` (the margin capped at half the
- *   token's lifetime), then replaced.
- * - Invalidation is compare-and-delete: a call that was told "token invalid" drops only the token
- *   it used, so a token another call (or process) fetched meanwhile survives.
- * - Stores are pluggable (memory by default) so several processes can share one token. A store that
- *   can `lock` lets one process fetch while the others wait for its result.
+ * Access tokens: fetched once, shared, refreshed before they expire. One token request in flight;
+ * every call refused with the same token shares one replacement. A token is used until `expiresAt -
+ * marginMs` (the margin capped at half its lifetime), and while that early refresh fails, until its
+ * real expiry. Invalidation is compare-and-delete. Stores are pluggable (memory by default); a failing
+ * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`).
  */
+import { TimeoutError } from "./errors.js";
+import { MemoryTokenStore, type StoredToken, type TokenStore } from "./token-store.js";
 
-export interface StoredToken {
-  accessToken: string;
-  /** Epoch ms after which the server no longer accepts the token. */
-  expiresAt: number;
-  /** Epoch ms when the token was fetched; with `expiresAt` it gives the token's lifetime. */
-  obtainedAt?: number | undefined;
-}
+export { MemoryTokenStore, type StoredToken, type TokenStore, tokenKey } from "./token-store.js";
 
-export interface TokenStore {
-  get(key: string): Promise<StoredToken | undefined>;
-  set(key: string, token: StoredToken): Promise<void>;
-  /** Deletes the stored token, only if it is still `accessToken` when given. */
-  delete(key: string, accessToken?: string): Promise<void>;
-  /**
-   * Optional cross-process lock around a fetch: resolves to a release function once held, or to
-   * `undefined` if not held within `waitMs` (the caller then rereads the store and fetches anyway).
-   */
-  lock?(key: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined>;
-}
-
-export class MemoryTokenStore implements TokenStore {
-  readonly #tokens = new Map<string, StoredToken>();
-  async get(key: string): Promise<StoredToken | undefined> {
-    return this.#tokens.get(key);
-  }
-  async set(key: string, token: StoredToken): Promise<void> {
-    this.#tokens.set(key, token);
-  }
-  async delete(key: string, accessToken?: string): Promise<void> {
-    if (accessToken === undefined || this.#tokens.get(key)?.accessToken === accessToken)
-      this.#tokens.delete(key);
-  }
-}
+/** Bounds of one caller's wait for a token: its call's AbortSignal and deadline (epoch ms, `Date.now()`). */
+export type TokenWait = { signal?: AbortSignal | undefined; deadline?: number | undefined };
 
 export interface TokenCacheOptions {
   key: string;
   fetch: () => Promise<StoredToken>;
   store?: TokenStore | undefined;
-  /** Refresh this long before expiry. */
-  marginMs: number;
+  marginMs: number; // refresh this long before expiry
   now?: () => number;
-  /** Called with every token fetched or read, so the redactor learns it. */
-  onToken?: (token: string) => void;
-  /** Lock lifetime when the store can lock (a crashed holder blocks others at most this long). */
-  lockTtlMs?: number;
+  onToken?: (token: string) => void; // every token fetched or read, so the redactor learns it
+  lockTtlMs?: number; // lock lifetime: a crashed holder blocks the others at most this long
+  lockWaitMs?: number; // longest wait while another process holds and renews the lock (60 000)
+  /** Told once of each kind of trouble (nonsense expiry, failing store); never given a secret. */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
+// Lifetimes outside 10 s…7 days are nonsense (platform tokens live hours): 10 s still means one
+// request per 5 s, not per call. A failed store or early refresh is left alone 5 s (a frozen Redis
+// costs one timeout, not one per call). The lock is awaited in 250 ms slices, rereading the store.
+const MIN_LIFETIME_MS = 10_000;
+const MAX_LIFETIME_MS = 7 * 86_400_000;
+const PAUSE_MS = 5_000;
+const LOCK_SLICE_MS = 250;
+
 export class TokenCache {
-  readonly #options: TokenCacheOptions;
+  readonly #o: TokenCacheOptions;
   readonly #store: TokenStore;
-  readonly #now: () => number;
   #current: StoredToken | undefined;
-  #inflight: Promise<string> | undefined;
-  /** Token requests this cache made (not reads from a shared store). */
-  fetches = 0;
+  #inflight: { rejected: string | undefined; promise: Promise<string> } | undefined;
+  #retryAt = 0; // after an early refresh failed, no other before this (`now()`)
+  #storePausedUntil = 0;
+  readonly #warned = new Set<string>();
+  fetches = 0; // token requests this cache made (not reads from a shared store)
 
   constructor(options: TokenCacheOptions) {
-    this.#options = options;
+    this.#o = options;
     this.#store = options.store ?? new MemoryTokenStore();
-    this.#now = options.now ?? Date.now;
   }
 
+  #now = (): number => (this.#o.now ?? Date.now)();
+  #valid = (token?: StoredToken): token is StoredToken => !!token && this.#now() < token.expiresAt;
+
+  /** Outside the refresh margin (capped at half the token's lifetime); an expiry of NaN never is. */
   #fresh(token: StoredToken | undefined, rejected?: string): token is StoredToken {
-    if (!token || token.accessToken === rejected) return false;
-    // A token that lives shorter than twice the margin is used for the first half of its life,
-    // not refetched on every call.
-    const lifetime =
-      token.obtainedAt === undefined ? Number.POSITIVE_INFINITY : token.expiresAt - token.obtainedAt;
-    return this.#now() < token.expiresAt - Math.min(this.#options.marginMs, lifetime / 2);
+    const left = (token?.expiresAt ?? 0) - this.#now();
+    const margin = Math.min(
+      this.#o.marginMs,
+      ((token?.expiresAt ?? 0) - (token?.obtainedAt ?? -Infinity)) / 2,
+    );
+    return token?.accessToken !== rejected && left > margin;
   }
 
-  /** A valid token: the cached one, or the result of the one token request in flight. */
-  get(): Promise<string> {
-    if (this.#fresh(this.#current)) return Promise.resolve(this.#current.accessToken);
-    this.#inflight ??= this.#refresh(undefined).finally(() => {
-      this.#inflight = undefined;
+  /** A valid token: the cached one, or the result of the one refresh in flight. */
+  get(wait: TokenWait = {}): Promise<string> {
+    const held = this.#current;
+    if (this.#fresh(held) || (this.#valid(held) && this.#now() < this.#retryAt))
+      return Promise.resolve(held.accessToken);
+    return this.#wait(this.#start(undefined), wait).catch((error: unknown) => {
+      // An early refresh that failed or outlasted this call's bound: the cached token still works.
+      if (!wait.signal?.aborted && this.#valid(this.#current)) return this.#current.accessToken;
+      throw error;
     });
-    return this.#inflight;
   }
 
-  /**
-   * Drops `rejected` (a token the server refused) and returns a valid token that differs from it:
-   * one another call already fetched, or a new one. All callers that saw the same refusal share it.
-   */
-  replace(rejected: string): Promise<string> {
+  /** Drops `rejected`; another valid token, or what one shared refresh brought (maybe the same again). */
+  replace(rejected: string, wait: TokenWait = {}): Promise<string> {
     if (this.#current?.accessToken === rejected) this.#current = undefined;
-    if (this.#fresh(this.#current, rejected)) return Promise.resolve(this.#current.accessToken);
-    // A refresh that started before the refusal may still hand out the refused token: wait for it,
-    // then refresh again (it has settled, so the next call starts a fresh request).
-    if (this.#inflight)
-      return this.#inflight.then((token) => (token === rejected ? this.replace(rejected) : token));
-    this.#inflight = this.#store
-      .delete(this.#options.key, rejected)
-      .then(() => this.#refresh(rejected))
-      .finally(() => {
-        this.#inflight = undefined;
-      });
-    return this.#inflight;
+    if (this.#valid(this.#current)) return Promise.resolve(this.#current.accessToken);
+    return this.#wait(this.#start(rejected), wait);
   }
 
   /** Forgets the token everywhere (memory and store). */
   async clear(): Promise<void> {
     this.#current = undefined;
-    await this.#store.delete(this.#options.key);
+    await this.#store.delete(this.#o.key);
+  }
+
+  #start(rejected: string | undefined): Promise<string> {
+    const prev = this.#inflight;
+    if (prev && (rejected === undefined || prev.rejected === rejected)) return prev.promise;
+    // A refresh that began before this refusal may bring the refused token: run after it.
+    const promise: Promise<string> = (prev ? prev.promise.catch(() => undefined) : Promise.resolve())
+      .then(() => this.#refresh(rejected))
+      .finally(() => {
+        if (this.#inflight?.promise === promise) this.#inflight = undefined;
+      });
+    this.#inflight = { rejected, promise };
+    return promise;
+  }
+
+  /** The shared promise within one caller's bounds; its listener and timer go either way. */
+  #wait(shared: Promise<string>, { signal, deadline }: TokenWait): Promise<string> {
+    const ms = (deadline ?? Number.NaN) - Date.now();
+    if (!signal && !(ms < 2 ** 31)) return shared; // no bound, or longer than setTimeout can wait
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let abort = () => {};
+    return new Promise<string>((resolve, reject) => {
+      abort = () => reject(signal?.reason);
+      if (ms < 2 ** 31)
+        timer = setTimeout(() => reject(new TimeoutError(ms, { operationId: "accessToken" })), ms);
+      if (signal?.aborted) abort();
+      signal?.addEventListener("abort", abort, { once: true });
+      shared.then(resolve, reject);
+    }).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+    });
   }
 
   async #refresh(rejected: string | undefined): Promise<string> {
-    const { key } = this.#options;
-    const stored = await this.#store.get(key);
-    if (this.#fresh(stored, rejected)) return this.#use(stored);
-    const release = await this.#store.lock?.(
-      key,
-      this.#options.lockTtlMs ?? 10_000,
-      this.#options.lockTtlMs ?? 10_000,
-    );
-    try {
-      if (this.#store.lock) {
-        // Another process may have fetched while we waited for the lock, whether or not we got it
-        // in time: a fetch now would invalidate its token (WorkPlus keeps one token per app).
-        const again = await this.#store.get(key);
-        if (this.#fresh(again, rejected)) return this.#use(again);
+    const { key, lockTtlMs = 10_000, lockWaitMs = 60_000 } = this.#o;
+    // Chained after a refresh that brought another token: that one will do.
+    const held = this.#current;
+    if (rejected !== undefined && this.#valid(held) && held.accessToken !== rejected) return held.accessToken;
+    if (rejected !== undefined) await this.#safely(() => this.#store.delete(key, rejected));
+    const lock = this.#store.lock?.bind(this.#store);
+    const until = Date.now() + lockWaitMs;
+    let release: (() => Promise<void>) | undefined;
+    // Reread the store around each lock attempt: a fetch would invalidate a token another process stored
+    // (WorkPlus keeps one per app). Wait while the lock is held (renewed; a crashed holder's lapses).
+    for (let slice = 0; ; slice = LOCK_SLICE_MS) {
+      const stored = await this.#safely(() => this.#store.get(key));
+      if (this.#fresh(stored, rejected)) {
+        void release?.().catch(() => undefined);
+        // Another process's expiry, kept unless it is further away than any token lives.
+        return this.#use({ ...stored, expiresAt: Math.min(stored.expiresAt, this.#now() + MAX_LIFETIME_MS) });
       }
+      if (release || !lock || Date.now() >= until || Date.now() < this.#storePausedUntil) break;
+      release = await this.#safely(() => lock(key, lockTtlMs, slice));
+    }
+    try {
       this.fetches++;
-      const started = this.#now();
-      const fetched = await this.#options.fetch();
-      const token = fetched.obtainedAt === undefined ? { ...fetched, obtainedAt: started } : fetched;
-      this.#options.onToken?.(token.accessToken);
-      await this.#store.set(key, token);
+      const token = this.#sane(await this.#o.fetch(), this.#now());
+      await this.#safely(() => this.#store.set(key, token));
+      this.#retryAt = 0;
       return this.#use(token);
+    } catch (error) {
+      this.#retryAt = this.#now() + PAUSE_MS;
+      throw error;
     } finally {
-      await release?.();
+      void release?.().catch(() => undefined); // the token is stored: nobody waits for the release
     }
   }
 
+  /** A store call; a failure pauses the store for a while and the cache goes on from memory. */
+  async #safely<T>(call: () => Promise<T>): Promise<T | undefined> {
+    if (Date.now() < this.#storePausedUntil) return undefined;
+    try {
+      return await call();
+    } catch (error) {
+      this.#storePausedUntil = Date.now() + PAUSE_MS;
+      this.#warn(`token store failed (${(error as Error)?.name}); memory only for ${PAUSE_MS} ms`);
+    }
+  }
+
+  /** The fetched token with its expiry in range: epoch seconds read as such, the rest clamped. */
+  #sane(token: StoredToken, started: number): StoredToken {
+    let at = Number(token.expiresAt);
+    if (at > 1e9 && at < 1e11) at *= 1000; // 2001…5138 in seconds is 1970 in ms
+    const lifetime = at - started;
+    const clamped = Math.min(MAX_LIFETIME_MS, Math.max(MIN_LIFETIME_MS, lifetime || 0));
+    if (clamped !== lifetime) this.#warn(`token expiry out of range: used for ${clamped} ms`);
+    return { accessToken: token.accessToken, expiresAt: started + clamped, obtainedAt: started };
+  }
+
+  /** Each kind of warning once; a throwing or rejecting callback is ignored. */
+  #warn(message: string): void {
+    const kind = message.replace(/\d+/g, "");
+    if (this.#warned.has(kind) || !this.#warned.add(kind)) return;
+    new Promise((r) => r(this.#o.onWarning?.(message))).catch(() => undefined);
+  }
+
   #use(token: StoredToken): string {
-    this.#options.onToken?.(token.accessToken);
+    this.#o.onToken?.(token.accessToken);
     this.#current = token;
     return token.accessToken;
   }

@@ -13,13 +13,18 @@
  * with a script that deletes the key only if it still holds the holder's id, so a late release
  * never frees a lock another process took since. A holder that crashes stops renewing: the others
  * are blocked at most `lockTtlMs`.
+ *
+ * Every command ends within `commandTimeoutMs` (connecting within `connectTimeoutMs`): a frozen Redis
+ * gives a typed TimeoutError, and the token cache goes on from memory. Keys are `<prefix>token:<key>`
+ * and `<prefix>lock:<key>`: no token key can be mistaken for a lock key, whatever the key holds.
  */
 import { randomUUID } from "node:crypto";
-import { ConfigError, ConnectionError } from "../core/errors.js";
+import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
 import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
+export { RedisLimiterStore, type RedisLimiterStoreOptions, TAKE_SCRIPT } from "./limiter.js";
 
 /** What the store needs of an ioredis client (`new Redis(…)`, also a Cluster): raw commands. */
 export interface IoRedisLike {
@@ -34,8 +39,12 @@ export interface NodeRedisLike {
 export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
 export type RedisTokenStoreOptions = {
-  /** Prepended to every key. Default `imspec:token:`. */
+  /** Prepended to every key (`<prefix>token:<key>`, `<prefix>lock:<key>`). Default `imspec:`. */
   prefix?: string | undefined;
+  /** Longest wait for one command's answer, in ms. Default 1 000. */
+  commandTimeoutMs?: number | undefined;
+  /** Longest wait for the connection the store opens from `url`, in ms. Default 2 000. */
+  connectTimeoutMs?: number | undefined;
   /**
    * How long a lock lives without renewal, in ms: the longest a crashed holder can block the other
    * processes. Default: what the token cache asks for (10 000).
@@ -76,7 +85,9 @@ local ok, t = pcall(cjson.decode, v)
 if ok and type(t) == "table" and t.accessToken == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
 
-const DEFAULT_PREFIX = "imspec:token:";
+const DEFAULT_PREFIX = "imspec:";
+/** PX takes a 64-bit integer; no token lives longer than a year, whatever its expiry says. */
+const MAX_TTL_MS = 365 * 86_400_000;
 const DEFAULT_LOCK_TTL_MS = 10_000;
 /** Lock polling: starts short (the holder usually finishes in one token request), grows to a cap. */
 const POLL_FIRST_MS = 20;
@@ -85,9 +96,32 @@ const POLL_MAX_MS = 250;
 type Send = (...args: Array<string | number>) => Promise<unknown>;
 type OwnedClient = IoRedisLike & {
   quit(): Promise<unknown>;
+  disconnect(): void;
   on(event: "error", listener: () => void): unknown;
 };
-type RedisConstructor = new (url: string, options: { maxRetriesPerRequest: number }) => OwnedClient;
+type RedisConstructor = new (
+  url: string,
+  options: { maxRetriesPerRequest: number; connectTimeout: number },
+) => OwnedClient;
+
+/** `work`, or a TimeoutError after `ms`: a frozen Redis (accepting connections, never answering) ends here. */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TimeoutError(ms, { operationId: "tokenStore" });
+      error.message = `Redis token store: no answer to ${what} within ${ms} ms`;
+      reject(error);
+    }, ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (Number.isInteger(value) && value > 0 && value < 2 ** 31) return value;
+  throw new TypeError(`createRedisTokenStore: ${name} must be a positive integer (ms)`);
+}
 
 function sender(client: RedisClientLike): Send {
   // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
@@ -143,9 +177,12 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   if (!options || (!options.client && !options.url))
     throw new TypeError("createRedisTokenStore: give a client or a url");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const lockTtl = options.lockTtlMs;
-  if (lockTtl !== undefined && !(Number.isInteger(lockTtl) && lockTtl > 0))
-    throw new TypeError("createRedisTokenStore: lockTtlMs must be a positive integer");
+  const tokenKey = (key: string) => `${prefix}token:${key}`;
+  const lockKey = (key: string) => `${prefix}lock:${key}`;
+  const lockTtl =
+    options.lockTtlMs === undefined ? undefined : positiveInteger(options.lockTtlMs, "lockTtlMs", 0);
+  const commandTimeout = positiveInteger(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
+  const connectTimeout = positiveInteger(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
 
   let owned: OwnedClient | undefined;
   let connecting: Promise<Send> | undefined;
@@ -166,7 +203,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       if (!Redis) throw new ConfigError("createRedisTokenStore: the ioredis package has no Redis export");
       // A few retries per command, not ioredis's 20: a call waiting on a token should fail in
       // seconds when Redis is down, not hang.
-      const client = new Redis(options.url as string, { maxRetriesPerRequest: 2 });
+      // ioredis's own commandTimeout is left off: `within` bounds each command with a typed error.
+      const client = new Redis(options.url as string, { maxRetriesPerRequest: 2, connectTimeout });
       // Connection errors also fail the commands that were waiting; without a listener ioredis
       // would print each one as an unhandled error event.
       client.on("error", () => undefined);
@@ -176,40 +214,43 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     return connecting;
   };
   const run = async (...args: Array<string | number>): Promise<unknown> => {
-    const send = await connect();
+    const send = await within(connect(), connectTimeout, "connect");
     try {
-      return await send(...args);
+      return await within(send(...args), commandTimeout, String(args[0]));
     } catch (error) {
-      throw storeError(error);
+      throw error instanceof TimeoutError ? error : storeError(error);
     }
   };
 
   return {
     async get(key) {
-      return parse(await run("GET", prefix + key));
+      return parse(await run("GET", tokenKey(key)));
     },
 
     async set(key, token) {
-      // Redis drops the entry when the token expires; at least 1 ms (PX refuses 0).
-      const ttl = Math.max(1, Math.ceil(token.expiresAt - Date.now()));
+      // Redis drops the entry when the token expires: 1 ms at least (PX refuses 0), a year at most,
+      // and 1 ms for an expiry that is not a number (never `PX NaN`).
+      const left = Math.ceil(token.expiresAt - Date.now());
+      const ttl = Number.isFinite(left) ? Math.min(MAX_TTL_MS, Math.max(1, left)) : 1;
       const { accessToken, expiresAt, obtainedAt } = token;
       const value = JSON.stringify({ accessToken, expiresAt, obtainedAt });
-      await run("SET", prefix + key, value, "PX", ttl);
+      await run("SET", tokenKey(key), value, "PX", ttl);
     },
 
     async delete(key, accessToken) {
-      if (accessToken === undefined) await run("DEL", prefix + key);
-      else await run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, prefix + key, accessToken);
+      if (accessToken === undefined) await run("DEL", tokenKey(key));
+      else await run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, tokenKey(key), accessToken);
     },
 
     async lock(key, ttlMs, waitMs) {
-      const lockKey = `${prefix}${key}:lock`;
-      const ttl = Math.max(1, Math.round(lockTtl ?? ttlMs ?? DEFAULT_LOCK_TTL_MS));
+      const held = lockKey(key);
+      const asked = Math.round(lockTtl ?? ttlMs);
+      const ttl = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
       const id = randomUUID();
-      const deadline = Date.now() + Math.max(0, waitMs);
+      const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
       let pause = POLL_FIRST_MS;
       for (let polls = 0; ; polls++) {
-        if ((await run("SET", lockKey, id, "NX", "PX", ttl)) === "OK") break;
+        if ((await run("SET", held, id, "NX", "PX", ttl)) === "OK") break;
         const left = deadline - Date.now();
         // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
         if (left <= 0 || polls > 10_000) return undefined;
@@ -220,7 +261,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       // stops renewing and the lock lapses within one TTL.
       const renewal = setInterval(
         () => {
-          run("EVAL", RENEW_SCRIPT, 1, lockKey, id, ttl).then(
+          run("EVAL", RENEW_SCRIPT, 1, held, id, ttl).then(
             (renewed) => {
               if (renewed !== 1) clearInterval(renewal);
             },
@@ -238,7 +279,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
         released = true;
         clearInterval(renewal);
         try {
-          await run("EVAL", RELEASE_SCRIPT, 1, lockKey, id);
+          await run("EVAL", RELEASE_SCRIPT, 1, held, id);
         } catch {
           // The token is already stored; an unreleased lock lapses within one TTL.
         }
@@ -248,7 +289,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     async close() {
       if (!connecting) return;
       await connecting.catch(() => undefined);
-      await owned?.quit().catch(() => undefined);
+      // QUIT waits for Redis's answer: a frozen Redis gets the socket closed instead.
+      const client = owned;
+      await within(client?.quit() ?? Promise.resolve(), commandTimeout, "QUIT").catch(() =>
+        client?.disconnect(),
+      );
       owned = undefined;
       connecting = undefined;
     },

@@ -54,13 +54,13 @@ describe("createRedisTokenStore: the store", () => {
     expect(await s.get("k")).toEqual(fetched);
     const raw = new Redis(redis.url);
     try {
-      const ttl = await raw.pttl(`${prefix}k`);
+      const ttl = await raw.pttl(`${prefix}token:k`);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
       // Whatever else is found under the key reads as "no token", never as a crash.
-      await raw.set(`${prefix}k`, "not json");
+      await raw.set(`${prefix}token:k`, "not json");
       expect(await s.get("k")).toBeUndefined();
-      await raw.set(`${prefix}k`, JSON.stringify({ accessToken: 42 }));
+      await raw.set(`${prefix}token:k`, JSON.stringify({ accessToken: 42 }));
       expect(await s.get("k")).toBeUndefined();
     } finally {
       raw.disconnect();
@@ -80,9 +80,9 @@ describe("createRedisTokenStore: the store", () => {
     expect(await s.get("k")).toMatchObject({ accessToken: "tok-new-2" });
     const raw = new Redis(redis.url);
     try {
-      await raw.set(`${prefix}j`, "tok-x");
+      await raw.set(`${prefix}token:j`, "tok-x");
       await s.delete("j", "tok-x");
-      expect(await raw.get(`${prefix}j`)).toBe("tok-x");
+      expect(await raw.get(`${prefix}token:j`)).toBe("tok-x");
     } finally {
       raw.disconnect();
     }
@@ -110,17 +110,17 @@ describe("createRedisTokenStore: the store", () => {
     const raw = new Redis(redis.url);
     try {
       // A holder that crashed: its lock is in Redis, nobody renews it.
-      await raw.set(`${prefix}k:lock`, "crashed-holder", "PX", 300, "NX");
+      await raw.set(`${prefix}lock:k`, "crashed-holder", "PX", 300, "NX");
       const started = Date.now();
       const release = await store({ lockTtlMs: 300 }).lock?.("k", 10_000, 5_000);
       expect(release).toBeTypeOf("function");
       expect(Date.now() - started).toBeLessThan(5_000);
       // The crashed holder comes back and "releases": the script sees another id and keeps the lock.
       const { RELEASE_SCRIPT } = await import("imspec/redis");
-      expect(await raw.eval(RELEASE_SCRIPT, 1, `${prefix}k:lock`, "crashed-holder")).toBe(0);
+      expect(await raw.eval(RELEASE_SCRIPT, 1, `${prefix}lock:k`, "crashed-holder")).toBe(0);
       expect(await store().lock?.("k", 10_000, 0)).toBeUndefined();
       await release?.();
-      expect(await raw.exists(`${prefix}k:lock`)).toBe(0);
+      expect(await raw.exists(`${prefix}lock:k`)).toBe(0);
     } finally {
       raw.disconnect();
     }
@@ -162,7 +162,9 @@ describe("createRedisTokenStore: the store", () => {
     try {
       const s = createRedisTokenStore({ client, prefix });
       await s.set("k", { accessToken: "tok-own", expiresAt: later(60_000) });
-      expect(JSON.parse((await client.get(`${prefix}k`)) ?? "{}")).toMatchObject({ accessToken: "tok-own" });
+      expect(JSON.parse((await client.get(`${prefix}token:k`)) ?? "{}")).toMatchObject({
+        accessToken: "tok-own",
+      });
       await s.close();
       expect(await client.ping()).toBe("PONG");
     } finally {

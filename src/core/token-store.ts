@@ -1,0 +1,47 @@
+/**
+ * Where tokens are kept (the store seam, an in-memory store) and under which key. The cache that
+ * fetches and refreshes them is `token.ts`, which re-exports all of this.
+ */
+export interface StoredToken {
+  accessToken: string;
+  expiresAt: number; // epoch ms after which the server no longer accepts the token
+  obtainedAt?: number | undefined; // epoch ms when fetched: with `expiresAt`, the token's lifetime
+}
+
+export interface TokenStore {
+  get(key: string): Promise<StoredToken | undefined>;
+  set(key: string, token: StoredToken): Promise<void>;
+  /** Deletes the stored token, only if it is still `accessToken` when given. */
+  delete(key: string, accessToken?: string): Promise<void>;
+  /** Optional cross-process lock: a release function once held, or `undefined` after `waitMs`. */
+  lock?(key: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | undefined>;
+}
+
+export class MemoryTokenStore implements TokenStore {
+  readonly #tokens = new Map<string, StoredToken>();
+  get = async (key: string) => this.#tokens.get(key);
+  set = async (key: string, token: StoredToken) => void this.#tokens.set(key, token);
+  delete = async (key: string, accessToken?: string) => {
+    if (accessToken === undefined || this.#tokens.get(key)?.accessToken === accessToken)
+      this.#tokens.delete(key);
+  };
+}
+
+/** The store key of one app's token. Pass only non-secret options in `identity`: keys are stored in clear. */
+export function tokenKey(api: string, baseUrl: string, identity: Readonly<Record<string, string>>): string {
+  // Origin (lower-case host, no default port) and path (one host may serve deployments under several
+  // prefixes); never credentials, query or fragment. Not a URL: hashed, in case it holds a password.
+  const url = URL.canParse(baseUrl) ? new URL(baseUrl) : undefined;
+  const base = url ? url.origin + url.pathname.replace(/\/{2,}/g, "/").replace(/\/+$/, "") : fnv1a64(baseUrl);
+  // Sorted [name, value] pairs as JSON: `a:b`+`c` and `a`+`b:c` encode differently.
+  const entries = Object.entries(identity).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${encodeURIComponent(api)}:${base}:${fnv1a64(JSON.stringify(entries))}`;
+}
+
+/** 64-bit FNV-1a of the UTF-8 bytes, 16 hex digits: synchronous and the same in every runtime. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text))
+    hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return hash.toString(16).padStart(16, "0");
+}

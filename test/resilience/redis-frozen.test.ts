@@ -1,0 +1,169 @@
+/**
+ * The Redis token store against a real redis-server that is frozen (SIGSTOP: connections are still
+ * accepted, nothing is answered), and the lock wait that follows a live holder's renewals.
+ */
+import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ImspecError } from "../../src/core/errors.js";
+import { TokenCache } from "../../src/core/token.js";
+import { type RedisServer, startRedis } from "../support/redis-server.js";
+import { delay } from "../support/scripted-server.js";
+import { settler } from "./secrets.js";
+
+const COMMAND_MS = 300;
+const CONNECT_MS = 500;
+/** A store call on a frozen Redis: its timeout plus room for a loaded machine. */
+const STORE_BOUND_MS = COMMAND_MS + CONNECT_MS + 700;
+const settle = settler(5_000, []);
+
+let redis: RedisServer;
+let pid: number;
+let prefix = "frozen-0:";
+let n = 0;
+const stores: RedisTokenStore[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const raw = new Redis(redis.url);
+  pid = Number(/process_id:(\d+)/.exec(await raw.info("server"))?.[1]);
+  raw.disconnect();
+});
+afterAll(async () => {
+  process.kill(pid, "SIGCONT");
+  await redis?.stop();
+});
+afterEach(async () => {
+  process.kill(pid, "SIGCONT");
+  prefix = `frozen-${++n}:`;
+  await Promise.all(stores.splice(0).map((s) => settle(s.close())));
+});
+
+function store(): RedisTokenStore {
+  const s = createRedisTokenStore({
+    url: redis.url,
+    prefix,
+    commandTimeoutMs: COMMAND_MS,
+    connectTimeoutMs: CONNECT_MS,
+  });
+  stores.push(s);
+  return s;
+}
+
+/** Runs `work` and returns how it ended and how long it took. */
+async function timed<T>(work: Promise<T>) {
+  const started = performance.now();
+  const outcome = await settle(work);
+  return { ...outcome, ms: performance.now() - started };
+}
+
+describe("Redis frozen (SIGSTOP)", () => {
+  it("every store call ends within its bound with a typed error naming no host", async () => {
+    const s = store();
+    await s.set("k", { accessToken: "tok-before", expiresAt: Date.now() + 60_000 });
+    process.kill(pid, "SIGSTOP");
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ["get", () => s.get("k")],
+      ["set", () => s.set("k", { accessToken: "tok-x", expiresAt: Date.now() + 60_000 })],
+      ["delete", () => s.delete("k", "tok-before")],
+      ["lock", () => s.lock?.("k", 1_000, 0) ?? Promise.resolve()],
+      ["get on a new connection", () => store().get("k")],
+    ];
+    for (const [name, call] of calls) {
+      const { error, ms } = await timed(call());
+      expect(error, name).toBeInstanceOf(ImspecError);
+      expect(error, name).toMatchObject({ name: "TimeoutError" });
+      expect(String((error as Error).message)).not.toContain(String(redis.port));
+      expect(ms, name).toBeLessThan(STORE_BOUND_MS);
+    }
+    const closed = await timed(s.close());
+    expect(closed.ms).toBeLessThan(STORE_BOUND_MS);
+  });
+
+  it("the token cache goes on from memory: one token request, one slow call, then none", async () => {
+    const s = store();
+    await s.get("warm-up");
+    process.kill(pid, "SIGSTOP");
+    let fetches = 0;
+    const warnings: string[] = [];
+    const cache = new TokenCache({
+      key: "k",
+      store: s,
+      marginMs: 1_000,
+      onWarning: (m) => warnings.push(m),
+      fetch: async () => ({ accessToken: `tok-${++fetches}`, expiresAt: Date.now() + 60_000 }),
+    });
+    const first = await timed(cache.get());
+    expect(first.data).toBe("tok-1");
+    expect(first.ms).toBeLessThan(STORE_BOUND_MS);
+    const burst = await timed(Promise.all(Array.from({ length: 50 }, () => cache.get())));
+    expect(burst.data).toEqual(Array(50).fill("tok-1"));
+    expect(burst.ms).toBeLessThan(100);
+    // A refused token is replaced at once too: the store is left alone for a while after failing.
+    const replaced = await timed(cache.replace("tok-1"));
+    expect(replaced.data).toBe("tok-2");
+    expect(replaced.ms).toBeLessThan(100);
+    expect(warnings).toHaveLength(1);
+  });
+});
+
+describe("Redis: expiries and the lock wait", () => {
+  it("a token whose expiry is not a number is stored with a sane TTL, never PX NaN", async () => {
+    const s = store();
+    const cache = new TokenCache({
+      key: "nan",
+      store: s,
+      marginMs: 1_000,
+      fetch: async () => ({ accessToken: "tok-nan", expiresAt: Number.NaN }),
+    });
+    expect((await settle(cache.get())).data).toBe("tok-nan");
+    await s.set("raw-nan", { accessToken: "tok-raw", expiresAt: Number.NaN });
+    const raw = new Redis(redis.url);
+    try {
+      const ttl = await raw.pttl(`${prefix}token:nan`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10_000);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it("a waiter follows the holder's renewals: a token request slower than the lock TTL is still the only one", async () => {
+    let fetches = 0;
+    const slowFetch = async () => {
+      fetches++;
+      await delay(1_200);
+      return { accessToken: `tok-${fetches}`, expiresAt: Date.now() + 60_000 };
+    };
+    const options = { key: "k", marginMs: 1_000, lockTtlMs: 300, fetch: slowFetch };
+    const a = new TokenCache({ ...options, store: store() });
+    const b = new TokenCache({ ...options, store: store() });
+    const first = a.get();
+    await delay(100); // a holds the lock and is fetching
+    const started = performance.now();
+    const second = await timed(b.get({ deadline: Date.now() + 4_000 }));
+    expect(await first).toBe("tok-1");
+    expect(second.data).toBe("tok-1");
+    expect(fetches).toBe(1);
+    expect(performance.now() - started).toBeLessThan(2_500);
+  });
+
+  it("a waiter gives up at its own deadline, not at a fixed lock wait", async () => {
+    const holder = store();
+    const release = await holder.lock?.("k", 300, 0);
+    try {
+      const cache = new TokenCache({
+        key: "k",
+        store: store(),
+        marginMs: 1_000,
+        lockTtlMs: 300,
+        fetch: async () => ({ accessToken: "tok-waiter", expiresAt: Date.now() + 60_000 }),
+      });
+      const waited = await timed(cache.get({ deadline: Date.now() + 400 }));
+      expect(waited.error).toMatchObject({ name: "TimeoutError" });
+      expect(waited.ms).toBeLessThan(1_000);
+    } finally {
+      await release?.();
+    }
+  });
+});
