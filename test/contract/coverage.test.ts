@@ -54,8 +54,11 @@ describe("the checker", () => {
   });
 
   test("reports the real suite as incomplete against a spec with one more operation", () => {
+    // Compared with what the suite lacks already (the suite test below reports that), one more.
+    const found = contractCallsIn(CONTRACT_DIR);
+    const before = coverageProblems(specEntries(), found);
     const extended = [...specEntries(), { api: "dingtalk", operationId: "fakeOperation", tag: "contact" }];
-    const problems = coverageProblems(extended, contractCallsIn(CONTRACT_DIR));
+    const problems = coverageProblems(extended, found).filter((p) => !before.includes(p));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^dingtalk fakeOperation has no contract test/);
   });

@@ -21,7 +21,7 @@ import {
 import { createWorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { specCandidates } from "../../src/mock/documents.js";
-import { type Json, specOf } from "./support.js";
+import { APIS, type Json, specOf } from "./support.js";
 
 let mock: MockServer;
 let token: string;
@@ -535,12 +535,15 @@ describe("scripted answers", () => {
 });
 
 describe("routing", () => {
-  test("outside both prefixes", async () => {
+  test("outside every API's prefix", async () => {
     const res = await fetch(`${mock.url}/v1.0/contact/dingIndexs`);
     expect(res.status).toBe(404);
-    expect(((await res.json()) as Json).message).toMatch(
-      /DingTalk is under \/dingtalk, WorkPlus under \/workplus/,
+    const message = String(((await res.json()) as Json).message);
+    expect(message).toMatch(
+      /^imspec mock: no API at \/v1\.0\/contact\/dingIndexs; DingTalk is under \/dingtalk, /,
     );
+    expect(message).toContain("WorkPlus under /workplus");
+    for (const api of APIS) expect(message).toContain(` under /${api}`);
     expect(last()).toMatchObject({ api: undefined, outcome: "not-found" });
   });
 
