@@ -5,8 +5,9 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^imspec$/, replacement: path.resolve(import.meta.dirname, "src/index.ts") },
+      { find: /^#default-transport$/, replacement: path.resolve(import.meta.dirname, "src/core/node-transport.ts") },
       {
-        find: /^imspec\/(dingtalk|workplus|redis|mock|node)$/,
+        find: /^imspec\/([a-z]+)$/,
         replacement: path.resolve(import.meta.dirname, "src/$1/index.ts"),
       },
     ],

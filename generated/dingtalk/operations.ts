@@ -86,10 +86,6 @@ export const profile = {
     },
   ],
 } as const;
-/** TEMP */
-export const auth = profile.auth;
-/** TEMP */
-export const envelope = undefined;
 /** The operation table: one row per operationId with method, path, tag, where each parameter goes, the success status, whether a retry is safe and which token it needs. `src/core/methods.ts` turns it into methods. */
 export const operations = {
   deleteEmpAttributeVisibility: {

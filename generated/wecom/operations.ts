@@ -52,10 +52,6 @@ export const profile = {
   ],
   rateLimits: [],
 } as const;
-/** TEMP */
-export const auth = profile.auth;
-/** TEMP */
-export const envelope = profile.envelope;
 /** The documented non-zero envelope statuses (`x-imspec-status-codes`), by name. */
 export const statusCodes = {
   SYSTEM_BUSY: -1,

@@ -58,10 +58,6 @@ export const profile = {
   ],
   rateLimits: [],
 } as const;
-/** TEMP */
-export const auth = profile.auth;
-/** TEMP */
-export const envelope = profile.envelope;
 /** The documented non-zero envelope statuses (`x-imspec-status-codes`), by name. */
 export const statusCodes = {
   TOKEN_NOT_FOUND: 10011,

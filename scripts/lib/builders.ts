@@ -215,8 +215,6 @@ export function operationsFile(api: ApiInfo, name: string): StatementStructures[
       "What this API is besides its operations: where the token goes, how it is obtained, how errors look, which codes mean what, and the documented call budgets (the spec's x-imspec-* extensions). `src/core` reads it.",
     ),
   );
-  statements.push(constant("auth", "profile.auth", "TEMP"));
-  statements.push(constant("envelope", api.envelope ? "profile.envelope" : "undefined", "TEMP"));
   if (api.statusCodes.length) {
     statements.push(
       constant(

@@ -1,295 +1,402 @@
-import createClient, { type Client } from "openapi-fetch";
+import { defaultTransport } from "#default-transport";
 import type { WithResponse } from "./api-promise.js";
+import { Engine, type OperationRef, type Profile, type Request, type TokenSource } from "./engine.js";
 import {
-  type ApiProfile,
-  Engine,
-  type EngineOptions,
-  type OperationRef,
-  type RequestSpec,
-  type Sent,
-} from "./engine.js";
-import { type CallSite, ConfigError, ImspecError, ParseError } from "./errors.js";
-import {
-  createMethods,
-  type Invoke,
-  type MethodGroups,
-  type OperationRow,
-  type OperationTable,
-} from "./methods.js";
+  ApiError,
+  type ApiErrorClass,
+  type CallSite,
+  ConfigError,
+  ImspecError,
+  ParseError,
+} from "./errors.js";
+import { type Budget, createRateLimiter, type RateLimiter } from "./limiter.js";
+import { createMethods, type MethodGroups, type OperationRow, type OperationTable } from "./methods.js";
 import type { CommonClientOptions, RequestOptions } from "./options.js";
-import type { Redactor } from "./redact.js";
+import { Redactor } from "./redact.js";
+import { type StoredToken, TokenCache, tokenKey } from "./token.js";
+import { fetchTransport } from "./transport.js";
 
-/** Lone surrogates cannot be percent-encoded (`encodeURIComponent` throws a URIError). */
+/** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
+export interface TokenSpec {
+  readonly operation: string;
+  readonly options: Readonly<Record<string, string>>;
+  readonly optional: readonly string[];
+  readonly fixed: Readonly<Record<string, string | number | boolean>>;
+  readonly secrets: readonly string[];
+  readonly token: string;
+  readonly expires?: { readonly field: string; readonly unit: "s" | "ms"; readonly epoch: boolean };
+  readonly defaultLifetime: number;
+}
+
+export interface RateLimitSpec {
+  readonly calls: number;
+  readonly seconds: number;
+  readonly scope: "app" | "app-operation" | "ip";
+}
+
+/** The generated profile (`generated/<api>/operations.ts`) with its token sources and budgets. */
+export interface ApiProfile extends Profile {
+  readonly tokens: readonly TokenSpec[];
+  readonly rateLimits: readonly RateLimitSpec[];
+}
+
+/** What `createClient` needs: the generated table and profile, and what is truly the API's own. */
+export interface ApiDefinition<Table extends OperationTable> {
+  profile: ApiProfile;
+  operations: Table;
+  /** The API's error class (a subclass of ApiError). */
+  error?: ApiErrorClass | undefined;
+  /** Default token margin in ms (default 5 minutes). */
+  tokenMarginMs?: number | undefined;
+}
+
+/** Client options: the common ones, the token source's options, or a token of your own. */
+export type ClientOptions = CommonClientOptions & {
+  accessToken?: string | undefined;
+  getAccessToken?: (() => string | Promise<string>) | undefined;
+} & Record<string, unknown>;
+
+export interface AppToken {
+  /** The managed app token (fetched if need be). */
+  get(): Promise<string>;
+  /** Forgets it: the next call fetches a new one. */
+  clear(): Promise<void>;
+}
+
+export type Client<Ops, Table> = MethodGroups<Ops, Table> & { readonly appToken: AppToken };
+
+/** Where `imspec/raw` finds a client's engine, table and base URL. */
+export const INTERNALS = Symbol.for("imspec.client");
+export interface Internals {
+  engine: Engine;
+  operations: OperationTable;
+  baseUrl: string;
+  redactor: Redactor;
+}
+
+const sharedLimiter: { value?: RateLimiter } = {};
+const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+
+/** A value any fetch can take as a URL, with nothing the token or the path could be confused with. */
+function normalizedBase(raw: unknown): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(String(raw));
+  } catch {}
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:"))
+    throw new ConfigError("baseUrl must be an http or https URL");
+  if (url.username || url.password) throw new ConfigError("baseUrl must not hold credentials");
+  if (url.search || url.hash) throw new ConfigError("baseUrl must not have a query or a fragment");
+  if (/\{[^}]*\}/.test(decodeURIComponent(url.href)))
+    throw new ConfigError("baseUrl is a template: give the server's real URL");
+  return url;
+}
+
+function positive(name: string, value: unknown, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" ||
+    !(value > 0) ||
+    !Number.isFinite(value) ||
+    (integer && !Number.isInteger(value))
+  )
+    throw new ConfigError(`${name} must be a positive ${integer ? "integer" : "number"}`);
+  return value;
+}
+
+/** The number of a token lifetime field: a number or a string of digits. */
+function numberOf(value: unknown): number | undefined {
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && /^\d+$/.test(value)
+        ? Number(value)
+        : Number.NaN;
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The token a source's answer holds, and when it expires. */
+function storedToken(spec: TokenSpec, answer: unknown, site: CallSite): StoredToken {
+  const token = (answer as Record<string, unknown> | undefined)?.[spec.token];
+  if (typeof token !== "string" || token.length === 0)
+    throw new ParseError(`${spec.operation} answered without a ${spec.token}`, site, 200);
+  const now = Date.now();
+  const raw = spec.expires && numberOf((answer as Record<string, unknown>)[spec.expires.field]);
+  const ms = raw === undefined ? undefined : raw * (spec.expires?.unit === "s" ? 1000 : 1);
+  const expiresAt =
+    ms === undefined ? now + spec.defaultLifetime * 1000 : spec.expires?.epoch ? ms : now + ms;
+  return { accessToken: token, expiresAt, obtainedAt: now };
+}
+
+/** The request a method sends, built from its row and params. */
+function requestOf(
+  base: string,
+  row: OperationRow,
+  params: Record<string, unknown>,
+  site: CallSite,
+): Request {
+  let path = row.path;
+  const query: string[] = [];
+  const headers: Record<string, string> = {};
+  const body: Record<string, unknown> | undefined = Object.values(row.params).includes("body")
+    ? {}
+    : undefined;
+  for (const [name, where] of Object.entries(row.params)) {
+    const value = Object.hasOwn(params, name) ? params[name] : undefined;
+    if (value === undefined) continue;
+    if (where === "path") path = path.replace(`{${name}}`, () => pathSegment(name, value, site));
+    else if (where === "query") query.push(...queryPairs(name, value, site));
+    else if (where === "header") headers[name] = String(value);
+    else (body as Record<string, unknown>)[name] = value;
+  }
+  if (/\{[^}]+\}/.test(path)) throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
+  let text: string | undefined;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    try {
+      text = JSON.stringify(body);
+    } catch (error) {
+      throw new ConfigError(`The body cannot be serialized: ${(error as Error).message}`, site);
+    }
+  }
+  return {
+    url: `${base}${path}${query.length ? `?${query.join("&")}` : ""}`,
+    method: row.method,
+    headers,
+    body: text,
+  };
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/**
- * Path parameters are percent-encoded one segment each. `.` and `..` are refused outright: URL
- * parsers resolve them (even as `%2e%2e`), which would move the request to another path.
- */
-export function safePathSerializer(pathname: string, params: Record<string, unknown>): string {
-  return pathname.replace(/\{([^{}]+)\}/g, (_, name: string) => {
-    const value = Object.hasOwn(params ?? {}, name) ? params[name] : undefined;
-    if (typeof value === "number" && Number.isFinite(value)) return String(value);
-    if (typeof value !== "string" || value.length === 0) {
-      throw new ConfigError(`Path parameter "${name}" must be a non-empty string or a finite number`, {
-        path: pathname,
-      });
-    }
-    if (LONE_SURROGATE.test(value)) {
-      throw new ConfigError(`Path parameter "${name}" is not well-formed Unicode (a lone surrogate)`, {
-        path: pathname,
-      });
-    }
-    if (value === "." || value === "..") {
-      throw new ConfigError(
-        `Path parameter "${name}" cannot be "${value}": it would change the request path`,
-        { path: pathname },
-      );
-    }
-    return encodeURIComponent(value);
-  });
+function encoded(name: string, value: string, site: CallSite): string {
+  if (LONE_SURROGATE.test(value))
+    throw new ConfigError(`Parameter "${name}" is not well-formed Unicode (a lone surrogate)`, site);
+  return encodeURIComponent(value);
 }
 
-const NESTED =
-  "Deeply-nested arrays/objects aren\u2019t supported. Provide your own `querySerializer()` to handle these.";
-
-function queryPair(name: string, value: unknown): string {
-  if (value === undefined || value === null) return "";
-  if (typeof value === "object") throw new Error(NESTED);
-  return `${name}=${encodeURIComponent(value as string)}`;
+/** One path segment: percent-encoded, never `.` or `..` (which would move the request). */
+export function pathSegment(name: string, value: unknown, site: CallSite = {}): string {
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (typeof value !== "string" || value.length === 0)
+    throw new ConfigError(`Path parameter "${name}" must be a non-empty string or a finite number`, site);
+  if (value === "." || value === "..")
+    throw new ConfigError(
+      `Path parameter "${name}" cannot be "${value}": it would change the request path`,
+      site,
+    );
+  return encoded(name, value, site);
 }
 
-/**
- * The query string (without `?`) exactly as openapi-fetch's default `querySerializer` writes it:
- * `null` and `undefined` values and empty arrays are left out; an array repeats its name
- * (`form`, `explode`: `ids=1&ids=2`); an object becomes `deepObject` (`filter[name]=li`); values
- * are percent-encoded with `encodeURIComponent`, names are not. Arrays or objects inside those
- * throw, as openapi-fetch does. test/client/query.test.ts compares the two.
- */
-export function serializeQuery(query: Record<string, unknown>): string {
-  const search: string[] = [];
-  for (const name in query) {
-    const value = query[name];
-    if (value === undefined || value === null) continue;
-    if (Array.isArray(value)) {
-      if (value.length > 0) search.push(value.map((v) => queryPair(name, v)).join("&"));
-    } else if (typeof value === "object") {
-      const pairs: string[] = [];
-      for (const key in value)
-        pairs.push(queryPair(`${name}[${key}]`, (value as Record<string, unknown>)[key]));
-      search.push(pairs.join("&"));
-    } else {
-      search.push(queryPair(name, value));
-    }
-  }
-  return search.join("&");
+/** `form`/`explode` arrays (`ids=1&ids=2`), `deepObject` objects (`f[k]=v`); names encoded like values. */
+export function queryPairs(name: string, value: unknown, site: CallSite = {}): string[] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value))
+    return value.flatMap((v) =>
+      typeof v === "object" && v !== null ? nested(name, site) : queryPairs(name, v, site),
+    );
+  if (typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) =>
+      typeof v === "object" && v !== null ? nested(name, site) : queryPairs(`${name}[${k}]`, v, site),
+    );
+  return [
+    `${encoded(name, name, site).replace(/%5B/g, "[").replace(/%5D/g, "]")}=${encoded(name, String(value), site)}`,
+  ];
 }
 
-const JSON_CONTENT: Readonly<Record<string, string>> = { "content-type": "application/json" };
-
-/**
- * Header parameters over the JSON content type, as openapi-fetch merges them (`null` removes a
- * header, an array repeats it), and the content type a Request gives a string body without one.
- */
-function headersOf(header: Record<string, unknown>, hasBody: boolean): Headers {
-  const headers = new Headers(hasBody ? JSON_CONTENT : undefined);
-  for (const [name, value] of Object.entries(header)) {
-    if (value === null) headers.delete(name);
-    else if (Array.isArray(value)) for (const v of value) headers.append(name, v as string);
-    else headers.set(name, value as string);
-  }
-  if (hasBody && !headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-  return headers;
-}
-
-/** Finds the operation a raw (openapi-fetch) request is for, by method and path template. */
-function operationMatcher(table: OperationTable, basePath: string) {
-  const rows = Object.entries(table).map(([operationId, row]) => {
-    const pattern = row.path
-      .split(/\{[^{}]+\}/)
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-      .join("[^/]+");
-    return { operationId, row, regex: new RegExp(`^${pattern}$`) };
-  });
-  return (method: string, pathname: string): { operationId: string; row: OperationRow } | undefined => {
-    const path = basePath && pathname.startsWith(basePath) ? pathname.slice(basePath.length) : pathname;
-    return rows.find((r) => r.row.method === method && r.regex.test(path));
-  };
-}
-
-function refOf(operationId: string | undefined, row: OperationRow): OperationRef {
-  return {
-    operationId,
-    method: row.method,
-    path: row.path,
-    idempotent: row.idempotent,
-    token: row.token,
-    noBody: row.noBody,
-  };
-}
-
-export interface Core<Paths extends {}, Ops, Table> {
-  methods: MethodGroups<Ops, Table>;
-  raw: Client<Paths>;
-  engine: Engine;
+function nested(name: string, site: CallSite): never {
+  throw new ConfigError(`Query parameter "${name}" nests arrays or objects, which cannot be sent`, site);
 }
 
 /**
- * What building a request throws (before the engine sends anything: a query value that cannot be
- * encoded, a header Headers refuses) becomes a ConfigError; after an answer, a ParseError. The
- * message is redacted: a runtime error may quote the value it refused.
+ * Builds a client for one API from its generated table and profile: methods grouped by tag, the
+ * managed app token, retries, typed errors, the rate limiter. `createDingTalk`, `createWorkPlus` and
+ * `createWeCom` are this plus a few lines of their own; a new API needs nothing more.
  */
-function typed(error: unknown, site: CallSite, answered: boolean, redactor: Redactor): ImspecError {
-  if (error instanceof ImspecError) return error;
-  const message = redactor.text(`${site.method} ${site.path}: ${(error as Error)?.message ?? String(error)}`);
-  return answered ? new ParseError(message, site, 0) : new ConfigError(message, site);
-}
-
-const CLIENT_METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "request"];
-
-/** The openapi-fetch client, whose calls reject only with ImspecErrors. */
-function typedClient<Paths extends {}>(client: Client<Paths>, redactor: Redactor): Client<Paths> {
-  const wrapped: Record<string, unknown> = { ...client };
-  for (const name of CLIENT_METHODS) {
-    const method = (client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
-    if (typeof method !== "function") continue;
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await method.apply(client, args);
-      } catch (error) {
-        const [first, second] = args;
-        const path = name === "request" ? String(second) : String(first);
-        const verb = name === "request" ? String(first).toUpperCase() : name;
-        throw typed(error, { operationId: undefined, method: verb, path }, false, redactor);
-      }
-    };
-  }
-  return wrapped as unknown as Client<Paths>;
-}
-
-/**
- * Wires one API: the table as methods, each building its request and handing it to the engine;
- * and the `raw` openapi-fetch client, with the engine as its fetch.
- */
-export function createCore<Paths extends {}, Ops, Table extends OperationTable>(
-  table: Table,
-  profile: ApiProfile,
-  baseUrl: string,
-  options: CommonClientOptions & Pick<EngineOptions, "appToken" | "redactor" | "random">,
-): Core<Paths, Ops, Table> {
+export function createClient<Ops, Table extends OperationTable>(
+  api: ApiDefinition<Table>,
+  options: ClientOptions = {},
+): Client<Ops, Table> {
+  const { profile, operations } = api;
+  const name = profile.api;
+  const base = normalizedBase(options.baseUrl ?? profile.servers[0]);
+  const baseUrl = base.href.replace(/\/+$/, "");
+  const redactor = new Redactor();
+  for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
+  redactor.pin(options.accessToken);
+  const limits = options.rateLimit;
+  let limiter: RateLimiter | undefined;
+  if (
+    limits !== false &&
+    profile.rateLimits.length + Object.values(operations).filter((r) => "rateLimits" in r).length
+  )
+    limiter = limits?.store
+      ? createRateLimiter({ store: limits.store })
+      : (sharedLimiter.value ??= createRateLimiter());
+  let appToken: TokenSource | undefined;
   const engine = new Engine({
     profile,
-    fetch: options.fetch ?? globalThis.fetch,
-    timeout: options.timeout ?? 10_000,
-    retry: options.retry,
-    headers: options.headers,
-    appToken: options.appToken,
-    redactor: options.redactor,
-    logger: options.logger,
-    ...(options.random ? { random: options.random } : {}),
-  });
-  const base = baseUrl.replace(/\/+$/, "");
-  const match = operationMatcher(table, new URL(base).pathname.replace(/\/+$/, ""));
-
-  const client = createClient<Paths>({
-    baseUrl: base,
-    pathSerializer: safePathSerializer,
-    fetch: async (input: Request) => {
-      const url = new URL(input.url);
-      const found = match(input.method, url.pathname);
-      const ref: OperationRef = found
-        ? refOf(found.operationId, found.row)
+    origin: base.origin,
+    transport: options.transport ?? (options.fetch ? fetchTransport(options.fetch) : defaultTransport()),
+    timeout: positive("timeout", options.timeout, 10_000),
+    retry:
+      options.retry === false
+        ? false
         : {
-            operationId: undefined,
-            method: input.method,
-            path: url.pathname,
-            idempotent: ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].includes(input.method),
-            token: "app",
-          };
-      const body = input.body ? await input.text() : undefined;
-      const request = { url, method: input.method, headers: input.headers, body };
-      return (await engine.send(request, ref)).response;
-    },
+            ...options.retry,
+            maxAttempts: positive("retry.maxAttempts", options.retry?.maxAttempts, 3, true),
+          },
+    headers: options.headers,
+    appToken: () => appToken,
+    redactor,
+    logger: options.logger,
+    random: (options.random as (() => number) | undefined) ?? Math.random,
+    maxBytes: positive("maxResponseBytes", options.maxResponseBytes, DEFAULT_MAX_BYTES, true),
+    limiter,
+    errorClass: api.error ?? ApiError,
   });
 
-  const raw = typedClient(client, options.redactor);
+  const source = profile.tokens.find((spec) =>
+    Object.values(spec.options).every((o) => spec.optional.includes(o) || options[o] !== undefined),
+  );
+  // Identity of the app for token keys and budgets: the source's non-secret options.
+  const identity: Record<string, string> = {};
+  for (const o of Object.values(source?.options ?? {}))
+    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
+  const app = tokenKey(name, baseUrl, identity);
 
-  /**
-   * A method's request, built from the operation table as openapi-fetch builds it from the same
-   * parameters (headers, body, path, query, then the Request's checks: the same order, the same
-   * errors), without the Request it would create only for the engine to take apart again.
-   */
-  const requestOf = (
-    row: OperationRow,
-    path: Record<string, unknown>,
-    query: Record<string, unknown>,
-    header: Record<string, unknown>,
-    body: Record<string, unknown> | undefined,
-  ): RequestSpec => {
-    let headers: Headers | Record<string, string> = body === undefined ? {} : JSON_CONTENT;
-    let form = false;
-    if (Object.keys(header).length > 0) {
-      headers = headersOf(header, body !== undefined);
-      form = headers.get("content-type") === "application/x-www-form-urlencoded";
+  const budgetsOf = (operationId: string, row: OperationRow): Budget[] =>
+    [...profile.rateLimits, ...((row as { rateLimits?: RateLimitSpec[] }).rateLimits ?? [])].map((limit) => {
+      const override = limits ? limits[limit.scope] : undefined;
+      const calls = positive(`rateLimit.${limit.scope}.calls`, override?.calls, limit.calls, true);
+      const seconds = positive(`rateLimit.${limit.scope}.seconds`, override?.seconds, limit.seconds);
+      const key =
+        limit.scope === "ip" ? `ip:${base.origin}` : limit.scope === "app" ? app : `${app}:${operationId}`;
+      return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 };
+    });
+  const refs = new Map<string, OperationRef>();
+  const refOf = (operationId: string, row: OperationRow): OperationRef => {
+    let ref = refs.get(operationId);
+    if (!ref) {
+      ref = {
+        operationId,
+        method: row.method,
+        path: row.path,
+        idempotent: row.idempotent,
+        token: row.token,
+        noBody: row.noBody,
+      };
+      if (limiter) ref.budgets = budgetsOf(operationId, row);
+      refs.set(operationId, ref);
     }
-    let text: string | undefined;
-    if (body !== undefined)
-      text = form ? new URLSearchParams(body as Record<string, string>).toString() : JSON.stringify(body);
-    // The path serializer sees the base URL too, as in openapi-fetch: a `{…}` in it is refused.
-    let target = safePathSerializer(`${base}${row.path}`, path);
-    const search = serializeQuery(query);
-    if (search) target += `?${search}`;
-    if (text !== undefined && (row.method === "GET" || row.method === "HEAD"))
-      throw new TypeError("Request with GET/HEAD method cannot have body.");
-    // Parsed here, once: the URL the engine sends is the one a Request would have normalized.
-    return { url: new URL(target), method: row.method, headers, body: text };
+    return ref;
   };
 
-  const invoke: Invoke = async (
-    operationId,
-    row,
-    params,
-    callOptions: RequestOptions,
-  ): Promise<WithResponse<unknown>> => {
-    const path: Record<string, unknown> = {};
-    const query: Record<string, unknown> = {};
-    const header: Record<string, unknown> = {};
-    let body: Record<string, unknown> | undefined;
-    for (const [name, where] of Object.entries(row.params)) {
-      if (!Object.hasOwn(params, name)) continue;
-      const value = params[name];
-      if (value === undefined) continue;
-      if (where === "path") path[name] = value;
-      else if (where === "query") query[name] = value;
-      else if (where === "header") header[name] = value;
-      else {
-        body ??= {};
-        body[name] = value;
+  const methods = createMethods<Ops, Table>(
+    operations,
+    async (operationId, row, params, callOptions: RequestOptions) => {
+      const ref = refOf(operationId, row);
+      try {
+        const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
+        return responseOf(sent.data, sent.answer, sent.requestId);
+      } catch (error) {
+        if (error instanceof ImspecError) throw error;
+        throw new ConfigError(
+          redactor.text(`${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`),
+          ref,
+        );
       }
-    }
-    if (!body && Object.values(row.params).includes("body")) body = {};
-    const ref = refOf(operationId, row);
-    // A value that cannot be serialized (a nested query array, a BigInt in the body, a header
-    // Headers refuses) stops the call before anything is sent. The engine throws typed errors;
-    // what a token provider throws is wrapped the same way.
-    let sent: Sent;
-    try {
-      sent = await engine.send(requestOf(row, path, query, header, body), ref, callOptions);
-    } catch (error) {
-      throw typed(error, ref, false, options.redactor);
-    }
-    let data = sent.data;
-    if (row.noBody) data = undefined;
-    else if (profile.envelope) data = (data as Record<string, unknown>)[profile.envelope.resultField];
-    return {
-      data,
-      // A getter: the Response is built only if the caller asks for it (see Sent).
-      get response() {
-        return sent.response;
-      },
-      requestId: sent.requestId,
-    };
-  };
+    },
+  );
 
-  return { methods: createMethods<Ops, Table>(table, invoke), raw, engine };
+  let cache: TokenCache | undefined;
+  if (source) {
+    const row = operations[source.operation] as OperationRow;
+    const group =
+      (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag] ?? {};
+    cache = new TokenCache({
+      key: app,
+      store: options.tokenStore,
+      marginMs: positive("tokenMarginMs", options.tokenMarginMs, api.tokenMarginMs ?? 300_000),
+      onToken: (t) => redactor.add(t),
+      onWarning: (warning) =>
+        options.logger?.({
+          api: name,
+          operationId: source.operation,
+          method: row.method,
+          path: row.path,
+          attempt: 0,
+          durationMs: 0,
+          warning,
+        }),
+      fetch: async () => {
+        const params: Record<string, unknown> = { ...source.fixed };
+        for (const [fieldName, option] of Object.entries(source.options)) {
+          const given = options[option];
+          const value = typeof given === "function" ? await given() : given;
+          if (typeof value === "string") redactor.add(source.secrets.includes(option) ? value : undefined);
+          if (value !== undefined) params[fieldName] = value;
+        }
+        return storedToken(source, await group[source.operation]?.(params), refOf(source.operation, row));
+      },
+    });
+    const c = cache;
+    appToken = { get: (b) => c.get(b), replace: (rejected, b) => c.replace(rejected, b) };
+  } else if (options.accessToken !== undefined) {
+    const token = options.accessToken;
+    appToken = { get: async () => token };
+  } else if (typeof options.getAccessToken === "function") {
+    const provider = options.getAccessToken;
+    appToken = { get: async () => provider(), replace: async () => provider() };
+  } else {
+    // Some of a source's options but not all: say which are missing rather than sending no token.
+    for (const spec of profile.tokens) {
+      const required = Object.values(spec.options).filter((o) => !spec.optional.includes(o));
+      const missing = required.filter((o) => options[o] === undefined);
+      if (missing.length < required.length)
+        throw new ConfigError(
+          `${name}: ${required.join(", ")} are all required (missing: ${missing.join(", ")})`,
+        );
+    }
+  }
+
+  const client = {
+    ...methods,
+    appToken: {
+      get: () =>
+        appToken ? appToken.get() : Promise.reject(new ConfigError("This client has no app token source")),
+      clear: async () => {
+        await cache?.clear();
+      },
+    },
+  };
+  const internals: Internals = { engine, operations, baseUrl, redactor };
+  Object.defineProperty(client, INTERNALS, { value: internals });
+  return client as Client<Ops, Table>;
 }
+
+/** The data with its answer; the Response is built only if asked for. */
+export function responseOf(
+  data: unknown,
+  answer: Sent["answer"],
+  requestId: string | undefined,
+): WithResponse<unknown> {
+  let response: Response | undefined;
+  return {
+    data,
+    get response() {
+      response ??= new Response(
+        answer.body.length && answer.status !== 204 && answer.status !== 205 ? answer.body : null,
+        {
+          status: answer.status,
+          ...(answer.statusText ? { statusText: answer.statusText } : {}),
+          headers: answer.headers as Record<string, string>,
+        },
+      );
+      return response;
+    },
+    requestId,
+  };
+}
+
+type Sent = import("./engine.js").Sent;

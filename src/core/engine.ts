@@ -1,108 +1,136 @@
 import {
   AbortError,
-  type ApiError,
-  type ApiName,
+  ApiError,
+  type ApiErrorClass,
   apiErrorFrom,
   type CallSite,
   ConfigError,
   ConnectionError,
+  type ErrorDialect,
+  field,
   ImspecError,
   ParseError,
+  ResponseTooLargeError,
   TimeoutError,
 } from "./errors.js";
-import type { Logger, RequestOptions } from "./options.js";
+import type { Budget, RateLimiter } from "./limiter.js";
+import type { LogEvent, Logger, RequestOptions } from "./options.js";
 import type { Redactor } from "./redact.js";
 import {
-  backoffMs,
-  type Failure,
   isRetryable,
+  matches,
   RETRY_DEFAULTS,
+  type RetryCodes,
   type RetryOptions,
-  retryAfterMs,
+  retryDelay,
   sleep,
 } from "./retry.js";
-import {
-  HEADER_VALUE,
-  headersFrom,
-  isTimeoutReason,
-  rawHeader,
-  readerOf,
-  type readWhole,
-  type WholeReader,
-  type WholeRequest,
-} from "./transport.js";
+import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
 
 /**
- * The one place a request goes out and an answer comes back: auth, per-attempt timeout, retries
- * with backoff, token replay, and the mapping of every failure to a typed error. The methods build
- * the request from the operation table; the `raw` client's openapi-fetch calls `send` as its fetch.
+ * The one place a request goes out and an answer comes back. `classify` decides what an answer (or
+ * a failure) means, as a pure function of the API's profile; `Engine.send` is the short loop around
+ * it: token, rate limit, transport, classify, then return, replay, wait or throw.
  */
 
 export type TokenKind = "none" | "app" | "user";
 
+/** What an API is besides its operations: generated from its spec (`generated/<api>/operations.ts`). */
+export interface Profile {
+  readonly api: string;
+  readonly servers: readonly string[];
+  readonly auth?:
+    | { readonly in: "header" | "query"; readonly name: string; readonly scheme?: string }
+    | undefined;
+  readonly envelope?:
+    | {
+        readonly statusField: string;
+        readonly messageField: string;
+        readonly resultField?: string;
+        readonly successStatus: number;
+        readonly statusOptional?: boolean;
+      }
+    | undefined;
+  readonly errors: ErrorDialect &
+    RetryCodes & {
+      readonly tokenInvalid: { readonly statuses: readonly number[]; readonly codes: readonly string[] };
+      readonly refusals: ReadonlyArray<{
+        readonly match: Readonly<Record<string, string | number | boolean>>;
+        readonly code: string;
+        readonly message: string;
+      }>;
+    };
+}
+
+/** Waits bounded by the call: its signal and what is left of its timeout. */
+export interface Bound {
+  signal?: AbortSignal | undefined;
+  deadline?: number | undefined;
+}
+
 /** A source of tokens; `replace` (optional) returns a token other than one the server refused. */
 export interface TokenSource {
-  get(): Promise<string>;
-  replace?(rejected: string): Promise<string>;
+  get(bound?: Bound): Promise<string>;
+  replace?(rejected: string, bound?: Bound): Promise<string>;
 }
 
-export interface Envelope {
-  readonly statusField: string;
-  readonly messageField: string;
-  readonly resultField: string;
-  readonly successStatus: number;
-}
-
-/** What differs between APIs, read from the generated tables and the API's folder. */
-export interface ApiProfile {
-  api: ApiName;
-  auth: { readonly in: "header" | "query"; readonly name: string } | undefined;
-  envelope: Envelope | undefined;
-  /** Whether an answer (status and parsed body) says the token is invalid or expired. */
-  tokenRejected(status: number, body: unknown): boolean;
-  /** Whether a 2xx answer's parsed body is a refusal all the same (DingTalk's IP ban page). */
-  refused?(status: number, body: unknown): boolean;
-}
-
-export interface OperationRef {
-  operationId: string | undefined;
+export interface OperationRef extends CallSite {
   method: string;
   path: string;
   idempotent: boolean;
   token: TokenKind;
   noBody?: boolean | undefined;
+  budgets?: readonly Budget[] | undefined;
 }
 
-export interface EngineOptions {
-  profile: ApiProfile;
-  fetch: typeof globalThis.fetch;
-  timeout: number;
-  retry: RetryOptions | false | undefined;
-  headers: Record<string, string> | undefined;
-  /** The client's app-token source, read at call time (it may be wired after the engine). */
-  appToken: () => TokenSource | undefined;
-  redactor: Redactor;
-  logger: Logger | undefined;
-  random?: () => number;
-}
-
-/**
- * A request as the engine sends it: built from the operation table by the methods, or taken from
- * openapi-fetch's Request by the `raw` client. The engine adds the client's and the call's headers
- * and the token.
- */
-export interface RequestSpec {
-  url: URL;
+export interface Request {
+  url: string;
   method: string;
-  headers: Headers | Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body: string | undefined;
 }
 
 export interface Sent {
-  response: Response;
-  /** The parsed JSON body (the whole envelope for envelope APIs), `undefined` for an empty body. */
+  /** The data: unwrapped from the envelope, `undefined` for an operation without a body. */
   data: unknown;
+  answer: TransportResponse;
   requestId: string | undefined;
+}
+
+export interface EngineOptions {
+  profile: Profile;
+  origin: string;
+  transport: Transport;
+  timeout: number;
+  retry: RetryOptions | false | undefined;
+  headers: Readonly<Record<string, string>> | undefined;
+  /** The client's app-token source, read at call time. */
+  appToken: () => TokenSource | undefined;
+  redactor: Redactor;
+  logger: Logger | undefined;
+  random: () => number;
+  maxBytes: number;
+  limiter: RateLimiter | undefined;
+  errorClass: ApiErrorClass;
+}
+
+export type Verdict =
+  | { kind: "data"; data: unknown; requestId: string | undefined }
+  | { kind: "error"; error: ImspecError }
+  | { kind: "retry"; error: ImspecError; delayMs: number }
+  | { kind: "replay"; error: ApiError };
+
+export interface Situation {
+  op: OperationRef;
+  attempt: number;
+  retry: Required<RetryOptions>;
+  /** A managed token was used and not replayed yet. */
+  canReplay: boolean;
+  timeout: number;
+  maxBytes: number;
+  random: () => number;
+  /** The base URL's origin, to name in connection errors (never credentials: they are refused). */
+  origin: string;
 }
 
 const NOT_SENT = new Set([
@@ -113,169 +141,175 @@ const NOT_SENT = new Set([
   "ENETUNREACH",
   "EADDRNOTAVAIL",
 ]);
-
-function errnoOf(error: unknown): string | undefined {
-  for (
-    let e = error, depth = 0;
-    e && typeof e === "object" && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-  }
-  return undefined;
-}
-
-function retrySettings(
-  client: RetryOptions | false | undefined,
-  call: RetryOptions | false | undefined,
-): Required<RetryOptions> {
-  if (call === false || (call === undefined && client === false))
-    return { ...RETRY_DEFAULTS, maxAttempts: 1 };
-  return { ...RETRY_DEFAULTS, ...(client || {}), ...(call || {}) };
-}
-
-function tokenSourceOf(input: NonNullable<RequestOptions["accessToken"]>): TokenSource {
-  return { get: async () => (typeof input === "function" ? await input() : input) };
-}
-
-/** A header name Headers accepts (an HTTP token). */
+/** Headers the transport writes itself: one from the options could split or smuggle a request. */
+const FRAMING = new Set(["host", "content-length", "transfer-encoding", "connection"]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/**
- * A header value Headers keeps exactly as given: accepted, and with no space or tab at either end
- * (Headers trims those).
- */
-const KEPT_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+/** Tabs, visible ASCII and Latin-1: no CR, LF or NUL. */
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Drops the spaces and tabs at either end of a value, as Headers does. */
-function trimmedValue(value: string): string {
-  return value.replace(/^[\t ]+|[\t ]+$/g, "");
-}
-
-/** Adds a value under a lower-case name as Headers combines repeats: joined with ", ". */
-function combine(record: Record<string, string>, name: string, value: string): void {
-  record[name] = name in record ? `${record[name]}, ${value}` : value;
-}
-
-/**
- * The request's headers with the client's and the call's set over them, as a plain record of
- * lower-case names: what `new Headers(base)` followed by `set` of each would hold, without building
- * one per call. Names and values that Headers would refuse or rewrite are left to a real Headers,
- * so its errors and its normalisation are exactly those of the platform.
- */
-export function requestHeaders(
-  base: Headers | Readonly<Record<string, string>>,
-  client: Readonly<Record<string, string>> | undefined,
-  call: Readonly<Record<string, string>> | undefined,
-): Record<string, string> {
-  // No prototype, so that a header named `constructor` or `__proto__` is a header like any other.
-  const out: Record<string, string> = Object.create(null);
-  const kept = (name: string, value: unknown) =>
-    typeof value === "string" && HEADER_NAME.test(name) && KEPT_VALUE.test(value);
-  let plain = true;
-  if (base instanceof Headers) {
-    // Already checked and normalised; only set-cookie comes back as more than one entry.
-    for (const [name, value] of base) combine(out, name, value);
-  } else {
-    for (const name of Object.keys(base)) {
-      const value = base[name] as string;
-      // Headers reads a record through a plain object, where `__proto__` is no key: it drops it.
-      if (!kept(name, value) || name === "__proto__") plain = false;
-      combine(out, name.toLowerCase(), value);
-    }
-  }
-  for (const extra of [client, call]) {
-    if (!extra) continue;
-    for (const name of Object.keys(extra)) {
-      const value = extra[name] as string;
-      if (!kept(name, value)) plain = false;
-      out[name.toLowerCase()] = value;
-    }
-  }
-  if (plain) return out;
-  const headers = new Headers(base);
-  for (const [k, v] of Object.entries(client ?? {})) headers.set(k, v);
-  for (const [k, v] of Object.entries(call ?? {})) headers.set(k, v);
-  const normalised: Record<string, string> = Object.create(null);
-  for (const [name, value] of headers) combine(normalised, name, value);
-  return normalised;
-}
-
-/**
- * An envelope's status as a number: an integer, or a string of digits (some gateways quote it).
- * Anything else (`""`, `"0x0"`, `1.5`, `true`) is not a status, so never taken for success.
- */
-function envelopeStatus(value: unknown): number | undefined {
+/** An envelope status: an integer, or a string of digits. Anything else (`""`, `"0x0"`) is none. */
+function statusOf(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
-  if (typeof value === "string" && /^\s*-?\d+\s*$/.test(value)) return Number(value);
-  return undefined;
+  return typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : undefined;
 }
 
-/**
- * What `send` resolves to. The body was read to parse it, so `response` is a new Response carrying
- * the same status, headers and text. It is built on first use: a Response with a body costs about
- * as much as the rest of the client's own work per call (Node creates a web stream for it), and
- * most calls only want `data`. A body on a null-body status (204, 205) is refused at once, as
- * building the Response eagerly would.
- */
-function sentOf(res: Answer, data: unknown, requestId: string | undefined): Sent {
-  let response: Response | undefined;
-  const raw = res.text;
-  const build = () =>
-    new Response(raw.length ? raw : null, {
-      status: res.status,
-      statusText: res.statusText,
-      headers: headersOf(res),
-    });
-  if (raw.length && (res.status === 204 || res.status === 205)) response = build();
-  return {
-    get response() {
-      response ??= build();
-      return response;
-    },
-    data,
-    requestId,
+/** What one attempt's outcome means. Pure but for the random jitter it is given. */
+export function classify(
+  outcome: { answer: TransportResponse } | { failure: unknown },
+  profile: Profile,
+  s: Situation,
+  redactor: Redactor,
+  ErrorClass: ApiErrorClass,
+): Verdict {
+  const { op } = s;
+  const retryOr = (error: ImspecError, retryable: boolean, retryAfter?: string): Verdict => {
+    const delayMs = retryable ? retryDelay(s.attempt, s.retry, retryAfter, s.random) : undefined;
+    return delayMs === undefined ? { kind: "error", error } : { kind: "retry", error, delayMs };
   };
+  if ("failure" in outcome) {
+    const failure = outcome.failure;
+    const kind = failure instanceof TransportFailure ? failure.kind : "network";
+    if (kind === "timeout") return retryOr(new TimeoutError(s.timeout, op), op.idempotent);
+    if (kind === "too-large") return { kind: "error", error: new ResponseTooLargeError(s.maxBytes, op) };
+    const errno = failure instanceof TransportFailure ? failure.errno : undefined;
+    const detail = redactor.text(String((failure as Error)?.message ?? failure));
+    const error = new ConnectionError(
+      redactor.text(`${op.method} ${s.origin}${op.path} failed: ${errno ?? detail}`),
+      op,
+      errno,
+      errno !== undefined && NOT_SENT.has(errno),
+      new Error(detail),
+    );
+    return retryOr(error, isRetryable({ kind: error.beforeSend ? "not-sent" : "network" }, op.idempotent));
+  }
+  const { status, headers, body } = outcome.answer;
+  let data: unknown;
+  let parsed = true;
+  try {
+    data = body.length ? JSON.parse(body) : undefined;
+  } catch {
+    parsed = false;
+  }
+  const requestId = (() => {
+    const id =
+      field(data, profile.errors.requestId) ??
+      profile.errors.requestIdHeader.map((h) => headers[h]).find((v) => v);
+    return id === undefined ? undefined : redactor.text(String(id));
+  })();
+  const refuse = (override?: { code?: string | number | undefined; message?: string }) =>
+    apiErrorFrom(
+      profile.api,
+      profile.errors,
+      {
+        status,
+        statusText: redactor.text(outcome.answer.statusText ?? ""),
+        headers: redactor.headers(new Headers(headers as Record<string, string>)),
+        body: redactor.value(parsed ? data : undefined),
+      },
+      op,
+      ErrorClass,
+      override,
+    );
+  const refusal = profile.errors.refusals.find(
+    (r) =>
+      data &&
+      typeof data === "object" &&
+      Object.entries(r.match).every(([k, v]) => String((data as Record<string, unknown>)[k]) === String(v)),
+  );
+  if (refusal) return { kind: "error", error: refuse(refusal) };
+  const ok = status >= 200 && status < 300;
+  if (ok && !parsed && !op.noBody) {
+    const type = redactor.text(headers["content-type"] ?? "no content type");
+    const message = `${op.method} ${op.path} → ${status}: the body is not JSON (${type}, ${body.length} bytes)`;
+    return { kind: "error", error: new ParseError(message, op, status, requestId) };
+  }
+  const env = profile.envelope;
+  let error: ApiError | undefined;
+  const code = env && statusOf((data as Record<string, unknown> | undefined)?.[env.statusField]);
+  // An envelope API's code is the envelope status, or the HTTP status when the body has none.
+  if (!ok) error = refuse(env ? { code: code ?? status } : {});
+  else if (env && !op.noBody) {
+    if (code === undefined && !(env.statusOptional && data && typeof data === "object")) {
+      const message = `${op.method} ${op.path} → ${status}: the body has no integer \`${env.statusField}\` envelope`;
+      return { kind: "error", error: new ParseError(message, op, status, requestId) };
+    }
+    if (code !== undefined && code !== env.successStatus) error = refuse({ code });
+  }
+  if (!error) {
+    const result = op.noBody
+      ? undefined
+      : env?.resultField
+        ? (data as Record<string, unknown>)[env.resultField]
+        : data;
+    return { kind: "data", data: result, requestId };
+  }
+  const invalid = profile.errors.tokenInvalid;
+  if (s.canReplay && (invalid.statuses.includes(status) || matches(error.code, invalid.codes)))
+    return { kind: "replay", error };
+  const answer = { kind: "answer" as const, status, code: error.code };
+  return retryOr(error, isRetryable(answer, op.idempotent, profile.errors), headers["retry-after"]);
 }
 
-/**
- * An answer read whole: its headers as raw pairs from the whole-answer entry, or as the `Headers`
- * of a fetch Response. Raw pairs become a `Headers` on first use (`headersOf`); the success path
- * only reads a few of them (`headerOf`).
- */
-interface Answer {
-  status: number;
-  statusText: string;
-  headers: Headers | readonly string[];
-  text: string;
+/** Races `promise` against the call's signal and deadline; the loser's rejection is swallowed. */
+function bounded<T>(
+  promise: Promise<T>,
+  op: OperationRef,
+  bound: { signal?: AbortSignal | undefined; deadline: number },
+  timeout: number,
+): Promise<T> {
+  promise.catch(() => {});
+  return new Promise<T>((resolve, reject) => {
+    const stop = (error: ImspecError) => {
+      clearTimeout(timer);
+      off?.();
+      reject(error);
+    };
+    const off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
+    if (bound.signal?.aborted) return stop(new AbortError(op));
+    const timer = setTimeout(
+      () => stop(new TimeoutError(timeout, op, "waited for its token")),
+      bound.deadline - Date.now(),
+    );
+    promise.then(
+      (value) => (clearTimeout(timer), off?.(), resolve(value)),
+      (error) => stop(error),
+    );
+  });
 }
-
-function headerOf(res: Answer, name: string): string | null {
-  return res.headers instanceof Headers ? res.headers.get(name) : rawHeader(res.headers, name);
-}
-
-function headersOf(res: Answer): Headers {
-  if (!(res.headers instanceof Headers)) res.headers = headersFrom(res.headers);
-  return res.headers;
-}
-
-/** How one attempt ended: the whole answer, or the error that ended it and whether the timeout did. */
-type Outcome = { answer: Answer } | { cause: unknown; timedOut: boolean };
 
 export class Engine {
   readonly #o: EngineOptions;
-  readonly #random: () => number;
-  /** The configured fetch's whole-answer entry (createNodeFetch has one), when it has one. */
-  readonly #readWhole: WholeReader[typeof readWhole] | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#random = options.random ?? Math.random;
-    this.#readWhole = readerOf(options.fetch);
   }
 
-  get profile(): ApiProfile {
-    return this.#o.profile;
+  get options(): EngineOptions {
+    return this.#o;
+  }
+
+  /** The request's headers, the client's and the call's over them, checked and lower-cased. */
+  #headers(
+    base: Readonly<Record<string, string>>,
+    call: Record<string, string> | undefined,
+    op: OperationRef,
+  ) {
+    const out: Record<string, string> = Object.create(null);
+    for (const [extra, checked] of [
+      [base, false],
+      [this.#o.headers, true],
+      [call, true],
+    ] as const) {
+      for (const [name, value] of Object.entries(extra ?? {})) {
+        const key = name.toLowerCase();
+        if (!HEADER_NAME.test(name) || typeof value !== "string" || !HEADER_VALUE.test(value))
+          throw new ConfigError(`Invalid request header ${JSON.stringify(this.#o.redactor.text(name))}`, op);
+        if (checked && FRAMING.has(key))
+          throw new ConfigError(`The ${key} header is the transport's to write, not an option's`, op);
+        out[key] = value.replace(/^[\t ]+|[\t ]+$/g, "");
+      }
+    }
+    return out;
   }
 
   #tokenSource(
@@ -283,300 +317,146 @@ export class Engine {
     options: RequestOptions,
   ): { source: TokenSource; managed: boolean } | undefined {
     if (op.token === "none" || !this.#o.profile.auth) return undefined;
-    if (options.accessToken !== undefined)
-      return { source: tokenSourceOf(options.accessToken), managed: false };
-    if (op.token === "user") {
+    const given = options.accessToken;
+    if (given !== undefined)
+      return { source: { get: async () => (typeof given === "function" ? given() : given) }, managed: false };
+    if (op.token === "user")
       throw new ConfigError(
         `${op.operationId ?? op.path} needs a user access token: pass it as { accessToken } in the call options`,
-        this.#site(op),
+        op,
       );
-    }
     const source = this.#o.appToken();
-    if (!source) {
+    if (!source)
       throw new ConfigError(
         "No access token: give the client credentials, an accessToken or getAccessToken",
-        this.#site(op),
+        op,
       );
-    }
     return { source, managed: source.replace !== undefined };
   }
 
-  /** An error answer as the typed error gets it: everything a server may echo a secret in, redacted. */
-  #refusal(res: Answer, body: unknown) {
-    const { redactor } = this.#o;
-    return {
-      status: res.status,
-      statusText: redactor.text(res.statusText),
-      headers: redactor.headers(headersOf(res)),
-      body: redactor.value(body),
-    };
-  }
-
-  #site(op: OperationRef): CallSite {
-    return { operationId: op.operationId, method: op.method, path: op.path };
-  }
-
-  #log(
-    event: Omit<Parameters<Logger>[0], "api" | "operationId" | "method" | "path">,
+  /** The request with the token where the profile puts it. */
+  #authorize(
+    request: Request,
+    headers: Record<string, string>,
+    token: string | undefined,
     op: OperationRef,
-  ): void {
-    if (!this.#o.logger) return;
+  ): Request {
+    const auth = this.#o.profile.auth;
+    if (token === undefined || !auth) return { ...request, headers };
+    if (typeof token !== "string" || token.length === 0)
+      throw new ConfigError("The token provider returned no token", op);
+    this.#o.redactor.add(token);
+    if (auth.in === "query") {
+      const url = new URL(request.url);
+      url.searchParams.set(auth.name, token);
+      return { ...request, url: url.href, headers };
+    }
+    const value = auth.scheme ? `${auth.scheme} ${token}` : token;
+    if (!HEADER_VALUE.test(value)) throw new ConfigError("The access token is not a valid header value", op);
+    return { ...request, headers: { ...headers, [auth.name.toLowerCase()]: value.trim() } };
+  }
+
+  #log(event: Omit<LogEvent, "api" | "operationId" | "method" | "path">, op: OperationRef): void {
+    const logger = this.#o.logger;
+    if (!logger) return;
     try {
-      this.#o.logger({
+      const out: unknown = logger({
         api: this.#o.profile.api,
         operationId: op.operationId,
         method: op.method,
         path: op.path,
         ...event,
       });
+      if (out && typeof (out as Promise<void>).then === "function")
+        (out as Promise<void>).then(undefined, () => {});
     } catch {
       // A broken logger must not break the call.
     }
   }
 
-  /**
-   * One attempt on the wire, read to the body's end. A fetch with a whole-answer entry is asked
-   * through it; any other fetch gets an AbortController that the timeout and the caller's signal
-   * both abort, and its Response is read with `text()`.
-   */
-  async #exchange(request: WholeRequest): Promise<Outcome> {
-    if (this.#readWhole) {
-      try {
-        const { status, statusText, rawHeaders, text } = await this.#readWhole(request);
-        return { answer: { status, statusText, headers: rawHeaders, text } };
-      } catch (cause) {
-        return { cause, timedOut: isTimeoutReason(cause) };
-      }
-    }
-    const { signal, timeout } = request;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeout);
-    const onAbort = () => controller.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      const response = await this.#o.fetch(request.url.href, {
-        method: request.method,
-        headers: request.headers,
-        body: request.body ?? null,
-        signal: controller.signal,
-        redirect: "manual",
-      });
-      const text = await response.text();
-      const { status, statusText, headers } = response;
-      return { answer: { status, statusText, headers, text } };
-    } catch (cause) {
-      return { cause, timedOut };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    }
-  }
-
   /** Sends `request` for `op`, with retries; resolves only on success. */
-  async send(request: RequestSpec, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
-    const site = this.#site(op);
-    const { profile, redactor } = this.#o;
-    const retry = retrySettings(this.#o.retry, options.retry);
-    const timeout = options.timeout ?? this.#o.timeout;
-    const signal = options.signal;
-    const body = request.body;
-    let headers: Record<string, string>;
-    try {
-      headers = requestHeaders(request.headers, this.#o.headers, options.headers);
-    } catch (error) {
-      // Headers refuses CR/LF and other invalid characters: a header-injection attempt stops here.
-      throw new ConfigError(`Invalid request header: ${redactor.text((error as Error).message)}`, site);
-    }
+  async send(request: Request, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
+    const o = this.#o;
+    const timeout = options.timeout ?? o.timeout;
+    if (!(Number.isFinite(timeout) && timeout > 0))
+      throw new ConfigError("timeout must be a positive number of ms", op);
+    const retry =
+      options.retry === false || (options.retry === undefined && o.retry === false)
+        ? { ...RETRY_DEFAULTS, maxAttempts: 1 }
+        : { ...RETRY_DEFAULTS, ...(o.retry || {}), ...(options.retry || {}) };
+    const headers = this.#headers(request.headers, options.headers, op);
     const auth = this.#tokenSource(op, options);
+    const signal = options.signal;
     let replayed = false;
-    /** The token `replace` returned, used by the replay without asking the source again. */
     let replacement: string | undefined;
-
+    const fail = (error: ImspecError, attempt: number) => Object.assign(error, { attempts: attempt });
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw this.#finish(new AbortError(site), attempt);
-      let token: string | undefined;
-      if (auth) {
-        token = replacement ?? (await auth.source.get());
-        replacement = undefined;
-        if (typeof token !== "string" || token.length === 0)
-          throw new ConfigError("The token provider returned no token", site);
-        redactor.add(token);
-      }
-      let url = request.url;
-      if (token && profile.auth?.in === "query") {
-        url = new URL(url);
-        url.searchParams.set(profile.auth.name, token);
-      } else if (token && profile.auth) {
-        // Headers would refuse such a token with a TypeError that quotes it: refuse it first, unquoted.
-        if (!HEADER_VALUE.test(token))
-          throw this.#finish(new ConfigError("The access token is not a valid header value", site), attempt);
-        headers[profile.auth.name.toLowerCase()] = trimmedValue(token);
-      }
-
       const started = performance.now();
-      const outcome = await this.#exchange({ url, method: request.method, headers, body, signal, timeout });
-      const durationMs = Math.round(performance.now() - started);
-
-      if (!("answer" in outcome)) {
-        const { cause, timedOut } = outcome;
-        if (signal?.aborted) throw this.#finish(new AbortError(site), attempt);
-        let error: ImspecError;
-        let failure: Failure;
-        if (timedOut) {
-          error = new TimeoutError(timeout, site);
-          failure = { kind: "timeout" };
-        } else {
-          const errno = errnoOf(cause);
-          const beforeSend = errno !== undefined && NOT_SENT.has(errno);
-          const reason = redactor.text((cause as Error)?.message ?? String(cause));
-          error = new ConnectionError(
-            `${op.method} ${op.path} failed: ${errno ?? reason}`,
-            site,
-            errno,
-            beforeSend,
-          );
-          failure = { kind: beforeSend ? "not-sent" : "network" };
-        }
-        const delay = await this.#shouldRetry(failure, op, retry, attempt, undefined);
-        this.#log({ attempt, durationMs, error: error.name, retryInMs: delay }, op);
-        if (delay === undefined) throw this.#finish(error, attempt);
-        await this.#wait(delay, signal, site, attempt);
-        continue;
+      const bound = { signal, deadline: Date.now() + timeout };
+      if (signal?.aborted) throw fail(new AbortError(op), attempt);
+      const token = auth && (replacement ?? (await bounded(auth.source.get(bound), op, bound, timeout)));
+      replacement = undefined;
+      const rateLimitedMs =
+        op.budgets?.length && o.limiter
+          ? await bounded(o.limiter.acquire(op.budgets, signal), op, bound, timeout)
+          : 0;
+      // An aborted call is never sent, however late the abort came.
+      if (signal?.aborted) throw fail(new AbortError(op), attempt);
+      const outgoing = this.#authorize(request, headers, token, op);
+      let outcome: { answer: TransportResponse } | { failure: unknown };
+      try {
+        const left = Math.max(1, bound.deadline - Date.now());
+        outcome = { answer: await o.transport({ ...outgoing, signal, timeout: left, maxBytes: o.maxBytes }) };
+      } catch (failure) {
+        if (signal?.aborted) throw fail(new AbortError(op), attempt);
+        outcome = { failure };
       }
-
-      const res = outcome.answer;
-      const raw = res.text;
-      const ok = res.status >= 200 && res.status < 300;
-      let data: unknown;
-      let parsed = true;
-      if (raw.length > 0) {
-        try {
-          data = JSON.parse(raw);
-        } catch {
-          parsed = false;
-        }
-      }
-      const headerId = headerOf(res, "x-acs-request-id") ?? headerOf(res, "x-request-id");
-      // A server may echo anything in a header or status line, the token included.
-      const requestId = headerId === null ? undefined : redactor.text(headerId);
-      let apiError: ApiError | undefined;
-      if (!ok) {
-        apiError = apiErrorFrom(profile.api, this.#refusal(res, parsed ? data : undefined), site);
-      } else if (!parsed) {
-        const type = redactor.text(headerOf(res, "content-type") ?? "no content type");
-        this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
-        throw this.#finish(
-          new ParseError(
-            `${op.method} ${op.path} → ${res.status}: the body is not JSON (${type}, ${raw.length} bytes)`,
-            site,
-            res.status,
-            requestId,
-          ),
-          attempt,
-        );
-      } else if (profile.refused?.(res.status, data)) {
-        apiError = apiErrorFrom(profile.api, this.#refusal(res, data), site);
-      } else if (profile.envelope && !op.noBody) {
-        const env = profile.envelope;
-        const record = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
-        const status = envelopeStatus(record?.[env.statusField]);
-        if (status === undefined) {
-          this.#log({ attempt, durationMs, status: res.status, requestId, error: "ParseError" }, op);
-          throw this.#finish(
-            new ParseError(
-              `${op.method} ${op.path} → ${res.status}: the body has no integer \`${env.statusField}\` envelope`,
-              site,
-              res.status,
-              requestId,
-            ),
-            attempt,
-          );
-        }
-        if (status !== env.successStatus) {
-          apiError = apiErrorFrom(profile.api, this.#refusal(res, data), site);
-        }
-      }
-
-      if (!apiError) {
-        // The one log event every call has: not even built without a logger.
-        if (this.#o.logger) this.#log({ attempt, durationMs, status: res.status, requestId }, op);
-        return sentOf(res, data, requestId);
-      }
-
-      if (auth?.managed && token && !replayed && profile.tokenRejected(res.status, data)) {
-        // The token was refused: drop it, get another (shared by every call that saw the same
-        // refusal) and replay this call once. A second refusal is thrown, never looped on.
-        replayed = true;
-        this.#log(
-          {
-            attempt,
-            durationMs,
-            status: res.status,
-            requestId,
-            error: `${apiError.name} ${apiError.code}`,
-            tokenReplaced: true,
-          },
-          op,
-        );
-        const replace = auth.source.replace as (rejected: string) => Promise<string>;
-        const fresh = await replace.call(auth.source, token);
-        if (fresh === token) throw this.#finish(apiError, attempt);
-        replacement = fresh;
-        attempt--;
-        continue;
-      }
-
-      const delay = await this.#shouldRetry(
-        { kind: "answer", status: res.status, code: apiError.code },
+      const situation = {
         op,
-        retry,
         attempt,
-        headerOf(res, "retry-after"),
-      );
+        retry,
+        timeout,
+        origin: o.origin,
+        maxBytes: o.maxBytes,
+        random: o.random,
+        canReplay: !!auth?.managed && !replayed,
+      };
+      const verdict = classify(outcome, o.profile, situation, o.redactor, o.errorClass);
+      const error = "error" in verdict ? verdict.error : undefined;
       this.#log(
         {
           attempt,
-          durationMs,
-          status: res.status,
-          requestId,
-          error: `${apiError.name} ${apiError.code ?? ""}`.trim(),
-          retryInMs: delay,
+          durationMs: Math.round(performance.now() - started),
+          status: "answer" in outcome ? outcome.answer.status : undefined,
+          requestId: "requestId" in verdict ? verdict.requestId : (error as ApiError | undefined)?.requestId,
+          error: error && `${error.name} ${(error as ApiError).code ?? ""}`.trim(),
+          retryInMs: verdict.kind === "retry" ? verdict.delayMs : undefined,
+          tokenReplaced: verdict.kind === "replay" || undefined,
+          rateLimitedMs: rateLimitedMs || undefined,
         },
         op,
       );
-      if (delay === undefined) throw this.#finish(apiError, attempt);
-      await this.#wait(delay, signal, site, attempt);
+      if (verdict.kind === "data")
+        return {
+          data: verdict.data,
+          answer: (outcome as { answer: TransportResponse }).answer,
+          requestId: verdict.requestId,
+        };
+      if (verdict.kind === "error") throw fail(verdict.error, attempt);
+      if (verdict.kind === "replay" && auth?.source.replace && token !== undefined) {
+        // The token was refused: one new token (shared by every call that saw the same refusal), one replay.
+        replayed = true;
+        replacement = await bounded(auth.source.replace(token, bound), op, bound, timeout);
+        if (replacement === token) throw fail(verdict.error, attempt);
+        attempt--;
+        continue;
+      }
+      try {
+        await sleep((verdict as { delayMs: number }).delayMs, signal);
+      } catch {
+        throw fail(new AbortError(op), attempt);
+      }
     }
-  }
-
-  async #shouldRetry(
-    failure: Failure,
-    op: OperationRef,
-    retry: Required<RetryOptions>,
-    attempt: number,
-    retryAfter: string | null | undefined,
-  ): Promise<number | undefined> {
-    if (attempt >= retry.maxAttempts || !isRetryable(failure, op.idempotent)) return undefined;
-    const asked = retryAfterMs(retryAfter);
-    if (asked !== undefined) return asked <= retry.maxRetryAfterMs ? asked : undefined;
-    return backoffMs(attempt, retry, this.#random);
-  }
-
-  async #wait(ms: number, signal: AbortSignal | undefined, site: CallSite, attempt: number): Promise<void> {
-    try {
-      await sleep(ms, signal);
-    } catch {
-      throw this.#finish(new AbortError(site), attempt);
-    }
-  }
-
-  #finish<E extends ImspecError>(error: E, attempts: number): E {
-    error.attempts = attempts;
-    return error;
   }
 }
 
@@ -584,3 +464,5 @@ export class Engine {
 export function isImspecError(error: unknown): error is ImspecError {
   return error instanceof ImspecError;
 }
+
+export { ApiError };

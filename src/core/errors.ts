@@ -2,22 +2,24 @@
  * One small hierarchy, built by one factory (`apiErrorFrom`):
  *
  *   ImspecError
- *   ├─ ApiError            the server answered and said no (status, code, message, requestId, …)
- *   │  ├─ DingTalkError    non-2xx `{code, message, requestid, accessdenieddetail}`
- *   │  └─ WorkPlusError    `{status ≠ 0, message}` envelope (usually with HTTP 200)
+ *   ├─ ApiError            the server answered and said no (status, code, message, requestId, …);
+ *   │                      each API folder subclasses it (DingTalkError, WorkPlusError, …)
  *   ├─ ConnectionError     no usable answer: refused, reset, closed mid-body
- *   ├─ TimeoutError        the per-attempt timeout elapsed
+ *   ├─ TimeoutError        the per-attempt timeout elapsed (token wait included)
  *   ├─ AbortError          the caller's AbortSignal fired
  *   ├─ ParseError          an answer that is not the JSON it should be (HTML, truncated, empty)
+ *   ├─ ResponseTooLargeError  the body passed `maxResponseBytes`
  *   └─ ConfigError         the client was set up or called in a way that cannot work
  *
  * No error carries a secret: messages are built from redacted parts, `cause` is never the raw
  * transport error (which may hold the request URL), and `toJSON` lists only safe fields.
+ * `instanceof` holds across the ES module and CommonJS builds of this package: each class carries a
+ * registered-symbol brand that `Symbol.hasInstance` also accepts.
  */
 
-import { DINGTALK_IP_BAN_CODE } from "./retry.js";
-
-export type ApiName = "dingtalk" | "workplus";
+/** The brand an error class carries (`static readonly [ERROR_CLASS] = "MyError"`), one per class. */
+export const ERROR_CLASS: unique symbol = Symbol.for("imspec.errorClass") as never;
+const BRAND = ERROR_CLASS;
 
 /** Where a failure happened: enough to find the call, never the URL with its query string. */
 export interface CallSite {
@@ -28,6 +30,7 @@ export interface CallSite {
 }
 
 export class ImspecError extends Error {
+  static readonly [BRAND]: string = "ImspecError";
   override name = "ImspecError";
   readonly operationId: string | undefined;
   readonly method: string | undefined;
@@ -42,6 +45,18 @@ export class ImspecError extends Error {
     this.path = site.path;
   }
 
+  /** True for instances of this class from either build of the package (same brand on the chain). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (!Object.hasOwn(this, BRAND) || typeof value !== "object" || value === null) return false;
+    const brand = (this as unknown as Record<symbol, string>)[BRAND];
+    for (let p = Object.getPrototypeOf(value); p; p = Object.getPrototypeOf(p)) {
+      const ctor = p.constructor as Record<symbol, unknown> | undefined;
+      if (ctor && Object.hasOwn(ctor, BRAND) && ctor[BRAND] === brand) return true;
+    }
+    return false;
+  }
+
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, message: this.message };
     for (const key of Object.keys(this)) {
@@ -53,10 +68,10 @@ export class ImspecError extends Error {
 }
 
 export interface ApiErrorFields extends CallSite {
-  api: ApiName;
+  api: string;
   /** HTTP status of the answer. */
   status: number;
-  /** The API's error code: DingTalk's `code` string, WorkPlus's envelope `status` number. */
+  /** The API's error code (a string, or the envelope's number: the HTTP status when the body has none). */
   code: string | number | undefined;
   message: string;
   requestId?: string | undefined;
@@ -66,8 +81,9 @@ export interface ApiErrorFields extends CallSite {
 }
 
 export class ApiError extends ImspecError {
+  static readonly [BRAND]: string = "ApiError";
   override name = "ApiError";
-  readonly api: ApiName;
+  readonly api: string;
   readonly status: number;
   readonly code: string | number | undefined;
   readonly requestId: string | undefined;
@@ -77,7 +93,7 @@ export class ApiError extends ImspecError {
 
   constructor(fields: ApiErrorFields) {
     const where = [fields.method, fields.path].filter(Boolean).join(" ");
-    const code = fields.code === undefined ? "" : ` ${fields.code}`;
+    const code = fields.code === undefined || fields.code === fields.status ? "" : ` ${fields.code}`;
     const request = fields.requestId ? ` (request id ${fields.requestId})` : "";
     super(`${fields.api} ${where} → ${fields.status}${code}: ${fields.message}${request}`, fields);
     this.api = fields.api;
@@ -89,57 +105,41 @@ export class ApiError extends ImspecError {
   }
 }
 
-export class DingTalkError extends ApiError {
-  override name = "DingTalkError";
-  declare readonly code: string | undefined;
-  /** The permission points the token lacks (`accessdenieddetail.requiredScopes`), on 403 answers. */
-  readonly requiredScopes: string[] | undefined;
-
-  constructor(
-    fields: Omit<ApiErrorFields, "api" | "code"> & {
-      code: string | undefined;
-      requiredScopes?: string[] | undefined;
-    },
-  ) {
-    super({ ...fields, api: "dingtalk" });
-    this.requiredScopes = fields.requiredScopes;
-  }
-}
-
-export class WorkPlusError extends ApiError {
-  override name = "WorkPlusError";
-  /** The envelope's `status` (e.g. 10011), or the HTTP status when the body had no envelope. */
-  declare readonly code: number;
-
-  constructor(fields: Omit<ApiErrorFields, "api" | "code"> & { code: number }) {
-    super({ ...fields, api: "workplus" });
-  }
-}
+export type ApiErrorClass = new (fields: ApiErrorFields) => ApiError;
 
 export class ConnectionError extends ImspecError {
+  static readonly [BRAND]: string = "ConnectionError";
   override name = "ConnectionError";
   /** The system error code when there was one (`ECONNREFUSED`, `ECONNRESET`, …). */
   readonly errno: string | undefined;
   /** True when the request certainly never reached the server (refused, unresolvable). */
   readonly beforeSend: boolean;
 
-  constructor(message: string, site: CallSite, errno: string | undefined, beforeSend: boolean) {
-    super(message, site);
+  constructor(
+    message: string,
+    site: CallSite,
+    errno: string | undefined,
+    beforeSend: boolean,
+    cause?: Error,
+  ) {
+    super(message, site, cause ? { cause } : undefined);
     this.errno = errno;
     this.beforeSend = beforeSend;
   }
 }
 
 export class TimeoutError extends ImspecError {
+  static readonly [BRAND]: string = "TimeoutError";
   override name = "TimeoutError";
   readonly timeoutMs: number;
-  constructor(timeoutMs: number, site: CallSite) {
-    super(`${site.method ?? ""} ${site.path ?? ""} timed out after ${timeoutMs} ms`.trim(), site);
+  constructor(timeoutMs: number, site: CallSite, what = "timed out") {
+    super(`${site.method ?? ""} ${site.path ?? ""} ${what} after ${timeoutMs} ms`.trim(), site);
     this.timeoutMs = timeoutMs;
   }
 }
 
 export class AbortError extends ImspecError {
+  static readonly [BRAND]: string = "AbortError";
   override name = "AbortError";
   constructor(site: CallSite) {
     super(`${site.method ?? ""} ${site.path ?? ""} was aborted by the caller`.trim(), site);
@@ -147,6 +147,7 @@ export class AbortError extends ImspecError {
 }
 
 export class ParseError extends ImspecError {
+  static readonly [BRAND]: string = "ParseError";
   override name = "ParseError";
   readonly status: number;
   readonly requestId: string | undefined;
@@ -157,77 +158,73 @@ export class ParseError extends ImspecError {
   }
 }
 
+export class ResponseTooLargeError extends ImspecError {
+  static readonly [BRAND]: string = "ResponseTooLargeError";
+  override name = "ResponseTooLargeError";
+  constructor(
+    readonly maxBytes: number,
+    site: CallSite,
+  ) {
+    super(`${site.method ?? ""} ${site.path ?? ""}: the answer is over ${maxBytes} bytes`.trim(), site);
+  }
+}
+
+/** A paginated read that cannot be completed: a cursor came back twice, or pages stayed empty. */
+export class PaginationError extends ImspecError {
+  static readonly [BRAND]: string = "PaginationError";
+  override name = "PaginationError";
+}
+
 export class ConfigError extends ImspecError {
+  static readonly [BRAND]: string = "ConfigError";
   override name = "ConfigError";
 }
 
-type Json = Record<string, unknown>;
-
-function pick(body: Json, ...keys: string[]): unknown {
-  for (const key of keys) if (body[key] !== undefined && body[key] !== null) return body[key];
+/** The first of `fields` the body has as a non-empty string or a number. */
+export function field(body: unknown, fields: readonly string[]): string | number | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  for (const name of fields) {
+    const value = (body as Record<string, unknown>)[name];
+    if (
+      (typeof value === "string" && value.length > 0) ||
+      (typeof value === "number" && Number.isFinite(value))
+    )
+      return value;
+  }
   return undefined;
 }
 
-function asString(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0
-    ? value
-    : typeof value === "number"
-      ? String(value)
-      : undefined;
-}
-
-/** Whether a DingTalk body is the per-IP flood ban (`{status: 1111, wait, punish: "deny", …}`). */
-export function isDingTalkIpBan(body: unknown): boolean {
-  if (!body || typeof body !== "object" || Array.isArray(body)) return false;
-  const b = body as Json;
-  return String(b.status) === DINGTALK_IP_BAN_CODE && (typeof b.punish === "string" || b.wait !== undefined);
+/** What the factory reads of an API's error dialect (generated `profile.errors`). */
+export interface ErrorDialect {
+  readonly code: readonly string[];
+  readonly message: readonly string[];
+  readonly requestId: readonly string[];
+  readonly requestIdHeader: readonly string[];
 }
 
 /**
- * The factory: turns an answer the server refused into the API's error class. `body` is the parsed
- * JSON body, or `undefined` when the body was not JSON (an HTML error page, an empty body).
+ * The factory: an answer the server refused → the API's error class. `body` is the parsed (and
+ * redacted) JSON body, or `undefined` when it was not JSON; `override` is a refusal's code and message.
  */
 export function apiErrorFrom(
-  api: ApiName,
-  answer: { status: number; statusText?: string; headers?: Headers; body: unknown },
+  api: string,
+  dialect: ErrorDialect,
+  answer: { status: number; statusText: string; headers: Headers; body: unknown },
   site: CallSite,
+  ErrorClass: ApiErrorClass = ApiError,
+  override: { code?: string | number | undefined; message?: string } = {},
 ): ApiError {
-  const body = (answer.body && typeof answer.body === "object" ? answer.body : {}) as Json;
-  const fallback = answer.statusText || `HTTP ${answer.status}`;
-  const headers = answer.headers;
-  if (api === "dingtalk") {
-    // The gateway reads both spellings (alibabacloud-go/gateway-dingtalk ModifyResponse).
-    const detail = pick(body, "accessdenieddetail", "AccessDeniedDetail") as Json | undefined;
-    const scopes =
-      detail && Array.isArray(detail.requiredScopes) ? detail.requiredScopes.map(String) : undefined;
-    const ban = isDingTalkIpBan(body);
-    return new DingTalkError({
-      ...site,
-      status: answer.status,
-      code: asString(pick(body, "code", "Code")) ?? (ban ? DINGTALK_IP_BAN_CODE : undefined),
-      message:
-        asString(pick(body, "message", "Message")) ??
-        (ban
-          ? `the egress IP is blocked for calling too often (wait ${asString(body.wait) ?? "?"} s)`
-          : fallback),
-      requestId:
-        asString(pick(body, "requestid", "RequestId", "requestId")) ??
-        headers?.get("x-acs-request-id") ??
-        undefined,
-      body: answer.body,
-      headers,
-      requiredScopes: scopes,
-    });
-  }
-  const status =
-    typeof body.status === "number" ? body.status : Number.parseInt(String(body.status ?? ""), 10);
-  return new WorkPlusError({
+  const { status, headers, body } = answer;
+  const fromHeader = dialect.requestIdHeader.map((h) => headers.get(h)).find((v) => v);
+  return new ErrorClass({
     ...site,
-    status: answer.status,
-    code: Number.isFinite(status) && status !== 0 ? status : answer.status,
-    message: asString(body.message) ?? fallback,
-    requestId: headers?.get("x-request-id") ?? undefined,
-    body: answer.body,
+    api,
+    status,
+    code: override.code ?? field(body, dialect.code),
+    message:
+      override.message ?? String(field(body, dialect.message) ?? (answer.statusText || `HTTP ${status}`)),
+    requestId: String(field(body, dialect.requestId) ?? fromHeader ?? "") || undefined,
+    body,
     headers,
   });
 }

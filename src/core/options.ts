@@ -1,9 +1,11 @@
+import type { LimiterStore } from "./limiter.js";
 import type { RetryOptions } from "./retry.js";
 import type { TokenStore } from "./token.js";
+import type { Transport } from "./transport.js";
 
 /** What the logger hook receives after each attempt. Never holds a token or a secret. */
 export interface LogEvent {
-  api: "dingtalk" | "workplus";
+  api: string;
   operationId: string | undefined;
   method: string;
   /** The spec's path template (`/v1/apps/{appId}/admins`), never the concrete URL. */
@@ -18,8 +20,13 @@ export interface LogEvent {
   retryInMs?: number | undefined;
   /** Set when the token was refused and the call is replayed with a new one. */
   tokenReplaced?: boolean | undefined;
+  /** How long the rate limiter held the attempt back, when it did. */
+  rateLimitedMs?: number | undefined;
+  /** Something about the client rather than the call (a fallback taken, a value clamped). */
+  warning?: string | undefined;
 }
 
+/** Called after every attempt; a returned promise is not awaited, and its rejection is ignored. */
 export type Logger = (event: LogEvent) => void;
 
 /** A token or something that supplies one. */
@@ -27,9 +34,9 @@ export type AccessTokenInput = string | (() => string | Promise<string>);
 
 /** Per-call options, the last argument of every method. */
 export interface RequestOptions {
-  /** Aborts the call, retries included, at once. */
+  /** Aborts the call, token wait, rate-limit wait and retries included, at once. */
   signal?: AbortSignal | undefined;
-  /** Per-attempt timeout in ms (default: the client's, 10 000). */
+  /** Per-attempt timeout in ms (default: the client's, 10 000); the token wait counts against it. */
   timeout?: number | undefined;
   /** Retry overrides for this call, or `false` for a single attempt. */
   retry?: RetryOptions | false | undefined;
@@ -37,26 +44,44 @@ export interface RequestOptions {
   headers?: Record<string, string> | undefined;
   /**
    * The access token for this call, instead of the client's managed one. Operations that need a
-   * *user* token (DingTalk `getUser`) require it.
+   * *user* token require it.
    */
   accessToken?: AccessTokenInput | undefined;
 }
 
+/** A budget override: the documented one of this scope, with other numbers. */
+export type RateLimitOverrides = Partial<
+  Record<"app" | "app-operation" | "ip", { calls?: number; seconds?: number }>
+>;
+
 /** Options every client takes. */
 export interface CommonClientOptions {
-  /** Overrides the spec's server URL. */
+  /** Overrides the spec's server URL (http or https; no credentials, query or fragment). */
   baseUrl?: string | undefined;
   /** Per-attempt timeout in ms. Default 10 000. */
   timeout?: number | undefined;
   retry?: RetryOptions | false | undefined;
-  /** Headers sent with every request. */
+  /** Headers sent with every request (not `host`, `content-length`, `transfer-encoding`, `connection`). */
   headers?: Record<string, string> | undefined;
-  /** The fetch implementation (default: global fetch). Any `(Request | URL | string, RequestInit) => Promise<Response>`. */
+  /**
+   * How requests go out. Default: node:http keep-alive on Node, `fetch` elsewhere. Pass
+   * `fetchTransport(fetch)` (or just `fetch`) for a fetch of your own.
+   */
+  transport?: Transport | undefined;
+  /** A fetch function to send requests with (shorthand for `transport: fetchTransport(fetch)`). */
   fetch?: typeof globalThis.fetch | undefined;
+  /** Most bytes of a decoded answer body. Default 10 MiB. */
+  maxResponseBytes?: number | undefined;
   /** Called after every attempt; secrets are already redacted. */
   logger?: Logger | undefined;
   /** Where managed tokens are kept (default: in memory). Share one store to share one token. */
   tokenStore?: TokenStore | undefined;
-  /** Refresh a managed token this many ms before it expires. */
+  /** Refresh a managed token this many ms before it expires. Default 5 minutes. */
   tokenMarginMs?: number | undefined;
+  /**
+   * The client-side rate limiter over the spec's budgets (`x-imspec-rate-limits`): `false` turns it
+   * off; overrides change a scope's numbers (a higher edition has higher limits); `store` shares one
+   * budget between processes (`RedisLimiterStore` from `imspec/redis`).
+   */
+  rateLimit?: false | (RateLimitOverrides & { store?: LimiterStore | undefined }) | undefined;
 }

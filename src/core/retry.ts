@@ -1,6 +1,9 @@
+import { onAbort } from "./transport.js";
+
 /**
  * When to try again, and how long to wait. Pure functions: the table-driven tests feed them
- * statuses, codes and methods.
+ * statuses, codes and methods. Which codes mean "throttled" or "never retry" is the API's fact,
+ * read from its spec (`x-imspec-errors`).
  */
 
 export interface RetryOptions {
@@ -21,26 +24,20 @@ export const RETRY_DEFAULTS: Required<RetryOptions> = {
   maxRetryAfterMs: 60_000,
 };
 
-/**
- * DingTalk throttling answers: the gateway refuses these before the API does any work, so a retry
- * is safe for every method. Quota exhaustion (`ApiCountLimitForOrg`) is not here: it lasts a month.
- */
-export const DINGTALK_THROTTLE_CODES: ReadonlySet<string> = new Set([
-  "Forbidden.AccessDenied.QpsLimitForApi",
-  "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
-  "Forbidden.AccessDenied.QpsLimitForSuitekeyAndOrgAndApi",
-  "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi",
-  "Forbidden.AccessDenied.QpmLimitForSuitekeyAndOrgAndApi",
-  "system.busy",
-  "systemBusy",
-]);
+/** The API's codes that change the rule (generated `profile.errors`). */
+export interface RetryCodes {
+  readonly throttled: readonly string[];
+  readonly neverRetry: readonly string[];
+}
 
-/**
- * DingTalk's per-IP flood ban (more than 10 000 calls from one egress IP in 20 s blocks it for about
- * 5 minutes) answers `{status: 1111, wait, source, punish: "deny", uuid}` without a `code`: the
- * error gets this code. Never retried: the ban outlasts any backoff, and calls during it prolong it.
- */
-export const DINGTALK_IP_BAN_CODE = "1111";
+const NONE: RetryCodes = { throttled: [], neverRetry: [] };
+
+/** Whether `code` is one of `patterns` (a trailing `*` matches any code with that prefix). */
+export function matches(code: unknown, patterns: readonly string[]): boolean {
+  if (code === undefined || code === null) return false;
+  const text = String(code);
+  return patterns.some((p) => (p.endsWith("*") ? text.startsWith(p.slice(0, -1)) : text === p));
+}
 
 export type Failure =
   /** The request never left: connection refused, host not found. */
@@ -52,7 +49,7 @@ export type Failure =
   | { kind: "answer"; status: number; code?: string | number | undefined };
 
 /** Whether a failure of a call with this method may be retried. */
-export function isRetryable(failure: Failure, idempotent: boolean): boolean {
+export function isRetryable(failure: Failure, idempotent: boolean, codes: RetryCodes = NONE): boolean {
   switch (failure.kind) {
     case "not-sent":
       return true;
@@ -61,14 +58,12 @@ export function isRetryable(failure: Failure, idempotent: boolean): boolean {
       return idempotent;
     case "answer": {
       const { status, code } = failure;
-      if (code === DINGTALK_IP_BAN_CODE) return false;
-      if (typeof code === "string" && DINGTALK_THROTTLE_CODES.has(code)) return true;
+      if (matches(code, codes.neverRetry)) return false;
+      if (matches(code, codes.throttled)) return true;
       // 429 and 503 say the server refused the request before doing any work.
       if (status === 429 || status === 503) return true;
       // A 502/504 may come after the backend acted: like any other 5xx, only idempotent calls.
-      if (status >= 500)
-        return idempotent && code !== "parameter.userNotExists" && code !== "parameter.orgNotExists";
-      return false;
+      return status >= 500 && idempotent;
     }
   }
 }
@@ -95,19 +90,30 @@ export function retryAfterMs(
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * How long to wait before attempt `attempt + 1`, or `undefined` to give up. A positive
+ * `Retry-After` is honoured with jitter on top (so a thousand throttled callers do not come back
+ * in lockstep); `0`, a past date or an unreadable value fall back to jittered backoff.
+ */
+export function retryDelay(
+  attempt: number,
+  options: Required<RetryOptions>,
+  retryAfter: string | null | undefined,
+  random: () => number = Math.random,
+): number | undefined {
+  if (attempt >= options.maxAttempts) return undefined;
+  const asked = retryAfterMs(retryAfter);
+  if (asked === undefined || asked === 0) return backoffMs(attempt, options, random);
+  if (asked > options.maxRetryAfterMs) return undefined;
+  return asked + Math.floor(random() * Math.min(asked, options.baseDelayMs));
+}
+
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 && !signal?.aborted) return Promise.resolve();
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const off = signal && onAbort(signal, () => (clearTimeout(timer), reject(signal.reason)));
+    const timer = setTimeout(() => (off?.(), resolve()), ms);
   });
 }

@@ -1,88 +1,138 @@
 /**
- * A shorter way from a request to its answer than `fetch` + `response.text()`, for fetch functions
- * that offer one (`createNodeFetch()` does). The engine reads every answer whole before it parses
- * it, so a `ReadableStream` and a `Response` per call would only be taken apart again; a fetch
- * function with this symbol-keyed entry hands over the status, headers and text directly. The
- * `Response` a caller may ask for (`.withResponse()`) is built from them on first use.
- *
- * The key is a registered symbol (`Symbol.for`), so the ESM and CommonJS builds of this package
- * recognise each other's fetch functions. No Node built-ins here: the clients import this module.
+ * The one seam between the engine and the network: a request goes in, the whole answer comes out.
+ * Two implementations: `fetchTransport` (any `fetch`: browsers, Deno, Bun, edge runtimes) here, and
+ * `nodeTransport` (node:http keep-alive) in node-transport.ts, the default on Node through the
+ * package's `node` import condition (`#default-transport`). No Node built-ins in this file.
  */
-export const readWhole: unique symbol = Symbol.for("imspec.readWhole") as never;
 
-/**
- * A header value or status text the platform accepts (`Headers`, `new Response()`): tabs, visible
- * ASCII and Latin-1; no CR, LF or NUL.
- */
-export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-export interface WholeRequest {
-  url: URL;
+export interface TransportRequest {
+  url: string;
   method: string;
-  /**
-   * Lower-case names to values, already checked and normalised as `Headers` would (the engine
-   * does it): a plain record, so that no `Headers` is built per call only to be copied back.
-   */
+  /** Lower-case names, already checked by the engine. */
   headers: Readonly<Record<string, string>>;
   body: string | undefined;
-  /** Rejects with `signal.reason` once aborted, as `fetch` does. */
+  /** The caller's signal: once aborted, the exchange rejects with its reason. */
   signal: AbortSignal | undefined;
-  /**
-   * Per-attempt timeout in ms, from the call until the body's end. When it elapses the request is
-   * destroyed and the promise rejects with a `TimeoutError` DOMException (`isTimeoutReason`), as
-   * `fetch` would with `AbortSignal.timeout(ms)` as its signal.
-   */
+  /** ms from the call to the body's end; then the exchange rejects with a `timeout` failure. */
   timeout: number;
+  /** Most decoded body bytes accepted; more rejects with a `too-large` failure at once. */
+  maxBytes: number;
 }
 
-/** An answer whose body has been read and decoded as `response.text()` would. */
-export interface WholeAnswer {
+export interface TransportResponse {
   status: number;
-  statusText: string;
-  /**
-   * The header lines as received, names and values alternating (node:http's `rawHeaders`). The
-   * engine reads a few of them per call; a `Headers` is built from them only when one is needed
-   * (an error, `.withResponse()`), with `headersFrom`.
-   */
-  rawHeaders: readonly string[];
-  text: string;
+  statusText?: string | undefined;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Readonly<Record<string, string>>;
+  /** The body decoded as UTF-8. */
+  body: string;
 }
 
-export interface WholeReader {
-  [readWhole](request: WholeRequest): Promise<WholeAnswer>;
-}
-
-export function readerOf(fetch: unknown): WholeReader[typeof readWhole] | undefined {
-  const reader = (fetch as Partial<WholeReader> | undefined)?.[readWhole];
-  return typeof reader === "function" ? reader.bind(fetch) : undefined;
-}
+export type Transport = (request: TransportRequest) => Promise<TransportResponse>;
 
 /**
- * One header from raw pairs, read as `Headers.get` reads it: the name matched without regard to
- * case, repeated lines joined with ", ", `null` when absent. `name` must be lower-case.
+ * Why an exchange produced no answer: `errno` is the system error code when there was one, the
+ * message the innermost cause's (it may quote the URL: the engine redacts it).
  */
-export function rawHeader(raw: readonly string[], name: string): string | null {
-  let value: string | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i] as string;
-    if (key.length !== name.length || key.toLowerCase() !== name) continue;
-    const line = raw[i + 1] as string;
-    value = value === null ? line : `${value}, ${line}`;
+export class TransportFailure extends Error {
+  override name = "TransportFailure";
+  readonly errno: string | undefined;
+  constructor(
+    readonly kind: "timeout" | "too-large" | "network",
+    cause?: unknown,
+  ) {
+    let inner = cause;
+    while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+    super(inner instanceof Error ? inner.message : kind);
+    this.errno = errnoOf(cause);
   }
-  return value;
 }
 
-/** The `Headers` that raw pairs make, as `fetch` would build them for a `Response`. */
-export function headersFrom(raw: readonly string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-  return headers;
+const listeners = new WeakMap<AbortSignal, Set<() => void>>();
+/**
+ * Runs `fn` when `signal` aborts; returns the function that unsubscribes it. One listener per signal
+ * however many calls share it, so a signal shared by thousands of calls never warns.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = listeners.get(signal);
+  if (!set) {
+    const fns = new Set<() => void>();
+    set = fns;
+    listeners.set(signal, fns);
+    signal.addEventListener("abort", () => {
+      for (const f of fns) f();
+    });
+  }
+  set.add(fn);
+  return () => set.delete(fn);
 }
 
-export function timeoutReason(): DOMException {
-  return new DOMException("The operation was aborted due to timeout", "TimeoutError");
+export function errnoOf(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
-export function isTimeoutReason(error: unknown): boolean {
-  return error instanceof DOMException && error.name === "TimeoutError";
+/** Reads at most `max` bytes of a fetch body, decoded; cancels the stream past that. */
+async function capped(response: Response, max: number): Promise<string> {
+  if (Number(response.headers.get("content-length")) > max) throw new TransportFailure("too-large");
+  if (!response.body) return typeof response.text === "function" ? response.text() : "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    size += value.byteLength;
+    if (size > max) {
+      reader.cancel().catch(() => {});
+      throw new TransportFailure("too-large");
+    }
+    text += decoder.decode(value, { stream: true });
+  }
 }
+
+/** The transport over a `fetch` function: redirects are not followed, the body is read whole. */
+export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
+  return async (request) => {
+    const { signal } = request;
+    if (signal?.aborted) throw signal.reason;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, request.timeout);
+    const off = signal ? onAbort(signal, () => controller.abort(signal.reason)) : undefined;
+    try {
+      const response = await fetch(request.url, {
+        method: request.method,
+        headers: request.headers as Record<string, string>,
+        ...(request.body === undefined ? {} : { body: request.body }),
+        signal: controller.signal,
+        redirect: "manual",
+      });
+      const body = await capped(response, request.maxBytes);
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      return { status: response.status, statusText: response.statusText, headers, body };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) throw new TransportFailure("timeout");
+      if (error instanceof TransportFailure) throw error;
+      throw new TransportFailure("network", error);
+    } finally {
+      clearTimeout(timer);
+      off?.();
+    }
+  };
+}
+
+/** What `#default-transport` gives where there is no node:http: the global fetch. */
+export const defaultTransport = (): Transport => fetchTransport();

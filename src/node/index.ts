@@ -1,12 +1,5 @@
 /**
- * `imspec/node`: what only Node.js can run. `createNodeFetch()` is a `fetch` over node:http with a
- * keep-alive pool, for servers that call an API often; pass it as the `fetch` option of
- * `createDingTalk` or `createWorkPlus`. Kept out of `imspec/dingtalk` and `imspec/workplus` so
- * that those stay free of Node built-ins and bundle for the browser.
+ * `imspec/node`: the node:http keep-alive transport, for a pool of your own (its size, its idle
+ * time) or to close it on shutdown. The clients already use one by default on Node.
  */
-export {
-  createNodeFetch,
-  type FetchFunction,
-  type NodeFetch,
-  type NodeFetchOptions,
-} from "../core/node-fetch.js";
+export { type NodeTransport, type NodeTransportOptions, nodeTransport } from "../core/node-transport.js";

@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import type { paths as DingTalkPaths } from "imspec/dingtalk";
 import {
   AbortError,
   ConfigError,
@@ -9,6 +10,7 @@ import {
   ParseError,
   TimeoutError,
 } from "imspec/dingtalk";
+import { rawClient } from "imspec/raw";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { delay, json, ScriptedServer } from "../support/scripted-server.js";
 
@@ -500,14 +502,14 @@ describe("createDingTalk: requests", () => {
 
   it("the raw openapi-fetch client has the same auth and typed errors", async () => {
     const dt = client();
-    const { data } = await dt.raw.GET("/v1.0/contact/seniorSettings", {
+    const { data } = await rawClient<DingTalkPaths>(dt).GET("/v1.0/contact/seniorSettings", {
       params: { query: { seniorStaffId: "u1" } },
     });
     expect(data).toEqual(SETTINGS);
     server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
       json(res, 400, { code: "parameter.error", message: "参数错误", requestid: "R-RAW" }),
     );
-    await expect(dt.raw.GET("/v1.0/contact/dingIndexs")).rejects.toMatchObject({
+    await expect(rawClient<DingTalkPaths>(dt).GET("/v1.0/contact/dingIndexs")).rejects.toMatchObject({
       name: "DingTalkError",
       code: "parameter.error",
       operationId: "getLatestDingIndex",

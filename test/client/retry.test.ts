@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, type Failure, isRetryable, RETRY_DEFAULTS, retryAfterMs } from "../../src/core/retry.js";
+import { profile } from "../../generated/dingtalk/operations.js";
+import {
+  backoffMs,
+  type Failure,
+  isRetryable,
+  RETRY_DEFAULTS,
+  retryAfterMs,
+  retryDelay,
+} from "../../src/core/retry.js";
 
 describe("isRetryable", () => {
   const cases: Array<[string, Failure, boolean, boolean]> = [
@@ -58,7 +66,8 @@ describe("isRetryable", () => {
     ["WorkPlus 202102 in HTTP 200, GET", { kind: "answer", status: 200, code: 202102 }, true, false],
   ];
   it.each(cases)("%s", (_name, failure, idempotent, retried) => {
-    expect(isRetryable(failure, idempotent)).toBe(retried);
+    // The throttling and never-retry codes are DingTalk's, read from its spec.
+    expect(isRetryable(failure, idempotent, profile.errors)).toBe(retried);
   });
 });
 
@@ -82,5 +91,25 @@ describe("retryAfterMs", () => {
     [null, undefined],
   ] as Array<[string | null, number | undefined]>)("%s → %s", (header, want) => {
     expect(retryAfterMs(header, now)).toBe(want);
+  });
+});
+
+describe("retryDelay", () => {
+  const at = (n: number) => () => n;
+  it("honours a positive Retry-After with jitter on top, so throttled callers do not retry in lockstep", () => {
+    expect(retryDelay(1, RETRY_DEFAULTS, "2", at(0))).toBe(2000);
+    expect(retryDelay(1, RETRY_DEFAULTS, "2", at(0.5))).toBe(2125);
+    const spread = new Set(
+      Array.from({ length: 50 }, (_, i) => retryDelay(1, RETRY_DEFAULTS, "1", at(i / 50))),
+    );
+    expect(spread.size).toBeGreaterThan(40);
+  });
+  it("falls back to jittered backoff for Retry-After 0, a past date or nonsense", () => {
+    for (const header of ["0", "Sat, 01 Jan 2000 00:00:00 GMT", "soon", null])
+      expect(retryDelay(2, RETRY_DEFAULTS, header, at(0.5)), String(header)).toBe(250);
+  });
+  it("gives up past maxAttempts or a Retry-After over maxRetryAfterMs", () => {
+    expect(retryDelay(3, RETRY_DEFAULTS, null, at(0.5))).toBeUndefined();
+    expect(retryDelay(1, RETRY_DEFAULTS, "61", at(0.5))).toBeUndefined();
   });
 });

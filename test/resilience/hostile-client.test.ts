@@ -9,6 +9,7 @@
  * unionId, `/ ? # ..` in WorkPlus's appId, and CR/LF in a per-call DingTalk header; this file
  * covers the rest.
  */
+import type { paths as DingTalkPaths } from "imspec/dingtalk";
 import {
   ConfigError,
   createDingTalk,
@@ -17,6 +18,8 @@ import {
   type LogEvent,
   ParseError,
 } from "imspec/dingtalk";
+import { rawClient } from "imspec/raw";
+import type { paths as WorkPlusPaths } from "imspec/workplus";
 import { createWorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
@@ -164,7 +167,7 @@ describe("path parameters: each value stays inside its own segment", () => {
       name: "DingTalk getUser",
       call: (id: string) => dingtalk().contact.getUser({ unionId: id }, { accessToken: GIVEN_TOKEN }),
       raw: (id: string) =>
-        dingtalk().raw.GET("/v1.0/contact/users/{unionId}", {
+        rawClient<DingTalkPaths>(dingtalk()).GET("/v1.0/contact/users/{unionId}", {
           params: { path: { unionId: id } },
           headers: { "x-acs-dingtalk-access-token": GIVEN_TOKEN },
         } as never),
@@ -181,7 +184,7 @@ describe("path parameters: each value stays inside its own segment", () => {
       name: `WorkPlus ${op}`,
       call: (id: string) => workplus().apps[op]({ appId: id }),
       raw: (id: string) =>
-        workplus().raw.GET(
+        rawClient<WorkPlusPaths>(workplus()).GET(
           `/v1/apps/{appId}/${segment}` as "/v1/apps/{appId}/admins",
           { params: { path: { appId: id } } } as never,
         ),
@@ -259,7 +262,9 @@ describe("path parameters: each value stays inside its own segment", () => {
         ImspecError,
       );
       const raw = await settle(
-        wp.raw.GET("/v1/apps/{appId}/admins", { params: { path: { appId: "app-1" }, query: { name } } }),
+        rawClient<WorkPlusPaths>(wp).GET("/v1/apps/{appId}/admins", {
+          params: { path: { appId: "app-1" }, query: { name } },
+        }),
       );
       expect(raw.error, `raw ${JSON.stringify(name)}: ${String(raw.error)}`).toBeInstanceOf(ImspecError);
     }
@@ -324,7 +329,10 @@ describe("headers: CR/LF and other invalid characters never reach the wire", () 
         () => dingtalk({ getAccessToken: () => token }).contact.getLatestDingIndex(),
         () => dingtalk({ accessToken: token }).contact.getLatestDingIndex(),
         () => dingtalk().contact.getLatestDingIndex({}, { accessToken: token }),
-        () => dingtalk({ getAccessToken: async () => token }).raw.GET("/v1.0/contact/dingIndexs"),
+        () =>
+          rawClient<DingTalkPaths>(dingtalk({ getAccessToken: async () => token })).GET(
+            "/v1.0/contact/dingIndexs",
+          ),
       ];
       for (const [i, source] of sources.entries()) {
         const outcome = await settle(source());
@@ -479,7 +487,9 @@ describe("prototype pollution: __proto__, constructor and prototype keys in JSON
     const dt = dingtalk();
     const method = await settle(dt.contact.listSeniorSettings({ seniorStaffId: "u1" }));
     const viaRaw = await settle(
-      dt.raw.GET("/v1.0/contact/seniorSettings", { params: { query: { seniorStaffId: "u1" } } } as never),
+      rawClient<DingTalkPaths>(dt).GET("/v1.0/contact/seniorSettings", {
+        params: { query: { seniorStaffId: "u1" } },
+      } as never),
     );
     expect(method.error).toBeUndefined();
     expect(viaRaw.error).toBeUndefined();
@@ -533,7 +543,9 @@ describe("prototype pollution: __proto__, constructor and prototype keys in JSON
     const wp = workplus();
     const method = await settle(wp.apps.listAdmins({ appId: "app-1" }));
     const viaRaw = await settle(
-      wp.raw.GET("/v1/apps/{appId}/admins", { params: { path: { appId: "app-1" } } } as never),
+      rawClient<WorkPlusPaths>(wp).GET("/v1/apps/{appId}/admins", {
+        params: { path: { appId: "app-1" } },
+      } as never),
     );
     expect(method.error).toBeUndefined();
     expect(viaRaw.error).toBeUndefined();

@@ -1,4 +1,6 @@
+import type { paths as DingTalkPaths } from "imspec/dingtalk";
 import { type APIPromise, createDingTalk, DingTalkError } from "imspec/dingtalk";
+import { rawClient } from "imspec/raw";
 import { createWorkPlus, statusCodes } from "imspec/workplus";
 import { assertType, describe, expectTypeOf, it } from "vitest";
 
@@ -92,14 +94,14 @@ describe("DingTalk method types", () => {
     expectTypeOf(err.code).toEqualTypeOf<string | undefined>();
     expectTypeOf(err.requestId).toEqualTypeOf<string | undefined>();
     expectTypeOf(err.status).toEqualTypeOf<number>();
-    const raw = await dt.raw.GET("/v1.0/contact/seniorSettings", {
+    const raw = await rawClient<DingTalkPaths>(dt).GET("/v1.0/contact/seniorSettings", {
       params: { query: { seniorStaffId: "u" } },
     });
     expectTypeOf(raw.data).toEqualTypeOf<
       Awaited<ReturnType<typeof dt.contact.listSeniorSettings>> | undefined
     >();
     // @ts-expect-error not a path of the spec
-    dt.raw.GET("/v1.0/contact/nothing");
+    rawClient<DingTalkPaths>(dt).GET("/v1.0/contact/nothing");
   });
 });
 
