@@ -60,12 +60,16 @@ function generatedCandidates(from: string): string[] {
 }
 
 /**
- * The nearest `generated/` folder that holds at least one `<api>/openapi.json`: the folder the
- * mock serves by default.
+ * The nearest `generated/` folder that holds the `<api>/openapi.json` of its APIs: the folder the
+ * mock serves by default. (The CommonJS build has a `generated/manifest.json` of its own, which
+ * `tsc` copies for the types, but no specs: those are one folder up, in `dist/generated`.)
  */
 export function findGenerated(from: string = moduleDir()): string {
   const candidates = generatedCandidates(from);
-  const found = candidates.find((dir) => apisIn(dir).length > 0);
+  const found = candidates.find((dir) => {
+    const apis = apisIn(dir);
+    return apis.length > 0 && apis.every((api) => existsSync(specFile(dir, api)));
+  });
   if (!found) {
     throw new Error(
       `imspec mock: cannot find the bundled specs (generated/<api>/openapi.json, written by npm run generate). Looked in:\n  ${candidates.join("\n  ")}`,
