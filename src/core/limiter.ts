@@ -1,0 +1,90 @@
+/** Client-side rate limits (`x-imspec-rate-limits`, a `Budget` per scope). Names no API, no Node built-in. */
+import { sleep } from "./retry.js";
+
+/** One budget a call must fit in: at most `calls` per `windowMs` for this key. */
+export interface Budget {
+  key: string;
+  calls: number;
+  windowMs: number;
+}
+/** Where budgets are counted: in this process, or shared (Redis). */
+export interface LimiterStore {
+  /** Takes one call from every budget at once if all allow it now (all or nothing); else returns ms until it may be tried again (> 0). */
+  take(budgets: readonly Budget[], now: number): Promise<number>;
+}
+export interface RateLimiter {
+  /** Resolves with the ms waited once the call may go; rejects with signal.reason if the signal aborts while waiting (the call is then never sent and takes no budget). Waiters of one key are served first-in, first-out (fair queueing: never drops or reorders a caller's calls). */
+  acquire(budgets: readonly Budget[], signal?: AbortSignal): Promise<number>;
+}
+
+/**
+ * GCRA without a burst ("virtual scheduling"): per key the earliest time the next call may go; each
+ * call moves it `windowMs / calls` on. So consecutive calls of a key are at least that far apart and
+ * no `windowMs` (half-open) ever holds more than `calls`, the strictest way a server may count "N per
+ * window", while calls reach it evenly paced, never in the bursts a sliding window or GCRA with a
+ * burst allowance lets go at each window's start. (A burst allowance of b lets up to calls + b − 1
+ * through in one window.) One number per key, O(1) per budget.
+ */
+export class MemoryLimiterStore implements LimiterStore {
+  readonly #next = new Map<string, number>();
+
+  async take(budgets: readonly Budget[], now: number): Promise<number> {
+    const wait = Math.max(0, ...budgets.map((b) => (this.#next.get(b.key) ?? now) - now));
+    if (wait > 0) return Math.ceil(wait);
+    for (const b of budgets)
+      this.#next.set(b.key, Math.max(this.#next.get(b.key) ?? now, now) + b.windowMs / b.calls);
+    return 0;
+  }
+}
+
+type Waiter = { budgets: readonly Budget[]; since: number; go(ms: number): void };
+type Queue = { waiters: Waiter[]; woken?: AbortController };
+
+/**
+ * Calls with the same budget keys form one queue, served in arrival order; only its head asks the
+ * store. Other key lists queue apart: a call held back by its operation's budget does not hold up
+ * other operations through a budget they share (IP-wide); the store keeps that one exact. A store
+ * that fails lets the call go.
+ */
+export function createRateLimiter(options: { store?: LimiterStore; now?: () => number } = {}): RateLimiter {
+  const store = options.store ?? new MemoryLimiterStore();
+  const now = options.now ?? Date.now;
+  const queues = new Map<string, Queue>();
+  const serve = async (id: string, queue: Queue) => {
+    for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
+      const wait = await store.take(head.budgets, now()).catch(() => 0);
+      // A head aborted during the take has left (rejected); a budget that take got stays spent.
+      if (queue.waiters[0] !== head) continue;
+      if (wait > 0) {
+        queue.woken = new AbortController();
+        await sleep(wait, queue.woken.signal).catch(() => undefined);
+      } else if (queue.waiters.shift()) head.go(Math.max(0, now() - head.since));
+    }
+    queues.delete(id);
+  };
+  return {
+    acquire: (budgets, signal) =>
+      new Promise<number>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        if (!budgets.every((b) => Number.isInteger(b.calls) && b.calls >= 1 && b.windowMs > 0))
+          return reject(new RangeError("rate limit: calls must be a positive integer, windowMs > 0"));
+        if (!budgets.length) return resolve(0);
+        const id = budgets.map((b) => b.key).join("\n");
+        const queue = queues.get(id) ?? { waiters: [] };
+        const onAbort = () => {
+          const at = queue.waiters.indexOf(waiter);
+          if (at < 0) return;
+          queue.waiters.splice(at, 1);
+          if (at === 0) queue.woken?.abort();
+          reject(signal?.reason);
+        };
+        const go = (ms: number) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(ms);
+        };
+        const waiter: Waiter = { budgets, since: now(), go };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        if (queue.waiters.push(waiter) === 1) void serve(id, queues.set(id, queue) && queue);
+      }),
+  };
+}

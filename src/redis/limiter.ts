@@ -1,0 +1,189 @@
+/**
+ * `RedisLimiterStore`: rate-limit budgets shared by every process of an app through Redis, so that
+ * four processes at 20 calls/s each do not make 80 calls/s against a 20 calls/s budget.
+ *
+ * @example
+ * import { createRateLimiter } from "imspec";
+ * import { RedisLimiterStore } from "imspec/redis";
+ * const limiter = createRateLimiter({ store: new RedisLimiterStore(redis, { expectedProcesses: 4 }) });
+ *
+ * One Lua script takes a call from every budget of the call at once, or from none: the same
+ * algorithm as `MemoryLimiterStore` (GCRA without a burst: one time per key, calls evenly paced),
+ * timed by the Redis server's clock (`TIME`), so the processes' clocks need not agree. Each key
+ * expires as soon as its budget is idle again.
+ *
+ * Redis is never a reason for a call to fail or hang: every command is bounded by
+ * `commandTimeoutMs`. When Redis errs or does not answer in time, the store limits in this process
+ * instead (each budget's calls divided by `expectedProcesses`, so the processes together stay about
+ * within it), says so once through the logger, and asks Redis again every `retryMs` in the
+ * background; when Redis answers, the budgets are shared again.
+ */
+import { createHash } from "node:crypto";
+import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
+import type { IoRedisLike, NodeRedisLike, RedisClientLike } from "./index.js";
+
+/**
+ * KEYS: one key per budget, holding the earliest time (server ms) its next call may go; ARGV: per
+ * key the ms between calls (`windowMs / calls`). Returns 0 when taken, else the ms until the latest
+ * of those times. Each key expires once its time has passed: an absent key is an idle budget.
+ */
+export const TAKE_SCRIPT = `local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local wait = 0
+for _, key in ipairs(KEYS) do
+  wait = math.max(wait, tonumber(redis.call("GET", key) or now) - now)
+end
+if wait > 0 then return math.ceil(wait) end
+for i, key in ipairs(KEYS) do
+  local next = math.max(tonumber(redis.call("GET", key) or now), now) + tonumber(ARGV[i])
+  redis.call("SET", key, string.format("%.3f", next), "PX", math.ceil(next - now))
+end
+return 0`;
+
+const TAKE_SHA = createHash("sha1").update(TAKE_SCRIPT).digest("hex");
+
+export interface RedisLimiterStoreOptions {
+  /**
+   * Prepended to every budget key. Default `{imspec:rate}:`: the braces put every limiter key in one
+   * Redis Cluster hash slot, as a script that takes several budgets at once needs.
+   */
+  prefix?: string | undefined;
+  /** How many processes share the budgets: while Redis is unreachable each takes 1/n of every budget. Default 1. */
+  expectedProcesses?: number | undefined;
+  /** The longest a Redis command may take before the store limits locally, in ms. Default 500. */
+  commandTimeoutMs?: number | undefined;
+  /** While limiting locally, how often to ask Redis again, in ms. Default 5000. */
+  retryMs?: number | undefined;
+  /** Told when the store falls back to local limits, and when it is back on Redis. Default `console.warn`. */
+  logger?: ((message: string) => void) | undefined;
+}
+
+type Send = (...args: Array<string | number>) => Promise<unknown>;
+
+function sender(client: RedisClientLike): Send {
+  // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
+  if (typeof (client as IoRedisLike).call === "function") {
+    const c = client as IoRedisLike;
+    return (command, ...args) => c.call(String(command), ...args);
+  }
+  if (typeof (client as NodeRedisLike).sendCommand === "function") {
+    const c = client as NodeRedisLike;
+    return (...args) => c.sendCommand(args.map(String));
+  }
+  throw new TypeError("RedisLimiterStore: give an ioredis or node-redis client");
+}
+
+const positive = (value: number | undefined, fallback: number, name: string): number => {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`RedisLimiterStore: ${name} must be > 0`);
+  return value;
+};
+
+export class RedisLimiterStore implements LimiterStore {
+  readonly #send: Send;
+  readonly #prefix: string;
+  readonly #processes: number;
+  readonly #timeoutMs: number;
+  readonly #retryMs: number;
+  readonly #log: (message: string) => void;
+  /** Set while Redis is unreachable: where the budgets are counted meanwhile. */
+  #local: MemoryLimiterStore | undefined;
+  #retryAt = 0;
+  #probing = false;
+
+  /** `client`: a connected ioredis (also Cluster) or node-redis client; the store never closes it. */
+  constructor(client: RedisClientLike, options: RedisLimiterStoreOptions = {}) {
+    this.#send = sender(client);
+    this.#prefix = options.prefix ?? "{imspec:rate}:";
+    this.#processes = Math.ceil(positive(options.expectedProcesses, 1, "expectedProcesses"));
+    this.#timeoutMs = positive(options.commandTimeoutMs, 500, "commandTimeoutMs");
+    this.#retryMs = positive(options.retryMs, 5_000, "retryMs");
+    const logger = options.logger ?? ((message: string) => console.warn(message));
+    this.#log = (message) => {
+      try {
+        // A logger that returns a rejected promise must not become an unhandled rejection.
+        void Promise.resolve(logger(message) as unknown).catch(() => undefined);
+      } catch {
+        // A broken logger must not break the call.
+      }
+    };
+  }
+
+  /** Whether budgets are counted locally right now (Redis unreachable). */
+  get local(): boolean {
+    return this.#local !== undefined;
+  }
+
+  async take(budgets: readonly Budget[], now: number): Promise<number> {
+    if (!this.#local) {
+      try {
+        return await this.#take(budgets);
+      } catch (error) {
+        this.#fallBack(error);
+      }
+    } else this.#probe();
+    const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));
+    return (this.#local ?? new MemoryLimiterStore()).take(share, now);
+  }
+
+  async #take(budgets: readonly Budget[]): Promise<number> {
+    const keys = budgets.map((b) => this.#prefix + b.key);
+    const args = budgets.map((b) => String(b.windowMs / b.calls));
+    let answer: unknown;
+    try {
+      answer = await this.#bounded("EVALSHA", TAKE_SHA, keys.length, ...keys, ...args);
+    } catch (error) {
+      // The first take on a server (or after SCRIPT FLUSH) loads the script.
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      answer = await this.#bounded("EVAL", TAKE_SCRIPT, keys.length, ...keys, ...args);
+    }
+    const wait = Number(answer);
+    if (!Number.isFinite(wait)) throw new TypeError("unexpected answer to the rate-limit script");
+    return Math.max(0, wait);
+  }
+
+  /** One command, rejected after `commandTimeoutMs` (the command itself may still complete later). */
+  #bounded(...args: Array<string | number>): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
+    return Promise.race([this.#send(...args), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  #fallBack(error: unknown): void {
+    this.#retryAt = Date.now() + this.#retryMs;
+    if (this.#local) return;
+    this.#local = new MemoryLimiterStore();
+    // The reason names no host, port or password: an error code, a class name, or the timeout.
+    const e = error as { code?: unknown; name?: unknown; message?: unknown };
+    const reason =
+      typeof e?.code === "string"
+        ? e.code
+        : String(e?.message).startsWith("no answer")
+          ? String(e.message)
+          : typeof e?.name === "string"
+            ? e.name
+            : "Error";
+    this.#log(
+      `imspec: the Redis rate-limit store failed (${reason}); limiting in this process at 1/${this.#processes} of each budget, asking Redis again every ${this.#retryMs / 1000} s`,
+    );
+  }
+
+  /** While local: asks Redis once per `retryMs`, in the background, and goes back to it when it answers. */
+  #probe(): void {
+    if (this.#probing || Date.now() < this.#retryAt) return;
+    this.#probing = true;
+    this.#bounded("PING").then(
+      () => {
+        this.#probing = false;
+        this.#local = undefined;
+        this.#log("imspec: the Redis rate-limit store answers again; budgets are shared again");
+      },
+      () => {
+        this.#probing = false;
+        this.#retryAt = Date.now() + this.#retryMs;
+      },
+    );
+  }
+}

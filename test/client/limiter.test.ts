@@ -1,0 +1,239 @@
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  type Budget,
+  createRateLimiter,
+  type LimiterStore,
+  MemoryLimiterStore,
+} from "../../src/core/limiter.js";
+
+const budget = (key: string, calls: number, windowMs = 1_000): Budget => ({ key, calls, windowMs });
+
+describe("MemoryLimiterStore: GCRA without a burst", () => {
+  it.each([
+    // [calls per 1 000 ms, take times, answer to each take (0 = taken, else ms to wait)]
+    ["an idle budget lets the first call go at once", 4, [0], [0]],
+    ["then one call per windowMs / calls", 4, [0, 0, 100, 250, 250], [0, 250, 150, 0, 250]],
+    ["a refused take moves nothing on", 2, [0, 10, 20, 499, 500], [0, 490, 480, 1, 0]],
+    ["idle time is not saved up into a burst", 2, [0, 5_000, 5_000, 5_499, 5_500], [0, 0, 500, 1, 0]],
+    ["fractional intervals and times round the wait up", 3, [0, 1, 333.25, 333.5], [0, 333, 1, 0]],
+  ])("%s", async (_, calls, times, answers) => {
+    const store = new MemoryLimiterStore();
+    const got: number[] = [];
+    for (const t of times) got.push(await store.take([budget("k", calls)], t));
+    expect(got).toEqual(answers);
+  });
+
+  it("all or nothing: a call takes from every budget, or from none, and waits for the longest", async () => {
+    const store = new MemoryLimiterStore();
+    const op = budget("app:op", 1, 1_000); // one call per 1 000 ms
+    const ip = budget("ip", 10, 1_000); // one call per 100 ms
+    expect(await store.take([op, ip], 0)).toBe(0);
+    // `op` is spent until 1 000: the call waits for it and takes nothing from `ip`.
+    expect(await store.take([op, ip], 100)).toBe(900);
+    expect(await store.take([op, ip], 200)).toBe(800);
+    // Had the refused calls taken from `ip`, these would wait.
+    expect(await store.take([ip], 200)).toBe(0);
+    expect(await store.take([ip], 300)).toBe(0);
+    // Both spent: the wait is the longer one.
+    expect(await store.take([op, ip], 350)).toBe(650);
+    // Budgets of other keys are untouched.
+    expect(await store.take([budget("app:other", 1)], 350)).toBe(0);
+  });
+
+  it("never more than `calls` in any windowMs, and no call refused that would have kept to that and to the pace", () => {
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 60 }),
+        async (calls, windowMs, gaps) => {
+          const store = new MemoryLimiterStore();
+          const interval = windowMs / calls;
+          const taken: number[] = [];
+          let t = 0;
+          for (const gap of gaps) {
+            t += gap;
+            const wait = await store.take([budget("k", calls, windowMs)], t);
+            const last = taken[taken.length - 1];
+            // The pace: the next call goes exactly `interval` after the last one, or at once when idle.
+            expect(wait).toBe(
+              last === undefined || last + interval <= t ? 0 : Math.ceil(last + interval - t),
+            );
+            if (wait === 0) taken.push(t);
+            expect(taken.filter((x) => x > t - windowMs).length).toBeLessThanOrEqual(calls);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("createRateLimiter (injected clock)", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const limiter = (store?: LimiterStore) =>
+    createRateLimiter({ now: () => Date.now(), ...(store && { store }) });
+
+  /** Starts `n` acquires on `budgets`, recording when (fake ms) each one resolved and with what. */
+  function start(
+    rl: ReturnType<typeof createRateLimiter>,
+    budgets: Budget[],
+    n: number,
+    signal?: AbortSignal,
+  ) {
+    const done: Array<{ i: number; at: number; waited: number }> = [];
+    const promises = Array.from({ length: n }, (_, i) =>
+      rl.acquire(budgets, signal).then((waited) => {
+        done.push({ i, at: Date.now(), waited });
+      }),
+    );
+    return { done, all: Promise.allSettled(promises) };
+  }
+
+  it("a call within its budget goes at once, with 0 ms waited", async () => {
+    const rl = limiter();
+    await expect(rl.acquire([budget("k", 5)])).resolves.toBe(0);
+    await expect(rl.acquire([])).resolves.toBe(0);
+  });
+
+  it("over budget, calls wait their turn and resolve with the ms they waited, in order (FIFO)", async () => {
+    const rl = limiter();
+    const { done, all } = start(rl, [budget("k", 2)], 7);
+    await vi.advanceTimersByTimeAsync(3_500);
+    await all;
+    expect(done.map((d) => d.i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(done.map((d) => d.at)).toEqual([0, 500, 1_000, 1_500, 2_000, 2_500, 3_000]);
+    expect(done.map((d) => d.waited)).toEqual([0, 500, 1_000, 1_500, 2_000, 2_500, 3_000]);
+  });
+
+  it("a call that arrives later never overtakes earlier waiters of the same budgets", async () => {
+    const rl = limiter();
+    const order: string[] = [];
+    const b = [budget("k", 1, 100)];
+    const first = Array.from({ length: 3 }, (_, i) => rl.acquire(b).then(() => order.push(`early-${i}`)));
+    await vi.advanceTimersByTimeAsync(150);
+    // At 150 ms `early-2` still waits for its turn at 200: `late` goes after it.
+    const late = rl.acquire(b).then(() => order.push("late"));
+    await vi.advanceTimersByTimeAsync(500);
+    await Promise.all([...first, late]);
+    expect(order).toEqual(["early-0", "early-1", "early-2", "late"]);
+  });
+
+  it("all or nothing through acquire: a call needing two budgets waits for both", async () => {
+    const rl = limiter();
+    const op = budget("app:op", 2, 1_000); // a call per 500 ms
+    const ip = budget("ip", 3, 3_000); // a call per 1 000 ms
+    await rl.acquire([op]); // op only, at 0: the next op call may go at 500
+    const { done, all } = start(rl, [op, ip], 3);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await all;
+    // The first waits for op (500) and ip (0) → 500; then ip paces them: 1 500, 2 500.
+    expect(done.map((d) => d.at)).toEqual([500, 1_500, 2_500]);
+  });
+
+  it("calls of other operations are not held up by a waiter they share only the IP budget with", async () => {
+    const rl = limiter();
+    const ip = budget("ip", 100, 1_000); // a call per 10 ms
+    await rl.acquire([budget("app:a", 1), ip]);
+    const blocked = rl.acquire([budget("app:a", 1), ip]);
+    const other = rl.acquire([budget("app:b", 1), ip]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    // `app:b` waited for the IP budget's pace only, not for the `app:a` call ahead of it.
+    await expect(other).resolves.toBe(10);
+    await expect(blocked).resolves.toBe(1_000);
+  });
+
+  it("abort while waiting rejects with the signal's reason at once, and takes no budget", async () => {
+    const rl = limiter();
+    const b = [budget("k", 1)];
+    await rl.acquire(b); // the budget is spent until 1 000
+    const controller = new AbortController();
+    const aborted = rl.acquire(b, controller.signal);
+    const { done, all } = start(rl, b, 2);
+    await vi.advanceTimersByTimeAsync(300);
+    const reason = new Error("caller gave up");
+    controller.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
+    expect(Date.now()).toBe(300);
+    await vi.advanceTimersByTimeAsync(3_000);
+    await all;
+    // Had the aborted call taken the slot at 1 000, the others would go at 2 000 and 3 000.
+    expect(done.map((d) => d.at)).toEqual([1_000, 2_000]);
+  });
+
+  it("aborting a waiter in the middle of the queue keeps the others' order and times", async () => {
+    const rl = limiter();
+    const b = [budget("k", 1)];
+    const controllers = Array.from({ length: 4 }, () => new AbortController());
+    const order: number[] = [];
+    const settled = Promise.allSettled(
+      controllers.map((c, i) => rl.acquire(b, c.signal).then(() => order.push(i))),
+    );
+    controllers[2]?.abort("not needed");
+    await vi.advanceTimersByTimeAsync(5_000);
+    const outcomes = await settled;
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    expect(order).toEqual([0, 1, 3]);
+    expect(Date.now()).toBe(5_000);
+  });
+
+  it("a signal aborted before the call rejects without asking the store", async () => {
+    const takes: number[] = [];
+    const store: LimiterStore = {
+      take: async (_, now) => {
+        takes.push(now);
+        return 0;
+      },
+    };
+    const reason = new Error("already aborted");
+    await expect(limiter(store).acquire([budget("k", 1)], AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(takes).toEqual([]);
+  });
+
+  it("the abort listener is removed once the call may go (a long-lived signal collects none)", async () => {
+    const rl = limiter();
+    const controller = new AbortController();
+    const added = vi.spyOn(controller.signal, "addEventListener");
+    const removed = vi.spyOn(controller.signal, "removeEventListener");
+    const { all } = start(rl, [budget("k", 100)], 5, controller.signal);
+    await vi.advanceTimersByTimeAsync(100);
+    await all;
+    expect(added).toHaveBeenCalledTimes(5);
+    expect(removed).toHaveBeenCalledTimes(5);
+  });
+
+  it("a store that fails lets the call go: the limiter never fails a call", async () => {
+    const store: LimiterStore = { take: () => Promise.reject(new Error("store down")) };
+    await expect(limiter(store).acquire([budget("k", 1)])).resolves.toBe(0);
+  });
+
+  it("rejects a budget that could never be met", async () => {
+    const rl = limiter();
+    await expect(rl.acquire([budget("k", 0)])).rejects.toBeInstanceOf(RangeError);
+    await expect(rl.acquire([budget("k", 1.5)])).rejects.toBeInstanceOf(RangeError);
+    await expect(rl.acquire([budget("k", 1, 0)])).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it("only the head of a queue asks the store, once per wait", async () => {
+    const inner = new MemoryLimiterStore();
+    let takes = 0;
+    const store: LimiterStore = {
+      take: (b, now) => {
+        takes++;
+        return inner.take(b, now);
+      },
+    };
+    const rl = limiter(store);
+    const { all } = start(rl, [budget("k", 10)], 30);
+    await vi.advanceTimersByTimeAsync(3_000);
+    await all;
+    // 30 takes that succeed plus one refused take per wait (29), not one per waiter per wait.
+    expect(takes).toBe(59);
+  });
+});

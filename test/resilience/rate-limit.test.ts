@@ -1,0 +1,417 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { RedisLimiterStore } from "imspec/redis";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
+import { ROOT } from "../support/repo-copy.js";
+import type { WorkerConfig, WorkerReport } from "./workers/limiter-worker.js";
+
+const WORKER = path.join(import.meta.dirname, "workers/limiter-worker.ts");
+/** The documented per-app, per-API budget (reference dingtalk-contact.md §5.3, the spec's x-imspec-rate-limits). */
+const QPS = 20;
+/**
+ * Added to each window by the workers: a call let go at the very edge of a window reaches the server
+ * some ms later than the call it replaces did, on a machine shared with other tests.
+ */
+const MARGIN_MS = 50;
+
+let redis: RedisServer;
+let prefix: string;
+let testNumber = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+beforeEach(() => {
+  prefix = `{rate-test-${++testNumber}}:`;
+});
+
+/**
+ * A DingTalk-shaped gateway on loopback: at most `limit` accepted calls per key in any 1 000 ms
+ * (a sliding window, the strictest reading of "20 calls/s"); over it, DingTalk's 403 answer.
+ */
+async function gateway(options: { limit: number; key: (pathname: string) => string }) {
+  const accepted = new Map<string, number[]>();
+  const arrivals: Array<{ key: string; at: number; throttled: boolean }> = [];
+  const server: Server = createServer((req, res) => {
+    const at = performance.now();
+    if (req.url === "/warm-up") return void res.end("{}");
+    const key = options.key(new URL(req.url ?? "/", "http://x").pathname);
+    const times = accepted.get(key) ?? [];
+    accepted.set(key, times);
+    while (times.length && (times[0] as number) <= at - 1_000) times.shift();
+    const throttled = times.length >= options.limit;
+    arrivals.push({ key, at, throttled });
+    res.setHeader("content-type", "application/json");
+    if (throttled) {
+      res.statusCode = 403;
+      res.end(
+        JSON.stringify({
+          code: "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+          message: "App api flow control limit",
+          requestid: `req-${arrivals.length}`,
+        }),
+      );
+      return;
+    }
+    times.push(at);
+    res.end(JSON.stringify({ result: true }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arrivals,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface Worker {
+  child: ChildProcess;
+  ready: Promise<void>;
+  report: Promise<WorkerReport>;
+  exit: Promise<unknown>;
+}
+
+const DEFAULTS = {
+  operations: 1,
+  limiter: true,
+  limits: [{ calls: QPS, seconds: 1, scope: "app-operation" as const }],
+  marginMs: MARGIN_MS,
+  expectedProcesses: 1,
+  commandTimeoutMs: 500,
+  retryMs: 5_000,
+};
+
+let workers: Worker[] = [];
+afterEach(async () => {
+  for (const w of workers)
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
+  await Promise.all(workers.map((w) => w.exit));
+  workers = [];
+});
+
+function startWorker(
+  config: Omit<WorkerConfig, "redisUrl" | "prefix" | keyof typeof DEFAULTS> & Partial<WorkerConfig>,
+): Worker {
+  const child = fork(WORKER, [], {
+    cwd: ROOT,
+    execArgv: ["--import", "tsx"],
+    env: {
+      ...process.env,
+      IMSPEC_WORKER: JSON.stringify({ ...DEFAULTS, redisUrl: redis.url, prefix, ...config }),
+    },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on("message", (m) => m === "ready" && resolve());
+    void exit.then((e) => reject(new Error(`${config.worker} exited (${e.code ?? e.signal}) before ready`)));
+  });
+  const report = new Promise<WorkerReport>((resolve, reject) => {
+    child.on("message", (m) => {
+      if (m && typeof m === "object" && "report" in m) resolve((m as { report: WorkerReport }).report);
+    });
+    void exit.then((e) =>
+      reject(new Error(`${config.worker} exited (${e.code ?? e.signal}) without a report`)),
+    );
+  });
+  ready.catch(() => undefined);
+  report.catch(() => undefined);
+  const worker = { child, ready, report, exit };
+  workers.push(worker);
+  return worker;
+}
+
+/** Rejects after `ms` so a stuck worker fails the test with a message instead of hanging it. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+/** Starts the workers, waits until all are ready, says `go` to all, returns their reports. */
+async function run(configs: Array<Parameters<typeof startWorker>[0]>, during?: () => Promise<void>) {
+  const started = configs.map(startWorker);
+  await within(20_000, "workers ready", Promise.all(started.map((w) => w.ready)));
+  for (const w of started) w.child.send("go");
+  const reports = Promise.all(started.map((w) => w.report));
+  await during?.();
+  return within(25_000, "workers done", reports);
+}
+
+/** The most calls of one key that arrived within any `windowMs`. */
+function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while ((sorted[j] as number) <= (sorted[i] as number) - windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe("RedisLimiterStore against a real redis-server", () => {
+  const clients: Redis[] = [];
+  const client = () => {
+    const c = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    c.on("error", () => undefined);
+    clients.push(c);
+    return c;
+  };
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.disconnect();
+  });
+
+  it("the script: an idle budget lets a call go, the next waits windowMs / calls; keys expire when idle", async () => {
+    const store = new RedisLimiterStore(client(), { prefix });
+    const b = [{ key: "app-1:op", calls: 4, windowMs: 1_000 }];
+    expect(await store.take(b, 0)).toBe(0);
+    const wait = await store.take(b, 0);
+    expect(wait).toBeGreaterThan(200);
+    expect(wait).toBeLessThanOrEqual(250);
+    const ttl = await client().pttl(`${prefix}app-1:op`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(250);
+    await new Promise((r) => setTimeout(r, wait));
+    expect(await store.take(b, 0)).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await client().exists(`${prefix}app-1:op`)).toBe(0);
+  });
+
+  it("all or nothing across keys, atomically: a refused call takes from none of its budgets", async () => {
+    const store = new RedisLimiterStore(client(), { prefix });
+    const op = { key: "app-1:op", calls: 1, windowMs: 5_000 };
+    const ip = { key: "ip", calls: 5, windowMs: 5_000 }; // a call per 1 000 ms
+    expect(await store.take([op, ip], 0)).toBe(0);
+    for (let i = 0; i < 5; i++) expect(await store.take([op, ip], 0)).toBeGreaterThan(4_000);
+    // Had the refused calls taken from `ip`, its next call would be 5 s away, not 1.
+    const wait = await store.take([ip], 0);
+    expect(wait).toBeGreaterThan(800);
+    expect(wait).toBeLessThanOrEqual(1_000);
+  });
+
+  it("processes share the budget: two stores on one key keep to one pace", async () => {
+    const a = new RedisLimiterStore(client(), { prefix });
+    const b = new RedisLimiterStore(client(), { prefix });
+    const budget = [{ key: "shared", calls: 2, windowMs: 1_000 }];
+    expect(await a.take(budget, 0)).toBe(0);
+    expect(await b.take(budget, 0)).toBeGreaterThan(400);
+  });
+
+  it("Redis unreachable: limits locally at 1/expectedProcesses, says so once, never fails", async () => {
+    const logs: string[] = [];
+    const port = await freePort();
+    const down = new Redis(`redis://:secret-pw@127.0.0.1:${port}`, {
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
+    down.on("error", () => undefined);
+    clients.push(down);
+    const store = new RedisLimiterStore(down, {
+      prefix,
+      expectedProcesses: 4,
+      commandTimeoutMs: 300,
+      logger: (m) => logs.push(m),
+    });
+    const b = [{ key: "k", calls: 20, windowMs: 1_000 }];
+    const started = performance.now();
+    const answers: number[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await store.take(b, Date.now()));
+    expect(performance.now() - started).toBeLessThan(1_500);
+    // 20 / 4 = 5 calls per 1 000 ms in this process: one per 200 ms.
+    expect(answers[0]).toBe(0);
+    expect(answers[1]).toBeGreaterThan(150);
+    expect(answers[1]).toBeLessThanOrEqual(200);
+    expect(store.local).toBe(true);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/limiting in this process at 1\/4/);
+    expect(logs[0]).not.toContain("secret-pw");
+    expect(logs[0]).not.toContain(String(port));
+  });
+
+  it("Redis frozen (SIGSTOP): the take ends within commandTimeoutMs, locally; after SIGCONT the store goes back to Redis", async () => {
+    const logs: string[] = [];
+    const store = new RedisLimiterStore(client(), {
+      prefix,
+      commandTimeoutMs: 200,
+      retryMs: 300,
+      logger: (m) => logs.push(m),
+    });
+    const b = [{ key: "k", calls: 100_000, windowMs: 1_000 }];
+    expect(await store.take(b, Date.now())).toBe(0);
+    const pid = await redisPid();
+    process.kill(pid, "SIGSTOP");
+    try {
+      const started = performance.now();
+      expect(await store.take(b, Date.now())).toBeLessThanOrEqual(1);
+      expect(performance.now() - started).toBeLessThan(450);
+      for (let i = 0; i < 20; i++) expect(await store.take(b, Date.now())).toBeLessThanOrEqual(1);
+      expect(store.local).toBe(true);
+      // A probe while Redis is still frozen times out in the background; calls never wait for it.
+      await new Promise((r) => setTimeout(r, 350));
+      const during = performance.now();
+      await store.take(b, Date.now());
+      expect(performance.now() - during).toBeLessThan(50);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const until = Date.now() + 3_000;
+    while (store.local && Date.now() < until) {
+      await store.take(b, Date.now());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(store.local).toBe(false);
+    expect(logs.filter((m) => m.includes("failed"))).toHaveLength(1);
+    expect(logs.filter((m) => m.includes("answers again"))).toHaveLength(1);
+  });
+});
+
+async function redisPid(): Promise<number> {
+  const c = new Redis(redis.url);
+  try {
+    const info = await c.info("server");
+    return Number(/process_id:(\d+)/.exec(info)?.[1]);
+  } finally {
+    c.disconnect();
+  }
+}
+
+describe("4 processes share one budget through Redis (loopback gateway at 20 calls/s per key)", () => {
+  const WORKERS = 4;
+  const CALLS = 200;
+  const OPERATIONS = 8;
+
+  it(`${WORKERS} × ${CALLS} calls over ${OPERATIONS} operations: no throttled answer, ≥ 85% of the allowed rate; without the limiter, throttled`, async () => {
+    const server = await gateway({ limit: QPS, key: (p) => p });
+    try {
+      const configs = (limiter: boolean) =>
+        Array.from({ length: WORKERS }, (_, i) => ({
+          worker: `w${i}`,
+          serverUrl: server.url,
+          calls: CALLS,
+          operations: OPERATIONS,
+          limiter,
+          // As a deployment of 4 processes would say: should Redis be slow to answer on this busy
+          // machine, each process limits itself to a quarter.
+          expectedProcesses: WORKERS,
+        }));
+      const reports = await run(configs(true));
+      const arrivals = [...server.arrivals];
+      expect(reports.map((r) => r.failures)).toEqual(reports.map(() => []));
+      const throttled = reports.reduce((n, r) => n + r.throttled, 0);
+      expect(reports.reduce((n, r) => n + r.ok, 0)).toBe(WORKERS * CALLS);
+      expect(throttled).toBe(0);
+      // The rate each key achieved at the server: (calls − 1) / (last − first).
+      const rates = [...new Set(arrivals.map((a) => a.key))].map((key) => {
+        const times = arrivals.filter((a) => a.key === key).map((a) => a.at);
+        return (times.length - 1) / ((Math.max(...times) - Math.min(...times)) / 1_000);
+      });
+      const slowest = Math.min(...rates);
+      expect(rates).toHaveLength(OPERATIONS);
+      expect(slowest).toBeGreaterThanOrEqual(0.85 * QPS);
+
+      // The control: the same calls without the limiter.
+      server.arrivals.length = 0;
+      await new Promise((r) => setTimeout(r, 1_100));
+      const control = await run(configs(false));
+      const controlThrottled = control.reduce((n, r) => n + r.throttled, 0);
+      expect(controlThrottled).toBeGreaterThan((WORKERS * CALLS) / 2);
+      console.info(
+        `rate-limit: with the limiter ${throttled} throttled, slowest key at ${slowest.toFixed(2)} calls/s (${((slowest / QPS) * 100).toFixed(1)}% of ${QPS}), mean ${(rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(2)}; without it ${controlThrottled} of ${WORKERS * CALLS} throttled`,
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("IP guard (scaled down to 50 calls / 1 s, scope ip): a burst of 120 is spread out, not sent at once", async () => {
+    const IP_CALLS = 50;
+    const server = await gateway({ limit: IP_CALLS, key: () => "ip" });
+    try {
+      const configs = (limiter: boolean) =>
+        Array.from({ length: 2 }, (_, i) => ({
+          worker: `w${i}`,
+          serverUrl: server.url,
+          calls: 60,
+          operations: 6,
+          limiter,
+          limits: [{ calls: IP_CALLS, seconds: 1, scope: "ip" as const }],
+        }));
+      const reports = await run(configs(true));
+      const times = server.arrivals.map((a) => a.at);
+      expect(reports.map((r) => [r.ok, r.throttled, r.failures])).toEqual(reports.map(() => [60, 0, []]));
+      expect(busiestWindow(times, 1_000)).toBeLessThanOrEqual(IP_CALLS);
+      // Paced at one call per ~21 ms: about 24 in the first 500 ms, 120 over about 2.5 s.
+      const first = Math.min(...times);
+      expect(times.filter((t) => t < first + 500).length).toBeLessThanOrEqual(IP_CALLS / 2);
+      expect(Math.max(...times) - first).toBeGreaterThanOrEqual(2_000);
+      expect(Math.max(...times) - first).toBeLessThan(4_000);
+
+      server.arrivals.length = 0;
+      await new Promise((r) => setTimeout(r, 1_100));
+      const control = await run(configs(false));
+      expect(control.reduce((n, r) => n + r.throttled, 0)).toBeGreaterThanOrEqual(120 - IP_CALLS);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("Redis frozen mid-run (SIGSTOP): the calls go on through the local fallback, logged once per process", async () => {
+    const server = await gateway({ limit: 40, key: (p) => p });
+    const pid = await redisPid();
+    let frozenAt = 0;
+    let thawedAt = 0;
+    try {
+      const configs = Array.from({ length: 2 }, (_, i) => ({
+        worker: `w${i}`,
+        serverUrl: server.url,
+        calls: 80,
+        limits: [{ calls: 40, seconds: 1, scope: "app-operation" as const }],
+        expectedProcesses: 2,
+        commandTimeoutMs: 200,
+        retryMs: 1_000,
+      }));
+      const reports = await run(configs, async () => {
+        await new Promise((r) => setTimeout(r, 700));
+        process.kill(pid, "SIGSTOP");
+        frozenAt = Date.now();
+        await new Promise((r) => setTimeout(r, 2_000));
+        process.kill(pid, "SIGCONT");
+        thawedAt = Date.now();
+      });
+      expect(reports.map((r) => [r.ok + r.throttled, r.failures])).toEqual(reports.map(() => [80, []]));
+      for (const r of reports) {
+        expect(r.logs.filter((m) => m.includes("failed"))).toHaveLength(1);
+        // No send waited for the frozen Redis: the longest pause between two sends stays far below the freeze.
+        const sent = [...r.sentAt].sort((a, b) => a - b);
+        const gaps = sent.slice(1).map((t, i) => t - (sent[i] as number));
+        expect(Math.max(...gaps)).toBeLessThan(1_000);
+        // Calls were sent while Redis was frozen.
+        expect(sent.filter((t) => t > frozenAt + 300 && t < thawedAt).length).toBeGreaterThan(10);
+      }
+      const throttled = reports.reduce((n, r) => n + r.throttled, 0);
+      console.info(
+        `rate-limit: Redis frozen for ${thawedAt - frozenAt} ms mid-run: ${reports.reduce((n, r) => n + r.ok, 0)} ok, ${throttled} throttled, longest send gap per process ${reports.map((r) => Math.max(...r.sentAt.slice(1).map((t, i) => t - (r.sentAt[i] as number)))).join(", ")} ms`,
+      );
+    } finally {
+      process.kill(pid, "SIGCONT");
+      await server.stop();
+    }
+  });
+});
