@@ -78,7 +78,10 @@ export function errnoOf(error: unknown): string | undefined {
 
 /** Reads at most `max` bytes of a fetch body, decoded; cancels the stream past that. */
 async function capped(response: Response, max: number): Promise<string> {
-  if (Number(response.headers.get("content-length")) > max) throw new TransportFailure("too-large");
+  if (Number(response.headers.get("content-length")) > max) {
+    response.body?.cancel().catch(() => {});
+    throw new TransportFailure("too-large");
+  }
   if (!response.body) return typeof response.text === "function" ? response.text() : "";
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -117,9 +120,10 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
         redirect: "manual",
       });
       const body = await capped(response, request.maxBytes);
-      const headers: Record<string, string> = {};
+      // Headers yields each set-cookie line apart: join them as node:http's are joined.
+      const headers: Record<string, string> = Object.create(null);
       response.headers.forEach((value, name) => {
-        headers[name] = value;
+        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
       });
       return { status: response.status, statusText: response.statusText, headers, body };
     } catch (error) {

@@ -1,0 +1,653 @@
+/**
+ * The transport seam, `(request) → {status, headers, body}`, against real node:http servers on
+ * 127.0.0.1: every case runs on both implementations, `nodeTransport()` (the default on Node) and
+ * `fetchTransport(globalThis.fetch)`. What goes on the wire, what comes back, connection reuse,
+ * decoding, and how every failure surfaces: a `TransportFailure` of kind timeout, too-large or
+ * network, or the caller's own abort reason.
+ */
+import type { ServerResponse } from "node:http";
+import { brotliCompressSync, constants, createBrotliCompress, deflateSync, gzipSync } from "node:zlib";
+import { createDingTalk } from "imspec/dingtalk";
+import { nodeTransport } from "imspec/node";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  fetchTransport,
+  type Transport,
+  TransportFailure,
+  type TransportRequest,
+} from "../../src/core/transport.js";
+import { FaultServer } from "../support/fault-server.js";
+import { delay, type Received, ScriptedServer } from "../support/scripted-server.js";
+
+interface Subject {
+  transport: Transport;
+  close(): void;
+  /**
+   * Connections that sequential calls open: one for node:http's pool; two for Node's fetch, which
+   * (undici) releases a connection only after the caller has read the body, so the next call at once
+   * takes a second one, and the two then alternate.
+   */
+  sequentialSockets: number;
+}
+
+const TRANSPORTS: Array<[string, () => Subject]> = [
+  [
+    "nodeTransport()",
+    () => {
+      const transport = nodeTransport();
+      return { transport, close: () => transport.destroy(), sequentialSockets: 1 };
+    },
+  ],
+  [
+    "fetchTransport(globalThis.fetch)",
+    () => ({ transport: fetchTransport(globalThis.fetch), close() {}, sequentialSockets: 2 }),
+  ],
+];
+
+/** What `settle` gives for a rejection: the reason itself. */
+const settle = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+
+/** 128 MiB of one byte, brotli-compressed: about 200 bytes on the wire. Built in 1 MiB steps. */
+function brotliBomb(): Promise<Buffer> {
+  const compress = createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 5 } });
+  const parts: Buffer[] = [];
+  compress.on("data", (part: Buffer) => parts.push(part));
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  for (let i = 0; i < 128; i++) compress.write(chunk);
+  compress.end();
+  return new Promise((resolve, reject) => {
+    compress.on("end", () => resolve(Buffer.concat(parts)));
+    compress.on("error", reject);
+  });
+}
+
+/** The highest RSS seen (sampled every 5 ms) while `work` runs, over the RSS before it. */
+async function rssGrowth(work: () => Promise<unknown>): Promise<number> {
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  return Math.max(peak, process.memoryUsage().rss) - before;
+}
+
+let bomb: Buffer;
+beforeAll(async () => {
+  bomb = await brotliBomb();
+});
+
+describe.each(TRANSPORTS)("%s", (_name, make) => {
+  let server: ScriptedServer;
+  let subject: Subject;
+  /** The client port of each request the server answered: one port, one connection. */
+  let ports: Array<number | undefined>;
+
+  beforeEach(async () => {
+    server = await new ScriptedServer().start();
+    subject = make();
+    ports = [];
+  });
+  afterEach(async () => {
+    subject.close();
+    await server.stop();
+  });
+
+  /** Routes every method on every path to `handler`, recording the client port. */
+  const serve = (handler: (req: Received, res: ServerResponse) => void | Promise<void>) => {
+    for (const method of ["GET", "POST", "PUT", "DELETE", "HEAD"])
+      server.on(
+        method,
+        () => true,
+        (req, res) => {
+          ports.push(res.socket?.remotePort);
+          return handler(req, res);
+        },
+      );
+  };
+
+  const send = (over: Partial<TransportRequest> = {}) =>
+    subject.transport({
+      url: `${server.url}/a`,
+      method: "GET",
+      headers: {},
+      body: undefined,
+      signal: undefined,
+      timeout: 5_000,
+      maxBytes: 10 * 1024 * 1024,
+      ...over,
+    });
+
+  const failure = async (over: Partial<TransportRequest> = {}) => {
+    const outcome = await settle(send(over));
+    if (!("error" in outcome)) throw new Error(`no failure: ${JSON.stringify(outcome.value)}`);
+    return outcome.error;
+  };
+
+  describe("requests and answers", () => {
+    it("sends a GET with its query and headers, and returns status, status text, headers and body", async () => {
+      serve((_req, res) => {
+        res.writeHead(200, "Fine", { "content-type": "application/json", "X-Echo": "yes" });
+        res.end('{"a":"钉"}');
+      });
+      const answer = await send({
+        url: `${server.url}/v1/items?a=1&b=%E4%B8%AD&c[d]=e`,
+        headers: { "x-token": "t-1", accept: "application/json" },
+      });
+      expect(answer).toMatchObject({ status: 200, statusText: "Fine", body: '{"a":"钉"}' });
+      expect(answer.headers["content-type"]).toBe("application/json");
+      expect(answer.headers["x-echo"]).toBe("yes");
+      expect(Object.keys(answer.headers).every((name) => name === name.toLowerCase())).toBe(true);
+      const [seen] = server.requests;
+      expect(seen?.method).toBe("GET");
+      expect(seen?.url).toBe("/v1/items?a=1&b=%E4%B8%AD&c[d]=e");
+      expect(seen?.headers["x-token"]).toBe("t-1");
+      expect(seen?.headers.accept).toBe("application/json");
+      expect(seen?.headers.host).toBe(new URL(server.url).host);
+      expect(seen?.body).toBe("");
+    });
+
+    it("sends a POST body with its content type and length", async () => {
+      serve((_req, res) => res.end("{}"));
+      const payload = JSON.stringify({ name: "李雷", ids: [1, 2] });
+      await send({ method: "POST", headers: { "content-type": "application/json" }, body: payload });
+      const [seen] = server.requests;
+      expect(seen?.method).toBe("POST");
+      expect(seen?.body).toBe(payload);
+      expect(seen?.headers["content-type"]).toBe("application/json");
+      expect(seen?.headers["content-length"]).toBe(String(Buffer.byteLength(payload)));
+    });
+
+    it("joins repeated answer headers with a comma, set-cookie too", async () => {
+      serve((_req, res) => {
+        res.writeHead(200, [
+          ["X-Id", "a"],
+          ["x-id", "b"],
+          ["Set-Cookie", "a=1"],
+          ["set-cookie", "b=2"],
+        ]);
+        res.end("x");
+      });
+      const answer = await send();
+      expect(answer.headers["x-id"]).toBe("a, b");
+      expect(answer.headers["set-cookie"]).toBe("a=1, b=2");
+    });
+
+    it("returns a 3xx as it is, without following it", async () => {
+      serve((req, res) => {
+        if (req.pathname === "/moved") res.writeHead(302, { location: "/target" }).end("see /target");
+        else res.end("target");
+      });
+      const answer = await send({ url: `${server.url}/moved` });
+      expect(answer.status).toBe(302);
+      expect(answer.headers.location).toBe("/target");
+      expect(answer.body).toBe("see /target");
+      expect(server.requests.map((r) => r.url)).toEqual(["/moved"]);
+    });
+
+    it.each([
+      ["gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+    ] as const)("decodes a %s body", async (encoding, compress) => {
+      const text = JSON.stringify({ encoding, filler: "钉钉".repeat(2000) });
+      serve((_req, res) => {
+        const bytes = compress(Buffer.from(text));
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "content-encoding": encoding,
+          "content-length": String(bytes.length),
+        });
+        res.end(bytes);
+      });
+      expect((await send()).body).toBe(text);
+      // The connection went back to the pool after a decoded body.
+      expect((await send()).body).toBe(text);
+      expect(new Set(ports).size).toBeLessThanOrEqual(subject.sequentialSockets);
+    });
+
+    it("decodes UTF-8 as TextDecoder does: a BOM dropped, a character split across chunks, bad bytes replaced", async () => {
+      serve(async (req, res) => {
+        if (req.pathname === "/bom") return void res.end(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]));
+        if (req.pathname === "/bad") return void res.end(Buffer.from([0x41, 0xff, 0xc3, 0x28]));
+        const bytes = Buffer.from("钉钉");
+        res.write(bytes.subarray(0, 2));
+        await delay(10);
+        res.end(bytes.subarray(2));
+      });
+      expect((await send({ url: `${server.url}/bom` })).body).toBe("{}");
+      expect((await send({ url: `${server.url}/bad` })).body).toBe("A\uFFFD\uFFFD(");
+      expect((await send({ url: `${server.url}/split` })).body).toBe("钉钉");
+    });
+
+    it("returns an empty body for 204 and for HEAD, and keeps the connection usable", async () => {
+      serve((req, res) => {
+        if (req.pathname === "/empty") return void res.writeHead(204, { "x-kind": "no-content" }).end();
+        res.writeHead(200, { "content-type": "text/plain", "content-length": "5" });
+        res.end(req.method === "HEAD" ? undefined : "hello");
+      });
+      const empty = await send({ url: `${server.url}/empty`, method: "DELETE" });
+      expect(empty).toMatchObject({ status: 204, body: "" });
+      expect(empty.headers["x-kind"]).toBe("no-content");
+      const head = await send({ url: `${server.url}/page`, method: "HEAD" });
+      expect(head).toMatchObject({ status: 200, body: "" });
+      expect(head.headers["content-length"]).toBe("5");
+      expect((await send({ url: `${server.url}/page` })).body).toBe("hello");
+      expect(new Set(ports).size).toBeLessThanOrEqual(subject.sequentialSockets);
+    });
+
+    it("reuses one keep-alive connection for sequential calls", async () => {
+      serve((_req, res) => res.end("{}"));
+      for (let i = 0; i < 5; i++) await send({ url: `${server.url}/n/${i}` });
+      expect(ports).toHaveLength(5);
+      expect(new Set(ports).size).toBeLessThanOrEqual(subject.sequentialSockets);
+      expect(server.requests[0]?.headers.connection).toBe("keep-alive");
+    });
+
+    it("reads a large body to its end", async () => {
+      const big = "x".repeat(4 * 1024 * 1024);
+      serve((_req, res) => res.end(big));
+      expect((await send()).body.length).toBe(big.length);
+    });
+  });
+
+  describe("failures", () => {
+    it("a refused connection: network, errno ECONNREFUSED", async () => {
+      const url = await FaultServer.refusedUrl();
+      const error = await failure({ url: `${url}/x` });
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect(error).toMatchObject({ kind: "network", errno: "ECONNREFUSED" });
+    });
+
+    it.each([
+      ["a reset before the answer", (res: ServerResponse) => res.socket?.resetAndDestroy()],
+      [
+        "a reset mid-body",
+        (res: ServerResponse) => {
+          res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+          res.write('{"partial":');
+          setTimeout(() => res.socket?.resetAndDestroy(), 20);
+        },
+      ],
+      [
+        "a chunked body cut",
+        (res: ServerResponse) => {
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.write("first chunk");
+          setTimeout(() => res.socket?.destroy(), 20);
+        },
+      ],
+      [
+        "a gzip body cut",
+        (res: ServerResponse) => {
+          const bytes = gzipSync("钉钉".repeat(5000));
+          res.writeHead(200, { "content-encoding": "gzip", "content-length": String(bytes.length) });
+          res.write(bytes.subarray(0, bytes.length >> 1));
+          setTimeout(() => res.socket?.resetAndDestroy(), 20);
+        },
+      ],
+      [
+        "a body that is not gzip",
+        (res: ServerResponse) => {
+          res.writeHead(200, { "content-encoding": "gzip", "content-length": "12" });
+          res.end("not gzip at all".slice(0, 12));
+        },
+      ],
+    ])("%s: network, at once", async (_case, answer) => {
+      serve((_req, res) => answer(res));
+      const started = Date.now();
+      const error = await failure({ timeout: 3_000 });
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect((error as TransportFailure).kind).toBe("network");
+      expect(Date.now() - started).toBeLessThan(1_500);
+    });
+
+    it.each([
+      ["no answer", () => {}],
+      [
+        "a body that stalls",
+        (res: ServerResponse) => {
+          res.writeHead(200, { "content-length": "100" });
+          res.write("slow");
+        },
+      ],
+    ])("%s: timeout when the time is up, and the connection is dropped", async (_case, answer) => {
+      let closed = false;
+      serve((req, res) => {
+        if (req.pathname === "/next") return void res.end("next");
+        res.on("close", () => {
+          closed = true;
+        });
+        answer(res);
+      });
+      const started = Date.now();
+      const error = await failure({ timeout: 80 });
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect((error as TransportFailure).kind).toBe("timeout");
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect((await send({ url: `${server.url}/next` })).body).toBe("next");
+      expect(new Set(ports).size).toBe(2);
+      await expect.poll(() => closed).toBe(true);
+    });
+
+    it("an abort before the request: rejects with the signal's reason, nothing sent", async () => {
+      serve((_req, res) => res.end("{}"));
+      const reason = new Error("caller gave up");
+      const error = await failure({ signal: AbortSignal.abort(reason) });
+      expect(error).toBe(reason);
+      await delay(20);
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it.each([
+      ["before the answer", () => {}],
+      [
+        "during the body",
+        (res: ServerResponse) => {
+          res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
+          res.write("part");
+        },
+      ],
+    ])("an abort %s: rejects with the signal's reason, the request destroyed", async (_case, answer) => {
+      let arrived!: () => void;
+      const seen = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      let closed = false;
+      serve((_req, res) => {
+        res.on("close", () => {
+          closed = true;
+        });
+        answer(res);
+        arrived();
+      });
+      const controller = new AbortController();
+      const reason = new Error("deadline");
+      const call = settle(send({ signal: controller.signal }));
+      await seen;
+      await delay(10);
+      controller.abort(reason);
+      expect(await call).toEqual({ error: reason });
+      expect(((await call) as { error: unknown }).error).toBe(reason);
+      await expect.poll(() => closed).toBe(true);
+    });
+
+    it("an abort without a reason: rejects with an AbortError DOMException", async () => {
+      serve(() => {});
+      const controller = new AbortController();
+      const call = settle(send({ signal: controller.signal }));
+      setTimeout(() => controller.abort(), 20);
+      const { error } = (await call) as { error: unknown };
+      expect(error).toBeInstanceOf(DOMException);
+      expect((error as DOMException).name).toBe("AbortError");
+    });
+  });
+
+  describe("a body over maxBytes: too-large at once, nothing buffered, the connection closed", () => {
+    const MAX = 1024 * 1024;
+
+    it("announced by content-length", async () => {
+      let closed = false;
+      serve((_req, res) => {
+        res.on("close", () => {
+          closed = true;
+        });
+        res.writeHead(200, { "content-length": String(200 * 1024 * 1024) });
+        res.write("x".repeat(1024));
+      });
+      const started = Date.now();
+      const error = await failure({ maxBytes: MAX, timeout: 5_000 });
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect((error as TransportFailure).kind).toBe("too-large");
+      expect(Date.now() - started).toBeLessThan(1_500);
+      await expect.poll(() => closed).toBe(true);
+    });
+
+    it("sent in chunks without a length", async () => {
+      let closed = false;
+      let written = 0;
+      serve((_req, res) => {
+        res.on("close", () => {
+          closed = true;
+        });
+        res.writeHead(200, { "content-type": "text/plain" });
+        const chunk = Buffer.alloc(64 * 1024, 0x78);
+        const pump = () => {
+          while (!closed && written < 512 * 1024 * 1024) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+        };
+        pump();
+      });
+      let error: unknown;
+      const growth = await rssGrowth(async () => {
+        error = await failure({ maxBytes: MAX, timeout: 5_000 });
+      });
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect((error as TransportFailure).kind).toBe("too-large");
+      await expect.poll(() => closed).toBe(true);
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+      expect(growth).toBeLessThan(48 * 1024 * 1024);
+    });
+
+    it("a brotli bomb: a few hundred bytes decoding to 128 MiB", async () => {
+      expect(bomb.length).toBeLessThan(1024);
+      let closed = false;
+      serve((_req, res) => {
+        res.on("close", () => {
+          closed = true;
+        });
+        res.writeHead(200, { "content-encoding": "br", "content-type": "text/plain" });
+        res.write(bomb);
+        // Kept open: a transport that waited for the end would hang until its timeout.
+      });
+      const started = Date.now();
+      let error: unknown;
+      const growth = await rssGrowth(async () => {
+        error = await failure({ maxBytes: MAX, timeout: 5_000 });
+      });
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect((error as TransportFailure).kind).toBe("too-large");
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(growth).toBeLessThan(48 * 1024 * 1024);
+      await expect.poll(() => closed).toBe(true);
+    });
+
+    it("exactly maxBytes is accepted", async () => {
+      serve((_req, res) => res.end("y".repeat(MAX)));
+      expect((await send({ maxBytes: MAX })).body.length).toBe(MAX);
+    });
+  });
+});
+
+describe("nodeTransport() only", () => {
+  it("reads a status text in Latin-1 (Node's fetch reads it as UTF-8)", async () => {
+    const server = await new ScriptedServer().start();
+    const transport = nodeTransport();
+    try {
+      server.on("GET", "/a", (_req, res) => res.writeHead(418, "Caf\u00e9 ferm\u00e9").end("{}"));
+      const answer = await transport({
+        url: `${server.url}/a`,
+        method: "GET",
+        headers: {},
+        body: undefined,
+        signal: undefined,
+        timeout: 5_000,
+        maxBytes: 1024,
+      });
+      expect(answer).toMatchObject({ status: 418, statusText: "Caf\u00e9 ferm\u00e9", body: "{}" });
+    } finally {
+      transport.destroy();
+      await server.stop();
+    }
+  });
+
+  it("a gzip stream that ends before its trailer, in a body of the announced length: network", async () => {
+    // Node's fetch (undici, like browsers) flushes what it could decode and hands that over.
+    const server = await new ScriptedServer().start();
+    const transport = nodeTransport();
+    try {
+      server.on("GET", "/a", (_req, res) => {
+        const bytes = gzipSync("钉钉".repeat(5000)).subarray(0, 40);
+        res.writeHead(200, { "content-encoding": "gzip", "content-length": String(bytes.length) });
+        res.end(bytes);
+      });
+      const error = await transport({
+        url: `${server.url}/a`,
+        method: "GET",
+        headers: {},
+        body: undefined,
+        signal: undefined,
+        timeout: 5_000,
+        maxBytes: 1024 * 1024,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransportFailure);
+      expect((error as TransportFailure).kind).toBe("network");
+    } finally {
+      transport.destroy();
+      await server.stop();
+    }
+  });
+
+  it("destroy() closes the pooled connections", async () => {
+    const server = await new ScriptedServer().start();
+    const transport = nodeTransport();
+    try {
+      let closed = false;
+      server.on("GET", "/a", (_req, res) => {
+        res.socket?.once("close", () => {
+          closed = true;
+        });
+        res.end("{}");
+      });
+      await transport({
+        url: `${server.url}/a`,
+        method: "GET",
+        headers: {},
+        body: undefined,
+        signal: undefined,
+        timeout: 5_000,
+        maxBytes: 1024,
+      });
+      expect(closed).toBe(false);
+      transport.destroy();
+      await expect.poll(() => closed).toBe(true);
+    } finally {
+      transport.destroy();
+      await server.stop();
+    }
+  });
+});
+
+describe("a client over either transport", () => {
+  const TOKEN = "tok-either-transport-1234";
+  const scenarios: Record<string, (res: ServerResponse, n: number) => void> = {
+    success: (res) =>
+      res
+        .writeHead(200, { "content-type": "application/json", "x-acs-request-id": "R-1" })
+        .end('{"ok":true}'),
+    "an API error that echoes the token": (res) =>
+      res
+        .writeHead(400, `Bad ${TOKEN}`, { "content-type": "application/json", "x-echo": TOKEN })
+        .end(JSON.stringify({ code: "parameter.error", message: `token ${TOKEN}`, requestid: "R-2" })),
+    "HTML with 200": (res) => res.writeHead(200, { "content-type": "text/html" }).end("<html></html>"),
+    "503 then success": (res, n) => {
+      if (n === 0) res.writeHead(503, { "retry-after": "0" }).end("{}");
+      else res.end('{"second":true}');
+    },
+    "a reset mid-body": (res) => {
+      res.writeHead(200, { "content-length": "500" });
+      res.write('{"cut');
+      setTimeout(() => res.socket?.resetAndDestroy(), 10);
+    },
+    "a body over maxResponseBytes": (res) => res.end(JSON.stringify({ filler: "x".repeat(4096) })),
+    "no answer (timeout)": () => {},
+  };
+
+  /** What a caller sees: data, request id, status, headers and text; or the error's safe fields. */
+  async function outcomeOf(subject: Subject, scenario: string, signal?: AbortSignal) {
+    const server = await new ScriptedServer().start();
+    let n = 0;
+    server.on(
+      "GET",
+      () => true,
+      (_req, res) => scenarios[scenario]?.(res, n++),
+    );
+    const dt = createDingTalk({
+      accessToken: TOKEN,
+      baseUrl: server.url,
+      transport: subject.transport,
+      timeout: 150,
+      maxResponseBytes: 1024,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    try {
+      const { data, requestId, response } = await dt.contact
+        .getLatestDingIndex({}, signal ? { signal } : {})
+        .withResponse();
+      const headers = [...response.headers].filter(([name]) => name !== "date");
+      return { data, requestId, status: response.status, headers, text: await response.text(), n };
+    } catch (error) {
+      const e = error as Error & Record<string, unknown>;
+      const { errno: _errno, message: _message, ...fields } = e.toJSON() as Record<string, unknown>;
+      return {
+        // A connection error names the errno: ECONNRESET on node:http, undici's code on fetch.
+        fields: e.name === "ConnectionError" ? fields : e.toJSON(),
+        headers: e.headers instanceof Headers ? [...e.headers].filter(([h]) => h !== "date") : undefined,
+        body: e.body,
+        n,
+      };
+    } finally {
+      subject.close();
+      await server.stop();
+    }
+  }
+
+  const [[, node], [, fetch]] = TRANSPORTS as [[string, () => Subject], [string, () => Subject]];
+
+  it.each(Object.keys(scenarios))("%s: the same outcome", async (scenario) => {
+    const overNode = await outcomeOf(node(), scenario);
+    expect(overNode).toEqual(await outcomeOf(fetch(), scenario));
+    expect(JSON.stringify(overNode)).not.toContain(TOKEN);
+  });
+
+  it("an abort during the call: AbortError either way", async () => {
+    for (const make of [node, fetch]) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 20);
+      const result = await outcomeOf(make(), "no answer (timeout)", controller.signal);
+      expect(result).toMatchObject({ fields: { name: "AbortError" }, n: 1 });
+    }
+  });
+
+  it("a refused connection: ConnectionError before sending, retried, the same either way", async () => {
+    const url = await FaultServer.refusedUrl();
+    const run = (subject: Subject) =>
+      createDingTalk({
+        accessToken: TOKEN,
+        baseUrl: url,
+        transport: subject.transport,
+        retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => JSON.stringify(e))
+        .finally(() => subject.close());
+    const overNode = await run(node());
+    expect(overNode).toBe(await run(fetch()));
+    expect(JSON.parse(overNode as string)).toMatchObject({
+      name: "ConnectionError",
+      errno: "ECONNREFUSED",
+      beforeSend: true,
+      attempts: 3,
+    });
+  });
+});
