@@ -1,110 +1,150 @@
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { requestHeaders } from "../../src/core/engine.js";
-import { headersFrom, rawHeader } from "../../src/core/transport.js";
-
 /**
- * The engine and the whole-answer entry pass headers as plain records and raw pairs instead of
- * `Headers`; these check that they hold exactly what a `Headers` would.
+ * Request and answer headers through a real client (createDingTalk) against a scripted loopback
+ * server: how the client's and the call's headers merge, which ones are refused before anything is
+ * sent, and how the answer's headers reach the caller.
  */
+import { ConfigError, createDingTalk, DingTalkError } from "imspec/dingtalk";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { json, ScriptedServer } from "../support/scripted-server.js";
 
-/** What the engine used to build: a Headers from the request's, with the client's and the call's set. */
-function viaHeaders(
-  base: Headers | Record<string, string>,
-  client: Record<string, string> | undefined,
-  call: Record<string, string> | undefined,
-): [string, string][] | string {
-  try {
-    const headers = new Headers(base);
-    for (const [k, v] of Object.entries(client ?? {})) headers.set(k, v);
-    for (const [k, v] of Object.entries(call ?? {})) headers.set(k, v);
-    const out: Record<string, string> = Object.create(null);
-    for (const [k, v] of headers) out[k] = k in out ? `${out[k]}, ${v}` : v;
-    return Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1));
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
+const TOKEN = "tok-headers-test-5f2a";
+let server: ScriptedServer;
 
-function viaRecord(
-  base: Headers | Record<string, string>,
-  client: Record<string, string> | undefined,
-  call: Record<string, string> | undefined,
-): [string, string][] | string {
-  try {
-    return Object.entries(requestHeaders(base, client, call)).sort(([a], [b]) => (a < b ? -1 : 1));
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-const names = fc.oneof(
-  fc.constantFrom("x-a", "X-A", "content-type", "Content-Type", "constructor", "__proto__", "toString"),
-  fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,8}$/),
-  fc.string({ maxLength: 6 }),
-);
-const values = fc.oneof(
-  fc.stringMatching(/^[\t\x20-\x7e\x80-\xff]{0,10}$/),
-  fc.constantFrom(" padded ", "\ttab\t", "v\r\n", "\r\nv", "a\nb", "nul\0", "中文", "", " "),
-  fc.string({ maxLength: 6 }),
-);
-const record = fc.dictionary(names, values, { maxKeys: 4 });
-
-describe("request headers as a plain record", () => {
-  it("hold what new Headers(request) + set(client) + set(call) holds, or fail with its error", () => {
-    fc.assert(
-      fc.property(
-        record,
-        fc.option(record, { nil: undefined }),
-        fc.option(record, { nil: undefined }),
-        (b, c, d) => {
-          expect(viaRecord(b, c, d)).toEqual(viaHeaders(b, c, d));
-        },
-      ),
-      { numRuns: 2_000 },
-    );
-  });
-
-  it("take a Headers as it is, set-cookie lines joined", () => {
-    const base = new Headers([
-      ["Set-Cookie", "a=1"],
-      ["set-cookie", "b=2"],
-      ["X-Id", "1"],
-      ["x-id", "2"],
+beforeEach(async () => {
+  server = await new ScriptedServer().start();
+  server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+    res.writeHead(200, [
+      ["Content-Type", "application/json"],
+      ["X-Acs-Request-Id", "REQ-H-1"],
+      ["X-Multi", "a"],
+      ["x-multi", "b"],
     ]);
-    expect(viaRecord(base, { "X-Client": "c" }, { "x-id": "3" })).toEqual(
-      viaHeaders(base, { "X-Client": "c" }, { "x-id": "3" }),
-    );
-    expect(requestHeaders(base, undefined, undefined)).toEqual({ "set-cookie": "a=1, b=2", "x-id": "1, 2" });
+    res.end('{"ok":true}');
+  });
+  server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) =>
+    json(res, 400, { code: "parameter.error", message: "bad", requestid: "REQ-H-2" }, { "x-extra": "e" }),
+  );
+});
+afterEach(async () => {
+  await server.stop();
+});
+
+function client(headers?: Record<string, string>) {
+  return createDingTalk({
+    accessToken: TOKEN,
+    baseUrl: server.url,
+    retry: false,
+    ...(headers ? { headers } : {}),
+  });
+}
+
+const settle = (promise: PromiseLike<unknown>) =>
+  Promise.resolve(promise).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe("request headers", () => {
+  it("the call's headers over the client's, names compared without case", async () => {
+    const dt = client({ "X-Trace": "client", "X-Keep": "kept", "x-app": "app" });
+    await dt.contact.getLatestDingIndex({}, { headers: { "x-trace": "call", "X-APP": "call-app" } });
+    const [seen] = server.requests;
+    expect(seen?.headers["x-trace"]).toBe("call");
+    expect(seen?.headers["x-app"]).toBe("call-app");
+    expect(seen?.headers["x-keep"]).toBe("kept");
+    expect(seen?.headers["x-acs-dingtalk-access-token"]).toBe(TOKEN);
   });
 
-  it("treat names like constructor and __proto__ as headers", () => {
-    const out = requestHeaders({ constructor: "a" }, { __proto__: "b" } as Record<string, string>, undefined);
-    expect(Object.keys(out).sort()).toEqual(["constructor"]);
-    const own = requestHeaders({}, JSON.parse('{"__proto__":"b","toString":"c"}'), undefined);
-    expect({ ...own }).toEqual(JSON.parse('{"__proto__":"b","tostring":"c"}'));
+  it("the access token over a header option of the same name", async () => {
+    const dt = client({ "X-Acs-Dingtalk-Access-Token": "from-options" });
+    await dt.contact.getLatestDingIndex({}, { headers: { "x-acs-dingtalk-access-token": "from-call" } });
+    expect(server.requests[0]?.headers["x-acs-dingtalk-access-token"]).toBe(TOKEN);
+  });
+
+  it("a JSON body with content-type application/json; none on a GET", async () => {
+    const dt = client({ "x-client": "c" });
+    await settle(dt.contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }));
+    await dt.contact.getLatestDingIndex();
+    const [post, get] = server.requests;
+    expect(post?.headers["content-type"]).toBe("application/json");
+    expect(post?.headers["content-length"]).toBe(String(Buffer.byteLength(post?.body ?? "")));
+    expect(JSON.parse(post?.body ?? "")).toEqual({ seniorStaffId: "u1", open: true });
+    expect(get?.headers["content-type"]).toBeUndefined();
+    expect(get?.headers["x-client"]).toBe("c");
+  });
+
+  it("values lose spaces and tabs at either end, as fetch's Headers does", async () => {
+    await client({ "x-pad": " \tpadded value\t " }).contact.getLatestDingIndex();
+    expect(server.requests[0]?.headers["x-pad"]).toBe("padded value");
+  });
+
+  describe.each([
+    ["the client's options", (h: Record<string, string>) => client(h).contact.getLatestDingIndex()],
+    [
+      "the call's options",
+      (h: Record<string, string>) => client().contact.getLatestDingIndex({}, { headers: h }),
+    ],
+  ])("refused in %s, before anything is sent", (_where, call) => {
+    it.each(["host", "Content-Length", "transfer-encoding", "CONNECTION"])(
+      "the framing header %s: a ConfigError naming it",
+      async (name) => {
+        const error = await settle(call({ [name]: "1" }));
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toContain(name.toLowerCase());
+        expect(server.requests).toHaveLength(0);
+      },
+    );
+
+    it.each([
+      ["a CR LF", "v1\r\nX-Injected: secret-cr-lf"],
+      ["a lone LF", "v1\nX-Injected: secret-lf"],
+      ["a lone CR", "v1\rsecret-cr"],
+      ["a NUL", "v1\0secret-nul"],
+      ["a character beyond Latin-1", "secret-中文"],
+    ])("a value with %s: a ConfigError that does not quote the value", async (_case, value) => {
+      const error = await settle(call({ "x-custom": value }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain("x-custom");
+      expect(JSON.stringify(error)).not.toContain("secret");
+      expect(String((error as Error).stack)).not.toContain("secret");
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it.each([
+      ["a space", "x custom"],
+      ["a colon", "x:custom"],
+      ["nothing", ""],
+      ["a CR LF", "x\r\ncustom"],
+    ])("a name with %s: a ConfigError", async (_case, name) => {
+      const error = await settle(call({ [name]: "v" }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it("a value that is not a string: a ConfigError", async () => {
+      const error = await settle(call({ "x-number": 42 as unknown as string }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(server.requests).toHaveLength(0);
+    });
   });
 });
 
-describe("answer headers as raw pairs", () => {
-  const pairs = fc.array(
-    fc.tuple(
-      fc.constantFrom("X-Request-Id", "x-request-id", "Content-Type", "Set-Cookie", "retry-after", "x-other"),
-      fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,6}[\x21-\x7e])?$/),
-    ),
-    { maxLength: 6 },
-  );
+describe("answer headers", () => {
+  it("are readable through .withResponse(), any case, repeated lines joined", async () => {
+    const { data, requestId, response } = await client().contact.getLatestDingIndex().withResponse();
+    expect(data).toEqual({ ok: true });
+    expect(requestId).toBe("REQ-H-1");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("X-ACS-REQUEST-ID")).toBe("REQ-H-1");
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(response.headers.get("x-multi")).toBe("a, b");
+    expect(await response.json()).toEqual({ ok: true });
+  });
 
-  it("read as Headers.get reads them, and make the same Headers", () => {
-    fc.assert(
-      fc.property(pairs, (list) => {
-        const raw = list.flat();
-        const headers = new Headers(list);
-        for (const name of ["x-request-id", "content-type", "set-cookie", "retry-after", "x-absent"])
-          expect(rawHeader(raw, name)).toBe(headers.get(name));
-        expect([...headersFrom(raw)]).toEqual([...headers]);
-      }),
-      { numRuns: 1_000 },
-    );
+  it("are on the error of a refused call", async () => {
+    const error = await settle(client().contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }));
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect((error as DingTalkError).headers?.get("x-extra")).toBe("e");
+    expect((error as DingTalkError).requestId).toBe("REQ-H-2");
   });
 });
