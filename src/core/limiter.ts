@@ -48,7 +48,8 @@ type Queue = { waiters: Waiter[]; woken?: AbortController };
  */
 export function createRateLimiter(options: { store?: LimiterStore; now?: () => number } = {}): RateLimiter {
   const store = options.store ?? new MemoryLimiterStore();
-  const now = options.now ?? Date.now;
+  // Sub-ms: with Date.now, a second call of a key within one ms would wait even under a large budget.
+  const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const queues = new Map<string, Queue>();
   const serve = async (id: string, queue: Queue) => {
     for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {

@@ -237,3 +237,15 @@ describe("createRateLimiter (injected clock)", () => {
     expect(takes).toBe(59);
   });
 });
+
+describe("createRateLimiter (its own clock)", () => {
+  it("under a budget far above the call rate, calls do not wait, not even several within one ms", async () => {
+    const rl = createRateLimiter();
+    // A call per µs: with a ms clock, every call after the first within one ms would wait 1 ms
+    // (2 000 calls: about 2 s); with a sub-ms clock they go as fast as they come.
+    const budgets = [budget("app:op", 1e6), budget("ip", 2e7, 20_000)];
+    const started = performance.now();
+    for (let i = 0; i < 2_000; i++) await rl.acquire(budgets);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
