@@ -18,21 +18,23 @@ export interface RateLimiter {
 }
 
 /**
- * GCRA without a burst ("virtual scheduling"): per key the earliest time the next call may go; each
- * call moves it `windowMs / calls` on. So consecutive calls of a key are at least that far apart and
- * no `windowMs` (half-open) ever holds more than `calls`, the strictest way a server may count "N per
- * window", while calls reach it evenly paced, never in the bursts a sliding window or GCRA with a
- * burst allowance lets go at each window's start. (A burst allowance of b lets up to calls + b − 1
- * through in one window.) One number per key, O(1) per budget.
+ * GCRA without a burst: per key the earliest time the next call may go, moved `windowMs / calls` on
+ * by each call. No `windowMs` (half-open) then holds more than `calls`, the strictest way a server may
+ * count "N per window", and calls arrive evenly paced, never in the bursts a sliding window (or GCRA
+ * with a burst allowance b: up to calls + b − 1 per window) lets go at once. O(1) per budget.
  */
 export class MemoryLimiterStore implements LimiterStore {
   readonly #next = new Map<string, number>();
 
   async take(budgets: readonly Budget[], now: number): Promise<number> {
-    const wait = Math.max(0, ...budgets.map((b) => (this.#next.get(b.key) ?? now) - now));
+    // One key may have budgets of several windows (per minute and per hour): each counts apart.
+    const keys = budgets.map((b) => `${b.key} ${b.windowMs}`);
+    const wait = Math.max(0, ...keys.map((k) => (this.#next.get(k) ?? now) - now));
     if (wait > 0) return Math.ceil(wait);
-    for (const b of budgets)
-      this.#next.set(b.key, Math.max(this.#next.get(b.key) ?? now, now) + b.windowMs / b.calls);
+    budgets.forEach((b, i) => {
+      const k = keys[i] as string;
+      this.#next.set(k, Math.max(this.#next.get(k) ?? now, now) + b.windowMs / b.calls);
+    });
     return 0;
   }
 }

@@ -127,7 +127,8 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {
-    const keys = budgets.map((b) => this.#prefix + b.key);
+    // One key may have budgets of several windows (per minute and per hour): each counts apart.
+    const keys = budgets.map((b) => `${this.#prefix}${b.key}:${b.windowMs}`);
     const args = budgets.map((b) => String(b.windowMs / b.calls));
     let answer: unknown;
     try {

@@ -41,6 +41,16 @@ describe("MemoryLimiterStore: GCRA without a burst", () => {
     expect(await store.take([budget("app:other", 1)], 350)).toBe(0);
   });
 
+  it("budgets of one key with different windows count apart (per minute and per hour)", async () => {
+    const store = new MemoryLimiterStore();
+    const minute = budget("app:op", 10, 60_000); // a call per 6 s
+    const hour = budget("app:op", 60, 3_600_000); // a call per 60 s
+    expect(await store.take([minute, hour], 0)).toBe(0);
+    expect(await store.take([minute, hour], 6_000)).toBe(54_000);
+    expect(await store.take([minute], 6_000)).toBe(0);
+    expect(await store.take([minute, hour], 60_000)).toBe(0);
+  });
+
   it("never more than `calls` in any windowMs, and no call refused that would have kept to that and to the pace", () => {
     fc.assert(
       fc.asyncProperty(

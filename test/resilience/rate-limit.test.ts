@@ -185,13 +185,13 @@ describe("RedisLimiterStore against a real redis-server", () => {
     const wait = await store.take(b, 0);
     expect(wait).toBeGreaterThan(200);
     expect(wait).toBeLessThanOrEqual(250);
-    const ttl = await client().pttl(`${prefix}app-1:op`);
+    const ttl = await client().pttl(`${prefix}app-1:op:1000`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(250);
     await new Promise((r) => setTimeout(r, wait));
     expect(await store.take(b, 0)).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
-    expect(await client().exists(`${prefix}app-1:op`)).toBe(0);
+    expect(await client().exists(`${prefix}app-1:op:1000`)).toBe(0);
   });
 
   it("all or nothing across keys, atomically: a refused call takes from none of its budgets", async () => {
