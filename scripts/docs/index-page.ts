@@ -36,6 +36,11 @@ function breakableCode(text: string): string {
   return `<code>${esc(text).replace(/([/.])(?=.)/g, "$1<wbr>")}</code>`;
 }
 
+/** A count and its noun, singular for one: "1 operation", "16 operations". */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 function list(items: string[]): string {
   if (items.length <= 1) return items.join("");
   return `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
@@ -128,7 +133,7 @@ function apiSection(api: IndexApi): string {
     `<section id="${esc(api.name)}">`,
     `<h2><a href="${esc(api.name)}.html">${esc(info.title)}</a> <small>${esc(info.version)}</small></h2>`,
     summary,
-    `<p>${info.operations.length} operations · base URL ${code(baseUrlOf(document))} · ` +
+    `<p>${counted(info.operations.length, "operation")} · base URL ${code(baseUrlOf(document))} · ` +
       `<a href="${esc(api.name)}.html">full reference</a>, each operation with a TypeScript and a curl sample.</p>`,
     "<h3>Create the client</h3>",
     `<pre><code>${esc(clientSetup(document, info, api.client))}</code></pre>`,
@@ -165,7 +170,7 @@ export function renderIndex(apis: IndexApi[], description: string): string {
   const links = apis
     .map(
       (api) =>
-        `<li><a href="${esc(api.name)}.html">${esc(api.info.title)}</a>: ${api.info.operations.length} operations, ` +
+        `<li><a href="${esc(api.name)}.html">${esc(api.info.title)}</a>: ${counted(api.info.operations.length, "operation")}, ` +
         `${code(`import { ${api.client.factory} } from "${api.client.module}"`)}</li>`,
     )
     .join("\n");

@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { ROOT } from "../lib/registry.js";
+import { hashLinks } from "./links.js";
 import { assertOffline, removeBadgeLogo } from "./offline.js";
 
 /**
@@ -81,7 +82,7 @@ export async function renderApiPage(options: {
       },
     );
   });
-  const html = removeBadgeLogo(await readFile(output, "utf8"));
+  const html = hashLinks(removeBadgeLogo(await readFile(output, "utf8")), `${name}.html`);
   assertOffline(html, `${name}.html`);
   return html;
 }

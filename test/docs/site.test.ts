@@ -38,6 +38,8 @@ interface Operation {
   operationId: string;
   summary: string;
   tag: string;
+  /** How Redoc's sidebar names the tag: its `x-displayName`, else its name. */
+  tagLabel: string;
   /** Example values of its parameters, as the spec gives them. */
   parameterExamples: Array<{ name: string; in: string; value: string; required: boolean }>;
   /** The deepest string of its first success-response example, if it has one. */
@@ -88,6 +90,10 @@ function firstResponseExample(doc: Json, operation: Json): unknown {
 function operationsOf(api: string): Operation[] {
   const doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
   const operations: Operation[] = [];
+  const tagLabel = (name: string) => {
+    const tag = (Array.isArray(doc.tags) ? doc.tags : []).find((t) => isObject(t) && t.name === name);
+    return isObject(tag) && typeof tag["x-displayName"] === "string" ? tag["x-displayName"] : name;
+  };
   for (const [opPath, rawItem] of Object.entries(isObject(doc.paths) ? doc.paths : {})) {
     const item = resolve(doc, rawItem);
     if (!isObject(item)) continue;
@@ -110,12 +116,14 @@ function operationsOf(api: string): Operation[] {
             ]
           : [],
       );
+      const tag = Array.isArray(operation.tags) ? String(operation.tags[0]) : "default";
       operations.push({
         method: method.toUpperCase(),
         path: opPath,
         operationId: operation.operationId,
         summary: String(operation.summary ?? ""),
-        tag: Array.isArray(operation.tags) ? String(operation.tags[0]) : "default",
+        tag,
+        tagLabel: tagLabel(tag),
         parameterExamples,
         responseLeaf: deepestString(firstResponseExample(doc, operation))?.text,
       });
@@ -420,7 +428,102 @@ describe("the docs site in Chromium", () => {
       expectOffline(recorded);
     });
   }
+
+  /** The links in Redoc's sidebar as a reader copies them: the absolute URL, and the entry's label. */
+  const sidebarLinks = (page: Page) =>
+    page.locator(".menu-content a").evaluateAll((links) =>
+      links.map((a) => ({
+        href: (a as HTMLAnchorElement).href,
+        label: (a.querySelector("[data-text]")?.getAttribute("data-text") ?? a.textContent ?? "").trim(),
+      })),
+    );
+
+  /**
+   * Opens `href` as a new tab would (a fresh browser context: no history, no state left by a click)
+   * and waits until a heading reading `label` is in the window.
+   */
+  async function openCopied(href: string, label: string, exact: boolean): Promise<void> {
+    if (!browser) throw new Error("Chromium did not start");
+    const fresh = await openRecorded(browser, origin);
+    try {
+      const response = await fresh.page.goto(href);
+      expect(response?.status(), `the copied link ${href} (${label})`).toBe(200);
+      const heading = fresh.page
+        .locator("h1, h2")
+        .filter({ hasText: exact ? new RegExp(`^${escapeRegExp(label)}$`) : label })
+        .first();
+      await heading.waitFor();
+      const height = fresh.page.viewportSize()?.height ?? 0;
+      await until(`"${label}" in the window at ${href}`, 10_000, async () => {
+        const box = await heading.boundingBox();
+        return box && box.y >= 0 && box.y < height ? true : undefined;
+      });
+      expectOffline(fresh);
+    } finally {
+      await fresh.context.close();
+    }
+  }
+
+  for (const api of apis) {
+    it(`${api.name}.html: every link a reader can copy (sidebar, address bar) opens in a new tab at its entry`, {
+      timeout: 180_000,
+    }, async () => {
+      const recorded = await open();
+      const { page } = recorded;
+      await page.goto(`${origin}/${api.name}.html`);
+      await page.getByText("Operations", { exact: true }).first().waitFor();
+      const sidebar = page.locator(".menu-content");
+      /** Copied link → the heading it must show, and whether that heading is exactly the label. */
+      const copied = new Map<string, { label: string; exact: boolean }>();
+      const copy = async () => {
+        for (const { href, label } of await sidebarLinks(page))
+          if (isLocal(href, origin)) copied.set(href, { label, exact: false });
+      };
+      await copy();
+
+      // Redoc lists a tag's operations once the tag is opened: open each one as a reader would, and
+      // copy the address bar too.
+      for (const label of new Set(api.operations.map((op) => op.tagLabel))) {
+        await sidebar.locator(".menu-item-type-group a").filter({ hasText: label }).first().click();
+        const first = api.operations.find((op) => op.tagLabel === label);
+        if (first) await sidebar.getByText(first.summary, { exact: true }).first().waitFor();
+        copied.set(page.url(), { label, exact: false });
+        await copy();
+      }
+      for (const op of api.operations) {
+        const entry = [...copied].find(([, { label }]) => label === op.summary);
+        expect(entry, `${op.operationId}: a sidebar link labelled "${op.summary}"`).toBeDefined();
+        if (entry) entry[1].exact = true;
+      }
+      for (const label of new Set(api.operations.map((op) => op.tagLabel)))
+        expect([...copied.values()].filter((entry) => entry.label === label).length).toBeGreaterThan(0);
+
+      // Every link on the page names a file the server has (a path such as /contact does not).
+      const files = await page
+        .locator("a[href]")
+        .evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).href.replace(/#.*$/, "")));
+      for (const file of new Set(files.filter((href) => isLocal(href, origin)))) {
+        const response = await page.request.get(file);
+        expect(response.status(), `a link on ${api.name}.html names ${file}`).toBe(200);
+      }
+
+      // Three tabs at a time: each load parses Redoc's 2 MB bundle, most of the test's time.
+      const queue = [...copied];
+      const tab = async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const [href, { label, exact }] = next;
+          await openCopied(href, label, exact);
+        }
+      };
+      await Promise.all([tab(), tab(), tab()]);
+      expectOffline(recorded);
+    });
+  }
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs` saying what was awaited. */
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
