@@ -3,10 +3,19 @@
  * bound, with exactly the attempts the README's retry table promises (counted at the server), and
  * no secret or token in anything the client shows.
  *
+ * Each test has its own server, its own clients and its own record of what the client showed, and
+ * checks that record for secrets itself: any test runs alone (`-t`) or in any order.
+ *
+ * The counts are exact because an attempt ends only the way its case means it to: an answer is
+ * never given up on (the per-attempt timeout is ANSWER_TIMEOUT_MS, far above any loopback answer
+ * on a loaded machine), and only a request the server never answers reaches a short timeout
+ * (HANG_TIMEOUT_MS, set for that call alone). Backoff jitter changes when an attempt is made,
+ * never how many.
+ *
  * The bound: a call makes at most `maxAttempts` (3) attempts for the token and 3 for itself, plus
  * one replay with one more token request after a refused token; each attempt lasts at most the
  * per-attempt timeout, each wait at most `maxDelayMs` or an honoured `Retry-After`. With the
- * settings below that is under 4 s; CALL_BOUND_MS adds room for a loaded machine.
+ * settings below a faulted call ends in under 4 s; CALL_BOUND_MS adds room for a loaded machine.
  */
 import {
   ConnectionError,
@@ -25,14 +34,17 @@ import { settler, shown } from "./secrets.js";
 
 const DT_SECRET = "planted-dt-app-secret-Q7v2Lx9";
 const WP_SECRET = "planted-wp-client-secret-M4k8Rz3";
-const TIMEOUT_MS = 250;
+/** The per-attempt timeout of every answered request: never reached on loopback. */
+const ANSWER_TIMEOUT_MS = 10_000;
+/** The per-attempt timeout of a call whose case is a request left unanswered. */
+const HANG_TIMEOUT_MS = 1_000;
 const RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
 const CALL_BOUND_MS = 8_000;
 /** The whole file, every case and burst included. */
 const SUITE_BOUND_MS = 60_000;
 const suiteStarted = performance.now();
 
-/** Everything the suite saw the client show: checked for secrets once every test has run. */
+/** Everything the client showed during one test (reset before each): checked for secrets after it. */
 const issuedTokens: string[] = [];
 const thrown: unknown[] = [];
 const logLines: string[] = [];
@@ -108,12 +120,26 @@ function ok(route: Route) {
 }
 
 beforeEach(async () => {
+  issuedTokens.length = 0;
+  thrown.length = 0;
+  logLines.length = 0;
   server = await new FaultServer().start();
   issued = 0;
   for (const route of Object.keys(PATHS) as Route[]) server.route(METHOD[route], PATHS[route], ok(route));
 });
 afterEach(async () => {
   await server.stop();
+  // The test ran with planted secrets and a server echoing them: none may show anywhere.
+  expect(thrown.length + logLines.length, "errors or log lines to check").toBeGreaterThan(0);
+  const planted = [DT_SECRET, WP_SECRET, ...issuedTokens.filter((t) => !t.includes("rotated-elsewhere"))];
+  for (const error of thrown) {
+    expect(error).toBeInstanceOf(ImspecError);
+    const text = shown(error);
+    for (const secret of planted)
+      expect(text, `${(error as Error).name}: ${(error as Error).message}`).not.toContain(secret);
+  }
+  const log = logLines.join("\n");
+  for (const secret of planted) expect(log).not.toContain(secret);
 });
 
 function script(route: Route, faults: Fault[], afterwards: Fault = { kind: "ok" }): void {
@@ -125,7 +151,7 @@ function dingtalk(extra: Record<string, unknown> = {}) {
     appKey: "ding-app",
     appSecret: DT_SECRET,
     baseUrl: server.url,
-    timeout: TIMEOUT_MS,
+    timeout: ANSWER_TIMEOUT_MS,
     retry: RETRY,
     logger,
     ...extra,
@@ -139,24 +165,31 @@ function workplus(extra: Record<string, unknown> = {}) {
     clientId: "wp-app",
     clientSecret: WP_SECRET,
     orgId: "org-1",
-    timeout: TIMEOUT_MS,
+    timeout: ANSWER_TIMEOUT_MS,
     retry: RETRY,
     logger,
     ...extra,
   } as Parameters<typeof createWorkPlus>[0]);
 }
 
-/** The call under test for a route: the token routes are reached through an API call. */
-function call(route: Route, headers: Record<string, string> = {}): Promise<unknown> {
+/**
+ * The call under test for a route: the token routes are reached through an API call. `timeout`,
+ * when given, is the per-attempt timeout of the faulted route only: the call's own option for an
+ * API route, the client's (which its token request uses) for a token route.
+ */
+function call(route: Route, timeout?: number): Promise<unknown> {
+  const options = timeout === undefined ? {} : { timeout };
   switch (route) {
     case "dtToken":
+      return dingtalk(options).contact.getLatestDingIndex();
     case "dtGet":
-      return dingtalk().contact.getLatestDingIndex({}, { headers });
+      return dingtalk().contact.getLatestDingIndex({}, options);
     case "dtPost":
-      return dingtalk().contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }, { headers });
+      return dingtalk().contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }, options);
     case "wpToken":
+      return workplus(options).apps.listAdmins({ appId: "app-1" });
     case "wpGet":
-      return workplus().apps.listAdmins({ appId: "app-1" }, { headers });
+      return workplus().apps.listAdmins({ appId: "app-1" }, options);
   }
 }
 
@@ -258,7 +291,7 @@ const cases: Case[] = [
     name: "GET never answered",
     route: "dtGet",
     ...forever(hang),
-    want: [TimeoutError, { timeoutMs: TIMEOUT_MS }],
+    want: [TimeoutError, { timeoutMs: HANG_TIMEOUT_MS }],
     attempts: 3,
   },
   { name: "GET unanswered once", route: "dtGet", faults: [hang], want: "data", attempts: 2 },
@@ -281,7 +314,7 @@ const cases: Case[] = [
     name: "token POST never answered (DingTalk)",
     route: "dtToken",
     ...forever(hang),
-    want: [TimeoutError, { operationId: "getAccessToken", timeoutMs: TIMEOUT_MS }],
+    want: [TimeoutError, { operationId: "getAccessToken", timeoutMs: HANG_TIMEOUT_MS }],
     attempts: 1,
   },
   {
@@ -507,7 +540,8 @@ const cases: Case[] = [
 describe("faults: one call each, attempts counted at the server", () => {
   it.each(cases)("$name → $attempts attempt(s)", async ({ route, faults, afterwards, want, attempts }) => {
     script(route, faults, afterwards);
-    const outcome = await settle(call(route));
+    const hangs = [...faults, afterwards].some((fault) => fault?.kind === "hang");
+    const outcome = await settle(call(route, hangs ? HANG_TIMEOUT_MS : undefined));
     if (want === "data") {
       expect(outcome.error).toBeUndefined();
     } else {
@@ -595,9 +629,10 @@ function attemptsPerCall(route: Route): Map<string, Received[]> {
 
 describe("faults: bursts across concurrent calls", () => {
   it("a 503 burst then recovery: each of 30 GETs ends in data or a 503 after exactly 3 attempts", async () => {
+    const refusals = 45;
     script(
       "dtGet",
-      Array.from({ length: 45 }, () => dtStatus(503, "ServiceUnavailable")),
+      Array.from({ length: refusals }, () => dtStatus(503, "ServiceUnavailable")),
     );
     const dt = dingtalk();
     const outcomes = await Promise.all(
@@ -605,20 +640,29 @@ describe("faults: bursts across concurrent calls", () => {
         settle(dt.contact.getLatestDingIndex({}, { headers: { "x-call": `c${i}` } })),
       ),
     );
+    // The script refuses the first 45 requests to arrive, whichever call sent them; every later
+    // one is answered. So each call's attempts are refusals up to its last, which decides how it ends.
+    const arrival = server.requests.filter((r) => r.method === "GET" && r.pathname === PATHS.dtGet);
+    const refused = (request: Received | undefined) =>
+      request !== undefined && arrival.indexOf(request) < refusals;
     const perCall = attemptsPerCall("dtGet");
     outcomes.forEach((outcome, i) => {
       const attempts = perCall.get(`c${i}`) ?? [];
+      expect(attempts.slice(0, -1).every(refused), `c${i}: every attempt before the last refused`).toBe(true);
       if (outcome.error) {
         expect(outcome.error).toMatchObject({ name: "DingTalkError", status: 503, attempts: 3 });
         expect(attempts).toHaveLength(3);
+        expect(refused(attempts.at(-1))).toBe(true);
       } else {
         expect(attempts.length).toBeGreaterThanOrEqual(1);
         expect(attempts.length).toBeLessThanOrEqual(3);
+        expect(refused(attempts.at(-1)), `c${i}: its data came from an answered attempt`).toBe(false);
       }
     });
-    const total = [...perCall.values()].reduce((n, list) => n + list.length, 0);
-    // 45 refusals were spent; whatever followed each refusal was another attempt or an error.
-    expect(total).toBe(45 + outcomes.filter((o) => !o.error).length);
+    // Each of the 45 refusals was followed by another attempt or ended a call; each call that got
+    // data made one attempt past them.
+    expect(arrival).toHaveLength(refusals + outcomes.filter((o) => !o.error).length);
+    expect([...perCall.values()].flat()).toHaveLength(arrival.length);
     expect(server.count("POST", PATHS.dtToken)).toBe(1);
   });
 
@@ -706,7 +750,10 @@ describe("faults: secrets echoed by the server", () => {
       issuedTokens.push(`wp-rotated-elsewhere-${i}`); // another process fetched: ours is stale
       await settle(wp.apps.listAdmins({ appId: "app-1" }));
     }
-    expect(server.count("POST", PATHS.wpToken)).toBeGreaterThanOrEqual(40);
+    // The first call gets the first token; each later one is refused once, gets a new token and
+    // is replayed with it.
+    expect(server.count("POST", PATHS.wpToken)).toBe(40);
+    expect(server.count("GET", PATHS.wpGet)).toBe(1 + 39 * 2);
     script("wpGet", [], { kind: "json", status: 200, body: wpError(202102) });
     const outcome = await settle(wp.apps.listAdmins({ appId: "app-1" }));
     expect(outcome.error).toBeInstanceOf(WorkPlusError);
@@ -715,17 +762,6 @@ describe("faults: secrets echoed by the server", () => {
 });
 
 afterAll(() => {
+  // Measured from the file's start, so it holds for any subset of its tests too.
   expect(performance.now() - suiteStarted, "the fault suite's total time").toBeLessThan(SUITE_BOUND_MS);
-  // The whole suite ran with planted secrets and servers echoing them: none may show anywhere.
-  expect(thrown.length).toBeGreaterThan(40);
-  expect(logLines.length).toBeGreaterThan(100);
-  const planted = [DT_SECRET, WP_SECRET, ...issuedTokens.filter((t) => !t.includes("rotated-elsewhere"))];
-  for (const error of thrown) {
-    expect(error).toBeInstanceOf(ImspecError);
-    const text = shown(error);
-    for (const secret of planted)
-      expect(text, `${(error as Error).name}: ${(error as Error).message}`).not.toContain(secret);
-  }
-  const log = logLines.join("\n");
-  for (const secret of planted) expect(log).not.toContain(secret);
 });
