@@ -3,9 +3,11 @@
  * four processes at 20 calls/s each do not make 80 calls/s against a 20 calls/s budget.
  *
  * @example
- * import { createRateLimiter } from "imspec";
  * import { RedisLimiterStore } from "imspec/redis";
- * const limiter = createRateLimiter({ store: new RedisLimiterStore(redis, { expectedProcesses: 4 }) });
+ * import { Redis } from "ioredis";
+ * // One store per process, on the connection the process already has; give it to the client's
+ * // rate-limit options. Four processes run this app: each limits itself to a quarter without Redis.
+ * const store = new RedisLimiterStore(new Redis(process.env.REDIS_URL), { expectedProcesses: 4 });
  *
  * One Lua script takes a call from every budget of the call at once, or from none: the same
  * algorithm as `MemoryLimiterStore` (GCRA without a burst: one time per key, calls evenly paced),
@@ -123,7 +125,8 @@ export class RedisLimiterStore implements LimiterStore {
       }
     } else this.#probe();
     const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));
-    return (this.#local ?? new MemoryLimiterStore()).take(share, now);
+    this.#local ??= new MemoryLimiterStore();
+    return this.#local.take(share, now);
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {
@@ -158,14 +161,9 @@ export class RedisLimiterStore implements LimiterStore {
     this.#local = new MemoryLimiterStore();
     // The reason names no host, port or password: an error code, a class name, or the timeout.
     const e = error as { code?: unknown; name?: unknown; message?: unknown };
-    const reason =
-      typeof e?.code === "string"
-        ? e.code
-        : String(e?.message).startsWith("no answer")
-          ? String(e.message)
-          : typeof e?.name === "string"
-            ? e.name
-            : "Error";
+    let reason = typeof e?.name === "string" ? e.name : "Error";
+    if (typeof e?.code === "string") reason = e.code;
+    else if (String(e?.message).startsWith("no answer")) reason = String(e.message);
     this.#log(
       `imspec: the Redis rate-limit store failed (${reason}); limiting in this process at 1/${this.#processes} of each budget, asking Redis again every ${this.#retryMs / 1000} s`,
     );
