@@ -339,7 +339,7 @@ describe("4 processes share one budget through Redis (loopback gateway at 20 cal
     } finally {
       await server.stop();
     }
-  });
+  }, 90_000);
 
   it("IP guard (scaled down to 50 calls / 1 s, scope ip): a burst of 120 is spread out, not sent at once", async () => {
     const IP_CALLS = 50;
@@ -371,7 +371,7 @@ describe("4 processes share one budget through Redis (loopback gateway at 20 cal
     } finally {
       await server.stop();
     }
-  });
+  }, 60_000);
 
   it("Redis frozen mid-run (SIGSTOP): the calls go on through the local fallback, logged once per process", async () => {
     const server = await gateway({ limit: 40, key: (p) => p });
@@ -414,5 +414,5 @@ describe("4 processes share one budget through Redis (loopback gateway at 20 cal
       process.kill(pid, "SIGCONT");
       await server.stop();
     }
-  });
+  }, 60_000);
 });
