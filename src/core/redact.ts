@@ -1,64 +1,93 @@
-/**
- * Keeps secrets (app secrets, client secrets, access tokens) out of everything the client shows:
- * error messages and bodies, log events. Known secret values are replaced wherever they occur, and
- * token-shaped parts of URLs and headers are masked even when their value is not known.
- */
+/** Keeps secrets out of everything the client shows (error messages and bodies, log events): known
+ * values wherever they occur, also percent-encoded, JSON-escaped or in base64 (alone, or after a prefix
+ * such as Basic auth's `key:`), and values under secret-like names even when the value is not known. */
 const MASK = "[redacted]";
 const MAX_REMEMBERED = 32;
+// Secrets under 4 characters are not looked for: such values occur in words and numbers ("200", "id"),
+// masking them would mangle every message, and so short a secret is guessed in 10^6 tries anyway.
+const MIN_SECRET = 4;
+const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.stringify and inspect survive
+const NAMES = "token|secret|ticket|password|passwd";
+const SECRET_NAME = new RegExp(`(?:${NAMES})$`, "i");
 const PATTERNS: Array<[RegExp, string]> = [
-  [/(access_token=)[^&#\s"']+/gi, `$1${MASK}`],
-  [/(x-acs-dingtalk-access-token["']?\s*[:=]\s*["']?)[^\s"',;]+/gi, `$1${MASK}`],
-  [
-    /("?(?:appSecret|app_secret|clientSecret|client_secret|suiteSecret|accessToken|access_token|refreshToken|refresh_token)"?\s*[:=]\s*"?)[^"\s,}&]+/gi,
-    `$1${MASK}`,
-  ],
+  // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
+  [new RegExp(`([\\w-]*(?:${NAMES})["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
+  [/(\b(?:bearer|basic)\s+)[\w.~+/=-]+/gi, `$1${MASK}`],
 ];
+const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+type Slot = Record<string, unknown>;
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Every form a secret may be echoed in. */
+function forms(secret: string): string[] {
+  const out = new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  out.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  const bytes = new TextEncoder().encode(secret);
+  // base64 after 0, 1 or 2 bytes of anything: the characters set by the secret alone, both alphabets.
+  for (let shift = 0; shift < 3; shift++) {
+    const b64 = btoa(String.fromCharCode(...new Uint8Array(shift), ...bytes));
+    const core = b64.slice(Math.ceil((shift * 4) / 3), Math.floor(((shift + bytes.length) * 4) / 3));
+    if (core.length >= MIN_SECRET) out.add(core).add(core.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  return [...out];
+}
 
 export class Redactor {
-  /** Secrets from the client's options (app and client secrets): kept for the client's life. */
-  readonly #pinned: string[] = [];
-  /** Secrets that rotate (access and refresh tokens): the newest 32 are kept. */
-  readonly #secrets: string[] = [];
+  readonly #pinned: string[] = []; // from the client's options (app, client secrets): kept for good
+  readonly #secrets: string[] = []; // rotating (access, refresh tokens): the newest 32
+  #pattern: RegExp | null | undefined; // every form of every secret, longest first; rebuilt on change
 
-  /** Remembers a secret from the options for good. Short values are ignored. */
-  pin(secret: string | undefined | null): void {
-    if (typeof secret !== "string" || secret.length < 6 || this.#pinned.includes(secret)) return;
-    this.#pinned.push(secret);
-  }
+  /** Remembers a secret from the options for good; `add` one that rotates (the newest 32 are kept). */
+  pin = (secret: string | undefined | null): void => this.#learn(secret, this.#pinned, Number.MAX_VALUE);
+  add = (secret: string | undefined | null): void =>
+    this.#pinned.includes(secret as string) ? undefined : this.#learn(secret, this.#secrets, MAX_REMEMBERED);
 
-  /** Remembers a rotating secret (the newest 32 are kept). Short values are ignored. */
-  add(secret: string | undefined | null): void {
-    if (typeof secret !== "string" || secret.length < 6 || this.#secrets.includes(secret)) return;
-    if (this.#pinned.includes(secret)) return;
-    this.#secrets.push(secret);
-    if (this.#secrets.length > MAX_REMEMBERED) this.#secrets.shift();
+  #learn(secret: unknown, list: string[], keep: number): void {
+    if (typeof secret !== "string" || secret.length < MIN_SECRET || list.includes(secret)) return;
+    if (list.push(secret) > keep) list.shift();
+    this.#pattern = undefined;
   }
 
   text(input: string): string {
-    let out = input;
-    for (const list of [this.#pinned, this.#secrets])
-      for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(MASK);
-    for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
-    return out;
-  }
-
-  /** A copy of the headers with every value redacted. */
-  headers(input: Headers): Headers {
-    const out = new Headers();
-    for (const [name, value] of input) out.append(name, this.text(value));
-    return out;
-  }
-
-  /** A deep copy of JSON-like data with every string redacted; prototype keys are dropped. */
-  value(input: unknown, depth = 0): unknown {
-    if (typeof input === "string") return this.text(input);
-    if (input === null || typeof input !== "object" || depth > 32) return input;
-    if (Array.isArray(input)) return input.map((v) => this.value(v, depth + 1));
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(input)) {
-      if (key === "__proto__" || key === "constructor" || key === "prototype") continue;
-      out[key] = this.value(value, depth + 1);
+    if (this.#pattern === undefined) {
+      const all = [...this.#pinned, ...this.#secrets].flatMap(forms).sort((a, b) => b.length - a.length);
+      this.#pattern = all.length ? new RegExp(all.map(literal).join("|"), "gi") : null;
     }
-    return out;
+    const known = this.#pattern ? String(input).replace(this.#pattern, MASK) : String(input);
+    return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
+  }
+
+  headers(input: Headers): Headers {
+    return new Headers([...input].map(([name, value]): [string, string] => [name, this.text(value)]));
+  }
+
+  /** A redacted copy of JSON-like data, any depth (a work list, not recursion), that JSON.stringify
+   * and util.inspect survive: cut at MAX_DEPTH, cycles and repeats marked, bigints as strings. */
+  value(input: unknown): unknown {
+    const root: Slot = {};
+    const work: Array<[unknown, Slot, string, number]> = [[input, root, "v", 0]];
+    const seen = new WeakSet<object>();
+    for (let item = work.pop(); item; item = work.pop()) {
+      const [from, into, key, depth] = item;
+      if (typeof from === "string") into[key] = this.text(from);
+      else if (from === null || typeof from !== "object")
+        into[key] = typeof from === "bigint" ? String(from) : typeof from === "function" ? undefined : from;
+      else if (seen.has(from) || depth >= MAX_DEPTH) into[key] = seen.has(from) ? "[circular]" : "[too deep]";
+      else {
+        seen.add(from);
+        const copy = (Array.isArray(from) ? [] : {}) as Slot;
+        into[key] = copy;
+        try {
+          for (const [k, v] of Object.entries(from).reverse()) {
+            const masked = SECRET_NAME.test(k) && typeof v === "string" ? MASK : v;
+            if (!UNSAFE_KEYS.has(k))
+              work.push([masked, copy, Array.isArray(from) ? k : this.text(k), depth + 1]);
+          }
+        } catch {
+          into[key] = MASK; // a getter or proxy that throws
+        }
+      }
+    }
+    return root.v;
   }
 }

@@ -26,11 +26,11 @@ export interface TokenCacheOptions {
   onWarning?: ((message: string) => void) | undefined;
 }
 
-// Lifetimes outside 10 s…7 days are nonsense (platform tokens live hours): 10 s still means one
+// Lifetimes outside 10 s…1 year are nonsense (tokens live hours to 30 days): 10 s still means one
 // request per 5 s, not per call. A failed store or early refresh is left alone 5 s (a frozen Redis
 // costs one timeout, not one per call). The lock is awaited in 250 ms slices, rereading the store.
 const MIN_LIFETIME_MS = 10_000;
-const MAX_LIFETIME_MS = 7 * 86_400_000;
+const MAX_LIFETIME_MS = 365 * 86_400_000;
 const PAUSE_MS = 5_000;
 const LOCK_SLICE_MS = 250;
 

@@ -1,0 +1,147 @@
+/**
+ * Redaction without holes: a secret echoed at any depth, percent-encoded, in base64 (alone or as
+ * Basic auth's `key:secret`) or under a secret-like name never shows; a hostile error body (cycles,
+ * 100 000 levels deep, bigints, throwing toJSON) can always be JSON.stringify-ed and inspected,
+ * within a bound.
+ */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { inspect, promisify } from "node:util";
+import { createDingTalk } from "imspec/dingtalk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redactor } from "../../src/core/redact.js";
+import { ROOT } from "../support/repo-copy.js";
+import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
+import { leaked, settler, shown } from "./secrets.js";
+
+const run = promisify(execFile);
+const WORKER = path.join(import.meta.dirname, "workers/redact-worker.ts");
+const SECRET = "planted/app+secret=Zq8";
+const TOKEN = "tok-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+/** A body that holds `value` `depth` levels down. */
+function nested(depth: number, value: unknown): unknown {
+  let body: unknown = value;
+  for (let i = 0; i < depth; i++) body = { level: i, inner: body };
+  return body;
+}
+
+/** Every form of the secret a server could echo back. */
+function echoes(secret: string, key = "ding-app"): string[] {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  return [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+    b64(secret),
+    b64(`${key}:${secret}`),
+    Buffer.from(`${key}:${secret}`).toString("base64url"),
+    b64(`x${secret}`),
+    b64(`xy${secret}`),
+  ];
+}
+
+describe("Redactor", () => {
+  const redactor = new Redactor();
+  redactor.pin(SECRET);
+  redactor.add(TOKEN);
+
+  it("masks a token 40 (and 99) levels deep", () => {
+    for (const depth of [40, 99]) {
+      const out = JSON.stringify(redactor.value(nested(depth, `echo ${TOKEN}`)));
+      expect(leaked(out, [TOKEN]), `depth ${depth}`).toEqual([]);
+      expect(out).toContain("[redacted]");
+    }
+  });
+
+  it.each(echoes(SECRET).map((e, i) => [i, e]))("masks echo form %i of a secret (%s)", (_i, echo) => {
+    const text = redactor.text(`Authorization: Basic ${echo}; got ${echo}.`);
+    expect(leaked(text, [echo, SECRET])).toEqual([]);
+    expect(JSON.stringify(redactor.value({ message: `saw ${echo}` }))).not.toContain(echo);
+  });
+
+  it("masks short secrets from 4 characters; shorter ones are left, as documented", () => {
+    const r = new Redactor();
+    r.pin("k9Zx");
+    r.pin("ab1");
+    expect(r.text("secret k9Zx in base64 azlaeA== and ab1")).toBe(
+      "secret [redacted] in base64 [redacted]A== and ab1",
+    );
+  });
+
+  it("masks a value under a secret-like name even when the value was never learnt", () => {
+    const r = new Redactor();
+    const body = r.value({ error: { access_token: "never-seen-1", appSecret: "never-seen-2", list: [1] } });
+    expect(JSON.stringify(body)).not.toMatch(/never-seen/);
+    expect(r.text('{"refresh_token":"never-seen-3"} x-api-token: never-seen-4')).not.toMatch(/never-seen/);
+    expect(body).toEqual({ error: { access_token: "[redacted]", appSecret: "[redacted]", list: [1] } });
+  });
+
+  // Each hostile body in a process of its own, killed at the bound: a redactor that recurses or
+  // grows exponentially fails here instead of freezing the runner.
+  it.each(["cycles", "deep", "wide", "odd"])(
+    "survives a hostile body (%s): stringify and inspect work",
+    async (name) => {
+      const { stdout } = await run(process.execPath, ["--import", "tsx", WORKER, name, TOKEN], {
+        cwd: ROOT,
+        timeout: 15_000,
+      }).catch((error: { killed?: boolean }) => ({
+        stdout: JSON.stringify({ error: `killed: ${error.killed}` }),
+      }));
+      const result = JSON.parse(stdout) as {
+        error?: string;
+        leaked?: boolean;
+        circular?: boolean;
+        deep?: boolean;
+      };
+      expect(result.error).toBeUndefined();
+      expect(result.leaked).toBe(false);
+      if (name === "cycles") expect(result.circular).toBe(true);
+      if (name === "deep") expect(result.deep).toBe(true);
+    },
+  );
+
+  it("keeps the order of keys and of array items", () => {
+    expect(JSON.stringify(new Redactor().value({ b: 1, a: [1, 2, { d: 1, c: 2 }] }))).toBe(
+      '{"b":1,"a":[1,2,{"d":1,"c":2}]}',
+    );
+  });
+});
+
+describe.each([
+  { name: "fetch", options: { fetch: globalThis.fetch } },
+  { name: "node:http", options: {} },
+])("a client ($name) shows no echoed secret", ({ options }) => {
+  let server: ScriptedServer;
+  const thrown: unknown[] = [];
+  const settle = settler(8_000, thrown);
+
+  beforeAll(async () => {
+    server = await new ScriptedServer().start();
+    server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+      json(res, 200, { accessToken: TOKEN, expireIn: 7200 }),
+    );
+    // The error body echoes the token and the secret at depth 40, encoded every way.
+    server.on("GET", "/v1.0/contact/dingIndexs", (req: Received, res) => {
+      const token = String(req.headers["x-acs-dingtalk-access-token"]);
+      const forms = [...echoes(token), ...echoes(SECRET)];
+      json(res, 400, {
+        code: "parameter.error",
+        message: `refused ${forms.join(" ")}`,
+        requestid: "R-1",
+        detail: nested(40, { forms, auth: `Basic ${Buffer.from(`ding-app:${SECRET}`).toString("base64")}` }),
+      });
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("in the error, its message, body, JSON and inspect", async () => {
+    const dt = createDingTalk({ appKey: "ding-app", appSecret: SECRET, baseUrl: server.url, ...options });
+    const { error } = await settle(dt.contact.getLatestDingIndex());
+    expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error" });
+    const text = `${shown(error)}\n${inspect((error as { body?: unknown }).body, { depth: null })}`;
+    expect(leaked(text, [...echoes(TOKEN), ...echoes(SECRET)])).toEqual([]);
+  });
+});
