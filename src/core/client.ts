@@ -188,20 +188,28 @@ export function pathSegment(name: string, value: unknown, site: CallSite = {}): 
   return encoded(name, value, site);
 }
 
-/** `form`/`explode` arrays (`ids=1&ids=2`), `deepObject` objects (`f[k]=v`); names encoded like values. */
-export function queryPairs(name: string, value: unknown, site: CallSite = {}): string[] {
+/**
+ * `form`/`explode` arrays (`ids=1&ids=2`), `deepObject` objects (`f[k]=v`); names encoded like values,
+ * the brackets of a name kept, a deepObject key's own brackets encoded (`f[a%5D]`) so the key keeps its end.
+ */
+export function queryPairs(
+  name: string,
+  value: unknown,
+  site: CallSite = {},
+  key = encoded(name, name, site).replace(/%5B/g, "[").replace(/%5D/g, "]"),
+): string[] {
   if (value === null || value === undefined) return [];
   if (Array.isArray(value))
     return value.flatMap((v) =>
-      typeof v === "object" && v !== null ? nested(name, site) : queryPairs(name, v, site),
+      typeof v === "object" && v !== null ? nested(name, site) : queryPairs(name, v, site, key),
     );
   if (typeof value === "object")
     return Object.entries(value).flatMap(([k, v]) =>
-      typeof v === "object" && v !== null ? nested(name, site) : queryPairs(`${name}[${k}]`, v, site),
+      typeof v === "object" && v !== null
+        ? nested(name, site)
+        : queryPairs(name, v, site, `${key}[${encoded(name, k, site)}]`),
     );
-  return [
-    `${encoded(name, name, site).replace(/%5B/g, "[").replace(/%5D/g, "]")}=${encoded(name, String(value), site)}`,
-  ];
+  return [`${key}=${encoded(name, String(value), site)}`];
 }
 
 function nested(name: string, site: CallSite): never {

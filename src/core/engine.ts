@@ -347,9 +347,12 @@ export class Engine {
       throw new ConfigError("The token provider returned no token", op);
     this.#o.redactor.add(token);
     if (auth.in === "query") {
-      const url = new URL(request.url);
-      url.searchParams.set(auth.name, token);
-      return { ...request, url: url.href, headers };
+      // Appended as the query was written (%20, brackets kept): URLSearchParams would rewrite it all.
+      const key = encodeURIComponent(auth.name);
+      const [head, query] = request.url.split("?") as [string, string | undefined];
+      const kept = query?.split("&").filter((pair) => pair.split("=")[0] !== key) ?? [];
+      kept.push(`${key}=${encodeURIComponent(token)}`);
+      return { ...request, url: `${head}?${kept.join("&")}`, headers };
     }
     const value = auth.scheme ? `${auth.scheme} ${token}` : token;
     if (!HEADER_VALUE.test(value)) throw new ConfigError("The access token is not a valid header value", op);

@@ -1,234 +1,261 @@
 /**
- * The methods build their requests from the operation table without openapi-fetch: these tests hold
- * them to what openapi-fetch builds from the same parameters (its default query serializer, the
- * URL its Request normalizes, the JSON body), for any value the specs' parameter types allow.
+ * The URL a method sends, given → want: query values and names percent-encoded, arrays repeated,
+ * deepObject objects as `name[key]=value`, null and undefined dropped; what cannot be sent (nested
+ * arrays or objects, lone surrogates, `.` and `..` as a path segment) is a ConfigError and nothing
+ * is sent. A recording transport sees each request; one test checks the wire with a real server.
  */
-import fc from "fast-check";
-import { ConfigError, createDingTalk } from "imspec/dingtalk";
+import { type ApiProfile, ConfigError, createClient, type Transport, type TransportRequest } from "imspec";
+import { createDingTalk, profile as dingTalkProfile } from "imspec/dingtalk";
 import { createWorkPlus } from "imspec/workplus";
-import { createFinalURL, createQuerySerializer } from "openapi-fetch";
-import { describe, expect, it } from "vitest";
-import { safePathSerializer, serializeQuery } from "../../src/core/client.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { json, ScriptedServer } from "../support/scripted-server.js";
 
-const openapiFetchQuery = createQuerySerializer();
+const BASE = "https://api.example.com/base";
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
-
-/** The outcome of a serializer: its string, or the class and message of what it threw. */
-function outcome(serialize: () => string): { ok: string } | { threw: string } {
-  try {
-    return { ok: serialize() };
-  } catch (error) {
-    return { threw: `${(error as Error).name}: ${(error as Error).message}` };
-  }
-}
-
-/** Strings with every character class that encodes differently: reserved, unicode, lone surrogates. */
-const text = fc.oneof(
-  fc.string(),
-  fc.string({ unit: "binary" }),
-  fc.constantFrom(
-    "",
-    " ",
-    "a b",
-    "a+b",
-    "a&b=c",
-    "?x",
-    "#frag",
-    "50%",
-    "'quoted'",
-    "(x)",
-    "~!*",
-    "中文",
-    "😀",
-  ),
-);
-const primitive = fc.oneof(
-  text,
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constantFrom(null, undefined, 0, -0, Number.NaN),
-);
-const value = fc.oneof(
-  primitive,
-  fc.array(primitive, { maxLength: 4 }),
-  fc.dictionary(fc.string({ maxLength: 4 }), primitive, { maxKeys: 3 }),
-  // Nested values openapi-fetch refuses.
-  fc.array(fc.array(primitive, { maxLength: 2 }), { minLength: 1, maxLength: 2 }),
-  fc.dictionary(fc.string({ maxLength: 3 }), fc.array(primitive), { minKeys: 1, maxKeys: 2 }),
-);
-const query = fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 5 });
-
-describe("serializeQuery", () => {
-  it("writes what openapi-fetch's default querySerializer writes, or throws what it throws", () => {
-    fc.assert(
-      fc.property(query, (q) => {
-        expect(outcome(() => serializeQuery(q))).toEqual(outcome(() => openapiFetchQuery(q)));
-      }),
-      { numRuns: 2_000 },
-    );
-  });
-
-  it.each([
-    [{ a: "x y", b: 1, c: true, d: false }, "a=x%20y&b=1&c=true&d=false"],
-    [{ ids: ["1", "2", "a&b"] }, "ids=1&ids=2&ids=a%26b"],
-    [{ ids: [] as string[], skip: null, gone: undefined, n: 0 }, "n=0"],
-    [{ filter: { name: "li", page: 2 } }, "filter[name]=li&filter[page]=2"],
-    [{ q: "'~!*()" }, "q='~!*()"],
-    [{ q: "中" }, "q=%E4%B8%AD"],
-  ])("%j → %s", (input, expected) => {
-    expect(serializeQuery(input)).toBe(expected);
-    expect(openapiFetchQuery(input)).toBe(expected);
-  });
-});
-
-/** A fetch that records what the client asks for and answers every call with `body`. */
-function recorder(body: unknown) {
-  const seen: Array<{ url: string; method: string; headers: Headers; body: string | null }> = [];
-  const fetch = async (input: string | URL | Request, init: RequestInit = {}) => {
-    seen.push({
-      url: String(input),
-      method: init.method ?? "GET",
-      headers: new Headers(init.headers),
-      body: (init.body as string | null | undefined) ?? null,
-    });
-    return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+/** A transport that records each request and answers `{}`. */
+function recorder(body = "{}") {
+  const sent: TransportRequest[] = [];
+  const transport: Transport = async (request) => {
+    sent.push(request);
+    return { status: 200, headers: { "content-type": "application/json" }, body };
   };
-  return { seen, fetch: fetch as typeof globalThis.fetch };
+  return { sent, transport };
 }
 
-/** The URL of the Request openapi-fetch would have built for the same call. */
-function openapiFetchUrl(
-  base: string,
-  path: string,
-  params: { path?: Record<string, unknown>; query?: Record<string, unknown> },
-): string {
-  const url = createFinalURL(path, {
-    baseUrl: base,
-    params,
-    querySerializer: openapiFetchQuery,
-    pathSerializer: safePathSerializer,
-  });
-  return new Request(url).url;
+/** A small API of our own: one path parameter, query parameters with awkward names. */
+const profile: ApiProfile = { ...dingTalkProfile, api: "test", tokens: [], rateLimits: [], auth: undefined };
+const operations = {
+  getItem: {
+    method: "GET",
+    path: "/items/{id}/parts/{part}",
+    tag: "items",
+    params: { id: "path", part: "path" },
+    success: 200,
+    idempotent: true,
+    token: "none",
+  },
+  listItems: {
+    method: "GET",
+    path: "/items",
+    tag: "items",
+    params: { q: "query", ids: "query", filter: "query", "page[size]": "query", "a b&c=d": "query" },
+    success: 200,
+    idempotent: true,
+    token: "none",
+  },
+} as const;
+
+interface ItemsOperations {
+  items: {
+    getItem: { params: { id: unknown; part: unknown }; result: unknown };
+    listItems: { params: Record<string, unknown>; result: unknown };
+  };
 }
 
-describe("the URL a method sends", () => {
-  const BASE = "https://API.DingTalk.com:443/";
+function testClient() {
+  const { sent, transport } = recorder();
+  const client = createClient<ItemsOperations, typeof operations>(
+    { profile, operations },
+    { baseUrl: BASE, transport, retry: false },
+  );
+  return { sent, items: client.items };
+}
 
-  it("is the one openapi-fetch's Request would have: query values of any text", async () => {
-    const { seen, fetch } = recorder({});
-    const dt = createDingTalk({ baseUrl: BASE, accessToken: "token-123456", fetch, retry: false });
-    await fc.assert(
-      fc.asyncProperty(text, async (seniorStaffId) => {
-        seen.length = 0;
-        const call = dt.contact.listSeniorSettings({ seniorStaffId }).then(
-          () => "sent",
-          (error: unknown) => error,
-        );
-        const expected = outcome(() =>
-          openapiFetchUrl("https://API.DingTalk.com:443", "/v1.0/contact/seniorSettings", {
-            query: { seniorStaffId },
-          }),
-        );
-        const result = await call;
-        if ("threw" in expected) {
-          // A lone surrogate cannot be percent-encoded: refused before sending, as before.
-          expect(result).toBeInstanceOf(ConfigError);
-          expect(seen).toHaveLength(0);
-        } else {
-          expect(result).toBe("sent");
-          expect(seen[0]?.url).toBe(expected.ok);
-        }
-      }),
-      { numRuns: 300 },
-    );
+/** The URL the call handed to the transport, or the error it failed with (nothing sent then). */
+async function urlOf(call: (c: ReturnType<typeof testClient>["items"]) => Promise<unknown>) {
+  const { sent, items } = testClient();
+  try {
+    await call(items);
+  } catch (error) {
+    expect(sent).toHaveLength(0);
+    return error;
+  }
+  expect(sent).toHaveLength(1);
+  return sent[0]?.url;
+}
+
+const query = (params: Record<string, unknown>) => urlOf((items) => items.listItems(params));
+
+describe("query values", () => {
+  it.each<[unknown, string]>([
+    ["x", "q=x"],
+    ["x y", "q=x%20y"],
+    ["a+b", "q=a%2Bb"],
+    ["a&b=c", "q=a%26b%3Dc"],
+    ["?x#frag", "q=%3Fx%23frag"],
+    ["50%", "q=50%25"],
+    ["a/b", "q=a%2Fb"],
+    ["'~!*()", "q='~!*()"],
+    ["[x]", "q=%5Bx%5D"],
+    ["中", "q=%E4%B8%AD"],
+    ["😀", "q=%F0%9F%98%80"],
+    ["", "q="],
+    [0, "q=0"],
+    [-0, "q=0"],
+    [1.5, "q=1.5"],
+    [true, "q=true"],
+    [false, "q=false"],
+  ])("%j → %s", async (given, want) => {
+    expect(await query({ q: given })).toBe(`${BASE}/items?${want}`);
   });
 
-  it("is the one openapi-fetch's Request would have: path and query together, token in the query", async () => {
-    const { seen, fetch } = recorder({ status: 0, message: "ok", result: { records: [], total_counts: 0 } });
-    const base = "http://im.example.cn/api/";
-    const wp = createWorkPlus({ baseUrl: base, accessToken: "wp-token-abcdef", fetch, retry: false });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.string({ minLength: 1 }).filter((s) => s !== "." && s !== ".." && wellFormed(s)),
-        fc.option(text, { nil: undefined }),
-        async (appId, name) => {
-          seen.length = 0;
-          await wp.apps.listAdmins({ appId, ...(name === undefined ? {} : { name }) }).catch(() => {});
-          if (name !== undefined && !wellFormed(name)) {
-            expect(seen).toHaveLength(0);
-            return;
-          }
-          const expected = new URL(
-            openapiFetchUrl("http://im.example.cn/api", "/v1/apps/{appId}/admins", {
-              path: { appId },
-              query: name === undefined ? {} : { name },
-            }),
-          );
-          expected.searchParams.set("access_token", "wp-token-abcdef");
-          expect(seen[0]?.url).toBe(expected.toString());
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it("a base URL with a {template} is refused as openapi-fetch's path serializer refused it", async () => {
-    const { seen, fetch } = recorder({});
-    const dt = createDingTalk({ baseUrl: "https://{host}.example.com", accessToken: "token-123456", fetch });
-    const error = await dt.contact.getLatestDingIndex().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toContain('Path parameter "host"');
-    expect(seen).toHaveLength(0);
+  it.each([null, undefined])("%s → the parameter is left out", async (given) => {
+    expect(await query({ q: given })).toBe(`${BASE}/items`);
+    expect(await query({ q: given, ids: "1" })).toBe(`${BASE}/items?ids=1`);
   });
 });
 
-describe("the body and headers a method sends", () => {
-  it("a JSON body with content-type application/json; none on a GET", async () => {
-    const { seen, fetch } = recorder({});
-    const dt = createDingTalk({
-      accessToken: "token-123456",
-      fetch,
-      headers: { "x-client": "c" },
-    });
-    await dt.contact.updateSeniorSetting(
-      { seniorStaffId: "u1", open: true, protectScenes: ["CHAT", "CALL"] },
-      { headers: { "x-call": "d" } },
-    );
-    await dt.contact.getLatestDingIndex();
-    const [post, get] = seen;
-    expect(post?.method).toBe("POST");
-    expect(post?.body).toBe(
-      JSON.stringify({ seniorStaffId: "u1", open: true, protectScenes: ["CHAT", "CALL"] }),
-    );
-    expect(Object.fromEntries(post?.headers ?? [])).toEqual({
-      "content-type": "application/json",
-      "x-acs-dingtalk-access-token": "token-123456",
-      "x-call": "d",
-      "x-client": "c",
-    });
-    expect(get?.body).toBeNull();
-    expect(Object.fromEntries(get?.headers ?? [])).toEqual({
-      "x-acs-dingtalk-access-token": "token-123456",
-      "x-client": "c",
-    });
+describe("query names, arrays and deepObject", () => {
+  it.each<[Record<string, unknown>, string]>([
+    [{ ids: ["1", "2", "a&b"] }, "ids=1&ids=2&ids=a%26b"],
+    [{ ids: [1, true, "x y"] }, "ids=1&ids=true&ids=x%20y"],
+    [{ ids: [] }, ""],
+    [{ ids: [null, "x", undefined] }, "ids=x"],
+    [{ filter: { name: "li", page: 2 } }, "filter[name]=li&filter[page]=2"],
+    [{ filter: { "a b": "x&y", 中: "文" } }, "filter[a%20b]=x%26y&filter[%E4%B8%AD]=%E6%96%87"],
+    [{ filter: { "a]": 1, "[b": 2 } }, "filter[a%5D]=1&filter[%5Bb]=2"],
+    [{ filter: { gone: null, kept: 0 } }, "filter[kept]=0"],
+    [{ filter: {} }, ""],
+    [{ "page[size]": 20 }, "page[size]=20"],
+    [{ "a b&c=d": "v" }, "a%20b%26c%3Dd=v"],
+    [
+      { q: "x", ids: ["1", "2"], filter: { k: "v" }, "page[size]": 5 },
+      "q=x&ids=1&ids=2&filter[k]=v&page[size]=5",
+    ],
+  ])("%j → %s", async (given, want) => {
+    expect(await query(given)).toBe(`${BASE}/items${want ? `?${want}` : ""}`);
   });
 
-  it("a body openapi-fetch could not serialize is a ConfigError, and nothing is sent", async () => {
-    const { seen, fetch } = recorder({});
-    const dt = createDingTalk({ accessToken: "token-123456", fetch });
-    const error = await dt.contact
-      .updateSeniorSetting({ seniorStaffId: "u1", open: 1n as never })
-      .catch((e: unknown) => e);
+  it.each<[string, Record<string, unknown>]>([
+    ["an array in an array", { ids: [["a"]] }],
+    ["an object in an array", { ids: [{ a: 1 }] }],
+    ["an array in an object", { filter: { k: [1, 2] } }],
+    ["an object in an object", { filter: { k: { deeper: 1 } } }],
+  ])("%s: a ConfigError naming the parameter, nothing sent", async (_case, given) => {
+    const error = await query(given);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/^POST \/v1\.0\/contact\/seniorSettings: .*BigInt/);
-    const nested = await dt.contact
-      .listSeniorSettings({ seniorStaffId: [["a"]] as never })
-      .catch((e: unknown) => e);
-    expect(nested).toBeInstanceOf(ConfigError);
-    expect((nested as ConfigError).message).toContain("Deeply-nested arrays/objects");
-    expect(seen).toHaveLength(0);
+    expect((error as ConfigError).message).toContain(`"${Object.keys(given)[0]}"`);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ["in a value", { q: "a\uD800b" }],
+    ["a low one in a value", { q: "\uDC00" }],
+    ["in an array item", { ids: ["ok", "\uD83D"] }],
+    ["in a deepObject key", { filter: { "k\uD800": "v" } }],
+    ["in a deepObject value", { filter: { k: "\uDFFF" } }],
+  ])("a lone surrogate %s: a ConfigError, nothing sent", async (_case, given) => {
+    const error = await query(given);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain("lone surrogate");
+  });
+
+  it("a well-formed surrogate pair is encoded", async () => {
+    expect(await query({ q: "\uD83D\uDE00" })).toBe(`${BASE}/items?q=%F0%9F%98%80`);
+  });
+});
+
+describe("path parameters", () => {
+  const path = (id: unknown, part: unknown = "p") => urlOf((items) => items.getItem({ id, part }));
+
+  it.each<[unknown, string]>([
+    ["abc", "abc"],
+    ["a b", "a%20b"],
+    ["a/b", "a%2Fb"],
+    ["../x", "..%2Fx"],
+    ["?x", "%3Fx"],
+    ["#x", "%23x"],
+    ["%2e%2e", "%252e%252e"],
+    ["...", "..."],
+    [".a", ".a"],
+    ["中", "%E4%B8%AD"],
+    [12, "12"],
+    [0, "0"],
+  ])("%j → /items/%s/parts/p", async (given, want) => {
+    expect(await path(given)).toBe(`${BASE}/items/${want}/parts/p`);
+  });
+
+  it.each([".", ".."])("%j: a ConfigError, since it would change the request path", async (given) => {
+    const error = await path("x", given);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('"part"');
+    expect((error as ConfigError).message).toContain("change the request path");
+  });
+
+  it.each<[string, unknown]>([
+    ["an empty string", ""],
+    ["undefined", undefined],
+    ["null", null],
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["a boolean", true],
+    ["an object", { a: 1 }],
+    ["a lone surrogate", "\uD800"],
+  ])("%s: a ConfigError, nothing sent", async (_case, given) => {
+    expect(await path(given)).toBeInstanceOf(ConfigError);
+  });
+});
+
+describe("through the API clients", () => {
+  it("DingTalk: the query of listSeniorSettings, the token in a header", async () => {
+    const { sent, transport } = recorder();
+    const dt = createDingTalk({ accessToken: "token-123456", transport, rateLimit: false });
+    await dt.contact.listSeniorSettings({ seniorStaffId: "013349365367-1094322561", permissionCode: "a b" });
+    expect(sent[0]?.url).toBe(
+      "https://api.dingtalk.com/v1.0/contact/seniorSettings?seniorStaffId=013349365367-1094322561&permissionCode=a%20b",
+    );
+  });
+
+  it("WorkPlus: path and query together, the token appended to the query", async () => {
+    const { sent, transport } = recorder(
+      '{"status":0,"message":"ok","result":{"records":[],"total_counts":0}}',
+    );
+    const wp = createWorkPlus({
+      baseUrl: "http://im.example.cn/api/",
+      accessToken: "wp-token-abcdef",
+      transport,
+      rateLimit: false,
+    });
+    await wp.apps.listAdmins({ appId: "a/b c", name: "李 雷" });
+    expect(sent[0]?.url).toBe(
+      "http://im.example.cn/api/v1/apps/a%2Fb%20c/admins?name=%E6%9D%8E%20%E9%9B%B7&access_token=wp-token-abcdef",
+    );
+  });
+
+  it("a base URL with a {template} is refused, nothing sent", () => {
+    const { transport } = recorder();
+    expect(() =>
+      createDingTalk({ baseUrl: "https://{host}.example.com", accessToken: "token-123456", transport }),
+    ).toThrow(ConfigError);
+  });
+});
+
+describe("on the wire (default transport, a real server)", () => {
+  let server: ScriptedServer;
+  beforeEach(async () => {
+    server = await new ScriptedServer().start();
+    server.on(
+      "GET",
+      () => true,
+      (_req, res) => json(res, 200, {}),
+    );
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+
+  it("the server receives the path and query the method built", async () => {
+    const { sent, transport } = recorder();
+    const api = { profile, operations };
+    const build = createClient<ItemsOperations, typeof operations>(api, {
+      baseUrl: server.url,
+      transport,
+      retry: false,
+    });
+    const live = createClient<ItemsOperations, typeof operations>(api, { baseUrl: server.url, retry: false });
+    const params = { q: "x y&z", ids: ["1", "中"], filter: { "a b": "c" }, "page[size]": 3 };
+    await build.items.listItems(params);
+    await live.items.listItems(params);
+    const url = new URL(sent[0]?.url ?? "");
+    expect(server.requests[0]?.url).toBe(`${url.pathname}${url.search}`);
   });
 });

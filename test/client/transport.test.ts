@@ -156,7 +156,7 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
     });
 
     it("sends a POST body with its content type and length", async () => {
-      serve((_req, res) => res.end("{}"));
+      serve((_req, res) => void res.end("{}"));
       const payload = JSON.stringify({ name: "李雷", ids: [1, 2] });
       await send({ method: "POST", headers: { "content-type": "application/json" }, body: payload });
       const [seen] = server.requests;
@@ -245,7 +245,7 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
     });
 
     it("reuses one keep-alive connection for sequential calls", async () => {
-      serve((_req, res) => res.end("{}"));
+      serve((_req, res) => void res.end("{}"));
       for (let i = 0; i < 5; i++) await send({ url: `${server.url}/n/${i}` });
       expect(ports).toHaveLength(5);
       expect(new Set(ports).size).toBeLessThanOrEqual(subject.sequentialSockets);
@@ -254,7 +254,7 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
 
     it("reads a large body to its end", async () => {
       const big = "x".repeat(4 * 1024 * 1024);
-      serve((_req, res) => res.end(big));
+      serve((_req, res) => void res.end(big));
       expect((await send()).body.length).toBe(big.length);
     });
   });
@@ -339,7 +339,7 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
     });
 
     it("an abort before the request: rejects with the signal's reason, nothing sent", async () => {
-      serve((_req, res) => res.end("{}"));
+      serve((_req, res) => void res.end("{}"));
       const reason = new Error("caller gave up");
       const error = await failure({ signal: AbortSignal.abort(reason) });
       expect(error).toBe(reason);
@@ -463,7 +463,7 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
     });
 
     it("exactly maxBytes is accepted", async () => {
-      serve((_req, res) => res.end("y".repeat(MAX)));
+      serve((_req, res) => void res.end("y".repeat(MAX)));
       expect((await send({ maxBytes: MAX })).body.length).toBe(MAX);
     });
   });
@@ -474,7 +474,7 @@ describe("nodeTransport() only", () => {
     const server = await new ScriptedServer().start();
     const transport = nodeTransport();
     try {
-      server.on("GET", "/a", (_req, res) => res.writeHead(418, "Caf\u00e9 ferm\u00e9").end("{}"));
+      server.on("GET", "/a", (_req, res) => void res.writeHead(418, "Caf\u00e9 ferm\u00e9").end("{}"));
       const answer = await transport({
         url: `${server.url}/a`,
         method: "GET",
@@ -598,10 +598,11 @@ describe("a client over either transport", () => {
       return { data, requestId, status: response.status, headers, text: await response.text(), n };
     } catch (error) {
       const e = error as Error & Record<string, unknown>;
-      const { errno: _errno, message: _message, ...fields } = e.toJSON() as Record<string, unknown>;
+      const json = (e as unknown as { toJSON(): Record<string, unknown> }).toJSON();
+      const { errno: _errno, message: _message, ...fields } = json;
       return {
         // A connection error names the errno: ECONNRESET on node:http, undici's code on fetch.
-        fields: e.name === "ConnectionError" ? fields : e.toJSON(),
+        fields: e.name === "ConnectionError" ? fields : json,
         headers: e.headers instanceof Headers ? [...e.headers].filter(([h]) => h !== "date") : undefined,
         body: e.body,
         n,
