@@ -1,18 +1,17 @@
 import { APIPromise, type WithResponse } from "./api-promise.js";
 import type { TokenKind } from "./engine.js";
+import { PaginationError } from "./errors.js";
 import type { RequestOptions } from "./options.js";
 
-/**
- * Turns a generated operation table into methods grouped by tag (octokit's endpoints-to-methods):
- * the table is data, this is the one function that makes it callable.
- */
-
+// Turns a generated operation table into methods grouped by tag (octokit's endpoints-to-methods):
+// the table is data, this is the one function that makes it callable.
 export type ParamLocation = "path" | "query" | "header" | "body";
 
 export interface Pagination {
   readonly cursorParam: string;
   readonly cursorField: string;
-  readonly hasMoreField: string;
+  /** Without it, there are more pages while the answer's cursor is non-empty. */
+  readonly hasMoreField?: string;
   readonly itemsField: string;
   readonly firstCursor?: number | string;
 }
@@ -29,14 +28,13 @@ export interface OperationRow {
   readonly token: TokenKind;
   readonly pagination?: Pagination;
   readonly sdkOperation?: string;
+  readonly rateLimits?: ReadonlyArray<RateLimit>;
 }
+type RateLimit = { readonly calls: number; readonly seconds: number; readonly scope: string };
 
 export type OperationTable = Readonly<Record<string, OperationRow>>;
 
-interface OpTypes {
-  params: unknown;
-  result: unknown;
-}
+type OpTypes = { params: unknown; result: unknown };
 
 /** A method: params required at compile time exactly when the spec requires one of them. */
 export type Method<O extends OpTypes> =
@@ -51,12 +49,18 @@ type ItemOf<R, F extends string> =
       : never
     : never;
 
-/** Extra members of a paginated method: every page, or every item of every page. */
+/** A call's options, and how many empty pages in a row that still say "more" are accepted (10). */
+export type PageOptions = RequestOptions & { maxEmptyPages?: number | undefined };
+
+/**
+ * Extra members of a paginated method: every page, or every item of every page. A listing that
+ * cannot end (a cursor seen before, none given, `maxEmptyPages` empty pages) throws a PaginationError.
+ */
 export interface Paginated<O extends OpTypes, Item> {
   /** Every page, from the first (or the cursor in params) until the server says there is no more. */
-  pages(params?: O["params"], options?: RequestOptions): AsyncIterableIterator<O["result"]>;
+  pages(params?: O["params"], options?: PageOptions): AsyncIterableIterator<O["result"]>;
   /** Every item of every page; stops when `hasMore` is false, without another request. */
-  iterate(params?: O["params"], options?: RequestOptions): AsyncIterableIterator<Item>;
+  iterate(params?: O["params"], options?: PageOptions): AsyncIterableIterator<Item>;
 }
 
 type MethodOf<O, Row> = O extends OpTypes
@@ -79,26 +83,41 @@ export type Invoke = (
   options: RequestOptions,
 ) => Promise<WithResponse<unknown>>;
 
+// Cursor loops are found in bounded memory: the last 1000 cursors catch a short one before a page
+// repeats; a longer one meets Brent's checkpoint (the cursor at each power of two of pages) within
+// twice its length. Keeping every cursor would grow without bound on an endless listing.
+const REMEMBERED = 1000;
+
 function paginate(operationId: string, row: OperationRow, pagination: Pagination, invoke: Invoke) {
-  async function* pages(params: Record<string, unknown> = {}, options: RequestOptions = {}) {
-    let cursor: unknown = params[pagination.cursorParam] ?? pagination.firstCursor;
-    const seen = new Set<unknown>([cursor]);
-    for (;;) {
-      const next: Record<string, unknown> = { ...params };
-      if (cursor !== undefined) next[pagination.cursorParam] = cursor;
-      const { data } = await invoke(operationId, row, next, options);
+  const { cursorParam, cursorField, hasMoreField, itemsField } = pagination;
+  const site = { operationId, method: row.method, path: row.path };
+  async function* pages(params: Record<string, unknown> = {}, options: PageOptions = {}) {
+    const { maxEmptyPages = 10, ...request } = options;
+    let cursor: unknown = params[cursorParam] ?? pagination.firstCursor;
+    const recent = new Set<unknown>([cursor]);
+    for (let page = 1, empty = 0, checkpoint = cursor; ; page++) {
+      const next = cursor === undefined ? params : { ...params, [cursorParam]: cursor };
+      const { data } = await invoke(operationId, row, next, request);
       yield data;
-      const page = (data ?? {}) as Record<string, unknown>;
-      if (page[pagination.hasMoreField] !== true) return;
-      cursor = page[pagination.cursorField];
-      // A missing or repeated cursor would loop forever: stop instead.
-      if (cursor === undefined || cursor === null || seen.has(cursor)) return;
-      seen.add(cursor);
+      const body = (data ?? {}) as Record<string, unknown>;
+      cursor = body[cursorField];
+      const none = cursor === undefined || cursor === null || cursor === "";
+      if (hasMoreField ? body[hasMoreField] !== true : none) return;
+      empty = Array.isArray(body[itemsField]) && (body[itemsField] as []).length > 0 ? 0 : empty + 1;
+      // The listing is incomplete: say so rather than end as if it were whole, or run forever (written
+      // `!(empty < max)` so that a NaN limit stops at once).
+      const repeated = recent.has(cursor) || cursor === checkpoint;
+      if (none || repeated || !(empty < maxEmptyPages)) {
+        const why = none ? "gave no cursor" : repeated ? "repeated a cursor" : `sent ${empty} empty pages`;
+        throw new PaginationError(`${operationId}: the server says there is more but ${why}`, site);
+      }
+      if (recent.add(cursor).size > REMEMBERED) recent.delete(recent.values().next().value);
+      if ((page & (page - 1)) === 0) checkpoint = cursor;
     }
   }
-  async function* iterate(params?: Record<string, unknown>, options?: RequestOptions) {
+  async function* iterate(params?: Record<string, unknown>, options?: PageOptions) {
     for await (const page of pages(params, options)) {
-      const items = (page as Record<string, unknown> | undefined)?.[pagination.itemsField];
+      const items = (page as Record<string, unknown> | undefined)?.[itemsField];
       if (Array.isArray(items)) yield* items;
     }
   }

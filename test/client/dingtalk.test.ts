@@ -536,12 +536,15 @@ describe("createDingTalk: requests", () => {
     expect(listCalls.every((r) => r.query.get("maxResults") === "2")).toBe(true);
   });
 
-  it("stops paginating when the server repeats a cursor", async () => {
+  it("stops paginating when the server repeats a cursor, with a PaginationError (the listing is incomplete)", async () => {
     server.on("GET", "/v1.0/contact/staffAttributes/visibilitySettings", (_req, res) =>
       json(res, 200, { list: [{ id: 1 }], hasMore: true, nextCursor: -1 }),
     );
-    const pages = [];
-    for await (const page of client().contact.listEmpAttributeVisibility.pages()) pages.push(page);
+    const pages: unknown[] = [];
+    const paging = (async () => {
+      for await (const page of client().contact.listEmpAttributeVisibility.pages()) pages.push(page);
+    })();
+    await expect(paging).rejects.toMatchObject({ name: "PaginationError" });
     expect(pages).toHaveLength(1);
   });
 });
