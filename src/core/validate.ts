@@ -1,0 +1,63 @@
+/**
+ * Client options checked once, at construction, so a careless value fails there with a ConfigError
+ * naming the option, instead of later as a hang (`timeout: NaN`), a loop (`maxAttempts: Infinity`) or
+ * a leak (a base URL with a password, echoed in an error). Messages never repeat a URL: it may hold
+ * credentials or a token in its query.
+ */
+import { ConfigError } from "./errors.js";
+import type { RetryOptions } from "./retry.js";
+
+export interface CheckedOptions {
+  baseUrl?: string | undefined;
+  timeout?: number | undefined;
+  retry?: RetryOptions | false | undefined;
+  tokenMarginMs?: number | undefined;
+  maxResponseBytes?: number | undefined;
+}
+
+/** The longest wait `setTimeout` honours (a longer one fires at once). */
+const MAX_MS = 2 ** 31 - 1;
+/** A string over ~512 MiB cannot be built: an answer is capped below that, before decoding. */
+const MAX_BYTES = 2 ** 29;
+/** More attempts than this is a loop, not a retry policy. */
+const MAX_ATTEMPTS = 100;
+
+function check(name: string, value: unknown, min: number, max: number, integer = false): void {
+  if (value === undefined) return;
+  const ok =
+    typeof value === "number" && value >= min && value <= max && (!integer || Number.isInteger(value));
+  if (!ok)
+    throw new ConfigError(`${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+}
+
+/** `http(s)://host[:port][/path]`: no credentials, query or fragment; the trailing slash dropped. */
+function baseUrlOf(value: unknown): string {
+  if (typeof value !== "string" || !URL.canParse(value))
+    throw new ConfigError("baseUrl must be an absolute URL");
+  const url = new URL(value);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ConfigError("baseUrl must use http or https");
+  if (url.username || url.password)
+    throw new ConfigError("baseUrl must not hold credentials (user:password@): pass them as options");
+  if (url.search || url.hash || /[?#]/.test(value))
+    throw new ConfigError("baseUrl must not have a query or fragment");
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+/** The options, checked (ConfigError on the first bad one) and normalised; others are passed through. */
+export function validateOptions<T extends CheckedOptions>(options: T): T {
+  if (options === null || typeof options !== "object") throw new ConfigError("options must be an object");
+  check("timeout", options.timeout, 1, MAX_MS);
+  check("tokenMarginMs", options.tokenMarginMs, 0, MAX_MS);
+  check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);
+  const { retry } = options;
+  if (retry !== undefined && retry !== false) {
+    if (retry === null || typeof retry !== "object")
+      throw new ConfigError("retry must be an object or false");
+    check("retry.maxAttempts", retry.maxAttempts, 1, MAX_ATTEMPTS, true);
+    check("retry.baseDelayMs", retry.baseDelayMs, 0, MAX_MS);
+    check("retry.maxDelayMs", retry.maxDelayMs, 0, MAX_MS);
+    check("retry.maxRetryAfterMs", retry.maxRetryAfterMs, 0, MAX_MS);
+  }
+  return options.baseUrl === undefined ? options : { ...options, baseUrl: baseUrlOf(options.baseUrl) };
+}
