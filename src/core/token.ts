@@ -1,10 +1,8 @@
-/**
- * Access tokens: fetched once, shared, refreshed before they expire. One token request in flight;
+/** Access tokens: fetched once, shared, refreshed before they expire. One token request in flight;
  * every call refused with the same token shares one replacement. A token is used until `expiresAt -
  * marginMs` (the margin capped at half its lifetime), and while that early refresh fails, until its
  * real expiry. Invalidation is compare-and-delete. Stores are pluggable (memory by default); a failing
- * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`).
- */
+ * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
 import { TimeoutError } from "./errors.js";
 import { MemoryTokenStore, type StoredToken, type TokenStore } from "./token-store.js";
 
@@ -41,6 +39,7 @@ export class TokenCache {
   #inflight: { rejected: string | undefined; promise: Promise<string> } | undefined;
   #retryAt = 0; // after an early refresh failed, no other before this (`now()`)
   #storePausedUntil = 0;
+  #insisted = { token: "", until: 0 }; // a refused token the server handed back, and until when
   readonly #warned = new Set<string>();
   fetches = 0; // token requests this cache made (not reads from a shared store)
 
@@ -76,7 +75,8 @@ export class TokenCache {
 
   /** Drops `rejected`; another valid token, or what one shared refresh brought (maybe the same again). */
   replace(rejected: string, wait: TokenWait = {}): Promise<string> {
-    if (this.#current?.accessToken === rejected) this.#current = undefined;
+    const insisted = this.#insisted.token === rejected && this.#now() < this.#insisted.until;
+    if (this.#current?.accessToken === rejected && !insisted) this.#current = undefined;
     if (this.#valid(this.#current)) return Promise.resolve(this.#current.accessToken);
     return this.#wait(this.#start(rejected), wait);
   }
@@ -128,29 +128,29 @@ export class TokenCache {
     const lock = this.#store.lock?.bind(this.#store);
     const until = Date.now() + lockWaitMs;
     let release: (() => Promise<void>) | undefined;
-    // Reread the store around each lock attempt: a fetch would invalidate a token another process stored
-    // (WorkPlus keeps one per app). Wait while the lock is held (renewed; a crashed holder's lapses).
-    for (let slice = 0; ; slice = LOCK_SLICE_MS) {
-      const stored = await this.#safely(() => this.#store.get(key));
-      if (this.#fresh(stored, rejected)) {
-        void release?.().catch(() => undefined);
-        // Another process's expiry, kept unless it is further away than any token lives.
-        return this.#use({ ...stored, expiresAt: Math.min(stored.expiresAt, this.#now() + MAX_LIFETIME_MS) });
-      }
-      if (release || !lock || Date.now() >= until || Date.now() < this.#storePausedUntil) break;
-      release = await this.#safely(() => lock(key, lockTtlMs, slice));
-    }
     try {
+      // Reread the store around each lock attempt: a fetch would invalidate a token another process
+      // stored (WorkPlus keeps one per app). Wait while the lock is held (renewed; a crashed holder's lapses).
+      for (let slice = 0; ; slice = LOCK_SLICE_MS) {
+        const found = await this.#safely(() => this.#store.get(key));
+        // Another process's expiry, kept unless it is further away than any token lives.
+        const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
+        if (this.#fresh(found, rejected)) return this.#use({ ...found, expiresAt });
+        if (release || !lock || Date.now() >= until || Date.now() < this.#storePausedUntil) break;
+        release = await this.#safely(() => lock(key, lockTtlMs, slice));
+      }
       this.fetches++;
       const token = this.#sane(await this.#o.fetch(), this.#now());
       await this.#safely(() => this.#store.set(key, token));
       this.#retryAt = 0;
+      // The server handed the refused token back: later refusals of it get it again, not another request.
+      if (token.accessToken === rejected) this.#insisted = { token: rejected, until: this.#now() + PAUSE_MS };
       return this.#use(token);
     } catch (error) {
       this.#retryAt = this.#now() + PAUSE_MS;
       throw error;
     } finally {
-      void release?.().catch(() => undefined); // the token is stored: nobody waits for the release
+      void release?.().catch(() => undefined); // nobody waits for the release
     }
   }
 

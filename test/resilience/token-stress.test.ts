@@ -3,6 +3,7 @@
  * endpoint that fails during an early refresh, expiries that make no sense, callers that give up.
  * Every wait is bounded by `settle`; a call still running at its bound fails the test.
  */
+import { createDingTalk } from "imspec/dingtalk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImspecError } from "../../src/core/errors.js";
 import { MemoryTokenStore, type StoredToken, TokenCache, type TokenStore } from "../../src/core/token.js";
@@ -54,9 +55,9 @@ describe("TokenCache: a burst of refusals", () => {
     // one replay) and the cache made one request for all of them, not one per caller in sequence.
     expect(replaced.data).toEqual(Array(20).fill("tok-same"));
     expect(tokenRequests()).toBe(2);
-    // A second burst of the same refusal: again one request, never a loop.
+    // A second burst of the same refusal moments later: the server's answer is known, no request at all.
     await settle(Promise.all(Array.from({ length: 20 }, () => c.replace("tok-same"))));
-    expect(tokenRequests()).toBe(3);
+    expect(tokenRequests()).toBe(2);
   });
 
   it("a refusal during a refresh that brings the refused token again is answered by one more request", async () => {
@@ -186,5 +187,41 @@ describe("TokenCache: each caller's bound", () => {
     expect(await c.replace("tok-other")).toBe("tok-same");
     expect(tokenRequests()).toBe(1);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe.each([
+  { name: "fetch", options: { fetch: globalThis.fetch } },
+  { name: "node:http", options: {} },
+])("a client ($name) whose refused token comes back again", ({ options }) => {
+  it("20 concurrent calls: one shared replacement request, then a typed error each, no loop", async () => {
+    server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+      json(res, 200, { accessToken: "tok-refused-0123456789", expireIn: 7200 }),
+    );
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(res, 401, { code: "InvalidAuthentication", message: "token invalid", requestid: "R-401" }),
+    );
+    const dt = createDingTalk({
+      rateLimit: false,
+      appKey: "ding-app",
+      appSecret: "app-secret-0451",
+      baseUrl: server.url,
+      ...options,
+    });
+    const started = performance.now();
+    const outcomes = await settle(
+      Promise.allSettled(Array.from({ length: 20 }, () => dt.contact.getLatestDingIndex())),
+    );
+    expect(performance.now() - started).toBeLessThan(BOUND_MS);
+    for (const outcome of outcomes.data ?? []) {
+      expect(outcome.status).toBe("rejected");
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+        name: "DingTalkError",
+        code: "InvalidAuthentication",
+      });
+    }
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(2);
+    // Each call made its one attempt; given back the very token refused, the engine throws at once.
+    expect(server.count("GET", "/v1.0/contact/dingIndexs")).toBe(20);
   });
 });
