@@ -54,7 +54,7 @@ export interface ApiDefinition<Table extends OperationTable> {
 export type ClientOptions = CommonClientOptions & {
   accessToken?: string | undefined;
   getAccessToken?: (() => string | Promise<string>) | undefined;
-} & Record<string, unknown>;
+};
 
 export interface AppToken {
   /** The managed app token (fetched if need be). */
@@ -223,8 +223,9 @@ function nested(name: string, site: CallSite): never {
  */
 export function createClient<Ops, Table extends OperationTable>(
   api: ApiDefinition<Table>,
-  options: ClientOptions = {},
+  clientOptions: ClientOptions = {},
 ): Client<Ops, Table> {
+  const options = clientOptions as ClientOptions & Record<string, unknown>;
   const { profile, operations } = api;
   const name = profile.api;
   const base = normalizedBase(options.baseUrl ?? profile.servers[0]);
@@ -274,14 +275,17 @@ export function createClient<Ops, Table extends OperationTable>(
   const app = tokenKey(name, baseUrl, identity);
 
   const budgetsOf = (operationId: string, row: OperationRow): Budget[] =>
-    [...profile.rateLimits, ...((row as { rateLimits?: RateLimitSpec[] }).rateLimits ?? [])].map((limit) => {
-      const override = limits ? limits[limit.scope] : undefined;
-      const calls = positive(`rateLimit.${limit.scope}.calls`, override?.calls, limit.calls, true);
-      const seconds = positive(`rateLimit.${limit.scope}.seconds`, override?.seconds, limit.seconds);
-      const key =
-        limit.scope === "ip" ? `ip:${base.origin}` : limit.scope === "app" ? app : `${app}:${operationId}`;
-      return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 };
-    });
+    [...profile.rateLimits, ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? [])].map(
+      (limit) => {
+        const override = limits ? limits[limit.scope] : undefined;
+        const calls = positive(`rateLimit.${limit.scope}.calls`, override?.calls, limit.calls, true);
+        const seconds = positive(`rateLimit.${limit.scope}.seconds`, override?.seconds, limit.seconds);
+        const key =
+          limit.scope === "ip" ? `ip:${base.origin}` : limit.scope === "app" ? app : `${app}:${operationId}`;
+        // A little wider than documented: the server counts arrivals, which jitter behind our sends.
+        return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 + 50 };
+      },
+    );
   const refs = new Map<string, OperationRef>();
   const refOf = (operationId: string, row: OperationRow): OperationRef => {
     let ref = refs.get(operationId);
@@ -306,7 +310,7 @@ export function createClient<Ops, Table extends OperationTable>(
       const ref = refOf(operationId, row);
       try {
         const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
-        return responseOf(sent.data, sent.answer, sent.requestId);
+        return responseOf(sent.data, sent.answer, sent);
       } catch (error) {
         if (error instanceof ImspecError) throw error;
         throw new ConfigError(
@@ -383,11 +387,11 @@ export function createClient<Ops, Table extends OperationTable>(
   return client as Client<Ops, Table>;
 }
 
-/** The data with its answer; the Response is built only if asked for. */
+/** The data with its answer; the Response is built only if asked for, the request id read when read. */
 export function responseOf(
   data: unknown,
   answer: Sent["answer"],
-  requestId: string | undefined,
+  requestId: string | undefined | Pick<Sent, "requestId">,
 ): WithResponse<unknown> {
   let response: Response | undefined;
   return {
@@ -403,7 +407,9 @@ export function responseOf(
       );
       return response;
     },
-    requestId,
+    get requestId() {
+      return typeof requestId === "object" ? requestId.requestId : requestId;
+    },
   };
 }
 
