@@ -58,6 +58,7 @@ afterEach(async () => {
 
 function client(extra: Parameters<typeof createDingTalk>[0] = {}) {
   return createDingTalk({
+    rateLimit: false,
     appKey: "ding-app",
     appSecret: SECRET,
     baseUrl: server.url,
@@ -142,7 +143,7 @@ describe("createDingTalk: tokens", () => {
   });
 
   it("a static accessToken is used as is and not replaced", async () => {
-    const dt = createDingTalk({ accessToken: "tok-1-abcdef", baseUrl: server.url });
+    const dt = createDingTalk({ rateLimit: false, accessToken: "tok-1-abcdef", baseUrl: server.url });
     tokens = 1;
     await expect(dt.contact.listSeniorSettings({ seniorStaffId: "u1" })).resolves.toEqual(SETTINGS);
     tokens = 2;
@@ -156,6 +157,7 @@ describe("createDingTalk: tokens", () => {
     tokens = 1;
     const provided: string[] = [];
     const dt = createDingTalk({
+      rateLimit: false,
       baseUrl: server.url,
       getAccessToken: () => {
         const token = provided.length === 0 ? "stale-token" : `tok-${tokens}-abcdef`;
@@ -173,6 +175,7 @@ describe("createDingTalk: tokens", () => {
       json(res, 200, { accessToken: `tok-${tokens}-abcdef`, expireIn: 7200, echo: JSON.parse(req.body) });
     });
     const dt = createDingTalk({
+      rateLimit: false,
       baseUrl: server.url,
       suiteKey: "suite",
       suiteSecret: "suite-secret-1234",
@@ -308,7 +311,12 @@ describe("createDingTalk: errors", () => {
   it("a connection refused is a ConnectionError after the bounded retries", async () => {
     const closed = await new ScriptedServer().start();
     await closed.stop();
-    const dt = createDingTalk({ accessToken: "t-123456", baseUrl: closed.url, retry: { baseDelayMs: 1 } });
+    const dt = createDingTalk({
+      rateLimit: false,
+      accessToken: "t-123456",
+      baseUrl: closed.url,
+      retry: { baseDelayMs: 1 },
+    });
     const error = (await dt.contact.getLatestDingIndex().catch((e: unknown) => e)) as ConnectionError;
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).toMatchObject({ errno: "ECONNREFUSED", beforeSend: true, attempts: 3 });
@@ -561,7 +569,12 @@ describe("createDingTalk: secrets", () => {
     );
     const dt = client({ logger: (e: LogEvent) => lines.push(JSON.stringify(e)) } as never);
     const error = (await dt.contact.getLatestDingIndex().catch((e: unknown) => e)) as DingTalkError;
-    const wrong = (await createDingTalk({ appKey: "k", appSecret: "wrong-secret-98765", baseUrl: server.url })
+    const wrong = (await createDingTalk({
+      rateLimit: false,
+      appKey: "k",
+      appSecret: "wrong-secret-98765",
+      baseUrl: server.url,
+    })
       .contact.getLatestDingIndex()
       .catch((e: unknown) => e)) as DingTalkError;
     expect(wrong).toMatchObject({ code: "invalidClientIdOrSecret", operationId: "getAccessToken" });

@@ -31,6 +31,7 @@ afterEach(async () => {
 
 function client(headers?: Record<string, string>) {
   return createDingTalk({
+    rateLimit: false,
     accessToken: TOKEN,
     baseUrl: server.url,
     retry: false,

@@ -583,6 +583,7 @@ describe("a client over either transport", () => {
       (_req, res) => scenarios[scenario]?.(res, n++),
     );
     const dt = createDingTalk({
+      rateLimit: false,
       accessToken: TOKEN,
       baseUrl: server.url,
       transport: subject.transport,
@@ -634,6 +635,7 @@ describe("a client over either transport", () => {
     const url = await FaultServer.refusedUrl();
     const run = (subject: Subject) =>
       createDingTalk({
+        rateLimit: false,
         accessToken: TOKEN,
         baseUrl: url,
         transport: subject.transport,

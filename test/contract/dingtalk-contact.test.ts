@@ -16,7 +16,12 @@ const current = () => mock;
 
 beforeAll(async () => {
   mock = await startMockServer();
-  dt = createDingTalk({ baseUrl: mock.urls.dingtalk, appKey: "contract-app", appSecret: "contract-secret" });
+  dt = createDingTalk({
+    rateLimit: false,
+    baseUrl: mock.urls.dingtalk,
+    appKey: "contract-app",
+    appSecret: "contract-secret",
+  });
   userToken = (await dt.userTokens.exchangeCode("abcd")).accessToken;
 });
 afterAll(() => mock?.stop());

@@ -15,13 +15,24 @@ let clock = Date.now();
 
 beforeAll(async () => {
   mock = await startMockServer({ now: () => clock });
-  dt = createDingTalk({ baseUrl: mock.urls.dingtalk, appKey: "contract-app", appSecret: "contract-secret" });
+  dt = createDingTalk({
+    rateLimit: false,
+    baseUrl: mock.urls.dingtalk,
+    appKey: "contract-app",
+    appSecret: "contract-secret",
+  });
 });
 afterAll(() => mock?.stop());
 
 const TOKEN = /^[0-9a-f]{32}$/;
 const app = (appKey: string) =>
-  createDingTalk({ baseUrl: mock.urls.dingtalk, appKey, appSecret: "s", retry: { baseDelayMs: 1 } });
+  createDingTalk({
+    rateLimit: false,
+    baseUrl: mock.urls.dingtalk,
+    appKey,
+    appSecret: "s",
+    retry: { baseDelayMs: 1 },
+  });
 
 describe("oauth2.getAccessToken", () => {
   contract(
@@ -88,7 +99,12 @@ describe("oauth2.getAccessToken", () => {
   test("tokens expire after the lifetime, by the mock's clock", async () => {
     const short = await startMockServer({ now: () => clock, tokenLifetimeSeconds: 60 });
     try {
-      const client = createDingTalk({ baseUrl: short.urls.dingtalk, appKey: "k", appSecret: "s" });
+      const client = createDingTalk({
+        rateLimit: false,
+        baseUrl: short.urls.dingtalk,
+        appKey: "k",
+        appSecret: "s",
+      });
       const token = await client.oauth2.getAccessToken({ appKey: "k", appSecret: "s" });
       expect(token.expireIn).toBe(60);
       const call = () =>
@@ -129,6 +145,7 @@ describe("oauth2.getCorpAccessToken", () => {
 
   test("a third-party app client gets its organisation's token once", async () => {
     const client = createDingTalk({
+      rateLimit: false,
       baseUrl: mock.urls.dingtalk,
       suiteKey: "suite",
       suiteSecret: "secret",

@@ -32,7 +32,7 @@ let token: string;
 beforeAll(async () => {
   mock = await startMockServer();
   token = mock.issueToken("dingtalk");
-  dt = createDingTalk({ baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
+  dt = createDingTalk({ rateLimit: false, baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
   // Forwards every request to the mock's /dingtalk prefix, as it came (less the hop-by-hop headers).
   const hopByHop = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length"]);
   proxy = createServer(async (req, res) => {

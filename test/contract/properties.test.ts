@@ -78,7 +78,13 @@ beforeAll(async () => {
       () => true,
       (_r, res) => answer(res),
     );
-  const common = { baseUrl: server.url, accessToken: TOKEN, retry: false, timeout: TIMEOUT_MS } as const;
+  const common = {
+    baseUrl: server.url,
+    accessToken: TOKEN,
+    retry: false,
+    timeout: TIMEOUT_MS,
+    rateLimit: false,
+  } as const;
   clients.dingtalk = createDingTalk(common);
   clients.workplus = createWorkPlus(common);
 });

@@ -14,6 +14,7 @@ const clients: Record<MockApi, object> = { dingtalk: {}, workplus: {} };
 beforeAll(async () => {
   mock = await startMockServer();
   clients.dingtalk = createDingTalk({
+    rateLimit: false,
     baseUrl: mock.urls.dingtalk,
     accessToken: mock.issueToken("dingtalk"),
     retry: false,

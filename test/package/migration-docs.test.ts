@@ -54,7 +54,7 @@ describe(GUIDE_PATH, () => {
         [
           `import { createDingTalk } from ${JSON.stringify(entry)};`,
           "declare const userAccessToken: string;",
-          'const dt = createDingTalk({ appKey: "ding", appSecret: "secret" });',
+          'const dt = createDingTalk({ rateLimit: false, appKey: "ding", appSecret: "secret" });',
           ...blocks.map((code, i) => `export async function example${i}() {\n${code}\n}`),
         ].join("\n"),
       );

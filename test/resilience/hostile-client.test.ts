@@ -93,7 +93,7 @@ afterEach(async () => {
 function dingtalk(extra: Record<string, unknown> = {}, baseUrl = server.url) {
   const auth =
     "accessToken" in extra || "getAccessToken" in extra ? {} : { appKey: "ding-app", appSecret: DT_SECRET };
-  return createDingTalk({ ...auth, baseUrl, retry: RETRY, logger, ...extra } as Parameters<
+  return createDingTalk({ rateLimit: false, ...auth, baseUrl, retry: RETRY, logger, ...extra } as Parameters<
     typeof createDingTalk
   >[0]);
 }

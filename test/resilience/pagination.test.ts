@@ -33,7 +33,13 @@ describe.each([
   });
 
   const client = () =>
-    createDingTalk({ appKey: "ding-app", appSecret: "app-secret-0451", baseUrl: server.url, ...options });
+    createDingTalk({
+      rateLimit: false,
+      appKey: "ding-app",
+      appSecret: "app-secret-0451",
+      baseUrl: server.url,
+      ...options,
+    });
   const listed = () => server.count("GET", LIST);
 
   /** Drains an iterator within the bound: the items it gave, and the error it ended with. */

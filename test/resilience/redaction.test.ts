@@ -138,7 +138,13 @@ describe.each([
   });
 
   it("in the error, its message, body, JSON and inspect", async () => {
-    const dt = createDingTalk({ appKey: "ding-app", appSecret: SECRET, baseUrl: server.url, ...options });
+    const dt = createDingTalk({
+      rateLimit: false,
+      appKey: "ding-app",
+      appSecret: SECRET,
+      baseUrl: server.url,
+      ...options,
+    });
     const { error } = await settle(dt.contact.getLatestDingIndex());
     expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error" });
     const text = `${shown(error)}\n${inspect((error as { body?: unknown }).body, { depth: null })}`;

@@ -73,6 +73,7 @@ const logger = (event: LogEvent) => {
 const { call, tokenOf } = ((): { call: () => Promise<unknown>; tokenOf: () => Promise<string> } => {
   if (config.api === "dingtalk") {
     const dt = createDingTalk({
+      rateLimit: false,
       appKey: "load-app",
       appSecret: config.secret,
       baseUrl: config.baseUrl,
