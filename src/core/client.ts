@@ -15,6 +15,7 @@ import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { fetchTransport } from "./transport.js";
+import { validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -77,22 +78,8 @@ export interface Internals {
 const sharedLimiter: { value?: RateLimiter } = {};
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 
-/** A value any fetch can take as a URL, with nothing the token or the path could be confused with. */
-function normalizedBase(raw: unknown): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(String(raw));
-  } catch {}
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:"))
-    throw new ConfigError("baseUrl must be an http or https URL");
-  if (url.username || url.password) throw new ConfigError("baseUrl must not hold credentials");
-  if (url.search || url.hash) throw new ConfigError("baseUrl must not have a query or a fragment");
-  if (/\{[^}]*\}/.test(decodeURIComponent(url.href)))
-    throw new ConfigError("baseUrl is a template: give the server's real URL");
-  return url;
-}
-
-function positive(name: string, value: unknown, fallback: number, integer = false): number {
+/** A rate-limit override: a positive number (an integer for calls), else the documented value. */
+function override(name: string, value: unknown, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
   if (
     typeof value !== "number" ||
@@ -225,11 +212,14 @@ export function createClient<Ops, Table extends OperationTable>(
   api: ApiDefinition<Table>,
   clientOptions: ClientOptions = {},
 ): Client<Ops, Table> {
-  const options = clientOptions as ClientOptions & Record<string, unknown>;
+  const options = validateOptions({
+    ...clientOptions,
+    baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
+  }) as ClientOptions & Record<string, unknown> & { baseUrl: string };
   const { profile, operations } = api;
   const name = profile.api;
-  const base = normalizedBase(options.baseUrl ?? profile.servers[0]);
-  const baseUrl = base.href.replace(/\/+$/, "");
+  const baseUrl = options.baseUrl;
+  const base = new URL(baseUrl);
   const redactor = new Redactor();
   for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
   redactor.pin(options.accessToken);
@@ -247,20 +237,14 @@ export function createClient<Ops, Table extends OperationTable>(
     profile,
     origin: base.origin,
     transport: options.transport ?? (options.fetch ? fetchTransport(options.fetch) : defaultTransport()),
-    timeout: positive("timeout", options.timeout, 10_000),
-    retry:
-      options.retry === false
-        ? false
-        : {
-            ...options.retry,
-            maxAttempts: positive("retry.maxAttempts", options.retry?.maxAttempts, 3, true),
-          },
+    timeout: options.timeout ?? 10_000,
+    retry: options.retry,
     headers: options.headers,
     appToken: () => appToken,
     redactor,
     logger: options.logger,
     random: (options.random as (() => number) | undefined) ?? Math.random,
-    maxBytes: positive("maxResponseBytes", options.maxResponseBytes, DEFAULT_MAX_BYTES, true),
+    maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_BYTES,
     limiter,
     errorClass: api.error ?? ApiError,
   });
@@ -277,9 +261,9 @@ export function createClient<Ops, Table extends OperationTable>(
   const budgetsOf = (operationId: string, row: OperationRow): Budget[] =>
     [...profile.rateLimits, ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? [])].map(
       (limit) => {
-        const override = limits ? limits[limit.scope] : undefined;
-        const calls = positive(`rateLimit.${limit.scope}.calls`, override?.calls, limit.calls, true);
-        const seconds = positive(`rateLimit.${limit.scope}.seconds`, override?.seconds, limit.seconds);
+        const changed = limits ? limits[limit.scope] : undefined;
+        const calls = override(`rateLimit.${limit.scope}.calls`, changed?.calls, limit.calls, true);
+        const seconds = override(`rateLimit.${limit.scope}.seconds`, changed?.seconds, limit.seconds, false);
         const key =
           limit.scope === "ip" ? `ip:${base.origin}` : limit.scope === "app" ? app : `${app}:${operationId}`;
         // A little wider than documented: the server counts arrivals, which jitter behind our sends.
@@ -329,7 +313,7 @@ export function createClient<Ops, Table extends OperationTable>(
     cache = new TokenCache({
       key: app,
       store: options.tokenStore,
-      marginMs: positive("tokenMarginMs", options.tokenMarginMs, api.tokenMarginMs ?? 300_000),
+      marginMs: options.tokenMarginMs ?? api.tokenMarginMs ?? 300_000,
       onToken: (t) => redactor.add(t),
       onWarning: (warning) =>
         options.logger?.({

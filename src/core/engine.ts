@@ -440,7 +440,11 @@ export class Engine {
       const started = performance.now();
       const bound = { signal, deadline: Date.now() + timeout };
       if (signal?.aborted) throw fail(new AbortError(op), attempt);
-      const token = auth && (replacement ?? (await bounded(auth.source.get(bound), op, bound, timeout)));
+      // The token request has its own timeout, started a moment later: let its error, which names
+      // it, be the one reported.
+      const tokenBound = { signal, deadline: bound.deadline + 100 };
+      const token =
+        auth && (replacement ?? (await bounded(auth.source.get(tokenBound), op, tokenBound, timeout)));
       replacement = undefined;
       const rateLimitedMs =
         op.budgets?.length && o.limiter
@@ -496,7 +500,8 @@ export class Engine {
       if (verdict.kind === "replay" && auth?.source.replace && token !== undefined) {
         // The token was refused: one new token (shared by every call that saw the same refusal), one replay.
         replayed = true;
-        replacement = await bounded(auth.source.replace(token, bound), op, bound, timeout);
+        const tokenBound = { signal, deadline: bound.deadline + 100 };
+        replacement = await bounded(auth.source.replace(token, tokenBound), op, tokenBound, timeout);
         if (replacement === token) throw fail(verdict.error, attempt);
         attempt--;
         continue;

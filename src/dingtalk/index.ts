@@ -15,6 +15,11 @@ export * from "../core/public.js";
 export type { components, Operations, paths };
 export { operations, profile };
 
+/** The code of DingTalk's per-IP flood ban (a refusal in the spec's `x-imspec-errors`): never retried. */
+export const DINGTALK_IP_BAN_CODE: string = profile.errors.refusals[0].code;
+/** DingTalk's throttling codes (the spec's `x-imspec-errors.throttled`): retried after a backoff. */
+export const DINGTALK_THROTTLE_CODES: ReadonlySet<string> = new Set(profile.errors.throttled);
+
 /** A DingTalk refusal: `{code, message, requestid, accessdenieddetail}` (or the IP ban, code "1111"). */
 export class DingTalkError extends ApiError {
   static readonly [ERROR_CLASS]: string = "DingTalkError";

@@ -10,9 +10,10 @@ export const ROOT = path.resolve(import.meta.dirname, "../..");
  * redocly.yaml, generated/), with node_modules linked in. Tests break specs here, never in the
  * working tree.
  */
-export function copyRepo(): { dir: string; remove: () => void } {
+export function copyRepo(extra: readonly string[] = []): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), "imspec-repo-"));
-  for (const part of ["specs", "scripts", "generated", "redocly.yaml", "package.json", "tsconfig.json"]) {
+  const parts = ["specs", "scripts", "generated", "redocly.yaml", "package.json", "tsconfig.json", ...extra];
+  for (const part of parts) {
     cpSync(path.join(ROOT, part), path.join(dir, part), { recursive: true });
   }
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));

@@ -1,0 +1,74 @@
+/**
+ * A new API is a spec, one redocly.yaml entry and a profile of a few lines: in a copy of the
+ * repository, a made-up API (an http bearer scheme, an error body of its own) is added that way,
+ * generated, and called through the mock. The contract-coverage test then demands its contract()
+ * calls, and passes once they are written: the one hand step.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyRepo, ROOT, type Run, runGenerate } from "../support/repo-copy.js";
+
+const FIXTURE = path.join(ROOT, "test/fixtures/new-api");
+let repo: ReturnType<typeof copyRepo>;
+
+function vitest(dir: string, files: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      path.join(ROOT, "node_modules/.bin/vitest"),
+      ["run", "--typecheck.enabled=false", ...files],
+      { cwd: dir, timeout: 240_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, CI: "1" } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  repo = copyRepo(["src", "test", "vitest.config.ts"]);
+  mkdirSync(path.join(repo.dir, "specs/chatter"), { recursive: true });
+  mkdirSync(path.join(repo.dir, "src/chatter"), { recursive: true });
+  cpSync(path.join(FIXTURE, "openapi.yaml"), path.join(repo.dir, "specs/chatter/openapi.yaml"));
+  cpSync(path.join(FIXTURE, "index.ts"), path.join(repo.dir, "src/chatter/index.ts"));
+  const registry = path.join(repo.dir, "redocly.yaml");
+  writeFileSync(
+    registry,
+    `${readFileSync(registry, "utf8")}  chatter:\n    root: specs/chatter/openapi.yaml\n`,
+  );
+}, 60_000);
+afterAll(() => repo?.remove());
+
+describe("adding an API", () => {
+  it("takes a profile of at most 40 lines", () => {
+    expect(
+      readFileSync(path.join(FIXTURE, "index.ts"), "utf8").trimEnd().split("\n").length,
+    ).toBeLessThanOrEqual(40);
+  });
+
+  it("generates its table and profile: bearer auth and its own error fields", async () => {
+    const run = await runGenerate(repo.dir);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const table = readFileSync(path.join(repo.dir, "generated/chatter/operations.ts"), "utf8");
+    expect(table).toMatch(/in: "header",\s+name: "authorization",\s+scheme: "Bearer"/);
+    expect(table).toMatch(/code: \["fault"\],\s+message: \["detail"\],\s+requestId: \["trace"\]/);
+  }, 120_000);
+
+  it("the coverage test names the missing contract() calls", async () => {
+    const run = await vitest(repo.dir, ["test/contract/coverage.test.ts"]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain('contract(current, "chatter", "getRoom"');
+  }, 240_000);
+
+  it("with them written, the contract suite passes through the mock: bearer sent, errors typed", async () => {
+    for (const file of ["chatter-auth.test.ts", "chatter-rooms.test.ts"])
+      cpSync(path.join(FIXTURE, file), path.join(repo.dir, "test/contract", file));
+    const run = await vitest(repo.dir, [
+      "test/contract/coverage.test.ts",
+      "test/contract/chatter-auth.test.ts",
+      "test/contract/chatter-rooms.test.ts",
+    ]);
+    expect(run.stdout + run.stderr).toMatch(/Test Files\s+3 passed/);
+    expect(run.code).toBe(0);
+  }, 240_000);
+});
