@@ -21,11 +21,19 @@
  * then the JavaScript without comments (`--noCheck`: the first run checked the same program). tsc
  * drops every comment under `removeComments`, bundler annotations and legal notices included, so
  * when a source holds one of those the JavaScript keeps its comments.
+ *
+ * `--skip-typecheck`: every run is `--noCheck`. `npm run build` passes it because its `compile`
+ * step has just type-checked the whole repository (src/, generated/, scripts/, test/) under
+ * tsconfig.json; `npm run dist` alone (and `prepack`) checks as described above.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { "skip-typecheck": { type: "boolean", default: false } } });
+const check = !values["skip-typecheck"];
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DIST = path.join(ROOT, "dist");
@@ -46,9 +54,9 @@ function tscRun(project: string, flags: string[]): Promise<void> {
   });
 }
 
-/** Declarations first (the type check), then the JavaScript, with or without its comments. */
+/** Declarations first (the type check, unless skipped), then the JavaScript, with or without its comments. */
 async function compile(project: string, keepComments: boolean): Promise<void> {
-  await tscRun(project, ["--emitDeclarationOnly"]);
+  await tscRun(project, ["--emitDeclarationOnly", ...(check ? [] : ["--noCheck"])]);
   await tscRun(project, [
     "--declaration",
     "false",
