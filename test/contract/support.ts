@@ -6,9 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { type APIPromise, DingTalkError, ImspecError, type RequestOptions } from "imspec/dingtalk";
+import { type APIPromise, type DingTalkError, ImspecError, type RequestOptions } from "imspec/dingtalk";
 import type { MockApi, MockServer } from "imspec/mock";
-import { WorkPlusError } from "imspec/workplus";
 import { expect, test } from "vitest";
 import {
   APIS,
@@ -201,24 +200,75 @@ export interface ContractOptions {
   requestExample?: string;
 }
 
-/** The WorkPlus envelope statuses the spec documents (`x-imspec-status-codes`). */
-export function documentedStatuses(): { status: number; name: string; message: string }[] {
-  return ((specOf("workplus")["x-imspec-status-codes"] ?? []) as Json[]).map((entry) => ({
+/** The envelope statuses an API's spec documents (`x-imspec-status-codes`). */
+export function documentedStatuses(
+  api: MockApi = "workplus",
+): { status: number; name: string; message: string }[] {
+  return ((specOf(api)["x-imspec-status-codes"] ?? []) as Json[]).map((entry) => ({
     status: Number(entry.status),
     name: String(entry.name),
     message: String(entry.message),
   }));
 }
 
+/** How an API answers, as its spec says (`x-imspec-envelope`, `x-imspec-errors`). */
+export interface Dialect {
+  /** The envelope, when every answer carries a status. */
+  envelope: { statusField: string; resultField: string | undefined; successStatus: unknown } | undefined;
+  /** The body field of the error code (the envelope's status when the spec names none). */
+  codeField: string;
+  /** The body field of the request id, when errors carry one. */
+  requestIdField: string | undefined;
+  /** The answer header of the request id. */
+  requestIdHeader: string;
+}
+
+const first = (v: unknown): string | undefined =>
+  typeof v === "string" ? v : Array.isArray(v) && typeof v[0] === "string" ? v[0] : undefined;
+
+export function dialectOf(api: MockApi): Dialect {
+  const doc = specOf(api);
+  const errors = (doc["x-imspec-errors"] ?? {}) as Json;
+  const raw = doc["x-imspec-envelope"] as Json | undefined;
+  const envelope = raw
+    ? {
+        statusField: String(raw.statusField),
+        resultField: typeof raw.resultField === "string" ? raw.resultField : undefined,
+        successStatus: raw.successStatus,
+      }
+    : undefined;
+  return {
+    envelope,
+    codeField: first(errors.code) ?? envelope?.statusField ?? "code",
+    requestIdField: first(errors.requestId),
+    requestIdHeader: first(errors.requestIdHeader) ?? "x-request-id",
+  };
+}
+
+/** The API's error class, `<Api>Error` from `imspec/<api>` (DingTalkError, WorkPlusError, …). */
+async function errorClassOf(api: MockApi): Promise<abstract new (...args: never[]) => unknown> {
+  const module = (await import(`imspec/${api}`)) as Record<string, unknown>;
+  const found = Object.values(module).find(
+    (v) =>
+      typeof v === "function" && v.name.toLowerCase() === `${api}error` && v.prototype instanceof ImspecError,
+  );
+  if (!found) throw new Error(`imspec/${api} exports no ${api} error class (<Api>Error)`);
+  return found as abstract new (
+    ...args: never[]
+  ) => unknown;
+}
+
 /**
- * The contract of one operation, as tests:
- * - every success example: the client's typed result equals it (WorkPlus: its `result`), the
- *   answer it accepted matches the response schema, and the mock found the request valid;
- * - every documented error example: the client throws the API's error class with the example's
- *   code (DingTalk `code`, WorkPlus envelope `status`), message, HTTP status and request id (the
- *   body's `requestid` for DingTalk, else the gateway's request id header);
- * - WorkPlus: every documented envelope status (`x-imspec-status-codes`) answered with HTTP 200
- *   becomes a WorkPlusError with that code and the documented message.
+ * The contract of one operation, as tests; what differs between APIs is read from the spec:
+ * - every success example: the client's typed result equals it (with an envelope's `resultField`,
+ *   that field), the answer it accepted matches the response schema, and the mock found the
+ *   request valid;
+ * - every documented error example: the client throws the API's error class (`<Api>Error`) with
+ *   the example's code (`x-imspec-errors.code`, else the envelope status), message, HTTP status
+ *   and request id (the body's `x-imspec-errors.requestId` field when it has one, else the
+ *   `requestIdHeader` header);
+ * - an envelope API: every documented envelope status (`x-imspec-status-codes`) answered with
+ *   HTTP 200 becomes the API's error with that code and the documented message.
  */
 export function contract(
   mock: () => MockServer,
@@ -227,11 +277,14 @@ export function contract(
   call: Call,
   options: ContractOptions = {},
 ): void {
+  const dialect = dialectOf(api);
+  const { envelope } = dialect;
   const success = successOf(api, operationId);
   const successExamples = success.examples.length ? success.examples : [undefined];
   for (const example of successExamples) {
-    const wanted = example && api === "workplus" ? (example.value as Json).result : example?.value;
-    if (example && api === "workplus" && (example.value as Json).status !== 0) continue;
+    const value = example?.value as Json | undefined;
+    if (value && envelope && value[envelope.statusField] !== envelope.successStatus) continue;
+    const wanted = value && envelope?.resultField ? value[envelope.resultField] : example?.value;
     test(`answers the ${example ? `"${example.name}" example` : "documented empty body"}`, async () => {
       const headers = example ? { Prefer: `example=${example.name}` } : undefined;
       const { data, response } = await call({ headers }).withResponse();
@@ -249,8 +302,10 @@ export function contract(
     for (const example of documented.examples) {
       const value = example.value as Json;
       const isError =
-        api === "dingtalk" ? documented.status >= 400 : documented.status >= 400 || value.status !== 0;
+        documented.status >= 400 ||
+        (envelope !== undefined && value[envelope.statusField] !== envelope.successStatus);
       if (!isError) continue;
+      const bodyRequestId = dialect.requestIdField ? value[dialect.requestIdField] : undefined;
       test(`throws the typed error of ${documented.key} "${example.name}"`, async () => {
         const prefer = `code=${documented.status}, example=${example.name}`;
         const error = await call({ headers: { Prefer: prefer }, retry: false }).then(
@@ -260,60 +315,53 @@ export function contract(
         expectValidRequest(mock(), api, operationId);
         expect(error).toBeInstanceOf(ImspecError);
         expect((error as Error).message).toContain(String(value.message));
-        if (api === "dingtalk") {
-          expect(error).toBeInstanceOf(DingTalkError);
-          expect(error).toMatchObject({
-            code: value.code,
-            status: documented.status,
-            requestId: value.requestid,
-            operationId,
-          });
+        expect(error).toBeInstanceOf(await errorClassOf(api));
+        expect(error).toMatchObject({
+          code: value[dialect.codeField],
+          status: documented.status,
+          operationId,
+        });
+        if (bodyRequestId !== undefined) expect(error).toMatchObject({ requestId: bodyRequestId });
+        if ("requiredScopes" in (error as object)) {
           const detail = value.accessdenieddetail as Json | undefined;
           expect((error as DingTalkError).requiredScopes).toEqual(detail?.requiredScopes);
-        } else {
-          expect(error).toBeInstanceOf(WorkPlusError);
-          expect(error).toMatchObject({ code: value.status, status: documented.status, operationId });
         }
       });
 
       test(`${documented.key} "${example.name}" carries the request id of its answer`, async () => {
         // A token of the call's own: a refused one is thrown, not replaced and replayed.
         const headerId = randomUUID();
-        const idHeader = api === "dingtalk" ? "x-acs-request-id" : "x-request-id";
         mock().script(api, operationId, {
           code: documented.status,
           example: example.name,
-          headers: { [idHeader]: headerId },
+          headers: { [dialect.requestIdHeader]: headerId },
         });
         const error = await call({ retry: false, accessToken: mock().issueToken(api) }).then(
           () => undefined,
           (e: unknown) => e,
         );
         expect(mock().requests.at(-1)).toMatchObject({ operationId, outcome: "scripted" });
-        expect(error).toBeInstanceOf(api === "dingtalk" ? DingTalkError : WorkPlusError);
-        // DingTalk's body names the request; without one, the header does.
-        expect(error).toMatchObject({
-          status: documented.status,
-          requestId: api === "dingtalk" ? (value.requestid ?? headerId) : headerId,
-        });
+        expect(error).toBeInstanceOf(await errorClassOf(api));
+        // A body that names the request wins; without one, the header does.
+        expect(error).toMatchObject({ status: documented.status, requestId: bodyRequestId ?? headerId });
       });
     }
   }
 
-  if (api !== "workplus") return;
-  test.each(documentedStatuses())(
-    "a documented envelope status $status ($name) becomes a WorkPlusError",
+  if (!envelope) return;
+  test.each(documentedStatuses(api))(
+    "a documented envelope status $status ($name) becomes the API's error",
     async ({ status, message }) => {
-      // WorkPlus answers errors with HTTP 200 (an example under 4XX would bring its own status).
+      // An envelope API answers errors with HTTP 200 (an example under 4XX would bring its own status).
       mock().script(api, operationId, { error: status, status: 200 });
       const error = await call({ retry: false, accessToken: mock().issueToken(api) }).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(mock().requests.at(-1)).toMatchObject({ operationId, outcome: "scripted" });
-      expect(error).toBeInstanceOf(WorkPlusError);
+      expect(error).toBeInstanceOf(await errorClassOf(api));
       expect(error).toMatchObject({ code: status, status: 200, operationId });
-      expect((error as WorkPlusError).message).toContain(message);
+      expect((error as Error).message).toContain(message);
     },
   );
 }
