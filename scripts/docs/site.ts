@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { extractApi } from "../lib/extract.js";
+import { preflight } from "../lib/preflight.js";
 import { loadRegistry, ROOT } from "../lib/registry.js";
 import { bundleStep } from "../steps/bundle.js";
 import { clientOf } from "./clients.js";
@@ -31,6 +32,8 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
     const registry = await loadRegistry();
     const apis: IndexApi[] = [];
     for (const entry of registry) {
+      // The generator's preflight first: a YAML mistake is reported at its line, as generate reports it.
+      preflight(entry.root);
       const { document } = await bundleStep(entry);
       apis.push({ name: entry.name, document, info: extractApi(document), client: clientOf(entry.name) });
     }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type Document, LineCounter, parseDocument, visit } from "yaml";
+import { type Document, LineCounter, Parser, parseDocument, visit, type YAMLError } from "yaml";
 import { SpecError } from "./problems.js";
 import { ROOT } from "./registry.js";
 
@@ -28,8 +28,9 @@ type Json = Record<string, unknown>;
  * - `$ref` cycles with nothing in between (`A: {$ref: B}`, `B: {$ref: A}`), and `$ref` chains
  *   longer than MAX_REF_CHAIN;
  * - `$ref`s nested deeper than MAX_REF_DEPTH.
+ * - YAML that does not parse, reported where the mistake is (see syntaxError).
  * A schema that refers to itself from inside (a tree node whose `children` are nodes) is fine.
- * Files that do not parse are left to Redocly, which reports the syntax error with its line.
+ * A file that cannot be read is left to Redocly, which says so.
  */
 export function preflight(rootFile: string): void {
   const files = new Map<string, Loaded | undefined>();
@@ -103,7 +104,8 @@ function checkDepth(root: string, load: (file: string) => Loaded | undefined): v
 function parse(file: string, text: string): Loaded | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0) return undefined;
+  const [first] = doc.errors;
+  if (first) throw syntaxError(file, text, lines, first);
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
   } catch (error) {
@@ -116,6 +118,75 @@ function parse(file: string, text: string): Loaded | undefined {
     });
     throw new SpecError(`${where(file, lines, offset)}: ${(error as Error).message}`);
   }
+}
+
+/** Where a bracket or quote is opened, and what must close it. */
+interface Opener {
+  offset: number;
+  what: string;
+  closer: string;
+}
+
+const FLOW_OPENERS: Record<string, Omit<Opener, "offset">> = {
+  "flow-seq-start": { what: "flow sequence", closer: "]" },
+  "flow-map-start": { what: "flow mapping", closer: "}" },
+};
+
+/** The `[`, `{` or quote the parser never saw closed (the innermost, the last opened), if any. */
+function unclosedIn(text: string): Opener | undefined {
+  let found: Opener | undefined;
+  const walk = (node: unknown): void => {
+    if (!node || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    const token = node as { type?: string; offset?: number; source?: string; start?: unknown; end?: unknown };
+    if (token.type === "flow-collection") {
+      const start = token.start as { type: string; offset: number };
+      const opener = FLOW_OPENERS[start.type];
+      const closed =
+        Array.isArray(token.end) && token.end.some((t: { type?: string }) => /-end$/.test(t.type ?? ""));
+      if (opener && !closed && (!found || start.offset > found.offset))
+        found = { offset: start.offset, ...opener };
+    }
+    if (token.type === "double-quoted-scalar" || token.type === "single-quoted-scalar") {
+      const quote = token.type === "double-quoted-scalar" ? '"' : "'";
+      const source = token.source ?? "";
+      const body = source.slice(1);
+      const closed = quote === '"' ? /(^|[^\\])(\\\\)*"$/.test(body) : /'$/.test(body.replace(/''/g, ""));
+      if (!closed && token.offset !== undefined && (!found || token.offset > found.offset))
+        found = {
+          offset: token.offset,
+          what: `${quote === '"' ? "double" : "single"}-quoted string`,
+          closer: quote,
+        };
+    }
+    for (const value of Object.values(token)) if (typeof value === "object") walk(value);
+  };
+  walk([...new Parser().parse(text)]);
+  return found;
+}
+
+/**
+ * A YAML syntax error as `file:line:col: message`. The parser notices an unclosed `[`, `{` or quote
+ * only where the text can no longer belong to it, a line or more later; the error then points at
+ * the bracket or quote that was opened and what would close it. Other errors keep the parser's
+ * own position and first line of message.
+ */
+function syntaxError(file: string, text: string, lines: LineCounter, error: YAMLError): SpecError {
+  const unclosed =
+    error.code === "MISSING_CHAR" || error.code === "BAD_INDENT" ? unclosedIn(text) : undefined;
+  if (unclosed && unclosed.offset < error.pos[0]) {
+    const opener = text[unclosed.offset];
+    const found = lines.linePos(error.pos[0]);
+    return new SpecError(
+      `${where(file, lines, unclosed.offset)}: YAML syntax error: unclosed ${opener}: this ${unclosed.what} ` +
+        `has no closing ${unclosed.closer} (the parser gave up at line ${found.line}, column ${found.col})`,
+    );
+  }
+  const message = (error.message.split("\n")[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, "");
+  return new SpecError(`${where(file, lines, error.pos[0])}: YAML syntax error: ${message}`);
 }
 
 function where(file: string, lines: LineCounter, offset: number): string {

@@ -636,14 +636,18 @@ describe("npm run docs:serve", () => {
     ]);
     expect(output.split("rebuilt").length).toBeGreaterThan(rebuilds);
 
-    // A spec that no longer parses: the error is reported and the last good site stays up.
-    writeFileSync(spec, `${original.replace(before, after)}\npaths: [unclosed\n`);
+    // A spec that no longer parses: the error is reported at the bracket's line and column, and the
+    // last good site stays up.
+    const broken = `${original.replace(before, after)}\npaths: [unclosed\n`;
+    writeFileSync(spec, broken);
     await Promise.race([
       until("the failed build to be reported", 30_000, async () =>
         output.includes("serving the last good site") ? true : undefined,
       ),
       exited,
     ]);
+    const line = broken.split("\n").indexOf("paths: [unclosed") + 1;
+    expect(output).toContain(`specs/dingtalk/openapi.yaml:${line}:8: YAML syntax error: unclosed [`);
     const kept = await get("dingtalk.html");
     expect(kept.status).toBe(200);
     expect(kept.text).toContain(after);

@@ -88,10 +88,76 @@ describe("preflight", () => {
     expect(() => preflight(root)).toThrow(/a\.yaml:8:\d+: .*alias/i);
   });
 
-  it("leaves a file that does not parse, and a dangling $ref, to the linter", () => {
-    expect(() => preflight(mkspecs({ "a.yaml": `${head}    A: [unclosed\n` }))).not.toThrow();
+  it("leaves a dangling $ref to the linter", () => {
     expect(() =>
       preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
     ).not.toThrow();
+  });
+});
+
+describe("preflight: YAML syntax errors at the line and column of the mistake", () => {
+  // `head` is lines 1-5; each spec below starts on line 6.
+  const cases: Array<{ name: string; given: string; want: string }> = [
+    {
+      name: "an unclosed [ on the last line",
+      given: "    A: [unclosed\n",
+      want: "a.yaml:6:8: YAML syntax error: unclosed [: this flow sequence has no closing ] (the parser gave up at line 7, column 1)",
+    },
+    {
+      name: "an unclosed [ with more of the spec after it",
+      given: "    A:\n      enum: [a, b\n    B:\n      type: string\n",
+      want: "a.yaml:7:13: YAML syntax error: unclosed [: this flow sequence has no closing ] (the parser gave up at line 8, column 5)",
+    },
+    {
+      name: "an unclosed {",
+      given: "    A: {type: string\n    B: {type: string}\n",
+      want: "a.yaml:6:8: YAML syntax error: unclosed {: this flow mapping has no closing } (the parser gave up at line 7, column 5)",
+    },
+    {
+      name: "the innermost of two unclosed brackets",
+      given: "    A: [a, {b: c\n    B: {}\n",
+      want: "a.yaml:6:12: YAML syntax error: unclosed {: this flow mapping has no closing } (the parser gave up at line 7, column 5)",
+    },
+    {
+      name: "an unclosed double quote",
+      given: '    A:\n      description: "never closed\n    B:\n      type: string\n',
+      want: 'a.yaml:7:20: YAML syntax error: unclosed ": this double-quoted string has no closing " (the parser gave up at line 10, column 1)',
+    },
+    {
+      name: "an unclosed single quote",
+      given: "    A:\n      description: 'it''s never closed\n    B:\n      type: string\n",
+      want: "a.yaml:7:20: YAML syntax error: unclosed ': this single-quoted string has no closing ' (the parser gave up at line 10, column 1)",
+    },
+    {
+      name: "a tab as indentation",
+      given: "    A:\n\ttype: string\n",
+      want: "a.yaml:7:1: YAML syntax error: Tabs are not allowed as indentation",
+    },
+    {
+      name: "a key out of line with its siblings",
+      given: "    A:\n      type: object\n     description: x\n",
+      want: "a.yaml:8:1: YAML syntax error: All mapping items must start at the same column",
+    },
+    {
+      name: "a mapping nested on one line",
+      given: "    A: type: string\n",
+      want: "a.yaml:6:8: YAML syntax error: Nested mappings are not allowed in compact mappings",
+    },
+  ];
+  it.each(cases)("$name", ({ given, want }) => {
+    const root = mkspecs({ "a.yaml": `${head}${given}` });
+    let message = "";
+    try {
+      preflight(root);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.slice(message.lastIndexOf("a.yaml:"))).toBe(want);
+  });
+
+  it("accepts brackets and quotes that close on a later line", () => {
+    const given =
+      '    A:\n      enum: [a,\n        b]\n      description: "two\n        lines"\n      example: {k:\n        v}\n';
+    expect(() => preflight(mkspecs({ "a.yaml": `${head}${given}` }))).not.toThrow();
   });
 });
