@@ -552,7 +552,7 @@ export interface components {
              *       12345
              *     ]
              */
-            permitDeptIds?: number[];
+            permitDeptIds?: (number | string)[];
             /**
              * @description 高管白名单角色ID列表。三个白名单列表元素之和最大为200。
              *     Role (tag) ids on the whitelist. The three whitelist arrays together hold at most 200 elements.
@@ -560,7 +560,7 @@ export interface components {
              *       11111
              *     ]
              */
-            permitTagIds?: number[];
+            permitTagIds?: (number | string)[];
             /**
              * @description 高管拦截场景列表。
              *     Scenes that are blocked for people outside the whitelist.
@@ -606,7 +606,7 @@ export interface components {
              *     Setting id.
              * @example 10001
              */
-            id?: number;
+            id?: number | string;
             /**
              * @description 设置创建的时间，格式如 "2021-06-18 00:00:00"。
              *     Creation time, formatted like "2021-06-18 00:00:00".
@@ -640,12 +640,12 @@ export interface components {
              * @description 需要隐藏字段的部门deptId。
              *     deptIds whose members' fields are hidden.
              */
-            objectDeptIds?: number[];
+            objectDeptIds?: (number | string)[];
             /**
              * @description 需要隐藏字段的角色roleId。
              *     roleIds whose members' fields are hidden.
              */
-            objectTagIds?: number[];
+            objectTagIds?: (number | string)[];
             /**
              * @description 隐藏的字段ID（系统属性名或自定义属性ID）。
              *     Ids of the hidden fields (system attribute names or custom attribute ids).
@@ -660,12 +660,12 @@ export interface components {
              * @description 白名单部门deptId。
              *     Whitelist deptIds.
              */
-            excludeDeptIds?: number[];
+            excludeDeptIds?: (number | string)[];
             /**
              * @description 白名单角色roleId。
              *     Whitelist roleIds.
              */
-            excludeTagIds?: number[];
+            excludeTagIds?: (number | string)[];
             /**
              * @description 是否生效：true 生效；false 未生效。
              *     Whether the setting is in effect.
@@ -690,7 +690,7 @@ export interface components {
              *     Cursor to pass as `nextToken` on the next call.
              * @example -1
              */
-            nextCursor: number;
+            nextCursor: number | string;
             /**
              * @description 设置列表。
              *     The settings on this page.
@@ -709,7 +709,7 @@ export interface components {
              *     Setting id. Omit it to create a setting; give it to modify an existing one.
              * @example 12364
              */
-            id?: number;
+            id?: number | string;
             /**
              * @description 设置的名称。
              *     Setting name.
@@ -737,7 +737,7 @@ export interface components {
              *       111
              *     ]
              */
-            objectDeptIds?: number[];
+            objectDeptIds?: (number | string)[];
             /**
              * @description 需要隐藏字段的角色roleId。
              *     roleIds whose members' fields are hidden.
@@ -745,7 +745,7 @@ export interface components {
              *       222
              *     ]
              */
-            objectTagIds?: number[];
+            objectTagIds?: (number | string)[];
             /**
              * @description 需要隐藏的用户属性ID列表（系统属性名或自定义属性ID）。
              *     Fields to hide (system attribute names or custom attribute ids).
@@ -770,7 +770,7 @@ export interface components {
              *       111
              *     ]
              */
-            excludeDeptIds?: number[];
+            excludeDeptIds?: (number | string)[];
             /**
              * @description 可见隐藏字段的角色roleId。
              *     roleIds who may still see the hidden fields.
@@ -778,7 +778,7 @@ export interface components {
              *       222
              *     ]
              */
-            excludeTagIds?: number[];
+            excludeTagIds?: (number | string)[];
             /**
              * @description 是否生效：true 生效；false 不生效。
              *     Whether the setting takes effect.
@@ -797,7 +797,7 @@ export interface components {
              *     Id of the created or updated setting.
              * @example 10001
              */
-            result?: number;
+            result?: number | string;
         };
         /**
          * @description 根据迁移后的dingId查询到的原dingId。
@@ -1070,7 +1070,7 @@ export interface components {
              *     Lifetime in seconds (7200).
              * @example 7200
              */
-            expireIn?: number;
+            expireIn?: number | string;
         };
         /**
          * @description 获取第三方应用授权企业accessToken的请求体。SDK和文档中四个字段均为必填。
@@ -1166,7 +1166,7 @@ export interface components {
              *     Lifetime in seconds.
              * @example 7200
              */
-            expireIn?: number;
+            expireIn?: number | string;
             /**
              * @description 所选企业的corpId。
              *     corpId of the organisation the user selected.
@@ -1260,14 +1260,14 @@ export interface components {
          *     digits on the wire, so it is declared as an int64 integer here.
          * @example 10001
          */
-        SettingId: number;
+        SettingId: number | string;
         /**
          * @description 分页游标。首次调用传-1，非首次调用传上次调用返回的nextCursor（文档原文写作nextToken，但响应字段名为nextCursor）。
          *     Page cursor. Pass -1 on the first call, then the `nextCursor` returned by the previous call (the DOC text says
          *     "the nextToken returned", but the response field is named `nextCursor`).
          * @example -1
          */
-        NextToken: number;
+        NextToken: number | string;
         /**
          * @description 分页大小，最大支持100。
          *     Page size; at most 100.
@@ -1311,7 +1311,7 @@ export interface components {
          *     Department whose invite link is wanted; without it the link invites people into the root department.
          * @example 6612366
          */
-        DeptId: number;
+        DeptId: number | string;
         /**
          * @description 用户的unionId。如需获取当前授权人的信息，可传me。
          *     The user's unionId, or the literal `me` for the user who authorised the (user) access token.

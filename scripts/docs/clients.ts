@@ -1,4 +1,5 @@
 import type { AppCredentials } from "../../src/dingtalk/index.js";
+import type { WeComOptions } from "../../src/wecom/index.js";
 import type { WorkPlusCredentials } from "../../src/workplus/index.js";
 
 /**
@@ -18,8 +19,8 @@ export interface ClientDoc {
   needsBaseUrl: boolean;
   /**
    * The anonymous request the client makes to get its app token, and which client option carries
-   * each field of its body (client option → body field). The snippets fill the options from that
-   * request's first body example in the spec.
+   * each field of its body or required parameter (client option → field). The snippets fill the
+   * options from that request's examples in the spec.
    */
   appToken: { operationId: string; options: Record<string, string> };
   /** Present when some operations need a user token the caller gets through the client. */
@@ -45,6 +46,11 @@ const workplusAppToken = {
   orgId: "org_id",
 } satisfies Partial<Record<keyof WorkPlusCredentials, string>>;
 
+const wecomAppToken = {
+  corpId: "corpid",
+  corpSecret: "corpsecret",
+} satisfies Record<"corpId" | "corpSecret", string>;
+
 const clients: Record<string, ClientDoc> = {
   dingtalk: {
     module: "imspec/dingtalk",
@@ -65,6 +71,13 @@ const clients: Record<string, ClientDoc> = {
     variable: "wp",
     needsBaseUrl: true,
     appToken: { operationId: "getAccessToken", options: workplusAppToken },
+  },
+  wecom: {
+    module: "imspec/wecom",
+    factory: "createWeCom",
+    variable: "wc",
+    needsBaseUrl: false,
+    appToken: { operationId: "getAccessToken", options: wecomAppToken },
   },
 };
 

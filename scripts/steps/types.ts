@@ -92,12 +92,33 @@ export const openEnums: NonNullable<OpenapiTS.OpenAPITSOptions["postTransform"]>
   return factory.createUnionTypeNode([...known, other]);
 };
 
+/**
+ * openapi-typescript's `transform` hook for `format: int64` integers: the client parses a value
+ * beyond 2^53 as its exact digits (a string), so the type says `number | string`.
+ *
+ * @example
+ * // type: integer, format: int64  →  number | string
+ */
+export const int64: NonNullable<OpenapiTS.OpenAPITSOptions["transform"]> = (schema) => {
+  const types = [(schema as { type?: unknown }).type].flat();
+  // An enum's values are small: its literal types stay.
+  if ((schema as { format?: unknown }).format !== "int64" || !types.includes("integer") || "enum" in schema)
+    return undefined;
+  const { factory, SyntaxKind } = ts();
+  const members: import("typescript").TypeNode[] = [
+    factory.createKeywordTypeNode(SyntaxKind.NumberKeyword),
+    factory.createKeywordTypeNode(SyntaxKind.StringKeyword),
+  ];
+  if (types.includes("null")) members.push(factory.createLiteralTypeNode(factory.createNull()));
+  return factory.createUnionTypeNode(members);
+};
+
 /** The TypeScript compiler openapi-typescript uses, loaded with it. */
 function ts(): typeof import("typescript") {
   return createRequire(import.meta.url)("typescript") as typeof import("typescript");
 }
 
-/** The context `openapiTS(schema, { silent: true, postTransform: openEnums })` passes to `transformSchema`. */
+/** The context `openapiTS(schema, { silent: true, transform: int64, postTransform: openEnums })` passes to `transformSchema`. */
 function defaultContext(schema: OpenapiTS.OpenAPI3): OpenapiTS.GlobalContext {
   const { resolveRef, scanDiscriminators } = transform();
   return {
@@ -124,7 +145,7 @@ function defaultContext(schema: OpenapiTS.OpenAPI3): OpenapiTS.GlobalContext {
     // The Redocly config of openapiTS's own lint and bundle; the transforms do not read it.
     redoc: undefined as unknown as OpenapiTS.GlobalContext["redoc"],
     silent: true,
-    transform: undefined,
+    transform: int64,
     transformProperty: undefined,
     makePathsEnum: false,
     generatePathParams: false,

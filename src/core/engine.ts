@@ -153,6 +153,20 @@ function statusOf(value: unknown): number | undefined {
   return typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : undefined;
 }
 
+/** A JSON number token of 16+ digits, outside strings (which the alternation skips whole). */
+const LONG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\w.+-])-?\d{16,}(?![\w.])/g;
+
+/**
+ * JSON.parse, but an integer beyond 2^53 (an int64 id or cursor) becomes its exact digits as a
+ * string instead of a rounded number: sent back as a path or query value, it names the same record.
+ */
+export function parseJson(text: string): unknown {
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  return JSON.parse(
+    text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || Number.isSafeInteger(Number(t)) ? t : `"${t}"`)),
+  );
+}
+
 /** What one attempt's outcome means. Pure but for the random jitter it is given. */
 export function classify(
   outcome: { answer: TransportResponse } | { failure: unknown },
@@ -186,7 +200,7 @@ export function classify(
   let data: unknown;
   let parsed = true;
   try {
-    data = body.length ? JSON.parse(body) : undefined;
+    data = body.length ? parseJson(body) : undefined;
   } catch {
     parsed = false;
   }

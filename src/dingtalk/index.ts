@@ -110,7 +110,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     if (typeof r.refreshToken !== "string")
       throw new ParseError("getUserAccessToken answered without a refreshToken", site, 200);
     (client as unknown as Record<symbol, Internals>)[INTERNALS]?.redactor.add(r.refreshToken);
-    const expiresAt = Date.now() + (r.expireIn ?? profile.tokens[0].defaultLifetime) * 1000;
+    const expiresAt = Date.now() + Number(r.expireIn ?? profile.tokens[0].defaultLifetime) * 1000;
     return { accessToken: r.accessToken, refreshToken: r.refreshToken, expiresAt, corpId: r.corpId };
   };
   const userTokens: UserTokens = {

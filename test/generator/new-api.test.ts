@@ -61,8 +61,8 @@ describe("adding an API", () => {
   }, 240_000);
 
   it("with them written, the contract suite passes through the mock: bearer sent, errors typed", async () => {
-    for (const file of ["chatter-auth.test.ts", "chatter-rooms.test.ts"])
-      cpSync(path.join(FIXTURE, file), path.join(repo.dir, "test/contract", file));
+    for (const name of ["chatter-auth", "chatter-rooms"])
+      cpSync(path.join(FIXTURE, `${name}.contract.ts`), path.join(repo.dir, "test/contract", `${name}.test.ts`));
     const run = await vitest(repo.dir, [
       "test/contract/coverage.test.ts",
       "test/contract/chatter-auth.test.ts",

@@ -9,12 +9,13 @@ import openapiTS, { astToString } from "openapi-typescript";
 import { describe, expect, it } from "vitest";
 import { loadRegistry, ROOT } from "../../scripts/lib/registry.js";
 import { bundleStep } from "../../scripts/steps/bundle.js";
-import { markOpenEnums, openEnums, schemaTypes } from "../../scripts/steps/types.js";
+import { int64, markOpenEnums, openEnums, schemaTypes } from "../../scripts/steps/types.js";
 
-/** What `openapiTS` prints with the step's one option: open enums (`x-imspec-open-enum`). */
+/** What `openapiTS` prints with the step's options: int64 as `number | string`, open enums (`x-imspec-open-enum`). */
 async function viaOpenapiTS(document: Record<string, unknown>): Promise<string> {
   const ast = await openapiTS(markOpenEnums(document) as unknown as Parameters<typeof openapiTS>[0], {
     silent: true,
+    transform: int64,
     postTransform: openEnums,
   });
   return astToString(ast);
