@@ -92,10 +92,13 @@ function objectOf(params: SampleParam[]): Json {
   return Object.fromEntries(params.map((p) => [p.name, p.value]));
 }
 
-/** The lines that import and create the client, filled from the app-token request's body example. */
+/**
+ * The lines that import and create the client, filled from the app-token request's examples: its
+ * body example (DingTalk, WorkPlus) or its required query parameters' (WeCom's GET gettoken).
+ */
 export function clientSetup(doc: Json, api: ApiInfo, client: ClientDoc): string {
   const tokenOp = api.operations.find((o) => o.operationId === client.appToken.operationId);
-  const example = tokenOp ? (bodyExample(doc, operationObject(doc, tokenOp).operation) ?? {}) : {};
+  const example = tokenOp ? objectOf(sampleParams(doc, tokenOp)) : {};
   const options: Json = client.needsBaseUrl ? { baseUrl: baseUrlOf(doc) } : {};
   for (const [option, field] of Object.entries(client.appToken.options)) {
     if (Object.hasOwn(example, field)) options[option] = example[field];
