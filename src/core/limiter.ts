@@ -1,5 +1,6 @@
 /** Client-side rate limits (`x-imspec-rate-limits`, a `Budget` per scope). Names no API, no Node built-in. */
 import { sleep } from "./retry.js";
+import { onAbort } from "./transport.js";
 
 /** One budget a call must fit in: at most `calls` per `windowMs` for this key. */
 export interface Budget {
@@ -74,7 +75,7 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
         if (!budgets.length) return resolve(0);
         const id = budgets.map((b) => b.key).join("\n");
         const queue = queues.get(id) ?? { waiters: [] };
-        const onAbort = () => {
+        const aborted = () => {
           const at = queue.waiters.indexOf(waiter);
           if (at < 0) return;
           queue.waiters.splice(at, 1);
@@ -82,11 +83,11 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
           reject(signal?.reason);
         };
         const go = (ms: number) => {
-          signal?.removeEventListener("abort", onAbort);
+          off?.();
           resolve(ms);
         };
         const waiter: Waiter = { budgets, since: now(), go };
-        signal?.addEventListener("abort", onAbort, { once: true });
+        const off = signal && onAbort(signal, aborted);
         if (queue.waiters.push(waiter) === 1) void serve(id, queues.set(id, queue) && queue);
       }),
   };

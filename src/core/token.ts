@@ -5,6 +5,7 @@
  * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
 import { TimeoutError } from "./errors.js";
 import { MemoryTokenStore, type StoredToken, type TokenStore } from "./token-store.js";
+import { onAbort } from "./transport.js";
 
 export { MemoryTokenStore, type StoredToken, type TokenStore, tokenKey } from "./token-store.js";
 
@@ -105,17 +106,16 @@ export class TokenCache {
     const ms = (deadline ?? Number.NaN) - Date.now();
     if (!signal && !(ms < 2 ** 31)) return shared; // no bound, or longer than setTimeout can wait
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let abort = () => {};
+    let off: (() => void) | undefined;
     return new Promise<string>((resolve, reject) => {
-      abort = () => reject(signal?.reason);
       if (ms < 2 ** 31)
         timer = setTimeout(() => reject(new TimeoutError(ms, { operationId: "accessToken" })), ms);
-      if (signal?.aborted) abort();
-      signal?.addEventListener("abort", abort, { once: true });
+      if (signal?.aborted) reject(signal.reason);
+      off = signal && onAbort(signal, () => reject(signal.reason));
       shared.then(resolve, reject);
     }).finally(() => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", abort);
+      off?.();
     });
   }
 

@@ -1,0 +1,253 @@
+/**
+ * Every call ends, nothing leaks, nothing crashes: hostile answers and careless callers, on both
+ * transports (node:http, the default on Node, and fetch). Each case is a real loopback server.
+ */
+import { brotliCompressSync, constants } from "node:zlib";
+import { createDingTalk, type DingTalkOptions, type paths } from "imspec/dingtalk";
+import { rawClient } from "imspec/raw";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { queryPairs } from "../../src/core/client.js";
+import { fetchTransport } from "../../src/core/transport.js";
+import { delay, json, ScriptedServer } from "../support/scripted-server.js";
+import { collectUnhandledRejections } from "../support/unhandled.js";
+
+const TOKEN = "hostile-token-0123456789";
+const transports = [
+  { name: "node:http", options: {} },
+  { name: "fetch", options: { transport: fetchTransport(globalThis.fetch) } },
+];
+
+describe.each(transports)("on $name", ({ options: transport }) => {
+  let server: ScriptedServer;
+  let tokenRequests: number;
+  const client = (extra: Record<string, unknown> = {}) =>
+    createDingTalk({
+      baseUrl: server.url,
+      appKey: "app",
+      appSecret: "app-secret-hostile",
+      rateLimit: false,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...transport,
+      ...extra,
+    } as DingTalkOptions);
+  beforeEach(async () => {
+    server = await new ScriptedServer().start();
+    tokenRequests = 0;
+    server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) => {
+      tokenRequests++;
+      json(res, 200, { accessToken: TOKEN, expireIn: 7200 });
+    });
+  });
+  afterEach(() => server.stop());
+
+  describe("bounded bodies", () => {
+    it("a brotli body that decodes to 200 MB is refused at the cap, at once, never retried", async () => {
+      const bomb = brotliCompressSync(Buffer.alloc(200 * 1024 * 1024, 0x20), {
+        params: { [constants.BROTLI_PARAM_QUALITY]: 4 },
+      });
+      expect(bomb.length).toBeLessThan(200_000);
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "br" });
+        res.end(bomb);
+      });
+      const before = process.memoryUsage().rss;
+      const error = await client({ maxResponseBytes: 1024 * 1024 })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "ResponseTooLargeError", maxBytes: 1024 * 1024, attempts: 1 });
+      expect(server.count("GET", "/v1.0/contact/dingIndexs")).toBe(1);
+      expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
+    });
+
+    it("an endless body ends at the cap, not at the timeout", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (res.write(chunk)) if (res.destroyed) return;
+          if (!res.destroyed) res.once("drain", pump);
+        };
+        res.on("error", () => {});
+        pump();
+      });
+      const started = Date.now();
+      const error = await client({ maxResponseBytes: 4 * 1024 * 1024, timeout: 20_000 })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "ResponseTooLargeError" });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it("a content-length over the cap is refused before the body is read", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": String(3 * 1024 ** 3) });
+        res.write("{");
+      });
+      const error = await client()
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "ResponseTooLargeError", maxBytes: 10 * 1024 * 1024 });
+    });
+
+    it.each([0, -1, Number.NaN, 2 ** 40, 1.5])(
+      "maxResponseBytes %s is a ConfigError at construction",
+      (n) => {
+        expect(() => client({ maxResponseBytes: n })).toThrow(/maxResponseBytes/);
+      },
+    );
+  });
+
+  describe("cancellation and bounds cover the token", () => {
+    it("a POST aborted while its token is fetched is never sent", async () => {
+      server.on("POST", "/v1.0/oauth2/accessToken", async (_req, res) => {
+        tokenRequests++;
+        await delay(300);
+        json(res, 200, { accessToken: TOKEN, expireIn: 7200 });
+      });
+      server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => json(res, 200, {}));
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const call = client().contact.updateSeniorSetting(
+        { seniorStaffId: "u1", open: true },
+        { signal: controller.signal },
+      );
+      await expect(call).rejects.toMatchObject({ name: "AbortError" });
+      await delay(500);
+      expect(server.count("POST", "/v1.0/contact/seniorSettings")).toBe(0);
+    });
+
+    it("the token wait obeys the call's timeout", async () => {
+      server.on("POST", "/v1.0/oauth2/accessToken", async () => {
+        tokenRequests++;
+        await delay(5_000);
+      });
+      const started = Date.now();
+      const error = await client({ timeout: 300, retry: false })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "TimeoutError" });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it("raw honours the Request's signal", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", async (_req, res) => {
+        await delay(2_000);
+        json(res, 200, {});
+      });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const started = Date.now();
+      const outcome = await rawClient<paths>(client())
+        .GET("/v1.0/contact/dingIndexs", { signal: controller.signal })
+        .catch((e: unknown) => e);
+      expect(outcome).toMatchObject({ name: "AbortError" });
+      expect(Date.now() - started).toBeLessThan(1_500);
+    });
+
+    it("raw sends the token only to the configured origin", async () => {
+      const other = await new ScriptedServer().start();
+      try {
+        other.on("GET", "/steal", (_req, res) => json(res, 200, {}));
+        const raw = rawClient<paths>(client({ accessToken: TOKEN, appKey: undefined, appSecret: undefined }));
+        const outcome = await (raw.GET as (p: string, o?: object) => Promise<unknown>)(
+          `${other.url}/steal`,
+        ).catch((e: unknown) => e);
+        expect(outcome).toBeInstanceOf(Error);
+        expect(JSON.stringify(other.requests)).not.toContain(TOKEN);
+      } finally {
+        await other.stop();
+      }
+    });
+  });
+
+  describe("ids and cursors beyond 2^53", () => {
+    it("a listed int64 id and cursor round-trip exactly: list → next page → delete", async () => {
+      const id = "9007199254740993";
+      server.on("GET", "/v1.0/contact/staffAttributes/visibilitySettings", (req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        if (req.query.get("nextToken") === "-1")
+          return void res.end(`{"hasMore":true,"nextCursor":9007199254740995,"list":[{"id":${id}}]}`);
+        expect(req.query.get("nextToken")).toBe("9007199254740995");
+        res.end('{"hasMore":false,"list":[]}');
+      });
+      server.on(
+        "DELETE",
+        (p) => p.startsWith("/v1.0/contact/staffAttributes/visibilitySettings/"),
+        (_req, res) => json(res, 200, { result: true }),
+      );
+      const dt = client();
+      const items: Array<{ id?: number | string }> = [];
+      for await (const item of dt.contact.listEmpAttributeVisibility.iterate({ maxResults: 10 }))
+        items.push(item);
+      expect(items).toEqual([{ id }]);
+      await dt.contact.deleteEmpAttributeVisibility({ settingId: items[0]?.id as string });
+      expect(server.requests.at(-1)?.pathname).toBe(`/v1.0/contact/staffAttributes/visibilitySettings/${id}`);
+    });
+  });
+
+  describe("retry timing", () => {
+    it.each(["0", "Sat, 01 Jan 2000 00:00:00 GMT"])(
+      "Retry-After %s falls back to backoff and retries",
+      async (after) => {
+        let n = 0;
+        server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+          if (++n === 1) {
+            res.writeHead(429, { "content-type": "application/json", "retry-after": after });
+            return void res.end(JSON.stringify({ code: "system.busy", message: "busy" }));
+          }
+          json(res, 200, {});
+        });
+        await expect(client().contact.getLatestDingIndex()).resolves.toEqual({});
+        expect(n).toBe(2);
+      },
+    );
+  });
+
+  describe("small things with real effects", () => {
+    it("a logger that returns a rejected promise does not crash anything", async () => {
+      const unhandled = collectUnhandledRejections();
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 200, {}));
+      await client({
+        logger: async () => Promise.reject(new Error("logger down")),
+      }).contact.getLatestDingIndex();
+      await delay(50);
+      unhandled.stop();
+      expect(unhandled.reasons).toEqual([]);
+    });
+
+    it("200 calls on one signal give no MaxListenersExceededWarning", async () => {
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => warnings.push(w);
+      process.on("warning", onWarning);
+      server.on("GET", "/v1.0/contact/dingIndexs", async (_req, res) => {
+        await delay(20);
+        json(res, 200, {});
+      });
+      const signal = new AbortController().signal;
+      const dt = client();
+      await Promise.all(
+        Array.from({ length: 200 }, () => dt.contact.getLatestDingIndex(undefined, { signal })),
+      );
+      await delay(20);
+      process.off("warning", onWarning);
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    });
+
+    it.each(["host", "Content-Length", "transfer-encoding", "connection"])(
+      "the framing header %s from options is refused, and nothing is sent",
+      async (name) => {
+        server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 200, {}));
+        const call = client({ headers: { [name]: "evil" } }).contact.getLatestDingIndex();
+        await expect(call).rejects.toMatchObject({ name: "ConfigError" });
+        expect(server.count("GET", "/v1.0/contact/dingIndexs")).toBe(0);
+      },
+    );
+
+    it("query keys are percent-encoded like values: an object key cannot add a parameter", () => {
+      expect(queryPairs("filter", { "a&access_token=x": "1", plain: "v w" })).toEqual([
+        "filter[a%26access_token%3Dx]=1",
+        "filter[plain]=v%20w",
+      ]);
+    });
+  });
+});
