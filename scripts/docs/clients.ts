@@ -46,10 +46,13 @@ const workplusAppToken = {
   orgId: "org_id",
 } satisfies Partial<Record<keyof WorkPlusCredentials, string>>;
 
+/** The credential options of createWeCom: Pick fails to compile if the client renames one. */
+type WeComCredentials = Pick<Extract<WeComOptions, { corpSecret: string }>, "corpId" | "corpSecret">;
+
 const wecomAppToken = {
   corpId: "corpid",
   corpSecret: "corpsecret",
-} satisfies Record<"corpId" | "corpSecret", string>;
+} satisfies Record<keyof WeComCredentials, string>;
 
 const clients: Record<string, ClientDoc> = {
   dingtalk: {
