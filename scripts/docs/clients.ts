@@ -1,12 +1,11 @@
-import type { AppCredentials } from "../../src/dingtalk/index.js";
-import type { WeComOptions } from "../../src/wecom/index.js";
-import type { WorkPlusCredentials } from "../../src/workplus/index.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "../lib/registry.js";
 
 /**
- * How each API's hand-written client (src/<api>/index.ts) is created and gets its tokens. The specs
- * say what goes over the wire; only this says how the client in front of them is called, so the
- * docs snippets and the index page read it from here. The option names are checked against the
- * clients' own types, and test/docs/samples.test.ts type-checks every snippet built from this.
+ * How each API's client is created and gets its tokens, read from what already says so: the factory
+ * exported by src/<api>/index.ts, and the spec's `x-imspec-token` sources and servers. No API is
+ * named here; test/docs/samples.test.ts type-checks every snippet built from this.
  */
 export interface ClientDoc {
   /** The entry to import, `imspec/<api>` (src/<api>/index.ts). */
@@ -34,63 +33,54 @@ export interface ClientDoc {
   };
 }
 
-const dingtalkAppToken = {
-  appKey: "appKey",
-  appSecret: "appSecret",
-} satisfies Record<keyof AppCredentials, string>;
+type Json = Record<string, unknown>;
 
-const workplusAppToken = {
-  domainId: "domain_id",
-  clientId: "client_id",
-  clientSecret: "client_secret",
-  orgId: "org_id",
-} satisfies Partial<Record<keyof WorkPlusCredentials, string>>;
+/** `createDingTalk` → `dt`, `createWorkPlus` → `wp`: the capitals of the name, as the READMEs write them. */
+function variableOf(factory: string): string {
+  const capitals = factory
+    .replace(/^create/, "")
+    .replace(/[^A-Z]/g, "")
+    .toLowerCase();
+  return capitals.length >= 2 ? capitals : "client";
+}
 
-/** The credential options of createWeCom: Pick fails to compile if the client renames one. */
-type WeComCredentials = Pick<Extract<WeComOptions, { corpSecret: string }>, "corpId" | "corpSecret">;
-
-const wecomAppToken = {
-  corpId: "corpid",
-  corpSecret: "corpsecret",
-} satisfies Record<keyof WeComCredentials, string>;
-
-const clients: Record<string, ClientDoc> = {
-  dingtalk: {
-    module: "imspec/dingtalk",
-    factory: "createDingTalk",
-    variable: "dt",
-    needsBaseUrl: false,
-    appToken: { operationId: "getAccessToken", options: dingtalkAppToken },
-    userToken: {
-      operationId: "getUserAccessToken",
+/** The client facts of one registry entry, derived from its entry module and its bundled spec. */
+export function clientOf(api: string): ClientDoc {
+  const source = readFileSync(path.join(ROOT, "src", api, "index.ts"), "utf8");
+  const factory = source.match(/export function (create\w+)\(/)?.[1];
+  if (!factory)
+    throw new Error(
+      `src/${api}/index.ts exports no create… function: the docs cannot show how to call ${api}`,
+    );
+  const doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+  const schemes = Object.values(
+    ((doc.components as Json | undefined)?.securitySchemes ?? {}) as Record<string, Json>,
+  );
+  const source0 = schemes.flatMap((s) => (s["x-imspec-token"] ?? []) as Json[])[0];
+  const options: Record<string, string> = {};
+  let optional = 0;
+  for (const [field, option] of Object.entries((source0?.options ?? {}) as Record<string, string>)) {
+    // Of options marked optional (one of several), the snippet shows the first.
+    if (option.endsWith("?") && optional++ > 0) continue;
+    options[option.replace(/\?$/, "")] = field;
+  }
+  const servers = (doc.servers ?? []) as Json[];
+  const out: ClientDoc = {
+    module: `imspec/${api}`,
+    factory,
+    variable: variableOf(factory),
+    needsBaseUrl: String(servers[0]?.url ?? "").includes("{"),
+    appToken: { operationId: String(source0?.operation ?? ""), options },
+  };
+  // A client with user-token helpers (`userTokens.exchangeCode`) gets them in the snippets too.
+  const tokens = ((doc["x-imspec-mock"] as Json | undefined)?.tokens ?? {}) as Record<string, Json>;
+  const userOperation = Object.entries(tokens).find(([, t]) => t.kind === "user")?.[0];
+  if (userOperation && /\bexchangeCode\(/.test(source))
+    out.userToken = {
+      operationId: userOperation,
       exchange: "userTokens.exchangeCode",
       codeField: "code",
       refresh: "userTokens.refresh",
-    },
-  },
-  workplus: {
-    module: "imspec/workplus",
-    factory: "createWorkPlus",
-    variable: "wp",
-    needsBaseUrl: true,
-    appToken: { operationId: "getAccessToken", options: workplusAppToken },
-  },
-  wecom: {
-    module: "imspec/wecom",
-    factory: "createWeCom",
-    variable: "wc",
-    needsBaseUrl: false,
-    appToken: { operationId: "getAccessToken", options: wecomAppToken },
-  },
-};
-
-/** The client facts of one registry entry; an API added to redocly.yaml needs a row here too. */
-export function clientOf(api: string): ClientDoc {
-  const client = clients[api];
-  if (!client) {
-    throw new Error(
-      `scripts/docs/clients.ts has no entry for the API "${api}" in redocly.yaml: add how its client is created`,
-    );
-  }
-  return client;
+    };
+  return out;
 }
