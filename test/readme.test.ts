@@ -1,33 +1,287 @@
+/**
+ * The README holds true: its TypeScript samples compile against the real entry points, run against
+ * the mock server and print what the README shows under them, and its rate-limit table is the one the
+ * specs declare.
+ *
+ * A sample runs as written (`node --import tsx`, `imspec/<api>` resolved to src/ by tsconfig.json's
+ * paths) with two substitutions, both listed in SAMPLES: the base URL (a literal replaced, or inserted
+ * where the sample relies on the spec's default server) and the credentials, read by the samples from
+ * the environment. Some samples need the mock to answer an error or a second page: SAMPLES scripts
+ * those answers, and the README says so above the output. In an expected output, `…` stands for any
+ * text (a request id that changes on every call).
+ */
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statusCodes as workplusStatusCodes } from "../generated/workplus/operations.js";
+import { type MockServer, startMockServer } from "../src/mock/index.js";
+import { type RedisServer, startRedis } from "./support/redis-server.js";
+import { registryApis } from "./support/specs.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
+const README = path.join(ROOT, "README.md");
+const OUT = path.join(ROOT, "test-output", "readme");
+const run = promisify(execFile);
 
-/** The README's TypeScript examples compile against the real entry points (`imspec/…`). */
-it("type-checks every TypeScript example in the README", async () => {
-  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-  expect(blocks.length).toBeGreaterThanOrEqual(2);
-  const dir = path.join(ROOT, "test-output", "readme");
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const files = blocks.map((code, i) => {
-    const file = path.join(dir, `example-${i + 1}.ts`);
-    writeFileSync(file, `${code}\nexport {};\n`);
-    return file;
-  });
-  writeFileSync(
-    path.join(dir, "tsconfig.json"),
-    JSON.stringify({ extends: "../../tsconfig.json", include: files }),
-  );
-  const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-  const run = promisify(execFile)(process.execPath, [tsc, "-p", dir, "--noEmit"], { cwd: ROOT }).catch(
-    (e: { stdout?: string }) => {
-      throw new Error(`README examples do not compile:\n${e.stdout}`);
+interface Sample {
+  /** The heading the sample sits under: its name in SAMPLES. */
+  heading: string;
+  code: string;
+  /** The ```text block right after it: what it prints. */
+  expected: string | undefined;
+}
+
+/** Every ```ts block of the README, with its heading and the ```text block after it (prose between). */
+function samples(readme: string): Sample[] {
+  const lines = readme.split("\n");
+  const found: Sample[] = [];
+  let heading = "";
+  const block = (from: number): { text: string; end: number } => {
+    const end = lines.indexOf("```", from);
+    return { text: lines.slice(from, end).join("\n"), end };
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const title = /^#{2,4} (.+)$/.exec(line);
+    if (title) heading = (title[1] as string).trim();
+    if (line !== "```ts") continue;
+    const code = block(i + 1);
+    i = code.end;
+    let next = i + 1;
+    while (next < lines.length && !/^(```|#)/.test(lines[next] as string)) next++;
+    const output = lines[next] === "```text" ? block(next + 1) : undefined;
+    if (output) i = output.end;
+    found.push({ heading, code: code.text, expected: output?.text });
+  }
+  return found;
+}
+
+interface Context {
+  mock: MockServer;
+  redis: () => Promise<RedisServer>;
+}
+
+interface Setup {
+  /** Literal → replacement; each literal must occur in the sample, so none is skipped silently. */
+  replace?: (c: Context) => Promise<Array<[string, string]>> | Array<[string, string]>;
+  /** Scripted answers the README names above the output. */
+  script?: (mock: MockServer) => void;
+  /** Runs as written: it starts its own mock server. */
+  asIs?: true;
+}
+
+const baseUrlOf = (mock: MockServer, api: string) => JSON.stringify(mock.urlOf(api));
+/** Inserts `baseUrl` into a factory call that relies on the spec's default server. */
+const insertBaseUrl = (mock: MockServer, api: string, call: string): [string, string] => [
+  `${call}({\n`,
+  `${call}({\n  baseUrl: ${baseUrlOf(mock, api)},\n`,
+];
+
+/** One entry per README heading that has a TypeScript sample. */
+const SAMPLES: Record<string, Setup> = {
+  DingTalk: {
+    replace: ({ mock }) => [insertBaseUrl(mock, "dingtalk", "createDingTalk")],
+    script: (mock) => mock.script("dingtalk", "updateSeniorSetting", { error: "parameter.userNotExists" }),
+  },
+  WorkPlus: {
+    replace: ({ mock }) => [['"https://im.example.cn"', baseUrlOf(mock, "workplus")]],
+    script: (mock) => mock.script("workplus", "listSuperAdmins", { error: workplusStatusCodes.NO_SUCH_APP }),
+  },
+  WeCom: {
+    replace: ({ mock }) => [insertBaseUrl(mock, "wecom", "createWeCom")],
+    script: (mock) => {
+      mock.script("wecom", "getUser", { example: "ok" }, { error: 60111 });
+      mock.script(
+        "wecom",
+        "listUserIds",
+        {
+          body: {
+            errcode: 0,
+            errmsg: "ok",
+            next_cursor: "page-2",
+            dept_user: [{ userid: "zhangsan", department: 1 }],
+          },
+        },
+        {
+          body: { errcode: 0, errmsg: "ok", next_cursor: "", dept_user: [{ userid: "lisi", department: 2 }] },
+        },
+      );
     },
+  },
+  "Rate limits": {
+    replace: ({ mock }) => [insertBaseUrl(mock, "dingtalk", "createDingTalk")],
+  },
+  "Node.js: the transport, a shared token store and shared budgets": {
+    replace: async ({ mock, redis }) => [
+      ['"https://im.example.cn"', baseUrlOf(mock, "workplus")],
+      insertBaseUrl(mock, "dingtalk", "createDingTalk"),
+      ['"redis://127.0.0.1:6379"', JSON.stringify((await redis()).url)],
+    ],
+  },
+  "Custom APIs": {
+    replace: ({ mock }) => [["baseUrl: profile.servers[0]", `baseUrl: ${baseUrlOf(mock, "wecom")}`]],
+  },
+  "Mock server for your own tests": { asIs: true },
+};
+
+/** The credentials the samples read from the environment; the mock accepts any. */
+const CREDENTIALS = {
+  DINGTALK_APP_SECRET: "readme-dingtalk-secret",
+  WORKPLUS_CLIENT_SECRET: "readme-workplus-secret",
+  WECOM_CORP_SECRET: "readme-wecom-secret",
+};
+
+/** Whether `actual` is `expected`, line by line, `…` matching any text. */
+function printsAsShown(actual: string, expected: string): boolean {
+  const pattern = expected
+    .trimEnd()
+    .split("…")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  return new RegExp(`^${pattern}$`).test(actual.trimEnd());
+}
+
+const readme = readFileSync(README, "utf8");
+const all = samples(readme);
+
+describe("README samples", () => {
+  let mock: MockServer;
+  let redis: RedisServer | undefined;
+
+  beforeAll(async () => {
+    rmSync(OUT, { recursive: true, force: true });
+    mkdirSync(OUT, { recursive: true });
+    mock = await startMockServer();
+  });
+  afterAll(async () => {
+    await mock?.stop();
+    await redis?.stop();
+  });
+
+  it("each has an entry in SAMPLES and the output it prints right after it", () => {
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    for (const sample of all) {
+      expect(SAMPLES, `README sample under "${sample.heading}"`).toHaveProperty([sample.heading]);
+      expect(sample.expected, `the output of the sample under "${sample.heading}"`).toBeDefined();
+    }
+    expect(new Set(all.map((s) => s.heading)).size).toBe(all.length);
+  });
+
+  /** The README's TypeScript samples compile against the real entry points (`imspec/…`). */
+  it("type-check", async () => {
+    const files = all.map((sample, i) => {
+      const file = path.join(OUT, `typecheck-${i + 1}.ts`);
+      writeFileSync(file, `${sample.code}\nexport {};\n`);
+      return file;
+    });
+    writeFileSync(
+      path.join(OUT, "tsconfig.json"),
+      JSON.stringify({ extends: "../../tsconfig.json", include: files }),
+    );
+    const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+    const compiled = run(process.execPath, [tsc, "-p", OUT, "--noEmit"], { cwd: ROOT }).catch(
+      (e: { stdout?: string }) => {
+        throw new Error(`README samples do not compile:\n${e.stdout}`);
+      },
+    );
+    await expect(compiled).resolves.toBeDefined();
+  }, 120_000);
+
+  it.each(all.map((sample, i) => ({ ...sample, i })))(
+    "$heading: runs and prints what the README shows",
+    async ({ heading, code, expected, i }) => {
+      const setup = SAMPLES[heading];
+      if (!setup || expected === undefined)
+        throw new Error(`README sample under "${heading}" has no setup or output`);
+      let source = code;
+      if (!setup.asIs) {
+        mock.reset();
+        const context: Context = {
+          mock,
+          redis: async () => {
+            redis ??= await startRedis();
+            return redis;
+          },
+        };
+        for (const [from, to] of (await setup.replace?.(context)) ?? []) {
+          expect(source, `the sample under "${heading}" no longer holds ${from}`).toContain(from);
+          source = source.split(from).join(to);
+        }
+        setup.script?.(mock);
+      }
+      const file = path.join(OUT, `sample-${i + 1}.ts`);
+      writeFileSync(file, `${source}\nexport {};\n`);
+      const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", file], {
+        cwd: ROOT,
+        env: { ...process.env, ...CREDENTIALS, NODE_NO_WARNINGS: "1" },
+        timeout: 60_000,
+      }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(
+          `the sample under "${heading}" failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`,
+        );
+      });
+      if (!printsAsShown(stdout, expected))
+        expect(stdout.trimEnd(), `the sample under "${heading}" prints (stderr: ${stderr})`).toBe(
+          expected.trimEnd(),
+        );
+      expect(stderr).toBe("");
+    },
+    90_000,
   );
-  await expect(run).resolves.toBeDefined();
+});
+
+type Limit = { calls: number; seconds: number; scope: string; code?: string };
+
+/** The rate-limit table the specs declare: per API of redocly.yaml, the document's budgets, then each operation's. */
+async function rateLimitTable(): Promise<string> {
+  const apis: Array<{ profile: { api: string; rateLimits: readonly Limit[] }; operations: object }> = [];
+  for (const api of [...registryApis()].sort())
+    apis.push(await import(/* @vite-ignore */ path.join(ROOT, "generated", api, "operations.ts")));
+  const rows: string[][] = [];
+  for (const { profile, operations } of apis) {
+    const limits = new Map<string, { limit: Limit; ops: string[] }>();
+    for (const limit of profile.rateLimits) limits.set(JSON.stringify(limit), { limit, ops: [] });
+    const documentWide = limits.size;
+    const table = Object.entries(operations as Record<string, { rateLimits?: readonly Limit[] }>);
+    for (const [operationId, row] of table.sort(([a], [b]) => a.localeCompare(b))) {
+      for (const limit of row.rateLimits ?? []) {
+        const key = `op:${JSON.stringify(limit)}`;
+        const entry = limits.get(key) ?? { limit, ops: [] };
+        entry.ops.push(operationId);
+        limits.set(key, entry);
+      }
+    }
+    if (limits.size === 0) rows.push([profile.api, "none declared", "", "", ""]);
+    [...limits.values()].forEach(({ limit, ops }, i) => {
+      rows.push([
+        profile.api,
+        i < documentWide ? "every operation" : ops.map((o) => `\`${o}\``).join(", "),
+        `${limit.calls.toLocaleString("en-US")} calls / ${limit.seconds.toLocaleString("en-US")} s`,
+        `\`${limit.scope}\``,
+        limit.code === undefined ? "" : `\`${limit.code}\``,
+      ]);
+    });
+  }
+  const header = ["API", "operations", "budget", "scope", "the server's answer when exceeded"];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join(" | ")} |`;
+  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n");
+}
+
+const START = "<!-- rate-limits:start -->";
+const END = "<!-- rate-limits:end -->";
+
+it("the README's rate-limit table is the specs' x-imspec-rate-limits", async () => {
+  const from = readme.indexOf(START);
+  const to = readme.indexOf(END);
+  expect(from, `README.md holds ${START} … ${END}`).toBeGreaterThan(-1);
+  const shown = readme.slice(from + START.length, to).trim();
+  const want = await rateLimitTable();
+  // `IMSPEC_README_WRITE=1 npx vitest run test/readme.test.ts` writes the table after a spec change.
+  if (shown !== want && process.env.IMSPEC_README_WRITE === "1")
+    writeFileSync(README, `${readme.slice(0, from + START.length)}\n${want}\n${readme.slice(to)}`);
+  else expect(shown, "the table under README.md's Rate limits (rerun with IMSPEC_README_WRITE=1)").toBe(want);
 });
