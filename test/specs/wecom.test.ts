@@ -204,11 +204,13 @@ describe("WeCom spec: the token", () => {
 });
 
 describe("WeCom spec: errcode and errmsg beside the data", () => {
-  it("declares the envelope without a result field", () => {
+  it("declares the envelope without a result field, a success without errcode allowed", () => {
     expect(doc["x-imspec-envelope"]).toEqual({
       statusField: "errcode",
       messageField: "errmsg",
       successStatus: 0,
+      // Some endpoints leave errcode/errmsg out of a success (reference §1).
+      statusOptional: true,
     });
   });
 
