@@ -289,7 +289,7 @@ export interface AuthOperations {
    */
   getAccessToken: {
     params: NonNullable<Schema["getAccessToken"]["parameters"]["query"]>;
-    result: Schema["getAccessToken"]["responses"][200]["content"]["application/json"];
+    result: Extract<Schema["getAccessToken"]["responses"][200]["content"]["application/json"], { "errcode"?: 0 }>;
     errors: -1 | 40001 | 40013 | 41002 | 41004 | 45009 | 45033;
   };
 }
@@ -328,7 +328,7 @@ export interface UserOperations {
    */
   getUser: {
     params: NonNullable<Schema["getUser"]["parameters"]["query"]>;
-    result: Schema["getUser"]["responses"][200]["content"]["application/json"];
+    result: Extract<Schema["getUser"]["responses"][200]["content"]["application/json"], { "errcode"?: 0 }>;
     errors: -1 | 40003 | 40014 | 41001 | 42001 | 45009 | 45033 | 48009 | 60011 | 60020 | 60111;
   };
   /**
@@ -351,7 +351,7 @@ export interface UserOperations {
    */
   getUserIdByMobile: {
     params: NonNullable<Schema["getUserIdByMobile"]["requestBody"]>["content"]["application/json"];
-    result: Schema["getUserIdByMobile"]["responses"][200]["content"]["application/json"];
+    result: Extract<Schema["getUserIdByMobile"]["responses"][200]["content"]["application/json"], { "errcode"?: 0 }>;
     errors: -1 | 40014 | 41001 | 42001 | 45009 | 45033 | 46004 | 60020;
   };
   /**
@@ -376,7 +376,7 @@ export interface UserOperations {
    */
   listUserIds: {
     params: NonNullable<Schema["listUserIds"]["requestBody"]>["content"]["application/json"];
-    result: Schema["listUserIds"]["responses"][200]["content"]["application/json"];
+    result: Extract<Schema["listUserIds"]["responses"][200]["content"]["application/json"], { "errcode"?: 0 }>;
     errors: -1 | 40014 | 41001 | 42001 | 45009 | 45033 | 60020 | 701105;
   };
 }
@@ -410,7 +410,7 @@ export interface DepartmentOperations {
    */
   getDepartment: {
     params: NonNullable<Schema["getDepartment"]["parameters"]["query"]>;
-    result: Schema["getDepartment"]["responses"][200]["content"]["application/json"];
+    result: Extract<Schema["getDepartment"]["responses"][200]["content"]["application/json"], { "errcode"?: 0 }>;
     errors: -1 | 40014 | 41001 | 42001 | 45009 | 45033 | 48009 | 60003 | 60011 | 60020 | 60123;
   };
   /**
@@ -432,7 +432,7 @@ export interface DepartmentOperations {
    */
   listDepartmentIds: {
     params: NonNullable<Schema["listDepartmentIds"]["parameters"]["query"]>;
-    result: Schema["listDepartmentIds"]["responses"][200]["content"]["application/json"];
+    result: Extract<Schema["listDepartmentIds"]["responses"][200]["content"]["application/json"], { "errcode"?: 0 }>;
     errors: -1 | 40014 | 41001 | 42001 | 45009 | 45033 | 60020;
   };
 }

@@ -456,21 +456,33 @@ export interface components {
              */
             limit?: number;
         };
+        /** @description A (member, department) pair of the internal and 代开发 editions. */
+        DeptUserByUserId: {
+            /** @description 用户userid,当用户在多个部门下时会有多条记录 (the member's userid; internal and 代开发 editions). */
+            userid: string;
+            /** @description 用户open_userid,当用户在多个部门下时会有多条记录 (the member's open_userid; third-party edition). */
+            open_userid?: string;
+            /** @description 用户所属部门 (one department of the member). */
+            department: number;
+        };
+        /** @description A (member, department) pair of the third-party edition. */
+        DeptUserByOpenUserId: {
+            /** @description 用户userid,当用户在多个部门下时会有多条记录 (the member's userid; internal and 代开发 editions). */
+            userid?: string;
+            /** @description 用户open_userid,当用户在多个部门下时会有多条记录 (the member's open_userid; third-party edition). */
+            open_userid: string;
+            /** @description 用户所属部门 (one department of the member). */
+            department: number;
+        };
         /**
          * @description 用户-部门关系。
          *
          *     One (member, department) pair: a member in several departments appears once per department, so
          *     de-duplicate by userid to count members. The internal and 代开发 editions return `userid` (W96067,
-         *     W96269); the third-party edition returns `open_userid` instead (W96021). Both shapes are accepted.
+         *     W96269); the third-party edition returns `open_userid` instead (W96021). Both shapes are accepted,
+         *     and each row has one of the two.
          */
-        DeptUser: {
-            /** @description 用户userid,当用户在多个部门下时会有多条记录 (the member's userid; internal and 代开发 editions). */
-            userid?: string;
-            /** @description 用户open_userid,当用户在多个部门下时会有多条记录 (the member's open_userid; third-party edition). */
-            open_userid?: string;
-            /** @description 用户所属部门 (one department of the member). */
-            department: number;
-        } | unknown | unknown;
+        DeptUser: components["schemas"]["DeptUserByUserId"] | components["schemas"]["DeptUserByOpenUserId"];
         /**
          * @description 一页成员ID。
          *

@@ -116,6 +116,7 @@ export function paramsType(op: OperationInfo): string {
  * @example
  * Schema["listSeniorSettings"]["responses"][200]["content"]["application/json"]
  * Extract<Schema["listAdmins"]["responses"][200]["content"]["application/json"], { status: 0 }>["result"]
+ * Extract<Schema["getUser"]["responses"][200]["content"]["application/json"], { errcode?: 0 }>
  */
 export function resultType(op: OperationInfo, api: ApiInfo): string {
   if (!op.success.hasBody) return "void";
@@ -123,6 +124,10 @@ export function resultType(op: OperationInfo, api: ApiInfo): string {
   if (api.envelope?.resultField) {
     const { statusField, resultField, successStatus } = api.envelope;
     body = `Extract<${body}, { ${JSON.stringify(statusField)}: ${successStatus} }>[${JSON.stringify(resultField)}]`;
+  } else if (api.envelope) {
+    // The data is the body beside the status: the success branch (whose status may be left out).
+    const { statusField, successStatus } = api.envelope;
+    body = `Extract<${body}, { ${JSON.stringify(statusField)}?: ${successStatus} }>`;
   }
   return op.success.optionalBody ? `${body} | undefined` : body;
 }

@@ -70,6 +70,8 @@ export type Client<Ops, Table> = MethodGroups<Ops, Table> & { readonly appToken:
 export const INTERNALS = Symbol.for("imspec.client");
 export interface Internals {
   engine: Engine;
+  /** The engine's view of an operation (its budgets included). */
+  refOf(operationId: string, row: OperationRow): OperationRef;
   operations: OperationTable;
   baseUrl: string;
   redactor: Redactor;
@@ -208,10 +210,11 @@ function nested(name: string, site: CallSite): never {
  * managed app token, retries, typed errors, the rate limiter. `createDingTalk`, `createWorkPlus` and
  * `createWeCom` are this plus a few lines of their own; a new API needs nothing more.
  */
-export function createClient<Ops, Table extends OperationTable>(
-  api: ApiDefinition<Table>,
-  clientOptions: ClientOptions = {},
-): Client<Ops, Table> {
+export function createClient<
+  Ops,
+  Table extends OperationTable,
+  Options extends ClientOptions = ClientOptions,
+>(api: ApiDefinition<Table>, clientOptions: Options = {} as Options): Client<Ops, Table> {
   const options = validateOptions({
     ...clientOptions,
     baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
@@ -366,7 +369,7 @@ export function createClient<Ops, Table extends OperationTable>(
       },
     },
   };
-  const internals: Internals = { engine, operations, baseUrl, redactor };
+  const internals: Internals = { engine, refOf, operations, baseUrl, redactor };
   Object.defineProperty(client, INTERNALS, { value: internals });
   return client as Client<Ops, Table>;
 }

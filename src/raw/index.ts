@@ -21,18 +21,12 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   const internals = (client as Record<symbol, Internals | undefined>)[INTERNALS];
   if (!internals)
     throw new ConfigError("rawClient needs a client made by imspec (createDingTalk, createClient, …)");
-  const { engine, operations, baseUrl, redactor } = internals;
+  const { engine, operations, baseUrl, redactor, refOf } = internals;
   const origin = new URL(baseUrl).origin;
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, "");
   const rows = Object.entries(operations).map(([operationId, row]) => ({
-    ref: {
-      operationId,
-      method: row.method,
-      path: row.path,
-      idempotent: row.idempotent,
-      token: row.token,
-      noBody: row.noBody,
-    },
+    // The methods' own ref: the same budgets, so raw calls are rate-limited like method calls.
+    ref: refOf(operationId, row),
     regex: new RegExp(
       `^${row.path
         .split(/\{[^{}]+\}/)

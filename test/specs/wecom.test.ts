@@ -147,9 +147,14 @@ describe("WeCom spec: registry and operations", () => {
     const dept = propertiesOf(deref(doc, propertiesOf(successBranch("getDepartment")).department));
     expect([(dept.id as Json).type, (dept.parentid as Json).type]).toEqual(["integer", "integer"]);
     expect((dept.department_leader as Json).items).toEqual({ type: "string" });
-    const row = deref(doc, (propertiesOf(successBranch("listUserIds")).dept_user as Json).items);
-    expect(((row.properties as Json).department as Json).type).toBe("integer");
-    expect(((row.properties as Json).userid as Json).type).toBe("string");
+    const rows = deref(doc, (propertiesOf(successBranch("listUserIds")).dept_user as Json).items);
+    // Either shape of a row (userid, or open_userid in the third-party edition) types them alike.
+    for (const shape of rows.anyOf as Json[]) {
+      const row = deref(doc, shape);
+      expect(((row.properties as Json).department as Json).type).toBe("integer");
+      expect(((row.properties as Json).userid as Json).type).toBe("string");
+      expect(((row.properties as Json).open_userid as Json).type).toBe("string");
+    }
     expect((propertiesOf(successBranch("getUserIdByMobile")).userid as Json).type).toBe("string");
   });
 });
