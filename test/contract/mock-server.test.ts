@@ -32,7 +32,7 @@ beforeAll(async () => {
   mock = await startMockServer();
   token = mock.issueToken("dingtalk");
   wpToken = mock.issueToken("workplus");
-  dt = createDingTalk({ baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
+  dt = createDingTalk({ rateLimit: false, baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
 });
 afterAll(() => mock?.stop());
 beforeEach(() => mock.clearScripts());
@@ -298,7 +298,7 @@ describe("tokens", () => {
     const res = await fetch(`${mock.urls.workplus}/v1/apps/a/admins?access_token=${keep}`);
     expect(((await res.json()) as Json).status).toBe(0);
     token = mock.issueToken("dingtalk");
-    dt = createDingTalk({ baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
+    dt = createDingTalk({ rateLimit: false, baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
   });
 
   test("expireToken() reports whether the mock issued the token", () => {
@@ -448,6 +448,7 @@ describe("scripted answers", () => {
     expect(res).toMatchObject({ status: 403, body: { code: "Forbidden.AccessDenied.QpsLimitForApi" } });
 
     const retrying = createDingTalk({
+      rateLimit: false,
       baseUrl: mock.urls.dingtalk,
       accessToken: token,
       retry: { baseDelayMs: 1 },
@@ -569,7 +570,12 @@ describe("records and counts", () => {
     try {
       const wrong = await fetch(`${fresh.urls.dingtalk}/v1.0/oauth2/accessToken`, { method: "POST" });
       expect(wrong.status).toBe(400);
-      const client = createDingTalk({ baseUrl: fresh.urls.dingtalk, appKey: "a", appSecret: "b" });
+      const client = createDingTalk({
+        rateLimit: false,
+        baseUrl: fresh.urls.dingtalk,
+        appKey: "a",
+        appSecret: "b",
+      });
       await client.contact.getLatestDingIndex();
       await client.contact.getLatestDingIndex();
       expect(fresh.count("dingtalk", "getAccessToken")).toBe(2);
@@ -605,6 +611,7 @@ describe("records and counts", () => {
   test("stop() ends a pending delayed answer and frees the port", async () => {
     const fresh = await startMockServer();
     const client = createDingTalk({
+      rateLimit: false,
       baseUrl: fresh.urls.dingtalk,
       accessToken: fresh.issueToken("dingtalk"),
       retry: false,

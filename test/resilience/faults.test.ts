@@ -148,6 +148,7 @@ function script(route: Route, faults: Fault[], afterwards: Fault = { kind: "ok" 
 
 function dingtalk(extra: Record<string, unknown> = {}) {
   return createDingTalk({
+    rateLimit: false,
     appKey: "ding-app",
     appSecret: DT_SECRET,
     baseUrl: server.url,
@@ -558,6 +559,7 @@ describe("faults: one call each, attempts counted at the server", () => {
     const events: LogEvent[] = [];
     const viaToken = await settle(
       createDingTalk({
+        rateLimit: false,
         appKey: "ding-app",
         appSecret: DT_SECRET,
         baseUrl: refused,
@@ -589,6 +591,7 @@ describe("faults: one call each, attempts counted at the server", () => {
     }
     const post = await settle(
       createDingTalk({
+        rateLimit: false,
         accessToken: "dt-static-token-0001",
         baseUrl: refused,
         retry: RETRY,
