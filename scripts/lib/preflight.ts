@@ -102,6 +102,12 @@ function checkDepth(root: string, load: (file: string) => Loaded | undefined): v
 }
 
 function parse(file: string, text: string): Loaded | undefined {
+  const nul = text.indexOf("\u0000");
+  if (nul >= 0) {
+    const before = text.slice(0, nul).split("\n");
+    const at = `${path.relative(ROOT, file)}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+    throw new SpecError(`${at}: a null byte (U+0000): a spec file must be text`);
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
   const [first] = doc.errors;
@@ -185,7 +191,9 @@ function syntaxError(file: string, text: string, lines: LineCounter, error: YAML
         `has no closing ${unclosed.closer} (the parser gave up at line ${found.line}, column ${found.col})`,
     );
   }
-  const message = (error.message.split("\n")[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, "");
+  const said = (error.message.split("\n")[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, "");
+  // The parser recursed out of stack: say what the spec does, not what the parser ran out of.
+  const message = /call stack/i.test(said) ? "the YAML nesting is too deep to read" : said;
   return new SpecError(`${where(file, lines, error.pos[0])}: YAML syntax error: ${message}`);
 }
 
