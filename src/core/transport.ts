@@ -82,7 +82,10 @@ async function capped(response: Response, max: number): Promise<string> {
     response.body?.cancel().catch(() => {});
     throw new TransportFailure("too-large");
   }
-  if (!response.body) return typeof response.text === "function" ? response.text() : "";
+  // A length within the cap and no encoding: the body cannot outgrow it, and text() is the fast path.
+  const identity = !response.headers.get("content-encoding");
+  if (!response.body || (identity && response.headers.get("content-length") !== null))
+    return typeof response.text === "function" ? response.text() : "";
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let size = 0;
