@@ -175,11 +175,12 @@ function writeConsumer(dir: string): void {
       "",
     ].join("\n"),
   );
-  // The repository's compiler options without its path aliases; only the consumer is listed.
+  // The repository's compiler options with only the alias the sources need (`#default-transport`, which
+  // package.json maps to dist/); only the consumer is listed.
   const { compilerOptions } = JSON.parse(readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")) as {
     compilerOptions: Record<string, unknown>;
   };
-  delete compilerOptions.paths;
+  compilerOptions.paths = { "#default-transport": ["./src/core/node-transport.ts"] };
   writeFileSync(
     path.join(dir, "tsconfig.consumer.json"),
     `${JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true }, files: ["consumer.ts"] }, null, 2)}\n`,

@@ -1,27 +1,22 @@
 /**
  * What a user ships and installs.
  *
- * - Bundle: esbuild (bundle, minify, ESM, platform node) of a one-call consumer, gzipped at level 9:
- *   imspec's createDingTalk, bare openapi-fetch, and the official SDK's contact module.
- * - Install: imspec packed as `npm publish` would (dist/ as built), with its runtime dependencies
- *   packed from node_modules, installed offline into a temporary folder; against the official SDK's
- *   dependency closure as installed in node_modules. Both measured the same way: every file's size
- *   under each package folder of the closure, and the number of packages.
+ * - The package is built (`scripts/dist.ts`, as `npm run dist`), packed as `npm publish` would, with
+ *   its runtime dependencies packed from node_modules, and installed offline into a temporary folder.
+ * - Bundle: esbuild (bundle, minify, ESM) of a one-call consumer in that folder, gzipped at level 9.
+ *   imspec is imported as users import it (`imspec/dingtalk`, through the package's `exports`); with
+ *   platform browser, `#default-transport` resolves through the package's `imports` to the fetch
+ *   transport (the fetch path), with platform node to node:http. Against bare openapi-fetch and the
+ *   official SDK's contact module.
+ * - Install: every file's size under each package folder of the installed closure, and the number of
+ *   packages; the official SDK's closure measured the same way in node_modules.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Platform } from "esbuild";
 import { installConsumer, pack } from "../test/package/consumer-project.js";
 import { ROOT } from "../test/support/repo-copy.js";
 
@@ -45,67 +40,91 @@ export interface SizeResult {
   install: InstallRow[];
 }
 
-const CONSUMERS: Array<{ id: string; label: string; source: string }> = [
+const SENIOR_STAFF_ID = JSON.stringify("013349365367-1094322561");
+const IMSPEC_CONSUMER = `import { createDingTalk } from "imspec/dingtalk";
+const dt = createDingTalk({ appKey: globalThis.KEY ?? "", appSecret: globalThis.SECRET ?? "" });
+console.log(await dt.contact.listSeniorSettings({ seniorStaffId: ${SENIOR_STAFF_ID} }));
+`;
+
+const CONSUMERS: Array<{ id: string; label: string; platform: Platform; source: string }> = [
   {
     id: "imspec",
-    label: "imspec createDingTalk",
-    source: `import { createDingTalk } from ${JSON.stringify(path.join(ROOT, "src/dingtalk/index.ts"))};
-const dt = createDingTalk({ appKey: process.env.KEY ?? "", appSecret: process.env.SECRET ?? "" });
-console.log(await dt.contact.listSeniorSettings({ seniorStaffId: "013349365367-1094322561" }));
-`,
+    label: "imspec createDingTalk, fetch path (platform browser)",
+    platform: "browser",
+    source: IMSPEC_CONSUMER,
+  },
+  {
+    id: "imspec-node",
+    label: "imspec createDingTalk, node:http (platform node)",
+    platform: "node",
+    source: IMSPEC_CONSUMER,
   },
   {
     id: "openapi-fetch",
-    label: "bare openapi-fetch",
+    label: "bare openapi-fetch (platform browser)",
+    platform: "browser",
     source: `import createClient from "openapi-fetch";
 const client = createClient({ baseUrl: "https://api.dingtalk.com" });
 console.log(await client.GET("/v1.0/contact/seniorSettings", {
-  params: { query: { seniorStaffId: "013349365367-1094322561" } },
-  headers: { "x-acs-dingtalk-access-token": process.env.TOKEN ?? "" },
+  params: { query: { seniorStaffId: ${SENIOR_STAFF_ID} } },
+  headers: { "x-acs-dingtalk-access-token": globalThis.TOKEN ?? "" },
 }));
 `,
   },
   {
     id: "official-sdk",
-    label: "@alicloud/dingtalk contact_1_0",
+    label: "@alicloud/dingtalk contact_1_0 (platform node)",
+    platform: "node",
     source: `import contact from "@alicloud/dingtalk/contact_1_0";
 import { Config } from "@alicloud/openapi-client";
 import { RuntimeOptions } from "@alicloud/tea-util";
 const client = new contact.default(new Config({ protocol: "https", regionId: "central" }));
 console.log(await client.listSeniorSettingsWithOptions(
-  new contact.ListSeniorSettingsRequest({ seniorStaffId: "013349365367-1094322561" }),
-  new contact.ListSeniorSettingsHeaders({ xAcsDingtalkAccessToken: process.env.TOKEN ?? "" }),
+  new contact.ListSeniorSettingsRequest({ seniorStaffId: ${SENIOR_STAFF_ID} }),
+  new contact.ListSeniorSettingsHeaders({ xAcsDingtalkAccessToken: globalThis.TOKEN ?? "" }),
   new RuntimeOptions({}),
 ));
 `,
   },
 ];
 
-async function bundles(dir: string): Promise<BundleRow[]> {
+/** Each consumer bundled from the installed project (the official SDK from the repository's node_modules). */
+async function bundles(consumer: string): Promise<BundleRow[]> {
   const rows: BundleRow[] = [];
-  for (const consumer of CONSUMERS) {
-    const entry = path.join(dir, `${consumer.id}.mjs`);
-    writeFileSync(entry, consumer.source);
+  for (const c of CONSUMERS) {
     const result = await build({
-      entryPoints: [entry],
+      stdin: { contents: c.source, resolveDir: consumer, sourcefile: `${c.id}.mjs`, loader: "js" },
       bundle: true,
       minify: true,
       format: "esm",
-      platform: "node",
-      target: "node20",
+      platform: c.platform,
+      target: c.platform === "node" ? "node20" : "es2022",
       write: false,
       logLevel: "silent",
       nodePaths: [path.join(ROOT, "node_modules")],
     });
     const code = result.outputFiles[0]?.contents ?? new Uint8Array();
     rows.push({
-      id: consumer.id,
-      label: consumer.label,
+      id: c.id,
+      label: c.label,
       minified: code.byteLength,
       gzipped: gzipSync(code, { level: 9 }).byteLength,
     });
   }
   return rows;
+}
+
+/** `npm run dist`: the package is measured as it would be published from this tree. */
+function buildDist(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      path.join(ROOT, "node_modules/.bin/tsx"),
+      ["scripts/dist.ts"],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+      (error, _stdout, stderr) =>
+        error ? reject(new Error(`scripts/dist.ts failed\n${stderr}`)) : resolve(),
+    );
+  });
 }
 
 function folderBytes(dir: string, skipNodeModules: boolean): number {
@@ -152,10 +171,7 @@ function closure(names: string[], from: string): { bytes: number; packages: stri
   return { bytes, packages: [...seen.values()].sort() };
 }
 
-async function install(dir: string): Promise<InstallRow[]> {
-  const packed = await pack(dir);
-  const consumer = path.join(dir, "consumer");
-  await installConsumer(consumer, packed.tarball);
+function install(consumer: string): InstallRow[] {
   const imspec = closure(["imspec"], consumer);
   const runtime = closure(
     Object.keys(
@@ -193,8 +209,11 @@ async function install(dir: string): Promise<InstallRow[]> {
 export async function size(): Promise<SizeResult> {
   const dir = mkdtempSync(path.join(tmpdir(), "imspec-size-"));
   try {
-    mkdirSync(dir, { recursive: true });
-    return { bundles: await bundles(dir), install: await install(dir) };
+    await buildDist();
+    const packed = await pack(dir);
+    const consumer = path.join(dir, "consumer");
+    await installConsumer(consumer, packed.tarball);
+    return { bundles: await bundles(consumer), install: install(consumer) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
