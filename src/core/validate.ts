@@ -41,6 +41,7 @@ function baseUrlOf(value: unknown): string {
     throw new ConfigError("baseUrl must not hold credentials (user:password@): pass them as options");
   if (url.search || url.hash || /[?#]/.test(value))
     throw new ConfigError("baseUrl must not have a query or fragment");
+  if (/[{}]/.test(value)) throw new ConfigError("baseUrl is a template ({…}): give the server's real URL");
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
 
