@@ -5,7 +5,10 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^imspec$/, replacement: path.resolve(import.meta.dirname, "src/index.ts") },
-      { find: /^#default-transport$/, replacement: path.resolve(import.meta.dirname, "src/core/node-transport.ts") },
+      {
+        find: /^#default-transport$/,
+        replacement: path.resolve(import.meta.dirname, "src/core/node-transport.ts"),
+      },
       {
         find: /^imspec\/([a-z]+)$/,
         replacement: path.resolve(import.meta.dirname, "src/$1/index.ts"),

@@ -235,7 +235,7 @@ function tokensOf(doc: Json, operations: OperationInfo[]): TokenSource[] {
     const entries = deref<Json>(doc, raw)?.["x-imspec-token"];
     for (const entry of Array.isArray(entries) ? entries.filter(isObject) : []) {
       const op = operations.find((o) => o.operationId === entry.operation);
-      if (!op || op.token !== "none")
+      if (op?.token !== "none")
         throw new SpecError(
           `securitySchemes.${name}.x-imspec-token: ${String(entry.operation)} must be an operation with security: []`,
         );

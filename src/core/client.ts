@@ -77,7 +77,12 @@ export interface Internals {
   redactor: Redactor;
 }
 
-const sharedLimiter: { value?: RateLimiter } = {};
+let shared: RateLimiter | undefined;
+/** One in-process limiter for every client without a store: budgets are keyed by app, so they share correctly. */
+function sharedLimiter(): RateLimiter {
+  shared ??= createRateLimiter();
+  return shared;
+}
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 
 /** A rate-limit override: a positive number (an integer for calls), else the documented value. */
@@ -232,9 +237,7 @@ export function createClient<
     limits !== false &&
     profile.rateLimits.length + Object.values(operations).filter((r) => "rateLimits" in r).length
   )
-    limiter = limits?.store
-      ? createRateLimiter({ store: limits.store })
-      : (sharedLimiter.value ??= createRateLimiter());
+    limiter = limits?.store ? createRateLimiter({ store: limits.store }) : sharedLimiter();
   let appToken: TokenSource | undefined;
   const engine = new Engine({
     profile,

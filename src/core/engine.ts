@@ -314,7 +314,11 @@ function bounding<T>(
       bound.deadline - Date.now(),
     );
     promise.then(
-      (value) => (clearTimeout(timer), off?.(), resolve(value)),
+      (value) => {
+        clearTimeout(timer);
+        off?.();
+        resolve(value);
+      },
       (error) => stop(error),
     );
   });

@@ -46,6 +46,7 @@ export class ImspecError extends Error {
   }
 
   /** True for instances of this class from either build of the package (same brand on the chain). */
+  // biome-ignore-start lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about (a subclass too), not ImspecError
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (!Object.hasOwn(this, BRAND) || typeof value !== "object" || value === null) return false;
@@ -55,7 +56,7 @@ export class ImspecError extends Error {
       if (ctor && Object.hasOwn(ctor, BRAND) && ctor[BRAND] === brand) return true;
     }
     return false;
-  }
+  } // biome-ignore-end lint/complexity/noThisInStatic: see above
 
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { name: this.name, message: this.message };

@@ -113,7 +113,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const off = signal && onAbort(signal, () => (clearTimeout(timer), reject(signal.reason)));
-    const timer = setTimeout(() => (off?.(), resolve()), ms);
+    const off =
+      signal &&
+      onAbort(signal, () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    const timer = setTimeout(() => {
+      off?.();
+      resolve();
+    }, ms);
   });
 }

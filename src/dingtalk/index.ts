@@ -122,7 +122,11 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
       return () => {
         if (Date.now() < current.expiresAt - margin) return Promise.resolve(current.accessToken);
         inflight ??= userToken({ refreshToken: current.refreshToken })
-          .then((next) => ((current = next), onRefresh?.(next), next.accessToken))
+          .then((next) => {
+            current = next;
+            onRefresh?.(next);
+            return next.accessToken;
+          })
           .finally(() => {
             inflight = undefined;
           });

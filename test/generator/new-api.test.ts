@@ -62,7 +62,10 @@ describe("adding an API", () => {
 
   it("with them written, the contract suite passes through the mock: bearer sent, errors typed", async () => {
     for (const name of ["chatter-auth", "chatter-rooms"])
-      cpSync(path.join(FIXTURE, `${name}.contract.ts`), path.join(repo.dir, "test/contract", `${name}.test.ts`));
+      cpSync(
+        path.join(FIXTURE, `${name}.contract.ts`),
+        path.join(repo.dir, "test/contract", `${name}.test.ts`),
+      );
     const run = await vitest(repo.dir, [
       "test/contract/coverage.test.ts",
       "test/contract/chatter-auth.test.ts",

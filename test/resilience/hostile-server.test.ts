@@ -19,7 +19,6 @@ const transports = [
 
 describe.each(transports)("on $name", ({ options: transport }) => {
   let server: ScriptedServer;
-  let tokenRequests: number;
   const client = (extra: Record<string, unknown> = {}) =>
     createDingTalk({
       baseUrl: server.url,
@@ -32,9 +31,7 @@ describe.each(transports)("on $name", ({ options: transport }) => {
     } as DingTalkOptions);
   beforeEach(async () => {
     server = await new ScriptedServer().start();
-    tokenRequests = 0;
     server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) => {
-      tokenRequests++;
       json(res, 200, { accessToken: TOKEN, expireIn: 7200 });
     });
   });
@@ -100,7 +97,6 @@ describe.each(transports)("on $name", ({ options: transport }) => {
   describe("cancellation and bounds cover the token", () => {
     it("a POST aborted while its token is fetched is never sent", async () => {
       server.on("POST", "/v1.0/oauth2/accessToken", async (_req, res) => {
-        tokenRequests++;
         await delay(300);
         json(res, 200, { accessToken: TOKEN, expireIn: 7200 });
       });
@@ -118,7 +114,6 @@ describe.each(transports)("on $name", ({ options: transport }) => {
 
     it("the token wait obeys the call's timeout", async () => {
       server.on("POST", "/v1.0/oauth2/accessToken", async () => {
-        tokenRequests++;
         await delay(5_000);
       });
       const started = Date.now();

@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
-import { type MockApi, type MockServer, startMockServer } from "imspec/mock";
+import { type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ROOT } from "../support/repo-copy.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
@@ -56,7 +56,10 @@ afterEach(async () => {
 });
 
 /** Starts the client process; expires the mock's tokens when it asks; resolves with its report. */
-function runLoad(api: "dingtalk" | "workplus", server: MockServer): Promise<{ report: LoadReport; expiries: number }> {
+function runLoad(
+  api: "dingtalk" | "workplus",
+  server: MockServer,
+): Promise<{ report: LoadReport; expiries: number }> {
   const config: LoadConfig = {
     api,
     baseUrl: server.urls[api],
