@@ -3,9 +3,10 @@
  *
  *   dist/src/…, dist/generated/…            ES modules + .d.ts   (tsconfig.build.json)
  *   dist/cjs/src/…, dist/cjs/generated/…    CommonJS + .d.ts     (tsconfig.build.cjs.json)
- *   dist/cjs/package.json                   {"type": "commonjs"}: Node and TypeScript read the
- *                                           files under dist/cjs as CommonJS, although the
- *                                           package itself is "type": "module"
+ *   dist/cjs/package.json                   {"type": "commonjs", "imports": …}: Node and TypeScript read
+ *                                           the files under dist/cjs as CommonJS, although the
+ *                                           package itself is "type": "module"; `imports` is the
+ *                                           root's, rewritten for dist/cjs (see cjsImports)
  *   dist/generated/<api>/openapi.json       the bundled specs (minified), for the mock server
  *
  * The declarations of generated/ are pure types and come out byte-identical in both trees, so they
@@ -104,6 +105,34 @@ function shareGeneratedDeclarations(): void {
   for (const file of shared) rmSync(file.replace(/\.js$/, ".d.ts"));
 }
 
+/**
+ * The root package.json's `imports` as seen from dist/cjs: a `require("#…")` there resolves against
+ * dist/cjs/package.json, the nearest one. Only `require` branches are kept (everything under dist/cjs
+ * is CommonJS) and `./dist/cjs/x` targets become `./x`. `{ node: { import, require }, import, require }`
+ * → `{ node: "./src/…/node-transport.js", default: "./src/…/transport.js" }`.
+ */
+function cjsImports(imports: Record<string, unknown>): Record<string, unknown> {
+  const target = (value: unknown, where: string): unknown => {
+    if (typeof value === "string") {
+      if (!value.startsWith("./dist/cjs/"))
+        throw new Error(`dist: imports ${where} → ${value} is outside dist/cjs`);
+      return `./${value.slice("./dist/cjs/".length)}`;
+    }
+    if (value === null || typeof value !== "object")
+      throw new Error(`dist: imports ${where} is not a target`);
+    const kept = Object.entries(value).filter(([condition]) => condition !== "import");
+    const out = Object.fromEntries(
+      kept.map(([condition, sub]) => [
+        condition === "require" ? "default" : condition,
+        target(sub, `${where}.${condition}`),
+      ]),
+    );
+    const keys = Object.keys(out);
+    return keys.length === 1 && keys[0] === "default" ? out.default : out;
+  };
+  return Object.fromEntries(Object.entries(imports).map(([key, value]) => [key, target(value, key)]));
+}
+
 const kept = ["src", "generated"]
   .flatMap((dir) => filesUnder(path.join(ROOT, dir), ".ts"))
   .filter((file) => KEPT_COMMENT.test(readFileSync(file, "utf8")));
@@ -118,7 +147,13 @@ await Promise.all([
   compile("tsconfig.build.json", kept.length > 0),
   compile("tsconfig.build.cjs.json", kept.length > 0),
 ]);
-writeFileSync(path.join(DIST, "cjs/package.json"), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
+const { imports } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+  imports?: Record<string, unknown>;
+};
+writeFileSync(
+  path.join(DIST, "cjs/package.json"),
+  `${JSON.stringify({ type: "commonjs", imports: cjsImports(imports ?? {}) }, null, 2)}\n`,
+);
 shareGeneratedDeclarations();
 
 for (const api of readdirSync(path.join(ROOT, "generated"), { withFileTypes: true })) {
