@@ -581,25 +581,31 @@ export interface components {
          * @description HTTP 4xx(文档未说明)。
          *
          *     Not documented: WeCom answers errors with HTTP 200 and a non-zero `errcode`. A proxy in front of it
-         *     may still answer with a 4xx; its body is not documented and may not be JSON.
+         *     may still answer with a 4xx; its body is not documented and may not be JSON;
+         *     when it is the envelope it looks like this.
          */
         Undocumented4xx: {
             headers: {
                 [name: string]: unknown;
             };
-            content?: never;
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
         };
         /**
          * @description HTTP 5xx(文档未说明)。
          *
          *     Not documented: WeCom answers errors (system busy included, `errcode` -1) with HTTP 200. A 5xx, if
-         *     one comes, is a transport failure; its body is not documented and may not be JSON.
+         *     one comes, is a transport failure; its body is not documented and may not
+         *     be JSON; when it is the envelope it looks like this.
          */
         Undocumented5xx: {
             headers: {
                 [name: string]: unknown;
             };
-            content?: never;
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
         };
     };
     parameters: {

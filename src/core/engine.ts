@@ -157,13 +157,13 @@ function statusOf(value: unknown): number | undefined {
 const LONG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\w.+-])-?\d{16,}(?![\w.])/g;
 
 /**
- * JSON.parse, but an integer beyond 2^53 (an int64 id or cursor) becomes its exact digits as a
- * string instead of a rounded number: sent back as a path or query value, it names the same record.
+ * JSON.parse, but an integer a number cannot hold exactly (an int64 id or cursor beyond 2^53) becomes
+ * its exact digits as a string instead of a rounded number: sent back as a path or query value, it names the same record.
  */
 export function parseJson(text: string): unknown {
   if (!/\d{16}/.test(text)) return JSON.parse(text);
   return JSON.parse(
-    text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || Number.isSafeInteger(Number(t)) ? t : `"${t}"`)),
+    text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || String(Number(t)) === t ? t : `"${t}"`)),
   );
 }
 

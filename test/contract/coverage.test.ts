@@ -135,7 +135,8 @@ describe("the APIs it covers come from redocly.yaml", () => {
       );
       expect(registryApis(file)).toEqual(["dingtalk", "workplus", "zulip"]);
       const spec = [
-        ...specEntries(["dingtalk", "workplus"]),
+        // Every API the real registry has (their contract files exist), plus the new one.
+        ...specEntries(),
         { api: "zulip", operationId: "listStreams", tag: "streams" },
       ];
       expect(coverageProblems(spec, contractCallsIn(CONTRACT_DIR))).toEqual([

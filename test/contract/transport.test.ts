@@ -9,7 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { APIS, callOperation, needsUserToken, operationsOf, successOf } from "./support.js";
 
 let mock: MockServer;
-const clients: Record<MockApi, object> = { dingtalk: {}, workplus: {} };
+/**
+ * The two dialects these suites know how to check answer by answer (a plain error body; an
+ * envelope with its result): a sample, not the list of APIs, which the contract files cover each.
+ */
+const SAMPLE = ["dingtalk", "workplus"] as const;
+const clients: Record<(typeof SAMPLE)[number], object> = { dingtalk: {}, workplus: {} };
 
 beforeAll(async () => {
   mock = await startMockServer();
@@ -81,7 +86,7 @@ const cases: Case[] = [
   },
 ];
 
-for (const api of APIS) {
+for (const api of SAMPLE) {
   describe(api, () => {
     const ids = operationsOf(api).map((o) => o.operationId);
     for (const c of cases) {
