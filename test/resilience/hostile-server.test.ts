@@ -8,6 +8,7 @@ import { rawClient } from "imspec/raw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queryPairs } from "../../src/core/client.js";
 import { fetchTransport } from "../../src/core/transport.js";
+import { FaultServer } from "../support/fault-server.js";
 import { delay, json, ScriptedServer } from "../support/scripted-server.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
 
@@ -196,6 +197,25 @@ describe.each(transports)("on $name", ({ options: transport }) => {
         expect(n).toBe(2);
       },
     );
+  });
+
+  describe("connection errors", () => {
+    it("name the origin they tried (never credentials), keep the cause, and say ECONNREFUSED", async () => {
+      const url = await FaultServer.refusedUrl();
+      const error = await client({
+        baseUrl: url,
+        retry: false,
+        accessToken: TOKEN,
+        appKey: undefined,
+        appSecret: undefined,
+      })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "ConnectionError", errno: "ECONNREFUSED", beforeSend: true });
+      expect((error as Error).message).toContain(new URL(url).origin);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect(JSON.stringify(error) + String(error)).not.toContain(TOKEN);
+    });
   });
 
   describe("small things with real effects", () => {
