@@ -567,7 +567,7 @@ describe("npm run docs:serve", () => {
   let output = "";
 
   beforeAll(() => {
-    repo = copyRepo();
+    repo = copyRepo(["src"]); // the docs read each API's factory from src/<api>/index.ts
     outDir = mkdtempSync(path.join(tmpdir(), "imspec-serve-"));
   });
 
