@@ -139,7 +139,9 @@ describe("the APIs it covers come from redocly.yaml", () => {
         ...specEntries(),
         { api: "zulip", operationId: "listStreams", tag: "streams" },
       ];
-      expect(coverageProblems(spec, contractCallsIn(CONTRACT_DIR))).toEqual([
+      const problems = coverageProblems(spec, contractCallsIn(CONTRACT_DIR));
+      // The new API's problem, named; (a copy of the repository may lack other contracts: not this test's).
+      expect(problems.filter((p) => p.includes("zulip"))).toEqual([
         'zulip listStreams has no contract test: add contract(current, "zulip", "listStreams", …) to zulip-streams.test.ts',
       ]);
     } finally {

@@ -18,7 +18,12 @@ function vitest(dir: string, files: string[]): Promise<Run> {
     execFile(
       path.join(ROOT, "node_modules/.bin/vitest"),
       ["run", "--typecheck.enabled=false", ...files],
-      { cwd: dir, timeout: 240_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, CI: "1" } },
+      {
+        cwd: dir,
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" },
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -57,7 +62,8 @@ describe("adding an API", () => {
   it("the coverage test names the missing contract() calls", async () => {
     const run = await vitest(repo.dir, ["test/contract/coverage.test.ts"]);
     expect(run.code).not.toBe(0);
-    expect(run.stdout + run.stderr).toContain('contract(current, "chatter", "getRoom"');
+    // Printed inside an assertion diff, where quotes are escaped.
+    expect(run.stdout + run.stderr).toMatch(/contract\(current, \\?"chatter\\?", \\?"getRoom\\?"/);
   }, 240_000);
 
   it("with them written, the contract suite passes through the mock: bearer sent, errors typed", async () => {
