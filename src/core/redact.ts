@@ -11,7 +11,9 @@ const NAMES = "token|secret|ticket|password|passwd";
 const SECRET_NAME = new RegExp(`(?:${NAMES})$`, "i");
 const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
-  [new RegExp(`([\\w-]*(?:${NAMES})["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
+  // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
+  // quadratically over a long run of word characters (a 1 MiB message took minutes).
+  [new RegExp(`((?:${NAMES})["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
   [/(\b(?:bearer|basic)\s+)[\w.~+/=-]+/gi, `$1${MASK}`],
 ];
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
