@@ -627,7 +627,9 @@ describe("a client over either transport", () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 20);
       const result = await outcomeOf(make(), "no answer (timeout)", controller.signal);
-      expect(result).toMatchObject({ fields: { name: "AbortError" }, n: 1 });
+      expect(result).toMatchObject({ fields: { name: "AbortError" } });
+      // Sent at most once (on a loaded machine the abort may come before the request arrives): never retried.
+      expect(result.n).toBeLessThanOrEqual(1);
     }
   });
 
