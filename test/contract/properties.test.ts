@@ -1,23 +1,17 @@
 /**
- * Property-based tests of both clients, per operation: answers generated from the spec's response
- * schemas (valid ones, documented errors, and mutated or broken ones) served by a scripted loopback
- * server. Whatever comes back, a call either returns data or throws a typed imspec error; a valid
- * success answer is returned as it is (WorkPlus: its `result`). The seed is fixed, so a failure
- * prints a seed and a path that reproduce it (`fc.assert(..., { seed, path })`).
+ * Property-based tests of every API's client (redocly.yaml), per operation: answers generated from
+ * the spec's response schemas (valid ones, documented errors, and mutated or broken ones) served by a
+ * scripted loopback server. Whatever comes back, a call either returns data or throws a typed imspec
+ * error; a valid success answer is returned as it is (an envelope's result field, when it has one).
+ * Nothing here names an API: the client factory and error class come from the API's entry module,
+ * and what its answers mean (code, message and request-id fields, envelope) from its generated
+ * `profile`. The seed is fixed, so a failure prints a seed and a path that reproduce it
+ * (`fc.assert(..., { seed, path })`).
  */
 import type { ServerResponse } from "node:http";
 import fc from "fast-check";
-import {
-  ApiError,
-  ConnectionError,
-  createDingTalk,
-  DingTalkError,
-  ImspecError,
-  ParseError,
-  TimeoutError,
-} from "imspec/dingtalk";
+import { ApiError, ConnectionError, ImspecError, ParseError, type Profile, TimeoutError } from "imspec";
 import type { MockApi } from "imspec/mock";
-import { createWorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ScriptedServer } from "../support/scripted-server.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
@@ -33,6 +27,43 @@ import {
   specOf,
   successOf,
 } from "./support.js";
+
+/** What a test needs of an API: its entry module's factory and error class, and its generated profile. */
+interface Entry {
+  create: (options: Json) => object;
+  ErrorClass: abstract new (...args: never[]) => ApiError;
+  profile: Profile;
+}
+
+/**
+ * `src/<api>/index.ts`: the one function named `create…` and the one class extending ApiError that
+ * it exports besides what every entry re-exports from the core (`imspec`); the profile from
+ * `generated/<api>/operations.ts`.
+ */
+async function entryOf(api: string): Promise<Entry> {
+  const core = (await import("imspec")) as Record<string, unknown>;
+  const entry = (await import(`../../src/${api}/index.ts`)) as Record<string, unknown>;
+  const own = Object.entries(entry).filter(([name]) => !(name in core));
+  const factories = own.filter(([name, v]) => /^create/.test(name) && typeof v === "function");
+  const classes = own.filter(
+    ([, v]) => typeof v === "function" && (v as { prototype?: unknown }).prototype instanceof ApiError,
+  );
+  if (factories.length !== 1 || classes.length !== 1)
+    throw new Error(
+      `src/${api}/index.ts should export one create… function and one ApiError subclass of its own; ` +
+        `found ${factories.map(([n]) => n).join(", ") || "no function"} and ${classes.map(([n]) => n).join(", ") || "no class"}`,
+    );
+  const generated = (await import(`../../generated/${api}/operations.ts`)) as { profile: Profile };
+  return {
+    create: factories[0]?.[1] as Entry["create"],
+    ErrorClass: classes[0]?.[1] as Entry["ErrorClass"],
+    profile: generated.profile,
+  };
+}
+
+const entries = Object.fromEntries(
+  await Promise.all(APIS.map(async (api) => [api, await entryOf(api)] as const)),
+) as Record<MockApi, Entry>;
 
 /** Fixed, so every run of the suite checks the same cases and a failure reproduces. */
 const SEED = 20_251_128;
@@ -51,13 +82,7 @@ type Outcome = { kind: "data"; data: unknown } | { kind: "error"; error: unknown
 
 let server: ScriptedServer;
 let next: Answer = { status: 200, headers: {}, body: "" };
-/**
- * The two dialects these suites know how to check answer by answer (a plain error body; an
- * envelope with its result): a sample, not the list of APIs, which the contract files cover each.
- */
-const SAMPLE = ["dingtalk", "workplus"] as const;
-type Sampled = (typeof SAMPLE)[number];
-const clients: Record<Sampled, object> = { dingtalk: {}, workplus: {} };
+const clients = {} as Record<MockApi, object>;
 let unhandled: ReturnType<typeof collectUnhandledRejections> | undefined;
 
 /** Statuses whose answers carry no body, whatever the server writes (RFC 9110 §15.3.5, §15.4.5). */
@@ -84,8 +109,7 @@ beforeAll(async () => {
     timeout: TIMEOUT_MS,
     rateLimit: false,
   } as const;
-  clients.dingtalk = createDingTalk(common);
-  clients.workplus = createWorkPlus(common);
+  for (const api of APIS) clients[api] = entries[api].create(common);
 });
 afterAll(async () => {
   unhandled?.stop();
@@ -95,7 +119,7 @@ afterEach(() => {
   server.requests.length = 0;
 });
 
-async function call(api: Sampled, operationId: string, given: Answer): Promise<Outcome> {
+async function call(api: MockApi, operationId: string, given: Answer): Promise<Outcome> {
   next = given;
   // The token is passed per call too: getUser takes a user token and has no client-wide one.
   return callOperation(clients[api], api, operationId, {
@@ -108,22 +132,68 @@ async function call(api: Sampled, operationId: string, given: Answer): Promise<O
   );
 }
 
-const arbitraries = {
-  dingtalk: new SchemaArbitraries(specOf("dingtalk")),
-  workplus: new SchemaArbitraries(specOf("workplus")),
-};
+const arbitraries = Object.fromEntries(
+  APIS.map((api) => [api, new SchemaArbitraries(specOf(api))]),
+) as Record<MockApi, SchemaArbitraries>;
 
 const isOk = (status: number) => status >= 200 && status < 300;
-const errorClass = (api: MockApi) => (api === "dingtalk" ? DingTalkError : WorkPlusError);
+const errorClass = (api: MockApi) => entries[api].ErrorClass;
 const jsonHeaders = { "content-type": "application/json;charset=utf-8" };
 
+/** The header an API's answers carry their request id in, when the spec names one. */
+const requestIdHeader = (api: MockApi): string | undefined => entries[api].profile.errors.requestIdHeader[0];
+
+/** The first of `names` the body holds as a non-empty string or a finite number (the core reads error fields so). */
+function firstField(body: Json, names: readonly string[]): string | number | undefined {
+  for (const name of names) {
+    const value = body[name];
+    if (
+      (typeof value === "string" && value.length > 0) ||
+      (typeof value === "number" && Number.isFinite(value))
+    )
+      return value;
+  }
+  return undefined;
+}
+
+/**
+ * The error code an API gives a refused answer, as its profile says: an envelope API's is the
+ * envelope status (an integer), else the HTTP status; any other API's is the body's code field.
+ */
+function expectedCode(api: MockApi, body: Json, status: number): string | number | undefined {
+  const { envelope, errors } = entries[api].profile;
+  if (!envelope) return firstField(body, errors.code);
+  const value = body[envelope.statusField];
+  return typeof value === "number" && Number.isInteger(value) ? value : status;
+}
+
+/**
+ * The request id an error carries: the body's request-id field (as text) when the profile names one
+ * and the body has it, else the request-id header when the API has one.
+ */
+function expectedRequestId(api: MockApi, body: Json, headerId: string | undefined): string | undefined {
+  const fromBody = firstField(body, entries[api].profile.errors.requestId);
+  return fromBody !== undefined ? String(fromBody) : requestIdHeader(api) ? headerId : undefined;
+}
+
+/**
+ * Whether a success response's body is the envelope's error branch: its status is not the success
+ * status (an absent status is success where the envelope makes it optional).
+ */
+function isEnvelopeError(api: MockApi, body: unknown): boolean {
+  const { envelope } = entries[api].profile;
+  if (!envelope || !body || typeof body !== "object") return false;
+  const status = (body as Json)[envelope.statusField];
+  return !(status === envelope.successStatus || (status === undefined && envelope.statusOptional === true));
+}
+
 /** The schema of a documented response's JSON body, or undefined when it has none. */
-function schemaOf(api: Sampled, documented: DocumentedResponse): Json | undefined {
+function schemaOf(api: MockApi, documented: DocumentedResponse): Json | undefined {
   return documented.schemaPointer ? arbitraries[api].at(documented.schemaPointer) : undefined;
 }
 
 /** Bodies valid against the success response's schema; `undefined` for a response without a body. */
-function successBodies(api: Sampled, operationId: string): fc.Arbitrary<unknown> {
+function successBodies(api: MockApi, operationId: string): fc.Arbitrary<unknown> {
   const success = successOf(api, operationId);
   const schema = schemaOf(api, success);
   if (!schema) return fc.constant(undefined);
@@ -166,19 +236,30 @@ type Mutation =
   | { kind: "retype"; pick: number; value: unknown }
   | { kind: "extra"; pick: number; key: string; value: unknown };
 
-const mutations: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant("drop" as const), pick: fc.nat() }),
-  fc.record({ kind: fc.constant("retype" as const), pick: fc.nat(), value: jsonValue(1) }),
-  fc.record({
-    kind: fc.constant("extra" as const),
-    pick: fc.nat(),
-    key: fc.oneof(
-      fc.constantFrom("__proto__", "constructor", "status", "result", "code", "message", "requestid"),
-      fc.string({ maxLength: 8 }),
-    ),
-    value: jsonValue(1),
-  }),
-);
+/** The body fields the API's profile gives a meaning: its error fields and its envelope's. */
+function meaningfulFields(api: MockApi): string[] {
+  const { envelope, errors } = entries[api].profile;
+  const fields = [...errors.code, ...errors.message, ...errors.requestId];
+  if (envelope) fields.push(envelope.statusField, envelope.messageField);
+  if (envelope?.resultField) fields.push(envelope.resultField);
+  return [...new Set(fields)];
+}
+
+function mutations(api: MockApi): fc.Arbitrary<Mutation> {
+  return fc.oneof(
+    fc.record({ kind: fc.constant("drop" as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant("retype" as const), pick: fc.nat(), value: jsonValue(1) }),
+    fc.record({
+      kind: fc.constant("extra" as const),
+      pick: fc.nat(),
+      key: fc.oneof(
+        fc.constantFrom("__proto__", "constructor", ...meaningfulFields(api)),
+        fc.string({ maxLength: 8 }),
+      ),
+      value: jsonValue(1),
+    }),
+  );
+}
 
 function mutate(body: unknown, mutation: Mutation): unknown {
   const copy = structuredClone(body);
@@ -226,12 +307,12 @@ const CONTENT_TYPES = [
 ];
 
 /** Answers of every sort around a valid body: broken on purpose in one or more ways. */
-function brokenAnswers(api: Sampled, operationId: string): fc.Arbitrary<Answer> {
+function brokenAnswers(api: MockApi, operationId: string): fc.Arbitrary<Answer> {
   const success = successOf(api, operationId);
   const valid = success.schemaPointer ? successBodies(api, operationId) : jsonValue(2);
   const text = (v: unknown) => JSON.stringify(v) ?? "";
   const body: fc.Arbitrary<string | Uint8Array> = fc.oneof(
-    fc.tuple(valid, mutations).map(([v, m]) => text(mutate(v, m))),
+    fc.tuple(valid, mutations(api)).map(([v, m]) => text(mutate(v, m))),
     fc.tuple(valid, fc.nat()).map(([v, n]) => {
       const full = text(v);
       return full.slice(0, n % Math.max(full.length, 1));
@@ -254,8 +335,8 @@ function brokenAnswers(api: Sampled, operationId: string): fc.Arbitrary<Answer> 
     .map(({ status, body, contentType, requestId }) => {
       const headers: Record<string, string> = {};
       if (contentType !== undefined) headers["content-type"] = contentType;
-      if (requestId !== undefined)
-        headers[api === "dingtalk" ? "x-acs-request-id" : "x-request-id"] = requestId;
+      const idHeader = requestIdHeader(api);
+      if (requestId !== undefined && idHeader) headers[idHeader] = requestId;
       return { status, headers, body };
     });
 }
@@ -283,7 +364,7 @@ function expectTyped(outcome: Outcome, status: number): void {
   expect(outcome.error, `status ${status}`).not.toBeInstanceOf(ConnectionError);
 }
 
-for (const api of SAMPLE) {
+for (const api of APIS) {
   describe(api, () => {
     for (const { operationId } of operationsOf(api)) {
       const success = successOf(api, operationId);
@@ -301,15 +382,20 @@ for (const api of SAMPLE) {
               headers: body === undefined ? {} : jsonHeaders,
               body: body === undefined ? "" : JSON.stringify(body),
             });
-            if (api === "workplus" && (body as Json).status !== 0) {
-              // The schema's other branch: the error envelope, with HTTP 200.
+            const { envelope } = entries[api].profile;
+            if (isEnvelopeError(api, body)) {
+              // The schema's other branch: the error envelope, with the success status.
               expect(outcome.kind).toBe("error");
               const error = (outcome as { error: unknown }).error;
-              expect(error).toBeInstanceOf(WorkPlusError);
-              expect(error).toMatchObject({ status: success.status, code: (body as Json).status });
+              expect(error).toBeInstanceOf(errorClass(api));
+              expect(error).toMatchObject({
+                status: success.status,
+                code: (body as Json)[envelope?.statusField as string],
+                operationId,
+              });
               return;
             }
-            const wanted = api === "workplus" ? (body as Json).result : body;
+            const wanted = envelope?.resultField && body ? (body as Json)[envelope.resultField] : body;
             expect(outcome).toEqual({ kind: "data", data: wanted });
           }),
           { numRuns: RUNS, seed: SEED },
@@ -338,9 +424,9 @@ for (const api of SAMPLE) {
             fc.asyncProperty(cases, async ({ documented, status, body, headerId }) => {
               if (body !== undefined && documented.schemaPointer)
                 expect(schemaErrors(api, documented.schemaPointer, body)).toEqual([]);
-              const idHeader = api === "dingtalk" ? "x-acs-request-id" : "x-request-id";
+              const idHeader = requestIdHeader(api);
               const headers: Record<string, string> = body === undefined ? {} : { ...jsonHeaders };
-              if (headerId !== undefined) headers[idHeader] = headerId;
+              if (headerId !== undefined && idHeader) headers[idHeader] = headerId;
               const outcome = await call(api, operationId, {
                 status,
                 headers,
@@ -350,22 +436,12 @@ for (const api of SAMPLE) {
               const error = (outcome as { error: unknown }).error;
               expect(error).toBeInstanceOf(errorClass(api));
               const b = (body ?? {}) as Json;
-              const nonEmpty = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : undefined);
-              if (api === "dingtalk") {
-                expect(error).toMatchObject({
-                  status,
-                  code: nonEmpty(b.code),
-                  requestId: nonEmpty(b.requestid) ?? headerId,
-                  operationId,
-                });
-              } else {
-                expect(error).toMatchObject({
-                  status,
-                  code: typeof b.status === "number" && b.status !== 0 ? b.status : status,
-                  requestId: headerId,
-                  operationId,
-                });
-              }
+              expect(error).toMatchObject({
+                status,
+                code: expectedCode(api, b, status),
+                requestId: expectedRequestId(api, b, headerId),
+                operationId,
+              });
             }),
             { numRuns: RUNS, seed: SEED },
           );
