@@ -10,11 +10,12 @@
  */
 import type { ServerResponse } from "node:http";
 import fc from "fast-check";
-import { ApiError, ConnectionError, ImspecError, ParseError, type Profile, TimeoutError } from "imspec";
+import { ApiError, ConnectionError, ImspecError, ParseError, TimeoutError } from "imspec";
 import type { MockApi } from "imspec/mock";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ScriptedServer } from "../support/scripted-server.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
+import { loadEntries } from "./entries.js";
 import { jsonValue, SchemaArbitraries } from "./schema-arbitrary.js";
 import {
   APIS,
@@ -28,42 +29,8 @@ import {
   successOf,
 } from "./support.js";
 
-/** What a test needs of an API: its entry module's factory and error class, and its generated profile. */
-interface Entry {
-  create: (options: Json) => object;
-  ErrorClass: abstract new (...args: never[]) => ApiError;
-  profile: Profile;
-}
-
-/**
- * `src/<api>/index.ts`: the one function named `create…` and the one class extending ApiError that
- * it exports besides what every entry re-exports from the core (`imspec`); the profile from
- * `generated/<api>/operations.ts`.
- */
-async function entryOf(api: string): Promise<Entry> {
-  const core = (await import("imspec")) as Record<string, unknown>;
-  const entry = (await import(`../../src/${api}/index.ts`)) as Record<string, unknown>;
-  const own = Object.entries(entry).filter(([name]) => !(name in core));
-  const factories = own.filter(([name, v]) => /^create/.test(name) && typeof v === "function");
-  const classes = own.filter(
-    ([, v]) => typeof v === "function" && (v as { prototype?: unknown }).prototype instanceof ApiError,
-  );
-  if (factories.length !== 1 || classes.length !== 1)
-    throw new Error(
-      `src/${api}/index.ts should export one create… function and one ApiError subclass of its own; ` +
-        `found ${factories.map(([n]) => n).join(", ") || "no function"} and ${classes.map(([n]) => n).join(", ") || "no class"}`,
-    );
-  const generated = (await import(`../../generated/${api}/operations.ts`)) as { profile: Profile };
-  return {
-    create: factories[0]?.[1] as Entry["create"],
-    ErrorClass: classes[0]?.[1] as Entry["ErrorClass"],
-    profile: generated.profile,
-  };
-}
-
-const entries = Object.fromEntries(
-  await Promise.all(APIS.map(async (api) => [api, await entryOf(api)] as const)),
-) as Record<MockApi, Entry>;
+/** Each API's client factory, error class and profile (test/contract/entries.ts). */
+const entries = await loadEntries();
 
 /** Fixed, so every run of the suite checks the same cases and a failure reproduces. */
 const SEED = 20_251_128;
