@@ -79,7 +79,9 @@ export class Dialect {
     const documented =
       this.#find(operation, code, false) ?? (prefix ? this.#find(operation, code, true) : undefined);
     const p = this.#profile;
-    if (p.envelope) return { documented, status: documented?.status ?? 200 };
+    // The example may sit under an illustrative 4XX/5XX response (WeCom's errcode -1 does): its body
+    // is the envelope the API sends, but the API sends it with HTTP 200.
+    if (p.envelope) return { documented, status: 200 };
     if (documented) return { documented, status: documented.status };
     return { documented, status: this.#nearest(String(code)) ?? 400 };
   }
@@ -128,10 +130,10 @@ export class Dialect {
       }
     }
     const code = p.tokenInvalidCode ?? String(p.tokenInvalidStatuses[0] ?? 401);
-    const { documented } = this.lookup(operation, code, p.tokenInvalidPrefix);
+    const { documented, status: documentedStatus } = this.lookup(operation, code, p.tokenInvalidPrefix);
     if (documented) {
       return json(
-        documented.status,
+        documentedStatus,
         this.body(documented.code as Code, stringOr(documented.message, "invalid access token")),
       );
     }
