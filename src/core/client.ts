@@ -294,10 +294,23 @@ export function createClient<
     return ref;
   };
 
+  // The parameters of each token operation that carry a secret (`corpsecret`): a direct call of that
+  // operation may pass one the options never gave, and an error may echo it.
+  const secretParams = new Map<string, string[]>();
+  for (const spec of profile.tokens) {
+    const fields = Object.entries(spec.options).filter(([, option]) => spec.secrets.includes(option));
+    if (fields.length)
+      secretParams.set(
+        spec.operation,
+        fields.map(([fieldName]) => fieldName),
+      );
+  }
+
   const methods = createMethods<Ops, Table>(
     operations,
     async (operationId, row, params, callOptions: RequestOptions) => {
       const ref = refOf(operationId, row);
+      for (const fieldName of secretParams.get(operationId) ?? []) redactor.add(params[fieldName] as string);
       try {
         const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
         return responseOf(sent.data, sent.answer, sent);
