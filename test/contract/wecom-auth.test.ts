@@ -3,11 +3,14 @@
  * query), and neither the secret nor the token shows in any error, log event or serialized error.
  */
 import { type MockServer, startMockServer } from "imspec/mock";
-import { createWeCom, type LogEvent, WeComError } from "imspec/wecom";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createWeCom, type LogEvent, statusCodes, WeComError } from "imspec/wecom";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { leaked, shown } from "../resilience/secrets.js";
 import { contract } from "./support.js";
 
 const SECRET = "planted-wecom-corpsecret-Q7m2";
+/** A token the mock never issued, handed out by a scripted gettoken answer. */
+const PLANTED_TOKEN = "planted-wecom-access-token-X4k9";
 let mock: MockServer;
 const current = () => mock;
 
@@ -15,6 +18,7 @@ beforeAll(async () => {
   mock = await startMockServer();
 });
 afterAll(() => mock?.stop());
+afterEach(() => mock.clearScripts());
 
 describe("auth.getAccessToken", () => {
   contract(current, "wecom", "getAccessToken", (o) =>
@@ -32,11 +36,16 @@ describe("auth.getAccessToken", () => {
       corpSecret: SECRET,
     });
     await wc.department.listDepartmentIds({});
-    const token = mock.requests.find((r) => r.operationId === "getAccessToken");
+    const token = mock.requests.findLast((r) => r.operationId === "getAccessToken");
     expect(token?.method).toBe("GET");
     expect(token?.query.get("corpid")).toBe("ww-contract");
+    expect(token?.query.get("corpsecret")).toBe(SECRET);
+    expect(token?.body).toBe("");
+    expect(token?.outcome).toBe("answered");
     const call = mock.requests.findLast((r) => r.operationId === "listDepartmentIds");
     expect(call?.query.get("access_token")).toBe(await wc.appToken.get());
+    // The token travels in the query only: no header carries it.
+    expect(JSON.stringify(call?.headers)).not.toContain(await wc.appToken.get());
   });
 
   test("corpsecret and access_token appear in no error, log event or serialized error", async () => {
@@ -64,5 +73,95 @@ describe("auth.getAccessToken", () => {
     ].join("\n");
     expect(seen).not.toContain(SECRET);
     expect(seen).not.toContain(token);
+  });
+
+  test("planted secrets and tokens stay out of every error, log event and serialized form, whatever the server echoes", async () => {
+    const events: LogEvent[] = [];
+    const thrown: unknown[] = [];
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => void thrown.push(e),
+      );
+    const wc = createWeCom({
+      rateLimit: false,
+      baseUrl: mock.urls.wecom,
+      corpId: "ww-planted",
+      corpSecret: SECRET,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      logger: (e) => void events.push(e),
+    });
+    const echo = (what: string) => `echo corpsecret=${SECRET} access_token=${what} raw ${SECRET} ${what}`;
+
+    // gettoken refuses, echoing the secret (and the query it was sent in).
+    mock.script("wecom", "getAccessToken", {
+      error: statusCodes.INVALID_SECRET,
+      message: echo(SECRET),
+      headers: { "x-echo": `corpsecret=${SECRET}` },
+    });
+    await settle(wc.user.getUser({ userid: "zhangsan" }));
+    // gettoken hands out a token the mock never issued: the call is refused, the token replaced, the call replayed.
+    mock.script("wecom", "getAccessToken", {
+      body: { errcode: 0, errmsg: "ok", access_token: PLANTED_TOKEN, expires_in: 7200 },
+    });
+    await wc.user.getUser({ userid: "zhangsan" });
+    const issued = await wc.appToken.get();
+    expect(issued).not.toBe(PLANTED_TOKEN);
+    expect(events.some((e) => e.tokenReplaced)).toBe(true);
+    // Errors whose errmsg echoes both tokens; a throttled one retried; a dropped connection; a timeout.
+    const both = echo(`${issued} ${PLANTED_TOKEN}`);
+    mock.script("wecom", "getUser", { error: statusCodes.NO_PRIVILEGE, message: both });
+    await settle(wc.user.getUser({ userid: "zhangsan" }));
+    mock.script("wecom", "getUser", { error: statusCodes.SYSTEM_BUSY, message: both, times: 2 });
+    await settle(wc.user.getUser({ userid: "zhangsan" }));
+    mock.script("wecom", "getUser", { drop: "mid-body", raw: echo(issued) });
+    await settle(wc.user.getUser({ userid: "zhangsan" }, { retry: false }));
+    mock.script("wecom", "getUser", { delayMs: 300 });
+    await settle(wc.user.getUser({ userid: "zhangsan" }, { retry: false, timeout: 50 }));
+    mock.script("wecom", "getUser", {
+      raw: `<html>${echo(issued)}</html>`,
+      headers: { "content-type": "text/html" },
+    });
+    await settle(wc.user.getUser({ userid: "zhangsan" }, { retry: false }));
+    // The token operation called directly, with the secret as a parameter.
+    mock.script("wecom", "getAccessToken", { error: statusCodes.INVALID_SECRET, message: echo(SECRET) });
+    await settle(wc.auth.getAccessToken({ corpid: "ww-planted", corpsecret: SECRET }, { retry: false }));
+
+    expect(thrown.map((e) => (e as Error).name)).toEqual([
+      "WeComError",
+      "WeComError",
+      "WeComError",
+      "ConnectionError",
+      "TimeoutError",
+      "ParseError",
+      "WeComError",
+    ]);
+    expect(thrown[2]).toMatchObject({ code: statusCodes.SYSTEM_BUSY, attempts: 2 });
+    const seen = [...thrown.map(shown), JSON.stringify(events)].join("\n");
+    expect(leaked(seen, [SECRET, PLANTED_TOKEN, issued])).toEqual([]);
+    // The errmsg is still shown, with the secrets masked.
+    expect((thrown[1] as Error).message).toContain("echo corpsecret=");
+  });
+
+  test("a corpsecret passed to getAccessToken directly is kept out of its error too, though the client was not given it", async () => {
+    const other = "planted-direct-corpsecret-M3v8";
+    const events: LogEvent[] = [];
+    const wc = createWeCom({
+      rateLimit: false,
+      baseUrl: mock.urls.wecom,
+      accessToken: "a-token-of-its-own",
+      logger: (e) => void events.push(e),
+    });
+    mock.script("wecom", "getAccessToken", {
+      error: statusCodes.INVALID_SECRET,
+      message: `invalid credential: ${other}`,
+    });
+    const error = await wc.auth
+      .getAccessToken({ corpid: "ww-direct", corpsecret: other }, { retry: false })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WeComError);
+    expect(error).toMatchObject({ code: statusCodes.INVALID_SECRET });
+    expect(mock.requests.at(-1)?.query.get("corpsecret")).toBe(other);
+    expect(leaked([shown(error), JSON.stringify(events)].join("\n"), [other])).toEqual([]);
   });
 });
