@@ -5,9 +5,11 @@
  */
 import { Agent, get } from "node:http";
 import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import createClient from "openapi-fetch";
 import type { paths } from "../generated/dingtalk/schema.js";
-import { createDingTalk } from "../src/dingtalk/index.js";
+import type { createDingTalk as CreateDingTalk } from "../src/dingtalk/index.js";
 import { SENIOR_SETTINGS_PATH, SENIOR_STAFF_ID, TOKEN_HEADER } from "./server.js";
 
 export interface BenchClient {
@@ -98,7 +100,19 @@ function openapiFetch(base: URL): BenchClient {
 const UNLIMITED = { "app-operation": { calls: 1e9, seconds: 1 }, ip: { calls: 1e9, seconds: 1 } };
 
 /** The default client: no transport option, so node:http keep-alive on Node (`#default-transport`). */
-function imspec(base: URL): BenchClient {
+type Factory = typeof CreateDingTalk;
+
+/**
+ * `imspec/dingtalk` as built (`npm run dist`, which `npm run bench` runs first): what users run,
+ * compiled by tsc, with `#default-transport` resolved by the package's own `imports` (bench/tsconfig.json
+ * keeps tsx from mapping it back to the sources).
+ */
+async function loadImspec(): Promise<Factory> {
+  const entry = pathToFileURL(path.join(import.meta.dirname, "../dist/src/dingtalk/index.js")).href;
+  return ((await import(entry)) as { createDingTalk: Factory }).createDingTalk;
+}
+
+function imspec(base: URL, createDingTalk: Factory): BenchClient {
   const dt = createDingTalk({
     appKey: "dingbench",
     appSecret: "bench-app-secret",
@@ -114,7 +128,7 @@ function imspec(base: URL): BenchClient {
 }
 
 /** The fetch path: what browsers and edge runtimes get, here over Node's global fetch. */
-function imspecFetch(base: URL): BenchClient {
+function imspecFetch(base: URL, createDingTalk: Factory): BenchClient {
   const dt = createDingTalk({
     appKey: "dingbench",
     appSecret: "bench-app-secret",
@@ -163,13 +177,14 @@ export async function createClients(baseUrl: string): Promise<BenchClient[]> {
   // Node install its own, so "global fetch" below is the fetch every Node user gets.
   await (await fetch("data:,")).text();
   const lib = await import("undici");
+  const createDingTalk = await loadImspec();
   return [
     nodeHttp(base),
     undici(base, lib),
     globalFetch(base),
     openapiFetch(base),
-    imspec(base),
-    imspecFetch(base),
+    imspec(base, createDingTalk),
+    imspecFetch(base, createDingTalk),
     officialSdk(base),
   ];
 }

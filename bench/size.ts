@@ -115,7 +115,7 @@ async function bundles(consumer: string): Promise<BundleRow[]> {
 }
 
 /** `npm run dist`: the package is measured as it would be published from this tree. */
-function buildDist(): Promise<void> {
+export function buildDist(): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       path.join(ROOT, "node_modules/.bin/tsx"),
@@ -206,10 +206,10 @@ function install(consumer: string): InstallRow[] {
   ];
 }
 
+/** Sizes of the package in dist/ (built by the caller: `buildDist`). */
 export async function size(): Promise<SizeResult> {
   const dir = mkdtempSync(path.join(tmpdir(), "imspec-size-"));
   try {
-    await buildDist();
     const packed = await pack(dir);
     const consumer = path.join(dir, "consumer");
     await installConsumer(consumer, packed.tarball);

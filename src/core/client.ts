@@ -122,6 +122,9 @@ function storedToken(spec: TokenSpec, answer: unknown, site: CallSite): StoredTo
   return { accessToken: token, expiresAt, obtainedAt: now };
 }
 
+// Each row's parameters as a list, made once: a method call then walks it without allocating.
+const paramLists = new WeakMap<OperationRow, { list: Array<[string, string]>; body: boolean }>();
+
 /** The request a method sends, built from its row and params. */
 function requestOf(
   base: string,
@@ -129,21 +132,27 @@ function requestOf(
   params: Record<string, unknown>,
   site: CallSite,
 ): Request {
+  let compiled = paramLists.get(row);
+  if (!compiled) {
+    const list = Object.entries(row.params);
+    compiled = { list, body: list.some(([, where]) => where === "body") };
+    paramLists.set(row, compiled);
+  }
   let path = row.path;
-  const query: string[] = [];
+  let query = "";
   const headers: Record<string, string> = {};
-  const body: Record<string, unknown> | undefined = Object.values(row.params).includes("body")
-    ? {}
-    : undefined;
-  for (const [name, where] of Object.entries(row.params)) {
+  const body: Record<string, unknown> | undefined = compiled.body ? {} : undefined;
+  for (const [name, where] of compiled.list) {
     const value = Object.hasOwn(params, name) ? params[name] : undefined;
     if (value === undefined) continue;
     if (where === "path") path = path.replace(`{${name}}`, () => pathSegment(name, value, site));
-    else if (where === "query") query.push(...queryPairs(name, value, site));
+    else if (where === "query")
+      for (const pair of queryPairs(name, value, site)) query += `${query ? "&" : "?"}${pair}`;
     else if (where === "header") headers[name] = String(value);
     else (body as Record<string, unknown>)[name] = value;
   }
-  if (/\{[^}]+\}/.test(path)) throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
+  if (path.includes("{") && /\{[^}]+\}/.test(path))
+    throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
   let text: string | undefined;
   if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -153,12 +162,7 @@ function requestOf(
       throw new ConfigError(`The body cannot be serialized: ${(error as Error).message}`, site);
     }
   }
-  return {
-    url: `${base}${path}${query.length ? `?${query.join("&")}` : ""}`,
-    method: row.method,
-    headers,
-    body: text,
-  };
+  return { url: base + path + query, method: row.method, headers, body: text };
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -356,10 +360,14 @@ export function createClient<
       },
     });
     const c = cache;
-    appToken = { get: (b) => c.get(b), replace: (rejected, b) => c.replace(rejected, b) };
+    appToken = {
+      get: (b) => c.get(b),
+      peek: () => c.peek(),
+      replace: (rejected, b) => c.replace(rejected, b),
+    };
   } else if (options.accessToken !== undefined) {
     const token = options.accessToken;
-    appToken = { get: async () => token };
+    appToken = { get: async () => token, peek: () => token };
   } else if (typeof options.getAccessToken === "function") {
     const provider = options.getAccessToken;
     appToken = { get: async () => provider(), replace: async () => provider() };

@@ -71,6 +71,8 @@ export interface Bound {
 /** A source of tokens; `replace` (optional) returns a token other than one the server refused. */
 export interface TokenSource {
   get(bound?: Bound): Promise<string>;
+  /** The token if one is at hand without waiting (`get` would resolve with it at once). */
+  peek?(): string | undefined;
   replace?(rejected: string, bound?: Bound): Promise<string>;
 }
 
@@ -115,7 +117,7 @@ export interface EngineOptions {
 }
 
 export type Verdict =
-  | { kind: "data"; data: unknown; requestId: string | undefined }
+  | ({ kind: "data" } & Sent)
   | { kind: "error"; error: ImspecError }
   | { kind: "retry"; error: ImspecError; delayMs: number }
   | { kind: "replay"; error: ApiError };
@@ -167,6 +169,11 @@ export function parseJson(text: string): unknown {
   );
 }
 
+function matchesAll(match: Readonly<Record<string, unknown>>, data: Record<string, unknown>): boolean {
+  for (const key in match) if (String(data[key]) !== String(match[key])) return false;
+  return true;
+}
+
 /** What one attempt's outcome means. Pure but for the random jitter it is given. */
 export function classify(
   outcome: { answer: TransportResponse } | { failure: unknown },
@@ -196,7 +203,9 @@ export function classify(
     );
     return retryOr(error, isRetryable({ kind: error.beforeSend ? "not-sent" : "network" }, op.idempotent));
   }
-  const { status, headers, body } = outcome.answer;
+  // Headers are read only when needed: the node transport builds its record of them on first read.
+  const { answer } = outcome;
+  const { status, body } = answer;
   let data: unknown;
   let parsed = true;
   try {
@@ -210,7 +219,7 @@ export function classify(
   const requestIdOf = () => {
     const id =
       field(data, profile.errors.requestId) ??
-      profile.errors.requestIdHeader.map((h) => headers[h]).find((v) => v);
+      profile.errors.requestIdHeader.map((h) => answer.headers[h]).find((v) => v);
     if (id !== undefined) redactedId ??= redactor.text(String(id));
     return redactedId;
   };
@@ -220,24 +229,22 @@ export function classify(
       profile.errors,
       {
         status,
-        statusText: redactor.text(outcome.answer.statusText ?? ""),
-        headers: redactor.headers(new Headers(headers as Record<string, string>)),
+        statusText: redactor.text(answer.statusText ?? ""),
+        headers: redactor.headers(new Headers(answer.headers as Record<string, string>)),
         body: redactor.value(parsed ? data : undefined),
       },
       op,
       ErrorClass,
       override,
     );
-  const refusal = profile.errors.refusals.find(
-    (r) =>
-      data &&
-      typeof data === "object" &&
-      Object.entries(r.match).every(([k, v]) => String((data as Record<string, unknown>)[k]) === String(v)),
-  );
+  const refusal =
+    data && typeof data === "object"
+      ? profile.errors.refusals.find((r) => matchesAll(r.match, data as Record<string, unknown>))
+      : undefined;
   if (refusal) return { kind: "error", error: refuse(refusal) };
   const ok = status >= 200 && status < 300;
   if (ok && !parsed) {
-    const type = redactor.text(headers["content-type"] ?? "no content type");
+    const type = redactor.text(answer.headers["content-type"] ?? "no content type");
     const message = `${op.method} ${op.path} → ${status}: the body is not JSON (${type}, ${body.length} bytes)`;
     return { kind: "error", error: new ParseError(message, op, status, requestIdOf()) };
   }
@@ -262,6 +269,7 @@ export function classify(
     return {
       kind: "data",
       data: result,
+      answer,
       get requestId() {
         return requestIdOf();
       },
@@ -270,8 +278,8 @@ export function classify(
   const invalid = profile.errors.tokenInvalid;
   if (s.canReplay && (invalid.statuses.includes(status) || matches(error.code, invalid.codes)))
     return { kind: "replay", error };
-  const answer = { kind: "answer" as const, status, code: error.code };
-  return retryOr(error, isRetryable(answer, op.idempotent, profile.errors), headers["retry-after"]);
+  const failure = { kind: "answer" as const, status, code: error.code };
+  return retryOr(error, isRetryable(failure, op.idempotent, profile.errors), answer.headers["retry-after"]);
 }
 
 const PENDING = Symbol();
@@ -324,6 +332,12 @@ function bounding<T>(
   });
 }
 
+/** The error as thrown, with the number of attempts made. */
+function failed(error: ImspecError, attempt: number): ImspecError {
+  error.attempts = attempt;
+  return error;
+}
+
 export class Engine {
   readonly #o: EngineOptions;
 
@@ -349,21 +363,21 @@ export class Engine {
     op: OperationRef,
   ) {
     const out: Record<string, string> = Object.create(null);
-    for (const [extra, checked] of [
-      [base, false],
-      [this.#o.headers, true],
-      [call, true],
-    ] as const) {
-      for (const [name, value] of Object.entries(extra ?? {})) {
-        const key = name.toLowerCase();
-        if (!HEADER_NAME.test(name) || typeof value !== "string" || !HEADER_VALUE.test(value))
-          throw new ConfigError(`Invalid request header ${JSON.stringify(this.#o.redactor.text(name))}`, op);
-        if (checked && FRAMING.has(key))
-          throw new ConfigError(`The ${key} header is the transport's to write, not an option's`, op);
-        out[key] = value.replace(/^[\t ]+|[\t ]+$/g, "");
-      }
-    }
+    this.#merge(out, base, false, op);
+    if (this.#o.headers) this.#merge(out, this.#o.headers, true, op);
+    if (call) this.#merge(out, call, true, op);
     return out;
+  }
+
+  #merge(out: Record<string, string>, extra: object, checked: boolean, op: OperationRef): void {
+    for (const [name, value] of Object.entries(extra)) {
+      const key = name.toLowerCase();
+      if (!HEADER_NAME.test(name) || typeof value !== "string" || !HEADER_VALUE.test(value))
+        throw new ConfigError(`Invalid request header ${JSON.stringify(this.#o.redactor.text(name))}`, op);
+      if (checked && FRAMING.has(key))
+        throw new ConfigError(`The ${key} header is the transport's to write, not an option's`, op);
+      out[key] = value.replace(/^[\t ]+|[\t ]+$/g, "");
+    }
   }
 
   #tokenSource(
@@ -388,15 +402,15 @@ export class Engine {
     return { source, managed: source.replace !== undefined };
   }
 
-  /** The request with the token where the profile puts it. */
+  /** The URL and headers with the token where the profile puts it. */
   #authorize(
-    request: Request,
+    url: string,
     headers: Record<string, string>,
     token: string | undefined,
     op: OperationRef,
-  ): Request {
+  ): string {
     const auth = this.#o.profile.auth;
-    if (token === undefined || !auth) return { ...request, headers };
+    if (token === undefined || !auth) return url;
     if (typeof token !== "string" || token.length === 0)
       throw new ConfigError("The token provider returned no token", op);
     // The same token call after call: learnt and checked once.
@@ -404,18 +418,18 @@ export class Engine {
     if (auth.in === "query") {
       // Appended as the query was written (%20, brackets kept): URLSearchParams would rewrite it all.
       const key = encodeURIComponent(auth.name);
-      const [head, query] = request.url.split("?") as [string, string | undefined];
+      const [head, query] = url.split("?") as [string, string | undefined];
       const kept = query?.split("&").filter((pair) => pair.split("=")[0] !== key) ?? [];
       kept.push(`${key}=${encodeURIComponent(token)}`);
       this.#lastToken = token;
-      return { ...request, url: `${head}?${kept.join("&")}`, headers };
+      return `${head}?${kept.join("&")}`;
     }
     const value = auth.scheme ? `${auth.scheme} ${token}` : token;
     if (token !== this.#lastToken && !HEADER_VALUE.test(value))
       throw new ConfigError("The access token is not a valid header value", op);
     this.#lastToken = token;
     headers[auth.name.toLowerCase()] = value.trim();
-    return { ...request, headers };
+    return url;
   }
 
   #log(event: Omit<LogEvent, "api" | "operationId" | "method" | "path">, op: OperationRef): void {
@@ -453,30 +467,40 @@ export class Engine {
     const signal = options.signal;
     let replayed = false;
     let replacement: string | undefined;
-    const fail = (error: ImspecError, attempt: number) => Object.assign(error, { attempts: attempt });
     for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      const bound = { signal, deadline: Date.now() + timeout };
-      if (signal?.aborted) throw fail(new AbortError(op), attempt);
+      const started = o.logger ? performance.now() : 0;
+      const deadline = Date.now() + timeout;
+      if (signal?.aborted) throw failed(new AbortError(op), attempt);
       // The token request has its own timeout, started a moment later: let its error, which names
       // it, be the one reported.
-      const tokenBound = { signal, deadline: bound.deadline + 100 };
+      const tokenBound = () => ({ signal, deadline: deadline + 100 });
       const token =
-        auth && (replacement ?? (await bounded(auth.source.get(tokenBound), op, tokenBound, timeout)));
+        auth &&
+        (replacement ??
+          auth.source.peek?.() ??
+          (await bounded(auth.source.get(tokenBound()), op, tokenBound(), timeout)));
       replacement = undefined;
       const rateLimitedMs =
-        op.budgets?.length && o.limiter
-          ? await bounded(o.limiter.acquire(op.budgets, signal), op, bound, timeout)
+        op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)
+          ? await bounded(o.limiter.acquire(op.budgets, signal), op, { signal, deadline }, timeout)
           : 0;
       // An aborted call is never sent, however late the abort came.
-      if (signal?.aborted) throw fail(new AbortError(op), attempt);
-      const outgoing = this.#authorize(request, headers, token, op);
+      if (signal?.aborted) throw failed(new AbortError(op), attempt);
+      const url = this.#authorize(request.url, headers, token, op);
       let outcome: { answer: TransportResponse } | { failure: unknown };
       try {
-        const left = Math.max(1, bound.deadline - Date.now());
-        outcome = { answer: await o.transport({ ...outgoing, signal, timeout: left, maxBytes: o.maxBytes }) };
+        const answer = await o.transport({
+          url,
+          method: request.method,
+          headers,
+          body: request.body,
+          signal,
+          timeout: Math.max(1, deadline - Date.now()),
+          maxBytes: o.maxBytes,
+        });
+        outcome = { answer };
       } catch (failure) {
-        if (signal?.aborted) throw fail(new AbortError(op), attempt);
+        if (signal?.aborted) throw failed(new AbortError(op), attempt);
         outcome = { failure };
       }
       const situation = {
@@ -506,28 +530,20 @@ export class Engine {
           },
           op,
         );
-      if (verdict.kind === "data")
-        return {
-          data: verdict.data,
-          answer: (outcome as { answer: TransportResponse }).answer,
-          get requestId() {
-            return verdict.requestId;
-          },
-        };
-      if (verdict.kind === "error") throw fail(verdict.error, attempt);
+      if (verdict.kind === "data") return verdict;
+      if (verdict.kind === "error") throw failed(verdict.error, attempt);
       if (verdict.kind === "replay" && auth?.source.replace && token !== undefined) {
         // The token was refused: one new token (shared by every call that saw the same refusal), one replay.
         replayed = true;
-        const tokenBound = { signal, deadline: bound.deadline + 100 };
-        replacement = await bounded(auth.source.replace(token, tokenBound), op, tokenBound, timeout);
-        if (replacement === token) throw fail(verdict.error, attempt);
+        replacement = await bounded(auth.source.replace(token, tokenBound()), op, tokenBound(), timeout);
+        if (replacement === token) throw failed(verdict.error, attempt);
         attempt--;
         continue;
       }
       try {
         await sleep((verdict as { delayMs: number }).delayMs, signal);
       } catch {
-        throw fail(new AbortError(op), attempt);
+        throw failed(new AbortError(op), attempt);
       }
     }
   }

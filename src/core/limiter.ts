@@ -12,8 +12,12 @@ export interface Budget {
 export interface LimiterStore {
   /** Takes one call from every budget at once if all allow it now (all or nothing); else returns ms until it may be tried again (> 0). */
   take(budgets: readonly Budget[], now: number): Promise<number>;
+  /** The same, synchronously, for a store that needs no I/O: lets an uncontended call go without a promise. */
+  takeNow?(budgets: readonly Budget[], now: number): number;
 }
 export interface RateLimiter {
+  /** Takes the budgets now if nobody waits for them and the store answers synchronously; false: use `acquire`. */
+  tryAcquire(budgets: readonly Budget[]): boolean;
   /** Resolves with the ms waited once the call may go; rejects with signal.reason if the signal aborts while waiting (the call is then never sent and takes no budget). Waiters of one key are served first-in, first-out (fair queueing: never drops or reorders a caller's calls). */
   acquire(budgets: readonly Budget[], signal?: AbortSignal): Promise<number>;
 }
@@ -28,17 +32,32 @@ export class MemoryLimiterStore implements LimiterStore {
   readonly #next = new Map<string, number>();
 
   async take(budgets: readonly Budget[], now: number): Promise<number> {
-    // One key may have budgets of several windows (per minute and per hour): each counts apart.
-    const keys = budgets.map((b) => `${b.key} ${b.windowMs}`);
-    const wait = Math.max(0, ...keys.map((k) => (this.#next.get(k) ?? now) - now));
+    return this.takeNow(budgets, now);
+  }
+
+  takeNow(budgets: readonly Budget[], now: number): number {
+    let wait = 0;
+    for (const b of budgets) wait = Math.max(wait, (this.#next.get(slot(b)) ?? now) - now);
     if (wait > 0) return Math.ceil(wait);
-    budgets.forEach((b, i) => {
-      const k = keys[i] as string;
-      this.#next.set(k, Math.max(this.#next.get(k) ?? now, now) + b.windowMs / b.calls);
-    });
+    for (const b of budgets)
+      this.#next.set(slot(b), Math.max(this.#next.get(slot(b)) ?? now, now) + b.windowMs / b.calls);
     return 0;
   }
 }
+
+// One key may have budgets of several windows (per minute and per hour): each counts apart. Budgets
+// live as long as their operation, so the slot name is made once.
+const slots = new WeakMap<Budget, string>();
+function slot(b: Budget): string {
+  let name = slots.get(b);
+  if (name === undefined) {
+    name = `${b.key} ${b.windowMs}`;
+    slots.set(b, name);
+  }
+  return name;
+}
+const ids = new WeakMap<readonly Budget[], string>();
+const valid = (b: Budget) => Number.isInteger(b.calls) && b.calls >= 1 && b.windowMs > 0;
 
 type Waiter = { budgets: readonly Budget[]; since: number; go(ms: number): void };
 type Queue = { waiters: Waiter[]; woken?: AbortController };
@@ -66,14 +85,30 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
     }
     queues.delete(id);
   };
+  const idOf = (budgets: readonly Budget[]) => {
+    let id = ids.get(budgets);
+    if (id === undefined) {
+      id = budgets.map((b) => b.key).join("\n");
+      ids.set(budgets, id);
+    }
+    return id;
+  };
   return {
+    tryAcquire(budgets) {
+      if (!store.takeNow || !budgets.every(valid) || queues.has(idOf(budgets))) return false;
+      try {
+        return store.takeNow(budgets, now()) === 0;
+      } catch {
+        return true; // as in `acquire`: a store that fails lets the call go
+      }
+    },
     acquire: (budgets, signal) =>
       new Promise<number>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        if (!budgets.every((b) => Number.isInteger(b.calls) && b.calls >= 1 && b.windowMs > 0))
+        if (!budgets.every(valid))
           return reject(new RangeError("rate limit: calls must be a positive integer, windowMs > 0"));
         if (!budgets.length) return resolve(0);
-        const id = budgets.map((b) => b.key).join("\n");
+        const id = idOf(budgets);
         const queue = queues.get(id) ?? { waiters: [] };
         const aborted = () => {
           const at = queue.waiters.indexOf(waiter);

@@ -34,6 +34,15 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
 };
 const utf8 = new TextDecoder();
 
+/** Header `name` (lower-case) from node:http's raw list, repeated lines joined as in `headersOf`. */
+function header(raw: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2)
+    if ((raw[i] as string).length === name.length && (raw[i] as string).toLowerCase() === name)
+      value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+  return value;
+}
+
 function headersOf(raw: readonly string[]): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (let i = 0; i < raw.length; i += 2) {
@@ -92,7 +101,9 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
         }
       };
       const req = (https ? httpsRequest : httpRequest)({
-        ...target,
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
         path,
         method,
         headers: outgoing,
@@ -102,13 +113,14 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
       const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
       req.on("error", (error) => end(new TransportFailure("network", error)));
       req.on("response", (res: IncomingMessage) => {
-        // Our record of the lines, not res.headers: node:http builds that one lazily, and would build it twice.
-        const answered = headersOf(res.rawHeaders);
-        if (Number(answered["content-length"]) > maxBytes) return end(new TransportFailure("too-large"));
-        const make = DECODERS[(answered["content-encoding"] ?? "").trim().toLowerCase()];
+        // Our record of the lines, not res.headers (node:http builds that one lazily, and would build
+        // it twice), and only when asked for: most answers need just these two.
+        const raw = res.rawHeaders;
+        if (Number(header(raw, "content-length")) > maxBytes) return end(new TransportFailure("too-large"));
+        const make = DECODERS[(header(raw, "content-encoding") ?? "").trim().toLowerCase()];
         const decoder = make?.() as Readable | undefined;
         stream = decoder ? res.pipe(decoder as unknown as NodeJS.WritableStream & Readable) : res;
-        if (decoder) res.once("error", (error) => decoder.destroy(error));
+        if (decoder) res.on("error", (error) => decoder.destroy(error));
         const chunks: Buffer[] = [];
         let size = 0;
         stream.on("data", (chunk: Buffer) => {
@@ -116,24 +128,29 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
           if (size > maxBytes) end(new TransportFailure("too-large"));
           else chunks.push(chunk);
         });
-        stream.once("error", (error) => end(new TransportFailure("network", error)));
+        stream.on("error", (error) => end(new TransportFailure("network", error)));
         // Closes after every answer too: build the failure (two stack traces) only when it is one.
-        stream.once(
+        stream.on(
           "close",
           () => settled || end(new TransportFailure("network", new Error("other side closed"))),
         );
-        stream.once("end", () => {
+        stream.on("end", () => {
+          let text: string;
           try {
-            const text = utf8.decode(Buffer.concat(chunks));
-            end(undefined, {
-              status: res.statusCode ?? 0,
-              statusText: res.statusMessage,
-              headers: answered,
-              body: text,
-            });
+            text = utf8.decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
           } catch (error) {
-            end(new TransportFailure("too-large", error));
+            return end(new TransportFailure("too-large", error));
           }
+          let parsed: Record<string, string> | undefined;
+          end(undefined, {
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage,
+            get headers() {
+              parsed ??= headersOf(raw);
+              return parsed;
+            },
+            body: text,
+          });
         });
       });
       req.end(body);

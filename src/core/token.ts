@@ -62,11 +62,17 @@ export class TokenCache {
     return token?.accessToken !== rejected && left > margin;
   }
 
+  /** The cached token while no refresh is due: what `get` would resolve with at once. */
+  peek(): string | undefined {
+    const held = this.#current;
+    if (this.#fresh(held) || (this.#valid(held) && this.#now() < this.#retryAt)) return held.accessToken;
+    return undefined;
+  }
+
   /** A valid token: the cached one, or the result of the one refresh in flight. */
   get(wait: TokenWait = {}): Promise<string> {
-    const held = this.#current;
-    if (this.#fresh(held) || (this.#valid(held) && this.#now() < this.#retryAt))
-      return Promise.resolve(held.accessToken);
+    const held = this.peek();
+    if (held !== undefined) return Promise.resolve(held);
     return this.#wait(this.#start(undefined), wait).catch((error: unknown) => {
       // An early refresh that failed or outlasted this call's bound: the cached token still works.
       if (!wait.signal?.aborted && this.#valid(this.#current)) return this.#current.accessToken;
