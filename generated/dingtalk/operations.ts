@@ -95,10 +95,8 @@ export const operations = {
     params: {
       settingId: "path",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "DeleteEmpAttributeVisibility",
   },
   getAccessToken: {
     method: "POST",
@@ -108,10 +106,8 @@ export const operations = {
       appKey: "body",
       appSecret: "body",
     },
-    success: 200,
     idempotent: false,
     token: "none",
-    sdkOperation: "GetAccessToken",
   },
   getApplyInviteInfo: {
     method: "GET",
@@ -121,10 +117,8 @@ export const operations = {
       inviterUserId: "query",
       deptId: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "GetApplyInviteInfo",
   },
   getCorpAccessToken: {
     method: "POST",
@@ -136,10 +130,8 @@ export const operations = {
       authCorpId: "body",
       suiteTicket: "body",
     },
-    success: 200,
     idempotent: false,
     token: "none",
-    sdkOperation: "GetCorpAccessToken",
   },
   getDingIdByMigrationDingId: {
     method: "GET",
@@ -148,20 +140,16 @@ export const operations = {
     params: {
       migrationDingId: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "GetDingIdByMigrationDingId",
   },
   getLatestDingIndex: {
     method: "GET",
     path: "/v1.0/contact/dingIndexs",
     tag: "contact",
     params: {},
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "GetLatestDingIndex",
   },
   getMigrationDingIdByDingId: {
     method: "GET",
@@ -170,10 +158,8 @@ export const operations = {
     params: {
       dingId: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "GetMigrationDingIdByDingId",
   },
   getMigrationUnionIdByUnionId: {
     method: "GET",
@@ -182,10 +168,8 @@ export const operations = {
     params: {
       unionId: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "GetMigrationUnionIdByUnionId",
   },
   getUnionIdByMigrationUnionId: {
     method: "GET",
@@ -194,10 +178,8 @@ export const operations = {
     params: {
       migrationUnionId: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "GetUnionIdByMigrationUnionId",
   },
   getUser: {
     method: "GET",
@@ -206,10 +188,8 @@ export const operations = {
     params: {
       unionId: "path",
     },
-    success: 200,
     idempotent: true,
     token: "user",
-    sdkOperation: "GetUser",
   },
   getUserAccessToken: {
     method: "POST",
@@ -222,10 +202,8 @@ export const operations = {
       refreshToken: "body",
       grantType: "body",
     },
-    success: 200,
     idempotent: false,
     token: "none",
-    sdkOperation: "GetUserToken",
   },
   listEmpAttributeVisibility: {
     method: "GET",
@@ -235,7 +213,6 @@ export const operations = {
       nextToken: "query",
       maxResults: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
     pagination: {
@@ -245,7 +222,6 @@ export const operations = {
       hasMoreField: "hasMore",
       firstCursor: -1,
     },
-    sdkOperation: "ListEmpAttributeVisibility",
   },
   listSeniorSettings: {
     method: "GET",
@@ -255,10 +231,8 @@ export const operations = {
       seniorStaffId: "query",
       permissionCode: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
-    sdkOperation: "ListSeniorSettings",
   },
   updateDeptSettingTailFirst: {
     method: "POST",
@@ -267,10 +241,8 @@ export const operations = {
     params: {
       enable: "body",
     },
-    success: 200,
     idempotent: false,
     token: "app",
-    sdkOperation: "UpdateDeptSettngTailFirst",
   },
   updateEmpAttributeVisibilitySetting: {
     method: "POST",
@@ -289,10 +261,8 @@ export const operations = {
       excludeTagIds: "body",
       active: "body",
     },
-    success: 200,
     idempotent: false,
     token: "app",
-    sdkOperation: "UpdateEmpAttrbuteVisibilitySetting",
   },
   updateSeniorSetting: {
     method: "POST",
@@ -306,11 +276,9 @@ export const operations = {
       permitTagIds: "body",
       protectScenes: "body",
     },
-    success: 200,
     noBody: true,
     idempotent: false,
     token: "app",
-    sdkOperation: "UpdateSeniorSetting",
   },
 } as const;
 

@@ -116,7 +116,6 @@ export const operations = {
       corpid: "query",
       corpsecret: "query",
     },
-    success: 200,
     idempotent: true,
     token: "none",
   },
@@ -127,7 +126,6 @@ export const operations = {
     params: {
       id: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
     rateLimits: [
@@ -152,7 +150,6 @@ export const operations = {
     params: {
       userid: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
     rateLimits: [
@@ -177,7 +174,6 @@ export const operations = {
     params: {
       mobile: "body",
     },
-    success: 200,
     idempotent: false,
     token: "app",
     rateLimits: [
@@ -202,7 +198,6 @@ export const operations = {
     params: {
       id: "query",
     },
-    success: 200,
     idempotent: true,
     token: "app",
     rateLimits: [
@@ -228,7 +223,6 @@ export const operations = {
       cursor: "body",
       limit: "body",
     },
-    success: 200,
     idempotent: false,
     token: "app",
     pagination: {

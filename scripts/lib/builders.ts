@@ -77,7 +77,7 @@ export function operationDoc(op: OperationInfo): string {
  * The runtime row of one operation.
  * @example
  * { method: "GET", path: "/v1.0/contact/seniorSettings", tag: "contact",
- *   params: { seniorStaffId: "query" }, success: 200, idempotent: true, token: "app" }
+ *   params: { seniorStaffId: "query" }, idempotent: true, token: "app" }
  */
 export function operationRow(op: OperationInfo): Record<string, unknown> {
   return {
@@ -85,12 +85,10 @@ export function operationRow(op: OperationInfo): Record<string, unknown> {
     path: op.path,
     tag: op.tag,
     params: Object.fromEntries(op.params.map((p) => [p.name, p.in])),
-    success: op.success.status,
     ...(op.success.hasBody ? {} : { noBody: true }),
     idempotent: op.idempotent,
     token: op.token,
     ...(op.pagination ? { pagination: op.pagination } : {}),
-    ...(op.sdkOperation ? { sdkOperation: op.sdkOperation } : {}),
     ...(op.rateLimits ? { rateLimits: op.rateLimits } : {}),
   };
 }

@@ -282,27 +282,8 @@ export function classify(
   return retryOr(error, isRetryable(failure, op.idempotent, profile.errors), answer.headers["retry-after"]);
 }
 
-const PENDING = Symbol();
-const NOW = Promise.resolve(PENDING);
-
-/**
- * Races `promise` against the call's signal and deadline; the loser's rejection is swallowed. A
- * promise already settled (a cached token, a free budget) needs no timer: the race with a resolved
- * sentinel tells, for about a third of the cost of arming and clearing one.
- */
+/** Races `promise` (a token or budget being waited for) against the call's signal and deadline; the loser's rejection is swallowed. */
 function bounded<T>(
-  promise: Promise<T>,
-  op: OperationRef,
-  bound: { signal?: AbortSignal | undefined; deadline: number },
-  timeout: number,
-): Promise<T> {
-  if (bound.signal?.aborted) return bounding(promise, op, bound, timeout);
-  return Promise.race([promise, NOW]).then((value) =>
-    value === PENDING ? bounding(promise, op, bound, timeout) : (value as T),
-  );
-}
-
-function bounding<T>(
   promise: Promise<T>,
   op: OperationRef,
   bound: { signal?: AbortSignal | undefined; deadline: number },
@@ -386,8 +367,13 @@ export class Engine {
   ): { source: TokenSource; managed: boolean } | undefined {
     if (op.token === "none" || !this.#o.profile.auth) return undefined;
     const given = options.accessToken;
-    if (given !== undefined)
-      return { source: { get: async () => (typeof given === "function" ? given() : given) }, managed: false };
+    if (given !== undefined) {
+      const source =
+        typeof given === "function"
+          ? { get: async () => given() }
+          : { get: async () => given, peek: () => given };
+      return { source, managed: false };
+    }
     if (op.token === "user")
       throw new ConfigError(
         `${op.operationId ?? op.path} needs a user access token: pass it as { accessToken } in the call options`,

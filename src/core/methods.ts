@@ -22,12 +22,10 @@ export interface OperationRow {
   readonly path: string;
   readonly tag: string;
   readonly params: Readonly<Record<string, ParamLocation>>;
-  readonly success: number;
   readonly noBody?: boolean;
   readonly idempotent: boolean;
   readonly token: TokenKind;
   readonly pagination?: Pagination;
-  readonly sdkOperation?: string;
   readonly rateLimits?: ReadonlyArray<RateLimit>;
 }
 type RateLimit = { readonly calls: number; readonly seconds: number; readonly scope: string };

@@ -122,7 +122,6 @@ describe("cursor loops longer than the cursors kept", () => {
       path: "/items",
       tag: "items",
       params: { cursor: "query" },
-      success: 200,
       idempotent: true,
       token: "none",
       pagination: {
