@@ -107,7 +107,7 @@ type Factory = typeof CreateDingTalk;
  * compiled by tsc, with `#default-transport` resolved by the package's own `imports` (bench/tsconfig.json
  * keeps tsx from mapping it back to the sources).
  */
-async function loadImspec(): Promise<Factory> {
+export async function loadImspec(): Promise<Factory> {
   const entry = pathToFileURL(path.join(import.meta.dirname, "../dist/src/dingtalk/index.js")).href;
   return ((await import(entry)) as { createDingTalk: Factory }).createDingTalk;
 }

@@ -4,18 +4,22 @@
  *
  * Cases, measured in alternating rounds (A B C D A B C D …) like bench/calls.ts:
  *   nothing          an awaited empty async step, the least any extra step costs
- *   acquire          `limiter.acquire(budgets)` alone
+ *   tryAcquire       the synchronous take an uncontended call gets (what the engine does first)
+ *   acquire          `limiter.acquire(budgets)`, the queued path a contended call takes
+ *   layer, on / off  a whole imspec call (dist/) over an in-memory transport: the client's own work
+ *                    per call (method, engine, token, classify, parse), with the limiter on and off
  *   call             one keep-alive node:http GET to the loopback server (bench/server.ts), body parsed
  *   acquire + call   the same call behind `acquire`
  * Figures are the median over rounds of µs per call (wall), with the spread of the rounds.
  */
 import { Agent, get } from "node:http";
 import { type Budget, createRateLimiter } from "../src/core/limiter.js";
-import { SENIOR_SETTINGS_PATH, SENIOR_STAFF_ID, TOKEN_HEADER } from "./server.js";
+import { loadImspec } from "./clients.js";
+import { examples, SENIOR_SETTINGS_PATH, SENIOR_STAFF_ID, TOKEN_HEADER } from "./server.js";
 import { median, spread } from "./stats.js";
 
 export interface LimiterRow {
-  id: "nothing" | "acquire" | "call" | "acquire+call";
+  id: "nothing" | "tryAcquire" | "acquire" | "layer-on" | "layer-off" | "call" | "acquire+call";
   label: string;
   /** µs per call (wall time), one value per round. */
   rounds: number[];
@@ -57,6 +61,28 @@ function loopbackCall(serverUrl: string, agent: Agent): () => Promise<unknown> {
     });
 }
 
+/** An imspec DingTalk client whose transport answers from memory: what is left is the client's own work. */
+async function inMemoryClient(limited: boolean) {
+  const createDingTalk = await loadImspec();
+  const { seniorSettings, token } = examples();
+  const answer = (body: unknown) => ({
+    status: 200,
+    headers: { "content-type": "application/json", "x-acs-request-id": "bench" },
+    body: JSON.stringify(body),
+  });
+  const settings = answer(seniorSettings);
+  const tokenAnswer = answer(token);
+  const dt = createDingTalk({
+    appKey: "dingbench",
+    appSecret: "bench-app-secret",
+    rateLimit: limited
+      ? { "app-operation": { calls: 1e9, seconds: 1 }, ip: { calls: 1e9, seconds: 1 } }
+      : false,
+    transport: async (request) => (request.url.includes("/oauth2/") ? tokenAnswer : settings),
+  });
+  return () => dt.contact.listSeniorSettings({ seniorStaffId: SENIOR_STAFF_ID });
+}
+
 /** Runs the cases; with `serverUrl` (bench/server.ts), also with and without a loopback call. */
 export async function limiterCost(options: {
   rounds: number;
@@ -71,10 +97,28 @@ export async function limiterCost(options: {
   const cases: Array<{ id: LimiterRow["id"]; label: string; n: number; run: () => Promise<unknown> }> = [
     { id: "nothing", label: "an awaited empty async step", n: MICRO, run: nothing },
     {
+      id: "tryAcquire",
+      label: "`tryAcquire()` (the uncontended path), 2 budgets far above the rate",
+      n: MICRO,
+      run: async () => limiter.tryAcquire(BUDGETS),
+    },
+    {
       id: "acquire",
-      label: "`acquire()`, 2 budgets far above the rate",
+      label: "`acquire()` (the queued path), 2 budgets far above the rate",
       n: MICRO,
       run: () => limiter.acquire(BUDGETS),
+    },
+    {
+      id: "layer-on",
+      label: "imspec call over an in-memory transport, limiter on",
+      n: MICRO,
+      run: await inMemoryClient(true),
+    },
+    {
+      id: "layer-off",
+      label: "imspec call over an in-memory transport, limiter off",
+      n: MICRO,
+      run: await inMemoryClient(false),
     },
   ];
   if (call) {

@@ -107,7 +107,7 @@ const out: string[] = [];
 const print = (text: string) => out.push(text);
 
 // The clients and the size are measured on the package as built (dist/), what users run and bundle.
-if (wants("calls") || wants("throughput") || wants("size")) {
+if (wants("calls") || wants("throughput") || wants("limiter") || wants("size")) {
   log("building dist/");
   await buildDist();
 }
@@ -142,7 +142,9 @@ if (wants("calls") || wants("throughput")) {
 if (wants("limiter")) {
   const server = await startServer();
   try {
-    log(`limiter: ${BUDGET.limiter.rounds} rounds, acquire() vs nothing, with and without a loopback call`);
+    log(
+      `limiter: ${BUDGET.limiter.rounds} rounds, the client layer and the limiter's paths, with and without a loopback call`,
+    );
     results.limiter = await limiterCost({ ...BUDGET.limiter, serverUrl: server.url });
   } finally {
     await server.stop();
@@ -244,6 +246,26 @@ if (results.throughput) {
     `default client, throughput at ${top} in flight ≥ 0.75 × the node:http floor`,
     `${ratio(mine / floor)} (${fmt(mine)} vs ${fmt(floor)} calls/s)`,
     mine >= 0.75 * floor,
+  );
+}
+
+if (results.limiter) {
+  const rows = results.limiter;
+  const us = (id: string) => rows.find((r) => r.id === id)?.medianUs ?? Number.NaN;
+  print(`\n### Client layer and limiter (µs per call, wall; median of ${BUDGET.limiter.rounds} rounds)\n`);
+  print(
+    table(
+      [["case", "µs/call", "spread"], ...rows.map((r) => [r.label, fmt(r.medianUs, 2), pct(r.spread)])],
+      ["l", "r", "r"],
+    ),
+  );
+  // What the limiter adds to a call it never holds back, next to a whole loopback call.
+  const added = us("layer-on") - us("layer-off");
+  const call = us("call");
+  target(
+    "limiter on an unthrottled call ≤ 5% of a loopback call",
+    `${fmt(added, 2)} µs, ${fmt((100 * added) / call, 1)}% of ${fmt(call, 1)} µs`,
+    added <= 0.05 * call,
   );
 }
 
