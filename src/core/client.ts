@@ -1,6 +1,14 @@
 import { defaultTransport } from "#default-transport";
 import type { WithResponse } from "./api-promise.js";
-import { Engine, type OperationRef, type Profile, type Request, type TokenSource } from "./engine.js";
+import {
+  type Bound,
+  Engine,
+  type EngineOptions,
+  type OperationRef,
+  type Profile,
+  type Request,
+  type TokenSource,
+} from "./engine.js";
 import {
   ApiError,
   type ApiErrorClass,
@@ -10,8 +18,14 @@ import {
   ParseError,
 } from "./errors.js";
 import { type Budget, createRateLimiter, type RateLimiter } from "./limiter.js";
-import { createMethods, type MethodGroups, type OperationRow, type OperationTable } from "./methods.js";
-import type { CommonClientOptions, RequestOptions } from "./options.js";
+import {
+  createMethods,
+  type Invoke,
+  type MethodGroups,
+  type OperationRow,
+  type OperationTable,
+} from "./methods.js";
+import type { CommonClientOptions } from "./options.js";
 import { Redactor } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { fetchTransport } from "./transport.js";
@@ -214,174 +228,249 @@ function nested(name: string, site: CallSite): never {
   throw new ConfigError(`Query parameter "${name}" nests arrays or objects, which cannot be sent`, site);
 }
 
-/**
- * Builds a client for one API from its generated table and profile: methods grouped by tag, the
- * managed app token, retries, typed errors, the rate limiter. `createDingTalk`, `createWorkPlus` and
- * `createWeCom` are this plus a few lines of their own; a new API needs nothing more.
- */
-export function createClient<
-  Ops,
-  Table extends OperationTable,
-  Options extends ClientOptions = ClientOptions,
->(api: ApiDefinition<Table>, clientOptions: Options = {} as Options): Client<Ops, Table> {
-  const options = validateOptions({
-    ...clientOptions,
-    baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
-  }) as ClientOptions & Record<string, unknown> & { baseUrl: string };
-  const { profile, operations } = api;
-  const name = profile.api;
-  const baseUrl = options.baseUrl;
-  const base = new URL(baseUrl);
-  const redactor = new Redactor();
-  for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
-  redactor.pin(options.accessToken);
-  const limits = options.rateLimit;
-  let limiter: RateLimiter | undefined;
-  if (
-    limits !== false &&
-    profile.rateLimits.length + Object.values(operations).filter((r) => "rateLimits" in r).length
-  )
-    limiter = limits?.store ? createRateLimiter({ store: limits.store }) : sharedLimiter();
-  let appToken: TokenSource | undefined;
-  const engine = new Engine({
-    profile,
-    origin: base.origin,
-    transport: options.transport ?? (options.fetch ? fetchTransport(options.fetch) : defaultTransport()),
-    timeout: options.timeout ?? 10_000,
-    retry: options.retry,
-    headers: options.headers,
-    appToken: () => appToken,
-    redactor,
-    logger: options.logger,
-    random: (options.random as (() => number) | undefined) ?? Math.random,
-    maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_BYTES,
-    limiter,
-    errorClass: api.error ?? ApiError,
+type Options = ClientOptions & Record<string, unknown> & { baseUrl: string };
+
+/** The limiter, when the spec has budgets and the options do not turn it off. */
+function limiterFor(
+  api: ApiDefinition<OperationTable>,
+  limits: Options["rateLimit"],
+): RateLimiter | undefined {
+  const budgets =
+    api.profile.rateLimits.length + Object.values(api.operations).filter((r) => "rateLimits" in r).length;
+  if (limits === false || !budgets) return undefined;
+  return limits?.store ? createRateLimiter({ store: limits.store }) : sharedLimiter();
+}
+
+/** An operation's budgets: the API's and its own, with the options' overrides, keyed by app or IP. */
+function budgetsFor(
+  limits: Exclude<Options["rateLimit"], false>,
+  specs: readonly RateLimitSpec[],
+  keys: { app: string; origin: string; operationId: string },
+): Budget[] {
+  return specs.map((limit) => {
+    const changed = limits ? limits[limit.scope] : undefined;
+    const calls = override(`rateLimit.${limit.scope}.calls`, changed?.calls, limit.calls, true);
+    const seconds = override(`rateLimit.${limit.scope}.seconds`, changed?.seconds, limit.seconds, false);
+    const key =
+      limit.scope === "ip"
+        ? `ip:${keys.origin}`
+        : limit.scope === "app"
+          ? keys.app
+          : `${keys.app}:${keys.operationId}`;
+    // A little wider than documented: the server counts arrivals, which jitter behind our sends.
+    return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 + 50 };
   });
+}
 
-  const source = profile.tokens.find((spec) =>
-    Object.values(spec.options).every((o) => spec.optional.includes(o) || options[o] !== undefined),
-  );
-  // Identity of the app for token keys and budgets: the source's non-secret options.
-  const identity: Record<string, string> = {};
-  for (const o of Object.values(source?.options ?? {}))
-    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
-  const app = tokenKey(name, baseUrl, identity);
-
-  const budgetsOf = (operationId: string, row: OperationRow): Budget[] =>
-    [...profile.rateLimits, ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? [])].map(
-      (limit) => {
-        const changed = limits ? limits[limit.scope] : undefined;
-        const calls = override(`rateLimit.${limit.scope}.calls`, changed?.calls, limit.calls, true);
-        const seconds = override(`rateLimit.${limit.scope}.seconds`, changed?.seconds, limit.seconds, false);
-        const key =
-          limit.scope === "ip" ? `ip:${base.origin}` : limit.scope === "app" ? app : `${app}:${operationId}`;
-        // A little wider than documented: the server counts arrivals, which jitter behind our sends.
-        return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 + 50 };
-      },
-    );
-  const refs = new Map<string, OperationRef>();
-  const refOf = (operationId: string, row: OperationRow): OperationRef => {
-    let ref = refs.get(operationId);
-    if (!ref) {
-      ref = {
-        operationId,
-        method: row.method,
-        path: row.path,
-        idempotent: row.idempotent,
-        token: row.token,
-        noBody: row.noBody,
-      };
-      if (limiter) ref.budgets = budgetsOf(operationId, row);
-      refs.set(operationId, ref);
-    }
-    return ref;
-  };
-
-  // The parameters of each token operation that carry a secret (`corpsecret`): a direct call of that
-  // operation may pass one the options never gave, and an error may echo it.
-  const secretParams = new Map<string, string[]>();
+/**
+ * The parameters of each token operation that carry a secret (`corpsecret`): a direct call of that
+ * operation may pass one the options never gave, and an error may echo it.
+ */
+function secretParamsOf(profile: ApiProfile): Map<string, string[]> {
+  const out = new Map<string, string[]>();
   for (const spec of profile.tokens) {
     const fields = Object.entries(spec.options).filter(([, option]) => spec.secrets.includes(option));
     if (fields.length)
-      secretParams.set(
+      out.set(
         spec.operation,
-        fields.map(([fieldName]) => fieldName),
+        fields.map(([field]) => field),
       );
   }
+  return out;
+}
 
-  const methods = createMethods<Ops, Table>(
-    operations,
-    async (operationId, row, params, callOptions: RequestOptions) => {
-      const ref = refOf(operationId, row);
-      for (const fieldName of secretParams.get(operationId) ?? []) redactor.add(params[fieldName] as string);
-      try {
-        const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
-        return responseOf(sent.data, sent.answer, sent);
-      } catch (error) {
-        if (error instanceof ImspecError) throw error;
-        throw new ConfigError(
-          redactor.text(`${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`),
-          ref,
-        );
-      }
-    },
-  );
-
-  let cache: TokenCache | undefined;
-  if (source) {
-    const row = operations[source.operation] as OperationRow;
-    const group =
-      (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag] ?? {};
-    cache = new TokenCache({
-      key: app,
+/**
+ * The client's app token: a managed cache over the spec's token source the options fill, a fixed
+ * token, or a provider. None when the options give no way to get one (calls then pass their own);
+ * a ConfigError when they give part of a source, rather than sending no token.
+ */
+function appTokenFor(
+  profile: ApiProfile,
+  options: Options,
+  redactor: Redactor,
+  managed: (source: TokenSpec) => { key: string; fetch: () => Promise<StoredToken>; row: OperationRow },
+): { source: TokenSource | undefined; cache: TokenCache | undefined } {
+  const spec = sourceOf(profile, options);
+  if (spec) {
+    const { key, fetch, row } = managed(spec);
+    const cache = new TokenCache({
+      key,
       store: options.tokenStore,
-      marginMs: options.tokenMarginMs ?? api.tokenMarginMs ?? 300_000,
+      marginMs: options.tokenMarginMs ?? 300_000,
       onToken: (t) => redactor.add(t),
       onWarning: (warning) =>
         options.logger?.({
-          api: name,
-          operationId: source.operation,
+          api: profile.api,
+          operationId: spec.operation,
           method: row.method,
           path: row.path,
           attempt: 0,
           durationMs: 0,
           warning,
         }),
-      fetch: async () => {
-        const params: Record<string, unknown> = { ...source.fixed };
-        for (const [fieldName, option] of Object.entries(source.options)) {
-          const given = options[option];
-          const value = typeof given === "function" ? await given() : given;
-          if (typeof value === "string") redactor.add(source.secrets.includes(option) ? value : undefined);
-          if (value !== undefined) params[fieldName] = value;
-        }
-        return storedToken(source, await group[source.operation]?.(params), refOf(source.operation, row));
-      },
+      fetch,
     });
-    const c = cache;
-    appToken = {
-      get: (b) => c.get(b),
-      peek: () => c.peek(),
-      replace: (rejected, b) => c.replace(rejected, b),
+    const source = {
+      get: (b?: Bound) => cache.get(b),
+      peek: () => cache.peek(),
+      replace: (r: string, b?: Bound) => cache.replace(r, b),
     };
-  } else if (options.accessToken !== undefined) {
-    const token = options.accessToken;
-    appToken = { get: async () => token, peek: () => token };
-  } else if (typeof options.getAccessToken === "function") {
-    const provider = options.getAccessToken;
-    appToken = { get: async () => provider(), replace: async () => provider() };
-  } else {
-    // Some of a source's options but not all: say which are missing rather than sending no token.
-    for (const spec of profile.tokens) {
-      const required = Object.values(spec.options).filter((o) => !spec.optional.includes(o));
-      const missing = required.filter((o) => options[o] === undefined);
-      if (missing.length < required.length)
-        throw new ConfigError(
-          `${name}: ${required.join(", ")} are all required (missing: ${missing.join(", ")})`,
-        );
-    }
+    return { source, cache };
   }
+  if (options.accessToken !== undefined) {
+    const fixed = options.accessToken;
+    return { source: { get: async () => fixed, peek: () => fixed }, cache: undefined };
+  }
+  if (typeof options.getAccessToken === "function") {
+    const provider = options.getAccessToken;
+    return { source: { get: async () => provider(), replace: async () => provider() }, cache: undefined };
+  }
+  for (const spec of profile.tokens) {
+    const required = Object.values(spec.options).filter((o) => !spec.optional.includes(o));
+    const missing = required.filter((o) => options[o] === undefined);
+    if (missing.length < required.length)
+      throw new ConfigError(
+        `${profile.api}: ${required.join(", ")} are all required (missing: ${missing.join(", ")})`,
+      );
+  }
+  return { source: undefined, cache: undefined };
+}
+
+/** The engine over the options: transport, timeout, retries, headers, logger, body cap. */
+function engineFor(
+  api: ApiDefinition<OperationTable>,
+  options: Options,
+  parts: Pick<EngineOptions, "redactor" | "limiter" | "origin" | "appToken">,
+): Engine {
+  return new Engine({
+    ...parts,
+    profile: api.profile,
+    transport: options.transport ?? (options.fetch ? fetchTransport(options.fetch) : defaultTransport()),
+    timeout: options.timeout ?? 10_000,
+    retry: options.retry,
+    headers: options.headers,
+    logger: options.logger,
+    random: (options.random as (() => number) | undefined) ?? Math.random,
+    maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_BYTES,
+    errorClass: api.error ?? ApiError,
+  });
+}
+
+/** A managed token's fetch: the token operation called with the options' values (a function's result). */
+function tokenFetch(
+  spec: TokenSpec,
+  options: Options,
+  redactor: Redactor,
+  call: (params: Record<string, unknown>) => Promise<unknown> | undefined,
+  site: CallSite,
+): () => Promise<StoredToken> {
+  return async () => {
+    const params: Record<string, unknown> = { ...spec.fixed };
+    for (const [field, option] of Object.entries(spec.options)) {
+      const given = options[option];
+      const value = typeof given === "function" ? await given() : given;
+      if (typeof value === "string") redactor.add(spec.secrets.includes(option) ? value : undefined);
+      if (value !== undefined) params[field] = value;
+    }
+    return storedToken(spec, await call(params), site);
+  };
+}
+
+/** What a method call runs: its request built and sent; anything but an ImspecError becomes a ConfigError. */
+function invoker(
+  engine: Engine,
+  refOf: Internals["refOf"],
+  baseUrl: string,
+  redactor: Redactor,
+  secretParams: Map<string, string[]>,
+): Invoke {
+  return async (operationId, row, params, callOptions) => {
+    const ref = refOf(operationId, row);
+    for (const field of secretParams.get(operationId) ?? []) redactor.add(params[field] as string);
+    try {
+      const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
+      return responseOf(sent.data, sent.answer, sent);
+    } catch (error) {
+      if (error instanceof ImspecError) throw error;
+      throw new ConfigError(
+        redactor.text(`${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`),
+        ref,
+      );
+    }
+  };
+}
+
+/** The spec's token source whose options are all given. */
+function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined {
+  return profile.tokens.find((spec) =>
+    Object.values(spec.options).every((o) => spec.optional.includes(o) || options[o] !== undefined),
+  );
+}
+
+/**
+ * Builds a client for one API from its generated table and profile: methods grouped by tag, the
+ * managed app token, retries, typed errors, the rate limiter. `createDingTalk`, `createWorkPlus` and
+ * `createWeCom` are this plus a few lines of their own; a new API needs nothing more.
+ */
+export function createClient<Ops, Table extends OperationTable, O extends ClientOptions = ClientOptions>(
+  api: ApiDefinition<Table>,
+  clientOptions: O = {} as O,
+): Client<Ops, Table> {
+  const options = validateOptions({
+    ...clientOptions,
+    baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
+  }) as Options;
+  const { profile, operations } = api;
+  const { baseUrl } = options;
+  const origin = new URL(baseUrl).origin;
+  const redactor = new Redactor();
+  for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
+  redactor.pin(options.accessToken);
+  const limiter = limiterFor(api, options.rateLimit);
+  let appToken: TokenSource | undefined;
+  const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });
+
+  // Identity of the app for token keys and budgets: the token source's non-secret options.
+  const source = sourceOf(profile, options);
+  const identity: Record<string, string> = {};
+  for (const o of Object.values(source?.options ?? {}))
+    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
+  const app = tokenKey(profile.api, baseUrl, identity);
+
+  const refs = new Map<string, OperationRef>();
+  const refOf = (operationId: string, row: OperationRow): OperationRef => {
+    let ref = refs.get(operationId);
+    if (!ref) {
+      const { method, path, idempotent, token, noBody } = row;
+      ref = { operationId, method, path, idempotent, token, noBody };
+      const specs = [
+        ...profile.rateLimits,
+        ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? []),
+      ];
+      if (limiter)
+        ref.budgets = budgetsFor(options.rateLimit || undefined, specs, { app, origin, operationId });
+      refs.set(operationId, ref);
+    }
+    return ref;
+  };
+
+  const methods = createMethods<Ops, Table>(
+    operations,
+    invoker(engine, refOf, baseUrl, redactor, secretParamsOf(profile)),
+  );
+
+  const { source: tokenSource, cache } = appTokenFor(
+    profile,
+    { ...options, tokenMarginMs: options.tokenMarginMs ?? api.tokenMarginMs },
+    redactor,
+    (spec) => {
+      const row = operations[spec.operation] as OperationRow;
+      const group = (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag];
+      const call = (params: Record<string, unknown>) => group?.[spec.operation]?.(params);
+      return { key: app, fetch: tokenFetch(spec, options, redactor, call, refOf(spec.operation, row)), row };
+    },
+  );
+  appToken = tokenSource;
 
   const client = {
     ...methods,

@@ -122,6 +122,9 @@ export type Verdict =
   | { kind: "retry"; error: ImspecError; delayMs: number }
   | { kind: "replay"; error: ApiError };
 
+/** What one attempt came to: an answer, or the failure that stopped it. */
+export type Outcome = { answer: TransportResponse } | { failure: unknown };
+
 export interface Situation {
   op: OperationRef;
   attempt: number;
@@ -174,37 +177,60 @@ function matchesAll(match: Readonly<Record<string, unknown>>, data: Record<strin
   return true;
 }
 
+/** An error verdict, or a retry after the backoff (or `Retry-After`) when the error may be retried. */
+function retryOr(s: Situation, error: ImspecError, retryable: boolean, retryAfter?: string): Verdict {
+  const delayMs = retryable ? retryDelay(s.attempt, s.retry, retryAfter, s.random) : undefined;
+  return delayMs === undefined ? { kind: "error", error } : { kind: "retry", error, delayMs };
+}
+
 /** What one attempt's outcome means. Pure but for the random jitter it is given. */
 export function classify(
-  outcome: { answer: TransportResponse } | { failure: unknown },
+  outcome: Outcome,
   profile: Profile,
   s: Situation,
   redactor: Redactor,
   ErrorClass: ApiErrorClass,
 ): Verdict {
+  if ("failure" in outcome) return failureVerdict(outcome.failure, s, redactor);
+  const read = readAnswer(outcome.answer, profile, s.op, redactor, ErrorClass);
+  if (!(read instanceof ApiError)) return read;
+  const invalid = profile.errors.tokenInvalid;
+  if (s.canReplay && (invalid.statuses.includes(read.status) || matches(read.code, invalid.codes)))
+    return { kind: "replay", error: read };
+  const failure = { kind: "answer" as const, status: read.status, code: read.code };
+  const retryable = isRetryable(failure, s.op.idempotent, profile.errors);
+  return retryOr(s, read, retryable, outcome.answer.headers["retry-after"]);
+}
+
+/** No answer: a timeout, a body over the cap, or a connection that failed (before sending or after). */
+function failureVerdict(failure: unknown, s: Situation, redactor: Redactor): Verdict {
   const { op } = s;
-  const retryOr = (error: ImspecError, retryable: boolean, retryAfter?: string): Verdict => {
-    const delayMs = retryable ? retryDelay(s.attempt, s.retry, retryAfter, s.random) : undefined;
-    return delayMs === undefined ? { kind: "error", error } : { kind: "retry", error, delayMs };
-  };
-  if ("failure" in outcome) {
-    const failure = outcome.failure;
-    const kind = failure instanceof TransportFailure ? failure.kind : "network";
-    if (kind === "timeout") return retryOr(new TimeoutError(s.timeout, op), op.idempotent);
-    if (kind === "too-large") return { kind: "error", error: new ResponseTooLargeError(s.maxBytes, op) };
-    const errno = failure instanceof TransportFailure ? failure.errno : undefined;
-    const detail = redactor.text(String((failure as Error)?.message ?? failure));
-    const error = new ConnectionError(
-      redactor.text(`${op.method} ${s.origin}${op.path} failed: ${errno ?? detail}`),
-      op,
-      errno,
-      errno !== undefined && NOT_SENT.has(errno),
-      new Error(detail),
-    );
-    return retryOr(error, isRetryable({ kind: error.beforeSend ? "not-sent" : "network" }, op.idempotent));
-  }
-  // Headers are read only when needed: the node transport builds its record of them on first read.
-  const { answer } = outcome;
+  const kind = failure instanceof TransportFailure ? failure.kind : "network";
+  if (kind === "timeout") return retryOr(s, new TimeoutError(s.timeout, op), op.idempotent);
+  if (kind === "too-large") return { kind: "error", error: new ResponseTooLargeError(s.maxBytes, op) };
+  const errno = failure instanceof TransportFailure ? failure.errno : undefined;
+  const detail = redactor.text(String((failure as Error)?.message ?? failure));
+  const error = new ConnectionError(
+    redactor.text(`${op.method} ${s.origin}${op.path} failed: ${errno ?? detail}`),
+    op,
+    errno,
+    errno !== undefined && NOT_SENT.has(errno),
+    new Error(detail),
+  );
+  return retryOr(s, error, isRetryable({ kind: error.beforeSend ? "not-sent" : "network" }, op.idempotent));
+}
+
+/**
+ * An answer read: its data, a final error (a refusal such as an IP ban, a body that is not what it
+ * should be), or the API's refusal for `classify` to retry, replay or throw.
+ */
+function readAnswer(
+  answer: TransportResponse,
+  profile: Profile,
+  op: OperationRef,
+  redactor: Redactor,
+  ErrorClass: ApiErrorClass,
+): Verdict | ApiError {
   const { status, body } = answer;
   let data: unknown;
   let parsed = true;
@@ -213,16 +239,7 @@ export function classify(
   } catch {
     parsed = false;
   }
-  // Found and redacted when read: most callers never ask for it on success, and the search and the
-  // redactor's scan cost about a tenth of the client's own work per call.
-  let redactedId: string | undefined;
-  const requestIdOf = () => {
-    const id =
-      field(data, profile.errors.requestId) ??
-      profile.errors.requestIdHeader.map((h) => answer.headers[h]).find((v) => v);
-    if (id !== undefined) redactedId ??= redactor.text(String(id));
-    return redactedId;
-  };
+  const requestIdOf = requestIdReader(answer, data, profile, redactor);
   const refuse = (override?: { code?: string | number | undefined; message?: string }) =>
     apiErrorFrom(
       profile.api,
@@ -237,49 +254,51 @@ export function classify(
       ErrorClass,
       override,
     );
-  const refusal =
-    data && typeof data === "object"
-      ? profile.errors.refusals.find((r) => matchesAll(r.match, data as Record<string, unknown>))
-      : undefined;
+  const object = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
+  const refusal = object && profile.errors.refusals.find((r) => matchesAll(r.match, object));
   if (refusal) return { kind: "error", error: refuse(refusal) };
   const ok = status >= 200 && status < 300;
+  const invalid = (why: string): Verdict => ({
+    kind: "error",
+    error: new ParseError(`${op.method} ${op.path} → ${status}: ${why}`, op, status, requestIdOf()),
+  });
   if (ok && !parsed) {
     const type = redactor.text(answer.headers["content-type"] ?? "no content type");
-    const message = `${op.method} ${op.path} → ${status}: the body is not JSON (${type}, ${body.length} bytes)`;
-    return { kind: "error", error: new ParseError(message, op, status, requestIdOf()) };
+    return invalid(`the body is not JSON (${type}, ${body.length} bytes)`);
   }
   const env = profile.envelope;
-  let error: ApiError | undefined;
-  const code = env && statusOf((data as Record<string, unknown> | undefined)?.[env.statusField]);
+  const code = env && statusOf(object?.[env.statusField]);
   // An envelope API's code is the envelope status, or the HTTP status when the body has none.
-  if (!ok) error = refuse(env ? { code: code ?? status } : {});
-  else if (env && !op.noBody) {
-    if (code === undefined && !(env.statusOptional && data && typeof data === "object")) {
-      const message = `${op.method} ${op.path} → ${status}: the body has no integer \`${env.statusField}\` envelope`;
-      return { kind: "error", error: new ParseError(message, op, status, requestIdOf()) };
-    }
-    if (code !== undefined && code !== env.successStatus) error = refuse({ code });
+  if (!ok) return refuse(env ? { code: code ?? status } : {});
+  if (env && !op.noBody) {
+    if (code === undefined && !(env.statusOptional && object))
+      return invalid(`the body has no integer \`${env.statusField}\` envelope`);
+    if (code !== undefined && code !== env.successStatus) return refuse({ code });
   }
-  if (!error) {
-    const result = op.noBody
-      ? undefined
-      : env?.resultField
-        ? (data as Record<string, unknown>)[env.resultField]
-        : data;
-    return {
-      kind: "data",
-      data: result,
-      answer,
-      get requestId() {
-        return requestIdOf();
-      },
-    };
-  }
-  const invalid = profile.errors.tokenInvalid;
-  if (s.canReplay && (invalid.statuses.includes(status) || matches(error.code, invalid.codes)))
-    return { kind: "replay", error };
-  const failure = { kind: "answer" as const, status, code: error.code };
-  return retryOr(error, isRetryable(failure, op.idempotent, profile.errors), answer.headers["retry-after"]);
+  const result = op.noBody ? undefined : env?.resultField ? object?.[env.resultField] : data;
+  return {
+    kind: "data",
+    data: result,
+    answer,
+    get requestId() {
+      return requestIdOf();
+    },
+  };
+}
+
+/**
+ * The request id, found and redacted when first read: most callers never ask for it on success, and
+ * the search and the redactor's scan cost about a tenth of the client's own work per call.
+ */
+function requestIdReader(answer: TransportResponse, data: unknown, profile: Profile, redactor: Redactor) {
+  let redacted: string | undefined;
+  return (): string | undefined => {
+    const id =
+      field(data, profile.errors.requestId) ??
+      profile.errors.requestIdHeader.map((h) => answer.headers[h]).find((v) => v);
+    if (id !== undefined) redacted ??= redactor.text(String(id));
+    return redacted;
+  };
 }
 
 /** Races `promise` (a token or budget being waited for) against the call's signal and deadline; the loser's rejection is swallowed. */
@@ -418,21 +437,70 @@ export class Engine {
     return url;
   }
 
-  #log(event: Omit<LogEvent, "api" | "operationId" | "method" | "path">, op: OperationRef): void {
-    const logger = this.#o.logger;
-    if (!logger) return;
+  /** One log event per attempt; a logger that throws or rejects does not break the call. */
+  #log(
+    op: OperationRef,
+    attempt: number,
+    started: number,
+    outcome: Outcome,
+    verdict: Verdict,
+    waited: number,
+  ) {
+    const error = "error" in verdict ? (verdict.error as ApiError) : undefined;
+    const event: LogEvent = {
+      api: this.#o.profile.api,
+      operationId: op.operationId,
+      method: op.method,
+      path: op.path,
+      attempt,
+      durationMs: Math.round(performance.now() - started),
+      status: "answer" in outcome ? outcome.answer.status : undefined,
+      requestId: "requestId" in verdict ? verdict.requestId : error?.requestId,
+      error: error && `${error.name} ${error.code ?? ""}`.trim(),
+      retryInMs: verdict.kind === "retry" ? verdict.delayMs : undefined,
+      tokenReplaced: verdict.kind === "replay" || undefined,
+      rateLimitedMs: waited || undefined,
+    };
     try {
-      const out: unknown = logger({
-        api: this.#o.profile.api,
-        operationId: op.operationId,
-        method: op.method,
-        path: op.path,
-        ...event,
-      });
+      const out: unknown = this.#o.logger?.(event);
       if (out && typeof (out as Promise<void>).then === "function")
         (out as Promise<void>).then(undefined, () => {});
     } catch {
       // A broken logger must not break the call.
+    }
+  }
+
+  /** The request's retry settings: the client's, or the call's over the defaults and the client's. */
+  #retryFor(retry: RequestOptions["retry"]): Required<RetryOptions> {
+    if (retry === undefined) return this.#retry;
+    if (retry === false) return { ...RETRY_DEFAULTS, maxAttempts: 1 };
+    return { ...RETRY_DEFAULTS, ...(this.#o.retry || {}), ...retry };
+  }
+
+  /** One exchange with the server. An aborted call throws AbortError; any other failure is an outcome. */
+  async #exchange(
+    request: Request,
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    deadline: number,
+    op: OperationRef,
+    attempt: number,
+  ): Promise<Outcome> {
+    try {
+      const answer = await this.#o.transport({
+        url,
+        method: request.method,
+        headers,
+        body: request.body,
+        signal,
+        timeout: Math.max(1, deadline - Date.now()),
+        maxBytes: this.#o.maxBytes,
+      });
+      return { answer };
+    } catch (failure) {
+      if (signal?.aborted) throw failed(new AbortError(op), attempt);
+      return { failure };
     }
   }
 
@@ -442,12 +510,7 @@ export class Engine {
     const timeout = options.timeout ?? o.timeout;
     if (!(Number.isFinite(timeout) && timeout > 0))
       throw new ConfigError("timeout must be a positive number of ms", op);
-    const retry =
-      options.retry === undefined
-        ? this.#retry
-        : options.retry === false
-          ? { ...RETRY_DEFAULTS, maxAttempts: 1 }
-          : { ...RETRY_DEFAULTS, ...(o.retry || {}), ...options.retry };
+    const retry = this.#retryFor(options.retry);
     const headers = this.#headers(request.headers, options.headers, op);
     const auth = this.#tokenSource(op, options);
     const signal = options.signal;
@@ -466,56 +529,19 @@ export class Engine {
           auth.source.peek?.() ??
           (await bounded(auth.source.get(tokenBound()), op, tokenBound(), timeout)));
       replacement = undefined;
-      const rateLimitedMs =
+      const waited =
         op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)
           ? await bounded(o.limiter.acquire(op.budgets, signal), op, { signal, deadline }, timeout)
           : 0;
       // An aborted call is never sent, however late the abort came.
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
       const url = this.#authorize(request.url, headers, token, op);
-      let outcome: { answer: TransportResponse } | { failure: unknown };
-      try {
-        const answer = await o.transport({
-          url,
-          method: request.method,
-          headers,
-          body: request.body,
-          signal,
-          timeout: Math.max(1, deadline - Date.now()),
-          maxBytes: o.maxBytes,
-        });
-        outcome = { answer };
-      } catch (failure) {
-        if (signal?.aborted) throw failed(new AbortError(op), attempt);
-        outcome = { failure };
-      }
-      const situation = {
-        op,
-        attempt,
-        retry,
-        timeout,
-        origin: o.origin,
-        maxBytes: o.maxBytes,
-        random: o.random,
-        canReplay: !!auth?.managed && !replayed,
-      };
+      const outcome = await this.#exchange(request, url, headers, signal, deadline, op, attempt);
+      const canReplay = !!auth?.managed && !replayed;
+      const { origin, maxBytes, random } = o;
+      const situation = { op, attempt, retry, timeout, origin, maxBytes, random, canReplay };
       const verdict = classify(outcome, o.profile, situation, o.redactor, o.errorClass);
-      const error = "error" in verdict ? verdict.error : undefined;
-      if (o.logger)
-        this.#log(
-          {
-            attempt,
-            durationMs: Math.round(performance.now() - started),
-            status: "answer" in outcome ? outcome.answer.status : undefined,
-            requestId:
-              "requestId" in verdict ? verdict.requestId : (error as ApiError | undefined)?.requestId,
-            error: error && `${error.name} ${(error as ApiError).code ?? ""}`.trim(),
-            retryInMs: verdict.kind === "retry" ? verdict.delayMs : undefined,
-            tokenReplaced: verdict.kind === "replay" || undefined,
-            rateLimitedMs: rateLimitedMs || undefined,
-          },
-          op,
-        );
+      if (o.logger) this.#log(op, attempt, started, outcome, verdict, waited);
       if (verdict.kind === "data") return verdict;
       if (verdict.kind === "error") throw failed(verdict.error, attempt);
       if (verdict.kind === "replay" && auth?.source.replace && token !== undefined) {
@@ -526,11 +552,9 @@ export class Engine {
         attempt--;
         continue;
       }
-      try {
-        await sleep((verdict as { delayMs: number }).delayMs, signal);
-      } catch {
+      await sleep((verdict as { delayMs: number }).delayMs, signal).catch(() => {
         throw failed(new AbortError(op), attempt);
-      }
+      });
     }
   }
 }

@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { onAbort, type Transport, TransportFailure } from "./transport.js";
+import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
 
 /**
  * The transport over node:http / node:https with a keep-alive pool: about a third of the CPU of
@@ -52,6 +52,60 @@ function headersOf(raw: readonly string[]): Record<string, string> {
   return out;
 }
 
+const ORIGIN = /^https?:\/\/[^/?#]*/i;
+
+/**
+ * Reads an answer whole, decoded, its decoded bytes counted against the cap as they arrive; calls
+ * `done` once with the answer or the failure. Returns the stream read, for the caller to destroy.
+ */
+function readAnswer(
+  res: IncomingMessage,
+  maxBytes: number,
+  done: (error: unknown, answer?: TransportResponse) => void,
+  settled: () => boolean,
+): Readable | undefined {
+  // Our record of the lines, not res.headers (node:http builds that one lazily, and would build it
+  // twice), and only when asked for: most answers need just these two.
+  const raw = res.rawHeaders;
+  if (Number(header(raw, "content-length")) > maxBytes) return void done(new TransportFailure("too-large"));
+  const make = DECODERS[(header(raw, "content-encoding") ?? "").trim().toLowerCase()];
+  const decoder = make?.() as Readable | undefined;
+  const stream = decoder ? res.pipe(decoder as unknown as NodeJS.WritableStream & Readable) : res;
+  if (decoder) res.on("error", (error) => decoder.destroy(error));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) done(new TransportFailure("too-large"));
+    else chunks.push(chunk);
+  });
+  stream.on("error", (error) => done(new TransportFailure("network", error)));
+  // Closes after every answer too: build the failure (two stack traces) only when it is one.
+  stream.on(
+    "close",
+    () => settled() || done(new TransportFailure("network", new Error("other side closed"))),
+  );
+  stream.on("end", () => {
+    let text: string;
+    try {
+      text = utf8.decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    } catch (error) {
+      return done(new TransportFailure("too-large", error));
+    }
+    let parsed: Record<string, string> | undefined;
+    done(undefined, {
+      status: res.statusCode ?? 0,
+      statusText: res.statusMessage,
+      get headers() {
+        parsed ??= headersOf(raw);
+        return parsed;
+      },
+      body: text,
+    });
+  });
+  return stream;
+}
+
 export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport {
   const settings = {
     keepAlive: options.keepAlive ?? true,
@@ -62,25 +116,28 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
   const agents = { http: new HttpAgent(settings), https: new HttpsAgent(settings) };
   // Each origin parsed once: a URL per call (and node:http's copy of it into options) cost ~3% of a call.
   const origins = new Map<string, ReturnType<typeof urlToHttpOptions>>();
-  const ORIGIN = /^https?:\/\/[^/?#]*/i;
+  const targetOf = (url: string) => {
+    const origin = ORIGIN.exec(url)?.[0] ?? url;
+    let target = origins.get(origin);
+    if (!target) {
+      if (origins.size > 64) origins.clear();
+      target = urlToHttpOptions(new URL(origin));
+      origins.set(origin, target);
+    }
+    let path = url.slice(origin.length);
+    // What the client builds is already a valid target; anything else goes through URL's rules.
+    if (!/^\/[!$-~]*$/.test(path)) {
+      const parsed = new URL(url);
+      path = parsed.pathname + parsed.search;
+    }
+    return { target, path };
+  };
 
   const send: Transport = ({ url, method, headers, body, signal, timeout, maxBytes }) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const origin = ORIGIN.exec(url)?.[0] ?? url;
-      let target = origins.get(origin);
-      if (!target) {
-        if (origins.size > 64) origins.clear();
-        target = urlToHttpOptions(new URL(origin));
-        origins.set(origin, target);
-      }
+      const { target, path } = targetOf(url);
       const https = target.protocol === "https:";
-      let path = url.slice(origin.length);
-      // What the client builds is already a valid target; anything else goes through URL's rules.
-      if (!/^\/[!$-~]*$/.test(path)) {
-        const parsed = new URL(url);
-        path = parsed.pathname + parsed.search;
-      }
       const outgoing: Record<string, string | number> = {
         "accept-encoding": "gzip, deflate, br",
         ...headers,
@@ -88,12 +145,12 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
       if (body !== undefined) outgoing["content-length"] = Buffer.byteLength(body);
       let settled = false;
       let stream: Readable | undefined;
-      const end = (error: unknown, value?: Awaited<ReturnType<Transport>>) => {
+      const end = (error: unknown, value?: TransportResponse) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         off?.();
-        if (error === undefined) resolve(value as Awaited<ReturnType<Transport>>);
+        if (error === undefined) resolve(value as TransportResponse);
         else {
           reject(error);
           req.destroy();
@@ -113,45 +170,7 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
       const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
       req.on("error", (error) => end(new TransportFailure("network", error)));
       req.on("response", (res: IncomingMessage) => {
-        // Our record of the lines, not res.headers (node:http builds that one lazily, and would build
-        // it twice), and only when asked for: most answers need just these two.
-        const raw = res.rawHeaders;
-        if (Number(header(raw, "content-length")) > maxBytes) return end(new TransportFailure("too-large"));
-        const make = DECODERS[(header(raw, "content-encoding") ?? "").trim().toLowerCase()];
-        const decoder = make?.() as Readable | undefined;
-        stream = decoder ? res.pipe(decoder as unknown as NodeJS.WritableStream & Readable) : res;
-        if (decoder) res.on("error", (error) => decoder.destroy(error));
-        const chunks: Buffer[] = [];
-        let size = 0;
-        stream.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) end(new TransportFailure("too-large"));
-          else chunks.push(chunk);
-        });
-        stream.on("error", (error) => end(new TransportFailure("network", error)));
-        // Closes after every answer too: build the failure (two stack traces) only when it is one.
-        stream.on(
-          "close",
-          () => settled || end(new TransportFailure("network", new Error("other side closed"))),
-        );
-        stream.on("end", () => {
-          let text: string;
-          try {
-            text = utf8.decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-          } catch (error) {
-            return end(new TransportFailure("too-large", error));
-          }
-          let parsed: Record<string, string> | undefined;
-          end(undefined, {
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage,
-            get headers() {
-              parsed ??= headersOf(raw);
-              return parsed;
-            },
-            body: text,
-          });
-        });
+        stream = readAnswer(res, maxBytes, end, () => settled);
       });
       req.end(body);
     });
