@@ -123,12 +123,24 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
         redirect: "manual",
       });
       const body = await capped(response, request.maxBytes);
-      // Headers yields each set-cookie line apart: join them as node:http's are joined.
-      const headers: Record<string, string> = Object.create(null);
-      response.headers.forEach((value, name) => {
-        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-      });
-      return { status: response.status, statusText: response.statusText, headers, body };
+      // Copied on first read (most answers are never asked): Headers yields each set-cookie line
+      // apart, so they are joined as node:http's are.
+      let headers: Record<string, string> | undefined;
+      return {
+        status: response.status,
+        statusText: response.statusText,
+        get headers() {
+          if (!headers) {
+            const out: Record<string, string> = Object.create(null);
+            response.headers.forEach((value, name) => {
+              out[name] = name in out ? `${out[name]}, ${value}` : value;
+            });
+            headers = out;
+          }
+          return headers;
+        },
+        body,
+      };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) throw new TransportFailure("timeout");
