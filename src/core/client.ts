@@ -7,6 +7,7 @@ import {
   type OperationRef,
   type Profile,
   type Request,
+  type Sent,
   type TokenSource,
 } from "./engine.js";
 import {
@@ -165,8 +166,7 @@ function requestOf(
     else if (where === "header") headers[name] = String(value);
     else (body as Record<string, unknown>)[name] = value;
   }
-  if (path.includes("{") && /\{[^}]+\}/.test(path))
-    throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
+  if (/\{[^}]+\}/.test(path)) throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
   let text: string | undefined;
   if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -280,23 +280,24 @@ function secretParamsOf(profile: ApiProfile): Map<string, string[]> {
 }
 
 /**
- * The client's app token: a managed cache over the spec's token source the options fill, a fixed
- * token, or a provider. None when the options give no way to get one (calls then pass their own);
+ * The client's app token: a managed cache over the spec's token source the options fill (`managed`),
+ * a fixed token, or a provider. None when the options give no way to get one (calls then pass their own);
  * a ConfigError when they give part of a source, rather than sending no token.
  */
 function appTokenFor(
   profile: ApiProfile,
   options: Options,
   redactor: Redactor,
-  managed: (source: TokenSpec) => { key: string; fetch: () => Promise<StoredToken>; row: OperationRow },
+  managed:
+    | { spec: TokenSpec; key: string; marginMs: number; fetch: () => Promise<StoredToken>; row: OperationRow }
+    | undefined,
 ): { source: TokenSource | undefined; cache: TokenCache | undefined } {
-  const spec = sourceOf(profile, options);
-  if (spec) {
-    const { key, fetch, row } = managed(spec);
+  if (managed) {
+    const { spec, key, marginMs, fetch, row } = managed;
     const cache = new TokenCache({
       key,
       store: options.tokenStore,
-      marginMs: options.tokenMarginMs ?? 300_000,
+      marginMs,
       onToken: (t) => redactor.add(t),
       onWarning: (warning) =>
         options.logger?.({
@@ -389,7 +390,7 @@ function invoker(
     for (const field of secretParams.get(operationId) ?? []) redactor.add(params[field] as string);
     try {
       const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
-      return responseOf(sent.data, sent.answer, sent);
+      return responseOf(sent);
     } catch (error) {
       if (error instanceof ImspecError) throw error;
       throw new ConfigError(
@@ -443,12 +444,13 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
     if (!ref) {
       const { method, path, idempotent, token, noBody } = row;
       ref = { operationId, method, path, idempotent, token, noBody };
-      const specs = [
-        ...profile.rateLimits,
-        ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? []),
-      ];
-      if (limiter)
+      if (limiter) {
+        const specs = [
+          ...profile.rateLimits,
+          ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? []),
+        ];
         ref.budgets = budgetsFor(options.rateLimit || undefined, specs, { app, origin, operationId });
+      }
       refs.set(operationId, ref);
     }
     return ref;
@@ -459,17 +461,16 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
     invoker(engine, refOf, baseUrl, redactor, secretParamsOf(profile)),
   );
 
-  const { source: tokenSource, cache } = appTokenFor(
-    profile,
-    { ...options, tokenMarginMs: options.tokenMarginMs ?? api.tokenMarginMs },
-    redactor,
-    (spec) => {
-      const row = operations[spec.operation] as OperationRow;
-      const group = (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag];
-      const call = (params: Record<string, unknown>) => group?.[spec.operation]?.(params);
-      return { key: app, fetch: tokenFetch(spec, options, redactor, call, refOf(spec.operation, row)), row };
-    },
-  );
+  let managed: Parameters<typeof appTokenFor>[3];
+  if (source) {
+    const row = operations[source.operation] as OperationRow;
+    const group = (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag];
+    const call = (params: Record<string, unknown>) => group?.[source.operation]?.(params);
+    const fetch = tokenFetch(source, options, redactor, call, refOf(source.operation, row));
+    const marginMs = options.tokenMarginMs ?? api.tokenMarginMs ?? 300_000;
+    managed = { spec: source, key: app, marginMs, fetch, row };
+  }
+  const { source: tokenSource, cache } = appTokenFor(profile, options, redactor, managed);
   appToken = tokenSource;
 
   const client = {
@@ -487,15 +488,12 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   return client as Client<Ops, Table>;
 }
 
-/** The data with its answer; the Response is built only if asked for, the request id read when read. */
-export function responseOf(
-  data: unknown,
-  answer: Sent["answer"],
-  requestId: string | undefined | Pick<Sent, "requestId">,
-): WithResponse<unknown> {
+/** A sent call's data with its answer; the Response is built only if asked for, the request id read when read. */
+export function responseOf(sent: Sent): WithResponse<unknown> {
+  const { answer } = sent;
   let response: Response | undefined;
   return {
-    data,
+    data: sent.data,
     get response() {
       response ??= new Response(
         answer.body.length && answer.status !== 204 && answer.status !== 205 ? answer.body : null,
@@ -508,9 +506,7 @@ export function responseOf(
       return response;
     },
     get requestId() {
-      return typeof requestId === "object" ? requestId.requestId : requestId;
+      return sent.requestId;
     },
   };
 }
-
-type Sent = import("./engine.js").Sent;

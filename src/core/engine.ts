@@ -332,6 +332,9 @@ function bounded<T>(
   });
 }
 
+/** `retry: false`: one attempt. */
+const ONCE: Required<RetryOptions> = { ...RETRY_DEFAULTS, maxAttempts: 1 };
+
 /** The error as thrown, with the number of attempts made. */
 function failed(error: ImspecError, attempt: number): ImspecError {
   error.attempts = attempt;
@@ -346,10 +349,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#retry =
-      options.retry === false
-        ? { ...RETRY_DEFAULTS, maxAttempts: 1 }
-        : { ...RETRY_DEFAULTS, ...options.retry };
+    this.#retry = options.retry === false ? ONCE : { ...RETRY_DEFAULTS, ...options.retry };
   }
 
   get options(): EngineOptions {
@@ -473,7 +473,7 @@ export class Engine {
   /** The request's retry settings: the client's, or the call's over the defaults and the client's. */
   #retryFor(retry: RequestOptions["retry"]): Required<RetryOptions> {
     if (retry === undefined) return this.#retry;
-    if (retry === false) return { ...RETRY_DEFAULTS, maxAttempts: 1 };
+    if (retry === false) return ONCE;
     return { ...RETRY_DEFAULTS, ...(this.#o.retry || {}), ...retry };
   }
 

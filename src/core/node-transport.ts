@@ -58,7 +58,7 @@ const ORIGIN = /^https?:\/\/[^/?#]*/i;
  * Reads an answer whole, decoded, its decoded bytes counted against the cap as they arrive; calls
  * `done` once with the answer or the failure. Returns the stream read, for the caller to destroy.
  */
-function readAnswer(
+function readResponse(
   res: IncomingMessage,
   maxBytes: number,
   done: (error: unknown, answer?: TransportResponse) => void,
@@ -170,7 +170,7 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
       const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
       req.on("error", (error) => end(new TransportFailure("network", error)));
       req.on("response", (res: IncomingMessage) => {
-        stream = readAnswer(res, maxBytes, end, () => settled);
+        stream = readResponse(res, maxBytes, end, () => settled);
       });
       req.end(body);
     });

@@ -102,6 +102,15 @@ async function capped(response: Response, max: number): Promise<string> {
   }
 }
 
+/** Headers as a record; Headers yields each set-cookie line apart: they are joined as node:http's are. */
+function recordOf(fetched: Headers): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  fetched.forEach((value, name) => {
+    out[name] = name in out ? `${out[name]}, ${value}` : value;
+  });
+  return out;
+}
+
 /** The transport over a `fetch` function: redirects are not followed, the body is read whole. */
 export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
   return async (request) => {
@@ -123,20 +132,13 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
         redirect: "manual",
       });
       const body = await capped(response, request.maxBytes);
-      // Copied on first read (most answers are never asked): Headers yields each set-cookie line
-      // apart, so they are joined as node:http's are.
+      // Copied on first read: most answers are never asked for their headers.
       let headers: Record<string, string> | undefined;
       return {
         status: response.status,
         statusText: response.statusText,
         get headers() {
-          if (!headers) {
-            const out: Record<string, string> = Object.create(null);
-            response.headers.forEach((value, name) => {
-              out[name] = name in out ? `${out[name]}, ${value}` : value;
-            });
-            headers = out;
-          }
+          headers ??= recordOf(response.headers);
           return headers;
         },
         body,

@@ -22,8 +22,9 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   if (!internals)
     throw new ConfigError("rawClient needs a client made by imspec (createDingTalk, createClient, …)");
   const { engine, operations, baseUrl, redactor, refOf } = internals;
-  const origin = new URL(baseUrl).origin;
-  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, "");
+  const base = new URL(baseUrl);
+  const origin = base.origin;
+  const basePath = base.pathname.replace(/\/+$/, "");
   const rows = Object.entries(operations).map(([operationId, row]) => ({
     // The methods' own ref: the same budgets, so raw calls are rate-limited like method calls.
     ref: refOf(operationId, row),
@@ -55,7 +56,7 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
       signal: request.signal,
     });
     // Envelope bodies stay enveloped: raw gives the whole answer, as the spec types it.
-    return responseOf(sent.data, sent.answer, sent.requestId).response;
+    return responseOf(sent).response;
   };
   const inner = createFetchClient<Paths>({
     baseUrl,
