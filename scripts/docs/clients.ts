@@ -44,22 +44,21 @@ function variableOf(factory: string): string {
   return capitals.length >= 2 ? capitals : "client";
 }
 
-/** The client facts of one registry entry, derived from its entry module and its bundled spec. */
-export function clientOf(api: string): ClientDoc {
+/** The client facts of one registry entry, derived from its entry module and its bundled spec (`doc`). */
+export function clientOf(api: string, doc: Json): ClientDoc {
   const source = readFileSync(path.join(ROOT, "src", api, "index.ts"), "utf8");
   const factory = source.match(/export function (create\w+)\(/)?.[1];
   if (!factory)
     throw new Error(
       `src/${api}/index.ts exports no create… function: the docs cannot show how to call ${api}`,
     );
-  const doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
   const schemes = Object.values(
     ((doc.components as Json | undefined)?.securitySchemes ?? {}) as Record<string, Json>,
   );
-  const source0 = schemes.flatMap((s) => (s["x-imspec-token"] ?? []) as Json[])[0];
+  const tokenSource = schemes.flatMap((s) => (s["x-imspec-token"] ?? []) as Json[])[0];
   const options: Record<string, string> = {};
   let optional = 0;
-  for (const [field, option] of Object.entries((source0?.options ?? {}) as Record<string, string>)) {
+  for (const [field, option] of Object.entries((tokenSource?.options ?? {}) as Record<string, string>)) {
     // Of options marked optional (one of several), the snippet shows the first.
     if (option.endsWith("?") && optional++ > 0) continue;
     options[option.replace(/\?$/, "")] = field;
@@ -70,7 +69,7 @@ export function clientOf(api: string): ClientDoc {
     factory,
     variable: variableOf(factory),
     needsBaseUrl: String(servers[0]?.url ?? "").includes("{"),
-    appToken: { operationId: String(source0?.operation ?? ""), options },
+    appToken: { operationId: String(tokenSource?.operation ?? ""), options },
   };
   // A client with user-token helpers (`userTokens.exchangeCode`) gets them in the snippets too.
   const tokens = ((doc["x-imspec-mock"] as Json | undefined)?.tokens ?? {}) as Record<string, Json>;

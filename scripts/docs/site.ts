@@ -35,7 +35,12 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
       // The generator's preflight first: a YAML mistake is reported at its line, as generate reports it.
       preflight(entry.root);
       const { document } = await bundleStep(entry);
-      apis.push({ name: entry.name, document, info: extractApi(document), client: clientOf(entry.name) });
+      apis.push({
+        name: entry.name,
+        document,
+        info: extractApi(document),
+        client: clientOf(entry.name, document),
+      });
     }
     const pages = await Promise.all(
       apis.map(async (api) => {

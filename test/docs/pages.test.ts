@@ -32,13 +32,19 @@ describe("counts on the index page", () => {
     const info = extractApi(one);
     expect(info.operations.map((op) => op.operationId)).toEqual(["getAccessToken"]);
 
-    const html = renderIndex([{ name: "workplus", document: one, info, client: clientOf("workplus") }], "d");
+    const html = renderIndex(
+      [{ name: "workplus", document: one, info, client: clientOf("workplus", document) }],
+      "d",
+    );
     expect(html).toContain("</a>: 1 operation, <code>");
     expect(html).toContain("<p>1 operation · base URL");
     expect(html).not.toMatch(/\b1 operations\b/);
 
     const all = extractApi(document);
-    const full = renderIndex([{ name: "workplus", document, info: all, client: clientOf("workplus") }], "d");
+    const full = renderIndex(
+      [{ name: "workplus", document, info: all, client: clientOf("workplus", document) }],
+      "d",
+    );
     expect(full).toContain(`</a>: ${all.operations.length} operations, <code>`);
     expect(full).toContain(`<p>${all.operations.length} operations · base URL`);
   });

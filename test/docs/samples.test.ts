@@ -182,7 +182,7 @@ describe("the TypeScript samples of the real specs", () => {
         for (const op of info.operations) {
           // .mts: an ES module wherever it lives, so the samples' top-level await is allowed.
           const file = path.join(dir, `${entry.name}.${op.operationId}.mts`);
-          writeFileSync(file, `${typescriptSample(document, info, clientOf(entry.name), op)}\n`);
+          writeFileSync(file, `${typescriptSample(document, info, clientOf(entry.name, document), op)}\n`);
           files.push(file);
         }
       }

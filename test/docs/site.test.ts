@@ -88,13 +88,18 @@ function firstResponseExample(doc: Json, operation: Json): unknown {
 }
 
 /** The API's `info.title`, which Redoc shows as the page's one h1. */
+/** The bundled spec of `api`, as generate wrote it. */
+function specOf(api: string): Json {
+  return JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+}
+
 function titleOf(api: string): string {
-  const doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+  const doc = specOf(api);
   return isObject(doc.info) ? String(doc.info.title) : api;
 }
 
 function operationsOf(api: string): Operation[] {
-  const doc = JSON.parse(readFileSync(path.join(ROOT, "generated", api, "openapi.json"), "utf8")) as Json;
+  const doc = specOf(api);
   const operations: Operation[] = [];
   const tagLabel = (name: string) => {
     const tag = (Array.isArray(doc.tags) ? doc.tags : []).find((t) => isObject(t) && t.name === name);
@@ -206,7 +211,7 @@ async function screenshot(page: Page, name: string, options: { fullPage?: boolea
 const apis = (await loadRegistry()).map((entry) => ({
   name: entry.name,
   title: titleOf(entry.name),
-  client: clientOf(entry.name),
+  client: clientOf(entry.name, specOf(entry.name)),
   operations: operationsOf(entry.name),
 }));
 
