@@ -1,7 +1,8 @@
 /**
  * What a user ships and installs.
  *
- * - The package is built (`scripts/dist.ts`, as `npm run dist`), packed as `npm publish` would, with
+ * - The package as built by `buildDist` (`scripts/dist.ts`, as `npm run dist`; bench/run.ts builds it
+ *   first, for the clients and for this), packed as `npm publish` would, with
  *   its runtime dependencies packed from node_modules, and installed offline into a temporary folder.
  * - Bundle: esbuild (bundle, minify, ESM) of a one-call consumer in that folder, gzipped at level 9.
  *   imspec is imported as users import it (`imspec/dingtalk`, through the package's `exports`); with
