@@ -3,19 +3,24 @@
  * error class `src/<api>/index.ts` exports, and the profile generated from its spec.
  */
 import * as core from "imspec";
-import { ApiError, type Profile } from "imspec";
+import { ApiError, type ApiProfile } from "imspec";
 import type { MockApi } from "imspec/mock";
+import type { OperationRow } from "../../src/core/methods.js";
 import { APIS, type Json } from "./support.js";
 
 export interface Entry {
   /** The one `create…` function of the entry module. */
   create: (options: Json) => object;
+  /** Its name, for a process that imports the entry module itself. */
+  createName: string;
   /** The one class extending ApiError the entry module exports. */
   ErrorClass: abstract new (
     ...args: never[]
   ) => ApiError;
   /** `profile` of generated/<api>/operations.ts. */
-  profile: Profile;
+  profile: ApiProfile;
+  /** `operations` of generated/<api>/operations.ts. */
+  operations: Record<string, OperationRow>;
 }
 
 /**
@@ -36,9 +41,14 @@ export async function entryOf(api: string): Promise<Entry> {
       `src/${api}/index.ts should export one create… function and one ApiError subclass of its own; ` +
         `found functions: ${names(factories)}; classes: ${names(classes)}`,
     );
-  const generated = (await import(`../../generated/${api}/operations.ts`)) as { profile: Profile };
+  const generated = (await import(`../../generated/${api}/operations.ts`)) as {
+    profile: ApiProfile;
+    operations: Record<string, OperationRow>;
+  };
   return {
     create: factories[0]?.[1] as Entry["create"],
+    createName: factories[0]?.[0] as string,
+    operations: generated.operations,
     ErrorClass: classes[0]?.[1] as Entry["ErrorClass"],
     profile: generated.profile,
   };
@@ -48,4 +58,27 @@ export async function entryOf(api: string): Promise<Entry> {
 export async function loadEntries(): Promise<Record<MockApi, Entry>> {
   const pairs = await Promise.all(APIS.map(async (api) => [api, await entryOf(api)] as const));
   return Object.fromEntries(pairs) as Record<MockApi, Entry>;
+}
+
+/**
+ * Options that make the client manage its own app token through the spec's first token source
+ * (`x-imspec-token`): every option given a placeholder, the secret ones `secret`. The optional ones
+ * are given too: an entry may want one of them (WorkPlus: an org or an owner).
+ */
+export function managedOptions(entry: Entry, secret: string): Json {
+  const source = entry.profile.tokens[0];
+  if (!source) throw new Error(`${entry.profile.api} has no x-imspec-token source`);
+  const options: Json = {};
+  for (const option of Object.values(source.options))
+    options[option] = source.secrets.includes(option) ? secret : `test-${option}`;
+  return options;
+}
+
+/** The first GET operation that takes the app token: a plain read any client of the API can make. */
+export function plainRead(entry: Entry): { operationId: string; tag: string } {
+  const found = Object.entries(entry.operations).find(
+    ([, row]) => row.method === "GET" && row.token === "app",
+  );
+  if (!found) throw new Error(`${entry.profile.api} has no GET operation that takes the app token`);
+  return { operationId: found[0], tag: found[1].tag };
 }

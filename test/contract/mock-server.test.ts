@@ -13,25 +13,31 @@ import {
   TimeoutError,
 } from "imspec/dingtalk";
 import {
+  INVALID_REQUEST_CODE,
+  type MockApi,
   type MockRequest,
   type MockServer,
   startMockServer,
-  WORKPLUS_INVALID_REQUEST_STATUS,
 } from "imspec/mock";
 import { createWorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { specCandidates } from "../../src/mock/documents.js";
+import { loadEntries } from "./entries.js";
 import { APIS, type Json, specOf } from "./support.js";
 
 let mock: MockServer;
+/** A token the mock issued to each API: `call` sends it where the API's profile puts it. */
+const tokens = {} as Record<MockApi, string>;
 let token: string;
 let wpToken: string;
+const entries = await loadEntries();
 let dt: DingTalk;
 
 beforeAll(async () => {
   mock = await startMockServer();
-  token = mock.issueToken("dingtalk");
-  wpToken = mock.issueToken("workplus");
+  for (const api of APIS) tokens[api] = mock.issueToken(api);
+  token = tokens.dingtalk;
+  wpToken = tokens.workplus;
   dt = createDingTalk({ rateLimit: false, baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
 });
 afterAll(() => mock?.stop());
@@ -44,16 +50,18 @@ interface Answer {
 }
 
 async function call(
-  api: "dingtalk" | "workplus",
+  api: MockApi,
   method: string,
   pathAndQuery: string,
   init: { body?: unknown; raw?: string; headers?: Record<string, string>; auth?: boolean } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   let target = `${mock.urls[api]}${pathAndQuery}`;
-  if (init.auth !== false) {
-    if (api === "dingtalk") headers["x-acs-dingtalk-access-token"] ??= token;
-    else target += `${target.includes("?") ? "&" : "?"}access_token=${wpToken}`;
+  const auth = entries[api].profile.auth;
+  if (init.auth !== false && auth) {
+    const value = tokens[api];
+    if (auth.in === "header") headers[auth.name] ??= auth.scheme ? `${auth.scheme} ${value}` : value;
+    else target += `${target.includes("?") ? "&" : "?"}${auth.name}=${value}`;
   }
   let body: string | undefined = init.raw;
   if (init.body !== undefined) {
@@ -170,7 +178,7 @@ describe("request validation, WorkPlus: HTTP 200, a non-zero status, a message n
   test("query parameter outside its enum", async () => {
     const res = await call("workplus", "GET", "/v1/apps/app-1/scope-views?source_type=PARTNER");
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe(WORKPLUS_INVALID_REQUEST_STATUS);
+    expect(res.body.status).toBe(INVALID_REQUEST_CODE);
     expect(res.body.message).toMatch(/source_type must be one of "NATIVE", "ISV"/);
   });
 
@@ -180,7 +188,7 @@ describe("request validation, WorkPlus: HTTP 200, a non-zero status, a message n
       auth: false,
     });
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe(WORKPLUS_INVALID_REQUEST_STATUS);
+    expect(res.body.status).toBe(INVALID_REQUEST_CODE);
     for (const field of ["domain_id", "client_id", "client_secret", "grant_type"])
       expect(res.body.message).toContain(field);
   });
@@ -297,7 +305,7 @@ describe("tokens", () => {
     expect(refused.body.code).toBe("InvalidAuthentication");
     const res = await fetch(`${mock.urls.workplus}/v1/apps/a/admins?access_token=${keep}`);
     expect(((await res.json()) as Json).status).toBe(0);
-    token = mock.issueToken("dingtalk");
+    token = tokens.dingtalk = mock.issueToken("dingtalk");
     dt = createDingTalk({ rateLimit: false, baseUrl: mock.urls.dingtalk, accessToken: token, retry: false });
   });
 

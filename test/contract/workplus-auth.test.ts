@@ -3,7 +3,7 @@
  * an app holds one token at a time, so a new one invalidates the previous one, and a refused token
  * answers 10011 "token not found." with HTTP 200.
  */
-import { type MockServer, startMockServer, WORKPLUS_INVALID_REQUEST_STATUS } from "imspec/mock";
+import { INVALID_REQUEST_CODE, type MockServer, startMockServer } from "imspec/mock";
 import { createWorkPlus, MemoryTokenStore, type WorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { contract, expectMatchesSchema, expectValidRequest } from "./support.js";
@@ -146,7 +146,7 @@ describe("auth.getAccessToken", () => {
   test("neither org_id nor owner_id: refused, naming them", async () => {
     const error = await wp.auth.getAccessToken({ ...credentials }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkPlusError);
-    expect(error).toMatchObject({ code: WORKPLUS_INVALID_REQUEST_STATUS, status: 200 });
+    expect(error).toMatchObject({ code: INVALID_REQUEST_CODE, status: 200 });
     expect((error as WorkPlusError).message).toMatch(/org_id or owner_id is required/);
   });
 });

@@ -14,8 +14,10 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
-import { type MockServer, startMockServer } from "imspec/mock";
+import { type MockApi, type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { loadEntries, managedOptions, plainRead } from "../contract/entries.js";
+import { APIS, sampleParams } from "../contract/support.js";
 import { ROOT } from "../support/repo-copy.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
 import { MOCK_TOKEN_SHAPE } from "./secrets.js";
@@ -34,11 +36,9 @@ const LOAD_BOUND_MS = 40_000;
 const CALL_BOUND_MS = 5_000;
 const HEAP_SLACK = 0.1;
 
-const SECRETS: Record<string, string> = {
-  dingtalk: "planted-load-dt-app-secret-V8n3Kq",
-  workplus: "planted-load-wp-client-secret-J2x7Pw",
-};
-const OPERATION: Record<string, string> = { dingtalk: "listSeniorSettings", workplus: "listAdmins" };
+/** The app secret each client is given: planted, so it must never show. */
+const secretOf = (api: string) => `planted-load-${api}-secret-V8n3Kq`;
+const entries = await loadEntries();
 
 const unhandled = collectUnhandledRejections();
 afterAll(() => {
@@ -57,16 +57,24 @@ afterEach(async () => {
 
 /** Starts the client process; expires the mock's tokens when it asks; resolves with its report. */
 function runLoad(
-  api: "dingtalk" | "workplus",
+  api: MockApi,
+  operationId: string,
   server: MockServer,
 ): Promise<{ report: LoadReport; expiries: number }> {
+  const entry = entries[api];
+  const secret = secretOf(api);
   const config: LoadConfig = {
     api,
-    baseUrl: server.urls[api],
+    createName: entry.createName,
+    // Pacing would stretch 2,000 calls over minutes: this run is about tokens, not budgets.
+    options: { ...managedOptions(entry, secret), baseUrl: server.urls[api], rateLimit: false },
+    tag: plainRead(entry).tag,
+    operationId,
+    params: sampleParams(api, operationId),
     calls: CALLS,
     concurrency: CONCURRENCY,
     warmup: WARMUP,
-    secret: SECRETS[api] as string,
+    secret,
   };
   const worker = fork(WORKER, [], {
     cwd: ROOT,
@@ -98,16 +106,16 @@ function runLoad(
   });
 }
 
-// Two representative dialects (a header token with plain errors; a query token with an envelope),
-// each driven by a worker that knows how to call it: this is a sample, not the list of APIs.
-describe.each(["dingtalk", "workplus"] as const)("load: %s", (api) => {
+// Every API of redocly.yaml, each through its first plain read (a GET that takes the app token).
+describe.each(APIS)("load: %s", (api) => {
+  const { operationId } = plainRead(entries[api]);
   it(
-    `${CALLS} calls, ${CONCURRENCY} in flight, every token expired at call ${CALLS / 2}`,
+    `${CALLS} calls of ${operationId}, ${CONCURRENCY} in flight, every token expired at call ${CALLS / 2}`,
     async () => {
       const server = await startMockServer();
       mock = server;
       const started = Date.now();
-      const { report, expiries } = await runLoad(api, server);
+      const { report, expiries } = await runLoad(api, operationId, server);
       const elapsed = Date.now() - started;
 
       // Every call (warm-up included) succeeded with the same result, the spec example's.
@@ -129,7 +137,7 @@ describe.each(["dingtalk", "workplus"] as const)("load: %s", (api) => {
       const replays = report.tokenReplacedEvents;
       expect(replays).toBeGreaterThanOrEqual(expiries);
       expect(replays).toBeLessThanOrEqual(2 * CONCURRENCY * expiries);
-      expect(server.count(api, OPERATION[api])).toBe(report.calls + replays);
+      expect(server.count(api, operationId)).toBe(report.calls + replays);
       expect(report.logEvents).toBe(report.calls + replays + server.tokenRequests(api));
 
       expect(report.unhandled).toEqual([]);

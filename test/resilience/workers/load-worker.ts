@@ -10,13 +10,20 @@
  * so the check does not grow the heap it measures).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createDingTalk, type LogEvent } from "../../../src/dingtalk/index.js";
-import { createWorkPlus } from "../../../src/workplus/index.js";
+import type { LogEvent } from "../../../src/core/options.js";
 import { leaked, MOCK_TOKEN_SHAPE, shown } from "../secrets.js";
 
 export interface LoadConfig {
-  api: "dingtalk" | "workplus";
-  baseUrl: string;
+  /** The API: its entry module is src/<api>/index.ts. */
+  api: string;
+  /** The entry module's client factory (`create…`). */
+  createName: string;
+  /** The client's options, logger aside: they make it manage its own app token. */
+  options: Record<string, unknown>;
+  /** The operation every call makes, its method group and parameters. */
+  tag: string;
+  operationId: string;
+  params: Record<string, unknown>;
   calls: number;
   concurrency: number;
   warmup: number;
@@ -70,33 +77,22 @@ const logger = (event: LogEvent) => {
 };
 
 /** The call under test, and the token the client's managed cache holds now. */
-const { call, tokenOf } = ((): { call: () => Promise<unknown>; tokenOf: () => Promise<string> } => {
-  if (config.api === "dingtalk") {
-    const dt = createDingTalk({
-      rateLimit: false,
-      appKey: "load-app",
-      appSecret: config.secret,
-      baseUrl: config.baseUrl,
-      logger,
-    });
-    return {
-      call: () => dt.contact.listSeniorSettings({ seniorStaffId: "013349365367-1094322561" }),
-      tokenOf: () => dt.appToken.get(),
-    };
-  }
-  const wp = createWorkPlus({
-    baseUrl: config.baseUrl,
-    domainId: "atwork",
-    clientId: "load-app",
-    clientSecret: config.secret,
-    orgId: "org-1",
-    logger,
-  });
-  return {
-    call: () => wp.apps.listAdmins({ appId: "92bc3faa-12bd-4afc-9962-01f2410f0bee" }),
-    tokenOf: () => wp.appToken.get(),
-  };
-})();
+type Method = (params: Record<string, unknown>) => Promise<unknown>;
+interface LoadClient {
+  appToken: { get(): Promise<string> };
+  [tag: string]: unknown;
+}
+const entry = (await import(`../../../src/${config.api}/index.ts`)) as Record<
+  string,
+  (options: Record<string, unknown>) => LoadClient
+>;
+const create = entry[config.createName];
+if (!create) throw new Error(`src/${config.api}/index.ts exports no ${config.createName}`);
+const client = create({ ...config.options, logger });
+const method = (client[config.tag] as Record<string, Method> | undefined)?.[config.operationId];
+if (!method) throw new Error(`the ${config.api} client has no ${config.tag}.${config.operationId}`);
+const call = () => method(config.params);
+const tokenOf = () => client.appToken.get();
 
 /** The parent's answer to a request for expiry. */
 function expireTokens(): Promise<void> {
