@@ -418,8 +418,6 @@ export class Engine {
     if (token === undefined || !auth) return url;
     if (typeof token !== "string" || token.length === 0)
       throw new ConfigError("The token provider returned no token", op);
-    // The same token call after call: learnt and checked once.
-    if (token !== this.#lastToken) this.#o.redactor.add(token);
     if (auth.in === "query") {
       // Appended as the query was written (%20, brackets kept): URLSearchParams would rewrite it all.
       const key = encodeURIComponent(auth.name);
@@ -430,6 +428,7 @@ export class Engine {
       return `${head}?${kept.join("&")}`;
     }
     const value = auth.scheme ? `${auth.scheme} ${token}` : token;
+    // The same token call after call: checked once.
     if (token !== this.#lastToken && !HEADER_VALUE.test(value))
       throw new ConfigError("The access token is not a valid header value", op);
     this.#lastToken = token;
@@ -537,6 +536,9 @@ export class Engine {
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
       const url = this.#authorize(request.url, headers, token, op);
       const outcome = await this.#exchange(request, url, headers, signal, deadline, op, attempt);
+      // Learnt again as the answer is read: however many tokens other calls brought meanwhile, this
+      // one is among those the redactor keeps while the error and log event are written.
+      if (token !== undefined) o.redactor.add(token);
       const canReplay = !!auth?.managed && !replayed;
       const { origin, maxBytes, random } = o;
       const situation = { op, attempt, retry, timeout, origin, maxBytes, random, canReplay };

@@ -39,13 +39,16 @@ export class Redactor {
   readonly #secrets: string[] = []; // rotating (access, refresh tokens): the newest 32
   #pattern: RegExp | null | undefined; // every form of every secret, longest first; rebuilt on change
 
-  /** Remembers a secret from the options for good; `add` one that rotates (the newest 32 are kept). */
+  /** Remembers a secret from the options for good; `add` one that rotates (the 32 last added are kept). */
   pin = (secret: string | undefined | null): void => this.#learn(secret, this.#pinned, Number.MAX_VALUE);
   add = (secret: string | undefined | null): void =>
     this.#pinned.includes(secret as string) ? undefined : this.#learn(secret, this.#secrets, MAX_REMEMBERED);
 
+  /** A secret learnt again is the newest again: the one in use is the last to be forgotten. */
   #learn(secret: unknown, list: string[], keep: number): void {
-    if (typeof secret !== "string" || secret.length < MIN_SECRET || list.includes(secret)) return;
+    if (typeof secret !== "string" || secret.length < MIN_SECRET || list.at(-1) === secret) return;
+    const at = list.indexOf(secret);
+    if (at >= 0) return void list.push(...list.splice(at, 1)); // the pattern has it already
     if (list.push(secret) > keep) list.shift();
     this.#pattern = undefined;
   }

@@ -101,6 +101,17 @@ describe("Redactor", () => {
     },
   );
 
+  it("forgets the rotating secret learnt longest ago, and one learnt again is the newest again", () => {
+    const r = new Redactor();
+    const rotating = Array.from({ length: 33 }, (_, i) => `rotating-token-${i}-Vb4`);
+    const [oldest, second] = rotating as [string, string];
+    for (const token of rotating.slice(0, 32)) r.add(token);
+    r.add(oldest); // in use again: now the newest
+    r.add(rotating[32]);
+    expect(r.text(`a ${oldest} b`)).toBe("a [redacted] b");
+    expect(r.text(`a ${second} b`)).toBe(`a ${second} b`);
+  });
+
   it("keeps the order of keys and of array items", () => {
     expect(JSON.stringify(new Redactor().value({ b: 1, a: [1, 2, { d: 1, c: 2 }] }))).toBe(
       '{"b":1,"a":[1,2,{"d":1,"c":2}]}',
@@ -149,5 +160,58 @@ describe.each([
     expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error" });
     const text = `${shown(error)}\n${inspect((error as { body?: unknown }).body, { depth: null })}`;
     expect(leaked(text, [...echoes(TOKEN), ...echoes(SECRET)])).toEqual([]);
+  });
+});
+
+describe("a token in flight stays masked however many others were learnt meanwhile", () => {
+  let server: ScriptedServer;
+  const thrown: unknown[] = [];
+  const settle = settler(8_000, thrown);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("40 calls with tokens of their own come and go while a managed-token call waits for its answer", async () => {
+    server = await new ScriptedServer().start();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+      json(res, 200, { accessToken: TOKEN, expireIn: 7200 }),
+    );
+    // Every call is refused with its own token in the message, the managed one once the others are done.
+    server.on("GET", "/v1.0/contact/dingIndexs", async (req: Received, res) => {
+      const token = String(req.headers["x-acs-dingtalk-access-token"]);
+      if (token === TOKEN) {
+        arrived();
+        await held;
+      }
+      json(res, 400, { code: "parameter.error", message: `refused ${token}`, requestid: "R-1" });
+    });
+    const logs: string[] = [];
+    const dt = createDingTalk({
+      rateLimit: false,
+      appKey: "ding-app",
+      appSecret: SECRET,
+      baseUrl: server.url,
+      retry: false,
+      logger: (event) => logs.push(JSON.stringify(event)),
+    });
+    const first = settle(dt.contact.getLatestDingIndex());
+    await inFlight;
+    const others = Array.from({ length: 40 }, (_, i) => `per-call-token-${i}-x7Qm`);
+    for (const accessToken of others) {
+      const { error } = await settle(dt.contact.getLatestDingIndex({}, { accessToken }));
+      expect(leaked(shown(error), [accessToken])).toEqual([]);
+    }
+    release();
+    const { error } = await first;
+    expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error" });
+    expect(leaked(`${shown(error)}\n${logs.join("\n")}`, [TOKEN])).toEqual([]);
   });
 });
