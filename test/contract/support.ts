@@ -201,9 +201,7 @@ export interface ContractOptions {
 }
 
 /** The envelope statuses an API's spec documents (`x-imspec-status-codes`). */
-export function documentedStatuses(
-  api: MockApi = "workplus",
-): { status: number; name: string; message: string }[] {
+export function documentedStatuses(api: MockApi): { status: number; name: string; message: string }[] {
   return ((specOf(api)["x-imspec-status-codes"] ?? []) as Json[]).map((entry) => ({
     status: Number(entry.status),
     name: String(entry.name),
