@@ -4,6 +4,7 @@ import {
   type Bound,
   Engine,
   type EngineOptions,
+  HEADER_VALUE,
   type OperationRef,
   type Profile,
   type Request,
@@ -27,9 +28,9 @@ import {
   type OperationTable,
 } from "./methods.js";
 import type { CommonClientOptions } from "./options.js";
-import { Redactor } from "./redact.js";
+import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
-import { fetchTransport } from "./transport.js";
+import { fetchTransport, type TransportResponse } from "./transport.js";
 import { validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
@@ -100,18 +101,15 @@ function sharedLimiter(): RateLimiter {
 }
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 
-/** A rate-limit override: a positive number (an integer for calls), else the documented value. */
-function override(name: string, value: unknown, fallback: number, integer: boolean): number {
+/** A rate-limit override up to `max`: a positive number (an integer for calls), else the documented value. */
+function override(name: string, value: unknown, fallback: number, integer: boolean, max: number): number {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    !(value > 0) ||
-    !Number.isFinite(value) ||
-    (integer && !Number.isInteger(value))
-  )
-    throw new ConfigError(`${name} must be a positive ${integer ? "integer" : "number"}`);
+  if (typeof value !== "number" || !(value > 0) || !(value <= max) || (integer && !Number.isInteger(value)))
+    throw new ConfigError(`${name} must be a positive ${integer ? "integer" : "number"} up to ${max}`);
   return value;
 }
+/** The longest window a timer can wait out: about 24 days. */
+const MAX_WINDOW_S = Math.floor((2 ** 31 - 1 - 50) / 1000);
 
 /** The number of a token lifetime field: a number or a string of digits. */
 function numberOf(value: unknown): number | undefined {
@@ -129,6 +127,12 @@ function storedToken(spec: TokenSpec, answer: unknown, site: CallSite): StoredTo
   const token = (answer as Record<string, unknown> | undefined)?.[spec.token];
   if (typeof token !== "string" || token.length === 0)
     throw new ParseError(`${spec.operation} answered without a ${spec.token}`, site, 200);
+  if (LONE_SURROGATE.test(token))
+    throw new ParseError(
+      `${spec.operation} answered a ${spec.token} that cannot be sent (not well-formed Unicode)`,
+      site,
+      200,
+    );
   const now = Date.now();
   const raw = spec.expires && numberOf((answer as Record<string, unknown>)[spec.expires.field]);
   const ms = raw === undefined ? undefined : raw * (spec.expires?.unit === "s" ? 1000 : 1);
@@ -238,7 +242,10 @@ function limiterFor(
   const budgets =
     api.profile.rateLimits.length + Object.values(api.operations).filter((r) => "rateLimits" in r).length;
   if (limits === false || !budgets) return undefined;
-  return limits?.store ? createRateLimiter({ store: limits.store }) : sharedLimiter();
+  if (limits?.store === undefined) return sharedLimiter();
+  if (typeof limits.store?.take !== "function")
+    throw new ConfigError("rateLimit.store must have a take(budgets, now) method (a LimiterStore)");
+  return createRateLimiter({ store: limits.store });
 }
 
 /** An operation's budgets: the API's and its own, with the options' overrides, keyed by app or IP. */
@@ -249,8 +256,20 @@ function budgetsFor(
 ): Budget[] {
   return specs.map((limit) => {
     const changed = limits ? limits[limit.scope] : undefined;
-    const calls = override(`rateLimit.${limit.scope}.calls`, changed?.calls, limit.calls, true);
-    const seconds = override(`rateLimit.${limit.scope}.seconds`, changed?.seconds, limit.seconds, false);
+    const calls = override(
+      `rateLimit.${limit.scope}.calls`,
+      changed?.calls,
+      limit.calls,
+      true,
+      Number.MAX_SAFE_INTEGER,
+    );
+    const seconds = override(
+      `rateLimit.${limit.scope}.seconds`,
+      changed?.seconds,
+      limit.seconds,
+      false,
+      MAX_WINDOW_S,
+    );
     const key =
       limit.scope === "ip"
         ? `ip:${keys.origin}`
@@ -263,20 +282,20 @@ function budgetsFor(
 }
 
 /**
- * The parameters of each token operation that carry a secret (`corpsecret`): a direct call of that
- * operation may pass one the options never gave, and an error may echo it.
+ * The parameters of an operation that carry a secret: those the spec's token sources mark
+ * (`corpsecret`), and any whose name ends like a secret's (`clientSecret`, `refreshToken`,
+ * `suiteTicket`), the pagination cursor aside. A direct call may pass one the options never gave, and
+ * an error may echo it.
  */
-function secretParamsOf(profile: ApiProfile): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const spec of profile.tokens) {
-    const fields = Object.entries(spec.options).filter(([, option]) => spec.secrets.includes(option));
-    if (fields.length)
-      out.set(
-        spec.operation,
-        fields.map(([field]) => field),
-      );
-  }
-  return out;
+function secretParamsOf(profile: ApiProfile, operationId: string, row: OperationRow): string[] {
+  const marked = profile.tokens
+    .filter((spec) => spec.operation === operationId)
+    .flatMap((spec) => Object.entries(spec.options).filter(([, option]) => spec.secrets.includes(option)))
+    .map(([field]) => field);
+  const named = Object.keys(row.params).filter(
+    (name) => SECRET_NAME.test(name) && name !== row.pagination?.cursorParam,
+  );
+  return [...new Set([...marked, ...named])];
 }
 
 /**
@@ -378,18 +397,17 @@ function tokenFetch(
 }
 
 /** What a method call runs: its request built and sent; anything but an ImspecError becomes a ConfigError. */
-function invoker(
-  engine: Engine,
-  refOf: Internals["refOf"],
-  baseUrl: string,
-  redactor: Redactor,
-  secretParams: Map<string, string[]>,
-): Invoke {
+function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, redactor: Redactor): Invoke {
   return async (operationId, row, params, callOptions) => {
     const ref = refOf(operationId, row);
-    for (const field of secretParams.get(operationId) ?? []) redactor.add(params[field] as string);
     try {
-      const sent = await engine.send(requestOf(baseUrl, row, params, ref), ref, callOptions);
+      const request = requestOf(baseUrl, row, params, ref);
+      if (ref.secretParams) {
+        const secrets = ref.secretParams.map((name) => params[name]).filter((v) => typeof v === "string");
+        for (const secret of secrets) redactor.add(secret);
+        request.secrets = secrets;
+      }
+      const sent = await engine.send(request, ref, callOptions);
       return responseOf(sent);
     } catch (error) {
       if (error instanceof ImspecError) throw error;
@@ -444,6 +462,8 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
     if (!ref) {
       const { method, path, idempotent, token, noBody } = row;
       ref = { operationId, method, path, idempotent, token, noBody };
+      const secretParams = secretParamsOf(profile, operationId, row);
+      if (secretParams.length) ref.secretParams = secretParams;
       if (limiter) {
         const specs = [
           ...profile.rateLimits,
@@ -456,10 +476,7 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
     return ref;
   };
 
-  const methods = createMethods<Ops, Table>(
-    operations,
-    invoker(engine, refOf, baseUrl, redactor, secretParamsOf(profile)),
-  );
+  const methods = createMethods<Ops, Table>(operations, invoker(engine, refOf, baseUrl, redactor));
 
   let managed: Parameters<typeof appTokenFor>[3];
   if (source) {
@@ -495,18 +512,36 @@ export function responseOf(sent: Sent): WithResponse<unknown> {
   return {
     data: sent.data,
     get response() {
-      response ??= new Response(
-        answer.body.length && answer.status !== 204 && answer.status !== 205 ? answer.body : null,
-        {
-          status: answer.status,
-          ...(answer.statusText ? { statusText: answer.statusText } : {}),
-          headers: answer.headers as Record<string, string>,
-        },
-      );
+      response ??= responseFrom(answer);
       return response;
     },
     get requestId() {
       return sent.requestId;
     },
   };
+}
+
+/**
+ * The answer as a fetch `Response`. node:http takes some status lines and header lines that `Response`
+ * refuses (a DEL in the reason phrase): those are left out rather than thrown at the reader.
+ */
+function responseFrom(answer: TransportResponse): Response {
+  const body = answer.body.length && answer.status !== 204 && answer.status !== 205 ? answer.body : null;
+  const { statusText } = answer;
+  const init = {
+    status: answer.status,
+    ...(statusText && HEADER_VALUE.test(statusText) ? { statusText } : {}),
+  };
+  try {
+    return new Response(body, { ...init, headers: answer.headers as Record<string, string> });
+  } catch {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers))
+      try {
+        headers.append(name, value);
+      } catch {
+        // A header line the fetch API cannot hold.
+      }
+    return new Response(body, { ...init, headers });
+  }
 }

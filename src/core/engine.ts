@@ -26,6 +26,7 @@ import {
   sleep,
 } from "./retry.js";
 import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
+import { checkRetry, checkTimeout } from "./validate.js";
 
 /**
  * The one place a request goes out and an answer comes back. `classify` decides what an answer (or
@@ -83,6 +84,8 @@ export interface OperationRef extends CallSite {
   token: TokenKind;
   noBody?: boolean | undefined;
   budgets?: readonly Budget[] | undefined;
+  /** The parameters whose values are secrets (client.ts `secretParamsOf`). */
+  secretParams?: readonly string[] | undefined;
 }
 
 export interface Request {
@@ -90,6 +93,8 @@ export interface Request {
   method: string;
   headers: Readonly<Record<string, string>>;
   body: string | undefined;
+  /** Secrets the request carries (a client secret in its body): masked in whatever its answer brings back. */
+  secrets?: readonly string[] | undefined;
 }
 
 export interface Sent {
@@ -301,35 +306,71 @@ function requestIdReader(answer: TransportResponse, data: unknown, profile: Prof
   };
 }
 
-/** Races `promise` (a token or budget being waited for) against the call's signal and deadline; the loser's rejection is swallowed. */
+/**
+ * Races `promise` (a token or budget being waited for, `what`) against the call's signal and deadline;
+ * the loser's rejection is swallowed, and `giveUp` tells the waited-for side the call has left.
+ */
 function bounded<T>(
   promise: Promise<T>,
   op: OperationRef,
   bound: { signal?: AbortSignal | undefined; deadline: number },
   timeout: number,
+  what = "its token",
+  giveUp?: () => void,
 ): Promise<T> {
   promise.catch(() => {});
   return new Promise<T>((resolve, reject) => {
-    const stop = (error: ImspecError) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let off: (() => void) | undefined;
+    const settle = () => {
       clearTimeout(timer);
       off?.();
+    };
+    const stop = (error: ImspecError) => {
+      settle();
+      giveUp?.();
       reject(error);
     };
-    const off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
     if (bound.signal?.aborted) return stop(new AbortError(op));
-    const timer = setTimeout(
-      () => stop(new TimeoutError(timeout, op, "waited for its token")),
+    off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
+    timer = setTimeout(
+      () => stop(new TimeoutError(timeout, op, `waited for ${what}`)),
       bound.deadline - Date.now(),
     );
     promise.then(
       (value) => {
-        clearTimeout(timer);
-        off?.();
+        settle();
         resolve(value);
       },
-      (error) => stop(error),
+      (error) => {
+        settle();
+        reject(error);
+      },
     );
   });
+}
+
+/** Waits for the operation's rate budgets, within the call's bound; a call that gives up leaves the queue. */
+function budgetWait(
+  limiter: RateLimiter,
+  op: OperationRef,
+  bound: { signal?: AbortSignal | undefined; deadline: number },
+  timeout: number,
+): Promise<number> {
+  const leave = new AbortController();
+  const waiting = limiter.acquire(op.budgets as readonly Budget[], leave.signal);
+  return bounded(waiting, op, bound, timeout, "its rate budget", () => leave.abort());
+}
+
+/** An AbortSignal, from this realm or another (duck-typed: what the transports use of it). */
+function isSignal(value: unknown): value is AbortSignal {
+  const s = value as AbortSignal | null;
+  return (
+    typeof s === "object" &&
+    s !== null &&
+    typeof s.aborted === "boolean" &&
+    typeof s.addEventListener === "function"
+  );
 }
 
 /** `retry: false`: one attempt. */
@@ -423,7 +464,13 @@ export class Engine {
       const key = encodeURIComponent(auth.name);
       const [head, query] = url.split("?") as [string, string | undefined];
       const kept = query?.split("&").filter((pair) => pair.split("=")[0] !== key) ?? [];
-      kept.push(`${key}=${encodeURIComponent(token)}`);
+      let value: string;
+      try {
+        value = encodeURIComponent(token);
+      } catch {
+        throw new ConfigError("The access token is not well-formed Unicode", op);
+      }
+      kept.push(`${key}=${value}`);
       this.#lastToken = token;
       return `${head}?${kept.join("&")}`;
     }
@@ -473,6 +520,7 @@ export class Engine {
   #retryFor(retry: RequestOptions["retry"]): Required<RetryOptions> {
     if (retry === undefined) return this.#retry;
     if (retry === false) return ONCE;
+    checkRetry(retry);
     return { ...RETRY_DEFAULTS, ...(this.#o.retry || {}), ...retry };
   }
 
@@ -507,12 +555,12 @@ export class Engine {
   async send(request: Request, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
     const o = this.#o;
     const timeout = options.timeout ?? o.timeout;
-    if (!(Number.isFinite(timeout) && timeout > 0))
-      throw new ConfigError("timeout must be a positive number of ms", op);
+    if (options.timeout !== undefined) checkTimeout(timeout);
     const retry = this.#retryFor(options.retry);
+    const signal = options.signal ?? undefined;
+    if (signal !== undefined && !isSignal(signal)) throw new ConfigError("signal must be an AbortSignal", op);
     const headers = this.#headers(request.headers, options.headers, op);
     const auth = this.#tokenSource(op, options);
-    const signal = options.signal;
     let replayed = false;
     let replacement: string | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -530,7 +578,7 @@ export class Engine {
       replacement = undefined;
       const waited =
         op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)
-          ? await bounded(o.limiter.acquire(op.budgets, signal), op, { signal, deadline }, timeout)
+          ? await budgetWait(o.limiter, op, { signal, deadline }, timeout)
           : 0;
       // An aborted call is never sent, however late the abort came.
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
@@ -539,6 +587,7 @@ export class Engine {
       // Learnt again as the answer is read: however many tokens other calls brought meanwhile, this
       // one is among those the redactor keeps while the error and log event are written.
       if (token !== undefined) o.redactor.add(token);
+      if (request.secrets) for (const secret of request.secrets) o.redactor.add(secret);
       const canReplay = !!auth?.managed && !replayed;
       const { origin, maxBytes, random } = o;
       const situation = { op, attempt, retry, timeout, origin, maxBytes, random, canReplay };

@@ -57,7 +57,13 @@ function slot(b: Budget): string {
   return name;
 }
 const ids = new WeakMap<readonly Budget[], string>();
-const valid = (b: Budget) => Number.isInteger(b.calls) && b.calls >= 1 && b.windowMs > 0;
+/** The longest wait `setTimeout` honours (a longer one fires at once, which would spin). */
+const MAX_WAIT_MS = 2 ** 31 - 1;
+const valid = (b: Budget) =>
+  Number.isInteger(b.calls) && b.calls >= 1 && b.windowMs > 0 && b.windowMs <= MAX_WAIT_MS;
+/** A store's answer as a wait: a number of ms up to MAX_WAIT_MS; anything else, as a failure, lets the call go. */
+const waitOf = (answer: unknown) =>
+  typeof answer === "number" && answer > 0 ? Math.min(Math.ceil(answer), MAX_WAIT_MS) : 0;
 
 type Waiter = { budgets: readonly Budget[]; since: number; go(ms: number): void };
 type Queue = { waiters: Waiter[]; woken?: AbortController };
@@ -70,12 +76,17 @@ type Queue = { waiters: Waiter[]; woken?: AbortController };
  */
 export function createRateLimiter(options: { store?: LimiterStore; now?: () => number } = {}): RateLimiter {
   const store = options.store ?? new MemoryLimiterStore();
+  if (typeof store?.take !== "function")
+    throw new TypeError("a limiter store must have a take(budgets, now) method");
   // Sub-ms: with Date.now, a second call of a key within one ms would wait even under a large budget.
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const queues = new Map<string, Queue>();
   const serve = async (id: string, queue: Queue) => {
     for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
-      const wait = await store.take(head.budgets, now()).catch(() => 0);
+      // Called in a promise: a store that throws, or answers other than with a promise, cannot escape.
+      const wait = await Promise.resolve(head.budgets)
+        .then((budgets) => store.take(budgets, now()))
+        .then(waitOf, () => 0);
       // A head aborted during the take has left (rejected); a budget that take got stays spent.
       if (queue.waiters[0] !== head) continue;
       if (wait > 0) {
@@ -123,7 +134,12 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
         };
         const waiter: Waiter = { budgets, since: now(), go };
         const off = signal && onAbort(signal, aborted);
-        if (queue.waiters.push(waiter) === 1) void serve(id, queues.set(id, queue) && queue);
+        if (queue.waiters.push(waiter) === 1)
+          void serve(id, queues.set(id, queue) && queue).catch(() => {
+            // Not expected (serve catches the store's failures); if it happens, the waiters go as on a failure.
+            queues.delete(id);
+            for (const w of queue.waiters.splice(0)) w.go(0);
+          });
       }),
   };
 }

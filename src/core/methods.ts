@@ -104,9 +104,17 @@ function paginate(operationId: string, row: OperationRow, pagination: Pagination
       empty = Array.isArray(body[itemsField]) && (body[itemsField] as []).length > 0 ? 0 : empty + 1;
       // The listing is incomplete: say so rather than end as if it were whole, or run forever (written
       // `!(empty < max)` so that a NaN limit stops at once).
+      // Cursors are compared by value, so only strings and numbers are taken (an object is new each page).
+      const odd = !none && typeof cursor !== "string" && typeof cursor !== "number";
       const repeated = recent.has(cursor) || cursor === checkpoint;
-      if (none || repeated || !(empty < maxEmptyPages)) {
-        const why = none ? "gave no cursor" : repeated ? "repeated a cursor" : `sent ${empty} empty pages`;
+      if (none || odd || repeated || !(empty < maxEmptyPages)) {
+        const why = none
+          ? "gave no cursor"
+          : odd
+            ? `gave a cursor that is not a string or a number (${typeof cursor})`
+            : repeated
+              ? "repeated a cursor"
+              : `sent ${empty} empty pages`;
         throw new PaginationError(`${operationId}: the server says there is more but ${why}`, site);
       }
       if (recent.add(cursor).size > REMEMBERED) recent.delete(recent.values().next().value);

@@ -157,6 +157,8 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
           stream?.destroy();
         }
       };
+      // Subscribed first: nothing is created or armed yet if the signal cannot be listened to.
+      const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
       const req = (https ? httpsRequest : httpRequest)({
         protocol: target.protocol,
         hostname: target.hostname,
@@ -167,7 +169,6 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
         agent: https ? agents.https : agents.http,
       });
       const timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
-      const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
       req.on("error", (error) => end(new TransportFailure("network", error)));
       req.on("response", (res: IncomingMessage) => {
         stream = readResponse(res, maxBytes, end, () => settled);

@@ -6,9 +6,12 @@ const MAX_REMEMBERED = 32;
 // Secrets under 4 characters are not looked for: such values occur in words and numbers ("200", "id"),
 // masking them would mangle every message, and so short a secret is guessed in 10^6 tries anyway.
 const MIN_SECRET = 4;
+/** Forms longer than this are searched for one by one: a pattern of 32 such would be too large to build. */
+const MAX_IN_PATTERN = 1024;
 const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.stringify and inspect survive
 const NAMES = "token|secret|ticket|password|passwd";
-const SECRET_NAME = new RegExp(`(?:${NAMES})$`, "i");
+/** A name whose value is a secret: `access_token`, `clientSecret`, `suiteTicket`, … */
+export const SECRET_NAME = new RegExp(`(?:${NAMES})$`, "i");
 const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
@@ -20,15 +23,21 @@ const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 type Slot = Record<string, unknown>;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Every form a secret may be echoed in. */
+/** Every form a secret may be echoed in; never throws, whatever the secret holds or its length. */
 function forms(secret: string): string[] {
-  const out = new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  const out = new Set([secret, JSON.stringify(secret).slice(1, -1)]);
+  try {
+    out.add(encodeURIComponent(secret));
+  } catch {
+    // A lone surrogate has no percent-encoded form: the client could not have sent one either.
+  }
   out.add(new URLSearchParams({ s: secret }).toString().slice(2));
-  const bytes = new TextEncoder().encode(secret);
+  let binary = "";
+  for (const byte of new TextEncoder().encode(secret)) binary += String.fromCharCode(byte);
   // base64 after 0, 1 or 2 bytes of anything: the characters set by the secret alone, both alphabets.
   for (let shift = 0; shift < 3; shift++) {
-    const b64 = btoa(String.fromCharCode(...new Uint8Array(shift), ...bytes));
-    const core = b64.slice(Math.ceil((shift * 4) / 3), Math.floor(((shift + bytes.length) * 4) / 3));
+    const b64 = btoa("\0".repeat(shift) + binary);
+    const core = b64.slice(Math.ceil((shift * 4) / 3), Math.floor(((shift + binary.length) * 4) / 3));
     if (core.length >= MIN_SECRET) out.add(core).add(core.replace(/\+/g, "-").replace(/\//g, "_"));
   }
   return [...out];
@@ -38,6 +47,7 @@ export class Redactor {
   readonly #pinned: string[] = []; // from the client's options (app, client secrets): kept for good
   readonly #secrets: string[] = []; // rotating (access, refresh tokens): the newest 32
   #pattern: RegExp | null | undefined; // every form of every secret, longest first; rebuilt on change
+  #long: string[] = []; // forms too long for one pattern (a regular expression's size is bounded)
 
   /** Remembers a secret from the options for good; `add` one that rotates (the 32 last added are kept). */
   pin = (secret: string | undefined | null): void => this.#learn(secret, this.#pinned, Number.MAX_VALUE);
@@ -56,9 +66,13 @@ export class Redactor {
   text(input: string): string {
     if (this.#pattern === undefined) {
       const all = [...this.#pinned, ...this.#secrets].flatMap(forms).sort((a, b) => b.length - a.length);
-      this.#pattern = all.length ? new RegExp(all.map(literal).join("|"), "gi") : null;
+      const short = all.filter((form) => form.length <= MAX_IN_PATTERN);
+      this.#long = all.filter((form) => form.length > MAX_IN_PATTERN);
+      this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
     }
-    const known = this.#pattern ? String(input).replace(this.#pattern, MASK) : String(input);
+    let known = String(input);
+    for (const form of this.#long) known = known.split(form).join(MASK);
+    if (this.#pattern) known = known.replace(this.#pattern, MASK);
     return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
   }
 

@@ -118,11 +118,11 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
     if (signal?.aborted) throw signal.reason;
     const controller = new AbortController();
     let timedOut = false;
+    const off = signal ? onAbort(signal, () => controller.abort(signal.reason)) : undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
     }, request.timeout);
-    const off = signal ? onAbort(signal, () => controller.abort(signal.reason)) : undefined;
     try {
       const response = await fetch(request.url, {
         method: request.method,

@@ -45,20 +45,28 @@ function baseUrlOf(value: unknown): string {
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
 
+/** A `timeout` (the client's or a call's): a ConfigError unless it is a wait `setTimeout` can honour. */
+export function checkTimeout(value: unknown): void {
+  check("timeout", value, 1, MAX_MS);
+}
+
+/** A `retry` option (the client's or a call's): false, or bounded numbers. */
+export function checkRetry(retry: unknown): void {
+  if (retry === undefined || retry === false) return;
+  if (retry === null || typeof retry !== "object") throw new ConfigError("retry must be an object or false");
+  const r = retry as RetryOptions;
+  check("retry.maxAttempts", r.maxAttempts, 1, MAX_ATTEMPTS, true);
+  check("retry.baseDelayMs", r.baseDelayMs, 0, MAX_MS);
+  check("retry.maxDelayMs", r.maxDelayMs, 0, MAX_MS);
+  check("retry.maxRetryAfterMs", r.maxRetryAfterMs, 0, MAX_MS);
+}
+
 /** The options, checked (ConfigError on the first bad one) and normalised; others are passed through. */
 export function validateOptions<T extends CheckedOptions>(options: T): T {
   if (options === null || typeof options !== "object") throw new ConfigError("options must be an object");
-  check("timeout", options.timeout, 1, MAX_MS);
+  checkTimeout(options.timeout);
   check("tokenMarginMs", options.tokenMarginMs, 0, MAX_MS);
   check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);
-  const { retry } = options;
-  if (retry !== undefined && retry !== false) {
-    if (retry === null || typeof retry !== "object")
-      throw new ConfigError("retry must be an object or false");
-    check("retry.maxAttempts", retry.maxAttempts, 1, MAX_ATTEMPTS, true);
-    check("retry.baseDelayMs", retry.baseDelayMs, 0, MAX_MS);
-    check("retry.maxDelayMs", retry.maxDelayMs, 0, MAX_MS);
-    check("retry.maxRetryAfterMs", retry.maxRetryAfterMs, 0, MAX_MS);
-  }
+  checkRetry(options.retry);
   return options.baseUrl === undefined ? options : { ...options, baseUrl: baseUrlOf(options.baseUrl) };
 }

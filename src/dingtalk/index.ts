@@ -99,17 +99,21 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const margin = options.tokenMarginMs ?? 300_000;
   const clientId = o.clientId ?? o.appKey;
   const clientSecret = o.clientSecret ?? o.appSecret;
+  const { redactor } = (client as unknown as Record<symbol, Internals>)[INTERNALS] as Internals;
+  redactor.pin(o.clientSecret);
   const userToken = async (body: { code: string } | { refreshToken: string }, call?: RequestOptions) => {
     if (!clientId || !clientSecret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
+    // The code is a secret too, though its name is not a secret's (clientSecret and refreshToken are).
+    if ("code" in body) redactor.add(body.code);
     const r = await client.oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, call);
     const site = { operationId: "getUserAccessToken" };
     if (typeof r.accessToken !== "string" || !r.accessToken)
       throw new ParseError("getUserAccessToken answered without an accessToken", site, 200);
     if (typeof r.refreshToken !== "string")
       throw new ParseError("getUserAccessToken answered without a refreshToken", site, 200);
-    (client as unknown as Record<symbol, Internals>)[INTERNALS]?.redactor.add(r.refreshToken);
+    redactor.add(r.refreshToken);
     const expiresAt = Date.now() + Number(r.expireIn ?? profile.tokens[0].defaultLifetime) * 1000;
     return { accessToken: r.accessToken, refreshToken: r.refreshToken, expiresAt, corpId: r.corpId };
   };

@@ -1,0 +1,279 @@
+/**
+ * Values at the edges, from the server or the caller, that once escaped as untyped errors, hangs,
+ * crashed processes or shown secrets: tokens that are not well-formed Unicode or are 300,000
+ * characters long, options past what a timer can wait, rate-limit stores that break their contract,
+ * signals that are not signals, status lines `Response` refuses, object cursors, and secrets in
+ * request bodies. Every call ends in data or a typed error within CALL_BOUND_MS, against a real
+ * node:http server on 127.0.0.1, and nothing rejects unhandled.
+ */
+
+import { PaginationError } from "imspec";
+import {
+  ConfigError,
+  createDingTalk,
+  DingTalkError,
+  ParseError,
+  TimeoutError,
+} from "imspec/dingtalk";
+import { createWeCom } from "imspec/wecom";
+import { createWorkPlus } from "imspec/workplus";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
+import { collectUnhandledRejections } from "../support/unhandled.js";
+import { leaked, settler, shown } from "./secrets.js";
+
+const CALL_BOUND_MS = 8_000;
+const SECRET = "planted-edge-app-secret-Tq4";
+const thrown: unknown[] = [];
+const settle = settler(CALL_BOUND_MS, thrown);
+const unhandled = collectUnhandledRejections();
+afterAll(() => {
+  unhandled.stop();
+  expect(unhandled.reasons).toEqual([]);
+});
+
+let server: ScriptedServer;
+beforeEach(async () => {
+  server = await new ScriptedServer().start();
+});
+afterEach(async () => {
+  await server.stop();
+});
+
+const TOKEN_PATH = "/v1.0/oauth2/accessToken";
+const INVITES = "/v1.0/contact/invites/infos";
+const apiRequests = () => server.requests.filter((r) => r.pathname !== TOKEN_PATH);
+const issue = (token: string) =>
+  server.on("POST", TOKEN_PATH, (_req, res) => json(res, 200, { accessToken: token, expireIn: 7200 }));
+const dingtalk = (extra: Record<string, unknown> = {}) =>
+  createDingTalk({
+    rateLimit: false,
+    retry: false,
+    appKey: "edge-app",
+    appSecret: SECRET,
+    baseUrl: server.url,
+    ...extra,
+  } as Parameters<typeof createDingTalk>[0]);
+const invites = (dt: ReturnType<typeof dingtalk>, options = {}) =>
+  dt.contact.getApplyInviteInfo({ inviterUserId: "u" }, options);
+/** Every request to INVITES refused with the token it carried in the message. */
+const echoToken = () =>
+  server.on("GET", INVITES, (req: Received, res) =>
+    json(res, 400, { code: "invalid.param", message: `bad ${req.headers["x-acs-dingtalk-access-token"]}` }),
+  );
+
+describe("tokens the server should not have sent", () => {
+  it("a token that is not well-formed Unicode is a ParseError, and nothing is sent with it", async () => {
+    server.on("POST", TOKEN_PATH, (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"accessToken":"tok\\ud800en-1234","expireIn":7200}');
+    });
+    echoToken();
+    for (let i = 0; i < 2; i++) {
+      const { error } = await settle(invites(dingtalk()));
+      expect(error).toBeInstanceOf(ParseError);
+      expect((error as Error).message).toMatch(/not well-formed Unicode/);
+    }
+    expect(apiRequests()).toEqual([]);
+  });
+
+  it("a per-call query token that is not well-formed Unicode is a ConfigError, not a URIError", async () => {
+    const wp = createWorkPlus({ baseUrl: server.url, accessToken: "unused-token", retry: false });
+    const { error } = await settle(wp.apps.listAdmins({ appId: "a" }, { accessToken: "tok\ud800en" }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(server.requests).toEqual([]);
+  });
+
+  it("a 300,000-character token echoed back is masked, and the error is typed", async () => {
+    const huge = `tok-${"A1b2".repeat(75_000)}`;
+    issue(huge);
+    echoToken();
+    for (let i = 0; i < 2; i++) {
+      const { error } = await settle(invites(dingtalk()));
+      expect(error).toBeInstanceOf(DingTalkError);
+      expect(leaked(shown(error), [huge])).toEqual([]);
+    }
+  });
+});
+
+describe("secrets in request bodies", () => {
+  it("DingTalk's clientSecret, the OAuth code and a refresh token never show in the errors they cause", async () => {
+    const clientSecret = "planted-client-secret-Wk2";
+    const code = "planted-oauth-code-Hy7";
+    const refreshToken = "planted-refresh-token-Pn3";
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (req: Received, res) => {
+      const body = JSON.parse(req.body) as Record<string, string>;
+      json(res, 400, {
+        code: "invalid.param",
+        message: `client ${body.clientSecret} code ${body.code} refresh ${body.refreshToken}`,
+      });
+    });
+    const dt = dingtalk({ clientId: "edge-client", clientSecret });
+    const outcomes = [
+      await settle(dt.userTokens.exchangeCode(code)),
+      await settle(dt.userTokens.refresh(refreshToken)),
+    ];
+    for (const { error } of outcomes) {
+      expect(error).toBeInstanceOf(DingTalkError);
+      expect(leaked(shown(error), [clientSecret, code, refreshToken])).toEqual([]);
+    }
+  });
+
+  it("a suite ticket from a function stays masked while 40 calls with tokens of their own come and go", async () => {
+    const ticket = "planted-suite-ticket-Lr8";
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.on("POST", "/v1.0/oauth2/corpAccessToken", async (req: Received, res) => {
+      const body = JSON.parse(req.body) as Record<string, string>;
+      await held;
+      json(res, 400, { code: "invalid.param", message: `ticket ${body.suiteTicket} expired` });
+    });
+    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
+    const dt = createDingTalk({
+      rateLimit: false,
+      retry: false,
+      baseUrl: server.url,
+      suiteKey: "edge-suite",
+      suiteSecret: SECRET,
+      authCorpId: "corp",
+      suiteTicket: () => ticket,
+    });
+    const managed = settle(invites(dt));
+    while (!server.requests.some((r) => r.pathname === "/v1.0/oauth2/corpAccessToken"))
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 40; i++) await settle(invites(dt, { accessToken: `per-call-token-${i}-Zs5` }));
+    release();
+    const { error } = await managed;
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(leaked(shown(error), [ticket])).toEqual([]);
+  });
+});
+
+describe("per-call options are checked like the client's", () => {
+  beforeEach(() => {
+    issue("edge-token-1234");
+    server.on("GET", INVITES, (_req, res) => json(res, 503, { code: "system.busy", message: "busy" }));
+  });
+
+  it.each([
+    ["a timeout past what a timer can wait", { timeout: 3e9 }],
+    ["a timeout of NaN", { timeout: Number.NaN }],
+    ["endless attempts", { retry: { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: -1 } }],
+    ["a retry that is not an object", { retry: "always" }],
+    ["a signal that is not an AbortSignal", { signal: {} }],
+    ["a signal-shaped string", { signal: "abort" }],
+  ])("%s is a ConfigError and nothing is sent", async (_name, options) => {
+    const started = Date.now();
+    const { error } = await settle(invites(dingtalk({ timeout: 200 }), options));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(apiRequests()).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(CALL_BOUND_MS);
+    // Whatever timer a refused signal could have left armed has fired by now, harmlessly.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  });
+});
+
+describe("rate-limit options and stores", () => {
+  beforeEach(() => {
+    issue("edge-token-1234");
+    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
+  });
+
+  it.each([
+    ["a window no timer can wait out", { "app-operation": { seconds: 1e306 } }],
+    ["infinite calls", { "app-operation": { calls: Number.POSITIVE_INFINITY } }],
+    ["a store without take", { store: {} }],
+    ["a store that is null", { store: null }],
+  ])("%s is a ConfigError when the client is made", (_name, rateLimit) => {
+    expect(() => dingtalk({ rateLimit })).toThrow(ConfigError);
+  });
+
+  it.each([
+    ["answers a number, not a promise", () => 0],
+    [
+      "throws",
+      () => {
+        throw new Error("store down");
+      },
+    ],
+    ["answers NaN", async () => Number.NaN],
+    ["answers a string", async () => "soon"],
+  ])("a store that %s lets the calls go, as a failing store does", async (_name, take) => {
+    const dt = dingtalk({ rateLimit: { store: { take } }, timeout: 1_000 });
+    const outcomes = await Promise.all([settle(invites(dt)), settle(invites(dt))]);
+    expect(outcomes.map((o) => o.error)).toEqual([undefined, undefined]);
+    expect(apiRequests()).toHaveLength(2);
+  });
+
+  it("a store that answers an endless wait holds the call to its timeout, not a spinning loop", async () => {
+    let takes = 0;
+    const take = async () => {
+      takes++;
+      return Number.POSITIVE_INFINITY;
+    };
+    const dt = dingtalk({ rateLimit: { store: { take } }, timeout: 300 });
+    const { error } = await settle(invites(dt));
+    expect(error).toBeInstanceOf(TimeoutError);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One wait, the longest a timer can hold, then the call left: not a take per millisecond.
+    expect(takes).toBe(1);
+    expect(apiRequests()).toEqual([]);
+  });
+
+  it("calls that time out waiting for their budget leave the queue: a later call is not held behind them", async () => {
+    const dt = dingtalk({ timeout: 300, rateLimit: { "app-operation": { calls: 1, seconds: 1 } } });
+    const burst = await Promise.all(Array.from({ length: 6 }, () => settle(invites(dt))));
+    const timedOut = burst.filter((o) => o.error instanceof TimeoutError);
+    expect(timedOut.length).toBeGreaterThan(0);
+    for (const { error } of timedOut) expect((error as Error).message).toMatch(/rate budget/);
+    // The budget has been idle for over a window: the next call goes at once.
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    const started = Date.now();
+    const { error } = await settle(invites(dt));
+    expect(error).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(300);
+    expect(apiRequests()).toHaveLength(burst.length - timedOut.length + 1);
+  });
+});
+
+describe("answers the fetch API would refuse", () => {
+  it("a DEL in the status line: the data, and a Response without the reason phrase", async () => {
+    server.on("GET", INVITES, (_req, res) => {
+      res.socket?.end(
+        'HTTP/1.1 200 OK\x7f\r\ncontent-type: application/json\r\ncontent-length: 10\r\nconnection: close\r\n\r\n{"a":true}',
+      );
+    });
+    const dt = createDingTalk({ baseUrl: server.url, accessToken: "edge-token-1234", rateLimit: false });
+    const { data, response } = await invites(dt).withResponse();
+    expect(data).toEqual({ a: true });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ a: true });
+  });
+});
+
+describe("pagination", () => {
+  it("an object cursor, new at every page, ends in a PaginationError instead of an endless listing", async () => {
+    server.on("GET", "/cgi-bin/gettoken", (_req, res) =>
+      json(res, 200, { errcode: 0, errmsg: "ok", access_token: "edge-token-1234", expires_in: 7200 }),
+    );
+    server.on("POST", "/cgi-bin/user/list_id", (_req, res) =>
+      json(res, 200, {
+        errcode: 0,
+        errmsg: "ok",
+        next_cursor: { c: 1 },
+        dept_user: [{ userid: "u1", department: 1 }],
+      }),
+    );
+    const wc = createWeCom({ baseUrl: server.url, corpId: "corp", corpSecret: SECRET, rateLimit: false });
+    let items = 0;
+    const listing = (async () => {
+      for await (const _ of wc.user.listUserIds.iterate({ limit: 1 })) if (++items > 100) break;
+    })();
+    const { error } = await settle(listing);
+    expect(error).toBeInstanceOf(PaginationError);
+    expect((error as Error).message).toMatch(/not a string or a number/);
+    expect(items).toBe(1);
+  });
+});
