@@ -8,13 +8,7 @@
  */
 
 import { PaginationError } from "imspec";
-import {
-  ConfigError,
-  createDingTalk,
-  DingTalkError,
-  ParseError,
-  TimeoutError,
-} from "imspec/dingtalk";
+import { ConfigError, createDingTalk, DingTalkError, ParseError, TimeoutError } from "imspec/dingtalk";
 import { createWeCom } from "imspec/wecom";
 import { createWorkPlus } from "imspec/workplus";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
