@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { ConfigError } from "./errors.js";
 import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
 
 /**
@@ -106,7 +107,27 @@ function readResponse(
   return stream;
 }
 
+/** A ConfigError unless `value` is undefined or a number from `min` to `max` (an integer if asked). */
+function checked(name: string, value: unknown, min: number, max: number, integer: boolean): void {
+  if (value === undefined) return;
+  const ok =
+    typeof value === "number" &&
+    value >= min &&
+    value <= max &&
+    (!integer || Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
+  if (!ok)
+    throw new ConfigError(
+      `nodeTransport: ${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
+    );
+}
+
 export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport {
+  if (options === null || typeof options !== "object")
+    throw new ConfigError("nodeTransport: options must be an object");
+  checked("maxSockets", options.maxSockets, 1, Number.POSITIVE_INFINITY, true);
+  checked("keepAliveTimeout", options.keepAliveTimeout, 1, 2 ** 31 - 1, false);
+  if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean")
+    throw new ConfigError("nodeTransport: keepAlive must be a boolean");
   const settings = {
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY,
@@ -172,6 +193,11 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
       req.on("error", (error) => end(new TransportFailure("network", error)));
       req.on("response", (res: IncomingMessage) => {
         stream = readResponse(res, maxBytes, end, () => settled);
+      });
+      // No operation asks for another protocol: a 101 is a broken answer, not a wait until the timeout.
+      req.on("upgrade", (_res: IncomingMessage, socket: { destroy(): void }) => {
+        socket.destroy();
+        end(new TransportFailure("network", new Error("the server switched protocols (101)")));
       });
       req.end(body);
     });

@@ -21,6 +21,7 @@ export interface TokenCacheOptions {
   onToken?: (token: string) => void; // every token fetched or read, so the redactor learns it
   lockTtlMs?: number; // lock lifetime: a crashed holder blocks the others at most this long
   lockWaitMs?: number; // longest wait while another process holds and renews the lock (60 000)
+  storeWaitMs?: number; // longest wait for one store call: a frozen store counts as failed (5 000)
   /** Told once of each kind of trouble (nonsense expiry, failing store); never given a secret. */
   onWarning?: ((message: string) => void) | undefined;
 }
@@ -156,18 +157,34 @@ export class TokenCache {
       this.#retryAt = this.#now() + PAUSE_MS;
       throw error;
     } finally {
-      void release?.().catch(() => undefined); // nobody waits for the release
+      // Nobody waits for the release; a release that throws or answers no promise changes nothing.
+      if (release)
+        void Promise.resolve(release)
+          .then((r) => r())
+          .catch(() => undefined);
     }
   }
 
-  /** A store call; a failure pauses the store for a while and the cache goes on from memory. */
+  /**
+   * A store call; a failure, or no answer within `storeWaitMs`, pauses the store for a while and the
+   * cache goes on from memory (a custom store that never answers cannot hold the refresh forever).
+   */
   async #safely<T>(call: () => Promise<T>): Promise<T | undefined> {
     if (Date.now() < this.#storePausedUntil) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frozen = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(this.#o.storeWaitMs ?? PAUSE_MS, {})),
+        this.#o.storeWaitMs ?? PAUSE_MS,
+      );
+    });
     try {
-      return await call();
+      return await Promise.race([Promise.resolve().then(call), frozen]);
     } catch (error) {
       this.#storePausedUntil = Date.now() + PAUSE_MS;
       this.#warn(`token store failed (${(error as Error)?.name}); memory only for ${PAUSE_MS} ms`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -90,6 +90,44 @@ describe("TokenCache", () => {
     expect(a.fetched() + b.fetched()).toBe(1);
   });
 
+  it("a store that never answers, or whose lock release is not a promise, does not hold the refresh", async () => {
+    const never = new Promise<never>(() => {});
+    const warnings: string[] = [];
+    let fetches = 0;
+    const frozen = {
+      get: () => never,
+      set: () => never,
+      delete: () => never,
+      lock: async () => () => undefined as unknown as Promise<void>,
+    };
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      store: frozen,
+      storeWaitMs: 50,
+      onWarning: (w) => warnings.push(w),
+      fetch: async () => ({ accessToken: `t${++fetches}`, expiresAt: Date.now() + 60_000 }),
+    });
+    const started = Date.now();
+    expect(await cache.get()).toBe("t1");
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(warnings.join()).toMatch(/token store failed/);
+
+    const released = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      store: {
+        ...new MemoryTokenStore(),
+        get: async () => undefined,
+        set: async () => {},
+        delete: async () => {},
+        lock: async () => () => undefined as unknown as Promise<void>,
+      },
+      fetch: async () => ({ accessToken: "t-released", expiresAt: Date.now() + 60_000 }),
+    });
+    expect(await released.get()).toBe("t-released");
+  });
+
   it("the memory store deletes compare-and-delete", async () => {
     const store = new MemoryTokenStore();
     await store.set("k", { accessToken: "new", expiresAt: 1 });

@@ -8,7 +8,15 @@
  */
 
 import { PaginationError } from "imspec";
-import { ConfigError, createDingTalk, DingTalkError, ParseError, TimeoutError } from "imspec/dingtalk";
+import {
+  ConfigError,
+  ConnectionError,
+  createDingTalk,
+  DingTalkError,
+  ParseError,
+  TimeoutError,
+} from "imspec/dingtalk";
+import { nodeTransport } from "imspec/node";
 import { createWeCom } from "imspec/wecom";
 import { createWorkPlus } from "imspec/workplus";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -244,6 +252,42 @@ describe("answers the fetch API would refuse", () => {
     expect(data).toEqual({ a: true });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ a: true });
+  });
+});
+
+describe("answers no operation asks for", () => {
+  it("a 101 Switching Protocols is a ConnectionError at once, not a wait for the timeout", async () => {
+    server.on("GET", INVITES, (_req, res) => {
+      res.socket?.write("HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n");
+    });
+    const dt = createDingTalk({
+      baseUrl: server.url,
+      accessToken: "edge-token-1234",
+      rateLimit: false,
+      timeout: 5_000,
+      retry: false,
+    });
+    const started = Date.now();
+    const { error } = await settle(invites(dt));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe("nodeTransport options", () => {
+  it.each([
+    ["keepAliveTimeout", { keepAliveTimeout: -1 }],
+    ["keepAliveTimeout", { keepAliveTimeout: Number.POSITIVE_INFINITY }],
+    ["keepAliveTimeout", { keepAliveTimeout: "abc" }],
+    ["maxSockets", { maxSockets: 0 }],
+    ["maxSockets", { maxSockets: 1.5 }],
+    ["keepAlive", { keepAlive: "yes" }],
+  ])("a bad %s is a ConfigError when the transport is made", (_name, options) => {
+    expect(() => nodeTransport(options as Parameters<typeof nodeTransport>[0])).toThrow(ConfigError);
+  });
+
+  it("Infinity sockets and a whole-number idle timeout are taken", () => {
+    nodeTransport({ maxSockets: Number.POSITIVE_INFINITY, keepAliveTimeout: 1_000 }).destroy();
   });
 });
 
