@@ -283,8 +283,8 @@ function budgetsFor(
 
 /**
  * The parameters of an operation that carry a secret: those the spec's token sources mark
- * (`corpsecret`), and any whose name ends like a secret's (`clientSecret`, `refreshToken`,
- * `suiteTicket`), the pagination cursor aside. A direct call may pass one the options never gave, and
+ * (`corpsecret`), any whose name ends like a secret's (`clientSecret`, `refreshToken`,
+ * `suiteTicket`), the pagination cursor aside, and a token endpoint's `code`. A direct call may pass one the options never gave, and
  * an error may echo it.
  */
 function secretParamsOf(profile: ApiProfile, operationId: string, row: OperationRow): string[] {
@@ -292,8 +292,11 @@ function secretParamsOf(profile: ApiProfile, operationId: string, row: Operation
     .filter((spec) => spec.operation === operationId)
     .flatMap((spec) => Object.entries(spec.options).filter(([, option]) => spec.secrets.includes(option)))
     .map(([field]) => field);
+  // An OAuth authorization code, at an operation that needs no token (a token endpoint), is one too.
   const named = Object.keys(row.params).filter(
-    (name) => SECRET_NAME.test(name) && name !== row.pagination?.cursorParam,
+    (name) =>
+      (SECRET_NAME.test(name) && name !== row.pagination?.cursorParam) ||
+      (name === "code" && row.token === "none"),
   );
   return [...new Set([...marked, ...named])];
 }

@@ -26,7 +26,7 @@ import {
   sleep,
 } from "./retry.js";
 import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
-import { checkRetry, checkTimeout } from "./validate.js";
+import { checkRetry, checkTimeout, givenRetry } from "./validate.js";
 
 /**
  * The one place a request goes out and an answer comes back. `classify` decides what an answer (or
@@ -335,7 +335,7 @@ function bounded<T>(
     off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
     timer = setTimeout(
       () => stop(new TimeoutError(timeout, op, `waited for ${what}`)),
-      bound.deadline - Date.now(),
+      Math.min(bound.deadline - Date.now(), 2 ** 31 - 1), // a longer delay would fire at once
     );
     promise.then(
       (value) => {
@@ -390,7 +390,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#retry = options.retry === false ? ONCE : { ...RETRY_DEFAULTS, ...options.retry };
+    this.#retry = options.retry === false ? ONCE : { ...RETRY_DEFAULTS, ...givenRetry(options.retry) };
   }
 
   get options(): EngineOptions {
@@ -517,11 +517,11 @@ export class Engine {
   }
 
   /** The request's retry settings: the client's, or the call's over the defaults and the client's. */
-  #retryFor(retry: RequestOptions["retry"]): Required<RetryOptions> {
+  #retryFor(retry: RequestOptions["retry"], op: OperationRef): Required<RetryOptions> {
     if (retry === undefined) return this.#retry;
     if (retry === false) return ONCE;
-    checkRetry(retry);
-    return { ...RETRY_DEFAULTS, ...(this.#o.retry || {}), ...retry };
+    checkRetry(retry, op);
+    return { ...RETRY_DEFAULTS, ...givenRetry(this.#o.retry || {}), ...givenRetry(retry) };
   }
 
   /** One exchange with the server. An aborted call throws AbortError; any other failure is an outcome. */
@@ -555,8 +555,8 @@ export class Engine {
   async send(request: Request, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
     const o = this.#o;
     const timeout = options.timeout ?? o.timeout;
-    if (options.timeout !== undefined) checkTimeout(timeout);
-    const retry = this.#retryFor(options.retry);
+    if (options.timeout !== undefined) checkTimeout(timeout, op);
+    const retry = this.#retryFor(options.retry, op);
     const signal = options.signal ?? undefined;
     if (signal !== undefined && !isSignal(signal)) throw new ConfigError("signal must be an AbortSignal", op);
     const headers = this.#headers(request.headers, options.headers, op);

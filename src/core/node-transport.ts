@@ -166,6 +166,8 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
       if (body !== undefined) outgoing["content-length"] = Buffer.byteLength(body);
       let settled = false;
       let stream: Readable | undefined;
+      let req: ReturnType<typeof httpRequest> | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const end = (error: unknown, value?: TransportResponse) => {
         if (settled) return;
         settled = true;
@@ -174,22 +176,19 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
         if (error === undefined) resolve(value as TransportResponse);
         else {
           reject(error);
-          req.destroy();
+          req?.destroy();
           stream?.destroy();
         }
       };
-      // Subscribed first: nothing is created or armed yet if the signal cannot be listened to.
+      // Subscribed first: nothing is created or armed yet if the signal cannot be listened to; a
+      // request that cannot be made ends the exchange (and the subscription) at once.
       const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
-      const req = (https ? httpsRequest : httpRequest)({
-        protocol: target.protocol,
-        hostname: target.hostname,
-        port: target.port,
-        path,
-        method,
-        headers: outgoing,
-        agent: https ? agents.https : agents.http,
-      });
-      const timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
+      try {
+        req = makeRequest(https, target, path, method, outgoing);
+      } catch (error) {
+        return end(error);
+      }
+      timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
       req.on("error", (error) => end(new TransportFailure("network", error)));
       req.on("response", (res: IncomingMessage) => {
         stream = readResponse(res, maxBytes, end, () => settled);
@@ -200,6 +199,23 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
         end(new TransportFailure("network", new Error("the server switched protocols (101)")));
       });
       req.end(body);
+    });
+
+  const makeRequest = (
+    https: boolean,
+    target: ReturnType<typeof urlToHttpOptions>,
+    path: string,
+    method: string,
+    headers: Record<string, string | number>,
+  ) =>
+    (https ? httpsRequest : httpRequest)({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      path,
+      method,
+      headers,
+      agent: https ? agents.https : agents.http,
     });
 
   return Object.assign(send, {

@@ -47,7 +47,7 @@ export class Redactor {
   readonly #pinned: string[] = []; // from the client's options (app, client secrets): kept for good
   readonly #secrets: string[] = []; // rotating (access, refresh tokens): the newest 32
   #pattern: RegExp | null | undefined; // every form of every secret, longest first; rebuilt on change
-  #long: string[] = []; // forms too long for one pattern (a regular expression's size is bounded)
+  #long: string[] = []; // forms too long to share one pattern (a regular expression's size is bounded)
 
   /** Remembers a secret from the options for good; `add` one that rotates (the 32 last added are kept). */
   pin = (secret: string | undefined | null): void => this.#learn(secret, this.#pinned, Number.MAX_VALUE);
@@ -71,7 +71,10 @@ export class Redactor {
       this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
     }
     let known = String(input);
-    for (const form of this.#long) known = known.split(form).join(MASK);
+    // Searched for as written and in either letter case (percent-encodings differ in their hex digits').
+    for (const form of this.#long)
+      for (const variant of new Set([form, form.toLowerCase(), form.toUpperCase()]))
+        known = known.split(variant).join(MASK);
     if (this.#pattern) known = known.replace(this.#pattern, MASK);
     return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
   }

@@ -92,7 +92,7 @@ export class TokenCache {
   /** Forgets the token everywhere (memory and store). */
   async clear(): Promise<void> {
     this.#current = undefined;
-    await this.#store.delete(this.#o.key);
+    await this.#safely(() => this.#store.delete(this.#o.key));
   }
 
   #start(rejected: string | undefined): Promise<string> {
@@ -144,7 +144,10 @@ export class TokenCache {
         const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
         if (this.#fresh(found, rejected)) return this.#use({ ...found, expiresAt });
         if (release || !lock || Date.now() >= until || Date.now() < this.#storePausedUntil) break;
-        release = await this.#safely(() => lock(key, lockTtlMs, slice));
+        release = await this.#safely(
+          () => lock(key, lockTtlMs, slice),
+          (late) => typeof late === "function" && late(),
+        );
       }
       this.fetches++;
       const token = this.#sane(await this.#o.fetch(), this.#now());
@@ -169,9 +172,10 @@ export class TokenCache {
    * A store call; a failure, or no answer within `storeWaitMs`, pauses the store for a while and the
    * cache goes on from memory (a custom store that never answers cannot hold the refresh forever).
    */
-  async #safely<T>(call: () => Promise<T>): Promise<T | undefined> {
+  async #safely<T>(call: () => Promise<T>, late?: (value: T) => unknown): Promise<T | undefined> {
     if (Date.now() < this.#storePausedUntil) return undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let gaveUp = false;
     const frozen = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new TimeoutError(this.#o.storeWaitMs ?? PAUSE_MS, {})),
@@ -179,8 +183,12 @@ export class TokenCache {
       );
     });
     try {
-      return await Promise.race([Promise.resolve().then(call), frozen]);
+      const answer = Promise.resolve().then(call);
+      // What answers after we gave up is handed to `late` (a lock taken too late is released).
+      answer.then((value) => gaveUp && late?.(value)).catch(() => undefined);
+      return await Promise.race([answer, frozen]);
     } catch (error) {
+      gaveUp = true;
       this.#storePausedUntil = Date.now() + PAUSE_MS;
       this.#warn(`token store failed (${(error as Error)?.name}); memory only for ${PAUSE_MS} ms`);
     } finally {

@@ -4,7 +4,7 @@
  * a leak (a base URL with a password, echoed in an error). Messages never repeat a URL: it may hold
  * credentials or a token in its query.
  */
-import { ConfigError } from "./errors.js";
+import { type CallSite, ConfigError } from "./errors.js";
 import type { RetryOptions } from "./retry.js";
 
 export interface CheckedOptions {
@@ -22,12 +22,22 @@ const MAX_BYTES = 2 ** 29;
 /** More attempts than this is a loop, not a retry policy. */
 const MAX_ATTEMPTS = 100;
 
-function check(name: string, value: unknown, min: number, max: number, integer = false): void {
+function check(
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  integer = false,
+  site?: CallSite,
+): void {
   if (value === undefined) return;
   const ok =
     typeof value === "number" && value >= min && value <= max && (!integer || Number.isInteger(value));
   if (!ok)
-    throw new ConfigError(`${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+    throw new ConfigError(
+      `${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
+      site,
+    );
 }
 
 /** `http(s)://host[:port][/path]`: no credentials, query or fragment; the trailing slash dropped. */
@@ -46,19 +56,27 @@ function baseUrlOf(value: unknown): string {
 }
 
 /** A `timeout` (the client's or a call's): a ConfigError unless it is a wait `setTimeout` can honour. */
-export function checkTimeout(value: unknown): void {
-  check("timeout", value, 1, MAX_MS);
+export function checkTimeout(value: unknown, site?: CallSite): void {
+  check("timeout", value, 1, MAX_MS, false, site);
 }
 
 /** A `retry` option (the client's or a call's): false, or bounded numbers. */
-export function checkRetry(retry: unknown): void {
+export function checkRetry(retry: unknown, site?: CallSite): void {
   if (retry === undefined || retry === false) return;
-  if (retry === null || typeof retry !== "object") throw new ConfigError("retry must be an object or false");
+  if (retry === null || typeof retry !== "object")
+    throw new ConfigError("retry must be an object or false", site);
   const r = retry as RetryOptions;
-  check("retry.maxAttempts", r.maxAttempts, 1, MAX_ATTEMPTS, true);
-  check("retry.baseDelayMs", r.baseDelayMs, 0, MAX_MS);
-  check("retry.maxDelayMs", r.maxDelayMs, 0, MAX_MS);
-  check("retry.maxRetryAfterMs", r.maxRetryAfterMs, 0, MAX_MS);
+  check("retry.maxAttempts", r.maxAttempts, 1, MAX_ATTEMPTS, true, site);
+  check("retry.baseDelayMs", r.baseDelayMs, 0, MAX_MS, false, site);
+  check("retry.maxDelayMs", r.maxDelayMs, 0, MAX_MS, false, site);
+  check("retry.maxRetryAfterMs", r.maxRetryAfterMs, 0, MAX_MS, false, site);
+}
+
+/** The retry settings given, without the ones left undefined (which would erase a default when spread). */
+export function givenRetry(retry: RetryOptions | undefined): RetryOptions {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(retry ?? {})) if (value !== undefined) out[key] = value as number;
+  return out;
 }
 
 /** The options, checked (ConfigError on the first bad one) and normalised; others are passed through. */

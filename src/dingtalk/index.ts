@@ -105,8 +105,6 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     if (!clientId || !clientSecret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
-    // The code is a secret too, though its name is not a secret's (clientSecret and refreshToken are).
-    if ("code" in body) redactor.add(body.code);
     const r = await client.oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, call);
     const site = { operationId: "getUserAccessToken" };
     if (typeof r.accessToken !== "string" || !r.accessToken)

@@ -128,6 +128,38 @@ describe("TokenCache", () => {
     expect(await released.get()).toBe("t-released");
   });
 
+  it("a lock that is taken after the store's wait ran out is released, and clear() does not hang", async () => {
+    let released = 0;
+    const store = {
+      get: async () => undefined,
+      set: async () => {},
+      delete: () => new Promise<void>(() => {}),
+      lock: () =>
+        new Promise<() => Promise<void>>((resolve) =>
+          setTimeout(
+            () =>
+              resolve(async () => {
+                released++;
+              }),
+            150,
+          ),
+        ),
+    };
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      store,
+      storeWaitMs: 50,
+      fetch: async () => ({ accessToken: "t-late", expiresAt: Date.now() + 60_000 }),
+    });
+    expect(await cache.get()).toBe("t-late");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(released).toBe(1);
+    const started = Date.now();
+    await cache.clear();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it("the memory store deletes compare-and-delete", async () => {
     const store = new MemoryTokenStore();
     await store.set("k", { accessToken: "new", expiresAt: 1 });

@@ -153,6 +153,31 @@ describe("secrets in request bodies", () => {
   });
 });
 
+describe("an OAuth code in flight", () => {
+  it("stays masked while 40 calls with tokens of their own come and go", async () => {
+    const code = "planted-oauth-code-in-flight-Qe6";
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.on("POST", "/v1.0/oauth2/userAccessToken", async (req: Received, res) => {
+      const body = JSON.parse(req.body) as Record<string, string>;
+      await held;
+      json(res, 400, { code: "invalid.param", message: `code ${body.code} used` });
+    });
+    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
+    const dt = dingtalk();
+    const exchanged = settle(dt.userTokens.exchangeCode(code));
+    while (!server.requests.some((r) => r.pathname === "/v1.0/oauth2/userAccessToken"))
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 40; i++) await settle(invites(dt, { accessToken: `per-call-token-${i}-Xc2` }));
+    release();
+    const { error } = await exchanged;
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(leaked(shown(error), [code])).toEqual([]);
+  });
+});
+
 describe("per-call options are checked like the client's", () => {
   beforeEach(() => {
     issue("edge-token-1234");
@@ -170,10 +195,33 @@ describe("per-call options are checked like the client's", () => {
     const started = Date.now();
     const { error } = await settle(invites(dingtalk({ timeout: 200 }), options));
     expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ operationId: "getApplyInviteInfo" });
     expect(apiRequests()).toEqual([]);
     expect(Date.now() - started).toBeLessThan(CALL_BOUND_MS);
     // Whatever timer a refused signal could have left armed has fired by now, harmlessly.
     await new Promise((resolve) => setTimeout(resolve, 300));
+  });
+});
+
+describe("option values at the edge of what is allowed", () => {
+  beforeEach(() => issue("edge-token-1234"));
+
+  it("retry settings left undefined keep their defaults: three attempts, not endless", async () => {
+    server.on("GET", INVITES, (_req, res) => json(res, 503, { code: "system.busy", message: "busy" }));
+    const retry = { maxAttempts: undefined, baseDelayMs: 1, maxDelayMs: 2 };
+    for (const dt of [dingtalk({ retry }), dingtalk({ retry: undefined })]) {
+      server.requests.length = 0;
+      const { error } = await settle(invites(dt, { retry }));
+      expect(error).toBeInstanceOf(DingTalkError);
+      expect(apiRequests()).toHaveLength(3);
+    }
+  });
+
+  it("the longest timeout allowed waits for a cold token instead of failing at once", async () => {
+    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
+    const { error, data } = await settle(invites(dingtalk({ timeout: 2 ** 31 - 1 })));
+    expect(error).toBeUndefined();
+    expect(data).toEqual({ ok: true });
   });
 });
 
@@ -271,6 +319,33 @@ describe("answers no operation asks for", () => {
     const { error } = await settle(invites(dt));
     expect(error).toBeInstanceOf(ConnectionError);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe("nodeTransport used directly", () => {
+  it("a request it cannot make unsubscribes from the signal: a later abort reaches the other listeners", async () => {
+    const send = nodeTransport();
+    const controller = new AbortController();
+    let other = false;
+    controller.signal.addEventListener("abort", () => {
+      other = true;
+    });
+    const failed = await send({
+      url: `${server.url}${INVITES}`,
+      method: "GET",
+      headers: { "x-bad": "a\r\nb" },
+      body: undefined,
+      signal: controller.signal,
+      timeout: 1_000,
+      maxBytes: 1_000,
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(Error);
+    controller.abort();
+    expect(other).toBe(true);
+    send.destroy();
   });
 });
 

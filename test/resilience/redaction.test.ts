@@ -112,6 +112,15 @@ describe("Redactor", () => {
     expect(r.text(`a ${second} b`)).toBe(`a ${second} b`);
   });
 
+  it("masks a secret too long to share the pattern, in any letter case of its percent-encoding", () => {
+    const long = "秘密".repeat(400); // 800 characters, 7,200 percent-encoded
+    const r = new Redactor();
+    r.add(long);
+    const lower = encodeURIComponent(long).toLowerCase();
+    for (const echo of [long, encodeURIComponent(long), lower])
+      expect(leaked(r.text(`x=${echo}`), [echo])).toEqual([]);
+  });
+
   it("keeps the order of keys and of array items", () => {
     expect(JSON.stringify(new Redactor().value({ b: 1, a: [1, 2, { d: 1, c: 2 }] }))).toBe(
       '{"b":1,"a":[1,2,{"d":1,"c":2}]}',
