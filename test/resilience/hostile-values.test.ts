@@ -123,16 +123,6 @@ describe("secrets in request bodies", () => {
 
   it("a suite ticket from a function stays masked while 40 calls with tokens of their own come and go", async () => {
     const ticket = "planted-suite-ticket-Lr8";
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    server.on("POST", "/v1.0/oauth2/corpAccessToken", async (req: Received, res) => {
-      const body = JSON.parse(req.body) as Record<string, string>;
-      await held;
-      json(res, 400, { code: "invalid.param", message: `ticket ${body.suiteTicket} expired` });
-    });
-    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
     const dt = createDingTalk({
       rateLimit: false,
       retry: false,
@@ -142,41 +132,51 @@ describe("secrets in request bodies", () => {
       authCorpId: "corp",
       suiteTicket: () => ticket,
     });
-    const managed = settle(invites(dt));
-    while (!server.requests.some((r) => r.pathname === "/v1.0/oauth2/corpAccessToken"))
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    for (let i = 0; i < 40; i++) await settle(invites(dt, { accessToken: `per-call-token-${i}-Zs5` }));
-    release();
-    const { error } = await managed;
+    const error = await echoedWhileOthersRun(dt, "/v1.0/oauth2/corpAccessToken", "suiteTicket", () =>
+      invites(dt),
+    );
     expect(error).toBeInstanceOf(DingTalkError);
     expect(leaked(shown(error), [ticket])).toEqual([]);
   });
-});
 
-describe("an OAuth code in flight", () => {
-  it("stays masked while 40 calls with tokens of their own come and go", async () => {
+  it("an OAuth code stays masked while 40 calls with tokens of their own come and go", async () => {
     const code = "planted-oauth-code-in-flight-Qe6";
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    server.on("POST", "/v1.0/oauth2/userAccessToken", async (req: Received, res) => {
-      const body = JSON.parse(req.body) as Record<string, string>;
-      await held;
-      json(res, 400, { code: "invalid.param", message: `code ${body.code} used` });
-    });
-    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
     const dt = dingtalk();
-    const exchanged = settle(dt.userTokens.exchangeCode(code));
-    while (!server.requests.some((r) => r.pathname === "/v1.0/oauth2/userAccessToken"))
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    for (let i = 0; i < 40; i++) await settle(invites(dt, { accessToken: `per-call-token-${i}-Xc2` }));
-    release();
-    const { error } = await exchanged;
+    const error = await echoedWhileOthersRun(dt, "/v1.0/oauth2/userAccessToken", "code", () =>
+      dt.userTokens.exchangeCode(code),
+    );
     expect(error).toBeInstanceOf(DingTalkError);
     expect(leaked(shown(error), [code])).toEqual([]);
   });
 });
+
+/**
+ * `call` reaches `path`, which holds its answer until 40 calls with tokens of their own have come and
+ * gone, then refuses it echoing the body's `field`; resolves with the error `call` ended in.
+ */
+async function echoedWhileOthersRun(
+  dt: ReturnType<typeof dingtalk>,
+  path: string,
+  field: string,
+  call: () => Promise<unknown>,
+): Promise<unknown> {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  server.on("POST", path, async (req: Received, res) => {
+    const body = JSON.parse(req.body) as Record<string, string>;
+    await held;
+    json(res, 400, { code: "invalid.param", message: `${field} ${body[field]} refused` });
+  });
+  server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
+  const pending = settle(call());
+  while (!server.requests.some((r) => r.pathname === path))
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 40; i++) await settle(invites(dt, { accessToken: `per-call-token-${i}-Zs5` }));
+  release();
+  return (await pending).error;
+}
 
 describe("per-call options are checked like the client's", () => {
   beforeEach(() => {
