@@ -31,7 +31,7 @@ import type { CommonClientOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { fetchTransport, type TransportResponse } from "./transport.js";
-import { validateOptions } from "./validate.js";
+import { check, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -101,12 +101,17 @@ function sharedLimiter(): RateLimiter {
 }
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 
-/** A rate-limit override up to `max`: a positive number (an integer for calls), else the documented value. */
-function override(name: string, value: unknown, fallback: number, integer: boolean, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value > 0) || !(value <= max) || (integer && !Number.isInteger(value)))
-    throw new ConfigError(`${name} must be a positive ${integer ? "integer" : "number"} up to ${max}`);
-  return value;
+/** A rate-limit override (checked like every option), else the documented value. */
+function override(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+) {
+  check(name, value, min, max, integer);
+  return (value as number | undefined) ?? fallback;
 }
 /** The longest window a timer can wait out: about 24 days. */
 const MAX_WINDOW_S = Math.floor((2 ** 31 - 1 - 50) / 1000);
@@ -242,10 +247,7 @@ function limiterFor(
   const budgets =
     api.profile.rateLimits.length + Object.values(api.operations).filter((r) => "rateLimits" in r).length;
   if (limits === false || !budgets) return undefined;
-  if (limits?.store === undefined) return sharedLimiter();
-  if (typeof limits.store?.take !== "function")
-    throw new ConfigError("rateLimit.store must have a take(budgets, now) method (a LimiterStore)");
-  return createRateLimiter({ store: limits.store });
+  return limits?.store === undefined ? sharedLimiter() : createRateLimiter({ store: limits.store });
 }
 
 /** An operation's budgets: the API's and its own, with the options' overrides, keyed by app or IP. */
@@ -256,20 +258,9 @@ function budgetsFor(
 ): Budget[] {
   return specs.map((limit) => {
     const changed = limits ? limits[limit.scope] : undefined;
-    const calls = override(
-      `rateLimit.${limit.scope}.calls`,
-      changed?.calls,
-      limit.calls,
-      true,
-      Number.MAX_SAFE_INTEGER,
-    );
-    const seconds = override(
-      `rateLimit.${limit.scope}.seconds`,
-      changed?.seconds,
-      limit.seconds,
-      false,
-      MAX_WINDOW_S,
-    );
+    const name = `rateLimit.${limit.scope}`;
+    const calls = override(`${name}.calls`, changed?.calls, limit.calls, 1, Number.MAX_SAFE_INTEGER, true);
+    const seconds = override(`${name}.seconds`, changed?.seconds, limit.seconds, 0.001, MAX_WINDOW_S, false);
     const key =
       limit.scope === "ip"
         ? `ip:${keys.origin}`
@@ -383,7 +374,6 @@ function engineFor(
 function tokenFetch(
   spec: TokenSpec,
   options: Options,
-  redactor: Redactor,
   call: (params: Record<string, unknown>) => Promise<unknown> | undefined,
   site: CallSite,
 ): () => Promise<StoredToken> {
@@ -392,8 +382,7 @@ function tokenFetch(
     for (const [field, option] of Object.entries(spec.options)) {
       const given = options[option];
       const value = typeof given === "function" ? await given() : given;
-      if (typeof value === "string") redactor.add(spec.secrets.includes(option) ? value : undefined);
-      if (value !== undefined) params[field] = value;
+      if (value !== undefined) params[field] = value; // secrets among them: the call's secretParams
     }
     return storedToken(spec, await call(params), site);
   };
@@ -405,11 +394,9 @@ function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, red
     const ref = refOf(operationId, row);
     try {
       const request = requestOf(baseUrl, row, params, ref);
-      if (ref.secretParams) {
-        const secrets = ref.secretParams.map((name) => params[name]).filter((v) => typeof v === "string");
-        for (const secret of secrets) redactor.add(secret);
-        request.secrets = secrets;
-      }
+      // The engine learns them as the answer is read, as it does the token.
+      if (ref.secretParams)
+        request.secrets = ref.secretParams.map((name) => params[name]).filter((v) => typeof v === "string");
       const sent = await engine.send(request, ref, callOptions);
       return responseOf(sent);
     } catch (error) {
@@ -446,8 +433,10 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   const { baseUrl } = options;
   const origin = new URL(baseUrl).origin;
   const redactor = new Redactor();
+  // Secrets among the options are kept for good: the spec's, and any option named like one.
   for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
-  redactor.pin(options.accessToken);
+  for (const [name, value] of Object.entries(options))
+    if (SECRET_NAME.test(name) && typeof value === "string") redactor.pin(value);
   const limiter = limiterFor(api, options.rateLimit);
   let appToken: TokenSource | undefined;
   const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });
@@ -486,7 +475,7 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
     const row = operations[source.operation] as OperationRow;
     const group = (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag];
     const call = (params: Record<string, unknown>) => group?.[source.operation]?.(params);
-    const fetch = tokenFetch(source, options, redactor, call, refOf(source.operation, row));
+    const fetch = tokenFetch(source, options, call, refOf(source.operation, row));
     const marginMs = options.tokenMarginMs ?? api.tokenMarginMs ?? 300_000;
     managed = { spec: source, key: app, marginMs, fetch, row };
   }

@@ -386,11 +386,14 @@ export class Engine {
   readonly #o: EngineOptions;
 
   readonly #retry: Required<RetryOptions>;
+  /** The client's retry settings over the defaults, even under `retry: false`: a call's go over them. */
+  readonly #given: Required<RetryOptions>;
   #lastToken: string | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#retry = options.retry === false ? ONCE : { ...RETRY_DEFAULTS, ...givenRetry(options.retry) };
+    this.#given = { ...RETRY_DEFAULTS, ...givenRetry(options.retry || undefined) };
+    this.#retry = options.retry === false ? ONCE : this.#given;
   }
 
   get options(): EngineOptions {
@@ -521,7 +524,7 @@ export class Engine {
     if (retry === undefined) return this.#retry;
     if (retry === false) return ONCE;
     checkRetry(retry, op);
-    return { ...RETRY_DEFAULTS, ...givenRetry(this.#o.retry || {}), ...givenRetry(retry) };
+    return { ...this.#given, ...givenRetry(retry) };
   }
 
   /** One exchange with the server. An aborted call throws AbortError; any other failure is an outcome. */

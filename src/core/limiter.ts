@@ -1,4 +1,5 @@
 /** Client-side rate limits (`x-imspec-rate-limits`, a `Budget` per scope). Names no API, no Node built-in. */
+import { ConfigError } from "./errors.js";
 import { sleep } from "./retry.js";
 import { onAbort } from "./transport.js";
 
@@ -75,9 +76,9 @@ type Queue = { waiters: Waiter[]; woken?: AbortController };
  * that fails lets the call go.
  */
 export function createRateLimiter(options: { store?: LimiterStore; now?: () => number } = {}): RateLimiter {
+  if (options.store !== undefined && typeof options.store?.take !== "function")
+    throw new ConfigError("rateLimit.store must have a take(budgets, now) method (a LimiterStore)");
   const store = options.store ?? new MemoryLimiterStore();
-  if (typeof store?.take !== "function")
-    throw new TypeError("a limiter store must have a take(budgets, now) method");
   // Sub-ms: with Date.now, a second call of a key within one ms would wait even under a large budget.
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const queues = new Map<string, Queue>();
@@ -134,12 +135,7 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
         };
         const waiter: Waiter = { budgets, since: now(), go };
         const off = signal && onAbort(signal, aborted);
-        if (queue.waiters.push(waiter) === 1)
-          void serve(id, queues.set(id, queue) && queue).catch(() => {
-            // Not expected (serve catches the store's failures); if it happens, the waiters go as on a failure.
-            queues.delete(id);
-            for (const w of queue.waiters.splice(0)) w.go(0);
-          });
+        if (queue.waiters.push(waiter) === 1) void serve(id, queues.set(id, queue) && queue);
       }),
   };
 }

@@ -5,6 +5,7 @@ import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { ConfigError } from "./errors.js";
 import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
+import { check } from "./validate.js";
 
 /**
  * The transport over node:http / node:https with a keep-alive pool: about a third of the CPU of
@@ -107,25 +108,13 @@ function readResponse(
   return stream;
 }
 
-/** A ConfigError unless `value` is undefined or a number from `min` to `max` (an integer if asked). */
-function checked(name: string, value: unknown, min: number, max: number, integer: boolean): void {
-  if (value === undefined) return;
-  const ok =
-    typeof value === "number" &&
-    value >= min &&
-    value <= max &&
-    (!integer || Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
-  if (!ok)
-    throw new ConfigError(
-      `nodeTransport: ${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
-    );
-}
-
 export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport {
   if (options === null || typeof options !== "object")
     throw new ConfigError("nodeTransport: options must be an object");
-  checked("maxSockets", options.maxSockets, 1, Number.POSITIVE_INFINITY, true);
-  checked("keepAliveTimeout", options.keepAliveTimeout, 1, 2 ** 31 - 1, false);
+  // Infinity sockets is node:http's own default, and allowed; any other count is a whole number.
+  if (options.maxSockets !== Number.POSITIVE_INFINITY)
+    check("nodeTransport: maxSockets", options.maxSockets, 1, Number.MAX_SAFE_INTEGER, true);
+  check("nodeTransport: keepAliveTimeout", options.keepAliveTimeout, 1, 2 ** 31 - 1);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean")
     throw new ConfigError("nodeTransport: keepAlive must be a boolean");
   const settings = {

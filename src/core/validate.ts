@@ -22,7 +22,8 @@ const MAX_BYTES = 2 ** 29;
 /** More attempts than this is a loop, not a retry policy. */
 const MAX_ATTEMPTS = 100;
 
-function check(
+/** A ConfigError naming the option unless `value` is undefined or a number from `min` to `max`. */
+export function check(
   name: string,
   value: unknown,
   min: number,

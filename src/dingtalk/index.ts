@@ -100,7 +100,6 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const clientId = o.clientId ?? o.appKey;
   const clientSecret = o.clientSecret ?? o.appSecret;
   const { redactor } = (client as unknown as Record<symbol, Internals>)[INTERNALS] as Internals;
-  redactor.pin(o.clientSecret);
   const userToken = async (body: { code: string } | { refreshToken: string }, call?: RequestOptions) => {
     if (!clientId || !clientSecret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
