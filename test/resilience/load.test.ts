@@ -12,14 +12,13 @@
  * the refusal, the shared refresh and the replay. Each run is bounded: the child is killed and the
  * test fails if it has not reported within LOAD_BOUND_MS.
  */
-import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
 import { type MockApi, type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { loadEntries, managedOptions, plainRead } from "../contract/entries.js";
 import { APIS, sampleParams } from "../contract/support.js";
-import { ROOT } from "../support/repo-copy.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
+import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
 import { MOCK_TOKEN_SHAPE } from "./secrets.js";
 import type { LoadConfig, LoadReport } from "./workers/load-worker.js";
 
@@ -47,16 +46,16 @@ afterAll(() => {
 });
 
 let mock: MockServer | undefined;
-let child: ChildProcess | undefined;
+let child: ForkedWorker<LoadReport> | undefined;
 afterEach(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  if (child) await stopWorkers([child]);
   child = undefined;
   await mock?.stop();
   mock = undefined;
 });
 
 /** Starts the client process; expires the mock's tokens when it asks; resolves with its report. */
-function runLoad(
+async function runLoad(
   api: MockApi,
   operationId: string,
   server: MockServer,
@@ -76,34 +75,22 @@ function runLoad(
     warmup: WARMUP,
     secret,
   };
-  const worker = fork(WORKER, [], {
-    cwd: ROOT,
-    execArgv: ["--expose-gc", "--import", "tsx"],
-    env: { ...process.env, IMSPEC_LOAD: JSON.stringify(config) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const worker = forkWorker<LoadReport>(
+    `the ${api} load process`,
+    WORKER,
+    { IMSPEC_LOAD: JSON.stringify(config) },
+    ["--expose-gc"],
+  );
   child = worker;
   let expiries = 0;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      worker.kill("SIGKILL");
-      reject(new Error(`the ${api} load run did not end within ${LOAD_BOUND_MS} ms`));
-    }, LOAD_BOUND_MS);
-    worker.on("message", (message) => {
-      if (message === "expire") {
-        server.expireTokens(api);
-        expiries++;
-        worker.send("expired");
-      } else if (message && typeof message === "object" && "report" in message) {
-        clearTimeout(timer);
-        resolve({ report: (message as { report: LoadReport }).report, expiries });
-      }
-    });
-    worker.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the ${api} load process exited (${code ?? signal}) without a report`));
-    });
+  worker.child.on("message", (message) => {
+    if (message !== "expire") return;
+    server.expireTokens(api);
+    expiries++;
+    worker.child.send("expired");
   });
+  const report = await within(LOAD_BOUND_MS, `the ${api} load run`, worker.report);
+  return { report, expiries };
 }
 
 // Every API of redocly.yaml, each through its first plain read (a GET that takes the app token).

@@ -1,4 +1,3 @@
-import { type ChildProcess, fork } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -6,7 +5,7 @@ import { RedisLimiterStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
-import { ROOT } from "../support/repo-copy.js";
+import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
 import type { WorkerConfig, WorkerReport } from "./workers/limiter-worker.js";
 
 const WORKER = path.join(import.meta.dirname, "workers/limiter-worker.ts");
@@ -75,13 +74,6 @@ async function gateway(options: { limit: number; key: (pathname: string) => stri
   };
 }
 
-interface Worker {
-  child: ChildProcess;
-  ready: Promise<void>;
-  report: Promise<WorkerReport>;
-  exit: Promise<unknown>;
-}
-
 const DEFAULTS = {
   operations: 1,
   limiter: true,
@@ -92,57 +84,20 @@ const DEFAULTS = {
   retryMs: 5_000,
 };
 
-let workers: Worker[] = [];
+let workers: Array<ForkedWorker<WorkerReport>> = [];
 afterEach(async () => {
-  for (const w of workers)
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
-  await Promise.all(workers.map((w) => w.exit));
+  await stopWorkers(workers);
   workers = [];
 });
 
 function startWorker(
   config: Omit<WorkerConfig, "redisUrl" | "prefix" | keyof typeof DEFAULTS> & Partial<WorkerConfig>,
-): Worker {
-  const child = fork(WORKER, [], {
-    cwd: ROOT,
-    execArgv: ["--import", "tsx"],
-    env: {
-      ...process.env,
-      IMSPEC_WORKER: JSON.stringify({ ...DEFAULTS, redisUrl: redis.url, prefix, ...config }),
-    },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+): ForkedWorker<WorkerReport> {
+  const worker = forkWorker<WorkerReport>(config.worker, WORKER, {
+    IMSPEC_WORKER: JSON.stringify({ ...DEFAULTS, redisUrl: redis.url, prefix, ...config }),
   });
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on("message", (m) => m === "ready" && resolve());
-    void exit.then((e) => reject(new Error(`${config.worker} exited (${e.code ?? e.signal}) before ready`)));
-  });
-  const report = new Promise<WorkerReport>((resolve, reject) => {
-    child.on("message", (m) => {
-      if (m && typeof m === "object" && "report" in m) resolve((m as { report: WorkerReport }).report);
-    });
-    void exit.then((e) =>
-      reject(new Error(`${config.worker} exited (${e.code ?? e.signal}) without a report`)),
-    );
-  });
-  ready.catch(() => undefined);
-  report.catch(() => undefined);
-  const worker = { child, ready, report, exit };
   workers.push(worker);
   return worker;
-}
-
-/** Rejects after `ms` so a stuck worker fails the test with a message instead of hanging it. */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 /** Starts the workers, waits until all are ready, says `go` to all, returns their reports. */

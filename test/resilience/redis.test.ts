@@ -1,4 +1,3 @@
-import { type ChildProcess, fork } from "node:child_process";
 import type { ServerResponse } from "node:http";
 import path from "node:path";
 import { ConnectionError } from "imspec";
@@ -7,8 +6,8 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TokenCache } from "../../src/core/token.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
-import { ROOT } from "../support/repo-copy.js";
 import { json, ScriptedServer } from "../support/scripted-server.js";
+import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
 import type { WorkerReport } from "./workers/redis-worker.js";
 
 const WORKER = path.join(import.meta.dirname, "workers/redis-worker.ts");
@@ -247,71 +246,23 @@ function workplusServer(options: { stallFirstToken?: boolean } = {}) {
   };
 }
 
-interface Worker {
-  name: string;
-  child: ChildProcess;
-  ready: Promise<void>;
-  report: Promise<WorkerReport>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startWorker(name: string, serverUrl: string, lockTtlMs: number): Worker {
-  const child = fork(WORKER, [], {
-    cwd: ROOT,
-    execArgv: ["--import", "tsx"],
-    env: {
-      ...process.env,
-      IMSPEC_WORKER: JSON.stringify({
-        worker: name,
-        serverUrl,
-        redisUrl: redis.url,
-        prefix,
-        lockTtlMs,
-        calls: CALLS,
-      }),
-    },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on("message", (m) => m === "ready" && resolve());
-    void exit.then(({ code, signal }) =>
-      reject(new Error(`${name} exited (${code ?? signal}) before ready`)),
-    );
-  });
-  const report = new Promise<WorkerReport>((resolve, reject) => {
-    child.on("message", (m) => {
-      if (m && typeof m === "object" && "report" in m) resolve((m as { report: WorkerReport }).report);
-    });
-    void exit.then(({ code, signal }) =>
-      reject(new Error(`${name} exited (${code ?? signal}) without a report`)),
-    );
-  });
-  // The killed worker's report never comes: that rejection is expected, not unhandled.
-  report.catch(() => undefined);
-  ready.catch(() => undefined);
-  return { name, child, ready, report, exit };
-}
-
-/** Rejects after `ms` so a stuck worker fails the test with a message instead of hanging it. */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
+function startWorker(name: string, serverUrl: string, lockTtlMs: number) {
+  return forkWorker<WorkerReport>(name, WORKER, {
+    IMSPEC_WORKER: JSON.stringify({
+      worker: name,
+      serverUrl,
+      redisUrl: redis.url,
+      prefix,
+      lockTtlMs,
+      calls: CALLS,
     }),
-  ]);
+  });
 }
 
 describe("4 processes, one token (real redis-server)", () => {
-  let workers: Worker[] = [];
+  let workers: Array<ForkedWorker<WorkerReport>> = [];
   afterEach(async () => {
-    for (const w of workers)
-      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
-    await Promise.all(workers.map((w) => w.exit));
+    await stopWorkers(workers);
     workers = [];
   });
 
