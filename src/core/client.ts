@@ -497,21 +497,28 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   return client as Client<Ops, Table>;
 }
 
-/** A sent call's data with its answer; the Response is built only if asked for, the request id read when read. */
-export function responseOf(sent: Sent): WithResponse<unknown> {
-  const { answer } = sent;
-  let response: Response | undefined;
-  return {
-    data: sent.data,
-    get response() {
-      response ??= responseFrom(answer);
-      return response;
-    },
-    get requestId() {
-      return sent.requestId;
-    },
-  };
+/**
+ * A sent call's data with its answer; the Response is built only if asked for, the request id read
+ * when read. A class, for the reason the transports' `Answer` is one (transport.ts).
+ */
+class Result implements WithResponse<unknown> {
+  readonly data: unknown;
+  readonly #sent: Sent;
+  #response: Response | undefined;
+  constructor(sent: Sent) {
+    this.data = sent.data;
+    this.#sent = sent;
+  }
+  get response(): Response {
+    this.#response ??= responseFrom(this.#sent.answer);
+    return this.#response;
+  }
+  get requestId(): string | undefined {
+    return this.#sent.requestId;
+  }
 }
+
+export const responseOf = (sent: Sent): WithResponse<unknown> => new Result(sent);
 
 /**
  * The answer as a fetch `Response`. node:http takes some status lines and header lines that `Response`

@@ -244,7 +244,6 @@ function readAnswer(
   } catch {
     parsed = false;
   }
-  const requestIdOf = requestIdReader(answer, data, profile, redactor);
   const refuse = (override?: { code?: string | number | undefined; message?: string }) =>
     apiErrorFrom(
       profile.api,
@@ -265,7 +264,12 @@ function readAnswer(
   const ok = status >= 200 && status < 300;
   const invalid = (why: string): Verdict => ({
     kind: "error",
-    error: new ParseError(`${op.method} ${op.path} → ${status}: ${why}`, op, status, requestIdOf()),
+    error: new ParseError(
+      `${op.method} ${op.path} → ${status}: ${why}`,
+      op,
+      status,
+      requestIdOf(answer, data, profile, redactor),
+    ),
   });
   if (ok && !parsed) {
     const type = redactor.text(answer.headers["content-type"] ?? "no content type");
@@ -281,29 +285,43 @@ function readAnswer(
     if (code !== undefined && code !== env.successStatus) return refuse({ code });
   }
   const result = op.noBody ? undefined : env?.resultField ? object?.[env.resultField] : data;
-  return {
-    kind: "data",
-    data: result,
-    answer,
-    get requestId() {
-      return requestIdOf();
-    },
-  };
+  return new Received(result, answer, data, profile, redactor);
+}
+
+/** The request id of an answer (its body parsed as `data`), redacted. */
+function requestIdOf(answer: TransportResponse, data: unknown, profile: Profile, redactor: Redactor) {
+  const id =
+    field(data, profile.errors.requestId) ??
+    profile.errors.requestIdHeader.map((h) => answer.headers[h]).find((v) => v);
+  return id === undefined ? undefined : redactor.text(String(id));
 }
 
 /**
- * The request id, found and redacted when first read: most callers never ask for it on success, and
- * the search and the redactor's scan cost about a tenth of the client's own work per call.
+ * A successful answer's data. Its request id is found and redacted when first read: most callers
+ * never ask for it on success, and the search and the redactor's scan cost about a tenth of the
+ * client's own work per call. A class, for the reason `Answer` is one (transport.ts).
  */
-function requestIdReader(answer: TransportResponse, data: unknown, profile: Profile, redactor: Redactor) {
-  let redacted: string | undefined;
-  return (): string | undefined => {
-    const id =
-      field(data, profile.errors.requestId) ??
-      profile.errors.requestIdHeader.map((h) => answer.headers[h]).find((v) => v);
-    if (id !== undefined) redacted ??= redactor.text(String(id));
-    return redacted;
-  };
+class Received implements Sent {
+  readonly kind = "data" as const;
+  readonly #body: unknown;
+  readonly #profile: Profile;
+  readonly #redactor: Redactor;
+  #requestId: { id: string | undefined } | undefined;
+  constructor(
+    readonly data: unknown,
+    readonly answer: TransportResponse,
+    body: unknown,
+    profile: Profile,
+    redactor: Redactor,
+  ) {
+    this.#body = body;
+    this.#profile = profile;
+    this.#redactor = redactor;
+  }
+  get requestId(): string | undefined {
+    this.#requestId ??= { id: requestIdOf(this.answer, this.#body, this.#profile, this.#redactor) };
+    return this.#requestId.id;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Readable } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { ConfigError } from "./errors.js";
-import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
+import { Answer, onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
 import { check } from "./validate.js";
 
 /**
@@ -94,16 +94,7 @@ function readResponse(
     } catch (error) {
       return done(new TransportFailure("too-large", error));
     }
-    let parsed: Record<string, string> | undefined;
-    done(undefined, {
-      status: res.statusCode ?? 0,
-      statusText: res.statusMessage,
-      get headers() {
-        parsed ??= headersOf(raw);
-        return parsed;
-      },
-      body: text,
-    });
+    done(undefined, new Answer(res.statusCode ?? 0, res.statusMessage, raw, headersOf, text));
   });
   return stream;
 }
