@@ -22,21 +22,11 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
 import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
+import { type IoRedisLike, type RedisClientLike, type Send, sender } from "./client.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
+export type { IoRedisLike, NodeRedisLike, RedisClientLike } from "./client.js";
 export { RedisLimiterStore, type RedisLimiterStoreOptions, TAKE_SCRIPT } from "./limiter.js";
-
-/** What the store needs of an ioredis client (`new Redis(…)`, also a Cluster): raw commands. */
-export interface IoRedisLike {
-  call(command: string, ...args: Array<string | number>): Promise<unknown>;
-}
-
-/** What the store needs of a node-redis client (`createClient(…)`, v4 or later): raw commands. */
-export interface NodeRedisLike {
-  sendCommand(args: string[]): Promise<unknown>;
-}
-
-export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
 export type RedisTokenStoreOptions = {
   /** Prepended to every key (`<prefix>token:<key>`, `<prefix>lock:<key>`). Default `imspec:`. */
@@ -93,7 +83,6 @@ const DEFAULT_LOCK_TTL_MS = 10_000;
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 
-type Send = (...args: Array<string | number>) => Promise<unknown>;
 type OwnedClient = IoRedisLike & {
   quit(): Promise<unknown>;
   disconnect(): void;
@@ -120,20 +109,7 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
 function positiveInteger(value: number | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (Number.isInteger(value) && value > 0 && value < 2 ** 31) return value;
-  throw new TypeError(`createRedisTokenStore: ${name} must be a positive integer (ms)`);
-}
-
-function sender(client: RedisClientLike): Send {
-  // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
-  if (typeof (client as IoRedisLike).call === "function") {
-    const c = client as IoRedisLike;
-    return (command, ...args) => c.call(String(command), ...args);
-  }
-  if (typeof (client as NodeRedisLike).sendCommand === "function") {
-    const c = client as NodeRedisLike;
-    return (...args) => c.sendCommand(args.map(String));
-  }
-  throw new TypeError("createRedisTokenStore: client must be an ioredis or node-redis client");
+  throw new ConfigError(`createRedisTokenStore: ${name} must be a positive integer (ms)`);
 }
 
 /** A Redis failure as the library's typed error; the message names no host or password. */
@@ -175,7 +151,7 @@ function parse(text: unknown): StoredToken | undefined {
 
 export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
   if (!options || (!options.client && !options.url))
-    throw new TypeError("createRedisTokenStore: give a client or a url");
+    throw new ConfigError("createRedisTokenStore: give a client or a url");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const tokenKey = (key: string) => `${prefix}token:${key}`;
   const lockKey = (key: string) => `${prefix}lock:${key}`;
@@ -186,7 +162,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
   let owned: OwnedClient | undefined;
   let connecting: Promise<Send> | undefined;
-  const given = options.client ? sender(options.client) : undefined;
+  const given = options.client ? sender(options.client, "createRedisTokenStore") : undefined;
   const connect = (): Promise<Send> => {
     if (given) return Promise.resolve(given);
     connecting ??= (async () => {
@@ -209,7 +185,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       // would print each one as an unhandled error event.
       client.on("error", () => undefined);
       owned = client;
-      return sender(client);
+      return sender(client, "createRedisTokenStore");
     })();
     return connecting;
   };

@@ -21,8 +21,9 @@
  * background; when Redis answers, the budgets are shared again.
  */
 import { createHash } from "node:crypto";
+import { ConfigError } from "../core/errors.js";
 import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
-import type { IoRedisLike, NodeRedisLike, RedisClientLike } from "./index.js";
+import { type RedisClientLike, type Send, sender } from "./client.js";
 
 /**
  * KEYS: one key per budget, holding the earliest time (server ms) its next call may go; ARGV: per
@@ -60,24 +61,9 @@ export interface RedisLimiterStoreOptions {
   logger?: ((message: string) => void) | undefined;
 }
 
-type Send = (...args: Array<string | number>) => Promise<unknown>;
-
-function sender(client: RedisClientLike): Send {
-  // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
-  if (typeof (client as IoRedisLike).call === "function") {
-    const c = client as IoRedisLike;
-    return (command, ...args) => c.call(String(command), ...args);
-  }
-  if (typeof (client as NodeRedisLike).sendCommand === "function") {
-    const c = client as NodeRedisLike;
-    return (...args) => c.sendCommand(args.map(String));
-  }
-  throw new TypeError("RedisLimiterStore: give an ioredis or node-redis client");
-}
-
 const positive = (value: number | undefined, fallback: number, name: string): number => {
   if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`RedisLimiterStore: ${name} must be > 0`);
+  if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(`RedisLimiterStore: ${name} must be > 0`);
   return value;
 };
 
@@ -95,7 +81,7 @@ export class RedisLimiterStore implements LimiterStore {
 
   /** `client`: a connected ioredis (also Cluster) or node-redis client; the store never closes it. */
   constructor(client: RedisClientLike, options: RedisLimiterStoreOptions = {}) {
-    this.#send = sender(client);
+    this.#send = sender(client, "RedisLimiterStore");
     this.#prefix = options.prefix ?? "{imspec:rate}:";
     this.#processes = Math.ceil(positive(options.expectedProcesses, 1, "expectedProcesses"));
     this.#timeoutMs = positive(options.commandTimeoutMs, 500, "commandTimeoutMs");

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import path from "node:path";
-import { ConnectionError } from "imspec";
-import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
+import { ConfigError, ConnectionError } from "imspec";
+import { createRedisTokenStore, RedisLimiterStore, type RedisTokenStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TokenCache } from "../../src/core/token.js";
@@ -258,6 +258,56 @@ function startWorker(name: string, serverUrl: string, lockTtlMs: number) {
     }),
   });
 }
+
+describe("store options", () => {
+  const bad: Array<[string, () => unknown, RegExp]> = [
+    [
+      "a token store without client or url",
+      () => createRedisTokenStore({} as never),
+      /give a client or a url/,
+    ],
+    [
+      "a token store over something that is not a client",
+      () => createRedisTokenStore({ client: {} as never }),
+      /ioredis or node-redis/,
+    ],
+    [
+      "a token store with a zero command timeout",
+      () => createRedisTokenStore({ url: "redis://127.0.0.1:1", commandTimeoutMs: 0 }),
+      /commandTimeoutMs/,
+    ],
+    [
+      "a token store with a fractional lock TTL",
+      () => createRedisTokenStore({ url: "redis://127.0.0.1:1", lockTtlMs: 1.5 }),
+      /lockTtlMs/,
+    ],
+    [
+      "a limiter store over null",
+      () => new RedisLimiterStore(null as never),
+      /RedisLimiterStore: .*ioredis or node-redis/,
+    ],
+    [
+      "a limiter store with a NaN retry",
+      () => new RedisLimiterStore({ call: async () => 0 }, { retryMs: Number.NaN }),
+      /retryMs/,
+    ],
+    [
+      "a limiter store expecting -1 processes",
+      () => new RedisLimiterStore({ call: async () => 0 }, { expectedProcesses: -1 }),
+      /expectedProcesses/,
+    ],
+  ];
+  it.each(bad)("%s is a ConfigError naming the option", (_, make, message) => {
+    let thrown: unknown;
+    try {
+      make();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toMatch(message);
+  });
+});
 
 describe("4 processes, one token (real redis-server)", () => {
   let workers: Array<ForkedWorker<WorkerReport>> = [];

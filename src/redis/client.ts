@@ -1,0 +1,30 @@
+/** The Redis clients the stores accept, and the one way they send a raw command. */
+import { ConfigError } from "../core/errors.js";
+
+/** What the stores need of an ioredis client (`new Redis(…)`, also a Cluster): raw commands. */
+export interface IoRedisLike {
+  call(command: string, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/** What the stores need of a node-redis client (`createClient(…)`, v4 or later): raw commands. */
+export interface NodeRedisLike {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+export type RedisClientLike = IoRedisLike | NodeRedisLike;
+
+export type Send = (...args: Array<string | number>) => Promise<unknown>;
+
+/** A raw-command sender over `client`; a ConfigError naming `who` for anything else. */
+export function sender(client: RedisClientLike, who: string): Send {
+  // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
+  if (typeof (client as IoRedisLike | undefined)?.call === "function") {
+    const c = client as IoRedisLike;
+    return (command, ...args) => c.call(String(command), ...args);
+  }
+  if (typeof (client as NodeRedisLike | undefined)?.sendCommand === "function") {
+    const c = client as NodeRedisLike;
+    return (...args) => c.sendCommand(args.map(String));
+  }
+  throw new ConfigError(`${who}: give an ioredis or node-redis client`);
+}
