@@ -22,7 +22,7 @@ export interface BenchClient {
 /** The app token the raw clients send; the imspec clients fetch their own from the server once. */
 const TOKEN = "fw8ef8we8f76e6f7s8dxxxx";
 
-function nodeHttp(base: URL): BenchClient {
+export function nodeHttp(base: URL): BenchClient {
   const agent = new Agent({ keepAlive: true });
   const path = `${SENIOR_SETTINGS_PATH}?seniorStaffId=${SENIOR_STAFF_ID}`;
   const options = {
@@ -99,7 +99,7 @@ function openapiFetch(base: URL): BenchClient {
  */
 export const UNLIMITED = { "app-operation": { calls: 1e9, seconds: 1 }, ip: { calls: 1e9, seconds: 1 } };
 
-type Factory = typeof CreateDingTalk;
+export type Factory = typeof CreateDingTalk;
 
 /**
  * `imspec/dingtalk` as built (`npm run dist`, which `npm run bench` runs first): what users run,
@@ -115,7 +115,7 @@ export async function loadImspec(): Promise<Factory> {
  * The default client (no transport option: node:http keep-alive on Node, through `#default-transport`),
  * or the fetch path (what browsers and edge runtimes get, here over Node's global fetch).
  */
-function imspec(base: URL, createDingTalk: Factory, via: "default" | "fetch"): BenchClient {
+export function imspec(base: URL, createDingTalk: Factory, via: "default" | "fetch"): BenchClient {
   const dt = createDingTalk({
     appKey: "dingbench",
     appSecret: "bench-app-secret",

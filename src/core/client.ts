@@ -497,28 +497,33 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   return client as Client<Ops, Table>;
 }
 
-/**
- * A sent call's data with its answer; the Response is built only if asked for, the request id read
- * when read. A class, for the reason the transports' `Answer` is one (transport.ts).
- */
-class Result implements WithResponse<unknown> {
-  readonly data: unknown;
-  readonly #sent: Sent;
-  #response: Response | undefined;
-  constructor(sent: Sent) {
-    this.data = sent.data;
-    this.#sent = sent;
-  }
-  get response(): Response {
-    this.#response ??= responseFrom(this.#sent.answer);
-    return this.#response;
-  }
-  get requestId(): string | undefined {
-    return this.#sent.requestId;
-  }
+const SENT = Symbol("imspec.sent");
+interface Kept {
+  [SENT]: { sent: Sent; response?: Response };
 }
+/** One pair of getters for every result, as the transports' answers have (`answerOf`, transport.ts). */
+const LAZY_RESULT: PropertyDescriptorMap = {
+  response: {
+    enumerable: true,
+    get(this: Kept) {
+      const kept = this[SENT];
+      kept.response ??= responseFrom(kept.sent.answer);
+      return kept.response;
+    },
+  },
+  requestId: {
+    enumerable: true,
+    get(this: Kept) {
+      return this[SENT].sent.requestId;
+    },
+  },
+};
 
-export const responseOf = (sent: Sent): WithResponse<unknown> => new Result(sent);
+/** A sent call's data with its answer; the Response is built only if asked for, the request id read when read. */
+export function responseOf(sent: Sent): WithResponse<unknown> {
+  const result = { data: sent.data, [SENT]: { sent } } as Partial<WithResponse<unknown>> & Kept;
+  return Object.defineProperties(result, LAZY_RESULT) as WithResponse<unknown> & Kept;
+}
 
 /**
  * The answer as a fetch `Response`. node:http takes some status lines and header lines that `Response`

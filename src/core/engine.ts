@@ -299,7 +299,8 @@ function requestIdOf(answer: TransportResponse, data: unknown, profile: Profile,
 /**
  * A successful answer's data. Its request id is found and redacted when first read: most callers
  * never ask for it on success, and the search and the redactor's scan cost about a tenth of the
- * client's own work per call. A class, for the reason `Answer` is one (transport.ts).
+ * client's own work per call. A class, not a literal with a getter,
+ * for the reason given at `answerOf` (transport.ts).
  */
 class Received implements Sent {
   readonly kind = "data" as const;

@@ -4,7 +4,7 @@ import type { Readable } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { ConfigError } from "./errors.js";
-import { Answer, onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
+import { answerOf, onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
 import { check } from "./validate.js";
 
 /**
@@ -94,7 +94,7 @@ function readResponse(
     } catch (error) {
       return done(new TransportFailure("too-large", error));
     }
-    done(undefined, new Answer(res.statusCode ?? 0, res.statusMessage, raw, headersOf, text));
+    done(undefined, answerOf(res.statusCode ?? 0, res.statusMessage, raw, headersOf, text));
   });
   return stream;
 }

@@ -30,31 +30,43 @@ export interface TransportResponse {
 
 export type Transport = (request: TransportRequest) => Promise<TransportResponse>;
 
+const HEADERS = Symbol("imspec.headers");
+interface Lazy {
+  [HEADERS]: {
+    source: unknown;
+    read: (source: unknown) => Record<string, string>;
+    record?: Record<string, string>;
+  };
+}
+/** One getter for every answer: no closure per answer, so an answer holds only its header source. */
+const LAZY_HEADERS: PropertyDescriptorMap = {
+  headers: {
+    enumerable: true,
+    get(this: Lazy) {
+      const lazy = this[HEADERS];
+      lazy.record ??= lazy.read(lazy.source);
+      return lazy.record;
+    },
+  },
+};
+
 /**
  * An answer whose header record is built from the transport's own form of them (`source`, read by
- * `read`) when first asked for: most answers never are. A class rather than a literal with a getter:
- * the getter's closure would keep the whole exchange alive (the message, its socket state, the body's
- * chunks) for as long as the answer lives; at 64 calls in flight that made a third of all allocations
- * outlive young-generation collections (BENCHMARKS.md).
+ * `read`) when first asked for: most answers never are. A plain object whose `headers` is an own
+ * getter shared by all answers, not a literal's getter: that getter's closure kept the whole
+ * exchange alive (the message, its socket state, the body's chunks) as long as the answer, and at 64
+ * calls in flight made half of all allocations outlive young-generation collections (BENCHMARKS.md).
  */
-export class Answer<S> implements TransportResponse {
-  readonly #source: S;
-  readonly #read: (source: S) => Record<string, string>;
-  #headers: Record<string, string> | undefined;
-  constructor(
-    readonly status: number,
-    readonly statusText: string | undefined,
-    source: S,
-    read: (source: S) => Record<string, string>,
-    readonly body: string,
-  ) {
-    this.#source = source;
-    this.#read = read;
-  }
-  get headers(): Record<string, string> {
-    this.#headers ??= this.#read(this.#source);
-    return this.#headers;
-  }
+export function answerOf<S>(
+  status: number,
+  statusText: string | undefined,
+  source: S,
+  read: (source: S) => Record<string, string>,
+  body: string,
+): TransportResponse {
+  const lazy = { source, read: read as (source: unknown) => Record<string, string> };
+  const answer = { status, statusText, body, [HEADERS]: lazy } as Partial<TransportResponse> & Lazy;
+  return Object.defineProperties(answer, LAZY_HEADERS) as TransportResponse & Lazy;
 }
 
 /**
@@ -159,7 +171,7 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
         redirect: "manual",
       });
       const body = await capped(response, request.maxBytes);
-      return new Answer(response.status, response.statusText, response.headers, recordOf, body);
+      return answerOf(response.status, response.statusText, response.headers, recordOf, body);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) throw new TransportFailure("timeout");

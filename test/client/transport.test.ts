@@ -126,6 +126,18 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
       ...over,
     });
 
+  it("an answer is plain data to its reader: headers survive a spread, JSON and a Proxy", async () => {
+    serve(
+      (_req, res) => void res.writeHead(200, { "x-one": "1", "content-type": "application/json" }).end("{}"),
+    );
+    const answer = await send();
+    const expected = { status: 200, body: "{}" };
+    expect({ ...answer }).toMatchObject({ ...expected, headers: expect.objectContaining({ "x-one": "1" }) });
+    expect(JSON.parse(JSON.stringify(answer))).toMatchObject({ ...expected, headers: { "x-one": "1" } });
+    expect(new Proxy(answer, {}).headers["x-one"]).toBe("1");
+    expect(Object.keys(answer)).toEqual(expect.arrayContaining(["status", "headers", "body"]));
+  });
+
   const failure = async (over: Partial<TransportRequest> = {}) => {
     const outcome = await settle(send(over));
     if (!("error" in outcome)) throw new Error(`no failure: ${JSON.stringify(outcome.value)}`);
@@ -621,6 +633,38 @@ describe("a client over either transport", () => {
     expect(overNode).toEqual(await outcomeOf(fetch(), scenario));
     expect(JSON.stringify(overNode)).not.toContain(TOKEN);
   });
+
+  it.each(TRANSPORTS)(
+    "over %s, a withResponse() result is plain data: spread, JSON and a Proxy keep requestId",
+    async (_, make) => {
+      const server = await new ScriptedServer().start();
+      server.on(
+        "GET",
+        () => true,
+        (_req, res) => scenarios.success?.(res, 0),
+      );
+      const subject = make();
+      try {
+        const dt = createDingTalk({
+          rateLimit: false,
+          accessToken: TOKEN,
+          baseUrl: server.url,
+          transport: subject.transport,
+        });
+        const result = await dt.contact.getLatestDingIndex({}).withResponse();
+        expect({ ...result }).toMatchObject({ data: { ok: true }, requestId: "R-1" });
+        expect({ ...result }.response.status).toBe(200);
+        expect(JSON.parse(JSON.stringify(result))).toMatchObject({ data: { ok: true }, requestId: "R-1" });
+        const proxied = new Proxy(result, {});
+        expect(proxied.requestId).toBe("R-1");
+        expect(await proxied.response.json()).toEqual({ ok: true });
+        expect(Object.keys(result)).toEqual(["data", "response", "requestId"]);
+      } finally {
+        subject.close();
+        await server.stop();
+      }
+    },
+  );
 
   it("an abort during the call: AbortError either way", async () => {
     for (const make of [node, fetch]) {

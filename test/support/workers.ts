@@ -39,14 +39,22 @@ export function forkWorker<Report>(
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  const exited = new Promise<Exit>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
+  // A process that could not be started (EAGAIN, EMFILE) emits `error` and may never emit `exit`.
+  const failed = new Promise<Exit>((resolve) =>
+    child.once("error", () => resolve({ code: null, signal: null })),
   );
-  const closed = new Promise<void>((resolve) => {
-    child.once("disconnect", () => resolve());
-    // A channel that failed to open never emits `disconnect`; `close` follows every exit.
-    child.once("close", () => resolve());
-  });
+  const exited = Promise.race([
+    failed,
+    new Promise<Exit>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
+  ]);
+  const closed = Promise.race([
+    failed,
+    new Promise<void>((resolve) => {
+      child.once("disconnect", () => resolve());
+      // A channel that failed to open never emits `disconnect`; `close` follows every exit.
+      child.once("close", () => resolve());
+    }),
+  ]);
   const exit = Promise.all([exited, closed]).then(([e]) => e);
   const ready = new Promise<void>((resolve, reject) => {
     child.on("message", (m) => m === "ready" && resolve());
@@ -64,11 +72,11 @@ export function forkWorker<Report>(
   return { name, child, ready, report, exit };
 }
 
-/** Kills the workers still running and waits until each is gone. */
+/** Kills the workers still running and waits (at most 10 s) until each is gone. */
 export async function stopWorkers(workers: Array<ForkedWorker<unknown>>): Promise<void> {
   for (const w of workers)
     if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
-  await Promise.all(workers.map((w) => w.exit));
+  await within(10_000, "stopping the workers", Promise.all(workers.map((w) => w.exit)));
 }
 
 /** Rejects after `ms` so a stuck worker fails the test with a message instead of hanging it. */
