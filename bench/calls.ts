@@ -90,9 +90,16 @@ export async function perCall(
   });
 }
 
-async function load(client: BenchClient, inFlight: number, calls: number, maxMs: number): Promise<number> {
+/** `calls` calls (or as many as `maxMs` allows), `inFlight` at a time: calls/s and CPU µs per call. */
+export async function load(
+  client: BenchClient,
+  inFlight: number,
+  calls: number,
+  maxMs: number,
+): Promise<{ rate: number; cpuUs: number }> {
   let started = 0;
   let done = 0;
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + maxMs;
   const worker = async () => {
@@ -103,7 +110,8 @@ async function load(client: BenchClient, inFlight: number, calls: number, maxMs:
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return done / ((performance.now() - t0) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { rate: done / ((performance.now() - t0) / 1000), cpuUs: (used.user + used.system) / done };
 }
 
 export async function throughput(
@@ -117,7 +125,7 @@ export async function throughput(
     const samples = new Map<string, number[]>(clients.map((c) => [c.id, []]));
     for (let round = 0; round < options.rounds; round++) {
       for (const client of clients) {
-        samples.get(client.id)?.push(await load(client, inFlight, options.calls, options.maxMs));
+        samples.get(client.id)?.push((await load(client, inFlight, options.calls, options.maxMs)).rate);
       }
     }
     for (const c of clients) {

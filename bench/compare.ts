@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { sanityCheck, warmUp } from "./calls.js";
+import { load, sanityCheck, warmUp } from "./calls.js";
 import { type BenchClient, type Factory, imspec, loadImspec, nodeHttp } from "./clients.js";
 import { startServer } from "./server.js";
 import { buildDist } from "./size.js";
@@ -45,7 +45,7 @@ if (![...levels, rounds, calls].every((n) => Number.isInteger(n) && n > 0 && n <
   process.exit(2);
 }
 
-/** Builds `revision` in a temporary worktree; returns its createDingTalk and the cleanup. */
+/** Builds `revision` in a temporary worktree; returns its folder and the function that removes it. */
 function buildRevision(revision: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), "imspec-compare-"));
   rmSync(dir, { recursive: true });
@@ -62,23 +62,6 @@ function buildRevision(revision: string): { dir: string; remove: () => void } {
     throw error;
   }
   return { dir, remove };
-}
-
-/** CPU µs per call and calls/s of `calls` calls, `inFlight` at a time. */
-async function load(client: BenchClient, inFlight: number): Promise<{ rate: number; cpu: number }> {
-  let started = 0;
-  const worker = async () => {
-    while (started < calls) {
-      started++;
-      await client.call();
-    }
-  };
-  const cpu = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  const used = process.cpuUsage(cpu);
-  return { rate: calls / seconds, cpu: (used.user + used.system) / calls };
 }
 
 console.error(`building dist/ and ${against}`);
@@ -100,7 +83,7 @@ try {
     const samples = new Map(clients.map((c) => [c.id, { rate: [] as number[], cpu: [] as number[] }]));
     for (let round = 0; round < rounds; round++)
       for (const client of clients) {
-        const { rate, cpu } = await load(client, inFlight);
+        const { rate, cpuUs: cpu } = await load(client, inFlight, calls, Number.POSITIVE_INFINITY);
         samples.get(client.id)?.rate.push(rate);
         samples.get(client.id)?.cpu.push(cpu);
       }

@@ -31,7 +31,7 @@ import type { CommonClientOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { fetchTransport, type TransportResponse } from "./transport.js";
-import { check, validateOptions } from "./validate.js";
+import { check, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -114,7 +114,7 @@ function override(
   return (value as number | undefined) ?? fallback;
 }
 /** The longest window a timer can wait out: about 24 days. */
-const MAX_WINDOW_S = Math.floor((2 ** 31 - 1 - 50) / 1000);
+const MAX_WINDOW_S = Math.floor((MAX_WAIT_MS - 50) / 1000);
 
 /** The number of a token lifetime field: a number or a string of digits. */
 function numberOf(value: unknown): number | undefined {

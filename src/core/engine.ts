@@ -26,7 +26,7 @@ import {
   sleep,
 } from "./retry.js";
 import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
-import { checkRetry, checkTimeout, givenRetry } from "./validate.js";
+import { checkRetry, checkTimeout, givenRetry, MAX_WAIT_MS } from "./validate.js";
 
 /**
  * The one place a request goes out and an answer comes back. `classify` decides what an answer (or
@@ -354,7 +354,7 @@ function bounded<T>(
     off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
     timer = setTimeout(
       () => stop(new TimeoutError(timeout, op, `waited for ${what}`)),
-      Math.min(bound.deadline - Date.now(), 2 ** 31 - 1), // a longer delay would fire at once
+      Math.min(bound.deadline - Date.now(), MAX_WAIT_MS),
     );
     promise.then(
       (value) => {

@@ -2,6 +2,7 @@
 import { ConfigError } from "./errors.js";
 import { sleep } from "./retry.js";
 import { onAbort } from "./transport.js";
+import { MAX_WAIT_MS } from "./validate.js";
 
 /** One budget a call must fit in: at most `calls` per `windowMs` for this key. */
 export interface Budget {
@@ -58,8 +59,6 @@ function slot(b: Budget): string {
   return name;
 }
 const ids = new WeakMap<readonly Budget[], string>();
-/** The longest wait `setTimeout` honours (a longer one fires at once, which would spin). */
-const MAX_WAIT_MS = 2 ** 31 - 1;
 const valid = (b: Budget) =>
   Number.isInteger(b.calls) && b.calls >= 1 && b.windowMs > 0 && b.windowMs <= MAX_WAIT_MS;
 /** A store's answer as a wait: a number of ms up to MAX_WAIT_MS; anything else, as a failure, lets the call go. */

@@ -5,7 +5,7 @@ import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { ConfigError } from "./errors.js";
 import { answerOf, onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
-import { check } from "./validate.js";
+import { check, MAX_WAIT_MS } from "./validate.js";
 
 /**
  * The transport over node:http / node:https with a keep-alive pool: about a third of the CPU of
@@ -105,7 +105,7 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
   // Infinity sockets is node:http's own default, and allowed; any other count is a whole number.
   if (options.maxSockets !== Number.POSITIVE_INFINITY)
     check("nodeTransport: maxSockets", options.maxSockets, 1, Number.MAX_SAFE_INTEGER, true);
-  check("nodeTransport: keepAliveTimeout", options.keepAliveTimeout, 1, 2 ** 31 - 1);
+  check("nodeTransport: keepAliveTimeout", options.keepAliveTimeout, 1, MAX_WAIT_MS);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean")
     throw new ConfigError("nodeTransport: keepAlive must be a boolean");
   const settings = {

@@ -47,7 +47,7 @@ export class Redactor {
   readonly #pinned: string[] = []; // from the client's options (app, client secrets): kept for good
   readonly #secrets: string[] = []; // rotating (access, refresh tokens): the newest 32
   #pattern: RegExp | null | undefined; // every form of every secret, longest first; rebuilt on change
-  #long: string[] = []; // forms too long to share one pattern (a regular expression's size is bounded)
+  #long: string[] = []; // forms too long to share one pattern (its size is bounded), in each letter case
 
   /** Remembers a secret from the options for good; `add` one that rotates (the 32 last added are kept). */
   pin = (secret: string | undefined | null): void => this.#learn(secret, this.#pinned, Number.MAX_VALUE);
@@ -67,14 +67,18 @@ export class Redactor {
     if (this.#pattern === undefined) {
       const all = [...this.#pinned, ...this.#secrets].flatMap(forms).sort((a, b) => b.length - a.length);
       const short = all.filter((form) => form.length <= MAX_IN_PATTERN);
-      this.#long = all.filter((form) => form.length > MAX_IN_PATTERN);
+      // Searched for as written and in either letter case (percent-encodings differ in their hex digits').
+      this.#long = [
+        ...new Set(
+          all
+            .filter((form) => form.length > MAX_IN_PATTERN)
+            .flatMap((form) => [form, form.toLowerCase(), form.toUpperCase()]),
+        ),
+      ];
       this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
     }
     let known = String(input);
-    // Searched for as written and in either letter case (percent-encodings differ in their hex digits').
-    for (const form of this.#long)
-      for (const variant of new Set([form, form.toLowerCase(), form.toUpperCase()]))
-        known = known.split(variant).join(MASK);
+    for (const form of this.#long) known = known.split(form).join(MASK);
     if (this.#pattern) known = known.replace(this.#pattern, MASK);
     return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
   }

@@ -6,6 +6,7 @@
 import { TimeoutError } from "./errors.js";
 import { MemoryTokenStore, type StoredToken, type TokenStore } from "./token-store.js";
 import { onAbort } from "./transport.js";
+import { MAX_WAIT_MS } from "./validate.js";
 
 export { MemoryTokenStore, type StoredToken, type TokenStore, tokenKey } from "./token-store.js";
 
@@ -111,11 +112,11 @@ export class TokenCache {
   /** The shared promise within one caller's bounds; its listener and timer go either way. */
   #wait(shared: Promise<string>, { signal, deadline }: TokenWait): Promise<string> {
     const ms = (deadline ?? Number.NaN) - Date.now();
-    if (!signal && !(ms < 2 ** 31)) return shared; // no bound, or longer than setTimeout can wait
+    if (!signal && !(ms <= MAX_WAIT_MS)) return shared; // no bound, or longer than setTimeout can wait
     let timer: ReturnType<typeof setTimeout> | undefined;
     let off: (() => void) | undefined;
     return new Promise<string>((resolve, reject) => {
-      if (ms < 2 ** 31)
+      if (ms <= MAX_WAIT_MS)
         timer = setTimeout(() => reject(new TimeoutError(ms, { operationId: "accessToken" })), ms);
       if (signal?.aborted) reject(signal.reason);
       off = signal && onAbort(signal, () => reject(signal.reason));
@@ -174,13 +175,11 @@ export class TokenCache {
    */
   async #safely<T>(call: () => Promise<T>, late?: (value: T) => unknown): Promise<T | undefined> {
     if (Date.now() < this.#storePausedUntil) return undefined;
+    const waitMs = this.#o.storeWaitMs ?? PAUSE_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let gaveUp = false;
     const frozen = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TimeoutError(this.#o.storeWaitMs ?? PAUSE_MS, {})),
-        this.#o.storeWaitMs ?? PAUSE_MS,
-      );
+      timer = setTimeout(() => reject(new TimeoutError(waitMs, {})), waitMs);
     });
     try {
       const answer = Promise.resolve().then(call);

@@ -15,8 +15,8 @@ export interface CheckedOptions {
   maxResponseBytes?: number | undefined;
 }
 
-/** The longest wait `setTimeout` honours (a longer one fires at once). */
-const MAX_MS = 2 ** 31 - 1;
+/** The longest wait `setTimeout` honours (a longer one fires at once, which would spin). */
+export const MAX_WAIT_MS = 2 ** 31 - 1;
 /** A string over ~512 MiB cannot be built: an answer is capped below that, before decoding. */
 const MAX_BYTES = 2 ** 29;
 /** More attempts than this is a loop, not a retry policy. */
@@ -58,7 +58,7 @@ function baseUrlOf(value: unknown): string {
 
 /** A `timeout` (the client's or a call's): a ConfigError unless it is a wait `setTimeout` can honour. */
 export function checkTimeout(value: unknown, site?: CallSite): void {
-  check("timeout", value, 1, MAX_MS, false, site);
+  check("timeout", value, 1, MAX_WAIT_MS, false, site);
 }
 
 /** A `retry` option (the client's or a call's): false, or bounded numbers. */
@@ -68,9 +68,9 @@ export function checkRetry(retry: unknown, site?: CallSite): void {
     throw new ConfigError("retry must be an object or false", site);
   const r = retry as RetryOptions;
   check("retry.maxAttempts", r.maxAttempts, 1, MAX_ATTEMPTS, true, site);
-  check("retry.baseDelayMs", r.baseDelayMs, 0, MAX_MS, false, site);
-  check("retry.maxDelayMs", r.maxDelayMs, 0, MAX_MS, false, site);
-  check("retry.maxRetryAfterMs", r.maxRetryAfterMs, 0, MAX_MS, false, site);
+  check("retry.baseDelayMs", r.baseDelayMs, 0, MAX_WAIT_MS, false, site);
+  check("retry.maxDelayMs", r.maxDelayMs, 0, MAX_WAIT_MS, false, site);
+  check("retry.maxRetryAfterMs", r.maxRetryAfterMs, 0, MAX_WAIT_MS, false, site);
 }
 
 /** The retry settings given, without the ones left undefined (which would erase a default when spread). */
@@ -84,7 +84,7 @@ export function givenRetry(retry: RetryOptions | undefined): RetryOptions {
 export function validateOptions<T extends CheckedOptions>(options: T): T {
   if (options === null || typeof options !== "object") throw new ConfigError("options must be an object");
   checkTimeout(options.timeout);
-  check("tokenMarginMs", options.tokenMarginMs, 0, MAX_MS);
+  check("tokenMarginMs", options.tokenMarginMs, 0, MAX_WAIT_MS);
   check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);
   checkRetry(options.retry);
   return options.baseUrl === undefined ? options : { ...options, baseUrl: baseUrlOf(options.baseUrl) };

@@ -22,6 +22,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
 import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
+import { check, MAX_WAIT_MS } from "../core/validate.js";
 import { type IoRedisLike, type RedisClientLike, type Send, sender } from "./client.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
@@ -107,9 +108,8 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 function positiveInteger(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (Number.isInteger(value) && value > 0 && value < 2 ** 31) return value;
-  throw new ConfigError(`createRedisTokenStore: ${name} must be a positive integer (ms)`);
+  check(`createRedisTokenStore: ${name}`, value, 1, MAX_WAIT_MS, true);
+  return value ?? fallback;
 }
 
 /** A Redis failure as the library's typed error; the message names no host or password. */

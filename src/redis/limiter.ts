@@ -21,8 +21,8 @@
  * background; when Redis answers, the budgets are shared again.
  */
 import { createHash } from "node:crypto";
-import { ConfigError } from "../core/errors.js";
 import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
+import { check, MAX_WAIT_MS } from "../core/validate.js";
 import { type RedisClientLike, type Send, sender } from "./client.js";
 
 /**
@@ -61,10 +61,10 @@ export interface RedisLimiterStoreOptions {
   logger?: ((message: string) => void) | undefined;
 }
 
-const positive = (value: number | undefined, fallback: number, name: string): number => {
-  if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(`RedisLimiterStore: ${name} must be > 0`);
-  return value;
+/** An option checked like every other (core `check`), else its default. */
+const option = (value: number | undefined, fallback: number, name: string, max = MAX_WAIT_MS): number => {
+  check(`RedisLimiterStore: ${name}`, value, 1, max);
+  return value ?? fallback;
 };
 
 export class RedisLimiterStore implements LimiterStore {
@@ -83,9 +83,11 @@ export class RedisLimiterStore implements LimiterStore {
   constructor(client: RedisClientLike, options: RedisLimiterStoreOptions = {}) {
     this.#send = sender(client, "RedisLimiterStore");
     this.#prefix = options.prefix ?? "{imspec:rate}:";
-    this.#processes = Math.ceil(positive(options.expectedProcesses, 1, "expectedProcesses"));
-    this.#timeoutMs = positive(options.commandTimeoutMs, 500, "commandTimeoutMs");
-    this.#retryMs = positive(options.retryMs, 5_000, "retryMs");
+    this.#processes = Math.ceil(
+      option(options.expectedProcesses, 1, "expectedProcesses", Number.MAX_SAFE_INTEGER),
+    );
+    this.#timeoutMs = option(options.commandTimeoutMs, 500, "commandTimeoutMs");
+    this.#retryMs = option(options.retryMs, 5_000, "retryMs");
     const logger = options.logger ?? ((message: string) => console.warn(message));
     this.#log = (message) => {
       try {
