@@ -416,6 +416,40 @@ function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined 
   );
 }
 
+/** The app's key for its token and budgets: the API, the base URL and the token source's non-secret options. */
+function appKeyOf(profile: ApiProfile, source: TokenSpec | undefined, options: Options): string {
+  const identity: Record<string, string> = {};
+  for (const o of Object.values(source?.options ?? {}))
+    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
+  return tokenKey(profile.api, options.baseUrl, identity);
+}
+
+/** The engine's view of each operation, made on its first call: its secret parameters and budgets. */
+function refsFor(
+  api: ApiDefinition<OperationTable>,
+  options: Options,
+  limited: boolean,
+  keys: { app: string; origin: string },
+): Internals["refOf"] {
+  const refs = new Map<string, OperationRef>();
+  return (operationId, row) => {
+    let ref = refs.get(operationId);
+    if (!ref) {
+      const { method, path, idempotent, token, noBody } = row;
+      ref = { operationId, method, path, idempotent, token, noBody };
+      const secretParams = secretParamsOf(api.profile, operationId, row);
+      if (secretParams.length) ref.secretParams = secretParams;
+      if (limited) {
+        const own = (row.rateLimits as readonly RateLimitSpec[] | undefined) ?? [];
+        const specs = [...api.profile.rateLimits, ...own];
+        ref.budgets = budgetsFor(options.rateLimit || undefined, specs, { ...keys, operationId });
+      }
+      refs.set(operationId, ref);
+    }
+    return ref;
+  };
+}
+
 /**
  * Builds a client for one API from its generated table and profile: methods grouped by tag, the
  * managed app token, retries, typed errors, the rate limiter. `createDingTalk`, `createWorkPlus` and
@@ -441,33 +475,9 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   let appToken: TokenSource | undefined;
   const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });
 
-  // Identity of the app for token keys and budgets: the token source's non-secret options.
   const source = sourceOf(profile, options);
-  const identity: Record<string, string> = {};
-  for (const o of Object.values(source?.options ?? {}))
-    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
-  const app = tokenKey(profile.api, baseUrl, identity);
-
-  const refs = new Map<string, OperationRef>();
-  const refOf = (operationId: string, row: OperationRow): OperationRef => {
-    let ref = refs.get(operationId);
-    if (!ref) {
-      const { method, path, idempotent, token, noBody } = row;
-      ref = { operationId, method, path, idempotent, token, noBody };
-      const secretParams = secretParamsOf(profile, operationId, row);
-      if (secretParams.length) ref.secretParams = secretParams;
-      if (limiter) {
-        const specs = [
-          ...profile.rateLimits,
-          ...((row.rateLimits as readonly RateLimitSpec[] | undefined) ?? []),
-        ];
-        ref.budgets = budgetsFor(options.rateLimit || undefined, specs, { app, origin, operationId });
-      }
-      refs.set(operationId, ref);
-    }
-    return ref;
-  };
-
+  const app = appKeyOf(profile, source, options);
+  const refOf = refsFor(api, options, limiter !== undefined, { app, origin });
   const methods = createMethods<Ops, Table>(operations, invoker(engine, refOf, baseUrl, redactor));
 
   let managed: Parameters<typeof appTokenFor>[3];

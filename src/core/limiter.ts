@@ -68,6 +68,35 @@ const waitOf = (answer: unknown) =>
 type Waiter = { budgets: readonly Budget[]; since: number; go(ms: number): void };
 type Queue = { waiters: Waiter[]; woken?: AbortController };
 
+function idOf(budgets: readonly Budget[]): string {
+  let id = ids.get(budgets);
+  if (id === undefined) {
+    id = budgets.map((b) => b.key).join("\n");
+    ids.set(budgets, id);
+  }
+  return id;
+}
+
+/**
+ * Serves a queue head by head: only the head asks the store, and waits out its answer. `emptied` is
+ * called in the same turn as the last head leaves, so a call arriving later starts a queue of its own.
+ */
+async function serveQueue(store: LimiterStore, now: () => number, queue: Queue, emptied: () => void) {
+  for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
+    // Called in a promise: a store that throws, or answers other than with a promise, cannot escape.
+    const wait = await Promise.resolve(head.budgets)
+      .then((budgets) => store.take(budgets, now()))
+      .then(waitOf, () => 0);
+    // A head aborted during the take has left (rejected); a budget that take got stays spent.
+    if (queue.waiters[0] !== head) continue;
+    if (wait > 0) {
+      queue.woken = new AbortController();
+      await sleep(wait, queue.woken.signal).catch(() => undefined);
+    } else if (queue.waiters.shift()) head.go(Math.max(0, now() - head.since));
+  }
+  emptied();
+}
+
 /**
  * Calls with the same budget keys form one queue, served in arrival order; only its head asks the
  * store. Other key lists queue apart: a call held back by its operation's budget does not hold up
@@ -81,29 +110,7 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
   // Sub-ms: with Date.now, a second call of a key within one ms would wait even under a large budget.
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const queues = new Map<string, Queue>();
-  const serve = async (id: string, queue: Queue) => {
-    for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
-      // Called in a promise: a store that throws, or answers other than with a promise, cannot escape.
-      const wait = await Promise.resolve(head.budgets)
-        .then((budgets) => store.take(budgets, now()))
-        .then(waitOf, () => 0);
-      // A head aborted during the take has left (rejected); a budget that take got stays spent.
-      if (queue.waiters[0] !== head) continue;
-      if (wait > 0) {
-        queue.woken = new AbortController();
-        await sleep(wait, queue.woken.signal).catch(() => undefined);
-      } else if (queue.waiters.shift()) head.go(Math.max(0, now() - head.since));
-    }
-    queues.delete(id);
-  };
-  const idOf = (budgets: readonly Budget[]) => {
-    let id = ids.get(budgets);
-    if (id === undefined) {
-      id = budgets.map((b) => b.key).join("\n");
-      ids.set(budgets, id);
-    }
-    return id;
-  };
+  const serve = (id: string, queue: Queue) => serveQueue(store, now, queue, () => queues.delete(id));
   return {
     tryAcquire(budgets) {
       if (!store.takeNow || !budgets.every(valid) || queues.has(idOf(budgets))) return false;

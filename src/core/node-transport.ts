@@ -4,7 +4,14 @@ import type { Readable } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { ConfigError } from "./errors.js";
-import { answerOf, onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
+import {
+  answerOf,
+  onAbort,
+  type Transport,
+  TransportFailure,
+  type TransportRequest,
+  type TransportResponse,
+} from "./transport.js";
 import { check, MAX_WAIT_MS } from "./validate.js";
 
 /**
@@ -99,7 +106,8 @@ function readResponse(
   return stream;
 }
 
-export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport {
+/** The agents' settings, from options checked like every other option. */
+function settingsOf(options: NodeTransportOptions) {
   if (options === null || typeof options !== "object")
     throw new ConfigError("nodeTransport: options must be an object");
   // Infinity sockets is node:http's own default, and allowed; any other count is a whole number.
@@ -108,16 +116,21 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
   check("nodeTransport: keepAliveTimeout", options.keepAliveTimeout, 1, MAX_WAIT_MS);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean")
     throw new ConfigError("nodeTransport: keepAlive must be a boolean");
-  const settings = {
+  return {
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY,
     timeout: options.keepAliveTimeout ?? 4000,
     scheduling: "lifo" as const,
   };
-  const agents = { http: new HttpAgent(settings), https: new HttpsAgent(settings) };
-  // Each origin parsed once: a URL per call (and node:http's copy of it into options) cost ~3% of a call.
-  const origins = new Map<string, ReturnType<typeof urlToHttpOptions>>();
-  const targetOf = (url: string) => {
+}
+
+type Target = ReturnType<typeof urlToHttpOptions>;
+type Agents = { http: HttpAgent; https: HttpsAgent };
+
+/** A URL as node:http options: each origin parsed once (a URL per call, and node:http's copy of it, cost ~3% of a call). */
+function targets(): (url: string) => { target: Target; path: string } {
+  const origins = new Map<string, Target>();
+  return (url) => {
     const origin = ORIGIN.exec(url)?.[0] ?? url;
     let target = origins.get(origin);
     if (!target) {
@@ -133,71 +146,66 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
     }
     return { target, path };
   };
+}
 
-  const send: Transport = ({ url, method, headers, body, signal, timeout, maxBytes }) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const { target, path } = targetOf(url);
-      const https = target.protocol === "https:";
-      const outgoing: Record<string, string | number> = {
-        "accept-encoding": "gzip, deflate, br",
-        ...headers,
-      };
-      if (body !== undefined) outgoing["content-length"] = Buffer.byteLength(body);
-      let settled = false;
-      let stream: Readable | undefined;
-      let req: ReturnType<typeof httpRequest> | undefined;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const end = (error: unknown, value?: TransportResponse) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        off?.();
-        if (error === undefined) resolve(value as TransportResponse);
-        else {
-          reject(error);
-          req?.destroy();
-          stream?.destroy();
-        }
-      };
-      // Subscribed first: nothing is created or armed yet if the signal cannot be listened to; a
-      // request that cannot be made ends the exchange (and the subscription) at once.
-      const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
-      try {
-        req = makeRequest(https, target, path, method, outgoing);
-      } catch (error) {
-        return end(error);
+/** One exchange over the pool: ends once, with the answer or the failure, and tears down what it made. */
+function exchange(
+  agents: Agents,
+  targetOf: (url: string) => { target: Target; path: string },
+  { url, method, headers, body, signal, timeout, maxBytes }: TransportRequest,
+): Promise<TransportResponse> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const { target, path } = targetOf(url);
+    const https = target.protocol === "https:";
+    const outgoing: Record<string, string | number> = { "accept-encoding": "gzip, deflate, br", ...headers };
+    if (body !== undefined) outgoing["content-length"] = Buffer.byteLength(body);
+    let settled = false;
+    let stream: Readable | undefined;
+    let req: ReturnType<typeof httpRequest> | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = (error: unknown, value?: TransportResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      off?.();
+      if (error === undefined) resolve(value as TransportResponse);
+      else {
+        reject(error);
+        req?.destroy();
+        stream?.destroy();
       }
-      timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
-      req.on("error", (error) => end(new TransportFailure("network", error)));
-      req.on("response", (res: IncomingMessage) => {
-        stream = readResponse(res, maxBytes, end, () => settled);
-      });
-      // No operation asks for another protocol: a 101 is a broken answer, not a wait until the timeout.
-      req.on("upgrade", (_res: IncomingMessage, socket: { destroy(): void }) => {
-        socket.destroy();
-        end(new TransportFailure("network", new Error("the server switched protocols (101)")));
-      });
-      req.end(body);
+    };
+    // Subscribed first: nothing is created or armed yet if the signal cannot be listened to; a
+    // request that cannot be made ends the exchange (and the subscription) at once.
+    const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
+    try {
+      const { protocol, hostname, port } = target;
+      const agent = https ? agents.https : agents.http;
+      const options = { protocol, hostname, port, path, method, headers: outgoing, agent };
+      req = (https ? httpsRequest : httpRequest)(options);
+    } catch (error) {
+      return end(error);
+    }
+    timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
+    req.on("error", (error) => end(new TransportFailure("network", error)));
+    req.on("response", (res: IncomingMessage) => {
+      stream = readResponse(res, maxBytes, end, () => settled);
     });
-
-  const makeRequest = (
-    https: boolean,
-    target: ReturnType<typeof urlToHttpOptions>,
-    path: string,
-    method: string,
-    headers: Record<string, string | number>,
-  ) =>
-    (https ? httpsRequest : httpRequest)({
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      path,
-      method,
-      headers,
-      agent: https ? agents.https : agents.http,
+    // No operation asks for another protocol: a 101 is a broken answer, not a wait until the timeout.
+    req.on("upgrade", (_res: IncomingMessage, socket: { destroy(): void }) => {
+      socket.destroy();
+      end(new TransportFailure("network", new Error("the server switched protocols (101)")));
     });
+    req.end(body);
+  });
+}
 
+export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport {
+  const settings = settingsOf(options);
+  const agents: Agents = { http: new HttpAgent(settings), https: new HttpsAgent(settings) };
+  const targetOf = targets();
+  const send: Transport = (request) => exchange(agents, targetOf, request);
   return Object.assign(send, {
     destroy() {
       agents.http.destroy();
