@@ -381,15 +381,8 @@ function checkKey(key: string, what: string): void {
   }
 }
 
-export function extractOperation(
-  doc: Json,
-  path: string,
-  methodKey: (typeof METHODS)[number],
-  pathItem: Json,
-): OperationInfo {
-  const operation = deref<Json>(doc, pathItem[methodKey]) as Json;
-  const method = methodKey.toUpperCase() as HttpMethod;
-  const where = `${method} ${path}`;
+/** An operation's method name and tag, checked as usable TypeScript names. */
+function namesOf(operation: Json, where: string): { operationId: string; tag: string } {
   const operationId = str(operation.operationId);
   if (!operationId) throw new SpecError(`${where}: operationId is missing`);
   if (!IDENTIFIER.test(operationId) || FORBIDDEN_KEYS.has(operationId)) {
@@ -401,7 +394,20 @@ export function extractOperation(
   const tag = tags[0];
   if (!tag) throw new SpecError(`${where} (${operationId}): needs a tag (methods are grouped by tag)`);
   checkKey(tag, `${where}: tag`);
+  return { operationId, tag };
+}
 
+/**
+ * An operation's parameters, path-level and its own, then its JSON body's properties: one namespace,
+ * so a name used twice (in two locations) is an error. `seen` maps each name to its location.
+ */
+function paramsOf(
+  doc: Json,
+  pathItem: Json,
+  operation: Json,
+  at: { where: string; path: string; operationId: string },
+) {
+  const { where, path, operationId } = at;
   const params: OperationInfo["params"] = [];
   const sources = { path: false, query: false, header: false, body: false, bodyRequired: false };
   const seen = new Map<string, ParamLocation>();
@@ -441,7 +447,6 @@ export function extractOperation(
     if (seen.get(name) !== "path")
       throw new SpecError(`${where}: the path parameter {${name}} is not declared`);
   }
-
   const requestBody = deref<Json>(doc, operation.requestBody);
   if (requestBody) {
     const media = jsonMedia(requestBody.content);
@@ -455,13 +460,35 @@ export function extractOperation(
     sources.bodyRequired = requestBody.required === true;
     for (const name of Object.keys(schema.properties)) add(name, "body", required.has(name));
   }
+  return { params, sources, seen };
+}
 
-  const responses = (deref<Json>(doc, operation.responses) ?? {}) as Json;
+/** The first 2xx response: its status, and whether it has a (possibly optional) JSON body. */
+function successOf(doc: Json, responses: Json, operationId: string): OperationInfo["success"] {
   const successKey = Object.keys(responses)
     .filter((code) => /^2\d\d$/.test(code))
     .sort()[0];
   if (!successKey) throw new SpecError(`${operationId}: declares no 2xx response`);
   const successResponse = deref<Json>(doc, responses[successKey]) ?? {};
+  return {
+    status: Number(successKey),
+    hasBody: jsonMedia(successResponse.content) !== undefined,
+    optionalBody: successResponse["x-imspec-optional-body"] === true,
+  };
+}
+
+export function extractOperation(
+  doc: Json,
+  path: string,
+  methodKey: (typeof METHODS)[number],
+  pathItem: Json,
+): OperationInfo {
+  const operation = deref<Json>(doc, pathItem[methodKey]) as Json;
+  const method = methodKey.toUpperCase() as HttpMethod;
+  const where = `${method} ${path}`;
+  const { operationId, tag } = namesOf(operation, where);
+  const { params, sources, seen } = paramsOf(doc, pathItem, operation, { where, path, operationId });
+  const responses = (deref<Json>(doc, operation.responses) ?? {}) as Json;
   const info: OperationInfo = {
     operationId,
     method,
@@ -470,11 +497,7 @@ export function extractOperation(
     deprecated: operation.deprecated === true,
     params,
     sources,
-    success: {
-      status: Number(successKey),
-      hasBody: jsonMedia(successResponse.content) !== undefined,
-      optionalBody: successResponse["x-imspec-optional-body"] === true,
-    },
+    success: successOf(doc, responses, operationId),
     idempotent: IDEMPOTENT.has(method),
     token: tokenKindOf(doc, operation),
     errorCodes: errorCodesOf(doc, responses),

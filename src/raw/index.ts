@@ -17,16 +17,9 @@ import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
 const METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "request"] as const;
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
 
-export function rawClient<Paths extends {}>(client: object): Client<Paths> {
-  const internals = (client as Record<symbol, Internals | undefined>)[INTERNALS];
-  if (!internals)
-    throw new ConfigError("rawClient needs a client made by imspec (createDingTalk, createClient, …)");
-  const { engine, operations, baseUrl, redactor, refOf } = internals;
-  const base = new URL(baseUrl);
-  const origin = base.origin;
-  const basePath = base.pathname.replace(/\/+$/, "");
+/** The operation a raw request is for, by method and path: the methods' own ref (the same budgets). */
+function router(operations: Internals["operations"], refOf: Internals["refOf"]) {
   const rows = Object.entries(operations).map(([operationId, row]) => ({
-    // The methods' own ref: the same budgets, so raw calls are rate-limited like method calls.
     ref: refOf(operationId, row),
     regex: new RegExp(
       `^${row.path
@@ -35,13 +28,25 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
         .join("[^/]+")}$`,
     ),
   }));
+  return (method: string, path: string): OperationRef | undefined =>
+    rows.find((r) => r.ref.method === method && r.regex.test(path))?.ref;
+}
+
+export function rawClient<Paths extends {}>(client: object): Client<Paths> {
+  const internals = (client as Record<symbol, Internals | undefined>)[INTERNALS];
+  if (!internals)
+    throw new ConfigError("rawClient needs a client made by imspec (createDingTalk, createClient, …)");
+  const { engine, operations, baseUrl, redactor, refOf } = internals;
+  const base = new URL(baseUrl);
+  const origin = base.origin;
+  const basePath = base.pathname.replace(/\/+$/, "");
+  const route = router(operations, refOf);
   const fetch = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     // The token goes only where the client was configured to send it.
     if (url.origin !== origin) throw new ConfigError(`rawClient sends only to ${origin}`);
     const path = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) : url.pathname;
-    const found = rows.find((r) => r.ref.method === request.method && r.regex.test(path));
-    const ref: OperationRef = found?.ref ?? {
+    const ref: OperationRef = route(request.method, path) ?? {
       method: request.method,
       path,
       idempotent: IDEMPOTENT.has(request.method),

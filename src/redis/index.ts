@@ -149,17 +149,8 @@ function parse(text: unknown): StoredToken | undefined {
   return undefined;
 }
 
-export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
-  if (!options || (!options.client && !options.url))
-    throw new ConfigError("createRedisTokenStore: give a client or a url");
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const tokenKey = (key: string) => `${prefix}token:${key}`;
-  const lockKey = (key: string) => `${prefix}lock:${key}`;
-  const lockTtl =
-    options.lockTtlMs === undefined ? undefined : positiveInteger(options.lockTtlMs, "lockTtlMs", 0);
-  const commandTimeout = positiveInteger(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
-  const connectTimeout = positiveInteger(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
-
+/** Redis commands, each bounded: over the given client, or one made from the url on first use. */
+function commands(options: RedisTokenStoreOptions, commandTimeout: number, connectTimeout: number) {
   let owned: OwnedClient | undefined;
   let connecting: Promise<Send> | undefined;
   const given = options.client ? sender(options.client, "createRedisTokenStore") : undefined;
@@ -198,6 +189,78 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     }
   };
 
+  const close = async () => {
+    if (!connecting) return;
+    await connecting.catch(() => undefined);
+    // QUIT waits for Redis's answer: a frozen Redis gets the socket closed instead.
+    const client = owned;
+    await within(client?.quit() ?? Promise.resolve(), commandTimeout, "QUIT").catch(() =>
+      client?.disconnect(),
+    );
+    owned = undefined;
+    connecting = undefined;
+  };
+  return { run, close };
+}
+
+type Run = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * Takes the lock `held` (SET NX), polling with backoff until `waitMs` has passed; renews it while
+ * held. Resolves with its release, or undefined when it was not taken in time.
+ */
+async function takeLock(run: Run, held: string, ttl: number, waitMs: number) {
+  const id = randomUUID();
+  const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
+  let pause = POLL_FIRST_MS;
+  for (let polls = 0; ; polls++) {
+    if ((await run("SET", held, id, "NX", "PX", ttl)) === "OK") break;
+    const left = deadline - Date.now();
+    // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
+    if (left <= 0 || polls > 10_000) return undefined;
+    await sleep(Math.min(left, pause * (0.5 + Math.random() / 2)));
+    pause = Math.min(POLL_MAX_MS, pause * 2);
+  }
+  // Renew while held, so a token request slower than the TTL keeps the lock; a crashed holder
+  // stops renewing and the lock lapses within one TTL.
+  const renewal = setInterval(
+    () => {
+      run("EVAL", RENEW_SCRIPT, 1, held, id, ttl).then(
+        (renewed) => {
+          if (renewed !== 1) clearInterval(renewal);
+        },
+        () => {
+          // Redis unreachable: the lock lapses by itself; nothing to do here.
+        },
+      );
+    },
+    Math.max(1, Math.floor(ttl / 3)),
+  );
+  renewal.unref();
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    clearInterval(renewal);
+    try {
+      await run("EVAL", RELEASE_SCRIPT, 1, held, id);
+    } catch {
+      // The token is already stored; an unreleased lock lapses within one TTL.
+    }
+  };
+}
+
+export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
+  if (!options || (!options.client && !options.url))
+    throw new ConfigError("createRedisTokenStore: give a client or a url");
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const tokenKey = (key: string) => `${prefix}token:${key}`;
+  const lockTtl =
+    options.lockTtlMs === undefined ? undefined : positiveInteger(options.lockTtlMs, "lockTtlMs", 0);
+  const commandTimeout = positiveInteger(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
+  const connectTimeout = positiveInteger(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
+  const { run, close } = commands(options, commandTimeout, connectTimeout);
+
   return {
     async get(key) {
       return parse(await run("GET", tokenKey(key)));
@@ -219,59 +282,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     },
 
     async lock(key, ttlMs, waitMs) {
-      const held = lockKey(key);
       const asked = Math.round(lockTtl ?? ttlMs);
       const ttl = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
-      const id = randomUUID();
-      const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
-      let pause = POLL_FIRST_MS;
-      for (let polls = 0; ; polls++) {
-        if ((await run("SET", held, id, "NX", "PX", ttl)) === "OK") break;
-        const left = deadline - Date.now();
-        // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
-        if (left <= 0 || polls > 10_000) return undefined;
-        await sleep(Math.min(left, pause * (0.5 + Math.random() / 2)));
-        pause = Math.min(POLL_MAX_MS, pause * 2);
-      }
-      // Renew while held, so a token request slower than the TTL keeps the lock; a crashed holder
-      // stops renewing and the lock lapses within one TTL.
-      const renewal = setInterval(
-        () => {
-          run("EVAL", RENEW_SCRIPT, 1, held, id, ttl).then(
-            (renewed) => {
-              if (renewed !== 1) clearInterval(renewal);
-            },
-            () => {
-              // Redis unreachable: the lock lapses by itself; nothing to do here.
-            },
-          );
-        },
-        Math.max(1, Math.floor(ttl / 3)),
-      );
-      renewal.unref();
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        clearInterval(renewal);
-        try {
-          await run("EVAL", RELEASE_SCRIPT, 1, held, id);
-        } catch {
-          // The token is already stored; an unreleased lock lapses within one TTL.
-        }
-      };
+      return takeLock(run, `${prefix}lock:${key}`, ttl, waitMs);
     },
 
-    async close() {
-      if (!connecting) return;
-      await connecting.catch(() => undefined);
-      // QUIT waits for Redis's answer: a frozen Redis gets the socket closed instead.
-      const client = owned;
-      await within(client?.quit() ?? Promise.resolve(), commandTimeout, "QUIT").catch(() =>
-        client?.disconnect(),
-      );
-      owned = undefined;
-      connecting = undefined;
-    },
+    close,
   };
 }
