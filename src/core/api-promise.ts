@@ -9,18 +9,29 @@ export interface WithResponse<T> {
 /**
  * What every method returns: a Promise of the typed data, plus `.withResponse()` for the raw
  * Response and request id. Lazy: the data promise is made only when awaited, so calling only
- * `.withResponse()` leaves no second promise to reject unhandled.
+ * `.withResponse()` leaves no second promise to reject unhandled. Given `toResult`, `inner` may hold
+ * any answer with the data (the client's sent call), and the `withResponse()` result is made from it
+ * only when asked for: a plain `await` reads the data alone.
  */
 export class APIPromise<T> implements Promise<T> {
-  readonly #inner: Promise<WithResponse<T>>;
+  readonly #inner: Promise<{ data: T }>;
+  readonly #toResult: ((answer: never) => WithResponse<T>) | undefined;
+  #result: Promise<WithResponse<T>> | undefined;
   #data: Promise<T> | undefined;
 
-  constructor(inner: Promise<WithResponse<T>>) {
+  constructor(inner: Promise<WithResponse<T>>);
+  constructor(inner: Promise<{ data: T }>, toResult: (answer: never) => WithResponse<T>);
+  constructor(inner: Promise<{ data: T }>, toResult?: (answer: never) => WithResponse<T>) {
     this.#inner = inner;
+    this.#toResult = toResult;
   }
 
   withResponse(): Promise<WithResponse<T>> {
-    return this.#inner;
+    const toResult = this.#toResult;
+    this.#result ??= toResult
+      ? this.#inner.then((answer) => toResult(answer as never))
+      : (this.#inner as Promise<WithResponse<T>>);
+    return this.#result;
   }
 
   #promise(): Promise<T> {

@@ -27,7 +27,7 @@ import {
   type OperationRow,
   type OperationTable,
 } from "./methods.js";
-import type { CommonClientOptions } from "./options.js";
+import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { fetchTransport, type TransportResponse } from "./transport.js";
@@ -390,15 +390,19 @@ function tokenFetch(
 
 /** What a method call runs: its request built and sent; anything but an ImspecError becomes a ConfigError. */
 function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, redactor: Redactor): Invoke {
-  return async (operationId, row, params, callOptions) => {
+  const invoke = async (
+    operationId: string,
+    row: OperationRow,
+    params: Record<string, unknown>,
+    callOptions: RequestOptions,
+  ): Promise<Sent> => {
     const ref = refOf(operationId, row);
     try {
       const request = requestOf(baseUrl, row, params, ref);
       // The engine learns them as the answer is read, as it does the token.
       if (ref.secretParams)
         request.secrets = ref.secretParams.map((name) => params[name]).filter((v) => typeof v === "string");
-      const sent = await engine.send(request, ref, callOptions);
-      return responseOf(sent);
+      return await engine.send(request, ref, callOptions);
     } catch (error) {
       if (error instanceof ImspecError) throw error;
       throw new ConfigError(
@@ -407,6 +411,7 @@ function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, red
       );
     }
   };
+  return Object.assign(invoke, { result: responseOf as (answer: never) => WithResponse<unknown> });
 }
 
 /** The spec's token source whose options are all given. */

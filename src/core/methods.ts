@@ -74,12 +74,16 @@ export type MethodGroups<Ops, Table> = {
   };
 };
 
-export type Invoke = (
-  operationId: string,
-  row: OperationRow,
-  params: Record<string, unknown>,
-  options: RequestOptions,
-) => Promise<WithResponse<unknown>>;
+/** A call: its answer's data, and how to make the `withResponse()` result from that answer (else it is one). */
+export interface Invoke {
+  (
+    operationId: string,
+    row: OperationRow,
+    params: Record<string, unknown>,
+    options: RequestOptions,
+  ): Promise<{ data: unknown }>;
+  result?: ((answer: never) => WithResponse<unknown>) | undefined;
+}
 
 // Cursor loops are found in bounded memory: the last 1000 cursors catch a short one before a page
 // repeats; a longer one meets Brent's checkpoint (the cursor at each power of two of pages) within
@@ -135,9 +139,10 @@ export function createMethods<Ops, Table extends OperationTable>(
   invoke: Invoke,
 ): MethodGroups<Ops, Table> {
   const groups: Record<string, Record<string, unknown>> = {};
+  const toResult = invoke.result ?? ((answer: never) => answer as WithResponse<unknown>);
   for (const [operationId, row] of Object.entries(table)) {
     const method = (params?: Record<string, unknown>, options?: RequestOptions) =>
-      new APIPromise(invoke(operationId, row, params ?? {}, options ?? {}));
+      new APIPromise(invoke(operationId, row, params ?? {}, options ?? {}), toResult);
     if (row.pagination) Object.assign(method, paginate(operationId, row, row.pagination, invoke));
     groups[row.tag] ??= {};
     (groups[row.tag] as Record<string, unknown>)[operationId] = method;

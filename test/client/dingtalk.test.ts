@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import type { paths as DingTalkPaths } from "imspec/dingtalk";
 import {
   AbortError,
+  APIPromise,
   ConfigError,
   ConnectionError,
   createDingTalk,
@@ -506,6 +507,22 @@ describe("createDingTalk: requests", () => {
     expect(data).toEqual(SETTINGS);
     expect(response.status).toBe(200);
     expect(requestId).toBe("REQ-42");
+  });
+
+  it("withResponse() is one result however often asked, before or after the data is awaited", async () => {
+    const call = client().contact.listSeniorSettings({ seniorStaffId: "u1" });
+    const first = call.withResponse();
+    expect(call.withResponse()).toBe(first);
+    expect(await call).toEqual(SETTINGS);
+    const result = await first;
+    expect(result.data).toBe(await call);
+    expect({ ...result }).toMatchObject({ data: SETTINGS, requestId: "REQ-42" });
+    expect(result.response).toBe(result.response);
+    // A promise of a ready result, as the public constructor takes it, is returned as given.
+    const given = Promise.resolve({ data: 1, response: new Response(null), requestId: undefined });
+    const made = new APIPromise(given);
+    expect(made.withResponse()).toBe(given);
+    expect(await made).toBe(1);
   });
 
   it("the raw openapi-fetch client has the same auth and typed errors", async () => {
