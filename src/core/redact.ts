@@ -19,6 +19,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   [new RegExp(`((?:${NAMES})["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
   [/(\b(?:bearer|basic)\s+)[\w.~+/=-]+/gi, `$1${MASK}`],
 ];
+/** What every PATTERNS match contains: one scan rules most text out. */
+const MAY_MATCH = new RegExp(`${NAMES}|bearer|basic`, "i");
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 type Slot = Record<string, unknown>;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -78,8 +80,11 @@ export class Redactor {
       this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
     }
     let known = String(input);
+    // Nothing shorter than the shortest secret can hold one, nor a `name=value` or `Bearer x`.
+    if (known.length < MIN_SECRET) return known;
     for (const form of this.#long) known = known.split(form).join(MASK);
     if (this.#pattern) known = known.replace(this.#pattern, MASK);
+    if (!MAY_MATCH.test(known)) return known;
     return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
   }
 
@@ -93,6 +98,16 @@ export class Redactor {
     const root: Slot = {};
     const work: Array<[unknown, Slot, string, number]> = [[input, root, "v", 0]];
     const seen = new WeakSet<object>();
+    // A large body repeats its keys in every item: each is redacted once.
+    const keys = new Map<string, string>();
+    const keyOf = (k: string) => {
+      let out = keys.get(k);
+      if (out === undefined) {
+        out = this.text(k);
+        keys.set(k, out);
+      }
+      return out;
+    };
     for (let item = work.pop(); item; item = work.pop()) {
       const [from, into, key, depth] = item;
       if (typeof from === "string") into[key] = this.text(from);
@@ -106,8 +121,7 @@ export class Redactor {
         try {
           for (const [k, v] of Object.entries(from).reverse()) {
             const masked = SECRET_NAME.test(k) && typeof v === "string" ? MASK : v;
-            if (!UNSAFE_KEYS.has(k))
-              work.push([masked, copy, Array.isArray(from) ? k : this.text(k), depth + 1]);
+            if (!UNSAFE_KEYS.has(k)) work.push([masked, copy, Array.isArray(from) ? k : keyOf(k), depth + 1]);
           }
         } catch {
           into[key] = MASK; // a getter or proxy that throws

@@ -69,6 +69,22 @@ describe("Redactor", () => {
     );
   });
 
+  it("masks a secret used as a key, in every item of a list that repeats it", () => {
+    const items = Array.from({ length: 3 }, (_, i) => ({ [TOKEN]: i, [`x ${SECRET}`]: "v", id: i }));
+    const out = JSON.stringify(redactor.value({ items }));
+    expect(leaked(out, [TOKEN, SECRET])).toEqual([]);
+    expect(redactor.value({ items })).toEqual({
+      items: [0, 1, 2].map((i) => ({ "[redacted]": i, "x [redacted]": "v", id: i })),
+    });
+  });
+
+  it("masks secret-like names and auth schemes in any letter case", () => {
+    const r = new Redactor();
+    for (const text of ["ACCESS_TOKEN=never-seen-5", "Client-Secret: never-seen-6", "BEARER never-seen-7"])
+      expect(r.text(`got ${text}.`), text).not.toMatch(/never-seen/);
+    expect(r.text("abc")).toBe("abc");
+  });
+
   it("masks a value under a secret-like name even when the value was never learnt", () => {
     const r = new Redactor();
     const body = r.value({ error: { access_token: "never-seen-1", appSecret: "never-seen-2", list: [1] } });
