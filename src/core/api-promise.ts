@@ -28,9 +28,14 @@ export class APIPromise<T> implements Promise<T> {
 
   withResponse(): Promise<WithResponse<T>> {
     const toResult = this.#toResult;
-    this.#result ??= toResult
-      ? this.#inner.then((answer) => toResult(answer as never))
-      : (this.#inner as Promise<WithResponse<T>>);
+    if (!this.#result) {
+      this.#result = toResult
+        ? this.#inner.then((answer) => toResult(answer as never))
+        : (this.#inner as Promise<WithResponse<T>>);
+      // A result asked for and dropped must not turn a failure, handled where the data is awaited,
+      // into an unhandled rejection: the caller still gets the rejecting promise.
+      this.#result.catch(() => {});
+    }
     return this.#result;
   }
 

@@ -525,6 +525,26 @@ describe("createDingTalk: requests", () => {
     expect(await made).toBe(1);
   });
 
+  it("a failed call whose withResponse() was asked for and dropped rejects only where it is awaited", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(res, 400, { code: "parameter.error", message: "bad", requestid: "R-1" }),
+    );
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      const call = client().contact.getLatestDingIndex();
+      call.withResponse(); // looked at, then dropped
+      await expect(call).rejects.toMatchObject({ code: "parameter.error" });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Asked for again, the result still rejects where it is awaited.
+      await expect(call.withResponse()).rejects.toMatchObject({ code: "parameter.error" });
+    } finally {
+      process.off("unhandledRejection", listener);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it("the raw openapi-fetch client has the same auth and typed errors", async () => {
     const dt = client();
     const { data } = await rawClient<DingTalkPaths>(dt).GET("/v1.0/contact/seniorSettings", {
