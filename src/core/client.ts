@@ -31,7 +31,7 @@ import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { fetchTransport, type TransportResponse } from "./transport.js";
-import { check, MAX_WAIT_MS, validateOptions } from "./validate.js";
+import { checked, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -101,18 +101,6 @@ function sharedLimiter(): RateLimiter {
 }
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 
-/** A rate-limit override (checked like every option), else the documented value. */
-function override(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-) {
-  check(name, value, min, max, integer);
-  return (value as number | undefined) ?? fallback;
-}
 /** The longest window a timer can wait out: about 24 days. */
 const MAX_WINDOW_S = Math.floor((MAX_WAIT_MS - 50) / 1000);
 
@@ -259,8 +247,8 @@ function budgetsFor(
   return specs.map((limit) => {
     const changed = limits ? limits[limit.scope] : undefined;
     const name = `rateLimit.${limit.scope}`;
-    const calls = override(`${name}.calls`, changed?.calls, limit.calls, 1, Number.MAX_SAFE_INTEGER, true);
-    const seconds = override(`${name}.seconds`, changed?.seconds, limit.seconds, 0.001, MAX_WINDOW_S, false);
+    const calls = checked(`${name}.calls`, changed?.calls, limit.calls, 1, Number.MAX_SAFE_INTEGER, true);
+    const seconds = checked(`${name}.seconds`, changed?.seconds, limit.seconds, 0.001, MAX_WINDOW_S);
     const key =
       limit.scope === "ip"
         ? `ip:${keys.origin}`
@@ -512,32 +500,23 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   return client as Client<Ops, Table>;
 }
 
-const SENT = Symbol("imspec.sent");
-interface Kept {
-  [SENT]: { sent: Sent; response?: Response };
-}
-/** One pair of getters for every result, as the transports' answers have (`answerOf`, transport.ts). */
-const LAZY_RESULT: PropertyDescriptorMap = {
-  response: {
-    enumerable: true,
-    get(this: Kept) {
-      const kept = this[SENT];
-      kept.response ??= responseFrom(kept.sent.answer);
-      return kept.response;
-    },
-  },
-  requestId: {
-    enumerable: true,
-    get(this: Kept) {
-      return this[SENT].sent.requestId;
-    },
-  },
-};
-
-/** A sent call's data with its answer; the Response is built only if asked for, the request id read when read. */
+/**
+ * A sent call's data with its answer; the Response is built only if asked for. Made only when
+ * `.withResponse()` is called (APIPromise), so its getters may close over the call: they are off
+ * the path of a plain `await`.
+ */
 export function responseOf(sent: Sent): WithResponse<unknown> {
-  const result = { data: sent.data, [SENT]: { sent } } as Partial<WithResponse<unknown>> & Kept;
-  return Object.defineProperties(result, LAZY_RESULT) as WithResponse<unknown> & Kept;
+  let response: Response | undefined;
+  return {
+    data: sent.data,
+    get response() {
+      response ??= responseFrom(sent.answer);
+      return response;
+    },
+    get requestId() {
+      return sent.requestId;
+    },
+  };
 }
 
 /**

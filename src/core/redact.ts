@@ -10,6 +10,7 @@ const MIN_SECRET = 4;
 const MAX_IN_PATTERN = 1024;
 const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.stringify and inspect survive
 const NAMES = "token|secret|ticket|password|passwd";
+const SCHEMES = "bearer|basic";
 /** A name whose value is a secret: `access_token`, `clientSecret`, `suiteTicket`, … */
 export const SECRET_NAME = new RegExp(`(?:${NAMES})$`, "i");
 const PATTERNS: Array<[RegExp, string]> = [
@@ -17,10 +18,10 @@ const PATTERNS: Array<[RegExp, string]> = [
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
   // quadratically over a long run of word characters (a 1 MiB message took minutes).
   [new RegExp(`((?:${NAMES})["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
-  [/(\b(?:bearer|basic)\s+)[\w.~+/=-]+/gi, `$1${MASK}`],
+  [new RegExp(`(\\b(?:${SCHEMES})\\s+)[\\w.~+/=-]+`, "gi"), `$1${MASK}`],
 ];
 /** What every PATTERNS match contains: one scan rules most text out. */
-const MAY_MATCH = new RegExp(`${NAMES}|bearer|basic`, "i");
+const MAY_MATCH = new RegExp(`${NAMES}|${SCHEMES}`, "i");
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 type Slot = Record<string, unknown>;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -41,6 +41,19 @@ export function check(
     );
 }
 
+/** An option's value, checked as `check` does, or `fallback` when it is not given. */
+export function checked<F extends number | undefined>(
+  name: string,
+  value: unknown,
+  fallback: F,
+  min: number,
+  max: number,
+  integer = false,
+): number | F {
+  check(name, value, min, max, integer);
+  return (value as number | undefined) ?? fallback;
+}
+
 /** `http(s)://host[:port][/path]`: no credentials, query or fragment; the trailing slash dropped. */
 function baseUrlOf(value: unknown): string {
   if (typeof value !== "string" || !URL.canParse(value))

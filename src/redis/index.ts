@@ -22,7 +22,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
 import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
-import { check, MAX_WAIT_MS } from "../core/validate.js";
+import { checked, MAX_WAIT_MS } from "../core/validate.js";
 import { type IoRedisLike, type RedisClientLike, type Send, sender } from "./client.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
@@ -107,10 +107,9 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-function positiveInteger(value: number | undefined, name: string, fallback: number): number {
-  check(`createRedisTokenStore: ${name}`, value, 1, MAX_WAIT_MS, true);
-  return value ?? fallback;
-}
+/** A whole number of ms, checked like every option, or `fallback`. */
+const ms = <F extends number | undefined>(value: number | undefined, name: string, fallback: F) =>
+  checked(`createRedisTokenStore: ${name}`, value, fallback, 1, MAX_WAIT_MS, true);
 
 /** A Redis failure as the library's typed error; the message names no host or password. */
 function storeError(error: unknown): ConnectionError {
@@ -203,13 +202,11 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
   return { run, close };
 }
 
-type Run = (...args: Array<string | number>) => Promise<unknown>;
-
 /**
  * Takes the lock `held` (SET NX), polling with backoff until `waitMs` has passed; renews it while
  * held. Resolves with its release, or undefined when it was not taken in time.
  */
-async function takeLock(run: Run, held: string, ttl: number, waitMs: number) {
+async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
   const id = randomUUID();
   const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
   let pause = POLL_FIRST_MS;
@@ -255,10 +252,9 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     throw new ConfigError("createRedisTokenStore: give a client or a url");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const tokenKey = (key: string) => `${prefix}token:${key}`;
-  const lockTtl =
-    options.lockTtlMs === undefined ? undefined : positiveInteger(options.lockTtlMs, "lockTtlMs", 0);
-  const commandTimeout = positiveInteger(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
-  const connectTimeout = positiveInteger(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
+  const lockTtl = ms(options.lockTtlMs, "lockTtlMs", undefined);
+  const commandTimeout = ms(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
+  const connectTimeout = ms(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
   const { run, close } = commands(options, commandTimeout, connectTimeout);
 
   return {

@@ -22,7 +22,7 @@
  */
 import { createHash } from "node:crypto";
 import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
-import { check, MAX_WAIT_MS } from "../core/validate.js";
+import { checked, MAX_WAIT_MS } from "../core/validate.js";
 import { type RedisClientLike, type Send, sender } from "./client.js";
 
 /**
@@ -61,11 +61,9 @@ export interface RedisLimiterStoreOptions {
   logger?: ((message: string) => void) | undefined;
 }
 
-/** An option checked like every other (core `check`), else its default. */
-const option = (value: number | undefined, fallback: number, name: string, max = MAX_WAIT_MS): number => {
-  check(`RedisLimiterStore: ${name}`, value, 1, max);
-  return value ?? fallback;
-};
+/** An option checked like every other, else its default. */
+const option = (value: number | undefined, fallback: number, name: string, max = MAX_WAIT_MS): number =>
+  checked(`RedisLimiterStore: ${name}`, value, fallback, 1, max);
 
 export class RedisLimiterStore implements LimiterStore {
   readonly #send: Send;
