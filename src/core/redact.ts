@@ -93,42 +93,40 @@ export class Redactor {
     return new Headers([...input].map(([name, value]): [string, string] => [name, this.text(value)]));
   }
 
-  /** A redacted copy of JSON-like data, any depth (a work list, not recursion), that JSON.stringify
-   * and util.inspect survive: cut at MAX_DEPTH, cycles and repeats marked, bigints as strings. */
+  /** A redacted copy of JSON-like data that JSON.stringify and util.inspect survive: cut at MAX_DEPTH
+   * (so the recursion is bounded too), cycles and repeats marked, bigints as strings. */
   value(input: unknown): unknown {
-    const root: Slot = {};
-    const work: Array<[unknown, Slot, string, number]> = [[input, root, "v", 0]];
-    const seen = new WeakSet<object>();
-    // A large body repeats its keys in every item: each is redacted once.
-    const keys = new Map<string, string>();
+    const seen = new Set<object>();
+    // A large body repeats its keys in every item: each is looked at once (null: a key left out).
+    const keys = new Map<string, { out: string; secret: boolean } | null>();
     const keyOf = (k: string) => {
       let out = keys.get(k);
       if (out === undefined) {
-        out = this.text(k);
+        out = UNSAFE_KEYS.has(k) ? null : { out: this.text(k), secret: SECRET_NAME.test(k) };
         keys.set(k, out);
       }
       return out;
     };
-    for (let item = work.pop(); item; item = work.pop()) {
-      const [from, into, key, depth] = item;
-      if (typeof from === "string") into[key] = this.text(from);
-      else if (from === null || typeof from !== "object")
-        into[key] = typeof from === "bigint" ? String(from) : typeof from === "function" ? undefined : from;
-      else if (seen.has(from) || depth >= MAX_DEPTH) into[key] = seen.has(from) ? "[circular]" : "[too deep]";
-      else {
-        seen.add(from);
-        const copy = (Array.isArray(from) ? [] : {}) as Slot;
-        into[key] = copy;
-        try {
-          for (const [k, v] of Object.entries(from).reverse()) {
-            const masked = SECRET_NAME.test(k) && typeof v === "string" ? MASK : v;
-            if (!UNSAFE_KEYS.has(k)) work.push([masked, copy, Array.isArray(from) ? k : keyOf(k), depth + 1]);
-          }
-        } catch {
-          into[key] = MASK; // a getter or proxy that throws
+    const copy = (from: unknown, depth: number): unknown => {
+      if (typeof from === "string") return this.text(from);
+      if (from === null || typeof from !== "object")
+        return typeof from === "bigint" ? String(from) : typeof from === "function" ? undefined : from;
+      if (seen.has(from)) return "[circular]";
+      if (depth >= MAX_DEPTH) return "[too deep]";
+      seen.add(from);
+      try {
+        if (Array.isArray(from)) return Array.from(from, (v) => copy(v, depth + 1));
+        const out: Slot = {};
+        for (const k of Object.keys(from)) {
+          const key = keyOf(k);
+          const v = (from as Slot)[k];
+          if (key) out[key.out] = key.secret && typeof v === "string" ? MASK : copy(v, depth + 1);
         }
+        return out;
+      } catch {
+        return MASK; // a getter or proxy that throws
       }
-    }
-    return root.v;
+    };
+    return copy(input, 0);
   }
 }
