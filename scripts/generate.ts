@@ -15,24 +15,34 @@
  * `npm run generate` runs this file through scripts/generate.mjs, which bundles it (cached by content)
  * and runs the bundle under plain Node; `npx tsx scripts/generate.ts` runs it from source.
  */
-import { watch } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "./lib/registry.js";
 import { listGenerated, produce, STEPS, type Step, writeOutputs } from "./pipeline.js";
 
-const { values } = parseArgs({
-  options: {
-    check: { type: "boolean", default: false },
-    watch: { type: "boolean", default: false },
-    step: { type: "string" },
-    api: { type: "string" },
-  },
-});
+const USAGE = `Usage: npm run generate -- [--check] [--watch] [--step ${STEPS.join("|")}] [--api NAME]`;
+
+function args() {
+  try {
+    return parseArgs({
+      options: {
+        check: { type: "boolean", default: false },
+        watch: { type: "boolean", default: false },
+        step: { type: "string" },
+        api: { type: "string" },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const values = args();
 
 const step = (values.step ?? "manifest") as Step;
 if (!STEPS.includes(step)) {
-  console.error(`Unknown step "${values.step}". Steps: ${STEPS.join(", ")}`);
+  console.error(`Unknown step "${values.step}".\n${USAGE}`);
   process.exit(2);
 }
 
@@ -81,14 +91,26 @@ if (values.watch) {
       }
     });
   };
+  let watchers: FSWatcher[] = [];
   const onChange = (_event: string, file: string | Buffer | null) => {
     if (file && /\.(ya?ml|json)$/.test(String(file))) {
       clearTimeout(timer);
-      timer = setTimeout(run, 150);
+      timer = setTimeout(() => {
+        // A file saved by writing a new one and renaming it over the old (as many editors and git
+        // do) is reported as a change, and its watch then stays on the old file: watch anew.
+        arm();
+        run();
+      }, 150);
     }
   };
-  watch(path.join(ROOT, "specs"), { recursive: true }, onChange);
-  watch(path.join(ROOT, "redocly.yaml"), onChange);
+  const arm = () => {
+    for (const watcher of watchers) watcher.close();
+    watchers = [
+      watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
+      watch(path.join(ROOT, "redocly.yaml"), onChange),
+    ];
+  };
+  arm();
   run();
 } else {
   once().then(

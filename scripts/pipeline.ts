@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { SpecError, toSpecError } from "./lib/problems.js";
 import { loadRegistry, ROOT } from "./lib/registry.js";
 import { type Bundled, bundleStep } from "./steps/bundle.js";
 import { documentStep } from "./steps/document.js";
@@ -20,9 +21,14 @@ export async function produce(
 ): Promise<Map<string, string>> {
   const last = STEPS.indexOf(options.step ?? "manifest");
   const wants = (s: Step) => STEPS.indexOf(s) <= last && (!options.only || s === options.step);
-  const registry = await loadRegistry();
+  const registry = await loadRegistry().catch((error) => {
+    throw toSpecError(error, "redocly.yaml");
+  });
   const apis = options.api ? registry.filter((a) => a.name === options.api) : registry;
-  if (apis.length === 0) throw new Error(`No API named "${options.api}" in redocly.yaml`);
+  if (apis.length === 0) {
+    const known = registry.map((a) => a.name).join(", ");
+    throw new SpecError(`No API named "${options.api}" in redocly.yaml (it lists: ${known})`);
+  }
   const outputs = new Map<string, string>();
   const done: Array<{ name: string; root: string; bundled: Bundled; operations: number }> = [];
   // Lint every API before generating any, so one run reports the problems of all specs.
@@ -34,11 +40,7 @@ export async function produce(
       lintErrors.push((error as Error).message);
     }
   }
-  if (lintErrors.length) {
-    const error = new Error(lintErrors.join("\n"));
-    error.name = "SpecError";
-    throw error;
-  }
+  if (lintErrors.length) throw new SpecError(lintErrors.join("\n"));
   if (last < STEPS.indexOf("bundle")) return outputs;
   for (const api of apis) {
     const bundled = await bundleStep(api);

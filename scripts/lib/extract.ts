@@ -191,10 +191,12 @@ function authOf(doc: Json): ApiInfo["auth"] {
     else
       throw new SpecError(
         `securitySchemes.${name}: only apiKey schemes in a header or the query, and http bearer, are supported`,
+        ["components", "securitySchemes", name],
       );
     if (auth && (auth.in !== place.in || auth.name.toLowerCase() !== place.name.toLowerCase())) {
       throw new SpecError(
         `securitySchemes.${name}: all schemes of one API must put the token in the same place`,
+        ["components", "securitySchemes", name],
       );
     }
     auth = place;
@@ -238,6 +240,7 @@ function tokensOf(doc: Json, operations: OperationInfo[]): TokenSource[] {
       if (op?.token !== "none")
         throw new SpecError(
           `securitySchemes.${name}.x-imspec-token: ${String(entry.operation)} must be an operation with security: []`,
+          ["components", "securitySchemes", name, "x-imspec-token"],
         );
       const options: Record<string, string> = {};
       const optional: string[] = [];
@@ -338,13 +341,14 @@ function statusCodesOf(raw: unknown): StatusCode[] {
   if (!Array.isArray(raw)) return [];
   const codes: StatusCode[] = [];
   const seen = new Set<string>();
-  for (const entry of raw) {
+  for (const [i, entry] of raw.entries()) {
+    const at = ["x-imspec-status-codes", i];
     if (!isObject(entry) || typeof entry.status !== "number") {
-      throw new SpecError("x-imspec-status-codes: each entry needs a numeric `status`");
+      throw new SpecError("x-imspec-status-codes: each entry needs a numeric `status`", at);
     }
     const message = str(entry.message) ?? "";
     const name = str(entry.name) ?? constantName(message || `status ${entry.status}`);
-    if (seen.has(name)) throw new SpecError(`x-imspec-status-codes: the name ${name} is used twice`);
+    if (seen.has(name)) throw new SpecError(`x-imspec-status-codes: the name ${name} is used twice`, at);
     seen.add(name);
     const code: StatusCode = { status: entry.status, name, message };
     const description = str(entry.description);
@@ -517,6 +521,7 @@ export function extractOperation(
     if (where !== "query" && where !== "body") {
       throw new SpecError(
         `${operationId}: x-imspec-pagination.cursorParam "${pagination.cursorParam}" is not a query or body parameter`,
+        ["paths", path, method.toLowerCase(), "x-imspec-pagination", "cursorParam"],
       );
     }
     info.pagination = pagination;
@@ -537,11 +542,18 @@ export function extractApi(doc: Json): ApiInfo {
     const pathItem = deref<Json>(doc, raw) ?? {};
     for (const method of METHODS) {
       if (!pathItem[method]) continue;
-      const op = extractOperation(doc, path, method, pathItem);
+      let op: OperationInfo;
+      try {
+        op = extractOperation(doc, path, method, pathItem);
+      } catch (error) {
+        if (error instanceof SpecError) error.at ??= ["paths", path, method];
+        throw error;
+      }
       const other = ids.get(op.operationId);
       if (other)
         throw new SpecError(
           `operationId "${op.operationId}" is used by both ${other} and ${op.method} ${op.path}`,
+          ["paths", path, method, "operationId"],
         );
       ids.set(op.operationId, `${op.method} ${op.path}`);
       operations.push(op);

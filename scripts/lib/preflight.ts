@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type Document, LineCounter, Parser, parseDocument, visit, type YAMLError } from "yaml";
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Parser,
+  parseDocument,
+  visit,
+  type YAMLError,
+} from "yaml";
 import { SpecError } from "./problems.js";
 import { ROOT } from "./registry.js";
 
@@ -195,6 +205,41 @@ function syntaxError(file: string, text: string, lines: LineCounter, error: YAML
   // The parser recursed out of stack: say what the spec does, not what the parser ran out of.
   const message = /call stack/i.test(said) ? "the YAML nesting is too deep to read" : said;
   return new SpecError(`${where(file, lines, error.pos[0])}: YAML syntax error: ${message}`);
+}
+
+/**
+ * `file:line:col` of a place in the bundled document (its path from the root, as the generator
+ * reads it), found in the spec files by following `$ref`s from the root file; where the path leaves
+ * the files (bundling moved it), the last place on it that they hold.
+ */
+export function locate(rootFile: string, at: ReadonlyArray<string | number>): string {
+  let file = path.resolve(ROOT, rootFile);
+  let loaded = parse(file, readFileSync(file, "utf8")) as Loaded;
+  let node: unknown = loaded.doc.contents;
+  let offset = 0;
+  const rest = at.map(String);
+  for (let hops = 0; hops < MAX_REF_CHAIN; ) {
+    const ref = isMap(node) ? node.get("$ref") : undefined;
+    const target = typeof ref === "string" ? targetOf(file, ref) : undefined;
+    if (target) {
+      const next = parse(target.file, readFileSync(target.file, "utf8"));
+      if (!next) break;
+      [file, loaded, node, offset, hops] = [target.file, next, next.doc.contents, 0, hops + 1];
+      rest.unshift(...target.segments);
+      continue;
+    }
+    const segment = rest.shift();
+    const pair = isMap(node)
+      ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment)
+      : undefined;
+    const item = isSeq(node) ? node.items[Number(segment)] : undefined;
+    const start = pair
+      ? (pair.key as { range?: number[] }).range?.[0]
+      : (item as { range?: number[] })?.range?.[0];
+    if (segment === undefined || start === undefined) break;
+    [node, offset] = [pair ? pair.value : item, start];
+  }
+  return where(file, loaded.lines, offset);
 }
 
 function where(file: string, lines: LineCounter, offset: number): string {

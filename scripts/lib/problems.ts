@@ -5,6 +5,12 @@ import { ROOT } from "./registry.js";
 /** A spec problem the generator refuses to go past; its message already names file and line. */
 export class SpecError extends Error {
   override name = "SpecError";
+  /** Where in the bundled document, for a message that names no line yet (`locate` finds it). */
+  at?: ReadonlyArray<string | number> | undefined;
+  constructor(message: string, at?: ReadonlyArray<string | number>) {
+    super(message);
+    this.at = at;
+  }
 }
 
 /** `specs/dingtalk/openapi.yaml:12:5: message (rule)`: the form editors and CI logs link to. */

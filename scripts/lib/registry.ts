@@ -29,7 +29,7 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
     .sort()
     .map((name) => {
       const root = apis[name]?.root;
-      if (!root) throw new Error(`redocly.yaml: API "${name}" has no root`);
+      if (!root) throw new Error(`API "${name}" has no root (the path of its spec)`);
       return {
         name,
         root: path.relative(ROOT, path.resolve(path.dirname(configPath), root)),

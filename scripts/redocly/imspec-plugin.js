@@ -118,6 +118,7 @@ const SCOPES = ["app", "app-operation", "ip"];
 const RATE_LIMITS = [
   { calls: [count, true], seconds: [count, true], scope: [SCOPES, true], code: ["scalar", false] },
 ];
+const ERROR_ANSWER = { status: ["status", false], code: ["scalar", false], message: [text, false] };
 const SHAPES = {
   "x-imspec-errors": {
     code: [strings, false],
@@ -137,6 +138,57 @@ const SHAPES = {
     statusOptional: ["boolean", false],
   },
   "x-imspec-rate-limits": RATE_LIMITS,
+  "x-imspec-status-codes": [
+    {
+      status: ["integer", true],
+      name: ["constant", false],
+      message: [text, true],
+      description: [text, false],
+    },
+  ],
+  "x-imspec-pagination": {
+    cursorParam: [text, true],
+    cursorField: [text, true],
+    hasMoreField: [text, false],
+    itemsField: [text, true],
+    firstCursor: ["scalar", false],
+  },
+  "x-imspec-optional-body": "boolean",
+  "x-imspec-open-enum": "boolean",
+  "x-imspec-invalid": "scalar",
+  "x-imspec-token-kind": ["app", "user"],
+  "x-imspec-mock": {
+    invalid: [ERROR_ANSWER, false],
+    missing: [{ code: [text, true], message: [text, true] }, false],
+    notFound: [ERROR_ANSWER, false],
+    tokens: [
+      {
+        "*": {
+          kind: [["app", "user"], false],
+          token: [text, false],
+          expires: [{ field: [text, true], unit: [["s", "ms"], true], epoch: ["boolean", false] }, false],
+          lifetime: [count, false],
+          reuse: ["boolean", false],
+          replace: ["boolean", false],
+          set: [{ "*": ["token", "random", "issuedAt", "request"] }, false],
+        },
+      },
+      false,
+    ],
+    requires: [
+      {
+        "*": [
+          {
+            anyOf: [["string"], false],
+            note: [text, false],
+            when: [{ "*": "value" }, false],
+            field: [text, false],
+          },
+        ],
+      },
+      false,
+    ],
+  },
   "x-imspec-token": [
     {
       operation: [text, true],
@@ -156,6 +208,9 @@ const KINDS = {
   positive: (v) => typeof v === "number" && Number.isFinite(v) && v > 0,
   boolean: (v) => typeof v === "boolean",
   scalar: (v) => (typeof v === "string" && v.length > 0) || (typeof v === "number" && Number.isFinite(v)),
+  integer: (v) => Number.isInteger(v),
+  value: (v) => KINDS.scalar(v) || typeof v === "boolean",
+  constant: (v) => typeof v === "string" && /^[A-Z][A-Z0-9_]*$/.test(v),
   status: (v) => Number.isInteger(v) && v >= 100 && v <= 599,
   "string-or-list": (v) =>
     KINDS.string(v) || (Array.isArray(v) && v.length > 0 && v.every((x) => KINDS.string(x))),
@@ -193,15 +248,51 @@ function describe(kind) {
     boolean: "true or false",
     scalar: "a string or a number",
     status: "an HTTP status (100-599)",
+    integer: "an integer",
+    value: "a string, a number or true/false",
+    constant: "an UPPER_SNAKE_CASE name",
     "string-or-list": "a string or a list of strings",
   }[kind];
 }
 
-function reportShape(node, name, ctx) {
-  if (node[name] === undefined) return;
-  for (const [path, message] of shapeProblems(node[name], SHAPES[name])) {
-    const where = [name, ...path];
-    ctx.report({ message: `${where.join(".")} ${message}.`, location: ctx.location.child(where) });
+/** Where each extension may stand (Redocly node types). Any other `x-imspec-*` name is a typo. */
+const PLACES = {
+  "x-imspec-errors": ["Root"],
+  "x-imspec-envelope": ["Root"],
+  "x-imspec-mock": ["Root"],
+  "x-imspec-rate-limits": ["Root", "Operation"],
+  "x-imspec-status-codes": ["Root", "Operation"],
+  "x-imspec-pagination": ["Operation"],
+  "x-imspec-token-kind": ["SecurityScheme"],
+  "x-imspec-token": ["SecurityScheme"],
+  "x-imspec-optional-body": ["Response"],
+  "x-imspec-open-enum": ["Schema"],
+  "x-imspec-invalid": ["Parameter"],
+};
+// An operation's status codes are a list of the document's (`x-imspec-status-codes: [40001, …]`).
+const OPERATION_SHAPES = { "x-imspec-status-codes": ["integer"] };
+
+/** Every `x-imspec-*` key of a node: known, in its place, and of its shape. */
+function reportExtensions(node, ctx) {
+  const type = ctx.type.name;
+  for (const name of Object.keys(node)) {
+    if (!name.startsWith("x-imspec-")) continue;
+    const location = ctx.location.child(name);
+    const places = PLACES[name];
+    if (!places) {
+      const known = Object.keys(PLACES).join(", ");
+      ctx.report({ message: `${name} is not an extension the generator reads (known: ${known}).`, location });
+      continue;
+    }
+    if (!places.includes(type)) {
+      ctx.report({ message: `${name} belongs on ${places.join(" or ")}, not on ${type}.`, location });
+      continue;
+    }
+    const shape = (type === "Operation" && OPERATION_SHAPES[name]) || SHAPES[name];
+    for (const [path, message] of shapeProblems(node[name], shape)) {
+      const where = [name, ...path];
+      ctx.report({ message: `${where.join(".")} ${message}.`, location: ctx.location.child(where) });
+    }
   }
 }
 
@@ -211,28 +302,66 @@ function reportShape(node, name, ctx) {
  */
 function Extensions() {
   let operationIds = new Set();
-  let tokens = [];
+  let named = []; // operationIds an extension names: checked once every operation is known
+  let documented = new Set();
+  let places = [];
+  const mustName = (operation, what, location, report) => named.push({ operation, what, location, report });
   return {
+    any(node, ctx) {
+      if (node && typeof node === "object" && !Array.isArray(node)) reportExtensions(node, ctx);
+    },
     Root: {
       enter(root, ctx) {
         operationIds = new Set();
-        tokens = [];
-        for (const name of ["x-imspec-errors", "x-imspec-envelope", "x-imspec-rate-limits"])
-          reportShape(root, name, ctx);
+        named = [];
+        places = [];
+        const codes = Array.isArray(root["x-imspec-status-codes"]) ? root["x-imspec-status-codes"] : [];
+        documented = new Set(codes.map((c) => c?.status));
+        const mock = root["x-imspec-mock"];
+        for (const part of ["tokens", "requires"]) {
+          const map = mock?.[part];
+          if (!map || typeof map !== "object") continue;
+          for (const operation of Object.keys(map))
+            mustName(
+              operation,
+              `x-imspec-mock.${part}`,
+              ctx.location.child(["x-imspec-mock", part, operation]),
+              ctx.report,
+            );
+        }
       },
       leave() {
-        for (const { source, location, report } of tokens) {
-          if (!operationIds.has(source.operation))
-            report({
-              message: `x-imspec-token: no operation has the operationId "${source.operation}".`,
-              location,
+        for (const { operation, what, location, report } of named) {
+          if (!operationIds.has(operation))
+            report({ message: `${what}: no operation has the operationId "${operation}".`, location });
+        }
+        const first = places[0];
+        for (const place of places.slice(1)) {
+          if (place.where !== first.where)
+            place.report({
+              message: `This scheme sends the token ${place.where}, ${first.name} ${first.where}: every scheme of one API must put it in the same place.`,
+              location: place.location,
             });
         }
       },
     },
     Operation(operation, ctx) {
       if (typeof operation.operationId === "string") operationIds.add(operation.operationId);
-      reportShape(operation, "x-imspec-rate-limits", ctx);
+      const codes = operation["x-imspec-status-codes"];
+      (Array.isArray(codes) ? codes : []).forEach((code, i) => {
+        if (Number.isInteger(code) && !documented.has(code))
+          ctx.report({
+            message: `x-imspec-status-codes: ${code} is not among the document's x-imspec-status-codes.`,
+            location: ctx.location.child(["x-imspec-status-codes", i]),
+          });
+      });
+    },
+    Schema(schema, ctx) {
+      if (schema["x-imspec-open-enum"] === true && !Array.isArray(schema.enum))
+        ctx.report({
+          message: "x-imspec-open-enum marks an enum open, and this schema has no enum.",
+          location: ctx.location.child("x-imspec-open-enum"),
+        });
     },
     SecurityScheme(scheme, ctx) {
       const supported =
@@ -243,16 +372,26 @@ function Extensions() {
           message: `Security scheme type "${scheme.type}"${scheme.in ? ` in ${scheme.in}` : ""}${scheme.scheme ? ` (${scheme.scheme})` : ""} is not supported: use apiKey in a header or the query, or http bearer.`,
           location: ctx.location.child("type"),
         });
+      } else {
+        const where =
+          scheme.type === "http"
+            ? "in the authorization header"
+            : `in the ${scheme.in} as ${String(scheme.name).toLowerCase()}`;
+        const name = ctx.location.pointer.split("/").pop();
+        places.push({ where, name, location: ctx.location.child("type"), report: ctx.report });
       }
       const kind = scheme["x-imspec-token-kind"];
-      if (kind !== undefined && kind !== "app" && kind !== "user") {
+      if (kind === undefined)
         ctx.report({
-          message: "x-imspec-token-kind must be app or user.",
-          location: ctx.location.child("x-imspec-token-kind"),
+          message: "The scheme needs x-imspec-token-kind: app or user (which token it carries).",
+          location: ctx.location,
         });
-      }
-      reportShape(scheme, "x-imspec-token", ctx);
       const sources = Array.isArray(scheme["x-imspec-token"]) ? scheme["x-imspec-token"] : [];
+      if (sources.length && kind === "user")
+        ctx.report({
+          message: "x-imspec-token describes how the client gets an app token: it belongs on an app scheme.",
+          location: ctx.location.child("x-imspec-token"),
+        });
       sources.forEach((source, i) => {
         if (!source || typeof source.operation !== "string") return;
         const options = Object.values(source.options ?? {}).map((o) => String(o).replace(/\?$/, ""));
@@ -263,11 +402,12 @@ function Extensions() {
               location: ctx.location.child(["x-imspec-token", i, "secrets"]),
             });
         }
-        tokens.push({
-          source,
-          location: ctx.location.child(["x-imspec-token", i, "operation"]),
-          report: ctx.report,
-        });
+        mustName(
+          source.operation,
+          "x-imspec-token",
+          ctx.location.child(["x-imspec-token", i, "operation"]),
+          ctx.report,
+        );
       });
     },
   };

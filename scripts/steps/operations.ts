@@ -1,5 +1,7 @@
 import { operationsFile, print } from "../lib/builders.js";
 import { type ApiInfo, extractApi } from "../lib/extract.js";
+import { locate } from "../lib/preflight.js";
+import { SpecError } from "../lib/problems.js";
 import type { ApiEntry } from "../lib/registry.js";
 import type { Bundled } from "./bundle.js";
 import { header } from "./header.js";
@@ -9,7 +11,13 @@ export function operationsStep(
   api: ApiEntry,
   bundled: Bundled,
 ): { files: Map<string, string>; info: ApiInfo } {
-  const info = extractApi(bundled.document);
+  let info: ApiInfo;
+  try {
+    info = extractApi(bundled.document);
+  } catch (error) {
+    if (!(error instanceof SpecError && error.at)) throw error;
+    throw new SpecError(`${locate(api.root, error.at)}: ${error.message}`);
+  }
   const text = print(operationsFile(info, api.name), header(api));
   return { files: new Map([[`generated/${api.name}/operations.ts`, text]]), info };
 }

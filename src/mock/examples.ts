@@ -9,6 +9,8 @@ type Json = Record<string, unknown>;
 export interface Prefer {
   example?: string | undefined;
   code?: number | undefined;
+  /** A preference that cannot be met as written (`code=5OO`): answered as a bad request, never ignored. */
+  unusable?: string | undefined;
 }
 
 /** Reads `Prefer: code=429, example=systemBusy`; other preferences (`return=minimal`) are ignored. */
@@ -22,6 +24,7 @@ export function parsePrefer(header: string | string[] | undefined): Prefer {
     const value = match[2] as string;
     if (key === "example") out.example = value;
     else if (key === "code" && /^\d{3}$/.test(value)) out.code = Number(value);
+    else if (key === "code") out.unusable = `Prefer: code=${value} is not an HTTP status (three digits)`;
   }
   return out;
 }
@@ -106,6 +109,7 @@ export function choose(operation: Json, prefer: Prefer): Choice | string {
   const all = responsesOf(operation);
   const documented = all.map((e) => e.key).join(", ");
   let entry: ResponseEntry | undefined;
+  if (prefer.unusable) return prefer.unusable;
   if (prefer.code !== undefined) {
     entry = responseFor(all, prefer.code);
     if (!entry)

@@ -167,6 +167,15 @@ function ajv2020(peers: Peers, options: object) {
 }
 
 /** The token of a request, from where the scheme puts it. */
+function decodes(pathname: string): boolean {
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function tokenOf(place: TokenPlace, exchange: Exchange): string | undefined {
   if (place.in === "query") return exchange.url.searchParams.get(place.name) ?? undefined;
   const raw = exchange.record.headers[place.name.toLowerCase()];
@@ -682,17 +691,20 @@ export class MockServer {
         query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
       }
       const exchange: Exchange = { url, record, auth: undefined };
-      reply = (await served.backend.handleRequest(
-        {
-          method,
-          path: url.pathname,
-          query,
-          headers: req.headers as Record<string, string | string[]>,
-          // An empty body is no body: openapi-backend would try to parse "" as JSON.
-          body: body.length ? body : undefined,
-        },
-        exchange,
-      )) as Reply;
+      // A path that does not decode (`%E0%A4%A`) names no operation: the API's own not-found answer.
+      reply = !decodes(url.pathname)
+        ? this.#notFound(served, exchange)
+        : ((await served.backend.handleRequest(
+            {
+              method,
+              path: url.pathname,
+              query,
+              headers: req.headers as Record<string, string | string[]>,
+              // An empty body is no body: openapi-backend would try to parse "" as JSON.
+              body: body.length ? body : undefined,
+            },
+            exchange,
+          )) as Reply);
       reply = served.dialect.finish(reply);
     }
 

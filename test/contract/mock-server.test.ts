@@ -380,6 +380,11 @@ describe("Prefer picks the answer", () => {
       headers: { prefer: "code=418" },
     });
     expect(code.body.message).toMatch(/code=418 is not documented for this operation \(documented: 200, 400/);
+    for (const prefer of ["code=5OO", "code=abc"]) {
+      const bad = await call("dingtalk", "GET", "/v1.0/contact/dingIndexs", { headers: { prefer } });
+      expect(bad.status, prefer).toBe(400);
+      expect(bad.body.message).toContain(`Prefer: ${prefer} is not an HTTP status (three digits)`);
+    }
   });
 
   test("an operation without a body in its success response answers none", async () => {
@@ -569,6 +574,14 @@ describe("routing", () => {
   test("WorkPlus: unknown path → 404", async () => {
     const res = await call("workplus", "GET", "/v1/nothing");
     expect(res).toMatchObject({ status: 404, body: { status: 404 } });
+  });
+
+  test("a path that does not percent-decode names no operation: the API's own 404, not a crash", async () => {
+    const dingtalk = await call("dingtalk", "GET", "/v1.0/contact/users/%E0%A4%A");
+    expect(dingtalk).toMatchObject({ status: 404, body: { code: "InvalidAction.NotFound" } });
+    const workplus = await call("workplus", "GET", "/v1/apps/%E0%A4%A/scope-views");
+    expect(workplus).toMatchObject({ status: 404, body: { status: 404 } });
+    expect(last()).toMatchObject({ api: "workplus", outcome: "not-found" });
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo, ROOT, runGenerate } from "../support/repo-copy.js";
@@ -122,6 +122,89 @@ describe("npm run generate", () => {
       message:
         /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-rate-limits\.0\.scope must be one of app, app-operation, ip/,
     },
+    {
+      name: "a misspelled extension",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace(/^x-imspec-envelope:/m, "x-imspec-envelop:"),
+      message:
+        /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-envelop is not an extension the generator reads/,
+    },
+    {
+      name: "an extension out of its place",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace(/^x-imspec-envelope:/m, "x-imspec-optional-body: true\nx-imspec-envelope:"),
+      message: /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-optional-body belongs on Response, not on Root/,
+    },
+    {
+      name: "a misspelled pagination field",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("hasMoreField: hasMore", "hasMorField: hasMore"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-pagination\.hasMorField is not a known field/,
+    },
+    {
+      name: "an open-enum flag that is not a boolean, in a shared components file",
+      file: "specs/dingtalk/components.yaml",
+      edit: (t) => t.replace("x-imspec-open-enum: true", 'x-imspec-open-enum: "yes"'),
+      message: /specs\/dingtalk\/components\.yaml:\d+:\d+: x-imspec-open-enum must be true or false/,
+    },
+    {
+      name: "an operation's status code the document does not list",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) =>
+        t.replace("x-imspec-status-codes: [-1, 40001, 40013", "x-imspec-status-codes: [-1, 40001, 77777"),
+      message:
+        /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-status-codes: 77777 is not among the document's/,
+    },
+    {
+      name: "a security scheme that does not say which token it carries",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("      x-imspec-token-kind: user\n", ""),
+      message: /specs\/dingtalk\/openapi\.yaml:\d+:\d+: The scheme needs x-imspec-token-kind/,
+    },
+    {
+      name: "two security schemes that put the token in different places",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "    userAccessToken:\n      type: apiKey\n      in: header",
+          "    userAccessToken:\n      type: apiKey\n      in: query",
+        ),
+      message: /specs\/dingtalk\/openapi\.yaml:\d+:\d+: This scheme sends the token in the query/,
+    },
+    {
+      name: "a mock answer whose status is not an HTTP status",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace(/(notFound:\n\s+status:) 404/, "$1 four-oh-four"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-mock\.notFound\.status must be an HTTP status/,
+    },
+    {
+      name: "a pagination cursor that is no parameter (found after lint, still with its line)",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("cursorParam: nextToken", "cursorParam: cursr"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: listEmpAttributeVisibility: x-imspec-pagination\.cursorParam "cursr" is not a query or body parameter/,
+    },
+    {
+      name: "two status codes with one constant name",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace("    name: SYSTEM_BUSY", "    name: INVALID_SECRET"),
+      message:
+        /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-status-codes: the name INVALID_SECRET is used twice/,
+    },
+    {
+      name: "a registry entry without a root",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/( {2}wecom:\n) {4}root: [^\n]*\n/, "$1    x: 1\n"),
+      message: /redocly\.yaml: API "wecom" has no root/,
+    },
+    {
+      name: "a registry that is not YAML",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/^apis:/m, "apis: [\n"),
+      message: /redocly\.yaml:\d+:\d+: /,
+    },
   ];
 
   for (const { name, file, edit, message } of broken) {
@@ -136,11 +219,34 @@ describe("npm run generate", () => {
         const run = await runGenerate(repo.dir);
         expect(run.code).not.toBe(0);
         expect(run.stderr).toMatch(message);
+        expect(run.stderr, "a user's mistake, not a crash: no stack trace").not.toMatch(/^\s+at /m);
         expect(run.stderr).toContain("generated/ was not changed");
         expect(fingerprint(repo.dir)).toBe(before);
       } finally {
         writeFileSync(target, original);
       }
+    });
+  }
+});
+
+describe("npm run generate: a mistyped command line", () => {
+  let repo: ReturnType<typeof copyRepo>;
+  beforeAll(() => {
+    repo = copyRepo();
+  });
+  afterAll(() => repo.remove());
+
+  for (const [args, code, message] of [
+    [["--chek"], 2, /Unknown option '--chek'[\s\S]*Usage: npm run generate/],
+    [["--api"], 2, /argument missing[\s\S]*Usage: npm run generate/],
+    [["--step", "nope"], 2, /Unknown step "nope"[\s\S]*Usage: npm run generate/],
+    [["--api", "nope"], 1, /No API named "nope" in redocly\.yaml \(it lists: [a-z]/],
+  ] as const) {
+    it(`${args.join(" ")}: exit ${code}, a message and the usage, no stack trace`, async () => {
+      const run = await runGenerate(repo.dir, [...args]);
+      expect(run.code).toBe(code);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
     });
   }
 });
@@ -205,10 +311,23 @@ describe("npm run generate -- --watch", () => {
       mark = out.length;
       writeFileSync(spec, original);
       await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      // Saved as many editors and git save: a new file renamed over the old one. Then edited in
+      // place again: that later edit is seen too.
+      mark = out.length;
+      const replacement = `${spec}.new`;
+      writeFileSync(replacement, original.replace("(List the app's admins)", "(Renamed over)"));
+      renameSync(replacement, spec);
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      mark = out.length;
+      writeFileSync(spec, original.replace("(List the app's admins)", "(Edited after the rename)"));
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+        "(Edited after the rename)",
+      );
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill();
       repo.remove();
     }
-  });
+  }, 120_000);
 });
