@@ -171,7 +171,10 @@ const LONG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\w.+-])-?\d{16,}(?![\w.])/g;
  * its exact digits as a string instead of a rounded number: sent back as a path or query value, it names the same record.
  */
 export function parseJson(text: string): unknown {
-  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  // Parsed first: on text that is not JSON (a string never closed) the rewrite below would rescan
+  // from every quote, quadratic in the size; on JSON it is one linear pass.
+  const value = JSON.parse(text);
+  if (!/\d{16}/.test(text)) return value;
   return JSON.parse(
     text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || String(Number(t)) === t ? t : `"${t}"`)),
   );
