@@ -283,7 +283,9 @@ function readAnswer(
   // An envelope API's code is the envelope status, or the HTTP status when the body has none.
   if (!ok) return refuse(env ? { code: code ?? status } : {});
   if (env && !op.noBody) {
-    if (code === undefined && !(env.statusOptional && object))
+    // Optional means absent, from an object: a status of the wrong type (`"oops"`, `null`) is no success.
+    const absent = object && !Array.isArray(object) && !Object.hasOwn(object, env.statusField);
+    if (code === undefined && !(env.statusOptional && absent))
       return invalid(`the body has no integer \`${env.statusField}\` envelope`);
     if (code !== undefined && code !== env.successStatus) return refuse({ code });
   }
