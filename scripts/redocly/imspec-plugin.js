@@ -119,87 +119,110 @@ const RATE_LIMITS = [
   { calls: [count, true], seconds: [count, true], scope: [SCOPES, true], code: ["scalar", false] },
 ];
 const ERROR_ANSWER = { status: ["status", false], code: ["scalar", false], message: [text, false] };
-const SHAPES = {
+const TOKEN_KINDS = ["app", "user"];
+const EXPIRES = { field: [text, true], unit: [["s", "ms"], true], epoch: ["boolean", false] };
+/**
+ * Every extension the generator reads, by the Redocly node types it may stand on, with its shape
+ * there. Any other `x-imspec-*` name is a typo.
+ */
+const EXTENSIONS = {
   "x-imspec-errors": {
-    code: [strings, false],
-    message: [strings, false],
-    requestId: [strings, false],
-    requestIdHeader: [strings, false],
-    tokenInvalid: [{ statuses: [["status"], false], codes: [["scalar"], false] }, false],
-    throttled: [["scalar"], false],
-    neverRetry: [["scalar"], false],
-    refusals: [[{ match: [{ "*": "scalar" }, true], code: ["scalar", true], message: [text, true] }], false],
+    Root: {
+      code: [strings, false],
+      message: [strings, false],
+      requestId: [strings, false],
+      requestIdHeader: [strings, false],
+      tokenInvalid: [{ statuses: [["status"], false], codes: [["scalar"], false] }, false],
+      throttled: [["scalar"], false],
+      neverRetry: [["scalar"], false],
+      refusals: [
+        [{ match: [{ "*": "scalar" }, true], code: ["scalar", true], message: [text, true] }],
+        false,
+      ],
+    },
   },
   "x-imspec-envelope": {
-    statusField: [text, true],
-    messageField: [text, true],
-    resultField: [text, false],
-    successStatus: ["number", true],
-    statusOptional: ["boolean", false],
-  },
-  "x-imspec-rate-limits": RATE_LIMITS,
-  "x-imspec-status-codes": [
-    {
-      status: ["integer", true],
-      name: ["constant", false],
-      message: [text, true],
-      description: [text, false],
+    Root: {
+      statusField: [text, true],
+      messageField: [text, true],
+      resultField: [text, false],
+      successStatus: ["number", true],
+      statusOptional: ["boolean", false],
     },
-  ],
+  },
+  "x-imspec-rate-limits": { Root: RATE_LIMITS, Operation: RATE_LIMITS },
+  "x-imspec-status-codes": {
+    Root: [
+      {
+        status: ["integer", true],
+        name: ["constant", false],
+        message: [text, true],
+        description: [text, false],
+      },
+    ],
+    // On an operation: the document's codes it may answer (`[40001, 40013]`).
+    Operation: ["integer"],
+  },
   "x-imspec-pagination": {
-    cursorParam: [text, true],
-    cursorField: [text, true],
-    hasMoreField: [text, false],
-    itemsField: [text, true],
-    firstCursor: ["scalar", false],
-  },
-  "x-imspec-optional-body": "boolean",
-  "x-imspec-open-enum": "boolean",
-  "x-imspec-invalid": "scalar",
-  "x-imspec-token-kind": ["app", "user"],
-  "x-imspec-mock": {
-    invalid: [ERROR_ANSWER, false],
-    missing: [{ code: [text, true], message: [text, true] }, false],
-    notFound: [ERROR_ANSWER, false],
-    tokens: [
-      {
-        "*": {
-          kind: [["app", "user"], false],
-          token: [text, false],
-          expires: [{ field: [text, true], unit: [["s", "ms"], true], epoch: ["boolean", false] }, false],
-          lifetime: [count, false],
-          reuse: ["boolean", false],
-          replace: ["boolean", false],
-          set: [{ "*": ["token", "random", "issuedAt", "request"] }, false],
-        },
-      },
-      false,
-    ],
-    requires: [
-      {
-        "*": [
-          {
-            anyOf: [["string"], false],
-            note: [text, false],
-            when: [{ "*": "value" }, false],
-            field: [text, false],
-          },
-        ],
-      },
-      false,
-    ],
-  },
-  "x-imspec-token": [
-    {
-      operation: [text, true],
-      options: [{ "*": "string" }, true],
-      fixed: [{ "*": "scalar" }, false],
-      secrets: [["string"], false],
-      token: [text, true],
-      expires: [{ field: [text, true], unit: [["s", "ms"], true], epoch: ["boolean", false] }, false],
-      defaultLifetime: [count, true],
+    Operation: {
+      cursorParam: [text, true],
+      cursorField: [text, true],
+      hasMoreField: [text, false],
+      itemsField: [text, true],
+      firstCursor: ["scalar", false],
     },
-  ],
+  },
+  "x-imspec-optional-body": { Response: "boolean" },
+  "x-imspec-open-enum": { Schema: "boolean" },
+  "x-imspec-invalid": { Parameter: "scalar" },
+  "x-imspec-token-kind": { SecurityScheme: TOKEN_KINDS },
+  "x-imspec-mock": {
+    Root: {
+      invalid: [ERROR_ANSWER, false],
+      missing: [{ code: [text, true], message: [text, true] }, false],
+      notFound: [ERROR_ANSWER, false],
+      tokens: [
+        {
+          "*": {
+            kind: [TOKEN_KINDS, false],
+            token: [text, false],
+            expires: [EXPIRES, false],
+            lifetime: [count, false],
+            reuse: ["boolean", false],
+            replace: ["boolean", false],
+            set: [{ "*": ["token", "random", "issuedAt", "request"] }, false],
+          },
+        },
+        false,
+      ],
+      requires: [
+        {
+          "*": [
+            {
+              anyOf: [["string"], false],
+              note: [text, false],
+              when: [{ "*": "value" }, false],
+              field: [text, false],
+            },
+          ],
+        },
+        false,
+      ],
+    },
+  },
+  "x-imspec-token": {
+    SecurityScheme: [
+      {
+        operation: [text, true],
+        options: [{ "*": "string" }, true],
+        fixed: [{ "*": "scalar" }, false],
+        secrets: [["string"], false],
+        token: [text, true],
+        expires: [EXPIRES, false],
+        defaultLifetime: [count, true],
+      },
+    ],
+  },
 };
 
 const KINDS = {
@@ -255,41 +278,26 @@ function describe(kind) {
   }[kind];
 }
 
-/** Where each extension may stand (Redocly node types). Any other `x-imspec-*` name is a typo. */
-const PLACES = {
-  "x-imspec-errors": ["Root"],
-  "x-imspec-envelope": ["Root"],
-  "x-imspec-mock": ["Root"],
-  "x-imspec-rate-limits": ["Root", "Operation"],
-  "x-imspec-status-codes": ["Root", "Operation"],
-  "x-imspec-pagination": ["Operation"],
-  "x-imspec-token-kind": ["SecurityScheme"],
-  "x-imspec-token": ["SecurityScheme"],
-  "x-imspec-optional-body": ["Response"],
-  "x-imspec-open-enum": ["Schema"],
-  "x-imspec-invalid": ["Parameter"],
-};
-// An operation's status codes are a list of the document's (`x-imspec-status-codes: [40001, …]`).
-const OPERATION_SHAPES = { "x-imspec-status-codes": ["integer"] };
-
 /** Every `x-imspec-*` key of a node: known, in its place, and of its shape. */
 function reportExtensions(node, ctx) {
   const type = ctx.type.name;
   for (const name of Object.keys(node)) {
     if (!name.startsWith("x-imspec-")) continue;
     const location = ctx.location.child(name);
-    const places = PLACES[name];
-    if (!places) {
-      const known = Object.keys(PLACES).join(", ");
+    const shapes = EXTENSIONS[name];
+    if (!shapes) {
+      const known = Object.keys(EXTENSIONS).join(", ");
       ctx.report({ message: `${name} is not an extension the generator reads (known: ${known}).`, location });
       continue;
     }
-    if (!places.includes(type)) {
-      ctx.report({ message: `${name} belongs on ${places.join(" or ")}, not on ${type}.`, location });
+    if (!Object.hasOwn(shapes, type)) {
+      ctx.report({
+        message: `${name} belongs on ${Object.keys(shapes).join(" or ")}, not on ${type}.`,
+        location,
+      });
       continue;
     }
-    const shape = (type === "Operation" && OPERATION_SHAPES[name]) || SHAPES[name];
-    for (const [path, message] of shapeProblems(node[name], shape)) {
+    for (const [path, message] of shapeProblems(node[name], shapes[type])) {
       const where = [name, ...path];
       ctx.report({ message: `${where.join(".")} ${message}.`, location: ctx.location.child(where) });
     }
@@ -304,7 +312,6 @@ function Extensions() {
   let operationIds = new Set();
   let named = []; // operationIds an extension names: checked once every operation is known
   let documented = new Set();
-  let places = [];
   const mustName = (operation, what, location, report) => named.push({ operation, what, location, report });
   return {
     any(node, ctx) {
@@ -314,7 +321,6 @@ function Extensions() {
       enter(root, ctx) {
         operationIds = new Set();
         named = [];
-        places = [];
         const codes = Array.isArray(root["x-imspec-status-codes"]) ? root["x-imspec-status-codes"] : [];
         documented = new Set(codes.map((c) => c?.status));
         const mock = root["x-imspec-mock"];
@@ -334,14 +340,6 @@ function Extensions() {
         for (const { operation, what, location, report } of named) {
           if (!operationIds.has(operation))
             report({ message: `${what}: no operation has the operationId "${operation}".`, location });
-        }
-        const first = places[0];
-        for (const place of places.slice(1)) {
-          if (place.where !== first.where)
-            place.report({
-              message: `This scheme sends the token ${place.where}, ${first.name} ${first.where}: every scheme of one API must put it in the same place.`,
-              location: place.location,
-            });
         }
       },
     },
@@ -372,13 +370,6 @@ function Extensions() {
           message: `Security scheme type "${scheme.type}"${scheme.in ? ` in ${scheme.in}` : ""}${scheme.scheme ? ` (${scheme.scheme})` : ""} is not supported: use apiKey in a header or the query, or http bearer.`,
           location: ctx.location.child("type"),
         });
-      } else {
-        const where =
-          scheme.type === "http"
-            ? "in the authorization header"
-            : `in the ${scheme.in} as ${String(scheme.name).toLowerCase()}`;
-        const name = ctx.location.pointer.split("/").pop();
-        places.push({ where, name, location: ctx.location.child("type"), report: ctx.report });
       }
       const kind = scheme["x-imspec-token-kind"];
       if (kind === undefined)

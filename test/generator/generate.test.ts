@@ -170,7 +170,8 @@ describe("npm run generate", () => {
           "    userAccessToken:\n      type: apiKey\n      in: header",
           "    userAccessToken:\n      type: apiKey\n      in: query",
         ),
-      message: /specs\/dingtalk\/openapi\.yaml:\d+:\d+: This scheme sends the token in the query/,
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: securitySchemes\.userAccessToken: all schemes of one API must put the token in the same place/,
     },
     {
       name: "a mock answer whose status is not an HTTP status",
