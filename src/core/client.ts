@@ -30,8 +30,8 @@ import {
 import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
-import { fetchTransport, type TransportResponse } from "./transport.js";
-import { checked, MAX_WAIT_MS, validateOptions } from "./validate.js";
+import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
+import { checked, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -115,14 +115,27 @@ function numberOf(value: unknown): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+/**
+ * The longest token a source may answer. Real ones are far shorter (WeCom reserves 512 bytes, the
+ * others send 32 to a few hundred characters). One of megabytes is a broken or hostile server's: it
+ * would be sent with every call, and learning it (the redactor builds its encoded forms) blocks the process.
+ */
+const MAX_TOKEN_LENGTH = 8192;
+
 /** The token a source's answer holds, and when it expires. */
 function storedToken(spec: TokenSpec, answer: unknown, site: CallSite): StoredToken {
   const token = (answer as Record<string, unknown> | undefined)?.[spec.token];
   if (typeof token !== "string" || token.length === 0)
     throw new ParseError(`${spec.operation} answered without a ${spec.token}`, site, 200);
+  if (token.length > MAX_TOKEN_LENGTH)
+    throw new ParseError(
+      `${spec.operation}'s ${spec.token} is ${token.length} characters long (at most ${MAX_TOKEN_LENGTH} are taken)`,
+      site,
+      200,
+    );
   if (LONE_SURROGATE.test(token))
     throw new ParseError(
-      `${spec.operation} answered a ${spec.token} that cannot be sent (not well-formed Unicode)`,
+      `${spec.operation}'s ${spec.token} cannot be sent (not well-formed Unicode)`,
       site,
       200,
     );
@@ -347,7 +360,11 @@ function engineFor(
   return new Engine({
     ...parts,
     profile: api.profile,
-    transport: options.transport ?? (options.fetch ? fetchTransport(options.fetch) : defaultTransport()),
+    transport: options.transport
+      ? boundedTransport(options.transport)
+      : options.fetch
+        ? fetchTransport(options.fetch)
+        : defaultTransport(),
     timeout: options.timeout ?? 10_000,
     retry: options.retry,
     headers: options.headers,
@@ -452,6 +469,7 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   api: ApiDefinition<Table>,
   clientOptions: O = {} as O,
 ): Client<Ops, Table> {
+  checkObject("options", clientOptions);
   const options = validateOptions({
     ...clientOptions,
     baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],

@@ -384,7 +384,9 @@ function budgetWait(
   timeout: number,
 ): Promise<number> {
   const leave = new AbortController();
-  const waiting = limiter.acquire(op.budgets as readonly Budget[], leave.signal);
+  // A shared store (Redis) that is slow to answer may hold half of what is left, not all of it.
+  const storeBy = Date.now() + (bound.deadline - Date.now()) / 2;
+  const waiting = limiter.acquire(op.budgets as readonly Budget[], leave.signal, storeBy);
   return bounded(waiting, op, bound, timeout, "its rate budget", () => leave.abort());
 }
 
@@ -591,7 +593,8 @@ export class Engine {
     const headers = this.#headers(request.headers, options.headers, op);
     const auth = this.#tokenSource(op, options);
     let replayed = false;
-    let replacement: string | undefined;
+    // A token the server refused: its replacement is waited for within the replay's own timeout.
+    let refused: { token: string; error: ApiError } | undefined;
     for (let attempt = 1; ; attempt++) {
       const started = o.logger ? performance.now() : 0;
       const deadline = Date.now() + timeout;
@@ -601,10 +604,12 @@ export class Engine {
       const tokenBound = () => ({ signal, deadline: deadline + 100 });
       const token =
         auth &&
-        (replacement ??
-          auth.source.peek?.() ??
-          (await bounded(auth.source.get(tokenBound()), op, tokenBound(), timeout)));
-      replacement = undefined;
+        (refused && auth.source.replace
+          ? await bounded(auth.source.replace(refused.token, tokenBound()), op, tokenBound(), timeout)
+          : (auth.source.peek?.() ??
+            (await bounded(auth.source.get(tokenBound()), op, tokenBound(), timeout))));
+      if (refused && token === refused.token) throw failed(refused.error, attempt);
+      refused = undefined;
       const waited =
         op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)
           ? await budgetWait(o.limiter, op, { signal, deadline }, timeout)
@@ -624,11 +629,10 @@ export class Engine {
       if (o.logger) this.#log(op, attempt, started, outcome, verdict, waited);
       if (verdict.kind === "data") return verdict;
       if (verdict.kind === "error") throw failed(verdict.error, attempt);
-      if (verdict.kind === "replay" && auth?.source.replace && token !== undefined) {
+      if (verdict.kind === "replay" && token !== undefined) {
         // The token was refused: one new token (shared by every call that saw the same refusal), one replay.
         replayed = true;
-        replacement = await bounded(auth.source.replace(token, tokenBound()), op, tokenBound(), timeout);
-        if (replacement === token) throw failed(verdict.error, attempt);
+        refused = { token, error: verdict.error };
         attempt--;
         continue;
       }

@@ -12,16 +12,20 @@ export interface Budget {
 }
 /** Where budgets are counted: in this process, or shared (Redis). */
 export interface LimiterStore {
-  /** Takes one call from every budget at once if all allow it now (all or nothing); else returns ms until it may be tried again (> 0). */
-  take(budgets: readonly Budget[], now: number): Promise<number>;
+  /**
+   * Takes one call from every budget at once if all allow it now (all or nothing); else returns ms
+   * until it may be tried again (> 0). `within`: the ms the caller can wait for the answer; a shared
+   * store that cannot answer in that time answers from its local share instead.
+   */
+  take(budgets: readonly Budget[], now: number, within?: number): Promise<number>;
   /** The same, synchronously, for a store that needs no I/O: lets an uncontended call go without a promise. */
   takeNow?(budgets: readonly Budget[], now: number): number;
 }
 export interface RateLimiter {
   /** Takes the budgets now if nobody waits for them and the store answers synchronously; false: use `acquire`. */
   tryAcquire(budgets: readonly Budget[]): boolean;
-  /** Resolves with the ms waited once the call may go; rejects with signal.reason if the signal aborts while waiting (the call is then never sent and takes no budget). Waiters of one key are served first-in, first-out (fair queueing: never drops or reorders a caller's calls). */
-  acquire(budgets: readonly Budget[], signal?: AbortSignal): Promise<number>;
+  /** Resolves with the ms waited once the call may go; rejects with signal.reason if the signal aborts while waiting (the call is then never sent and takes no budget). Waiters of one key are served first-in, first-out (fair queueing: never drops or reorders a caller's calls). `deadline` (`Date.now()` ms): by when a shared store must answer this call's take (`LimiterStore.take`'s `within`). */
+  acquire(budgets: readonly Budget[], signal?: AbortSignal, deadline?: number): Promise<number>;
 }
 
 /**
@@ -65,7 +69,13 @@ const valid = (b: Budget) =>
 const waitOf = (answer: unknown) =>
   typeof answer === "number" && answer > 0 ? Math.min(Math.ceil(answer), MAX_WAIT_MS) : 0;
 
-type Waiter = { budgets: readonly Budget[]; since: number; go(ms: number): void };
+/** `deadline` (`Date.now()` ms): when the store must have answered the waiter's take. */
+type Waiter = {
+  budgets: readonly Budget[];
+  since: number;
+  deadline?: number | undefined;
+  go(ms: number): void;
+};
 type Queue = { waiters: Waiter[]; woken?: AbortController };
 
 function idOf(budgets: readonly Budget[]): string {
@@ -85,7 +95,7 @@ async function serveQueue(store: LimiterStore, now: () => number, queue: Queue, 
   for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
     // Called in a promise: a store that throws, or answers other than with a promise, cannot escape.
     const wait = await Promise.resolve(head.budgets)
-      .then((budgets) => store.take(budgets, now()))
+      .then((budgets) => store.take(budgets, now(), head.deadline && head.deadline - Date.now()))
       .then(waitOf, () => 0);
     // A head aborted during the take has left (rejected); a budget that take got stays spent.
     if (queue.waiters[0] !== head) continue;
@@ -120,7 +130,7 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
         return true; // as in `acquire`: a store that fails lets the call go
       }
     },
-    acquire: (budgets, signal) =>
+    acquire: (budgets, signal, deadline) =>
       new Promise<number>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
         if (!budgets.every(valid))
@@ -139,7 +149,7 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
           off?.();
           resolve(ms);
         };
-        const waiter: Waiter = { budgets, since: now(), go };
+        const waiter: Waiter = { budgets, since: now(), deadline, go };
         const off = signal && onAbort(signal, aborted);
         if (queue.waiters.push(waiter) === 1) void serve(id, queues.set(id, queue) && queue);
       }),

@@ -1,7 +1,8 @@
 import { APIPromise, type WithResponse } from "./api-promise.js";
 import type { TokenKind } from "./engine.js";
-import { PaginationError } from "./errors.js";
+import { type CallSite, PaginationError } from "./errors.js";
 import type { RequestOptions } from "./options.js";
+import { checkObject } from "./validate.js";
 
 // Turns a generated operation table into methods grouped by tag (octokit's endpoints-to-methods):
 // the table is data, this is the one function that makes it callable.
@@ -90,11 +91,22 @@ export interface Invoke {
 // twice its length. Keeping every cursor would grow without bound on an endless listing.
 const REMEMBERED = 1000;
 
+/**
+ * A call's params and options: each an object, or null or undefined for none; a ConfigError naming
+ * the other. A method and its paginators report it as any failure of theirs: as a rejection.
+ */
+function checkCall(params: unknown, options: unknown, site: CallSite): void {
+  if (params !== undefined && params !== null) checkObject(`${site.operationId}: params`, params, site);
+  if (options !== undefined && options !== null) checkObject(`${site.operationId}: options`, options, site);
+}
+
 function paginate(operationId: string, row: OperationRow, pagination: Pagination, invoke: Invoke) {
   const { cursorParam, cursorField, hasMoreField, itemsField } = pagination;
   const site = { operationId, method: row.method, path: row.path };
-  async function* pages(params: Record<string, unknown> = {}, options: PageOptions = {}) {
-    const { maxEmptyPages = 10, ...request } = options;
+  async function* pages(given?: Record<string, unknown> | null, options?: PageOptions | null) {
+    checkCall(given, options, site);
+    const params = given ?? {};
+    const { maxEmptyPages = 10, ...request } = options ?? {};
     let cursor: unknown = params[cursorParam] ?? pagination.firstCursor;
     const recent = new Set<unknown>([cursor]);
     for (let page = 1, empty = 0, checkpoint = cursor; ; page++) {
@@ -125,7 +137,7 @@ function paginate(operationId: string, row: OperationRow, pagination: Pagination
       if ((page & (page - 1)) === 0) checkpoint = cursor;
     }
   }
-  async function* iterate(params?: Record<string, unknown>, options?: PageOptions) {
+  async function* iterate(params?: Record<string, unknown> | null, options?: PageOptions | null) {
     for await (const page of pages(params, options)) {
       const items = (page as Record<string, unknown> | undefined)?.[itemsField];
       if (Array.isArray(items)) yield* items;
@@ -141,8 +153,17 @@ export function createMethods<Ops, Table extends OperationTable>(
   const groups: Record<string, Record<string, unknown>> = {};
   const toResult = invoke.result ?? ((answer: never) => answer as WithResponse<unknown>);
   for (const [operationId, row] of Object.entries(table)) {
-    const method = (params?: Record<string, unknown>, options?: RequestOptions) =>
-      new APIPromise(invoke(operationId, row, params ?? {}, options ?? {}), toResult);
+    const site = { operationId, method: row.method, path: row.path };
+    const method = (params?: Record<string, unknown> | null, options?: RequestOptions | null) => {
+      let sent: Promise<{ data: unknown }>;
+      try {
+        checkCall(params, options, site);
+        sent = invoke(operationId, row, params ?? {}, options ?? {});
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      return new APIPromise(sent, toResult);
+    };
     if (row.pagination) Object.assign(method, paginate(operationId, row, row.pagination, invoke));
     groups[row.tag] ??= {};
     (groups[row.tag] as Record<string, unknown>)[operationId] = method;

@@ -1,6 +1,7 @@
 /** Keeps secrets out of everything the client shows (error messages and bodies, log events): known
- * values wherever they occur, also percent-encoded, JSON-escaped or in base64 (alone, or after a prefix
- * such as Basic auth's `key:`), and values under secret-like names even when the value is not known. */
+ * values wherever they occur (header names and JSON numbers included), also percent-encoded, JSON-escaped
+ * or in base64 (alone, or after a prefix such as Basic auth's `key:`), and values under secret-like names
+ * even when the value is not known. */
 const MASK = "[redacted]";
 const MAX_REMEMBERED = 32;
 // Secrets under 4 characters are not looked for: such values occur in words and numbers ("200", "id"),
@@ -8,6 +9,13 @@ const MAX_REMEMBERED = 32;
 const MIN_SECRET = 4;
 /** Forms longer than this are searched for one by one: a pattern of 32 such would be too large to build. */
 const MAX_IN_PATTERN = 1024;
+/** A secret longer than this gets no encoded forms: building them for one of megabytes would block the
+ * process for seconds. Every form is at least as long as the secret, so any text at least that long is
+ * masked whole instead; real secrets are far shorter (tokens at most 512 bytes). */
+const MAX_DERIVED = 64 * 1024;
+/** What a header name is masked to: a valid HTTP token (a Headers object refuses `[redacted]`). */
+const NAME_MASK = "redacted";
+const NOT_IN_TOKEN = /[^!#$%&'*+.^`|~\w-]/g;
 const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.stringify and inspect survive
 const NAMES = "token|secret|ticket|password|passwd";
 const SCHEMES = "bearer|basic";
@@ -23,6 +31,8 @@ const PATTERNS: Array<[RegExp, string]> = [
 /** What every PATTERNS match contains: one scan rules most text out. */
 const MAY_MATCH = new RegExp(`${NAMES}|${SCHEMES}`, "i");
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/** The values masked under a secret-like name: a secret may come as a number too. */
+const SCALAR = new Set(["string", "number", "bigint"]);
 type Slot = Record<string, unknown>;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -35,8 +45,11 @@ function forms(secret: string): string[] {
     // A lone surrogate has no percent-encoded form: the client could not have sent one either.
   }
   out.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  const bytes = new TextEncoder().encode(secret);
   let binary = "";
-  for (const byte of new TextEncoder().encode(secret)) binary += String.fromCharCode(byte);
+  // In slices: one character at a time took seconds on a secret of megabytes.
+  for (let at = 0; at < bytes.length; at += 8192)
+    binary += String.fromCharCode(...bytes.subarray(at, at + 8192));
   // base64 after 0, 1 or 2 bytes of anything: the characters set by the secret alone, both alphabets.
   for (let shift = 0; shift < 3; shift++) {
     const b64 = btoa("\0".repeat(shift) + binary);
@@ -51,6 +64,9 @@ export class Redactor {
   readonly #secrets: string[] = []; // rotating (access, refresh tokens): the newest 32
   #pattern: RegExp | null | undefined; // every form of every secret, longest first; rebuilt on change
   #long: string[] = []; // forms too long to share one pattern (its size is bounded), in each letter case
+  #numbers = new Set<number>(); // the secrets a JSON number can echo ("123456789"), as numbers
+  #range = [0, -1]; // the least and the greatest of them: most numbers are ruled out by two comparisons
+  #whole = Number.POSITIVE_INFINITY; // the shortest secret past MAX_DERIVED: any text as long is masked
 
   /** Remembers a secret from the options for good; `add` one that rotates (the 32 last added are kept). */
   pin = (secret: string | undefined | null): void => this.#learn(secret, this.#pinned, Number.MAX_VALUE);
@@ -66,31 +82,53 @@ export class Redactor {
     this.#pattern = undefined;
   }
 
+  /** The pattern and the rest, from the secrets known now; run again once they change. */
+  #build(): void {
+    if (this.#pattern !== undefined) return;
+    const secrets = [...this.#pinned, ...this.#secrets];
+    const derived = secrets.filter((s) => s.length <= MAX_DERIVED);
+    this.#whole = Number.POSITIVE_INFINITY;
+    for (const s of secrets) if (s.length > MAX_DERIVED) this.#whole = Math.min(this.#whole, s.length);
+    // As JSON.parse reads them back: "123456789" and 123456789.0 are both 123456789.
+    this.#numbers = new Set(derived.filter((s) => String(Number(s)) === s).map(Number));
+    this.#range = this.#numbers.size ? [Math.min(...this.#numbers), Math.max(...this.#numbers)] : [0, -1];
+    const all = derived.flatMap(forms).sort((a, b) => b.length - a.length);
+    const short = all.filter((form) => form.length <= MAX_IN_PATTERN);
+    // Searched for as written and in either letter case (percent-encodings differ in their hex digits').
+    this.#long = [
+      ...new Set(
+        all
+          .filter((form) => form.length > MAX_IN_PATTERN)
+          .flatMap((form) => [form, form.toLowerCase(), form.toUpperCase()]),
+      ),
+    ];
+    this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
+  }
+
   text(input: string): string {
-    if (this.#pattern === undefined) {
-      const all = [...this.#pinned, ...this.#secrets].flatMap(forms).sort((a, b) => b.length - a.length);
-      const short = all.filter((form) => form.length <= MAX_IN_PATTERN);
-      // Searched for as written and in either letter case (percent-encodings differ in their hex digits').
-      this.#long = [
-        ...new Set(
-          all
-            .filter((form) => form.length > MAX_IN_PATTERN)
-            .flatMap((form) => [form, form.toLowerCase(), form.toUpperCase()]),
-        ),
-      ];
-      this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
-    }
+    this.#build();
     let known = String(input);
     // Nothing shorter than the shortest secret can hold one, nor a `name=value` or `Bearer x`.
     if (known.length < MIN_SECRET) return known;
+    if (known.length >= this.#whole) return MASK;
     for (const form of this.#long) known = known.split(form).join(MASK);
     if (this.#pattern) known = known.replace(this.#pattern, MASK);
     if (!MAY_MATCH.test(known)) return known;
     return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
   }
 
+  /** Names masked too (a server may answer a header named after a token), as valid header names. */
   headers(input: Headers): Headers {
-    return new Headers([...input].map(([name, value]): [string, string] => [name, this.text(value)]));
+    const out = new Headers();
+    for (const [name, value] of input) {
+      const masked = this.text(name).split(MASK).join(NAME_MASK).replace(NOT_IN_TOKEN, "-") || NAME_MASK;
+      try {
+        out.append(masked, this.text(value));
+      } catch {
+        // A header the copy refuses is left out: never an error in place of the error being made.
+      }
+    }
+    return out;
   }
 
   /** A redacted copy of JSON-like data that JSON.stringify and util.inspect survive: cut at MAX_DEPTH
@@ -107,10 +145,20 @@ export class Redactor {
       }
       return out;
     };
+    this.#build();
+    const numbers = this.#numbers;
+    const [least, greatest] = this.#range as [number, number];
     const copy = (from: unknown, depth: number): unknown => {
       if (typeof from === "string") return this.text(from);
+      // A secret of digits echoed as a JSON number: looked up, not scanned (a body holds many numbers).
+      if (typeof from === "number")
+        return from >= least && from <= greatest && numbers.has(from) ? MASK : from;
       if (from === null || typeof from !== "object")
-        return typeof from === "bigint" ? String(from) : typeof from === "function" ? undefined : from;
+        return typeof from === "bigint"
+          ? this.text(String(from))
+          : typeof from === "function"
+            ? undefined
+            : from;
       if (seen.has(from)) return "[circular]";
       if (depth >= MAX_DEPTH) return "[too deep]";
       seen.add(from);
@@ -120,7 +168,7 @@ export class Redactor {
         for (const k of Object.keys(from)) {
           const key = keyOf(k);
           const v = (from as Slot)[k];
-          if (key) out[key.out] = key.secret && typeof v === "string" ? MASK : copy(v, depth + 1);
+          if (key) out[key.out] = key.secret && SCALAR.has(typeof v) ? MASK : copy(v, depth + 1);
         }
         return out;
       } catch {

@@ -150,38 +150,66 @@ function recordOf(fetched: Headers): Record<string, string> {
   return out;
 }
 
-/** The transport over a `fetch` function: redirects are not followed, the body is read whole. */
-export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
-  return async (request) => {
-    const { signal } = request;
-    if (signal?.aborted) throw signal.reason;
-    const controller = new AbortController();
-    let timedOut = false;
-    const off = signal ? onAbort(signal, () => controller.abort(signal.reason)) : undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, request.timeout);
-    try {
-      const response = await fetch(request.url, {
-        method: request.method,
-        headers: request.headers as Record<string, string>,
-        ...(request.body === undefined ? {} : { body: request.body }),
-        signal: controller.signal,
-        redirect: "manual",
-      });
-      const body = await capped(response, request.maxBytes);
-      return answerOf(response.status, response.statusText, response.headers, recordOf, body);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (timedOut) throw new TransportFailure("timeout");
-      if (error instanceof TransportFailure) throw error;
-      throw new TransportFailure("network", error);
-    } finally {
+/**
+ * Runs `exchange` with a signal that aborts at the caller's abort or at the timeout, and settles at
+ * the first of the three: an exchange that ignores its signal (a `fetch` or transport given as an
+ * option) cannot hold the call past its bound.
+ */
+function settled(
+  request: TransportRequest,
+  exchange: (signal: AbortSignal) => Promise<TransportResponse>,
+): Promise<TransportResponse> {
+  const { signal } = request;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const controller = new AbortController();
+  return new Promise((resolve, reject) => {
+    const done = () => {
       clearTimeout(timer);
       off?.();
-    }
-  };
+    };
+    const end = (reason: unknown) => {
+      done();
+      reject(reason);
+      controller.abort(reason);
+    };
+    const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
+    const timer = setTimeout(() => end(new TransportFailure("timeout")), request.timeout);
+    exchange(controller.signal).then((answer) => {
+      done();
+      resolve(answer);
+    }, end);
+  });
+}
+
+/** One exchange over `fetch`: redirects are not followed, the body is read whole. */
+async function fetched(
+  fetch: typeof globalThis.fetch,
+  request: TransportRequest,
+  signal: AbortSignal,
+): Promise<TransportResponse> {
+  try {
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers as Record<string, string>,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal,
+      redirect: "manual",
+    });
+    const body = await capped(response, request.maxBytes);
+    return answerOf(response.status, response.statusText, response.headers, recordOf, body);
+  } catch (error) {
+    throw error instanceof TransportFailure ? error : new TransportFailure("network", error);
+  }
+}
+
+/** The transport over a `fetch` function. */
+export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
+  return (request) => settled(request, (signal) => fetched(fetch, request, signal));
+}
+
+/** A transport given as an option, held to its request's bound whatever it does with the signal. */
+export function boundedTransport(transport: Transport): Transport {
+  return (request) => settled(request, async (signal) => transport({ ...request, signal }));
 }
 
 /** What `#default-transport` gives where there is no node:http: the global fetch. */

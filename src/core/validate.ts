@@ -4,6 +4,7 @@
  * a leak (a base URL with a password, echoed in an error). Messages never repeat a URL: it may hold
  * credentials or a token in its query.
  */
+import type { ClientOptions } from "./client.js";
 import { type CallSite, ConfigError } from "./errors.js";
 import type { RetryOptions } from "./retry.js";
 
@@ -40,6 +41,44 @@ export function check(
       site,
     );
 }
+
+/** What `value` is, for a message: `null`, `undefined`, `an array`, `a string`, `a number`, … */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+}
+
+/** A ConfigError naming `name` unless `value` is an object (not null, not an array). */
+export function checkObject(name: string, value: unknown, site?: CallSite): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new ConfigError(`${name} must be an object (got ${kindOf(value)})`, site);
+}
+
+/** A ConfigError naming `name` unless `value` is undefined or a function. */
+export function checkFunction(name: string, value: unknown, site?: CallSite): void {
+  if (value !== undefined && typeof value !== "function")
+    throw new ConfigError(`${name} must be a function (got ${kindOf(value)})`, site);
+}
+
+/** The keys of `T` whose value, when given, can only be a function. */
+type FunctionKeys<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends (...args: never[]) => unknown ? K : never;
+}[keyof T];
+
+/**
+ * The client options that must be functions: every one `ClientOptions` types as a function (the
+ * compiler refuses this record if one is missing or another is listed), and `random`, the retry
+ * jitter (tests fix it).
+ */
+const FUNCTION_OPTIONS: Record<FunctionKeys<ClientOptions & { random?: () => number }>, true> = {
+  transport: true,
+  fetch: true,
+  logger: true,
+  getAccessToken: true,
+  random: true,
+};
 
 /** An option's value, checked as `check` does, or `fallback` when it is not given. */
 export function checked<F extends number | undefined>(
@@ -95,7 +134,9 @@ export function givenRetry(retry: RetryOptions | undefined): RetryOptions {
 
 /** The options, checked (ConfigError on the first bad one) and normalised; others are passed through. */
 export function validateOptions<T extends CheckedOptions>(options: T): T {
-  if (options === null || typeof options !== "object") throw new ConfigError("options must be an object");
+  checkObject("options", options);
+  for (const name of Object.keys(FUNCTION_OPTIONS))
+    checkFunction(name, (options as Record<string, unknown>)[name]);
   checkTimeout(options.timeout);
   check("tokenMarginMs", options.tokenMarginMs, 0, MAX_WAIT_MS);
   check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);

@@ -33,7 +33,8 @@ function router(operations: Internals["operations"], refOf: Internals["refOf"]) 
 }
 
 export function rawClient<Paths extends {}>(client: object): Client<Paths> {
-  const internals = (client as Record<symbol, Internals | undefined>)[INTERNALS];
+  // An untyped caller's null or undefined is refused below, as anything else that is not a client.
+  const internals = (client as Record<symbol, Internals | undefined> | null | undefined)?.[INTERNALS];
   if (!internals)
     throw new ConfigError("rawClient needs a client made by imspec (createDingTalk, createClient, …)");
   const { engine, operations, baseUrl, redactor, refOf } = internals;

@@ -21,8 +21,9 @@
  * background; when Redis answers, the budgets are shared again.
  */
 import { createHash } from "node:crypto";
+import { ConfigError } from "../core/errors.js";
 import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
-import { checked, MAX_WAIT_MS } from "../core/validate.js";
+import { checked, checkFunction, checkObject, MAX_WAIT_MS } from "../core/validate.js";
 import { type RedisClientLike, type Send, sender } from "./client.js";
 
 /**
@@ -65,6 +66,15 @@ export interface RedisLimiterStoreOptions {
 const option = (value: number | undefined, fallback: number, name: string, max = MAX_WAIT_MS): number =>
   checked(`RedisLimiterStore: ${name}`, value, fallback, 1, max);
 
+/** `promise`'s value, or undefined if it has none after `ms`. */
+function first<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export class RedisLimiterStore implements LimiterStore {
   readonly #send: Send;
   readonly #prefix: string;
@@ -74,12 +84,18 @@ export class RedisLimiterStore implements LimiterStore {
   readonly #log: (message: string) => void;
   /** Set while Redis is unreachable: where the budgets are counted meanwhile. */
   #local: MemoryLimiterStore | undefined;
+  /** Where the takes of callers that could not wait for a slow Redis are counted. */
+  readonly #spare = new MemoryLimiterStore();
   #retryAt = 0;
   #probing = false;
 
   /** `client`: a connected ioredis (also Cluster) or node-redis client; the store never closes it. */
   constructor(client: RedisClientLike, options: RedisLimiterStoreOptions = {}) {
     this.#send = sender(client, "RedisLimiterStore");
+    checkObject("RedisLimiterStore: options", options);
+    if (options.prefix !== undefined && typeof options.prefix !== "string")
+      throw new ConfigError("RedisLimiterStore: prefix must be a string");
+    checkFunction("RedisLimiterStore: logger", options.logger);
     this.#prefix = options.prefix ?? "{imspec:rate}:";
     this.#processes = Math.ceil(
       option(options.expectedProcesses, 1, "expectedProcesses", Number.MAX_SAFE_INTEGER),
@@ -102,17 +118,16 @@ export class RedisLimiterStore implements LimiterStore {
     return this.#local !== undefined;
   }
 
-  async take(budgets: readonly Budget[], now: number): Promise<number> {
+  async take(budgets: readonly Budget[], now: number, within?: number): Promise<number> {
     if (!this.#local) {
-      try {
-        return await this.#take(budgets);
-      } catch (error) {
-        this.#fallBack(error);
-      }
+      const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error));
+      // A caller that cannot wait `commandTimeoutMs` is limited locally once Redis has had its time;
+      // the command goes on, and its timeout still decides whether Redis is down.
+      const wait = await (within === undefined || within >= this.#timeoutMs ? taken : first(taken, within));
+      if (wait !== undefined) return wait;
     } else this.#probe();
     const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));
-    this.#local ??= new MemoryLimiterStore();
-    return this.#local.take(share, now);
+    return (this.#local ?? this.#spare).take(share, now);
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {

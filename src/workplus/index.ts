@@ -16,6 +16,7 @@ import type { components, paths } from "../../generated/workplus/schema.js";
 import { type Client, type ClientOptions, createClient } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS } from "../core/errors.js";
 import type { CommonClientOptions } from "../core/options.js";
+import { checkObject } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -56,7 +57,8 @@ export type WorkPlusOptions = CommonClientOptions & {
 export type WorkPlus = Client<Operations, typeof operations>;
 
 export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
-  if (!options?.baseUrl)
+  checkObject("createWorkPlus: options", options);
+  if (!options.baseUrl)
     throw new ConfigError("createWorkPlus: baseUrl is required (WorkPlus is self-hosted)");
   const o = options as ClientOptions & Partial<WorkPlusCredentials>;
   if (o.clientId !== undefined && !o.orgId && !o.ownerId)
@@ -75,8 +77,14 @@ export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
       {};
     const method = group[id] as (p?: object, c?: object) => unknown;
     group[id] = Object.assign(
-      (p: { source_type?: string } = {}, c?: object) =>
-        method(p.source_type === undefined ? { ...p, source_type: options.sourceType } : p, c),
+      // Params that are not an object are left to the method, which refuses them.
+      (p?: { source_type?: string } | null, c?: object) =>
+        method(
+          p == null || (typeof p === "object" && !Array.isArray(p) && p.source_type === undefined)
+            ? { ...p, source_type: options.sourceType }
+            : p,
+          c,
+        ),
       method,
     );
   }

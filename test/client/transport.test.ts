@@ -677,6 +677,37 @@ describe("a client over either transport", () => {
     }
   });
 
+  it("a fetch or transport option that ignores its signal and timeout cannot hold the call", async () => {
+    const server = await new ScriptedServer().start();
+    server.on(
+      "GET",
+      () => true,
+      () => {},
+    ); // never answers
+    const inner = nodeTransport();
+    const deaf = {
+      fetch: {
+        fetch: ((url, init) => globalThis.fetch(url, { ...init, signal: null })) as typeof globalThis.fetch,
+      },
+      transport: { transport: ((r) => inner({ ...r, signal: undefined, timeout: 60_000 })) as Transport },
+    };
+    try {
+      for (const [option, given] of Object.entries(deaf)) {
+        const dt = createDingTalk({ rateLimit: false, accessToken: TOKEN, baseUrl: server.url, ...given });
+        const call = (options: { timeout?: number; signal?: AbortSignal }) =>
+          dt.contact.getLatestDingIndex({}, { retry: false, ...options }).catch((e: unknown) => e);
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 50);
+        // Each ends at its bound (the test's timeout would catch one that does not), with its own error.
+        expect(await call({ timeout: 150 }), option).toMatchObject({ name: "TimeoutError", timeoutMs: 150 });
+        expect(await call({ signal: controller.signal }), option).toMatchObject({ name: "AbortError" });
+      }
+    } finally {
+      inner.destroy();
+      await server.stop();
+    }
+  }, 10_000);
+
   it("a refused connection: ConnectionError before sending, retried, the same either way", async () => {
     const url = await FaultServer.refusedUrl();
     const run = (subject: Subject) =>

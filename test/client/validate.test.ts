@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/core/errors.js";
+import type { Transport, TransportRequest } from "../../src/core/transport.js";
 import { validateOptions } from "../../src/core/validate.js";
+import { createDingTalk } from "../../src/dingtalk/index.js";
+import { rawClient } from "../../src/raw/index.js";
+import { RedisLimiterStore } from "../../src/redis/limiter.js";
+import { createWeCom } from "../../src/wecom/index.js";
 
 /** The ConfigError `validateOptions` throws for `options` (fails the test if it throws none). */
 function refusal(options: unknown): ConfigError {
@@ -81,5 +86,220 @@ describe("validateOptions", () => {
     ["options", null],
   ])("refuses a bad %s and names it (%j)", (name, options) => {
     expect(refusal(options).message.startsWith(`${name} must be`)).toBe(true);
+  });
+});
+
+/** The error `run` throws or rejects with (fails the test if it ends without one). */
+async function failure(run: () => unknown): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("no error");
+}
+
+/** Values that are not objects, as a careless or untyped caller passes them. */
+const NOT_OBJECTS: Array<[string, unknown]> = [
+  ["null", null],
+  ["a string", "appKey=x"],
+  ["a number", 5],
+  ["a boolean", true],
+  ["an array", []],
+];
+
+/** Values given where a function belongs. */
+const NOT_FUNCTIONS: Array<[string, unknown]> = [
+  ["a number", 5],
+  ["a string", "fetch"],
+  ["an object", {}],
+  ["null", null],
+];
+const FUNCTION_OPTIONS = ["transport", "fetch", "logger", "getAccessToken", "random"];
+
+describe("options that are not an object", () => {
+  it.each(NOT_OBJECTS)("validateOptions refuses %s", (kind, options) => {
+    expect(refusal(options).message).toBe(`options must be an object (got ${kind})`);
+  });
+
+  it.each(NOT_OBJECTS)("createDingTalk and createWeCom refuse %s with a ConfigError", (kind, options) => {
+    for (const create of [createDingTalk, createWeCom]) {
+      const error = (() => {
+        try {
+          create(options as never);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(`options must be an object (got ${kind})`);
+    }
+  });
+
+  it("undefined still means the defaults", () => {
+    expect(() => createDingTalk(undefined)).not.toThrow();
+    expect(() => createWeCom(undefined as never)).not.toThrow();
+  });
+});
+
+describe("options that must be functions", () => {
+  const cases = FUNCTION_OPTIONS.flatMap((name) =>
+    NOT_FUNCTIONS.map(([kind, value]) => [name, kind, value] as [string, string, unknown]),
+  );
+
+  it.each(cases)("validateOptions refuses a %s that is %s, naming it", (name, kind, value) => {
+    expect(refusal({ [name]: value }).message).toBe(`${name} must be a function (got ${kind})`);
+  });
+
+  it.each(cases)("a client given a %s that is %s is refused when made", (name, kind, value) => {
+    expect(() => createDingTalk({ [name]: value } as never)).toThrow(
+      new ConfigError(`${name} must be a function (got ${kind})`),
+    );
+  });
+
+  it("accepts functions, and leaves undefined ones to their defaults", () => {
+    const fn = () => undefined;
+    const given = Object.fromEntries(FUNCTION_OPTIONS.map((name) => [name, fn]));
+    expect(validateOptions(given)).toEqual(given);
+    expect(() => createDingTalk(given as never)).not.toThrow();
+    const none = Object.fromEntries(FUNCTION_OPTIONS.map((name) => [name, undefined]));
+    expect(() => createDingTalk(none as never)).not.toThrow();
+  });
+});
+
+describe("a method's params and options, and its paginators'", () => {
+  const PAGE = { list: [{ id: 1 }, { id: 2 }], hasMore: false };
+
+  /** A DingTalk client over a transport that answers one page and records what it was sent. */
+  function listing() {
+    const sent: TransportRequest[] = [];
+    const transport: Transport = async (request) => {
+      sent.push(request);
+      return { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(PAGE) };
+    };
+    const dt = createDingTalk({ accessToken: "given-token", transport, rateLimit: false, retry: false });
+    return { method: dt.contact.listEmpAttributeVisibility, sent };
+  }
+
+  it("null params or options mean none, in the method and its paginators alike", async () => {
+    const { method, sent } = listing();
+    const none = null as never;
+    const items = async (it: AsyncIterable<unknown>) => {
+      const out: unknown[] = [];
+      for await (const item of it) out.push(item);
+      return out;
+    };
+    // Each call with null, then the same call without: the same answer from the same request.
+    const pairs: Array<[() => Promise<unknown>, () => Promise<unknown>]> = [
+      [() => method(none), () => method()],
+      [() => method({}, none), () => method({})],
+      [() => method.pages(none).next(), () => method.pages().next()],
+      [() => method.pages({}, none).next(), () => method.pages({}).next()],
+      [() => items(method.iterate(none, none)), () => items(method.iterate())],
+    ];
+    for (const [withNull, without] of pairs) {
+      sent.length = 0;
+      const answers = [await withNull(), await without()];
+      expect(answers[0]).toEqual(answers[1]);
+      expect(sent).toHaveLength(2);
+      expect(sent[0]?.url).toBe(sent[1]?.url);
+    }
+  });
+
+  const BAD = NOT_OBJECTS.filter(([kind]) => kind !== "null").flatMap(([kind, value]) => [
+    ["params", kind, [value]] as const,
+    ["options", kind, [{}, value]] as const,
+  ]);
+  type Listing = ReturnType<typeof listing>["method"];
+  const CALLS: Array<[string, (m: Listing, args: readonly unknown[]) => unknown]> = [
+    ["the method", (m, args) => (m as (...a: unknown[]) => unknown)(...args)],
+    ["pages", (m, args) => (m.pages as (...a: unknown[]) => AsyncIterator<unknown>)(...args).next()],
+    ["iterate", (m, args) => (m.iterate as (...a: unknown[]) => AsyncIterator<unknown>)(...args).next()],
+  ];
+
+  it.each(
+    CALLS.flatMap(([call, run]) =>
+      BAD.map(
+        ([what, kind, args]) =>
+          [call, what, kind, run, args] as [
+            string,
+            string,
+            string,
+            (typeof CALLS)[number][1],
+            readonly unknown[],
+          ],
+      ),
+    ),
+  )(
+    "%s refuses %s that is %s: a ConfigError naming it, nothing sent",
+    async (_call, what, kind, run, args) => {
+      const { method, sent } = listing();
+      const error = await failure(() => run(method, args));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(
+        `listEmpAttributeVisibility: ${what} must be an object (got ${kind})`,
+      );
+      expect(error).toMatchObject({ operationId: "listEmpAttributeVisibility" });
+      expect(sent).toEqual([]);
+    },
+  );
+
+  it("report a refusal as a rejection, as every other failure of theirs: never a throw at the call", async () => {
+    const { method } = listing();
+    const plain = (method as (p: unknown) => Promise<unknown>)("bad");
+    const pages = (method.pages as (p: unknown) => AsyncIterator<unknown>)("bad");
+    const items = (method.iterate as (p: unknown) => AsyncIterator<unknown>)("bad");
+    await expect(plain).rejects.toBeInstanceOf(ConfigError);
+    await expect(pages.next()).rejects.toBeInstanceOf(ConfigError);
+    await expect(items.next()).rejects.toBeInstanceOf(ConfigError);
+  });
+});
+
+describe("RedisLimiterStore's arguments", () => {
+  const redis = { call: async () => 0 };
+
+  it.each(NOT_OBJECTS)("refuses options that are %s", async (kind, options) => {
+    const error = await failure(() => new RedisLimiterStore(redis, options as never));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(`RedisLimiterStore: options must be an object (got ${kind})`);
+  });
+
+  it.each([
+    [
+      "a logger that is not a function",
+      { logger: "console" },
+      "RedisLimiterStore: logger must be a function",
+    ],
+    ["a prefix that is not a string", { prefix: 7 }, "RedisLimiterStore: prefix must be a string"],
+  ])("refuses %s, naming it", async (_name, options, message) => {
+    const error = await failure(() => new RedisLimiterStore(redis, options as never));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it.each([...NOT_OBJECTS, ["an object without call or sendCommand", {}] as [string, unknown]])(
+    "refuses a client that is %s",
+    async (_kind, client) => {
+      const error = await failure(() => new RedisLimiterStore(client as never));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/RedisLimiterStore: give an ioredis or node-redis client/);
+    },
+  );
+
+  it("undefined options mean the defaults", () => {
+    expect(new RedisLimiterStore(redis, undefined).local).toBe(false);
+    expect(new RedisLimiterStore(redis).local).toBe(false);
+  });
+});
+
+describe("rawClient's argument", () => {
+  it.each([
+    ...NOT_OBJECTS,
+    ["undefined", undefined] as [string, unknown],
+    ["a plain object", {}] as [string, unknown],
+  ])("refuses %s with a ConfigError", async (_kind, client) => {
+    const error = await failure(() => rawClient(client as never));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/rawClient needs a client made by imspec/);
   });
 });

@@ -108,6 +108,31 @@ describe("createWorkPlus", () => {
     expect(server.count("POST", "/v1/token")).toBe(2);
   });
 
+  it("a token refused late in an attempt is replaced within the replay's own timeout", async () => {
+    const wp = client({ timeout: 1_000 });
+    await wp.apps.listAdmins({ appId: "app-1" });
+    issued++;
+    // The refusal comes 800 ms into a 1 s attempt and the new token takes 450 ms: together past the
+    // first attempt's deadline, well within the replay's.
+    server.on("GET", "/v1/apps/app-1/admins", async (req, res) => {
+      if (req.query.get("access_token") === `wp-token-${issued}-0123456789`)
+        return json(res, 200, { status: 0, message: "ok", result: ADMINS });
+      await delay(800);
+      json(res, 200, { status: 10011, message: "token not found." });
+    });
+    server.on("POST", "/v1/token", async (_req, res) => {
+      await delay(450);
+      issued++;
+      json(res, 200, {
+        status: 0,
+        message: "ok",
+        result: { access_token: `wp-token-${issued}-0123456789`, expire_time: Date.now() + 86_400_000 },
+      });
+    });
+    await expect(wp.apps.listAdmins({ appId: "app-1" })).resolves.toEqual(ADMINS);
+    expect(server.count("POST", "/v1/token")).toBe(2);
+  });
+
   it("a burst of 10011 answers shares one refresh", async () => {
     const wp = client();
     await wp.apps.listAdmins({ appId: "app-1" });
@@ -191,6 +216,11 @@ describe("createWorkPlus", () => {
     expect(server.requests.at(-1)?.query.get("source_type")).toBe("NATIVE");
     await client().apps.listScopeViews({ appId: "a" });
     expect(server.requests.at(-1)?.query.has("source_type")).toBe(false);
+    // Params that are no object are refused as on any client, never spread into one.
+    const sent = server.requests.length;
+    for (const params of [null, "appId", ["a"], 5])
+      await expect(wp.apps.listScopeViews(params as never)).rejects.toBeInstanceOf(ConfigError);
+    expect(server.requests).toHaveLength(sent);
   });
 
   it("caches the token until expire_time minus the margin", async () => {
@@ -217,6 +247,8 @@ describe("createWorkPlus", () => {
 
   it("requires a baseUrl and complete credentials", () => {
     expect(() => createWorkPlus({} as never)).toThrow(ConfigError);
+    for (const options of [null, "https://im.example.cn", [server.url]])
+      expect(() => createWorkPlus(options as never)).toThrow(/options must be an object/);
     expect(() =>
       createWorkPlus({ baseUrl: server.url, domainId: "d", clientId: "c", clientSecret: "s" } as never),
     ).toThrow(/orgId/);

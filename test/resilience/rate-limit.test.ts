@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { createDingTalk } from "imspec/dingtalk";
 import { RedisLimiterStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -226,16 +227,52 @@ describe("RedisLimiterStore against a real redis-server", () => {
     } finally {
       process.kill(pid, "SIGCONT");
     }
-    const until = Date.now() + 3_000;
-    while (store.local && Date.now() < until) {
-      await store.take(b, Date.now());
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(store.local).toBe(false);
+    await backOnRedis(store);
     expect(logs.filter((m) => m.includes("failed"))).toHaveLength(1);
     expect(logs.filter((m) => m.includes("answers again"))).toHaveLength(1);
   });
+
+  it("Redis frozen: a call whose timeout is under commandTimeoutMs still goes, limited locally", async () => {
+    const server = await gateway({ limit: 1_000, key: (p) => p });
+    const logs: string[] = [];
+    // commandTimeoutMs stays at its default, 500 ms: longer than the calls' 300 ms timeout.
+    const store = new RedisLimiterStore(client(), { prefix, retryMs: 300, logger: (m) => logs.push(m) });
+    const dt = createDingTalk({
+      baseUrl: server.url,
+      accessToken: "tok",
+      rateLimit: { store },
+      timeout: 300,
+    });
+    const pid = await redisPid();
+    try {
+      await dt.contact.getLatestDingIndex();
+      process.kill(pid, "SIGSTOP");
+      // Redis has half of each call's time to answer; then the call is limited in this process.
+      for (let i = 0; i < 3; i++)
+        await expect(dt.contact.getLatestDingIndex()).resolves.toEqual({ result: true });
+      expect(server.arrivals).toHaveLength(4);
+      // The command's own timeout still decides that Redis is down: once, in the background.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(store.local).toBe(true);
+    } finally {
+      process.kill(pid, "SIGCONT");
+      await server.stop();
+    }
+    await backOnRedis(store);
+    expect(logs.filter((m) => m.includes("failed"))).toHaveLength(1);
+  });
 });
+
+/** Takes until the store is back on Redis (it probes every `retryMs`), for at most 3 s. */
+async function backOnRedis(store: RedisLimiterStore): Promise<void> {
+  const b = [{ key: "k", calls: 100_000, windowMs: 1_000 }];
+  const until = Date.now() + 3_000;
+  while (store.local && Date.now() < until) {
+    await store.take(b, Date.now());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(store.local).toBe(false);
+}
 
 async function redisPid(): Promise<number> {
   const c = new Redis(redis.url);

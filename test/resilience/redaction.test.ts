@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { inspect, promisify } from "node:util";
-import { createDingTalk } from "imspec/dingtalk";
+import { createDingTalk, DingTalkError, ParseError } from "imspec/dingtalk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redactor } from "../../src/core/redact.js";
 import { ROOT } from "../support/repo-copy.js";
@@ -137,6 +137,62 @@ describe("Redactor", () => {
       expect(leaked(r.text(`x=${echo}`), [echo])).toEqual([]);
   });
 
+  it("masks a secret in a header name, as a name a Headers object takes, in any letter case", () => {
+    const r = new Redactor();
+    r.pin(SECRET);
+    r.add(TOKEN);
+    const b64url = Buffer.from(SECRET).toString("base64url");
+    const names = [
+      `x-echo-${TOKEN.toUpperCase()}`,
+      `x-b64-${b64url}`,
+      TOKEN,
+      `x-${encodeURIComponent(TOKEN)}`,
+    ];
+    const input = new Headers(names.map((name): [string, string] => [name, `v ${TOKEN}`]));
+    input.append("x-plain", "kept");
+    const out = [...r.headers(input)];
+    const text = JSON.stringify(out).toLowerCase();
+    expect(leaked(text, [TOKEN, b64url.toLowerCase()])).toEqual([]);
+    for (const [name] of out) expect(name).toMatch(/^[!#$%&'*+.^_`|~0-9a-z-]+$/);
+    expect(out).toContainEqual(["x-plain", "kept"]);
+    expect(out).toContainEqual(["x-echo-redacted", "v [redacted]"]);
+  });
+
+  it("masks a secret echoed as a JSON number, and no number that is not one", () => {
+    const r = new Redactor();
+    r.pin("123456789");
+    r.pin("4242");
+    r.add("9876543210");
+    const body = JSON.parse(
+      '{"code":123456789,"list":[9876543210,12345678,4242.0,424],"float":1.23456789e8,"id":123456789012}',
+    );
+    expect(r.value({ ...body, big: 123456789n, app_secret: 55555555 })).toEqual({
+      code: "[redacted]",
+      list: ["[redacted]", 12345678, "[redacted]", 424],
+      float: "[redacted]",
+      id: 123456789012,
+      big: "[redacted]",
+      app_secret: "[redacted]", // under a secret-like name: masked though never learnt
+    });
+    // A rotating secret forgotten is no longer looked for, as numbers as in text.
+    for (let i = 0; i < 32; i++) r.add(`rotating-token-${i}-Vb4`);
+    expect(r.value([9876543210, 123456789])).toEqual([9876543210, "[redacted]"]);
+  });
+
+  it("learns a secret of megabytes at once, and masks any text long enough to hold it", () => {
+    const huge = `pinned-${"秘S3cr+t/".repeat(2_000_000)}`; // 16 M characters, 40 M percent-encoded
+    const r = new Redactor();
+    const started = performance.now();
+    r.pin(huge);
+    r.add(TOKEN);
+    expect(r.text(`short ${TOKEN} text`)).toBe("short [redacted] text");
+    const ms = performance.now() - started;
+    expect(ms, "pin and the first text() block the event loop").toBeLessThan(1_000);
+    for (const echo of [huge, encodeURIComponent(huge), Buffer.from(huge).toString("base64")])
+      expect(r.text(`got ${echo}`)).toBe("[redacted]");
+    expect(r.value({ message: `x${huge}`, n: 1 })).toEqual({ message: "[redacted]", n: 1 });
+  });
+
   it("keeps the order of keys and of array items", () => {
     expect(JSON.stringify(new Redactor().value({ b: 1, a: [1, 2, { d: 1, c: 2 }] }))).toBe(
       '{"b":1,"a":[1,2,{"d":1,"c":2}]}',
@@ -238,5 +294,97 @@ describe("a token in flight stays masked however many others were learnt meanwhi
     const { error } = await first;
     expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error" });
     expect(leaked(`${shown(error)}\n${logs.join("\n")}`, [TOKEN])).toEqual([]);
+  });
+});
+
+describe.each([
+  { name: "fetch", options: { fetch: globalThis.fetch } },
+  { name: "node:http", options: {} },
+])("a client ($name) shows no secret a hostile server echoes", ({ options }) => {
+  let server: ScriptedServer;
+  const thrown: unknown[] = [];
+  const settle = settler(8_000, thrown);
+  let issued = TOKEN;
+  const DIGITS_SECRET = "123456789";
+  const DIGITS_TOKEN = "4815162342";
+  beforeAll(async () => {
+    server = await new ScriptedServer().start();
+    server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+      json(res, 200, { accessToken: issued, expireIn: 7200 }),
+    );
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  const apiRequests = () => server.requests.filter((r) => r.pathname !== "/v1.0/oauth2/accessToken");
+  const dingtalk = (appSecret = SECRET) =>
+    createDingTalk({
+      rateLimit: false,
+      retry: false,
+      appKey: "ding-app",
+      appSecret,
+      baseUrl: server.url,
+      ...options,
+    });
+
+  it("in the names of the answer's headers", async () => {
+    issued = TOKEN;
+    const b64url = Buffer.from(SECRET).toString("base64url");
+    server.on("GET", "/v1.0/contact/dingIndexs", (req: Received, res) => {
+      const token = String(req.headers["x-acs-dingtalk-access-token"]);
+      json(
+        res,
+        400,
+        { code: "parameter.error", message: "refused", requestid: "R-1" },
+        {
+          [`X-Echo-${token}`]: "1",
+          [token]: "2",
+          [`x-b64-${b64url}`]: "3",
+        },
+      );
+    });
+    const { error } = await settle(dingtalk().contact.getLatestDingIndex());
+    expect(error).toBeInstanceOf(DingTalkError);
+    const headers = [...((error as DingTalkError).headers ?? [])];
+    const text = `${shown(error)}\n${inspect(headers)}`.toLowerCase();
+    expect(leaked(text, [TOKEN, b64url.toLowerCase()])).toEqual([]);
+    expect(headers).toContainEqual(["x-echo-redacted", "1"]);
+  });
+
+  it("as JSON numbers: an app secret and a token of digits", async () => {
+    issued = DIGITS_TOKEN;
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      const text = `{"code":"parameter.error","message":"refused","requestid":"R-1","echo":[${DIGITS_SECRET},${DIGITS_TOKEN}.0],"detail":{"appKey":"ding-app","seen":1.23456789e8,"token":${DIGITS_TOKEN}}}`;
+      res.writeHead(400, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    });
+    const { error } = await settle(dingtalk(DIGITS_SECRET).contact.getLatestDingIndex());
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect((error as DingTalkError).body).toMatchObject({ echo: ["[redacted]", "[redacted]"] });
+    const text = `${shown(error)}\n${inspect((error as { body?: unknown }).body, { depth: null })}`;
+    expect(leaked(text, [DIGITS_SECRET, DIGITS_TOKEN])).toEqual([]);
+  });
+
+  it("a token answer too long to be a token is a ParseError that does not show it; nothing is sent with it", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (req: Received, res) =>
+      json(res, 400, {
+        code: "parameter.error",
+        message: `refused ${req.headers["x-acs-dingtalk-access-token"]}`,
+      }),
+    );
+    const before = apiRequests().length;
+    for (const length of [8193, 9 * 1024 * 1024]) {
+      issued = `tok-${"A1b2".repeat(Math.ceil(length / 4))}`.slice(0, length);
+      const { error } = await settle(dingtalk().contact.getLatestDingIndex());
+      expect(error, `a token of ${length}`).toBeInstanceOf(ParseError);
+      expect((error as Error).message).toMatch(/accessToken is \d+ characters long/);
+      expect(leaked(shown(error), [issued.slice(0, 64)])).toEqual([]);
+    }
+    expect(apiRequests().length).toBe(before);
+    // At the bound, a token is taken (and masked in what the server echoes).
+    issued = `tok-${"A1b2".repeat(2048)}`.slice(0, 8192);
+    const { error } = await settle(dingtalk().contact.getLatestDingIndex());
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(leaked(shown(error), [issued])).toEqual([]);
   });
 });
