@@ -6,6 +6,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import { ConfigError } from "./errors.js";
 import {
   answerOf,
+  markBounded,
   onAbort,
   type Transport,
   TransportFailure,
@@ -206,7 +207,7 @@ export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport
   const agents: Agents = { http: new HttpAgent(settings), https: new HttpsAgent(settings) };
   const targetOf = targets();
   const send: Transport = (request) => exchange(agents, targetOf, request);
-  return Object.assign(send, {
+  return Object.assign(markBounded(send), {
     destroy() {
       agents.http.destroy();
       agents.https.destroy();

@@ -202,13 +202,21 @@ async function fetched(
   }
 }
 
+/** Transports that end at their request's bound by themselves: this package's own. */
+const selfBounded = new WeakSet<Transport>();
+export function markBounded<T extends Transport>(transport: T): T {
+  selfBounded.add(transport);
+  return transport;
+}
+
 /** The transport over a `fetch` function. */
 export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
-  return (request) => settled(request, (signal) => fetched(fetch, request, signal));
+  return markBounded((request) => settled(request, (signal) => fetched(fetch, request, signal)));
 }
 
 /** A transport given as an option, held to its request's bound whatever it does with the signal. */
 export function boundedTransport(transport: Transport): Transport {
+  if (selfBounded.has(transport)) return transport;
   return (request) => settled(request, async (signal) => transport({ ...request, signal }));
 }
 

@@ -11,6 +11,7 @@ import { createDingTalk } from "imspec/dingtalk";
 import { nodeTransport } from "imspec/node";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  boundedTransport,
   fetchTransport,
   type Transport,
   TransportFailure,
@@ -675,6 +676,14 @@ describe("a client over either transport", () => {
       // Sent at most once (on a loaded machine the abort may come before the request arrives): never retried.
       expect(result.n).toBeLessThanOrEqual(1);
     }
+  });
+
+  it("this package's own transports, given as options, are not wrapped again: they bound themselves", () => {
+    const own = [nodeTransport(), fetchTransport()];
+    for (const transport of own) expect(boundedTransport(transport)).toBe(transport);
+    const custom: Transport = async () => ({ status: 204, headers: {}, body: "" });
+    expect(boundedTransport(custom)).not.toBe(custom);
+    (own[0] as ReturnType<typeof nodeTransport>).destroy();
   });
 
   it("a fetch or transport option that ignores its signal and timeout cannot hold the call", async () => {
