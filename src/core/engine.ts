@@ -255,7 +255,7 @@ function readAnswer(
       {
         status,
         statusText: redactor.text(answer.statusText ?? ""),
-        headers: redactor.headers(new Headers(answer.headers as Record<string, string>)),
+        headers: redactor.headers(answer.headers),
         body: redactor.value(parsed ? data : undefined),
       },
       op,

@@ -118,9 +118,9 @@ export class Redactor {
   }
 
   /** Names masked too (a server may answer a header named after a token), as valid header names. */
-  headers(input: Headers): Headers {
+  headers(input: Headers | Readonly<Record<string, string>>): Headers {
     const out = new Headers();
-    for (const [name, value] of input) {
+    for (const [name, value] of input instanceof Headers ? input : Object.entries(input)) {
       const masked = this.text(name).split(MASK).join(NAME_MASK).replace(NOT_IN_TOKEN, "-") || NAME_MASK;
       try {
         out.append(masked, this.text(value));

@@ -151,17 +151,17 @@ function recordOf(fetched: Headers): Record<string, string> {
 }
 
 /**
- * Runs `exchange` with a signal that aborts at the caller's abort or at the timeout, and settles at
- * the first of the three: an exchange that ignores its signal (a `fetch` or transport given as an
- * option) cannot hold the call past its bound.
+ * Runs `exchange` and settles at the first of its answer, the timeout and the caller's abort: an
+ * exchange that ignores its signal (a `fetch` or transport given as an option) cannot hold the call
+ * past its bound. `stop` is told why when the exchange is given up on.
  */
 function settled(
   request: TransportRequest,
-  exchange: (signal: AbortSignal) => Promise<TransportResponse>,
+  exchange: () => Promise<TransportResponse>,
+  stop?: (reason: unknown) => void,
 ): Promise<TransportResponse> {
   const { signal } = request;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const controller = new AbortController();
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);
@@ -170,11 +170,11 @@ function settled(
     const end = (reason: unknown) => {
       done();
       reject(reason);
-      controller.abort(reason);
+      stop?.(reason);
     };
     const off = signal ? onAbort(signal, () => end(signal.reason)) : undefined;
     const timer = setTimeout(() => end(new TransportFailure("timeout")), request.timeout);
-    exchange(controller.signal).then((answer) => {
+    exchange().then((answer) => {
       done();
       resolve(answer);
     }, end);
@@ -211,13 +211,17 @@ export function markBounded<T extends Transport>(transport: T): T {
 
 /** The transport over a `fetch` function. */
 export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
-  return markBounded((request) => settled(request, (signal) => fetched(fetch, request, signal)));
+  return markBounded((request) => {
+    const controller = new AbortController();
+    const abort = (reason: unknown) => controller.abort(reason);
+    return settled(request, () => fetched(fetch, request, controller.signal), abort);
+  });
 }
 
 /** A transport given as an option, held to its request's bound whatever it does with the signal. */
 export function boundedTransport(transport: Transport): Transport {
   if (selfBounded.has(transport)) return transport;
-  return (request) => settled(request, async (signal) => transport({ ...request, signal }));
+  return (request) => settled(request, async () => transport(request));
 }
 
 /** What `#default-transport` gives where there is no node:http: the global fetch. */

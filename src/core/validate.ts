@@ -52,13 +52,19 @@ function kindOf(value: unknown): string {
 
 /** A ConfigError naming `name` unless `value` is an object (not null, not an array). */
 export function checkObject(name: string, value: unknown, site?: CallSite): void {
-  if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new ConfigError(`${name} must be an object (got ${kindOf(value)})`, site);
+  let kind: string;
+  try {
+    kind = kindOf(value);
+  } catch {
+    throw new ConfigError(`${name} cannot be read (a revoked Proxy)`, site);
+  }
+  if (value === null || typeof value !== "object" || kind === "an array")
+    throw new ConfigError(`${name} must be an object (got ${kind})`, site);
 }
 
-/** A ConfigError naming `name` unless `value` is undefined or a function. */
+/** A ConfigError naming `name` unless `value` is a function, or null or undefined for none. */
 export function checkFunction(name: string, value: unknown, site?: CallSite): void {
-  if (value !== undefined && typeof value !== "function")
+  if (value != null && typeof value !== "function")
     throw new ConfigError(`${name} must be a function (got ${kindOf(value)})`, site);
 }
 

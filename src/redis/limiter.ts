@@ -66,6 +66,9 @@ export interface RedisLimiterStoreOptions {
 const option = (value: number | undefined, fallback: number, name: string, max = MAX_WAIT_MS): number =>
   checked(`RedisLimiterStore: ${name}`, value, fallback, 1, max);
 
+/** The least time a take gives Redis however little its caller has left (a healthy one answers in a few ms). */
+const MIN_WITHIN_MS = 50;
+
 /** `promise`'s value, or undefined if it has none after `ms`. */
 function first<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -123,7 +126,10 @@ export class RedisLimiterStore implements LimiterStore {
       const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error));
       // A caller that cannot wait `commandTimeoutMs` is limited locally once Redis has had its time;
       // the command goes on, and its timeout still decides whether Redis is down.
-      const wait = await (within === undefined || within >= this.#timeoutMs ? taken : first(taken, within));
+      // Never under MIN_WITHIN_MS: a queued call's later takes have little time left, and a healthy
+      // Redis must still be the one that answers them, or the processes would share no budget.
+      const bound = Number.isFinite(within) ? Math.max(within as number, MIN_WITHIN_MS) : this.#timeoutMs;
+      const wait = await (bound >= this.#timeoutMs ? taken : first(taken, bound));
       if (wait !== undefined) return wait;
     } else this.#probe();
     const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));

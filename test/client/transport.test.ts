@@ -686,6 +686,18 @@ describe("a client over either transport", () => {
     (own[0] as ReturnType<typeof nodeTransport>).destroy();
   });
 
+  it("an answer header no Headers object takes (not Latin-1) is left out of the error, which stays typed", async () => {
+    const transport: Transport = async () => ({
+      status: 400,
+      headers: { "x-message": "失败", "x-acs-request-id": "R-9", "content-type": "application/json" },
+      body: JSON.stringify({ code: "invalid.param", message: "bad", requestid: "R-9" }),
+    });
+    const dt = createDingTalk({ rateLimit: false, accessToken: TOKEN, transport, retry: false });
+    const error = await dt.contact.getLatestDingIndex().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "DingTalkError", code: "invalid.param", requestId: "R-9" });
+    expect([...(error as { headers: Headers }).headers.keys()]).toEqual(["content-type", "x-acs-request-id"]);
+  });
+
   it("a fetch or transport option that ignores its signal and timeout cannot hold the call", async () => {
     const server = await new ScriptedServer().start();
     server.on(

@@ -113,7 +113,6 @@ const NOT_FUNCTIONS: Array<[string, unknown]> = [
   ["a number", 5],
   ["a string", "fetch"],
   ["an object", {}],
-  ["null", null],
 ];
 const FUNCTION_OPTIONS = ["transport", "fetch", "logger", "getAccessToken", "random"];
 
@@ -162,8 +161,11 @@ describe("options that must be functions", () => {
     const given = Object.fromEntries(FUNCTION_OPTIONS.map((name) => [name, fn]));
     expect(validateOptions(given)).toEqual(given);
     expect(() => createDingTalk(given as never)).not.toThrow();
-    const none = Object.fromEntries(FUNCTION_OPTIONS.map((name) => [name, undefined]));
-    expect(() => createDingTalk(none as never)).not.toThrow();
+    // null means none, as it does for params and call options (`logger: debug ? log : null`).
+    for (const absent of [undefined, null]) {
+      const none = Object.fromEntries(FUNCTION_OPTIONS.map((name) => [name, absent]));
+      expect(() => createDingTalk(none as never)).not.toThrow();
+    }
   });
 });
 
@@ -243,6 +245,24 @@ describe("a method's params and options, and its paginators'", () => {
       expect(sent).toEqual([]);
     },
   );
+
+  it("a revoked Proxy as params or options is a ConfigError in each of them, nothing sent", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const { method, sent } = listing();
+    for (const [, run] of CALLS)
+      for (const [what, args] of [
+        ["params", [proxy]],
+        ["options", [{}, proxy]],
+      ] as const) {
+        const error = await failure(() => run(method, args));
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toBe(
+          `listEmpAttributeVisibility: ${what} cannot be read (a revoked Proxy)`,
+        );
+      }
+    expect(sent).toEqual([]);
+  });
 
   it("report a refusal as a rejection, as every other failure of theirs: never a throw at the call", async () => {
     const { method } = listing();

@@ -232,6 +232,26 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(logs.filter((m) => m.includes("answers again"))).toHaveLength(1);
   });
 
+  it("a healthy Redis answers a take however little time its caller has left: the budget stays shared", async () => {
+    const a = new RedisLimiterStore(client(), { prefix });
+    // A healthy Redis a few ms away, as over a network: slower than a caller with no time left.
+    const near = client();
+    const distant = {
+      call: async (command: string, ...args: Array<string | number>) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return near.call(command, ...args);
+      },
+    };
+    const b = new RedisLimiterStore(distant, { prefix });
+    const budget = [{ key: "late", calls: 1, windowMs: 5_000 }];
+    expect(await a.take(budget, 0)).toBe(0);
+    // A queued call's later takes come past half its time (`within` ≤ 0): still Redis's answer, a
+    // wait, not a local share that knows nothing of process a's call.
+    for (const within of [0, -100, Number.NaN])
+      expect(await b.take(budget, 0, within)).toBeGreaterThan(4_000);
+    expect(b.local).toBe(false);
+  });
+
   it("Redis frozen: a call whose timeout is under commandTimeoutMs still goes, limited locally", async () => {
     const server = await gateway({ limit: 1_000, key: (p) => p });
     const logs: string[] = [];
