@@ -69,13 +69,19 @@ const option = (value: number | undefined, fallback: number, name: string, max =
 /** The least time a take gives Redis however little its caller has left (a healthy one answers in a few ms). */
 const MIN_WITHIN_MS = 50;
 
-/** `promise`'s value, or undefined if it has none after `ms`. */
-function first<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+/** `promise`'s value, or what `late` returns (or throws) if it has none after `ms`. */
+function inTime<T, L>(promise: Promise<T>, ms: number, late: () => L): Promise<T | L> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  const lateOne = new Promise<L>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(late());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
   });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, lateOne]).finally(() => clearTimeout(timer));
 }
 
 export class RedisLimiterStore implements LimiterStore {
@@ -85,10 +91,10 @@ export class RedisLimiterStore implements LimiterStore {
   readonly #timeoutMs: number;
   readonly #retryMs: number;
   readonly #log: (message: string) => void;
-  /** Set while Redis is unreachable: where the budgets are counted meanwhile. */
-  #local: MemoryLimiterStore | undefined;
-  /** Where the takes of callers that could not wait for a slow Redis are counted. */
-  readonly #spare = new MemoryLimiterStore();
+  /** Where budgets are counted while Redis is unreachable, and for callers that cannot wait for it. */
+  readonly #memory = new MemoryLimiterStore();
+  /** Set while Redis is unreachable. */
+  #down = false;
   #retryAt = 0;
   #probing = false;
 
@@ -118,22 +124,22 @@ export class RedisLimiterStore implements LimiterStore {
 
   /** Whether budgets are counted locally right now (Redis unreachable). */
   get local(): boolean {
-    return this.#local !== undefined;
+    return this.#down;
   }
 
   async take(budgets: readonly Budget[], now: number, within?: number): Promise<number> {
-    if (!this.#local) {
+    if (!this.#down) {
       const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error));
       // A caller that cannot wait `commandTimeoutMs` is limited locally once Redis has had its time;
       // the command goes on, and its timeout still decides whether Redis is down.
       // Never under MIN_WITHIN_MS: a queued call's later takes have little time left, and a healthy
       // Redis must still be the one that answers them, or the processes would share no budget.
       const bound = Number.isFinite(within) ? Math.max(within as number, MIN_WITHIN_MS) : this.#timeoutMs;
-      const wait = await (bound >= this.#timeoutMs ? taken : first(taken, bound));
+      const wait = await (bound >= this.#timeoutMs ? taken : inTime(taken, bound, () => undefined));
       if (wait !== undefined) return wait;
     } else this.#probe();
     const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));
-    return (this.#local ?? this.#spare).take(share, now);
+    return this.#memory.take(share, now);
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {
@@ -155,17 +161,15 @@ export class RedisLimiterStore implements LimiterStore {
 
   /** One command, rejected after `commandTimeoutMs` (the command itself may still complete later). */
   #bounded(...args: Array<string | number>): Promise<unknown> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    return inTime(this.#send(...args), this.#timeoutMs, () => {
+      throw new Error(`no answer within ${this.#timeoutMs} ms`);
     });
-    return Promise.race([this.#send(...args), timeout]).finally(() => clearTimeout(timer));
   }
 
   #fallBack(error: unknown): void {
     this.#retryAt = Date.now() + this.#retryMs;
-    if (this.#local) return;
-    this.#local = new MemoryLimiterStore();
+    if (this.#down) return;
+    this.#down = true;
     // The reason names no host, port or password: an error code, a class name, or the timeout.
     const e = error as { code?: unknown; name?: unknown; message?: unknown };
     let reason = typeof e?.name === "string" ? e.name : "Error";
@@ -183,7 +187,7 @@ export class RedisLimiterStore implements LimiterStore {
     this.#bounded("PING").then(
       () => {
         this.#probing = false;
-        this.#local = undefined;
+        this.#down = false;
         this.#log("imspec: the Redis rate-limit store answers again; budgets are shared again");
       },
       () => {
