@@ -50,16 +50,25 @@ function kindOf(value: unknown): string {
   return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
 }
 
+/** An object, not null or an array, that can be read (a revoked Proxy cannot). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  try {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** A ConfigError naming `name` unless `value` is an object (not null, not an array). */
 export function checkObject(name: string, value: unknown, site?: CallSite): void {
+  if (isRecord(value)) return;
   let kind: string;
   try {
     kind = kindOf(value);
   } catch {
     throw new ConfigError(`${name} cannot be read (a revoked Proxy)`, site);
   }
-  if (value === null || typeof value !== "object" || kind === "an array")
-    throw new ConfigError(`${name} must be an object (got ${kind})`, site);
+  throw new ConfigError(`${name} must be an object (got ${kind})`, site);
 }
 
 /** A ConfigError naming `name` unless `value` is a function, or null or undefined for none. */

@@ -16,7 +16,7 @@ import type { components, paths } from "../../generated/workplus/schema.js";
 import { type Client, type ClientOptions, createClient } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS } from "../core/errors.js";
 import type { CommonClientOptions } from "../core/options.js";
-import { checkObject } from "../core/validate.js";
+import { checkObject, isRecord } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -80,7 +80,7 @@ export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
       // Params that are not an object are left to the method, which refuses them.
       (p?: { source_type?: string } | null, c?: object) =>
         method(
-          p == null || (typeof p === "object" && !Array.isArray(p) && p.source_type === undefined)
+          p == null || (isRecord(p) && p.source_type === undefined)
             ? { ...p, source_type: options.sourceType }
             : p,
           c,

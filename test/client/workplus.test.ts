@@ -218,7 +218,9 @@ describe("createWorkPlus", () => {
     expect(server.requests.at(-1)?.query.has("source_type")).toBe(false);
     // Params that are no object are refused as on any client, never spread into one.
     const sent = server.requests.length;
-    for (const params of [null, "appId", ["a"], 5])
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    for (const params of [null, "appId", ["a"], 5, revoked])
       await expect(wp.apps.listScopeViews(params as never)).rejects.toBeInstanceOf(ConfigError);
     expect(server.requests).toHaveLength(sent);
   });
