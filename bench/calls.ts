@@ -2,8 +2,10 @@
  * Per-call cost and throughput of every client against the loopback server (bench/server.ts).
  *
  * Per call: each client makes `calls` sequential calls per round; rounds alternate the clients
- * (A B C … A B C …) so a slow patch of a shared machine hits every client alike. The figure is the
- * median over rounds of (round time / calls), with the spread of the rounds.
+ * (A B C, then B C A, then C A B, …) so a slow patch of a shared machine hits every client alike.
+ * The figure is the median over rounds of (round time / calls), with the spread of the rounds. The
+ * order turns by one place each round: in a fixed order a client always followed the same one and
+ * paid for what that one left (its garbage, its sockets' timers), the same bias in every round.
  *
  * Throughput: `inFlight` calls kept in flight until `calls` are done or `maxMs` has passed,
  * whichever is first; again alternating rounds, median calls/s.
@@ -47,6 +49,12 @@ export async function sanityCheck(clients: BenchClient[]): Promise<void> {
   }
 }
 
+/** Round `round`'s order: the clients turned by one place per round, so none always follows the same one. */
+export function turn<T>(clients: readonly T[], round: number): T[] {
+  const at = round % clients.length;
+  return [...clients.slice(at), ...clients.slice(0, at)];
+}
+
 /** Wall and CPU µs of `calls` sequential calls. */
 async function sequential(client: BenchClient, calls: number): Promise<{ wall: number; cpu: number }> {
   const cpu = process.cpuUsage();
@@ -68,7 +76,7 @@ export async function perCall(
   const wall = new Map<string, number[]>(clients.map((c) => [c.id, []]));
   const cpu = new Map<string, number[]>(clients.map((c) => [c.id, []]));
   for (let round = 0; round < options.rounds; round++) {
-    for (const client of clients) {
+    for (const client of turn(clients, round)) {
       const us = await sequential(client, options.calls);
       wall.get(client.id)?.push(us.wall / options.calls);
       cpu.get(client.id)?.push(us.cpu / options.calls);
@@ -124,7 +132,7 @@ export async function throughput(
     for (const client of clients) await load(client, inFlight, inFlight * 20, options.maxMs);
     const samples = new Map<string, number[]>(clients.map((c) => [c.id, []]));
     for (let round = 0; round < options.rounds; round++) {
-      for (const client of clients) {
+      for (const client of turn(clients, round)) {
         samples.get(client.id)?.push((await load(client, inFlight, options.calls, options.maxMs)).rate);
       }
     }

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { load, sanityCheck, warmUp } from "./calls.js";
+import { load, sanityCheck, turn, warmUp } from "./calls.js";
 import { type BenchClient, type Factory, imspec, loadImspec, nodeHttp } from "./clients.js";
 import { startServer } from "./server.js";
 import { buildDist } from "./size.js";
@@ -82,7 +82,7 @@ try {
   for (const inFlight of levels) {
     const samples = new Map(clients.map((c) => [c.id, { rate: [] as number[], cpu: [] as number[] }]));
     for (let round = 0; round < rounds; round++)
-      for (const client of clients) {
+      for (const client of turn(clients, round)) {
         const { rate, cpuUs: cpu } = await load(client, inFlight, calls, Number.POSITIVE_INFINITY);
         samples.get(client.id)?.rate.push(rate);
         samples.get(client.id)?.cpu.push(cpu);

@@ -2,7 +2,7 @@
  * What the rate limiter costs a call that it never holds back: budgets far above the call rate
  * (DingTalk's two scopes, app-operation and IP, at a billion calls per window), in-memory store.
  *
- * Cases, measured in alternating rounds (A B C D A B C D …) like bench/calls.ts:
+ * Cases, measured in alternating rounds like bench/calls.ts (the order turned by one each round):
  *   nothing          an awaited empty async step, the least any extra step costs
  *   tryAcquire       the synchronous take an uncontended call gets (what the engine does first)
  *   acquire          `limiter.acquire(budgets)`, the queued path a contended call takes
@@ -14,6 +14,7 @@
  */
 import { Agent, get } from "node:http";
 import { type Budget, createRateLimiter } from "../src/core/limiter.js";
+import { turn } from "./calls.js";
 import { loadImspec, UNLIMITED } from "./clients.js";
 import { examples, SENIOR_SETTINGS_PATH, SENIOR_STAFF_ID, TOKEN_HEADER } from "./server.js";
 import { median, spread } from "./stats.js";
@@ -138,7 +139,7 @@ export async function limiterCost(options: {
   try {
     for (const c of cases) for (let i = 0; i < options.calls * c.n; i++) await c.run();
     for (let round = 0; round < options.rounds; round++) {
-      for (const c of cases) {
+      for (const c of turn(cases, round)) {
         const calls = options.calls * c.n;
         const started = process.hrtime.bigint();
         for (let i = 0; i < calls; i++) await c.run();
