@@ -17,6 +17,10 @@ const MAX_DERIVED = 64 * 1024;
 const NAME_MASK = "redacted";
 const NOT_IN_TOKEN = /[^!#$%&'*+.^`|~\w-]/g;
 const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.stringify and inspect survive
+/** Values copied from one error body; past them the rest is cut (and marked): a body of megabytes took
+ * longer to redact whole than a call's timeout (0.3 s at 8.5 MB). The top level's own values go first. */
+const MAX_VALUES = 100_000;
+const CUT = "[cut]";
 const NAMES = "token|secret|ticket|password|passwd";
 const SCHEMES = "bearer|basic";
 /** A name whose value is a secret: `access_token`, `clientSecret`, `suiteTicket`, … */
@@ -132,7 +136,7 @@ export class Redactor {
   }
 
   /** A redacted copy of JSON-like data that JSON.stringify and util.inspect survive: cut at MAX_DEPTH
-   * (so the recursion is bounded too), cycles and repeats marked, bigints as strings. */
+   * and past MAX_VALUES (so the work is bounded too), cycles and repeats marked, bigints as strings. */
   value(input: unknown): unknown {
     const seen = new Set<object>();
     // A large body repeats its keys in every item: each is looked at once (null: a key left out).
@@ -148,28 +152,44 @@ export class Redactor {
     this.#build();
     const numbers = this.#numbers;
     const [least, greatest] = this.#range as [number, number];
-    const copy = (from: unknown, depth: number): unknown => {
+    let left = MAX_VALUES;
+    const scalar = (from: unknown): unknown => {
       if (typeof from === "string") return this.text(from);
       // A secret of digits echoed as a JSON number: looked up, not scanned (a body holds many numbers).
       if (typeof from === "number")
         return from >= least && from <= greatest && numbers.has(from) ? MASK : from;
-      if (from === null || typeof from !== "object")
-        return typeof from === "bigint"
-          ? this.text(String(from))
-          : typeof from === "function"
-            ? undefined
-            : from;
+      if (typeof from === "bigint") return this.text(String(from));
+      return typeof from === "function" ? undefined : from;
+    };
+    const copy = (from: unknown, depth: number): unknown => {
+      if (from === null || typeof from !== "object") return scalar(from);
       if (seen.has(from)) return "[circular]";
       if (depth >= MAX_DEPTH) return "[too deep]";
       seen.add(from);
       try {
-        if (Array.isArray(from)) return Array.from(from, (v) => copy(v, depth + 1));
+        if (Array.isArray(from)) {
+          const out: unknown[] = [];
+          for (const v of from) {
+            if (left-- <= 0) return [...out, CUT];
+            out.push(copy(v, depth + 1));
+          }
+          return out;
+        }
+        // Scalars first, objects after (in their places): a code or message beside a huge list stays.
         const out: Slot = {};
+        const later: Array<[string, unknown]> = [];
         for (const k of Object.keys(from)) {
+          if (left-- <= 0) return Object.assign(out, { [CUT]: CUT });
           const key = keyOf(k);
           const v = (from as Slot)[k];
-          if (key) out[key.out] = key.secret && SCALAR.has(typeof v) ? MASK : copy(v, depth + 1);
+          if (!key) continue;
+          if (key.secret && SCALAR.has(typeof v)) out[key.out] = MASK;
+          else if (v !== null && typeof v === "object") {
+            out[key.out] = CUT; // its place in the order of keys, filled below while values are left
+            later.push([key.out, v]);
+          } else out[key.out] = scalar(v);
         }
+        for (const [k, v] of later) if (left > 0) out[k] = copy(v, depth + 1);
         return out;
       } catch {
         return MASK; // a getter or proxy that throws

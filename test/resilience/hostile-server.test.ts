@@ -76,6 +76,21 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
+    it("an error body of 8 MB is a typed error with its code and message; the rest of it is cut, not walked", async () => {
+      const items = Array.from({ length: 120_000 }, (_, i) => ({ id: i, name: `user ${i}`, echo: TOKEN }));
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+        json(res, 400, { items, code: "parameter.error", message: `no such index (${TOKEN})` }),
+      );
+      const error = await client()
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "DingTalkError", status: 400, code: "parameter.error" });
+      expect((error as Error).message).toContain("parameter.error: no such index ([redacted])");
+      const body = (error as { body: { items: unknown[] } }).body;
+      expect(body.items.at(-1)).toBe("[cut]");
+      expect(JSON.stringify(body)).not.toContain(TOKEN);
+    });
+
     it("a content-length over the cap is refused before the body is read", async () => {
       server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
         res.writeHead(200, { "content-type": "application/json", "content-length": String(3 * 1024 ** 3) });

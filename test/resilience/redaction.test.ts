@@ -193,6 +193,26 @@ describe("Redactor", () => {
     expect(r.value({ message: `x${huge}`, n: 1 })).toEqual({ message: "[redacted]", n: 1 });
   });
 
+  it("cuts a body past 100 000 values, and marks the cut; the top level's own values stay wherever they stand", () => {
+    const items = Array.from({ length: 300_000 }, (_, i) => ({ id: i, note: `echo ${TOKEN}` }));
+    const out = redactor.value({ items, code: "busy", message: `refused ${TOKEN}`, page: { next: 2 } }) as {
+      items: unknown[];
+      code: string;
+      message: string;
+      page: unknown;
+    };
+    expect(out).toMatchObject({ code: "busy", message: "refused [redacted]", page: "[cut]" });
+    expect(Object.keys(out)).toEqual(["items", "code", "message", "page"]);
+    expect(out.items.length).toBeLessThan(100_000);
+    expect(out.items.at(-1)).toBe("[cut]");
+    expect(out.items[0]).toEqual({ id: 0, note: "echo [redacted]" });
+    expect(leaked(JSON.stringify(out), [TOKEN])).toEqual([]);
+    // Under the bound nothing is cut.
+    const small = redactor.value({ items: items.slice(0, 1_000) }) as { items: unknown[] };
+    expect(small.items).toHaveLength(1_000);
+    expect(JSON.stringify(small)).not.toContain("[cut]");
+  });
+
   it("keeps the order of keys and of array items", () => {
     expect(JSON.stringify(new Redactor().value({ b: 1, a: [1, 2, { d: 1, c: 2 }] }))).toBe(
       '{"b":1,"a":[1,2,{"d":1,"c":2}]}',
