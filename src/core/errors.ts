@@ -204,27 +204,43 @@ export interface ErrorDialect {
 }
 
 /**
+ * The fields of a body that the dialect reads (code, message, request id), alone: taken from the
+ * whole body, before a copy of it is cut short (`Redactor.value`), so a huge body keeps them.
+ */
+export function dialectFields(body: unknown, dialect: ErrorDialect): Record<string, unknown> | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  const out: Record<string, unknown> = {};
+  for (const names of [dialect.code, dialect.message, dialect.requestId]) {
+    const name = names.find((n) => field(body, [n]) !== undefined);
+    if (name !== undefined) out[name] = (body as Record<string, unknown>)[name];
+  }
+  return out;
+}
+
+/**
  * The factory: an answer the server refused → the API's error class. `body` is the parsed (and
- * redacted) JSON body, or `undefined` when it was not JSON; `override` is a refusal's code and message.
+ * redacted) JSON body, or `undefined` when it was not JSON; `fields` its `dialectFields`, redacted
+ * (the body when not given); `override` is a refusal's code and message.
  */
 export function apiErrorFrom(
   api: string,
   dialect: ErrorDialect,
-  answer: { status: number; statusText: string; headers: Headers; body: unknown },
+  answer: { status: number; statusText: string; headers: Headers; body: unknown; fields?: unknown },
   site: CallSite,
   ErrorClass: ApiErrorClass = ApiError,
   override: { code?: string | number | undefined; message?: string } = {},
 ): ApiError {
   const { status, headers, body } = answer;
+  const named = "fields" in answer ? answer.fields : body;
   const fromHeader = dialect.requestIdHeader.map((h) => headers.get(h)).find((v) => v);
   return new ErrorClass({
     ...site,
     api,
     status,
-    code: override.code ?? field(body, dialect.code),
+    code: override.code ?? field(named, dialect.code),
     message:
-      override.message ?? String(field(body, dialect.message) ?? (answer.statusText || `HTTP ${status}`)),
-    requestId: String(field(body, dialect.requestId) ?? fromHeader ?? "") || undefined,
+      override.message ?? String(field(named, dialect.message) ?? (answer.statusText || `HTTP ${status}`)),
+    requestId: String(field(named, dialect.requestId) ?? fromHeader ?? "") || undefined,
     body,
     headers,
   });

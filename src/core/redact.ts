@@ -17,9 +17,12 @@ const MAX_DERIVED = 64 * 1024;
 const NAME_MASK = "redacted";
 const NOT_IN_TOKEN = /[^!#$%&'*+.^`|~\w-]/g;
 const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.stringify and inspect survive
-/** Values copied from one error body; past them the rest is cut (and marked): a body of megabytes took
- * longer to redact whole than a call's timeout (0.3 s at 8.5 MB). The top level's own values go first. */
+/** Values, and characters of strings and keys, copied from one error body; past either the rest is
+ * cut (and marked), a string whole, never a part of one (a secret's prefix would show): a body of
+ * megabytes took longer to redact whole than a call's timeout (0.3 s at 8.5 MB). Each object's own
+ * scalars are copied before its nested values. */
 const MAX_VALUES = 100_000;
+const MAX_CHARS = 2 * 1024 * 1024;
 const CUT = "[cut]";
 const NAMES = "token|secret|ticket|password|passwd";
 const SCHEMES = "bearer|basic";
@@ -136,7 +139,8 @@ export class Redactor {
   }
 
   /** A redacted copy of JSON-like data that JSON.stringify and util.inspect survive: cut at MAX_DEPTH
-   * and past MAX_VALUES (so the work is bounded too), cycles and repeats marked, bigints as strings. */
+   * and past MAX_VALUES or MAX_CHARS (so the work is bounded too), cycles and repeats marked, bigints
+   * as strings. */
   value(input: unknown): unknown {
     const seen = new Set<object>();
     // A large body repeats its keys in every item: each is looked at once (null: a key left out).
@@ -153,12 +157,20 @@ export class Redactor {
     const numbers = this.#numbers;
     const [least, greatest] = this.#range as [number, number];
     let left = MAX_VALUES;
+    let chars = MAX_CHARS;
+    const spend = (length: number) => {
+      chars -= length;
+      return chars >= 0;
+    };
+    // A text as long as a secret past MAX_DERIVED is masked whole by `text` at no cost: not charged.
+    const string = (from: string) =>
+      from.length >= this.#whole ? MASK : spend(from.length) ? this.text(from) : CUT;
     const scalar = (from: unknown): unknown => {
-      if (typeof from === "string") return this.text(from);
+      if (typeof from === "string") return string(from);
       // A secret of digits echoed as a JSON number: looked up, not scanned (a body holds many numbers).
       if (typeof from === "number")
         return from >= least && from <= greatest && numbers.has(from) ? MASK : from;
-      if (typeof from === "bigint") return this.text(String(from));
+      if (typeof from === "bigint") return string(String(from));
       return typeof from === "function" ? undefined : from;
     };
     const copy = (from: unknown, depth: number): unknown => {
@@ -170,26 +182,28 @@ export class Redactor {
         if (Array.isArray(from)) {
           const out: unknown[] = [];
           for (const v of from) {
-            if (left-- <= 0) return [...out, CUT];
+            if (left-- <= 0 || chars < 0) return [...out, CUT];
             out.push(copy(v, depth + 1));
           }
           return out;
         }
         // Scalars first, objects after (in their places): a code or message beside a huge list stays.
+        // Two keys redacted alike: the last one's value, as in the order of keys.
         const out: Slot = {};
-        const later: Array<[string, unknown]> = [];
+        const later = new Map<string, unknown>();
         for (const k of Object.keys(from)) {
-          if (left-- <= 0) return Object.assign(out, { [CUT]: CUT });
+          if (left-- <= 0 || (!keys.has(k) && !spend(k.length))) return Object.assign(out, { [CUT]: CUT });
           const key = keyOf(k);
           const v = (from as Slot)[k];
           if (!key) continue;
+          later.delete(key.out);
           if (key.secret && SCALAR.has(typeof v)) out[key.out] = MASK;
           else if (v !== null && typeof v === "object") {
             out[key.out] = CUT; // its place in the order of keys, filled below while values are left
-            later.push([key.out, v]);
+            later.set(key.out, v);
           } else out[key.out] = scalar(v);
         }
-        for (const [k, v] of later) if (left > 0) out[k] = copy(v, depth + 1);
+        for (const [k, v] of later) if (left > 0 && chars >= 0) out[k] = copy(v, depth + 1);
         return out;
       } catch {
         return MASK; // a getter or proxy that throws

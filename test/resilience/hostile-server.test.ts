@@ -91,6 +91,24 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       expect(JSON.stringify(body)).not.toContain(TOKEN);
     });
 
+    it("an error body of 400,000 fields before its code keeps the code, message and request id", async () => {
+      const fields = Object.fromEntries(Array.from({ length: 400_000 }, (_, i) => [`f${i}`, i]));
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+        json(res, 400, {
+          ...fields,
+          code: "parameter.error",
+          message: `no such index (${TOKEN})`,
+          requestid: "R-7",
+        }),
+      );
+      const error = await client()
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error", requestId: "R-7" });
+      expect((error as Error).message).toContain("no such index ([redacted])");
+      expect((error as { body: Record<string, unknown> }).body["[cut]"]).toBe("[cut]");
+    });
+
     it("a content-length over the cap is refused before the body is read", async () => {
       server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
         res.writeHead(200, { "content-type": "application/json", "content-length": String(3 * 1024 ** 3) });

@@ -213,6 +213,27 @@ describe("Redactor", () => {
     expect(JSON.stringify(small)).not.toContain("[cut]");
   });
 
+  it("cuts past 2 MiB of characters too: a string over the rest is cut whole, never a prefix of it", () => {
+    const line = `token=a ${TOKEN} `.repeat(12); // each of these costs the patterns most
+    const out = redactor.value({ code: "busy", items: Array.from({ length: 99_000 }, () => line) }) as {
+      code: string;
+      items: unknown[];
+    };
+    expect(out.code).toBe("busy");
+    expect(out.items.length).toBeLessThan(5_000);
+    expect(out.items.at(-1)).toBe("[cut]");
+    const long = `${TOKEN.repeat(70_000)}`; // 2.5 M characters, ending in a whole token
+    const cut = redactor.value({ message: "first", detail: long, after: "kept?" });
+    expect(cut).toEqual({ message: "first", detail: "[cut]", "[cut]": "[cut]" });
+  });
+
+  it("two keys that redact alike: the last one's value, whichever is nested", () => {
+    const r = new Redactor();
+    r.pin("s3cretValue99");
+    expect(r.value({ s3cretValue99: { x: 1 }, S3CRETVALUE99: "plain" })).toEqual({ "[redacted]": "plain" });
+    expect(r.value({ S3CRETVALUE99: "plain", s3cretValue99: { x: 1 } })).toEqual({ "[redacted]": { x: 1 } });
+  });
+
   it("keeps the order of keys and of array items", () => {
     expect(JSON.stringify(new Redactor().value({ b: 1, a: [1, 2, { d: 1, c: 2 }] }))).toBe(
       '{"b":1,"a":[1,2,{"d":1,"c":2}]}',
