@@ -258,7 +258,7 @@ function readAnswer(
         statusText: redactor.text(answer.statusText ?? ""),
         headers: redactor.headers(answer.headers),
         body: redactor.value(parsed ? data : undefined),
-        fields: redactor.value(parsed ? dialectFields(data, profile.errors) : undefined),
+        fields: parsed ? redactedFields(dialectFields(data, profile.errors), redactor) : undefined,
       },
       op,
       ErrorClass,
@@ -295,6 +295,12 @@ function readAnswer(
   }
   const result = op.noBody ? undefined : env?.resultField ? object?.[env.resultField] : data;
   return new Received(result, answer, data, profile, redactor);
+}
+
+/** Each field redacted apart, with a budget of its own: one of megabytes does not cut the others. */
+function redactedFields(fields: Record<string, unknown> | undefined, redactor: Redactor) {
+  if (!fields) return undefined;
+  return Object.assign({}, ...Object.entries(fields).map(([k, v]) => redactor.value({ [k]: v }) as object));
 }
 
 /** The request id of an answer (its body parsed as `data`), redacted. */

@@ -91,6 +91,17 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       expect(JSON.stringify(body)).not.toContain(TOKEN);
     });
 
+    it("a code of 2.2 MB is cut, and the message and request id beside it stay", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+        json(res, 400, { code: "E".repeat(2_200_000), message: "small message", requestid: "R-1" }),
+      );
+      const error = await client()
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "DingTalkError", code: "[cut]", requestId: "R-1" });
+      expect((error as Error).message).toContain("[cut]: small message");
+    });
+
     it("an error body of 400,000 fields before its code keeps the code, message and request id", async () => {
       const fields = Object.fromEntries(Array.from({ length: 400_000 }, (_, i) => [`f${i}`, i]));
       server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
