@@ -219,28 +219,27 @@ export function dialectFields(body: unknown, dialect: ErrorDialect): Record<stri
 
 /**
  * The factory: an answer the server refused → the API's error class. `body` is the parsed (and
- * redacted) JSON body, or `undefined` when it was not JSON; `fields` its `dialectFields`, redacted
- * (the body when not given); `override` is a refusal's code and message.
+ * redacted) JSON body, or `undefined` when it was not JSON; `fields` its `dialectFields`, redacted,
+ * where the code, message and request id are read; `override` is a refusal's code and message.
  */
 export function apiErrorFrom(
   api: string,
   dialect: ErrorDialect,
-  answer: { status: number; statusText: string; headers: Headers; body: unknown; fields?: unknown },
+  answer: { status: number; statusText: string; headers: Headers; body: unknown; fields: unknown },
   site: CallSite,
   ErrorClass: ApiErrorClass = ApiError,
   override: { code?: string | number | undefined; message?: string } = {},
 ): ApiError {
-  const { status, headers, body } = answer;
-  const named = "fields" in answer ? answer.fields : body;
+  const { status, headers, body, fields } = answer;
   const fromHeader = dialect.requestIdHeader.map((h) => headers.get(h)).find((v) => v);
   return new ErrorClass({
     ...site,
     api,
     status,
-    code: override.code ?? field(named, dialect.code),
+    code: override.code ?? field(fields, dialect.code),
     message:
-      override.message ?? String(field(named, dialect.message) ?? (answer.statusText || `HTTP ${status}`)),
-    requestId: String(field(named, dialect.requestId) ?? fromHeader ?? "") || undefined,
+      override.message ?? String(field(fields, dialect.message) ?? (answer.statusText || `HTTP ${status}`)),
+    requestId: String(field(fields, dialect.requestId) ?? fromHeader ?? "") || undefined,
     body,
     headers,
   });

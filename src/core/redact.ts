@@ -164,6 +164,7 @@ export class Redactor {
       chars -= length;
       return chars >= 0;
     };
+    const spent = () => left <= 0 || chars < 0;
     // A text as long as a secret past MAX_DERIVED is masked whole by `text` at no cost: not charged.
     const string = (from: string) =>
       from.length >= this.#whole ? MASK : spend(from.length) ? this.text(from) : CUT;
@@ -184,7 +185,8 @@ export class Redactor {
         if (Array.isArray(from)) {
           const out: unknown[] = [];
           for (const v of from) {
-            if (left-- <= 0 || chars < 0) return [...out, CUT];
+            if (spent()) return [...out, CUT];
+            left--;
             out.push(copy(v, depth + 1));
           }
           return out;
@@ -194,7 +196,8 @@ export class Redactor {
         const out: Slot = {};
         const later = new Map<string, unknown>();
         for (const k of Object.keys(from)) {
-          if (left-- <= 0 || (!keys.has(k) && !spend(k.length))) return Object.assign(out, { [CUT]: CUT });
+          if (spent() || (!keys.has(k) && !spend(k.length))) return Object.assign(out, { [CUT]: CUT });
+          left--;
           const key = keyOf(k);
           const v = (from as Slot)[k];
           if (!key) continue;
@@ -205,7 +208,7 @@ export class Redactor {
             later.set(key.out, v);
           } else out[key.out] = scalar(v);
         }
-        for (const [k, v] of later) if (left > 0 && chars >= 0) out[k] = copy(v, depth + 1);
+        for (const [k, v] of later) if (!spent()) out[k] = copy(v, depth + 1);
         return out;
       } catch {
         return MASK; // a getter or proxy that throws

@@ -76,14 +76,21 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
-    it("an error body of 8 MB is a typed error with its code and message; the rest of it is cut, not walked", async () => {
-      const items = Array.from({ length: 120_000 }, (_, i) => ({ id: i, name: `user ${i}`, echo: TOKEN }));
-      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
-        json(res, 400, { items, code: "parameter.error", message: `no such index (${TOKEN})` }),
-      );
-      const error = await client()
+    /** The error of a call refused with a 400 and `body`. */
+    const refusedWith = (body: unknown) => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 400, body));
+      return client()
         .contact.getLatestDingIndex()
         .catch((e: unknown) => e);
+    };
+
+    it("an error body of 8 MB is a typed error with its code and message; the rest of it is cut, not walked", async () => {
+      const items = Array.from({ length: 120_000 }, (_, i) => ({ id: i, name: `user ${i}`, echo: TOKEN }));
+      const error = await refusedWith({
+        items,
+        code: "parameter.error",
+        message: `no such index (${TOKEN})`,
+      });
       expect(error).toMatchObject({ name: "DingTalkError", status: 400, code: "parameter.error" });
       expect((error as Error).message).toContain("parameter.error: no such index ([redacted])");
       const body = (error as { body: { items: unknown[] } }).body;
@@ -92,29 +99,23 @@ describe.each(transports)("on $name", ({ options: transport }) => {
     });
 
     it("a code of 2.2 MB is cut, and the message and request id beside it stay", async () => {
-      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
-        json(res, 400, { code: "E".repeat(2_200_000), message: "small message", requestid: "R-1" }),
-      );
-      const error = await client()
-        .contact.getLatestDingIndex()
-        .catch((e: unknown) => e);
+      const error = await refusedWith({
+        code: "E".repeat(2_200_000),
+        message: "small message",
+        requestid: "R-1",
+      });
       expect(error).toMatchObject({ name: "DingTalkError", code: "[cut]", requestId: "R-1" });
       expect((error as Error).message).toContain("[cut]: small message");
     });
 
     it("an error body of 400,000 fields before its code keeps the code, message and request id", async () => {
       const fields = Object.fromEntries(Array.from({ length: 400_000 }, (_, i) => [`f${i}`, i]));
-      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
-        json(res, 400, {
-          ...fields,
-          code: "parameter.error",
-          message: `no such index (${TOKEN})`,
-          requestid: "R-7",
-        }),
-      );
-      const error = await client()
-        .contact.getLatestDingIndex()
-        .catch((e: unknown) => e);
+      const error = await refusedWith({
+        ...fields,
+        code: "parameter.error",
+        message: `no such index (${TOKEN})`,
+        requestid: "R-7",
+      });
       expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error", requestId: "R-7" });
       expect((error as Error).message).toContain("no such index ([redacted])");
       expect((error as { body: Record<string, unknown> }).body["[cut]"]).toBe("[cut]");
