@@ -32,14 +32,16 @@ const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
   // quadratically over a long run of word characters (a 1 MiB message took minutes).
-  [new RegExp(`((?:${NAMES})["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
+  // A list's first item too (`"refresh_token": ["…"]`).
+  [new RegExp(`((?:${NAMES})["']?\\s*[:=]\\s*(?:\\[\\s*)?["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
   [new RegExp(`(\\b(?:${SCHEMES})\\s+)[\\w.~+/=-]+`, "gi"), `$1${MASK}`],
 ];
 /** What every PATTERNS match contains: one scan rules most text out. */
 const MAY_MATCH = new RegExp(`${NAMES}|${SCHEMES}`, "i");
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-/** The values masked under a secret-like name: a secret may come as a number too. */
-const SCALAR = new Set(["string", "number", "bigint"]);
+/** What is left as it is under a secret-like name (`"has_token": false`); anything else, a list or
+ * an object of secrets included, is masked whole. */
+const PLAIN = new Set(["boolean", "undefined"]);
 type Slot = Record<string, unknown>;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -202,7 +204,7 @@ export class Redactor {
           const v = (from as Slot)[k];
           if (!key) continue;
           later.delete(key.out);
-          if (key.secret && SCALAR.has(typeof v)) out[key.out] = MASK;
+          if (key.secret && v !== null && !PLAIN.has(typeof v)) out[key.out] = MASK;
           else if (v !== null && typeof v === "object") {
             out[key.out] = CUT; // its place in the order of keys, filled below while values are left
             later.set(key.out, v);

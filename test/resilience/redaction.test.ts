@@ -93,6 +93,25 @@ describe("Redactor", () => {
     expect(body).toEqual({ error: { access_token: "[redacted]", appSecret: "[redacted]", list: [1] } });
   });
 
+  it("masks a list or an object under a secret-like name whole; a flag or null stays", () => {
+    const r = new Redactor();
+    const body = r.value({
+      refresh_token: ["never-seen-8", "never-seen-9"],
+      clientSecret: { value: "never-seen-10", expires: 7200 },
+      suiteTicket: 1234567,
+      need_token: false,
+      access_token: null,
+    });
+    expect(body).toEqual({
+      refresh_token: "[redacted]",
+      clientSecret: "[redacted]",
+      suiteTicket: "[redacted]",
+      need_token: false,
+      access_token: null,
+    });
+    expect(r.text('{"refresh_token": ["never-seen-11"], "x": 1}')).not.toMatch(/never-seen/);
+  });
+
   // Each hostile body in a process of its own, killed at the bound: a redactor that recurses or
   // grows exponentially fails here instead of freezing the runner.
   it.each(["cycles", "deep", "wide", "odd"])(
