@@ -41,6 +41,7 @@ export const profile = {
       optional: [],
       fixed: {},
       secrets: ["corpSecret"],
+      identifying: ["corpSecret"],
       token: "access_token",
       expires: {
         field: "expires_in",

@@ -37,6 +37,8 @@ export interface TokenSource {
   optional: string[];
   fixed: Record<string, string | number | boolean>;
   secrets: string[];
+  /** Secrets that tell apps apart: hashed into the app's key. */
+  identifying?: string[];
   token: string;
   expires?: { field: string; unit: "s" | "ms"; epoch: boolean };
   defaultLifetime: number;
@@ -256,6 +258,7 @@ function tokensOf(doc: Json, operations: OperationInfo[]): TokenSource[] {
         optional,
         fixed: (isObject(entry.fixed) ? entry.fixed : {}) as TokenSource["fixed"],
         secrets: list(entry.secrets),
+        ...(list(entry.identifying).length ? { identifying: list(entry.identifying) } : {}),
         token: String(entry.token),
         ...(expires
           ? {

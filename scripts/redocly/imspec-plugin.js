@@ -217,6 +217,7 @@ const EXTENSIONS = {
         options: [{ "*": "string" }, true],
         fixed: [{ "*": "scalar" }, false],
         secrets: [["string"], false],
+        identifying: [["string"], false],
         token: [text, true],
         expires: [EXPIRES, false],
         defaultLifetime: [count, true],
@@ -391,6 +392,13 @@ function Extensions() {
             ctx.report({
               message: `x-imspec-token.${i}.secrets: "${secret}" is not one of the source's options.`,
               location: ctx.location.child(["x-imspec-token", i, "secrets"]),
+            });
+        }
+        for (const secret of source.identifying ?? []) {
+          if (!(source.secrets ?? []).includes(secret))
+            ctx.report({
+              message: `x-imspec-token.${i}.identifying: "${secret}" is not one of the source's secrets (the other options are always part of the key).`,
+              location: ctx.location.child(["x-imspec-token", i, "identifying"]),
             });
         }
         mustName(

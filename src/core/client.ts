@@ -40,6 +40,8 @@ export interface TokenSpec {
   readonly optional: readonly string[];
   readonly fixed: Readonly<Record<string, string | number | boolean>>;
   readonly secrets: readonly string[];
+  /** Secrets that tell apps apart where the other options do not: hashed into the app's key. */
+  readonly identifying?: readonly string[] | undefined;
   readonly token: string;
   readonly expires?: { readonly field: string; readonly unit: "s" | "ms"; readonly epoch: boolean };
   readonly defaultLifetime: number;
@@ -426,11 +428,16 @@ function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined 
   );
 }
 
-/** The app's key for its token and budgets: the API, the base URL and the token source's non-secret options. */
+/**
+ * The app's key for its token and budgets: the API, the base URL, the token source's non-secret
+ * options and its `identifying` secrets (hashed with the rest: one company's apps may differ only in
+ * their secret, and each secret gets a token of its own).
+ */
 function appKeyOf(profile: ApiProfile, source: TokenSpec | undefined, options: Options): string {
   const identity: Record<string, string> = {};
   for (const o of Object.values(source?.options ?? {}))
-    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
+    if ((!source?.secrets.includes(o) || source.identifying?.includes(o)) && typeof options[o] === "string")
+      identity[o] = options[o] as string;
   return tokenKey(profile.api, options.baseUrl, identity);
 }
 

@@ -27,7 +27,11 @@ export class MemoryTokenStore implements TokenStore {
   };
 }
 
-/** The store key of one app's token. Pass only non-secret options in `identity`: keys are stored in clear. */
+/**
+ * The store key of one app's token. `identity` is hashed (64-bit FNV-1a), never in clear: a secret
+ * among it tells two apps apart without showing, and the secrets these platforms issue (32 to 64
+ * random characters) are far longer than the hash can pin down.
+ */
 export function tokenKey(api: string, baseUrl: string, identity: Readonly<Record<string, string>>): string {
   // Origin (lower-case host, no default port) and path (one host may serve deployments under several
   // prefixes); never credentials, query or fragment. Not a URL: hashed, in case it holds a password.

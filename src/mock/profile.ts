@@ -256,7 +256,13 @@ function tokenOperations(
     const token =
       optionalString(own.token, `${where}.token`) ?? optionalString(source.token, "x-imspec-token.token");
     if (!token) throw new ExtensionError(where, "needs `token`: the response field that holds the token");
-    const secrets = new Set(Array.isArray(source.secrets) ? source.secrets.map(String) : []);
+    // A token belongs to the non-secret options and the secrets that tell apps apart (`identifying`).
+    const identifying = Array.isArray(source.identifying) ? source.identifying.map(String) : [];
+    const secrets = new Set(
+      (Array.isArray(source.secrets) ? source.secrets.map(String) : []).filter(
+        (s) => !identifying.includes(s),
+      ),
+    );
     const ownerFields = Object.entries(isObject(source.options) ? source.options : {})
       .filter(([, option]) => !secrets.has(String(option).replace(/\?$/, "")))
       .map(([field]) => field);

@@ -3,7 +3,7 @@
  * query), and neither the secret nor the token shows in any error, log event or serialized error.
  */
 import { type MockServer, startMockServer } from "imspec/mock";
-import { createWeCom, type LogEvent, statusCodes, WeComError } from "imspec/wecom";
+import { createWeCom, type LogEvent, MemoryTokenStore, statusCodes, WeComError } from "imspec/wecom";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { leaked, shown } from "../resilience/secrets.js";
 import { contract } from "./support.js";
@@ -46,6 +46,35 @@ describe("auth.getAccessToken", () => {
     expect(call?.query.get("access_token")).toBe(await wc.appToken.get());
     // The token travels in the query only: no header carries it.
     expect(JSON.stringify(call?.headers)).not.toContain(await wc.appToken.get());
+  });
+
+  test("two apps of one company share a token store, not a token: each secret gets its own", async () => {
+    const tokenStore = new MemoryTokenStore();
+    const app = (corpSecret: string) =>
+      createWeCom({
+        rateLimit: false,
+        baseUrl: mock.urls.wecom,
+        corpId: "ww-two-apps",
+        corpSecret,
+        tokenStore,
+      });
+    const before = mock.tokenRequests("wecom");
+    const [contacts, other, again] = [
+      app(`${SECRET}-contacts`),
+      app(`${SECRET}-other`),
+      app(`${SECRET}-contacts`),
+    ];
+    await contacts.department.listDepartmentIds({});
+    await other.department.listDepartmentIds({});
+    await again.department.listDepartmentIds({});
+    expect(await other.appToken.get()).not.toBe(await contacts.appToken.get());
+    // The same app in another client (another process, through a shared store) reuses its token.
+    expect(await again.appToken.get()).toBe(await contacts.appToken.get());
+    expect(mock.tokenRequests("wecom") - before).toBe(2);
+    const secrets = mock.requests
+      .filter((r) => r.operationId === "getAccessToken" && r.query.get("corpid") === "ww-two-apps")
+      .map((r) => r.query.get("corpsecret"));
+    expect(secrets).toEqual([`${SECRET}-contacts`, `${SECRET}-other`]);
   });
 
   test("corpsecret and access_token appear in no error, log event or serialized error", async () => {

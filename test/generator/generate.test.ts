@@ -116,6 +116,13 @@ describe("npm run generate", () => {
         /specs\/workplus\/openapi\.yaml:\d+:\d+: x-imspec-token: no operation has the operationId "getTokenPlease"/,
     },
     {
+      name: "an identifying option that is not a secret",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace("identifying: [corpSecret]", "identifying: [corpId]"),
+      message:
+        /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-token\.0\.identifying: "corpId" is not one of the source's secrets/,
+    },
+    {
       name: "a rate limit with an unknown scope",
       file: "specs/dingtalk/openapi.yaml",
       edit: (t) => t.replace("scope: app-operation", "scope: planet"),

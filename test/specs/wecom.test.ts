@@ -196,6 +196,7 @@ describe("WeCom spec: the token", () => {
         operation: "getAccessToken",
         options: { corpid: "corpId", corpsecret: "corpSecret" },
         secrets: ["corpSecret"],
+        identifying: ["corpSecret"],
         token: "access_token",
         expires: { field: "expires_in", unit: "s" },
         defaultLifetime: 7200,
