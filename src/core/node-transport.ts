@@ -36,12 +36,13 @@ export interface NodeTransport extends Transport {
   destroy(): void;
 }
 
-const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
-  gzip: createGunzip,
-  "x-gzip": createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
+/** A Map: an encoding named `constructor` or `__proto__` finds nothing, as any other unknown one. */
+const DECODERS = new Map<string, () => NodeJS.ReadWriteStream>([
+  ["gzip", createGunzip],
+  ["x-gzip", createGunzip],
+  ["deflate", createInflate],
+  ["br", createBrotliDecompress],
+]);
 const utf8 = new TextDecoder();
 
 /** Header `name` (lower-case) from node:http's raw list, repeated lines joined as in `headersOf`. */
@@ -78,24 +79,20 @@ function readResponse(
   // twice), and only when asked for: most answers need just these two.
   const raw = res.rawHeaders;
   if (Number(header(raw, "content-length")) > maxBytes) return void done(new TransportFailure("too-large"));
-  const make = DECODERS[(header(raw, "content-encoding") ?? "").trim().toLowerCase()];
+  const make = DECODERS.get((header(raw, "content-encoding") ?? "").trim().toLowerCase());
   const decoder = make?.() as Readable | undefined;
   const stream = decoder ? res.pipe(decoder as unknown as NodeJS.WritableStream & Readable) : res;
-  if (decoder) res.on("error", (error) => decoder.destroy(error));
+  // An empty body labelled gzip (a 204, a 200 with no content) is empty, not a broken stream.
+  let received = 0;
+  if (decoder) {
+    res.on("error", (error) => decoder.destroy(error));
+    res.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+  }
   const chunks: Buffer[] = [];
   let size = 0;
-  stream.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > maxBytes) done(new TransportFailure("too-large"));
-    else chunks.push(chunk);
-  });
-  stream.on("error", (error) => done(new TransportFailure("network", error)));
-  // Closes after every answer too: build the failure (two stack traces) only when it is one.
-  stream.on(
-    "close",
-    () => settled() || done(new TransportFailure("network", new Error("other side closed"))),
-  );
-  stream.on("end", () => {
+  const finish = () => {
     let text: string;
     try {
       text = utf8.decode(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
@@ -103,7 +100,21 @@ function readResponse(
       return done(new TransportFailure("too-large", error));
     }
     done(undefined, answerOf(res.statusCode ?? 0, res.statusMessage, raw, headersOf, text));
+  };
+  stream.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) done(new TransportFailure("too-large"));
+    else chunks.push(chunk);
   });
+  stream.on("error", (error) =>
+    decoder && received === 0 && res.complete ? finish() : done(new TransportFailure("network", error)),
+  );
+  // Closes after every answer too: build the failure (two stack traces) only when it is one.
+  stream.on(
+    "close",
+    () => settled() || done(new TransportFailure("network", new Error("other side closed"))),
+  );
+  stream.on("end", finish);
   return stream;
 }
 
@@ -191,7 +202,12 @@ function exchange(
     timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
     req.on("error", (error) => end(new TransportFailure("network", error)));
     req.on("response", (res: IncomingMessage) => {
-      stream = readResponse(res, maxBytes, end, () => settled);
+      try {
+        stream = readResponse(res, maxBytes, end, () => settled);
+      } catch (error) {
+        // Whatever an answer holds, a failure of this exchange, never a throw out of node:http's event.
+        end(new TransportFailure("network", error));
+      }
     });
     // No operation asks for another protocol: a 101 is a broken answer, not a wait until the timeout.
     req.on("upgrade", (_res: IncomingMessage, socket: { destroy(): void }) => {

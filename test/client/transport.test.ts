@@ -227,6 +227,30 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
       expect(new Set(ports).size).toBeLessThanOrEqual(subject.sequentialSockets);
     });
 
+    it.each(["constructor", "__proto__", "toString", "identity", "compress"])(
+      "passes a body of encoding %s through as it came",
+      async (encoding) => {
+        serve((_req, res) => {
+          res.writeHead(200, { "content-type": "application/json", "content-encoding": encoding });
+          res.end('{"idxTotal":1}');
+        });
+        expect((await send()).body).toBe('{"idxTotal":1}');
+      },
+    );
+
+    it.each([
+      ["a 204", 204, { "content-length": "0" }],
+      ["a 200 with content-length 0", 200, { "content-length": "0" }],
+      ["a chunked 200 with no bytes", 200, {}],
+    ] as const)("%s labelled gzip is an empty answer, not a broken stream", async (_case, status, extra) => {
+      serve((_req, res) => {
+        res.writeHead(status, { "content-encoding": "gzip", ...extra });
+        res.end();
+      });
+      const answer = await send();
+      expect([answer.status, answer.body]).toEqual([status, ""]);
+    });
+
     it("decodes UTF-8 as TextDecoder does: a BOM dropped, a character split across chunks, bad bytes replaced", async () => {
       serve(async (req, res) => {
         if (req.pathname === "/bom") return void res.end(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]));
