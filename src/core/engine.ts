@@ -182,8 +182,12 @@ export function parseJson(text: string): unknown {
   );
 }
 
+/** Every field of `match` is in `data` as that value (a string, number or boolean: never an object's `toString`). */
 function matchesAll(match: Readonly<Record<string, unknown>>, data: Record<string, unknown>): boolean {
-  for (const key in match) if (String(data[key]) !== String(match[key])) return false;
+  for (const key in match) {
+    const value = data[key];
+    if (value === null || typeof value === "object" || String(value) !== String(match[key])) return false;
+  }
   return true;
 }
 
@@ -193,7 +197,11 @@ function retryOr(s: Situation, error: ImspecError, retryable: boolean, retryAfte
   return delayMs === undefined ? { kind: "error", error } : { kind: "retry", error, delayMs };
 }
 
-/** What one attempt's outcome means. Pure but for the random jitter it is given. */
+/**
+ * What one attempt's outcome means. Pure but for the random jitter it is given. An answer that
+ * cannot even be looked at (a field whose `toString` throws, an error class that trips on the body)
+ * is a ParseError, never a throw.
+ */
 export function classify(
   outcome: Outcome,
   profile: Profile,
@@ -202,7 +210,17 @@ export function classify(
   ErrorClass: ApiErrorClass,
 ): Verdict {
   if ("failure" in outcome) return failureVerdict(outcome.failure, s, redactor);
-  const read = readAnswer(outcome.answer, profile, s.op, redactor, ErrorClass);
+  let read: Verdict | ApiError;
+  try {
+    read = readAnswer(outcome.answer, profile, s.op, redactor, ErrorClass);
+  } catch {
+    const { op } = s;
+    const { status } = outcome.answer;
+    return {
+      kind: "error",
+      error: new ParseError(`${op.method} ${op.path} → ${status}: the answer cannot be read`, op, status),
+    };
+  }
   if (!(read instanceof ApiError)) return read;
   const invalid = profile.errors.tokenInvalid;
   if (s.canReplay && (invalid.statuses.includes(read.status) || matches(read.code, invalid.codes)))
@@ -249,7 +267,9 @@ function readAnswer(
   } catch {
     parsed = false;
   }
-  const refuse = (override?: { code?: string | number | undefined; message?: string }) =>
+  // The code is the envelope status when there is one, read from the body: redacted like the rest
+  // (a server may echo an all-digit token or secret there).
+  const refuse = (override: { code?: string | number | undefined; message?: string } = {}) =>
     apiErrorFrom(
       profile.api,
       profile.errors,
@@ -262,7 +282,7 @@ function readAnswer(
       },
       op,
       ErrorClass,
-      override,
+      { ...override, code: redactor.value(override.code) as string | number | undefined },
     );
   const object = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
   const refusal = object && profile.errors.refusals.find((r) => matchesAll(r.match, object));

@@ -134,7 +134,8 @@ export class Redactor {
     for (const [name, value] of input instanceof Headers ? input : Object.entries(input)) {
       const masked = this.text(name).split(MASK).join(NAME_MASK).replace(NOT_IN_TOKEN, "-") || NAME_MASK;
       try {
-        out.append(masked, this.text(value));
+        // A header named like a secret (`x-refreshed-access-token`) holds one, known or not.
+        out.append(masked, SECRET_NAME.test(name) ? MASK : this.text(value));
       } catch {
         // A header the copy refuses is left out: never an error in place of the error being made.
       }

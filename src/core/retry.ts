@@ -1,4 +1,5 @@
 import { onAbort } from "./transport.js";
+import { MAX_WAIT_MS } from "./validate.js";
 
 /**
  * When to try again, and how long to wait. Pure functions: the table-driven tests feed them
@@ -105,7 +106,8 @@ export function retryDelay(
   const asked = retryAfterMs(retryAfter);
   if (asked === undefined || asked === 0) return backoffMs(attempt, options, random);
   if (asked > options.maxRetryAfterMs) return undefined;
-  return asked + Math.floor(random() * Math.min(asked, options.baseDelayMs));
+  // Never past the longest wait a timer honours: a longer one would fire at once.
+  return Math.min(asked + Math.floor(random() * Math.min(asked, options.baseDelayMs)), MAX_WAIT_MS);
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */

@@ -7,7 +7,14 @@
  */
 import { type Operations, operations, profile } from "../../generated/dingtalk/operations.js";
 import type { components, paths } from "../../generated/dingtalk/schema.js";
-import { type Client, type ClientOptions, createClient, INTERNALS, type Internals } from "../core/client.js";
+import {
+  type Client,
+  type ClientOptions,
+  createClient,
+  INTERNALS,
+  type Internals,
+  storedToken,
+} from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RequestOptions } from "../core/options.js";
 
@@ -33,7 +40,10 @@ export class DingTalkError extends ApiError {
     const body = (fields.body ?? {}) as Record<string, { requiredScopes?: unknown } | undefined>;
     // The gateway reads both spellings (alibabacloud-go/gateway-dingtalk ModifyResponse).
     const scopes = (body.accessdenieddetail ?? body.AccessDeniedDetail)?.requiredScopes;
-    this.requiredScopes = Array.isArray(scopes) ? scopes.map(String) : undefined;
+    // Names only: an item that is not one (an object, a nested list) is left out, never thrown on.
+    this.requiredScopes = Array.isArray(scopes)
+      ? scopes.filter((s) => typeof s === "string" || typeof s === "number").map(String)
+      : undefined;
   }
 }
 
@@ -106,13 +116,18 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
     const r = await client.oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, call);
     const site = { operationId: "getUserAccessToken" };
-    if (typeof r.accessToken !== "string" || !r.accessToken)
-      throw new ParseError("getUserAccessToken answered without an accessToken", site, 200);
-    if (typeof r.refreshToken !== "string")
-      throw new ParseError("getUserAccessToken answered without a refreshToken", site, 200);
-    redactor.add(r.refreshToken);
-    const expiresAt = Date.now() + Number(r.expireIn ?? profile.tokens[0].defaultLifetime) * 1000;
-    return { accessToken: r.accessToken, refreshToken: r.refreshToken, expiresAt, corpId: r.corpId };
+    // Read as the app token is (its fields are the same): checked, its lifetime a number or the default.
+    const { accessToken, expiresAt } = storedToken(
+      { ...profile.tokens[0], operation: site.operationId },
+      r,
+      site,
+    );
+    const refreshToken = (r as Partial<typeof r> | null | undefined)?.refreshToken;
+    if (typeof refreshToken !== "string")
+      throw new ParseError("getUserAccessToken answered without a usable `refreshToken`", site, 200);
+    redactor.add(refreshToken);
+    const corpId = typeof r.corpId === "string" ? r.corpId : undefined;
+    return { accessToken, refreshToken, expiresAt, corpId };
   };
   const userTokens: UserTokens = {
     exchangeCode: (code, call) => userToken({ code }, call),

@@ -8,6 +8,7 @@ import {
   retryAfterMs,
   retryDelay,
 } from "../../src/core/retry.js";
+import { MAX_WAIT_MS } from "../../src/core/validate.js";
 
 describe("isRetryable", () => {
   const cases: Array<[string, Failure, boolean, boolean]> = [
@@ -111,5 +112,9 @@ describe("retryDelay", () => {
   it("gives up past maxAttempts or a Retry-After over maxRetryAfterMs", () => {
     expect(retryDelay(3, RETRY_DEFAULTS, null, at(0.5))).toBeUndefined();
     expect(retryDelay(1, RETRY_DEFAULTS, "61", at(0.5))).toBeUndefined();
+  });
+  it("never asks for a wait longer than a timer honours, jitter included", () => {
+    const longest = { ...RETRY_DEFAULTS, maxRetryAfterMs: MAX_WAIT_MS };
+    expect(retryDelay(1, longest, String((MAX_WAIT_MS - 1) / 1000), at(0.999))).toBe(MAX_WAIT_MS);
   });
 });

@@ -3,7 +3,7 @@
  * transports (node:http, the default on Node, and fetch). Each case is a real loopback server.
  */
 import { brotliCompressSync, constants } from "node:zlib";
-import { createDingTalk, type DingTalkOptions, type paths } from "imspec/dingtalk";
+import { createDingTalk, type DingTalkOptions, ParseError, type paths, profile } from "imspec/dingtalk";
 import { rawClient } from "imspec/raw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queryPairs } from "../../src/core/client.js";
@@ -260,6 +260,69 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       expect((error as Error).message).toContain(new URL(url).origin);
       expect((error as Error).cause).toBeInstanceOf(Error);
       expect(JSON.stringify(error) + String(error)).not.toContain(TOKEN);
+    });
+  });
+
+  describe("fields that cannot be turned into text", () => {
+    const UNPRINTABLE = '{"toString":1,"valueOf":1}';
+
+    it("a refusal's field whose toString throws, or nested 100,000 deep, is data, not a ConfigError", async () => {
+      const bodies = [`{"status":${UNPRINTABLE}}`, `{"status":${"[".repeat(100_000)}${"]".repeat(100_000)}}`];
+      let next = 0;
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(bodies[next++]);
+      });
+      const dt = client();
+      expect(await dt.contact.getLatestDingIndex()).toEqual({ status: { toString: 1, valueOf: 1 } });
+      expect(await dt.contact.getLatestDingIndex()).toHaveProperty("status");
+    });
+
+    it("required scopes that are not names are left out of the typed error", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(403, { "content-type": "application/json" });
+        res.end(
+          `{"code":"Forbidden.AccessDenied.AccessTokenPermissionDenied","message":"no","accessdenieddetail":{"requiredScopes":[${UNPRINTABLE},"qyapi_get_member",[1]]}}`,
+        );
+      });
+      const error = await client()
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        name: "DingTalkError",
+        status: 403,
+        requiredScopes: ["qyapi_get_member"],
+      });
+    });
+
+    it.each([
+      ["an empty body", ""],
+      ["null", "null"],
+      ["a number", "42"],
+      ["no refresh token", '{"accessToken":"user-token-1234","expireIn":7200}'],
+    ])("a user-token answer of %s is a ParseError", async (_case, body) => {
+      server.on("POST", "/v1.0/oauth2/userAccessToken", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(body);
+      });
+      const dt = client();
+      for (const call of [
+        () => dt.userTokens.exchangeCode("code-1234"),
+        () => dt.userTokens.refresh("r-1234"),
+      ])
+        expect(await call().catch((e: unknown) => e)).toBeInstanceOf(ParseError);
+    });
+
+    it("a user token's lifetime that is not a number is the default one, not NaN", async () => {
+      server.on("POST", "/v1.0/oauth2/userAccessToken", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(`{"accessToken":"user-token-1234","refreshToken":"r-5678","expireIn":${UNPRINTABLE}}`);
+      });
+      const lifetime = (profile.tokens[0]?.defaultLifetime ?? 0) * 1000;
+      const before = Date.now();
+      const token = await client().userTokens.exchangeCode("code-1234");
+      expect(token.expiresAt).toBeGreaterThanOrEqual(before + lifetime);
+      expect(token.expiresAt).toBeLessThanOrEqual(Date.now() + lifetime);
     });
   });
 

@@ -8,8 +8,11 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { inspect, promisify } from "node:util";
 import { createDingTalk, DingTalkError, ParseError } from "imspec/dingtalk";
+import { startMockServer } from "imspec/mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redactor } from "../../src/core/redact.js";
+import { loadEntries } from "../contract/entries.js";
+import { APIS, callOperation } from "../contract/support.js";
 import { ROOT } from "../support/repo-copy.js";
 import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
 import { leaked, settler, shown } from "./secrets.js";
@@ -175,6 +178,14 @@ describe("Redactor", () => {
     for (const [name] of out) expect(name).toMatch(/^[!#$%&'*+.^_`|~0-9a-z-]+$/);
     expect(out).toContainEqual(["x-plain", "kept"]);
     expect(out).toContainEqual(["x-echo-redacted", "v [redacted]"]);
+  });
+
+  it("masks the value of a header named like a secret, even one never learnt", () => {
+    const out = new Redactor().headers({ "x-refreshed-access-token": "never-seen-12", "x-trace": "kept" });
+    expect([...out]).toEqual([
+      ["x-refreshed-access-token", "[redacted]"],
+      ["x-trace", "kept"],
+    ]);
   });
 
   it("masks a secret echoed as a JSON number, and no number that is not one", () => {
@@ -460,5 +471,43 @@ describe.each([
     const { error } = await settle(dingtalk().contact.getLatestDingIndex());
     expect(error).toBeInstanceOf(DingTalkError);
     expect(leaked(shown(error), [issued])).toEqual([]);
+  });
+});
+
+const entries = await loadEntries();
+const ENVELOPED = APIS.filter((api) => entries[api].profile.envelope);
+
+describe.each(ENVELOPED)("%s: an envelope status that echoes a secret of digits", (api) => {
+  it("shows it nowhere: not in the code, the message, the JSON or the log event", async () => {
+    const DIGITS = "4815162342";
+    const mock = await startMockServer();
+    try {
+      const { profile, create, operations, ErrorClass } = entries[api];
+      const env = profile.envelope as NonNullable<typeof profile.envelope>;
+      // The first token source's options, its secrets all digits.
+      const [source] = profile.tokens;
+      const credentials = Object.fromEntries(
+        Object.values(source?.options ?? {}).map((o) => [o, source?.secrets.includes(o) ? DIGITS : `x-${o}`]),
+      );
+      const operationId = Object.keys(operations).find((id) => operations[id]?.token === "app") as string;
+      const raw = `{"${env.statusField}":"${DIGITS}","${env.messageField}":"refused"}`;
+      mock.script(api, operationId, { raw }, { raw, status: 400 });
+      const logs: string[] = [];
+      const client = create({
+        ...credentials,
+        baseUrl: mock.urls[api],
+        rateLimit: false,
+        retry: false,
+        logger: (e: unknown) => void logs.push(JSON.stringify(e)),
+      });
+      for (const status of [200, 400]) {
+        const error = await callOperation(client, api, operationId).catch((e: unknown) => e);
+        expect(error, `HTTP ${status}`).toBeInstanceOf(ErrorClass);
+        expect(error).toMatchObject({ status, code: "[redacted]" });
+        expect(leaked(`${shown(error)}\n${logs.join("\n")}`, [DIGITS])).toEqual([]);
+      }
+    } finally {
+      await mock.stop();
+    }
   });
 });
