@@ -4,6 +4,7 @@
  * real expiry. Invalidation is compare-and-delete. Stores are pluggable (memory by default); a failing
  * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
 import { TimeoutError } from "./errors.js";
+import { sleep } from "./retry.js";
 import { MemoryTokenStore, type StoredToken, type TokenStore } from "./token-store.js";
 import { onAbort } from "./transport.js";
 import { MAX_WAIT_MS } from "./validate.js";
@@ -145,10 +146,14 @@ export class TokenCache {
         const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
         if (this.#fresh(found, rejected)) return this.#use({ ...found, expiresAt });
         if (release || !lock || Date.now() >= until || Date.now() < this.#storePausedUntil) break;
+        const asked = Date.now();
         release = await this.#safely(
           () => lock(key, lockTtlMs, slice),
           (late) => typeof late === "function" && late(),
         );
+        // A store that says "held" at once, not after the slice, is asked again a slice later: never
+        // in a loop that would starve every other timer of the process.
+        if (!release && slice > 0) await sleep(asked + slice - Date.now());
       }
       this.fetches++;
       const token = this.#sane(await this.#o.fetch(), this.#now());

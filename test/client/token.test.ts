@@ -160,6 +160,39 @@ describe("TokenCache", () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
+  it("a store whose lock() answers 'held' at once is asked once a slice, not in a loop that starves timers", async () => {
+    const inner = new MemoryTokenStore();
+    await inner.set("k", { accessToken: "old", expiresAt: 0 });
+    let locks = 0;
+    const started = Date.now();
+    const store = {
+      get: inner.get,
+      set: inner.set,
+      delete: inner.delete,
+      // Held by someone else for 600 ms, said at once each time; then taken.
+      lock: async () => {
+        locks++;
+        return Date.now() - started < 600 ? undefined : async () => {};
+      },
+    };
+    let ticks = 0;
+    const tick = setInterval(() => ticks++, 20);
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      store,
+      fetch: async () => ({ accessToken: "new", expiresAt: Date.now() + 60_000 }),
+    });
+    try {
+      expect(await cache.get()).toBe("new");
+    } finally {
+      clearInterval(tick);
+    }
+    // One try at once, then one a slice (250 ms): a handful, where a loop made hundreds of thousands.
+    expect(locks).toBeLessThanOrEqual(6);
+    expect(ticks).toBeGreaterThanOrEqual(10);
+  });
+
   it("the memory store deletes compare-and-delete", async () => {
     const store = new MemoryTokenStore();
     await store.set("k", { accessToken: "new", expiresAt: 1 });
