@@ -86,10 +86,13 @@ export interface Invoke {
   result?: ((answer: never) => WithResponse<unknown>) | undefined;
 }
 
-// Cursor loops are found in bounded memory: the last 1000 cursors catch a short one before a page
-// repeats; a longer one meets Brent's checkpoint (the cursor at each power of two of pages) within
-// twice its length. Keeping every cursor would grow without bound on an endless listing.
+// Cursor loops are found in bounded memory: the last 1000 cursors (fewer when they are long: at most
+// 1 Mi characters in all) catch a short one before a page repeats; a longer one meets Brent's
+// checkpoint (the cursor at each power of two of pages) within twice its length. Keeping every cursor
+// would grow without bound on an endless listing, or on one of cursors of megabytes.
 const REMEMBERED = 1000;
+const REMEMBERED_CHARS = 1 << 20;
+const charsOf = (cursor: unknown) => (typeof cursor === "string" ? cursor.length : 0);
 
 /**
  * A call's params and options: each an object, or null or undefined for none; a ConfigError naming
@@ -109,6 +112,7 @@ function paginate(operationId: string, row: OperationRow, pagination: Pagination
     const { maxEmptyPages = 10, ...request } = options ?? {};
     let cursor: unknown = params[cursorParam] ?? pagination.firstCursor;
     const recent = new Set<unknown>([cursor]);
+    let kept = charsOf(cursor);
     for (let page = 1, empty = 0, checkpoint = cursor; ; page++) {
       const next = cursor === undefined ? params : { ...params, [cursorParam]: cursor };
       const { data } = await invoke(operationId, row, next, request);
@@ -133,7 +137,13 @@ function paginate(operationId: string, row: OperationRow, pagination: Pagination
               : `sent ${empty} empty pages`;
         throw new PaginationError(`${operationId}: the server says there is more but ${why}`, site);
       }
-      if (recent.add(cursor).size > REMEMBERED) recent.delete(recent.values().next().value);
+      recent.add(cursor);
+      kept += charsOf(cursor);
+      while (recent.size > REMEMBERED || (kept > REMEMBERED_CHARS && recent.size > 1)) {
+        const oldest = recent.values().next().value;
+        recent.delete(oldest);
+        kept -= charsOf(oldest);
+      }
       if ((page & (page - 1)) === 0) checkpoint = cursor;
     }
   }

@@ -3,6 +3,8 @@
  * cursor or leaves it out ends in a PaginationError within a bound, never in an endless loop (before,
  * empty pages with fresh cursors made 69 201 requests in 20 s) nor a silent, incomplete end.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createDingTalk, PaginationError } from "imspec/dingtalk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMethods, type OperationRow } from "../../src/core/methods.js";
@@ -151,5 +153,39 @@ describe("cursor loops longer than the cursors kept", () => {
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PaginationError);
     expect(calls).toBeLessThan(100 + 3 * 1_500 + 1_024);
+  });
+
+  it("fresh cursors of 1 MiB each: 300 pages keep about one of them, not 300 MiB", async () => {
+    const row: OperationRow = {
+      method: "GET",
+      path: "/items",
+      tag: "items",
+      params: { cursor: "query" },
+      idempotent: true,
+      token: "none",
+      pagination: { cursorParam: "cursor", cursorField: "next", hasMoreField: "more", itemsField: "items" },
+    };
+    let calls = 0;
+    const methods = createMethods<
+      { items: { list: { params: object; result: unknown } } },
+      { list: OperationRow }
+    >({ list: row }, async () => {
+      calls++;
+      return { data: { items: [calls], more: true, next: `${calls}-`.padEnd(1 << 20, "x") } } as never;
+    });
+    const list = (methods as unknown as { items: { list: { pages(): AsyncIterable<unknown> } } }).items.list;
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    let grew = Number.POSITIVE_INFINITY;
+    for await (const _ of list.pages()) {
+      if (calls < 300) continue;
+      // Measured while the listing is still going: what it keeps, not what is left once it ends.
+      gc();
+      grew = process.memoryUsage().heapUsed - before;
+      break;
+    }
+    expect(grew).toBeLessThan(32 * 1024 * 1024);
   });
 });
