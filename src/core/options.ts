@@ -70,7 +70,10 @@ export interface CommonClientOptions {
   transport?: Transport | undefined;
   /** A fetch function to send requests with (shorthand for `transport: fetchTransport(fetch)`). */
   fetch?: typeof globalThis.fetch | undefined;
-  /** Most bytes of a decoded answer body. Default 10 MiB. */
+  /**
+   * Most bytes of a decoded answer body. Default 10 MiB, at most 64 MiB. The body is parsed after it
+   * arrives, outside `timeout`: a larger cap is a longer pause on a hostile answer.
+   */
   maxResponseBytes?: number | undefined;
   /** Called after every attempt; secrets are already redacted. */
   logger?: Logger | undefined;

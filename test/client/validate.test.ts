@@ -75,6 +75,7 @@ describe("validateOptions", () => {
     ["maxResponseBytes", { maxResponseBytes: 0 }],
     ["maxResponseBytes", { maxResponseBytes: 1.5 }],
     ["maxResponseBytes", { maxResponseBytes: 2 ** 31 }],
+    ["maxResponseBytes", { maxResponseBytes: 64 * 1024 * 1024 + 1 }],
     ["retry.maxAttempts", { retry: { maxAttempts: 0 } }],
     ["retry.maxAttempts", { retry: { maxAttempts: 2.5 } }],
     ["retry.maxAttempts", { retry: { maxAttempts: Number.POSITIVE_INFINITY } }],
