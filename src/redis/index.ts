@@ -38,7 +38,7 @@ export type RedisTokenStoreOptions = {
   connectTimeoutMs?: number | undefined;
   /**
    * How long a lock lives without renewal, in ms: the longest a crashed holder can block the other
-   * processes. Default: what the token cache asks for (10 000).
+   * processes. Default: what the token cache asks for (10 000). At least 3 × `commandTimeoutMs`.
    */
   lockTtlMs?: number | undefined;
 } & (
@@ -254,6 +254,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   const tokenKey = (key: string) => `${prefix}token:${key}`;
   const lockTtl = ms(options.lockTtlMs, "lockTtlMs", undefined);
   const commandTimeout = ms(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
+  // Renewed every third of its life: a renewal that takes a whole command timeout must still land.
+  if (lockTtl !== undefined && lockTtl < 3 * commandTimeout)
+    throw new ConfigError(
+      `createRedisTokenStore: lockTtlMs must be at least 3 × commandTimeoutMs (${3 * commandTimeout}), or the lock lapses between renewals`,
+    );
   const connectTimeout = ms(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
   const { run, close } = commands(options, commandTimeout, connectTimeout);
 

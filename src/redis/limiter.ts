@@ -128,6 +128,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async take(budgets: readonly Budget[], now: number, within?: number): Promise<number> {
+    const asked = Date.now();
     if (!this.#down) {
       const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error));
       // A caller that cannot wait `commandTimeoutMs` is limited locally once Redis has had its time;
@@ -139,7 +140,8 @@ export class RedisLimiterStore implements LimiterStore {
       if (wait !== undefined) return wait;
     } else this.#probe();
     const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));
-    return this.#memory.take(share, now);
+    // `now` was read before Redis had its time: counted from then, a burst would go at once.
+    return this.#memory.take(share, now + (Date.now() - asked));
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {

@@ -5,6 +5,7 @@ import { createDingTalk } from "imspec/dingtalk";
 import { RedisLimiterStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRateLimiter } from "../../src/core/limiter.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
 import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
 import type { WorkerConfig, WorkerReport } from "./workers/limiter-worker.js";
@@ -199,6 +200,26 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(logs[0]).toMatch(/limiting in this process at 1\/4/);
     expect(logs[0]).not.toContain("secret-pw");
     expect(logs[0]).not.toContain(String(port));
+  });
+
+  it("falling back after Redis had its time, the local pace starts then: no two calls at once", async () => {
+    // A Redis that never answers: the first takes wait out commandTimeoutMs, then count locally.
+    const store = new RedisLimiterStore(
+      { call: () => new Promise(() => {}) },
+      { commandTimeoutMs: 300, logger() {} },
+    );
+    const limiter = createRateLimiter({ store });
+    const b = [{ key: "k", calls: 5, windowMs: 1_000 }];
+    const started = performance.now();
+    const at: number[] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, () => limiter.acquire(b).then(() => at.push(performance.now() - started))),
+    );
+    at.sort((x, y) => x - y);
+    // One per 200 ms from the fallback on: in no 1 000 ms more than 5, and no two together.
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThan(150);
+    expect((at[5] as number) - (at[0] as number)).toBeGreaterThanOrEqual(950);
   });
 
   it("Redis frozen (SIGSTOP): the take ends within commandTimeoutMs, locally; after SIGCONT the store goes back to Redis", async () => {

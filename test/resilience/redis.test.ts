@@ -33,7 +33,7 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-function store(options: { lockTtlMs?: number } = {}): RedisTokenStore {
+function store(options: { lockTtlMs?: number; commandTimeoutMs?: number } = {}): RedisTokenStore {
   const s = createRedisTokenStore({ url: redis.url, prefix, ...options });
   stores.push(s);
   return s;
@@ -111,7 +111,7 @@ describe("createRedisTokenStore: the store", () => {
       // A holder that crashed: its lock is in Redis, nobody renews it.
       await raw.set(`${prefix}lock:k`, "crashed-holder", "PX", 300, "NX");
       const started = Date.now();
-      const release = await store({ lockTtlMs: 300 }).lock?.("k", 10_000, 5_000);
+      const release = await store({ lockTtlMs: 300, commandTimeoutMs: 100 }).lock?.("k", 10_000, 5_000);
       expect(release).toBeTypeOf("function");
       expect(Date.now() - started).toBeLessThan(5_000);
       // The crashed holder comes back and "releases": the script sees another id and keeps the lock.
@@ -126,7 +126,7 @@ describe("createRedisTokenStore: the store", () => {
   });
 
   it("a live holder keeps its lock past lockTtlMs (renewal), so a slow token request stays exclusive", async () => {
-    const release = await store({ lockTtlMs: 150 }).lock?.("k", 150, 0);
+    const release = await store({ lockTtlMs: 150, commandTimeoutMs: 50 }).lock?.("k", 150, 0);
     await new Promise((r) => setTimeout(r, 600));
     expect(await store().lock?.("k", 150, 0)).toBeUndefined();
     await release?.();
@@ -280,6 +280,11 @@ describe("store options", () => {
       "a token store with a fractional lock TTL",
       () => createRedisTokenStore({ url: "redis://127.0.0.1:1", lockTtlMs: 1.5 }),
       /lockTtlMs/,
+    ],
+    [
+      "a token store whose lock would lapse between renewals (TTL under 3 command timeouts)",
+      () => createRedisTokenStore({ url: "redis://127.0.0.1:1", lockTtlMs: 2_999 }),
+      /lockTtlMs must be at least 3 × commandTimeoutMs \(3000\)/,
     ],
     [
       "a limiter store over null",

@@ -28,6 +28,8 @@ const store = createRedisTokenStore({
   url: config.redisUrl,
   prefix: config.prefix,
   lockTtlMs: config.lockTtlMs,
+  // A renewal must land within a third of the lock's life.
+  commandTimeoutMs: Math.floor(config.lockTtlMs / 3),
 });
 const wp = createWorkPlus({
   baseUrl: config.serverUrl,
