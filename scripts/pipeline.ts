@@ -5,7 +5,7 @@ import { loadRegistry, ROOT } from "./lib/registry.js";
 import { type Bundled, bundleStep } from "./steps/bundle.js";
 import { documentStep } from "./steps/document.js";
 import { lintStep } from "./steps/lint.js";
-import { manifestStep } from "./steps/manifest.js";
+import { manifestOnDisk, manifestStep } from "./steps/manifest.js";
 import { operationsStep } from "./steps/operations.js";
 import { typesStep } from "./steps/types.js";
 
@@ -53,7 +53,12 @@ export async function produce(
     if (wants("operations")) for (const [f, c] of ops.files) outputs.set(f, c);
     done.push({ name: api.name, root: api.root, bundled, operations: ops.info.operations.length });
   }
-  if (wants("manifest") && done.length) for (const [f, c] of manifestStep(done)) outputs.set(f, c);
+  if (wants("manifest") && done.length) {
+    // One API (`--api`): the others keep their entries, as their generated files stay as they are.
+    const order = registry.map((a) => a.name);
+    const kept = options.api ? manifestOnDisk() : {};
+    for (const [f, c] of manifestStep(done, order, kept)) outputs.set(f, c);
+  }
   return new Map([...outputs].sort(([a], [b]) => a.localeCompare(b)));
 }
 

@@ -12,28 +12,58 @@ function version(pkg: string): string {
   return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 }
 
-/** Step `manifest`: provenance of generated/ (each spec file's sha256, the tool versions) and its README. */
+/** One API's entry in generated/manifest.json. */
+export interface ManifestEntry {
+  root: string;
+  operations: number;
+  files: Record<string, string>;
+}
+
+/**
+ * The entries of generated/manifest.json as it stands, for the APIs a run leaves alone (`--api`):
+ * their files are not regenerated, so what the manifest says of them stays true.
+ */
+export function manifestOnDisk(): Record<string, ManifestEntry> {
+  try {
+    const file = path.join(ROOT, "generated", "manifest.json");
+    return (JSON.parse(readFileSync(file, "utf8")) as { apis?: Record<string, ManifestEntry> }).apis ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Step `manifest`: provenance of generated/ (each spec file's sha256, the tool versions) and its
+ * README. `apis` are those generated now; `kept`, in the registry's order with them, the others'.
+ */
 export function manifestStep(
   apis: Array<{ name: string; root: string; bundled: Bundled; operations: number }>,
+  order: readonly string[] = apis.map((api) => api.name),
+  kept: Readonly<Record<string, ManifestEntry>> = {},
 ): Map<string, string> {
+  const fresh = new Map(
+    apis.map((api): [string, ManifestEntry] => [
+      api.name,
+      {
+        root: api.root,
+        operations: api.operations,
+        files: Object.fromEntries(
+          api.bundled.files.map((file) => [
+            file,
+            `sha256:${createHash("sha256")
+              .update(readFileSync(path.join(ROOT, file)))
+              .digest("hex")}`,
+          ]),
+        ),
+      },
+    ]),
+  );
+  const entries = order.flatMap((name): Array<[string, ManifestEntry]> => {
+    const entry = fresh.get(name) ?? kept[name];
+    return entry ? [[name, entry]] : [];
+  });
   const manifest = {
-    apis: Object.fromEntries(
-      apis.map((api) => [
-        api.name,
-        {
-          root: api.root,
-          operations: api.operations,
-          files: Object.fromEntries(
-            api.bundled.files.map((file) => [
-              file,
-              `sha256:${createHash("sha256")
-                .update(readFileSync(path.join(ROOT, file)))
-                .digest("hex")}`,
-            ]),
-          ),
-        },
-      ]),
-    ),
+    apis: Object.fromEntries(entries),
     tools: Object.fromEntries(TOOLS.map((tool) => [tool, version(tool)])),
   };
   // JSON has no comments: the provenance line is the first key, kept on line 1.
@@ -52,10 +82,10 @@ export function manifestStep(
     "",
     "| file | what it holds |",
     "| --- | --- |",
-    ...apis.flatMap((api) => [
-      `| \`${api.name}/openapi.json\` | ${api.root} bundled into one JSON document (read by the mock server, tests and docs) |`,
-      `| \`${api.name}/schema.ts\` | types of ${api.root}, by openapi-typescript |`,
-      `| \`${api.name}/operations.ts\` | the operation table and method types of ${api.root}, by ts-morph |`,
+    ...entries.flatMap(([name, { root }]) => [
+      `| \`${name}/openapi.json\` | ${root} bundled into one JSON document (read by the mock server, tests and docs) |`,
+      `| \`${name}/schema.ts\` | types of ${root}, by openapi-typescript |`,
+      `| \`${name}/operations.ts\` | the operation table and method types of ${root}, by ts-morph |`,
     ]),
     "| `manifest.json` | sha256 of every spec file and the versions of the tools that produced this output |",
     "",

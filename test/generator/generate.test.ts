@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo, ROOT, runGenerate } from "../support/repo-copy.js";
+import { APIS } from "../support/specs.js";
 
 /** sha256 of every file under generated/, to prove a failed run changed no byte. */
 function fingerprint(dir: string): string {
@@ -59,6 +60,34 @@ describe("npm run generate", () => {
       writeFileSync(spec, original);
       await runGenerate(repo.dir);
     }
+  });
+
+  it("--api NAME regenerates that API alone: the manifest keeps the others, and --check agrees", async () => {
+    for (const api of APIS) {
+      const check = await runGenerate(repo.dir, ["--check", "--api", api]);
+      expect(check.stderr, api).toBe("");
+      expect(check.code).toBe(0);
+    }
+    const api = APIS.at(-1) as string;
+    const spec = path.join(repo.dir, "specs", api, "openapi.yaml");
+    const original = readFileSync(spec, "utf8");
+    const before = fingerprint(repo.dir);
+    try {
+      // A comment: the spec's hash changes, and nothing else.
+      writeFileSync(spec, `${original}# edited\n`);
+      const run = await runGenerate(repo.dir, ["--api", api]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Updated 1 file\(s\):\s+generated\/manifest\.json\s*$/);
+      const manifest = JSON.parse(readFileSync(path.join(repo.dir, "generated/manifest.json"), "utf8"));
+      expect(Object.keys(manifest.apis)).toEqual([...APIS]);
+      const full = await runGenerate(repo.dir, ["--check"]);
+      expect(full.stderr).toBe("");
+      expect(full.code).toBe(0);
+    } finally {
+      writeFileSync(spec, original);
+      await runGenerate(repo.dir);
+    }
+    expect(fingerprint(repo.dir)).toBe(before);
   });
 
   /** Each case breaks one spec file; generate must fail naming file and line, and leave generated/ alone. */
