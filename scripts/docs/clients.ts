@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "../lib/registry.js";
 
@@ -46,7 +46,12 @@ function variableOf(factory: string): string {
 
 /** The client facts of one registry entry, derived from its entry module and its bundled spec (`doc`). */
 export function clientOf(api: string, doc: Json): ClientDoc {
-  const source = readFileSync(path.join(ROOT, "src", api, "index.ts"), "utf8");
+  const file = path.join(ROOT, "src", api, "index.ts");
+  if (!existsSync(file))
+    throw new Error(
+      `${api} is in redocly.yaml but src/${api}/index.ts does not exist: write its profile (scripts/README.md, "Adding an API", step 2), then build again`,
+    );
+  const source = readFileSync(file, "utf8");
   const factory = source.match(/export function (create\w+)\(/)?.[1];
   if (!factory)
     throw new Error(

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { extractApi } from "../lib/extract.js";
@@ -18,6 +18,8 @@ import { withCodeSamples } from "./samples.js";
  */
 
 export const DEFAULT_OUT = path.join(ROOT, "site");
+/** The end of every API page's title: how a later build knows a page as its own. */
+const PAGE_MARK = " · imspec";
 
 /** A path as the docs commands print it: relative to the repository when inside it, else absolute. */
 export function shown(file: string): string {
@@ -46,7 +48,7 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
       apis.map(async (api) => {
         const html = await renderApiPage({
           name: api.name,
-          title: `${api.info.title} · imspec`,
+          title: `${api.info.title}${PAGE_MARK}`,
           document: withCodeSamples(api.document, api.info, api.client),
           workDir,
         });
@@ -65,6 +67,13 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
       const temporary = path.join(outDir, `.${name}.${process.pid}.tmp`);
       await writeFile(temporary, content);
       await rename(temporary, target);
+    }
+    // A page of an API no longer in redocly.yaml goes too; an HTML file this build did not write is
+    // left alone (the folder may be one of the user's).
+    for (const name of await readdir(outDir)) {
+      if (!name.endsWith(".html") || files.has(name)) continue;
+      const file = path.join(outDir, name);
+      if ((await readFile(file, "utf8")).includes(PAGE_MARK)) await rm(file, { force: true });
     }
     return [...files.keys()].map((name) => path.join(outDir, name));
   } finally {

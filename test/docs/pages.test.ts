@@ -100,3 +100,11 @@ describe("links in the prerendered Redoc markup", () => {
     );
   });
 });
+
+describe("an API in redocly.yaml without its profile yet", () => {
+  it("is an error that names the file to write and the checklist step, not a bare ENOENT", () => {
+    expect(() => clientOf("not-written-yet", {})).toThrow(
+      /not-written-yet is in redocly\.yaml but src\/not-written-yet\/index\.ts does not exist: write its profile \(scripts\/README\.md, "Adding an API", step 2\)/,
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
@@ -250,6 +250,10 @@ describe("the docs site in Chromium", () => {
 
   beforeAll(async () => {
     outDir = mkdtempSync(path.join(tmpdir(), "imspec-site-"));
+    // Left from an earlier build: the page of an API since removed from redocly.yaml, and a page of
+    // the user's own in the same folder.
+    writeFileSync(path.join(outDir, "removed-api.html"), "<title>Removed API · imspec</title>");
+    writeFileSync(path.join(outDir, "notes.html"), "<title>My notes</title>");
     await buildSite({ outDir });
     server = await serveDir(outDir, { host: "127.0.0.1", port: 0 });
     origin = new URL(server.url).origin;
@@ -281,6 +285,14 @@ describe("the docs site in Chromium", () => {
     expect(recorded.requests.filter((url) => !isLocal(url, origin))).toEqual([]);
     expect(recorded.problems).toEqual([]);
   }
+
+  it("a build removes the page of an API no longer in redocly.yaml, and leaves other HTML alone", () => {
+    expect(
+      readdirSync(outDir)
+        .filter((f) => f.endsWith(".html"))
+        .sort(),
+    ).toEqual([...apis.map((api) => `${api.name}.html`), "index.html", "notes.html"].sort());
+  });
 
   it("the index introduces imspec, links every API, shows how to get tokens and lists every operation", async () => {
     const recorded = await open();

@@ -152,6 +152,13 @@ describe("npm run generate", () => {
         /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-token\.0\.identifying: "corpId" is not one of the source's secrets/,
     },
     {
+      name: "an optional body on an error response",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace('        "400":\n', '        "400":\n          x-imspec-optional-body: true\n'),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-optional-body belongs on the operation's first 2xx response \(200\), not on 400/,
+    },
+    {
       name: "a rate limit with an unknown scope",
       file: "specs/dingtalk/openapi.yaml",
       edit: (t) => t.replace("scope: app-operation", "scope: planet"),
