@@ -536,6 +536,96 @@ export function extractOperation(
   return info;
 }
 
+/**
+ * The property names a schema declares, its own and those of its `allOf`, `oneOf` and `anyOf`
+ * members; `undefined` when it declares none or a member could hold anything (then no field can be
+ * said to be missing).
+ */
+function fieldsOf(doc: Json, raw: unknown, depth = 0): Map<string, unknown[]> | undefined {
+  const schema = deref<Json>(doc, raw);
+  if (!isObject(schema) || depth > 32) return undefined;
+  // Each field with every schema it has (an error branch may declare `result: null` beside the data).
+  const fields = new Map<string, unknown[]>();
+  const add = (name: string, schemas: unknown[]) =>
+    fields.set(name, [...(fields.get(name) ?? []), ...schemas]);
+  for (const [name, value] of Object.entries(isObject(schema.properties) ? schema.properties : {}))
+    add(name, [value]);
+  let known = isObject(schema.properties);
+  for (const key of ["allOf", "oneOf", "anyOf"]) {
+    for (const member of Array.isArray(schema[key]) ? schema[key] : []) {
+      const inner = fieldsOf(doc, member, depth + 1);
+      if (inner === undefined && key !== "allOf") return undefined;
+      if (inner === undefined) continue;
+      known = true;
+      for (const [name, schemas] of inner) add(name, schemas);
+    }
+  }
+  return known ? fields : undefined;
+}
+
+/** The fields of an operation's data: its first 2xx JSON body, inside the envelope's `resultField`. */
+function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefined) {
+  const operation = deref<Json>(
+    doc,
+    deref<Json>(doc, (doc.paths as Json)[op.path])?.[op.method.toLowerCase()],
+  );
+  const responses = deref<Json>(doc, operation?.responses) ?? {};
+  const media = jsonMedia(deref<Json>(doc, responses[String(op.success.status)])?.content);
+  const body = fieldsOf(doc, media?.schema);
+  if (!envelope?.resultField) return body;
+  // The fields of whichever of the result's schemas declare some (not the error branch's `null`).
+  const results = (body?.get(envelope.resultField) ?? []).map((schema) => fieldsOf(doc, schema));
+  const declared = results.filter((fields) => fields !== undefined);
+  return declared.length ? new Map(declared.flatMap((fields) => [...fields])) : undefined;
+}
+
+/**
+ * The answer fields the extensions name (a page's cursor, items and has-more; a token source's token
+ * and lifetime) are fields of the operation's data: a typo would otherwise pass every check and fail
+ * against the real server only.
+ */
+function checkFieldsNamed(doc: Json, api: ApiInfo): void {
+  const missing = (fields: Map<string, unknown[]> | undefined, name: string | undefined) =>
+    name !== undefined && fields !== undefined && !fields.has(name);
+  for (const op of api.operations) {
+    if (!op.pagination) continue;
+    const fields = dataFieldsOf(doc, op, api.envelope);
+    for (const key of ["cursorField", "itemsField", "hasMoreField"] as const) {
+      const name = op.pagination[key];
+      if (missing(fields, name))
+        throw new SpecError(
+          `${op.operationId}: x-imspec-pagination.${key} "${name}" is not a field of its 2xx answer (${[...(fields?.keys() ?? [])].join(", ")})`,
+          ["paths", op.path, op.method.toLowerCase(), "x-imspec-pagination", key],
+        );
+    }
+  }
+  for (const [name, raw] of Object.entries(schemesOf(doc))) {
+    const entries = deref<Json>(doc, raw)?.["x-imspec-token"];
+    (Array.isArray(entries) ? entries.filter(isObject) : []).forEach((entry, i) => {
+      const op = api.operations.find((o) => o.operationId === entry.operation);
+      if (!op) return;
+      const fields = dataFieldsOf(doc, op, api.envelope);
+      const expires = isObject(entry.expires) ? str(entry.expires.field) : undefined;
+      for (const [key, field] of [
+        ["token", str(entry.token)],
+        ["expires", expires],
+      ] as const)
+        if (missing(fields, field))
+          throw new SpecError(
+            `securitySchemes.${name}.x-imspec-token.${i}: ${key === "token" ? "token" : "expires.field"} "${field}" is not a field of ${op.operationId}'s 2xx answer (${[...(fields?.keys() ?? [])].join(", ")})`,
+            [
+              "components",
+              "securitySchemes",
+              name,
+              "x-imspec-token",
+              i,
+              ...(key === "token" ? ["token"] : ["expires", "field"]),
+            ],
+          );
+    });
+  }
+}
+
 /** Reads a bundled (single-file) OpenAPI 3.1 document into plain data. */
 export function extractApi(doc: Json): ApiInfo {
   const info = isObject(doc.info) ? doc.info : {};
@@ -590,5 +680,6 @@ export function extractApi(doc: Json): ApiInfo {
   const envelope = envelopeOf(doc["x-imspec-envelope"], "document");
   if (envelope) api.envelope = envelope;
   api.errors = errorsOf(doc["x-imspec-errors"], envelope);
+  checkFieldsNamed(doc, api);
   return api;
 }

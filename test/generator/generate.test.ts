@@ -159,6 +159,28 @@ describe("npm run generate", () => {
         /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-optional-body belongs on the operation's first 2xx response \(200\), not on 400/,
     },
     {
+      name: "a pagination field its answer does not have",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("cursorField: nextCursor", "cursorField: nextCursr"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: listEmpAttributeVisibility: x-imspec-pagination\.cursorField "nextCursr" is not a field of its 2xx answer/,
+    },
+    {
+      name: "a token field its answer (inside the envelope) does not have",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => t.replace("          token: access_token", "          token: acess_token"),
+      message:
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: securitySchemes\.\w+\.x-imspec-token\.0: token "acess_token" is not a field of getAccessToken's 2xx answer/,
+    },
+    {
+      name: "a token lifetime field its answer does not have",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) =>
+        t.replace("expires: { field: expires_in, unit: s }", "expires: { field: expires_inn, unit: s }"),
+      message:
+        /specs\/wecom\/openapi\.yaml:\d+:\d+: securitySchemes\.\w+\.x-imspec-token\.0: expires\.field "expires_inn" is not a field of getAccessToken's 2xx answer/,
+    },
+    {
       name: "a rate limit with an unknown scope",
       file: "specs/dingtalk/openapi.yaml",
       edit: (t) => t.replace("scope: app-operation", "scope: planet"),
