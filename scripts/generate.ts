@@ -15,10 +15,8 @@
  * `npm run generate` runs this file through scripts/generate.mjs, which bundles it (cached by content)
  * and runs the bundle under plain Node; `npx tsx scripts/generate.ts` runs it from source.
  */
-import { type FSWatcher, watch } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./lib/registry.js";
+import { watchSpecs } from "./lib/watch.js";
 import { listGenerated, produce, STEPS, type Step, writeOutputs } from "./pipeline.js";
 
 const USAGE = `Usage: npm run generate -- [--check] [--watch] [--step ${STEPS.join("|")}] [--api NAME]`;
@@ -77,7 +75,6 @@ function report(error: unknown): void {
 }
 
 if (values.watch) {
-  let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     running = running.then(async () => {
@@ -91,26 +88,7 @@ if (values.watch) {
       }
     });
   };
-  let watchers: FSWatcher[] = [];
-  const onChange = (_event: string, file: string | Buffer | null) => {
-    if (file && /\.(ya?ml|json)$/.test(String(file))) {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        // A file saved by writing a new one and renaming it over the old (as many editors and git
-        // do) is reported as a change, and its watch then stays on the old file: watch anew.
-        arm();
-        run();
-      }, 150);
-    }
-  };
-  const arm = () => {
-    for (const watcher of watchers) watcher.close();
-    watchers = [
-      watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
-      watch(path.join(ROOT, "redocly.yaml"), onChange),
-    ];
-  };
-  arm();
+  watchSpecs(run);
   run();
 } else {
   once().then(

@@ -3,10 +3,9 @@
  * port) and rebuilds whenever a file under specs/ or redocly.yaml changes. A broken spec prints its
  * error and keeps the last good site; reload the page after "rebuilt".
  */
-import { watch } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "../lib/registry.js";
+import { watchSpecs } from "../lib/watch.js";
 import { buildSite, DEFAULT_OUT, shown } from "./site.js";
 import { serveDir } from "./static-server.js";
 
@@ -48,21 +47,11 @@ await rebuild("built");
 const server = await serveDir(outDir, { host: values.host, port });
 console.log(`Serving ${shown(outDir)} at ${server.url} (watching specs/ …)`);
 
-let timer: NodeJS.Timeout | undefined;
-const onChange = (_event: string, file: string | Buffer | null) => {
-  // Editors save in bursts (temp file, rename, write): build once after the burst.
-  clearTimeout(timer);
-  timer = setTimeout(() => rebuild(`rebuilt after a change to ${file ?? "specs/"}`), 150);
-};
-const watchers = [
-  watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
-  watch(path.join(ROOT, "redocly.yaml"), onChange),
-];
+const unwatch = watchSpecs((file) => rebuild(`rebuilt after a change to ${file}`));
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {
-    for (const watcher of watchers) watcher.close();
-    clearTimeout(timer);
+    unwatch();
     await server.close();
     process.exit(0);
   });

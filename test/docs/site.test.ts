@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
@@ -657,6 +665,24 @@ describe("npm run docs:serve", () => {
       exited,
     ]);
     expect(output.split("rebuilt").length).toBeGreaterThan(rebuilds);
+
+    // Saved as many editors and git save (a new file renamed over the old), then written in place:
+    // the watch is not left on the file the rename replaced.
+    const saved = async (text: string, how: "rename" | "in place") => {
+      if (how === "rename") {
+        writeFileSync(`${spec}.tmp`, text);
+        renameSync(`${spec}.tmp`, spec);
+      } else writeFileSync(spec, text);
+      const marker = /\(([^)]*renamed by the test[^)]*)\)/.exec(text)?.[1] as string;
+      await Promise.race([
+        until(`the page after a save (${how})`, 30_000, async () =>
+          (await get("dingtalk.html")).text.includes(marker) ? true : undefined,
+        ),
+        exited,
+      ]);
+    };
+    await saved(original.replace(before, after.replace("Read one", "Read each")), "rename");
+    await saved(original.replace(before, after), "in place");
 
     // A spec that no longer parses: the error is reported at the bracket's line and column, and the
     // last good site stays up.
