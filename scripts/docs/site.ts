@@ -1,10 +1,11 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { extractApi } from "../lib/extract.js";
 import { preflight } from "../lib/preflight.js";
 import { loadRegistry, ROOT } from "../lib/registry.js";
 import { bundleStep } from "../steps/bundle.js";
+import { lintStep } from "../steps/lint.js";
+import { extractLocated } from "../steps/operations.js";
 import { clientOf } from "./clients.js";
 import { type IndexApi, renderIndex } from "./index-page.js";
 import { renderApiPage } from "./redoc.js";
@@ -34,13 +35,16 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
     const registry = await loadRegistry();
     const apis: IndexApi[] = [];
     for (const entry of registry) {
-      // The generator's preflight first: a YAML mistake is reported at its line, as generate reports it.
+      // Checked as generate checks it (preflight, lint, the rules read after bundling), each mistake
+      // reported at its file:line:col: the site never shows a spec generate would refuse.
       preflight(entry.root);
-      const { document } = await bundleStep(entry);
+      await lintStep(entry);
+      const bundled = await bundleStep(entry);
+      const { document } = bundled;
       apis.push({
         name: entry.name,
         document,
-        info: extractApi(document),
+        info: extractLocated(entry, bundled),
         client: clientOf(entry.name, document),
       });
     }

@@ -6,18 +6,22 @@ import type { ApiEntry } from "../lib/registry.js";
 import type { Bundled } from "./bundle.js";
 import { header } from "./header.js";
 
+/** `extractApi` of an API's bundle; a rule it breaks is reported at the spec's `file:line:col`. */
+export function extractLocated(api: ApiEntry, bundled: Bundled): ApiInfo {
+  try {
+    return extractApi(bundled.document);
+  } catch (error) {
+    if (!(error instanceof SpecError && error.at)) throw error;
+    throw new SpecError(`${locate(api.root, error.at)}: ${error.message}`);
+  }
+}
+
 /** Step `operations`: plain data from the bundle → ts-morph structures → `generated/<api>/operations.ts`. */
 export function operationsStep(
   api: ApiEntry,
   bundled: Bundled,
 ): { files: Map<string, string>; info: ApiInfo } {
-  let info: ApiInfo;
-  try {
-    info = extractApi(bundled.document);
-  } catch (error) {
-    if (!(error instanceof SpecError && error.at)) throw error;
-    throw new SpecError(`${locate(api.root, error.at)}: ${error.message}`);
-  }
+  const info = extractLocated(api, bundled);
   const text = print(operationsFile(info, api.name), header(api));
   return { files: new Map([[`generated/${api.name}/operations.ts`, text]]), info };
 }

@@ -699,5 +699,28 @@ describe("npm run docs:serve", () => {
     const kept = await get("dingtalk.html");
     expect(kept.status).toBe(200);
     expect(kept.text).toContain(after);
+
+    // Specs generate would refuse are refused here too, at their file:line:col: a lint rule, and a
+    // rule read after bundling.
+    for (const [edit, message] of [
+      [
+        (t: string) => t.replace(/^x-imspec-errors:/m, "x-imspec-errorz:"),
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-errorz is not an extension the generator reads/,
+      ],
+      [
+        (t: string) => t.replace("cursorParam: nextToken", "cursorParam: nextTokn"),
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: listEmpAttributeVisibility: x-imspec-pagination\.cursorParam "nextTokn"/,
+      ],
+    ] as const) {
+      const failures = output.split("serving the last good site").length;
+      writeFileSync(spec, edit(original));
+      await Promise.race([
+        until("the refused spec to be reported", 30_000, async () =>
+          output.split("serving the last good site").length > failures ? true : undefined,
+        ),
+        exited,
+      ]);
+      expect(output).toMatch(message);
+    }
   });
 });
