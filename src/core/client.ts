@@ -429,16 +429,26 @@ function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined 
 }
 
 /**
- * The app's key for its token and budgets: the API, the base URL, the token source's non-secret
- * options and its `identifying` secrets (hashed with the rest: one company's apps may differ only in
- * their secret, and each secret gets a token of its own).
+ * The app's keys: of its budgets, the API, the base URL and the token source's non-secret options;
+ * of its token, those and its `identifying` secrets too (hashed with the rest). One company's apps
+ * may differ only in their secret: each secret gets a token of its own, while the platform counts
+ * the calls of the company's apps together.
  */
-function appKeyOf(profile: ApiProfile, source: TokenSpec | undefined, options: Options): string {
+function appKeysOf(profile: ApiProfile, source: TokenSpec | undefined, options: Options) {
   const identity: Record<string, string> = {};
   for (const o of Object.values(source?.options ?? {}))
-    if ((!source?.secrets.includes(o) || source.identifying?.includes(o)) && typeof options[o] === "string")
-      identity[o] = options[o] as string;
-  return tokenKey(profile.api, options.baseUrl, identity);
+    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
+  const secrets: Record<string, string> = {};
+  for (const o of source?.identifying ?? []) {
+    if (options[o] === undefined) continue;
+    if (typeof options[o] !== "string")
+      throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
+    secrets[o] = options[o] as string;
+  }
+  return {
+    budgets: tokenKey(profile.api, options.baseUrl, identity),
+    token: tokenKey(profile.api, options.baseUrl, { ...identity, ...secrets }),
+  };
 }
 
 /** The engine's view of each operation, made on its first call: its secret parameters and budgets. */
@@ -494,8 +504,8 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });
 
   const source = sourceOf(profile, options);
-  const app = appKeyOf(profile, source, options);
-  const refOf = refsFor(api, options, limiter !== undefined, { app, origin });
+  const keys = appKeysOf(profile, source, options);
+  const refOf = refsFor(api, options, limiter !== undefined, { app: keys.budgets, origin });
   const methods = createMethods<Ops, Table>(operations, invoker(engine, refOf, baseUrl, redactor));
 
   let managed: Parameters<typeof appTokenFor>[3];
@@ -505,7 +515,7 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
     const call = (params: Record<string, unknown>) => group?.[source.operation]?.(params);
     const fetch = tokenFetch(source, options, call, refOf(source.operation, row));
     const marginMs = options.tokenMarginMs ?? api.tokenMarginMs ?? 300_000;
-    managed = { spec: source, key: app, marginMs, fetch, row };
+    managed = { spec: source, key: keys.token, marginMs, fetch, row };
   }
   const { source: tokenSource, cache } = appTokenFor(profile, options, redactor, managed);
   appToken = tokenSource;

@@ -3,8 +3,16 @@
  * query), and neither the secret nor the token shows in any error, log event or serialized error.
  */
 import { type MockServer, startMockServer } from "imspec/mock";
-import { createWeCom, type LogEvent, MemoryTokenStore, statusCodes, WeComError } from "imspec/wecom";
+import {
+  createWeCom,
+  type LogEvent,
+  MemoryTokenStore,
+  operations,
+  statusCodes,
+  WeComError,
+} from "imspec/wecom";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { INTERNALS, type Internals } from "../../src/core/client.js";
 import { leaked, shown } from "../resilience/secrets.js";
 import { contract } from "./support.js";
 
@@ -75,6 +83,35 @@ describe("auth.getAccessToken", () => {
       .filter((r) => r.operationId === "getAccessToken" && r.query.get("corpid") === "ww-two-apps")
       .map((r) => r.query.get("corpsecret"));
     expect(secrets).toEqual([`${SECRET}-contacts`, `${SECRET}-other`]);
+  });
+
+  test("two apps of one company count against the company's budgets together", () => {
+    const app = (corpSecret: string) =>
+      createWeCom({ baseUrl: mock.urls.wecom, corpId: "ww-two-apps", corpSecret }) as unknown as Record<
+        symbol,
+        Internals
+      >;
+    const budgets = (client: Record<symbol, Internals>) =>
+      client[INTERNALS]?.refOf("getUser", operations.getUser).budgets?.map((b) => b.key);
+    const [contacts, other] = [budgets(app(`${SECRET}-contacts`)), budgets(app(`${SECRET}-other`))];
+    expect(contacts?.length).toBeGreaterThan(0);
+    expect(other).toEqual(contacts);
+    expect(JSON.stringify(contacts)).not.toContain(SECRET);
+  });
+
+  test("a secret that tells apps apart must be a string: a function is a ConfigError", () => {
+    expect(() =>
+      createWeCom({
+        baseUrl: mock.urls.wecom,
+        corpId: "ww-two-apps",
+        corpSecret: (() => SECRET) as unknown as string,
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        name: "ConfigError",
+        message: expect.stringMatching(/^corpSecret must be a string/),
+      }),
+    );
   });
 
   test("corpsecret and access_token appear in no error, log event or serialized error", async () => {
