@@ -1,6 +1,6 @@
 /**
  * `npm run docs:serve`: builds the site, serves it on 127.0.0.1 (`--port N`, or `PORT`, else a free
- * port) and rebuilds whenever a file under specs/ or redocly.yaml changes. A broken spec prints its
+ * port) and rebuilds whenever a spec file (YAML or JSON) under specs/ or redocly.yaml changes. A broken spec prints its
  * error and keeps the last good site; reload the page after "rebuilt".
  */
 import path from "node:path";

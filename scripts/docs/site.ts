@@ -19,8 +19,9 @@ import { withCodeSamples } from "./samples.js";
  */
 
 export const DEFAULT_OUT = path.join(ROOT, "site");
-/** The end of every API page's title: how a later build knows a page as its own. */
+/** The end of every API page's title: how a later build knows a page as its own (by its title only). */
 const PAGE_MARK = " · imspec";
+const OWN_PAGE = /<title>[^<]* · imspec<\/title>/;
 
 /** A path as the docs commands print it: relative to the repository when inside it, else absolute. */
 export function shown(file: string): string {
@@ -74,10 +75,10 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
     }
     // A page of an API no longer in redocly.yaml goes too; an HTML file this build did not write is
     // left alone (the folder may be one of the user's).
-    for (const name of await readdir(outDir)) {
-      if (!name.endsWith(".html") || files.has(name)) continue;
-      const file = path.join(outDir, name);
-      if ((await readFile(file, "utf8")).includes(PAGE_MARK)) await rm(file, { force: true });
+    for (const entry of await readdir(outDir, { withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith(".html") || files.has(entry.name)) continue;
+      const file = path.join(outDir, entry.name);
+      if (OWN_PAGE.test(await readFile(file, "utf8"))) await rm(file, { force: true });
     }
     return [...files.keys()].map((name) => path.join(outDir, name));
   } finally {

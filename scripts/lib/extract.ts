@@ -541,9 +541,14 @@ export function extractOperation(
  * members; `undefined` when it declares none or a member could hold anything (then no field can be
  * said to be missing).
  */
-function fieldsOf(doc: Json, raw: unknown, depth = 0): Map<string, unknown[]> | undefined {
+function fieldsOf(doc: Json, raw: unknown, seen = new Set<unknown>()): Map<string, unknown[]> | undefined {
   const schema = deref<Json>(doc, raw);
-  if (!isObject(schema) || depth > 32) return undefined;
+  if (!isObject(schema)) return undefined;
+  // Met before (a cycle, or one reached twice): its fields are in already. Each schema is read once.
+  if (seen.has(schema)) return new Map();
+  seen.add(schema);
+  // A schema that takes names besides its properties names no missing field.
+  if (schema.additionalProperties || isObject(schema.patternProperties)) return undefined;
   // Each field with every schema it has (an error branch may declare `result: null` beside the data).
   const fields = new Map<string, unknown[]>();
   const add = (name: string, schemas: unknown[]) =>
@@ -553,7 +558,7 @@ function fieldsOf(doc: Json, raw: unknown, depth = 0): Map<string, unknown[]> | 
   let known = isObject(schema.properties);
   for (const key of ["allOf", "oneOf", "anyOf"]) {
     for (const member of Array.isArray(schema[key]) ? schema[key] : []) {
-      const inner = fieldsOf(doc, member, depth + 1);
+      const inner = fieldsOf(doc, member, seen);
       if (inner === undefined && key !== "allOf") return undefined;
       if (inner === undefined) continue;
       known = true;

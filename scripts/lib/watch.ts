@@ -21,10 +21,20 @@ export function watchSpecs(changed: (file: string) => void): () => void {
   };
   const arm = () => {
     for (const watcher of watchers) watcher.close();
-    watchers = [
-      watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
-      watch(path.join(ROOT, "redocly.yaml"), onChange),
-    ];
+    try {
+      watchers = [
+        watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
+        watch(path.join(ROOT, "redocly.yaml"), onChange),
+      ];
+    } catch {
+      // A file missing for a moment (replaced by a rename, a checkout): watch again a little later.
+      for (const watcher of watchers) watcher.close();
+      watchers = [];
+      timer = setTimeout(() => {
+        arm();
+        changed("redocly.yaml");
+      }, 500);
+    }
   };
   arm();
   return () => {

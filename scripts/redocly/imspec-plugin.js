@@ -348,7 +348,10 @@ function Extensions() {
       if (typeof operation.operationId === "string") operationIds.add(operation.operationId);
       // The client and the mock read the first 2xx response: the flag anywhere else would be ignored.
       const responses = operation.responses ?? {};
-      const success = Object.keys(responses).find((code) => /^2/.test(code));
+      // The same first 2xx as the generator's (scripts/lib/extract.ts successOf): three digits, lowest.
+      const success = Object.keys(responses)
+        .filter((code) => /^2\d\d$/.test(code))
+        .sort()[0];
       for (const [code, raw] of Object.entries(responses)) {
         const { node, location } = raw?.$ref
           ? ctx.resolve(raw)

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { SpecError } from "../lib/problems.js";
 import { ROOT } from "../lib/registry.js";
 import type { Bundled } from "./bundle.js";
 
@@ -24,12 +25,17 @@ export interface ManifestEntry {
  * their files are not regenerated, so what the manifest says of them stays true.
  */
 export function manifestOnDisk(): Record<string, ManifestEntry> {
+  const file = path.join(ROOT, "generated", "manifest.json");
   try {
-    const file = path.join(ROOT, "generated", "manifest.json");
-    return (JSON.parse(readFileSync(file, "utf8")) as { apis?: Record<string, ManifestEntry> }).apis ?? {};
+    const { apis } = JSON.parse(readFileSync(file, "utf8")) as { apis?: unknown };
+    if (apis && typeof apis === "object") return apis as Record<string, ManifestEntry>;
   } catch {
-    return {};
+    // Reported below.
   }
+  // Without it, a manifest of the one API would drop the others: regenerate them all instead.
+  throw new SpecError(
+    "generated/manifest.json cannot be read, so --api cannot keep the other APIs' entries: run `npm run generate` without --api",
+  );
 }
 
 /**

@@ -125,7 +125,11 @@ function numberOf(value: unknown): number | undefined {
 const MAX_TOKEN_LENGTH = 8192;
 
 /** The token a source's answer holds, and when it expires; a ParseError for an answer without a usable one. */
-export function storedToken(spec: TokenSpec, answer: unknown, site: CallSite): StoredToken {
+export function storedToken(
+  spec: Pick<TokenSpec, "operation" | "token" | "expires" | "defaultLifetime">,
+  answer: unknown,
+  site: CallSite,
+): StoredToken {
   const token = (answer as Record<string, unknown> | undefined)?.[spec.token];
   if (typeof token !== "string" || token.length === 0)
     throw new ParseError(`${spec.operation} answered without a usable \`${spec.token}\``, site, 200);

@@ -24,16 +24,19 @@ const MAX_DEPTH = 100; // deeper, an error body is cut (and marked): JSON.string
 const MAX_VALUES = 100_000;
 const MAX_CHARS = 2 * 1024 * 1024;
 const CUT = "[cut]";
-const NAMES = "token|secret|ticket|password|passwd";
+const NAMES = "token|secret|ticket|password|passwd|(?:api|private|secret|access)[-_]?key";
 const SCHEMES = "bearer|basic";
-/** A name whose value is a secret: `access_token`, `clientSecret`, `suiteTicket`, … */
-export const SECRET_NAME = new RegExp(`(?:${NAMES})$`, "i");
+/** A name whose value is a secret: `access_token`, `clientSecret`, `suiteTicket`, `tokens`, `apiKey`, … */
+export const SECRET_NAME = new RegExp(`(?:${NAMES})s?$`, "i");
+/** Headers whose values are credentials whatever their names say. */
+const CREDENTIAL_HEADER = /^(?:set-cookie|cookie|authorization|proxy-authorization)$/i;
 const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
   // quadratically over a long run of word characters (a 1 MiB message took minutes).
-  // A list's first item too (`"refresh_token": ["…"]`).
-  [new RegExp(`((?:${NAMES})["']?\\s*[:=]\\s*(?:\\[\\s*)?["']?)[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
+  // A list or an object after such a name is masked whole, to its first closing bracket.
+  [new RegExp(`((?:${NAMES})s?["']?\\s*[:=]\\s*)(?:\\[[^\\]]*\\]?|\\{[^}]*\\}?)`, "gi"), `$1${MASK}`],
+  [new RegExp(`((?:${NAMES})s?["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}\\[{][^\\s"'&,;}]*`, "gi"), `$1${MASK}`],
   [new RegExp(`(\\b(?:${SCHEMES})\\s+)[\\w.~+/=-]+`, "gi"), `$1${MASK}`],
 ];
 /** What every PATTERNS match contains: one scan rules most text out. */
@@ -135,7 +138,7 @@ export class Redactor {
       const masked = this.text(name).split(MASK).join(NAME_MASK).replace(NOT_IN_TOKEN, "-") || NAME_MASK;
       try {
         // A header named like a secret (`x-refreshed-access-token`) holds one, known or not.
-        out.append(masked, SECRET_NAME.test(name) ? MASK : this.text(value));
+        out.append(masked, SECRET_NAME.test(name) || CREDENTIAL_HEADER.test(name) ? MASK : this.text(value));
       } catch {
         // A header the copy refuses is left out: never an error in place of the error being made.
       }

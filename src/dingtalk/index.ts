@@ -95,6 +95,14 @@ export interface UserTokens {
 
 export type DingTalk = Client<Operations, typeof operations> & { readonly userTokens: UserTokens };
 
+/** Where getUserAccessToken's answer (the spec's UserAccessToken) holds the token and its lifetime. */
+const USER_TOKEN = {
+  operation: "getUserAccessToken",
+  token: "accessToken",
+  expires: { field: "expireIn", unit: "s", epoch: false },
+  defaultLifetime: 7200,
+} as const;
+
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const o = options as ClientOptions & {
     appKey?: string;
@@ -116,12 +124,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
     const r = await client.oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, call);
     const site = { operationId: "getUserAccessToken" };
-    // Read as the app token is (its fields are the same): checked, its lifetime a number or the default.
-    const { accessToken, expiresAt } = storedToken(
-      { ...profile.tokens[0], operation: site.operationId },
-      r,
-      site,
-    );
+    // Read as an app token is read: checked, its lifetime a number or the default.
+    const { accessToken, expiresAt } = storedToken(USER_TOKEN, r, site);
     const refreshToken = (r as Partial<typeof r> | null | undefined)?.refreshToken;
     if (typeof refreshToken !== "string")
       throw new ParseError("getUserAccessToken answered without a usable `refreshToken`", site, 200);

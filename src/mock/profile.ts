@@ -32,7 +32,7 @@ export interface TokenOperation {
   /** Response field (after the envelope's `resultField`) that holds the token. */
   token: string;
   expires: { field: string; unit: "s" | "ms"; epoch: boolean } | undefined;
-  /** Request fields that say whose token it is (the source's non-secret options). */
+  /** Request fields that say whose token it is (the source's non-secret options and `identifying` secrets). */
   ownerFields: string[];
   /** Asking again within the lifetime returns the same token, extended. */
   reuse: boolean;

@@ -11,7 +11,7 @@ export interface Issued {
   now: number;
 }
 
-/** Whose token a request asks for: the operation and the values of the source's non-secret options. */
+/** Whose token a request asks for: the operation and the values of its owner fields (`ownerFields`). */
 export function ownerOf(operation: TokenOperation, body: Json): string {
   return [operation.operationId, ...operation.ownerFields.map((f) => String(body[f] ?? ""))].join(":");
 }

@@ -10,7 +10,7 @@ const PRUNE_AT = 10_000;
 interface TokenRecord {
   api: string;
   kind: TokenKind;
-  /** Whose token it is: the issuing operation and the request's non-secret option fields. */
+  /** Whose token it is: the issuing operation and the request's owner fields (`ownerFields`). */
   owner: string;
   expiresAt: number;
   revoked: boolean;

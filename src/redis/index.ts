@@ -284,7 +284,9 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
     async lock(key, ttlMs, waitMs) {
       const asked = Math.round(lockTtl ?? ttlMs);
-      const ttl = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
+      const given = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
+      // However short the TTL asked for, a renewal that takes a whole command timeout still lands.
+      const ttl = Math.max(given, 3 * commandTimeout);
       return takeLock(run, `${prefix}lock:${key}`, ttl, waitMs);
     },
 

@@ -261,7 +261,11 @@ describe("the docs site in Chromium", () => {
     // Left from an earlier build: the page of an API since removed from redocly.yaml, and a page of
     // the user's own in the same folder.
     writeFileSync(path.join(outDir, "removed-api.html"), "<title>Removed API · imspec</title>");
-    writeFileSync(path.join(outDir, "notes.html"), "<title>My notes</title>");
+    writeFileSync(
+      path.join(outDir, "notes.html"),
+      "<title>My notes</title><p>Read DingTalk · imspec first.</p>",
+    );
+    mkdirSync(path.join(outDir, "archive.html"));
     await buildSite({ outDir });
     server = await serveDir(outDir, { host: "127.0.0.1", port: 0 });
     origin = new URL(server.url).origin;
@@ -299,7 +303,7 @@ describe("the docs site in Chromium", () => {
       readdirSync(outDir)
         .filter((f) => f.endsWith(".html"))
         .sort(),
-    ).toEqual([...apis.map((api) => `${api.name}.html`), "index.html", "notes.html"].sort());
+    ).toEqual([...apis.map((api) => `${api.name}.html`), "archive.html", "index.html", "notes.html"].sort());
   });
 
   it("the index introduces imspec, links every API, shows how to get tokens and lists every operation", async () => {

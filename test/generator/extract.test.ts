@@ -292,3 +292,42 @@ describe("extractApi: document-level data", () => {
     expect(api.tags).toEqual([{ name: "things", displayName: "Things", description: "All things" }]);
   });
 });
+
+describe("extractApi: the answer fields x-imspec-pagination names", () => {
+  const paginated = (schema: Doc, schemas: Doc = {}) =>
+    doc(
+      {
+        "/things": {
+          get: op({
+            parameters: [{ name: "cursor", in: "query", schema: { type: "string" } }],
+            "x-imspec-pagination": { cursorParam: "cursor", cursorField: "next", itemsField: "items" },
+            responses: { "200": { description: "OK", content: { "application/json": { schema } } } },
+          }),
+        },
+      },
+      { components: { schemas } },
+    );
+
+  it("must be declared by the 2xx schema, through allOf, oneOf and anyOf", () => {
+    const items = { type: "array", items: { type: "string" } };
+    expect(() =>
+      extractApi(
+        paginated({ allOf: [{ properties: { next: { type: "string" } } }, { properties: { items } }] }),
+      ),
+    ).not.toThrow();
+    expect(() => extractApi(paginated({ properties: { nxt: { type: "string" }, items } }))).toThrow(
+      /x-imspec-pagination\.cursorField "next" is not a field of its 2xx answer \(nxt, items\)/,
+    );
+  });
+
+  it("a schema that takes other names too, or one that refers to itself, is read without hanging", () => {
+    expect(() =>
+      extractApi(paginated({ properties: { items: { type: "array" } }, additionalProperties: true })),
+    ).not.toThrow();
+    const loop = { allOf: [{ $ref: "#/components/schemas/Loop" }, { $ref: "#/components/schemas/Loop" }] };
+    const listed = { properties: { next: { type: "string" }, items: { type: "array" } } };
+    expect(() =>
+      extractApi(paginated({ allOf: [{ $ref: "#/components/schemas/Loop" }, listed] }, { Loop: loop })),
+    ).not.toThrow();
+  });
+});

@@ -88,6 +88,21 @@ describe("npm run generate", () => {
       await runGenerate(repo.dir);
     }
     expect(fingerprint(repo.dir)).toBe(before);
+
+    // Without a manifest to keep the others' entries from, --api refuses rather than drop them.
+    const manifest = path.join(repo.dir, "generated/manifest.json");
+    const kept = readFileSync(manifest, "utf8");
+    try {
+      writeFileSync(manifest, "{ not json");
+      const run = await runGenerate(repo.dir, ["--api", api]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /generated\/manifest\.json cannot be read, so --api cannot keep the other APIs' entries/,
+      );
+      expect(readFileSync(manifest, "utf8")).toBe("{ not json");
+    } finally {
+      writeFileSync(manifest, kept);
+    }
   });
 
   /** Each case breaks one spec file; generate must fail naming file and line, and leave generated/ alone. */

@@ -3,7 +3,18 @@
  * transports (node:http, the default on Node, and fetch). Each case is a real loopback server.
  */
 import { brotliCompressSync, constants } from "node:zlib";
-import { createDingTalk, type DingTalkOptions, ParseError, type paths, profile } from "imspec/dingtalk";
+import {
+  ApiError,
+  type ApiErrorFields,
+  createClient,
+  createDingTalk,
+  type DingTalkOptions,
+  type Operations,
+  operations,
+  ParseError,
+  type paths,
+  profile,
+} from "imspec/dingtalk";
 import { rawClient } from "imspec/raw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queryPairs } from "../../src/core/client.js";
@@ -276,6 +287,28 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       const dt = client();
       expect(await dt.contact.getLatestDingIndex()).toEqual({ status: { toString: 1, valueOf: 1 } });
       expect(await dt.contact.getLatestDingIndex()).toHaveProperty("status");
+    });
+
+    it("an API's error class that throws on an answer gives a ParseError, not its own exception", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+        json(res, 400, { code: "parameter.error" }),
+      );
+      class Fussy extends ApiError {
+        constructor(fields: ApiErrorFields) {
+          super(fields);
+          throw new TypeError("this class cannot read that body");
+        }
+      }
+      const api = createClient<Operations, typeof operations>(
+        { profile, operations, error: Fussy },
+        { baseUrl: server.url, accessToken: TOKEN, rateLimit: false, ...transport },
+      );
+      const error = await api.contact.getLatestDingIndex().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ParseError);
+      expect(error).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/→ 400: the answer cannot be read$/),
+      });
     });
 
     it("required scopes that are not names are left out of the typed error", async () => {

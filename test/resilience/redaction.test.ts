@@ -115,6 +115,28 @@ describe("Redactor", () => {
     expect(r.text('{"refresh_token": ["never-seen-11"], "x": 1}')).not.toMatch(/never-seen/);
   });
 
+  it("masks every item of a list and an object after a secret-like name in text; plural names and API keys too", () => {
+    const r = new Redactor();
+    const text = r.text(
+      '{"refresh_token": ["a-1234", "never-seen-13"], "secret": {"v": "never-seen-14"}, "x": "kept"} tokens=never-seen-15',
+    );
+    expect(text).not.toMatch(/never-seen/);
+    expect(text).toContain('"x": "kept"');
+    expect(
+      r.value({
+        access_tokens: ["never-seen-16"],
+        apiKey: "never-seen-17",
+        secret_key: 1,
+        appKey: "ding-app",
+      }),
+    ).toEqual({
+      access_tokens: "[redacted]",
+      apiKey: "[redacted]",
+      secret_key: "[redacted]",
+      appKey: "ding-app", // an app's name, not a secret
+    });
+  });
+
   // Each hostile body in a process of its own, killed at the bound: a redactor that recurses or
   // grows exponentially fails here instead of freezing the runner.
   it.each(["cycles", "deep", "wide", "odd"])(
@@ -180,9 +202,16 @@ describe("Redactor", () => {
     expect(out).toContainEqual(["x-echo-redacted", "v [redacted]"]);
   });
 
-  it("masks the value of a header named like a secret, even one never learnt", () => {
-    const out = new Redactor().headers({ "x-refreshed-access-token": "never-seen-12", "x-trace": "kept" });
+  it("masks the value of a header named like a secret, or carrying credentials, even one never learnt", () => {
+    const out = new Redactor().headers({
+      "x-refreshed-access-token": "never-seen-12",
+      "x-api-key": "never-seen-18",
+      "set-cookie": "session=never-seen-19; HttpOnly",
+      "x-trace": "kept",
+    });
     expect([...out]).toEqual([
+      ["set-cookie", "[redacted]"],
+      ["x-api-key", "[redacted]"],
       ["x-refreshed-access-token", "[redacted]"],
       ["x-trace", "kept"],
     ]);
