@@ -21,7 +21,7 @@ import { withCodeSamples } from "./samples.js";
 export const DEFAULT_OUT = path.join(ROOT, "site");
 /** The end of every API page's title: how a later build knows a page as its own (by its title only). */
 const PAGE_MARK = " · imspec";
-const OWN_PAGE = /<title>[^<]* · imspec<\/title>/;
+const OWN_PAGE = new RegExp(`<title>[^<]*${PAGE_MARK}</title>`);
 
 /** A path as the docs commands print it: relative to the repository when inside it, else absolute. */
 export function shown(file: string): string {

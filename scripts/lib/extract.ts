@@ -233,11 +233,11 @@ function errorsOf(raw: unknown, envelope: Envelope | undefined): Errors {
 }
 
 /** The app token sources: `x-imspec-token` on the security schemes, in the order they appear. */
-function tokensOf(doc: Json, operations: OperationInfo[]): TokenSource[] {
+function tokensOf(doc: Json, operations: OperationInfo[], envelope: Envelope | undefined): TokenSource[] {
   const sources: TokenSource[] = [];
   for (const [name, raw] of Object.entries(schemesOf(doc))) {
     const entries = deref<Json>(doc, raw)?.["x-imspec-token"];
-    for (const entry of Array.isArray(entries) ? entries.filter(isObject) : []) {
+    for (const [i, entry] of (Array.isArray(entries) ? entries.filter(isObject) : []).entries()) {
       const op = operations.find((o) => o.operationId === entry.operation);
       if (op?.token !== "none")
         throw new SpecError(
@@ -252,6 +252,18 @@ function tokensOf(doc: Json, operations: OperationInfo[]): TokenSource[] {
         options[field] = bare;
       }
       const expires = isObject(entry.expires) ? entry.expires : undefined;
+      const at = ["components", "securitySchemes", name, "x-imspec-token", i];
+      requireAnswerFields(
+        doc,
+        op,
+        envelope,
+        `securitySchemes.${name}.x-imspec-token.${i}: `,
+        `${op.operationId}'s`,
+        [
+          ["token", String(entry.token), [...at, "token"]],
+          ["expires.field", expires && String(expires.field), [...at, "expires", "field"]],
+        ],
+      );
       sources.push({
         operation: op.operationId,
         options,
@@ -585,50 +597,27 @@ function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefin
 }
 
 /**
- * The answer fields the extensions name (a page's cursor, items and has-more; a token source's token
+ * The answer fields an extension names (a page's cursor, items and has-more; a token source's token
  * and lifetime) are fields of the operation's data: a typo would otherwise pass every check and fail
- * against the real server only.
+ * against the real server only. `named`: the extension's label for each, the field, and where it
+ * stands; `prefix` and `whose` word the message.
  */
-function checkFieldsNamed(doc: Json, api: ApiInfo): void {
-  const missing = (fields: Map<string, unknown[]> | undefined, name: string | undefined) =>
-    name !== undefined && fields !== undefined && !fields.has(name);
-  for (const op of api.operations) {
-    if (!op.pagination) continue;
-    const fields = dataFieldsOf(doc, op, api.envelope);
-    for (const key of ["cursorField", "itemsField", "hasMoreField"] as const) {
-      const name = op.pagination[key];
-      if (missing(fields, name))
-        throw new SpecError(
-          `${op.operationId}: x-imspec-pagination.${key} "${name}" is not a field of its 2xx answer (${[...(fields?.keys() ?? [])].join(", ")})`,
-          ["paths", op.path, op.method.toLowerCase(), "x-imspec-pagination", key],
-        );
-    }
-  }
-  for (const [name, raw] of Object.entries(schemesOf(doc))) {
-    const entries = deref<Json>(doc, raw)?.["x-imspec-token"];
-    (Array.isArray(entries) ? entries.filter(isObject) : []).forEach((entry, i) => {
-      const op = api.operations.find((o) => o.operationId === entry.operation);
-      if (!op) return;
-      const fields = dataFieldsOf(doc, op, api.envelope);
-      const expires = isObject(entry.expires) ? str(entry.expires.field) : undefined;
-      for (const [key, field] of [
-        ["token", str(entry.token)],
-        ["expires", expires],
-      ] as const)
-        if (missing(fields, field))
-          throw new SpecError(
-            `securitySchemes.${name}.x-imspec-token.${i}: ${key === "token" ? "token" : "expires.field"} "${field}" is not a field of ${op.operationId}'s 2xx answer (${[...(fields?.keys() ?? [])].join(", ")})`,
-            [
-              "components",
-              "securitySchemes",
-              name,
-              "x-imspec-token",
-              i,
-              ...(key === "token" ? ["token"] : ["expires", "field"]),
-            ],
-          );
-    });
-  }
+function requireAnswerFields(
+  doc: Json,
+  op: OperationInfo,
+  envelope: Envelope | undefined,
+  prefix: string,
+  whose: string,
+  named: ReadonlyArray<readonly [string, string | undefined, ReadonlyArray<string | number>]>,
+): void {
+  const fields = dataFieldsOf(doc, op, envelope);
+  if (!fields) return;
+  for (const [label, name, at] of named)
+    if (name !== undefined && !fields.has(name))
+      throw new SpecError(
+        `${prefix}${label} "${name}" is not a field of ${whose} 2xx answer (${[...fields.keys()].join(", ")})`,
+        at,
+      );
 }
 
 /** Reads a bundled (single-file) OpenAPI 3.1 document into plain data. */
@@ -658,6 +647,7 @@ export function extractApi(doc: Json): ApiInfo {
     }
   }
   operations.sort((a, b) => a.operationId.localeCompare(b.operationId));
+  const envelope = envelopeOf(doc["x-imspec-envelope"], "document");
   const tags = (Array.isArray(doc.tags) ? doc.tags : []).filter(isObject).map((t) => {
     const tag: ApiInfo["tags"][number] = { name: String(t.name) };
     const displayName = str(t["x-displayName"]);
@@ -676,15 +666,26 @@ export function extractApi(doc: Json): ApiInfo {
     statusCodes: statusCodesOf(doc["x-imspec-status-codes"]),
     tags: tags.filter((t) => operations.some((op) => op.tag === t.name)),
     operations,
-    errors: errorsOf(undefined, undefined),
-    tokens: tokensOf(doc, operations),
+    errors: errorsOf(doc["x-imspec-errors"], envelope),
+    tokens: tokensOf(doc, operations, envelope),
     rateLimits: rateLimitsOf(doc["x-imspec-rate-limits"]),
   };
   const auth = authOf(doc);
   if (auth) api.auth = auth;
-  const envelope = envelopeOf(doc["x-imspec-envelope"], "document");
   if (envelope) api.envelope = envelope;
-  api.errors = errorsOf(doc["x-imspec-errors"], envelope);
-  checkFieldsNamed(doc, api);
+  for (const op of operations) {
+    const { pagination } = op;
+    if (!pagination) continue;
+    const at = ["paths", op.path, op.method.toLowerCase(), "x-imspec-pagination"];
+    const keys = ["cursorField", "itemsField", "hasMoreField"] as const;
+    requireAnswerFields(
+      doc,
+      op,
+      envelope,
+      `${op.operationId}: `,
+      "its",
+      keys.map((key) => [`x-imspec-pagination.${key}`, pagination[key], [...at, key]] as const),
+    );
+  }
   return api;
 }

@@ -21,15 +21,13 @@ export function watchSpecs(changed: (file: string) => void): () => void {
   };
   const arm = () => {
     for (const watcher of watchers) watcher.close();
+    watchers = [];
     try {
-      watchers = [
-        watch(path.join(ROOT, "specs"), { recursive: true }, onChange),
-        watch(path.join(ROOT, "redocly.yaml"), onChange),
-      ];
+      watchers.push(watch(path.join(ROOT, "specs"), { recursive: true }, onChange));
+      watchers.push(watch(path.join(ROOT, "redocly.yaml"), onChange));
     } catch {
-      // A file missing for a moment (replaced by a rename, a checkout): watch again a little later.
-      for (const watcher of watchers) watcher.close();
-      watchers = [];
+      // A file missing for a moment (replaced by a rename, a checkout): watch again a little later;
+      // the watcher already made is closed then, with the others.
       timer = setTimeout(() => {
         arm();
         changed("redocly.yaml");

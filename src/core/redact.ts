@@ -30,13 +30,15 @@ const SCHEMES = "bearer|basic";
 export const SECRET_NAME = new RegExp(`(?:${NAMES})s?$`, "i");
 /** Headers whose values are credentials whatever their names say. */
 const CREDENTIAL_HEADER = /^(?:set-cookie|cookie|authorization|proxy-authorization)$/i;
+/** A secret-like name and what ties a value to it in text: `token=`, `"clientSecret": `. */
+const NAMED = `(?:${NAMES})s?["']?\\s*[:=]\\s*`;
 const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
   // quadratically over a long run of word characters (a 1 MiB message took minutes).
   // A list or an object after such a name is masked whole, to its first closing bracket.
-  [new RegExp(`((?:${NAMES})s?["']?\\s*[:=]\\s*)(?:\\[[^\\]]*\\]?|\\{[^}]*\\}?)`, "gi"), `$1${MASK}`],
-  [new RegExp(`((?:${NAMES})s?["']?\\s*[:=]\\s*["']?)[^\\s"'&,;}\\[{][^\\s"'&,;}]*`, "gi"), `$1${MASK}`],
+  [new RegExp(`(${NAMED})(?:\\[[^\\]]*\\]?|\\{[^}]*\\}?)`, "gi"), `$1${MASK}`],
+  [new RegExp(`(${NAMED}["']?)[^\\s"'&,;}\\[{][^\\s"'&,;}]*`, "gi"), `$1${MASK}`],
   [new RegExp(`(\\b(?:${SCHEMES})\\s+)[\\w.~+/=-]+`, "gi"), `$1${MASK}`],
 ];
 /** What every PATTERNS match contains: one scan rules most text out. */

@@ -95,12 +95,15 @@ export interface UserTokens {
 
 export type DingTalk = Client<Operations, typeof operations> & { readonly userTokens: UserTokens };
 
-/** Where getUserAccessToken's answer (the spec's UserAccessToken) holds the token and its lifetime. */
+/**
+ * Where getUserAccessToken's answer (the spec's UserAccessToken) holds the token and its lifetime; a
+ * lifetime it lacks is the spec's default for DingTalk's tokens.
+ */
 const USER_TOKEN = {
   operation: "getUserAccessToken",
   token: "accessToken",
   expires: { field: "expireIn", unit: "s", epoch: false },
-  defaultLifetime: 7200,
+  defaultLifetime: profile.tokens[0].defaultLifetime,
 } as const;
 
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {

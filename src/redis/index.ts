@@ -255,9 +255,10 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   const lockTtl = ms(options.lockTtlMs, "lockTtlMs", undefined);
   const commandTimeout = ms(options.commandTimeoutMs, "commandTimeoutMs", 1_000);
   // Renewed every third of its life: a renewal that takes a whole command timeout must still land.
-  if (lockTtl !== undefined && lockTtl < 3 * commandTimeout)
+  const shortestLockTtl = 3 * commandTimeout;
+  if (lockTtl !== undefined && lockTtl < shortestLockTtl)
     throw new ConfigError(
-      `createRedisTokenStore: lockTtlMs must be at least 3 × commandTimeoutMs (${3 * commandTimeout}), or the lock lapses between renewals`,
+      `createRedisTokenStore: lockTtlMs must be at least 3 × commandTimeoutMs (${shortestLockTtl}), or the lock lapses between renewals`,
     );
   const connectTimeout = ms(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
   const { run, close } = commands(options, commandTimeout, connectTimeout);
@@ -285,8 +286,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     async lock(key, ttlMs, waitMs) {
       const asked = Math.round(lockTtl ?? ttlMs);
       const given = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
-      // However short the TTL asked for, a renewal that takes a whole command timeout still lands.
-      const ttl = Math.max(given, 3 * commandTimeout);
+      // However short the TTL the token cache asks for.
+      const ttl = Math.max(given, shortestLockTtl);
       return takeLock(run, `${prefix}lock:${key}`, ttl, waitMs);
     },
 
