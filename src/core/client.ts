@@ -30,6 +30,7 @@ import {
 import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
+import { ownerOptions } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
 import { checked, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
@@ -440,14 +441,16 @@ function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined 
  */
 function appKeysOf(profile: ApiProfile, source: TokenSpec | undefined, options: Options) {
   const identity: Record<string, string> = {};
-  for (const o of Object.values(source?.options ?? {}))
-    if (!source?.secrets.includes(o) && typeof options[o] === "string") identity[o] = options[o] as string;
   const secrets: Record<string, string> = {};
-  for (const o of source?.identifying ?? []) {
-    if (options[o] === undefined) continue;
-    if (typeof options[o] !== "string")
-      throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
-    secrets[o] = options[o] as string;
+  for (const [, o] of source ? ownerOptions(source) : []) {
+    const value = options[o];
+    if (!source?.secrets.includes(o)) {
+      if (typeof value === "string") identity[o] = value;
+    } else if (value !== undefined) {
+      if (typeof value !== "string")
+        throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
+      secrets[o] = value;
+    }
   }
   return {
     budgets: tokenKey(profile.api, options.baseUrl, identity),

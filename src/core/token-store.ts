@@ -28,6 +28,21 @@ export class MemoryTokenStore implements TokenStore {
 }
 
 /**
+ * Whose token a source issues: its request fields with their options, every option but the secrets,
+ * and the secrets that tell apps apart (`identifying`). The client keys its tokens by these options;
+ * the mock keys the tokens it issues by these fields.
+ */
+export function ownerOptions(source: {
+  readonly options: Readonly<Record<string, string>>;
+  readonly secrets: readonly string[];
+  readonly identifying?: readonly string[] | undefined;
+}): Array<[field: string, option: string]> {
+  return Object.entries(source.options).filter(
+    ([, option]) => !source.secrets.includes(option) || !!source.identifying?.includes(option),
+  );
+}
+
+/**
  * The store key of one app's token. `identity` is hashed (64-bit FNV-1a), never in clear: a secret
  * among it tells two apps apart without showing, and the secrets these platforms issue (32 to 64
  * random characters) are far longer than the hash can pin down.

@@ -3,6 +3,7 @@
  * its tokens go, which operations issue them, and the few facts only the mock needs
  * (`x-imspec-mock`, src/mock/README.md). Nothing here names an API: every fact comes from the spec.
  */
+import { ownerOptions } from "../core/token-store.js";
 import type { OpenApiDocument } from "./documents.js";
 import { examplesOf, responsesOf } from "./examples.js";
 import type { TokenKind } from "./tokens.js";
@@ -256,16 +257,17 @@ function tokenOperations(
     const token =
       optionalString(own.token, `${where}.token`) ?? optionalString(source.token, "x-imspec-token.token");
     if (!token) throw new ExtensionError(where, "needs `token`: the response field that holds the token");
-    // A token belongs to the non-secret options and the secrets that tell apps apart (`identifying`).
-    const identifying = Array.isArray(source.identifying) ? source.identifying.map(String) : [];
-    const secrets = new Set(
-      (Array.isArray(source.secrets) ? source.secrets.map(String) : []).filter(
-        (s) => !identifying.includes(s),
-      ),
-    );
-    const ownerFields = Object.entries(isObject(source.options) ? source.options : {})
-      .filter(([, option]) => !secrets.has(String(option).replace(/\?$/, "")))
-      .map(([field]) => field);
+    // Whose token, as the client tells them apart (an option marked optional ends with `?`).
+    const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+    const options = Object.entries(isObject(source.options) ? source.options : {}).map(([field, option]) => [
+      field,
+      String(option).replace(/\?$/, ""),
+    ]);
+    const ownerFields = ownerOptions({
+      options: Object.fromEntries(options),
+      secrets: list(source.secrets),
+      identifying: list(source.identifying),
+    }).map(([field]) => field);
     if (own.lifetime !== undefined && !(typeof own.lifetime === "number" && own.lifetime > 0))
       throw new ExtensionError(`${where}.lifetime`, "must be a positive number of seconds");
     const lifetimeSeconds =

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { tokenKey } from "../../src/core/token.js";
+import { ownerOptions } from "../../src/core/token-store.js";
 
 describe("tokenKey", () => {
   it("is the API, the normalised origin and path, and a 16-hex hash of the identity", () => {
@@ -48,5 +49,41 @@ describe("tokenKey", () => {
   it("never carries credentials of the URL into the key, nor a URL that does not parse", () => {
     expect(tokenKey("w", "https://user:pa55word@h.example/p", {})).not.toContain("pa55word");
     expect(tokenKey("w", "not a url with pa55word", {})).not.toContain("pa55word");
+  });
+});
+
+describe("ownerOptions: whose token a source issues (the client's key and the mock's owner, one rule)", () => {
+  it.each([
+    [
+      "non-secret options only",
+      { options: { appKey: "appKey", appSecret: "appSecret" }, secrets: ["appSecret"] },
+      [["appKey", "appKey"]],
+    ],
+    [
+      "an identifying secret too",
+      {
+        options: { corpid: "corpId", corpsecret: "corpSecret" },
+        secrets: ["corpSecret"],
+        identifying: ["corpSecret"],
+      },
+      [
+        ["corpid", "corpId"],
+        ["corpsecret", "corpSecret"],
+      ],
+    ],
+    [
+      "every option but the secrets, whatever the field names",
+      {
+        options: { client_id: "clientId", org_id: "orgId", client_secret: "clientSecret" },
+        secrets: ["clientSecret"],
+      },
+      [
+        ["client_id", "clientId"],
+        ["org_id", "orgId"],
+      ],
+    ],
+    ["no options", { options: {}, secrets: [] }, []],
+  ])("%s", (_name, source, owners) => {
+    expect(ownerOptions(source)).toEqual(owners);
   });
 });

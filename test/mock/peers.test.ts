@@ -1,7 +1,7 @@
 /**
  * ajv, ajv-formats and openapi-backend are optional peers: `imspec mock --help` works without them,
- * and `imspec mock` says which packages to install. The CLI runs from a copy of src/mock and
- * generated/ in a folder where none of them can be resolved.
+ * and `imspec mock` says which packages to install. The CLI runs from a copy of src/mock (with the
+ * src/core it imports) and generated/ in a folder where none of them can be resolved.
  */
 import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -15,7 +15,8 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "imspec-peers-"));
   mkdirSync(path.join(dir, "src"), { recursive: true });
-  cpSync(path.join(ROOT, "src", "mock"), path.join(dir, "src", "mock"), { recursive: true });
+  for (const folder of ["mock", "core"])
+    cpSync(path.join(ROOT, "src", folder), path.join(dir, "src", folder), { recursive: true });
   for (const entry of readdirSync(path.join(ROOT, "generated"), { withFileTypes: true })) {
     if (entry.isDirectory())
       cpSync(
