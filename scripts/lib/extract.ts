@@ -482,11 +482,23 @@ function paramsOf(
   return { params, sources, seen };
 }
 
-/** The first 2xx response: its status, and whether it has a (possibly optional) JSON body. */
-function successOf(doc: Json, responses: Json, operationId: string): OperationInfo["success"] {
+/** The first 2xx response: its status, and whether it has a (possibly optional) JSON body. The
+ * client and the mock read that one only: `x-imspec-optional-body` on any other would be ignored. */
+function successOf(
+  doc: Json,
+  responses: Json,
+  operationId: string,
+  at: ReadonlyArray<string>,
+): OperationInfo["success"] {
   const successKey = Object.keys(responses)
     .filter((code) => /^2\d\d$/.test(code))
     .sort()[0];
+  for (const code of Object.keys(responses))
+    if (code !== successKey && deref<Json>(doc, responses[code])?.["x-imspec-optional-body"] !== undefined)
+      throw new SpecError(
+        `x-imspec-optional-body belongs on the operation's first 2xx response (${successKey ?? "it has none"}), not on ${code}`,
+        [...at, "responses", code, "x-imspec-optional-body"],
+      );
   if (!successKey) throw new SpecError(`${operationId}: declares no 2xx response`);
   const successResponse = deref<Json>(doc, responses[successKey]) ?? {};
   return {
@@ -516,7 +528,7 @@ export function extractOperation(
     deprecated: operation.deprecated === true,
     params,
     sources,
-    success: successOf(doc, responses, operationId),
+    success: successOf(doc, responses, operationId, ["paths", path, methodKey]),
     idempotent: IDEMPOTENT.has(method),
     token: tokenKindOf(doc, operation),
     errorCodes: errorCodesOf(doc, responses),

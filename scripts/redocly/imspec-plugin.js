@@ -346,22 +346,6 @@ function Extensions() {
     },
     Operation(operation, ctx) {
       if (typeof operation.operationId === "string") operationIds.add(operation.operationId);
-      // The client and the mock read the first 2xx response: the flag anywhere else would be ignored.
-      const responses = operation.responses ?? {};
-      // The same first 2xx as the generator's (scripts/lib/extract.ts successOf): three digits, lowest.
-      const success = Object.keys(responses)
-        .filter((code) => /^2\d\d$/.test(code))
-        .sort()[0];
-      for (const [code, raw] of Object.entries(responses)) {
-        const { node, location } = raw?.$ref
-          ? ctx.resolve(raw)
-          : { node: raw, location: ctx.location.child(["responses", code]) };
-        if (code !== success && node?.["x-imspec-optional-body"] !== undefined)
-          ctx.report({
-            message: `x-imspec-optional-body belongs on the operation's first 2xx response (${success ?? "it has none"}), not on ${code}.`,
-            location: location.child("x-imspec-optional-body"),
-          });
-      }
       const codes = operation["x-imspec-status-codes"];
       (Array.isArray(codes) ? codes : []).forEach((code, i) => {
         if (Number.isInteger(code) && !documented.has(code))
