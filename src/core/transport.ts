@@ -106,7 +106,7 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   return () => set.delete(fn);
 }
 
-export function errnoOf(error: unknown): string | undefined {
+function errnoOf(error: unknown): string | undefined {
   for (let e = error, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") return code;
