@@ -32,16 +32,16 @@ export const SECRET_NAME = new RegExp(`(?:${NAMES})s?$`, "i");
 const CREDENTIAL_HEADER = /^(?:set-cookie|cookie|authorization|proxy-authorization)$/i;
 /** A secret-like name and what ties a value to it in text: `token=`, `"clientSecret": `. */
 const NAMED = `(?:${NAMES})s?["']?\\s*[:=]\\s*`;
+/** A list or an object after a secret-like name: masked whole by `masked`, to its matching bracket. */
+const LISTED = new RegExp(`(${NAMED})[[{]`, "gi");
 const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
   // quadratically over a long run of word characters (a 1 MiB message took minutes).
-  // A list or an object after such a name is masked whole, to its first closing bracket.
-  [new RegExp(`(${NAMED})(?:\\[[^\\]]*\\]?|\\{[^}]*\\}?)`, "gi"), `$1${MASK}`],
   [new RegExp(`(${NAMED}["']?)[^\\s"'&,;}\\[{][^\\s"'&,;}]*`, "gi"), `$1${MASK}`],
   [new RegExp(`(\\b(?:${SCHEMES})\\s+)[\\w.~+/=-]+`, "gi"), `$1${MASK}`],
 ];
-/** What every PATTERNS match contains: one scan rules most text out. */
+/** What every LISTED and PATTERNS match contains: one scan rules most text out. */
 const MAY_MATCH = new RegExp(`${NAMES}|${SCHEMES}`, "i");
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 /** What is left as it is under a secret-like name (`"has_token": false`); anything else, a list or
@@ -49,6 +49,40 @@ const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const PLAIN = new Set(["boolean", "undefined"]);
 type Slot = Record<string, unknown>;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Where the list or object opened at `from` ends: past its matching bracket, else at the text's end.
+ * Scanned once, char by char: a pattern cannot count nesting, and one that stopped at the first
+ * closer showed "y" in `[["x"], "y"]`. A closer that matches no opener is taken as part of the value
+ * (too much masked, never too little). */
+function closing(text: string, from: number): number {
+  const closers: string[] = [];
+  for (let at = from; at < text.length; at++) {
+    const c = text[at];
+    if (c === '"') {
+      // Brackets in a JSON string are its text (`["a]b", "y"]` is one list), and `\"` does not end it.
+      for (at++; at < text.length && text[at] !== '"'; at++) if (text[at] === "\\") at++;
+    } else if (c === "[") closers.push("]");
+    else if (c === "{") closers.push("}");
+    else if (c === closers.at(-1)) {
+      closers.pop();
+      if (!closers.length) return at + 1;
+    }
+  }
+  return text.length;
+}
+
+/** The text with each list or object after a secret-like name masked; the search goes on past it. */
+function masked(text: string): string {
+  let out = "";
+  let done = 0;
+  LISTED.lastIndex = 0;
+  for (let m = LISTED.exec(text); m; m = LISTED.exec(text)) {
+    const value = m.index + (m[1] as string).length;
+    out += text.slice(done, value) + MASK;
+    done = LISTED.lastIndex = closing(text, value);
+  }
+  return out + text.slice(done);
+}
 
 /** Every form a secret may be echoed in; never throws, whatever the secret holds or its length. */
 function forms(secret: string): string[] {
@@ -130,7 +164,7 @@ export class Redactor {
     for (const form of this.#long) if (form.length <= known.length) known = known.split(form).join(MASK);
     if (this.#pattern) known = known.replace(this.#pattern, MASK);
     if (!MAY_MATCH.test(known)) return known;
-    return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), known);
+    return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), masked(known));
   }
 
   /** Names masked too (a server may answer a header named after a token), as valid header names. */

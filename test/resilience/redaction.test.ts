@@ -137,6 +137,35 @@ describe("Redactor", () => {
     });
   });
 
+  // Masked through the matching bracket, whatever nests inside or a string holds; what follows stays.
+  it.each([
+    ['{"tokens": [["x"], "LEAKED"]}', '{"tokens": [redacted]}'],
+    ['tokens={"a":{"b":1},"c":"LEAKED"}', "tokens=[redacted]"],
+    [
+      '{"refresh_tokens": [{"scopes": ["read"], "v": "LEAKED"}], "x": 1}',
+      '{"refresh_tokens": [redacted], "x": 1}',
+    ],
+    ['"tokens": ["a]b", "LEAKED"], "x": 1', '"tokens": [redacted], "x": 1'],
+    ['"secret": {"a": "}\\"]", "b": "LEAKED"} x', '"secret": [redacted] x'],
+    ['tokens=[{"a": 1]}, "LEAKED"] code=1', "tokens=[redacted] code=1"],
+    ['got tokens=[["a"], "LEAKED"', "got tokens=[redacted]"],
+    ["tokens=[[1]] and code=42", "tokens=[redacted] and code=42"],
+    ['token=[[1]] x secret={"a":{"b":"LEAKED"}} y', "token=[redacted] x secret=[redacted] y"],
+  ])(
+    "masks a list or an object after a secret-like name in text to its matching bracket: %s",
+    (text, out) => {
+      expect(new Redactor().text(text)).toBe(out);
+    },
+  );
+
+  it("masks lists after secret-like names in megabytes of text in one pass, closed or not", () => {
+    const r = new Redactor();
+    const deep = "[".repeat(2 * 1024 * 1024);
+    expect(r.text(`tokens=${deep}`)).toBe("tokens=[redacted]");
+    expect(r.text(`tokens=["${"\\".repeat(2 * 1024 * 1024)}`)).toBe("tokens=[redacted]");
+    expect(r.text("tokens=[[1]] and ".repeat(150_000))).toBe("tokens=[redacted] and ".repeat(150_000));
+  });
+
   // Each hostile body in a process of its own, killed at the bound: a redactor that recurses or
   // grows exponentially fails here instead of freezing the runner.
   it.each(["cycles", "deep", "wide", "odd"])(
