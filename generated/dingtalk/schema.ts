@@ -1257,7 +1257,8 @@ export interface components {
          *     `list[].id` of listEmpAttributeVisibility.
          *     文档类型为Long；官方SDK以字符串路径段传入，线上形态相同（十进制数字）。
          *     The DOC types it as Long; the official SDK passes it as a string path segment. Both put the same decimal
-         *     digits on the wire, so it is declared as an int64 integer here.
+         *     digits on the wire, so it is declared as an int64 integer here, which the client takes as a number or
+         *     as its digits in a string (an id past 2^53 does not fit a number).
          * @example 10001
          */
         SettingId: number | string;
@@ -1270,7 +1271,8 @@ export interface components {
         NextToken: number | string;
         /**
          * @description 分页大小，最大支持100。
-         *     Page size; at most 100.
+         *     Page size; at most 100. The sources state no least value; `minimum: 1` is an inference (a page of 0 or
+         *     fewer items is no page).
          * @example 10
          */
         MaxResults: number;
@@ -1451,7 +1453,8 @@ export interface operations {
                  *     `list[].id` of listEmpAttributeVisibility.
                  *     文档类型为Long；官方SDK以字符串路径段传入，线上形态相同（十进制数字）。
                  *     The DOC types it as Long; the official SDK passes it as a string path segment. Both put the same decimal
-                 *     digits on the wire, so it is declared as an int64 integer here.
+                 *     digits on the wire, so it is declared as an int64 integer here, which the client takes as a number or
+                 *     as its digits in a string (an id past 2^53 does not fit a number).
                  * @example 10001
                  */
                 settingId: components["parameters"]["SettingId"];
@@ -1514,7 +1517,8 @@ export interface operations {
                 nextToken?: components["parameters"]["NextToken"];
                 /**
                  * @description 分页大小，最大支持100。
-                 *     Page size; at most 100.
+                 *     Page size; at most 100. The sources state no least value; `minimum: 1` is an inference (a page of 0 or
+                 *     fewer items is no page).
                  * @example 10
                  */
                 maxResults?: components["parameters"]["MaxResults"];
@@ -2041,10 +2045,13 @@ export interface operations {
         };
         responses: {
             /**
-             * @description 设置成功。SDK响应模型仅有响应头与状态码，但官方SDK按JSON解析响应体，空响应体会令其抛错，因此响应体为可选的JSON对象（通常为 {}）。
-             *     Done. The SDK's response model has only headers and status, but the official SDK parses the body as
-             *     JSON and throws on an empty one, so the body is an optional JSON object (usually `{}`,
-             *     `x-imspec-optional-body`).
+             * @description 设置成功。文档示例为 200 OK、JSON 内容类型且无响应体；SDK响应模型仅有响应头与状态码，但官方SDK调用时按JSON解析响应体，
+             *     对空响应体会抛错（本仓库以官方SDK实测）。因此响应体为可选的JSON对象，其内容未见文档（推断）。
+             *     Done. The DOC example shows `200 OK` with a JSON content type and no body, and the SDK's response
+             *     model has only headers and status; yet the official SDK's call reads the body as JSON and throws
+             *     on an empty one (observed by running @alicloud/dingtalk against such an answer,
+             *     test/contract/interop-official-sdk.test.ts). So the body is an optional JSON object
+             *     (`x-imspec-optional-body`) whose content no source shows (inference; the mock answers `{}`).
              */
             200: {
                 headers: {
@@ -2192,8 +2199,9 @@ export interface operations {
             };
             /**
              * @description 不支持的授权类型。本接口文档未列出专属错误码，此错误码来自全局错误码表。
-             *     Unsupported grant type. The endpoint's page lists no error codes of its own; this one comes from the
-             *     global error-code table.
+             *     Unsupported grant type. The endpoint's page lists no error codes of its own; this one is taken from
+             *     the global error-code table, and the error tables this spec's other facts come from do not list it
+             *     (unconfirmed: the 400 itself is what to rely on).
              */
             400: {
                 headers: {

@@ -345,12 +345,14 @@ export interface components {
         User: {
             /** @description 成员UserID,不区分大小写,长度为1~64个字节 (the member's account id, 1–64 bytes, case-insensitive; third-party apps get the encrypted userid). */
             userid?: string;
-            /**
-             * @description 成员名称 (the name). Third-party apps get the userid instead; agent-developed apps only with the
-             *     admin's authorisation (newer text: and the member's OAuth2 consent).
-             */
+            /** @description 成员名称 (the name). Third-party apps get the userid instead. */
             name?: string;
-            /** @description 手机号码 (the mobile number; restricted as described above, and absent from some real answers). */
+            /**
+             * @description 手机号码 (the mobile number; restricted as described above, and absent from some real answers).
+             *     **Sources disagree** for agent-developed (代开发) apps: the older text needs the admin's
+             *     authorisation, the newer text the admin's authorisation and the member's OAuth2 consent
+             *     (perl-qq vs wecom-rs). Either way the field may be absent.
+             */
             mobile?: string;
             /** @description 成员所属部门id列表,仅返回该应用有查看权限的部门id (the ids of the member's departments that the app may see; fixed to [1] in member-authorised mode). */
             department?: number[];
@@ -366,7 +368,9 @@ export interface components {
             /**
              * @description 性别。0表示未定义,1表示男性,2表示女性。
              *
-             *     0 undefined, 1 male, 2 female; 0 when the app may not read it. **Sources disagree on the JSON
+             *     0 undefined, 1 male, 2 female; 0 when the app may not read it (for agent-developed apps the older
+             *     text needs the admin's authorisation, the newer text that and the member's OAuth2 consent, as for
+             *     `mobile`). **Sources disagree on the JSON
              *     type:** the documented example sends a string (`"1"`) while the text describes numbers, so both
              *     are accepted (perl-qq, gowecom-td; go-wecom decodes quoted and bare numbers alike).
              * @enum {string|integer}

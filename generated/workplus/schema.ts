@@ -136,8 +136,8 @@ export interface components {
         /**
          * @description 获取 AccessToken 的请求参数。组织应用传 `org_id`,域应用传 `owner_id`(填 domain_id),二者不能同时为空。
          *
-         *     The app's credentials. Give exactly one of `org_id` (an org app, 组织应用) or `owner_id` set to the
-         *     `domain_id` (a domain app, 域应用); the docs say they must not both be empty.
+         *     The app's credentials. An org app (组织应用) gives `org_id`, a domain app (域应用) `owner_id` set to
+         *     the `domain_id`; the docs say only that they must not both be empty, so giving both is not refused.
          */
         TokenRequest: {
             /**
@@ -159,14 +159,14 @@ export interface components {
             /**
              * @description 应用所在组织的组织id [org_id 和 owner_id 不能同时为空]。
              *
-             *     The organization id of an org app. Give exactly one of `org_id` / `owner_id`. Here `org_id` is the
+             *     The organization id of an org app. `org_id` and `owner_id` must not both be empty. Here `org_id` is the
              *     organization identifier (the same kind of value as `org_code`), not an org-tree node id (inference).
              */
             org_id?: string;
             /**
              * @description 域应用填domain_id [org_id 和 owner_id 不能同时为空]。
              *
-             *     For a domain app: set to the `domain_id`. Give exactly one of `org_id` / `owner_id`.
+             *     For a domain app: set to the `domain_id`. `org_id` and `owner_id` must not both be empty.
              */
             owner_id?: string;
         };
@@ -197,7 +197,12 @@ export interface components {
         TokenResult: {
             /** @description 应用的身份凭证 (the access token; 32 hex characters in the example). */
             access_token?: string;
-            /** @description 保留字段,与access_token相同 (reserved; equals `access_token`. No refresh endpoint is documented). */
+            /**
+             * @description 保留字段,与access_token相同 (reserved; equals `access_token`). The sources disagree: the current
+             *     docs call it reserved and equal to the token, the older docs said "used to refresh the credential",
+             *     and the docs' own example shows a value that differs from its `access_token`. Any string is
+             *     accepted; no refresh endpoint is documented, and the client never reads it.
+             */
             refresh_token?: string;
             /**
              * @description access_token的生效时间 (when the token took effect). Documented as String, but the example is a
@@ -215,8 +220,8 @@ export interface components {
         /**
          * @description 错误返回:`status` 不为 0。
          *
-         *     An error body: the envelope with a non-zero `status`. WorkPlus answers errors with HTTP 200 and this
-         *     body; the documented statuses are listed in the document's `x-imspec-status-codes`.
+         *     An error body: the envelope with a non-zero `status`, with HTTP 200 as far as is known (inferred: the
+         *     docs give no HTTP status for errors); the documented statuses are listed in the document's `x-imspec-status-codes`.
          */
         ErrorEnvelope: {
             /** @description 错误码,非 0 (the error status; never 0). */
@@ -229,8 +234,9 @@ export interface components {
         /**
          * @description 获取 AccessToken 的返回。
          *
-         *     The body of `POST /v1/token`: on success (`status` 0) `result` holds the token. Errors come back as
-         *     HTTP 200 too, with a non-zero `status` (the `ErrorEnvelope` branch), e.g. 202104 when authentication fails.
+         *     The body of `POST /v1/token`: on success (`status` 0) `result` holds the token. Errors come as a
+         *     non-zero `status` (the `ErrorEnvelope` branch), e.g. 202104 when authentication fails, with HTTP 200
+         *     as far as is known (inferred).
          */
         TokenResponse: (components["schemas"]["Envelope"] & {
             /** @constant */
@@ -259,7 +265,7 @@ export interface components {
          * @description `scope-views` 的返回:成功时 `result` 为组织架构树节点数组。
          *
          *     The body of `scope-views`: on success (`status` 0) `result` is an array of org-tree nodes. Errors come
-         *     back as HTTP 200 too, with a non-zero `status` (the `ErrorEnvelope` branch).
+         *     as a non-zero `status` (the `ErrorEnvelope` branch), with HTTP 200 as far as is known (inferred).
          */
         ScopeViewsResponse: (components["schemas"]["Envelope"] & {
             /** @constant */
@@ -397,7 +403,8 @@ export interface components {
          * @description `admins` / `super-admins` 的返回:成功时 `result` 为 `{records, total_counts}`。
          *
          *     The body of `admins` and `super-admins`: on success (`status` 0) `result` is `{records, total_counts}`.
-         *     Errors come back as HTTP 200 too, with a non-zero `status` (the `ErrorEnvelope` branch).
+         *     Errors come as a non-zero `status` (the `ErrorEnvelope` branch), with HTTP 200 as far as is known
+         *     (inferred).
          */
         AdminListResponse: (components["schemas"]["Envelope"] & {
             /** @constant */
@@ -409,8 +416,8 @@ export interface components {
         /**
          * @description HTTP 4xx 错误(文档未说明)。
          *
-         *     The docs list only envelope statuses and document no HTTP status codes for errors: WorkPlus answers
-         *     errors with HTTP 200 and a non-zero `status`. A deployment or a proxy in front of it may still answer
+         *     The docs list only envelope statuses and document no HTTP status codes for errors, which are taken
+         *     to come with HTTP 200 and a non-zero `status` (an inference). A deployment or a proxy in front of it may still answer
          *     with a 4xx; when the body is the envelope it looks like this.
          */
         ClientError: {
@@ -424,8 +431,8 @@ export interface components {
         /**
          * @description HTTP 5xx 错误(文档未说明)。
          *
-         *     The docs document no HTTP status codes for errors: WorkPlus answers errors with HTTP 200 and a non-zero
-         *     `status`. A deployment or a proxy in front of it may still answer with a 5xx; when the body is the
+         *     The docs document no HTTP status codes for errors, which are taken to come with HTTP 200 and a non-zero
+         *     `status` (an inference). A deployment or a proxy in front of it may still answer with a 5xx; when the body is the
          *     envelope it looks like this (the body may also not be JSON at all).
          */
         ServerError: {
@@ -491,8 +498,8 @@ export interface operations {
         };
         responses: {
             /**
-             * @description The token (`status` 0), or an error envelope with a non-zero `status`: WorkPlus answers errors
-             *     with HTTP 200 (202102 没有对应的应用 / no such app, 202104 应用认证失败 / authentication failed).
+             * @description The token (`status` 0), or an error envelope with a non-zero `status`, with HTTP 200 (inferred,
+             *     see the API's description; 202102 没有对应的应用 / no such app, 202104 应用认证失败 / authentication failed).
              */
             200: {
                 headers: {
@@ -543,8 +550,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             /**
-             * @description The usage scope as an org tree (`status` 0), or an error envelope with a non-zero `status`:
-             *     WorkPlus answers errors with HTTP 200 (10011 token not found. / 访问令牌不存在).
+             * @description The usage scope as an org tree (`status` 0), or an error envelope with a non-zero `status`,
+             *     with HTTP 200 (inferred, see the API's description; 10011 token not found. / 访问令牌不存在).
              */
             200: {
                 headers: {
@@ -591,8 +598,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             /**
-             * @description The admins (`status` 0), or an error envelope with a non-zero `status`: WorkPlus answers errors
-             *     with HTTP 200 (10011 token not found. / 访问令牌不存在).
+             * @description The admins (`status` 0), or an error envelope with a non-zero `status`, with HTTP 200 (inferred,
+             *     see the API's description; 10011 token not found. / 访问令牌不存在).
              */
             200: {
                 headers: {
@@ -639,8 +646,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             /**
-             * @description The super admins (`status` 0), or an error envelope with a non-zero `status`: WorkPlus answers
-             *     errors with HTTP 200 (10011 token not found. / 访问令牌不存在).
+             * @description The super admins (`status` 0), or an error envelope with a non-zero `status`, with HTTP 200
+             *     (inferred, see the API's description; 10011 token not found. / 访问令牌不存在).
              */
             200: {
                 headers: {
