@@ -24,7 +24,7 @@ export interface Envelope {
 export interface RateLimit {
   calls: number;
   seconds: number;
-  scope: "app" | "app-operation" | "ip";
+  scope: "app" | "app-operation" | "ip" | "ip-operation";
   code?: string;
 }
 

@@ -114,7 +114,7 @@ function ExplicitSecurity() {
 const text = "string";
 const strings = ["string-or-list"];
 const count = "positive";
-const SCOPES = ["app", "app-operation", "ip"];
+const SCOPES = ["app", "app-operation", "ip", "ip-operation"];
 const RATE_LIMITS = [
   { calls: [count, true], seconds: [count, true], scope: [SCOPES, true], code: ["scalar", false] },
 ];

@@ -51,7 +51,9 @@ export interface TokenSpec {
 export interface RateLimitSpec {
   readonly calls: number;
   readonly seconds: number;
-  readonly scope: "app" | "app-operation" | "ip";
+  /** Whose calls count together: an app's, one operation's of an app, or everything sent to the
+   * base URL's origin (an IP's), in all or of one operation. */
+  readonly scope: "app" | "app-operation" | "ip" | "ip-operation";
 }
 
 /** The generated profile (`generated/<api>/operations.ts`) with its token sources and budgets. */
@@ -269,12 +271,8 @@ function budgetsFor(
     const name = `rateLimit.${limit.scope}`;
     const calls = checked(`${name}.calls`, changed?.calls, limit.calls, 1, Number.MAX_SAFE_INTEGER, true);
     const seconds = checked(`${name}.seconds`, changed?.seconds, limit.seconds, 0.001, MAX_WINDOW_S);
-    const key =
-      limit.scope === "ip"
-        ? `ip:${keys.origin}`
-        : limit.scope === "app"
-          ? keys.app
-          : `${keys.app}:${keys.operationId}`;
+    const whose = limit.scope.startsWith("ip") ? `ip:${keys.origin}` : keys.app;
+    const key = limit.scope.endsWith("-operation") ? `${whose}:${keys.operationId}` : whose;
     // A little wider than documented: the server counts arrivals, which jitter behind our sends.
     return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 + 50 };
   });

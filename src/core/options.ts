@@ -1,3 +1,4 @@
+import type { RateLimitSpec } from "./client.js";
 import type { LimiterStore } from "./limiter.js";
 import type { RetryOptions } from "./retry.js";
 import type { TokenStore } from "./token.js";
@@ -51,7 +52,7 @@ export interface RequestOptions {
 
 /** A budget override: the documented one of this scope, with other numbers. */
 export type RateLimitOverrides = Partial<
-  Record<"app" | "app-operation" | "ip", { calls?: number; seconds?: number }>
+  Record<RateLimitSpec["scope"], { calls?: number; seconds?: number }>
 >;
 
 /** Options every client takes. */

@@ -99,6 +99,27 @@ describe("auth.getAccessToken", () => {
     expect(JSON.stringify(contacts)).not.toContain(SECRET);
   });
 
+  test("companies on one origin share its per-IP budgets of each operation, and only those", () => {
+    const keys = (corpId: string, operationId: "getUser" | "getDepartment") =>
+      (
+        createWeCom({ baseUrl: mock.urls.wecom, corpId, corpSecret: SECRET }) as unknown as Record<
+          symbol,
+          Internals
+        >
+      )[INTERNALS]
+        ?.refOf(operationId, operations[operationId])
+        .budgets?.map((b) => b.key) ?? [];
+    const byIp = (list: string[]) => list.filter((k) => k.startsWith("ip:"));
+    const [one, two] = [keys("ww-company-one", "getUser"), keys("ww-company-two", "getUser")];
+    // Two per company (minute, hour), two per IP, as the spec declares.
+    expect([one.length, byIp(one).length]).toEqual([4, 2]);
+    expect(byIp(two)).toEqual(byIp(one));
+    expect(one.filter((k) => !k.startsWith("ip:"))).not.toEqual(two.filter((k) => !k.startsWith("ip:")));
+    // Another operation counts apart, at the same origin too.
+    expect(byIp(keys("ww-company-one", "getDepartment"))).not.toContain(byIp(one)[0]);
+    expect(byIp(one).every((k) => k.includes(new URL(mock.urls.wecom).host))).toBe(true);
+  });
+
   test("a secret that tells apps apart must be a string: a function is a ConfigError", () => {
     expect(() =>
       createWeCom({

@@ -373,13 +373,15 @@ describe("WeCom spec: what each errcode means to a client", () => {
 });
 
 describe("WeCom spec: rate limits and pagination", () => {
-  it("declares the per-corp, per-API budgets on the contacts operations and none on gettoken", () => {
+  it("declares the per-corp and per-IP, per-API budgets on the contacts operations and none on gettoken", () => {
     expect(doc["x-imspec-rate-limits"]).toBeUndefined();
     expect(op("getAccessToken").operation["x-imspec-rate-limits"]).toBeUndefined();
     for (const id of ["getUser", "listUserIds", "getUserIdByMobile", "listDepartmentIds", "getDepartment"]) {
       expect(op(id).operation["x-imspec-rate-limits"], id).toEqual([
         { calls: 10000, seconds: 60, scope: "app-operation", code: "45009" },
         { calls: 150000, seconds: 3600, scope: "app-operation", code: "45009" },
+        { calls: 20000, seconds: 60, scope: "ip-operation", code: "45009" },
+        { calls: 600000, seconds: 3600, scope: "ip-operation", code: "45009" },
       ]);
     }
   });
