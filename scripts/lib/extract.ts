@@ -592,12 +592,14 @@ function fieldsOf(doc: Json, raw: unknown, seen = new Set<unknown>()): Map<strin
   return known ? fields : undefined;
 }
 
+/** The operation object of the bundled document that `op` was read from. */
+function operationNodeOf(doc: Json, op: OperationInfo): Json | undefined {
+  return deref<Json>(doc, deref<Json>(doc, (doc.paths as Json)[op.path])?.[op.method.toLowerCase()]);
+}
+
 /** The fields of an operation's data: its first 2xx JSON body, inside the envelope's `resultField`. */
 function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefined) {
-  const operation = deref<Json>(
-    doc,
-    deref<Json>(doc, (doc.paths as Json)[op.path])?.[op.method.toLowerCase()],
-  );
+  const operation = operationNodeOf(doc, op);
   const responses = deref<Json>(doc, operation?.responses) ?? {};
   const media = jsonMedia(deref<Json>(doc, responses[String(op.success.status)])?.content);
   const body = fieldsOf(doc, media?.schema);
@@ -608,11 +610,38 @@ function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefin
   return declared.length ? new Map(declared.flatMap((fields) => [...fields])) : undefined;
 }
 
+/** The fields of an operation's JSON request body: none without a body. */
+function bodyFieldsOf(doc: Json, op: OperationInfo) {
+  const media = jsonMedia(deref<Json>(doc, operationNodeOf(doc, op)?.requestBody)?.content);
+  return media ? fieldsOf(doc, media.schema) : new Map<string, unknown[]>();
+}
+
+/** Each field an extension names: its label, the field, and where it stands in the document. */
+type NamedFields = ReadonlyArray<readonly [string, string | undefined, ReadonlyArray<string | number>]>;
+
 /**
- * The answer fields an extension names (a page's cursor, items and has-more; a token source's token
- * and lifetime) are fields of the operation's data: a typo would otherwise pass every check and fail
- * against the real server only. `named`: the extension's label for each, the field, and where it
- * stands; `prefix` and `whose` word the message.
+ * The fields an extension names are fields of the schema they belong to (`fields`, from `fieldsOf`;
+ * `undefined` when any name would do): a typo would otherwise pass every check, then fail against
+ * the real server or make the mock misbehave. `prefix` and `what` word the message.
+ */
+function requireFields(
+  fields: Map<string, unknown[]> | undefined,
+  prefix: string,
+  what: string,
+  named: NamedFields,
+): void {
+  if (!fields) return;
+  for (const [label, name, at] of named)
+    if (name !== undefined && !fields.has(name))
+      throw new SpecError(
+        `${prefix}${label} "${name}" is not a field of ${what} (${[...fields.keys()].join(", ") || "none"})`,
+        at,
+      );
+}
+
+/**
+ * The answer fields an extension names (a page's cursor, items and has-more; a token's field and
+ * lifetime, for the client or the mock) are fields of the operation's data.
  */
 function requireAnswerFields(
   doc: Json,
@@ -620,16 +649,49 @@ function requireAnswerFields(
   envelope: Envelope | undefined,
   prefix: string,
   whose: string,
-  named: ReadonlyArray<readonly [string, string | undefined, ReadonlyArray<string | number>]>,
+  named: NamedFields,
 ): void {
-  const fields = dataFieldsOf(doc, op, envelope);
-  if (!fields) return;
-  for (const [label, name, at] of named)
-    if (name !== undefined && !fields.has(name))
-      throw new SpecError(
-        `${prefix}${label} "${name}" is not a field of ${whose} 2xx answer (${[...fields.keys()].join(", ")})`,
-        at,
-      );
+  requireFields(dataFieldsOf(doc, op, envelope), prefix, `${whose} 2xx answer`, named);
+}
+
+/**
+ * The fields `x-imspec-mock` names: a token operation's `token`, `expires.field` and the keys of
+ * `set` are fields of its 2xx answer; a `requires` rule's `field`, `when` keys and `anyOf` names
+ * are fields of its JSON request body (the mock checks the body only). Nothing else reads them
+ * before the mock serves the API. An operation the document does not have is the lint rule's to
+ * report.
+ */
+function checkMockFields(doc: Json, operations: OperationInfo[], envelope: Envelope | undefined): void {
+  const mock = isObject(doc["x-imspec-mock"]) ? doc["x-imspec-mock"] : {};
+  const byId = new Map(operations.map((op) => [op.operationId, op]));
+  for (const [id, own] of Object.entries(isObject(mock.tokens) ? mock.tokens : {})) {
+    const op = byId.get(id);
+    if (!op || !isObject(own)) continue;
+    const at = ["x-imspec-mock", "tokens", id];
+    const expires = isObject(own.expires) ? own.expires : {};
+    const set = Object.keys(isObject(own.set) ? own.set : {});
+    requireAnswerFields(doc, op, envelope, `x-imspec-mock.tokens.${id}: `, `${id}'s`, [
+      ["token", str(own.token), [...at, "token"]],
+      ["expires.field", str(expires.field), [...at, "expires", "field"]],
+      ...set.map((key) => ["set", key, [...at, "set", key]] as const),
+    ]);
+  }
+  for (const [id, rules] of Object.entries(isObject(mock.requires) ? mock.requires : {})) {
+    const op = byId.get(id);
+    if (!op || !Array.isArray(rules)) continue;
+    const fields = bodyFieldsOf(doc, op);
+    for (const [i, rule] of rules.entries()) {
+      if (!isObject(rule)) continue;
+      const at = ["x-imspec-mock", "requires", id, i];
+      const when = Object.keys(isObject(rule.when) ? rule.when : {});
+      const anyOf = Array.isArray(rule.anyOf) ? rule.anyOf.map(String) : [];
+      requireFields(fields, `x-imspec-mock.requires.${id}.${i}: `, `${id}'s request body`, [
+        ["field", str(rule.field), [...at, "field"]],
+        ...when.map((key) => ["when", key, [...at, "when", key]] as const),
+        ...anyOf.map((name, j) => ["anyOf", name, [...at, "anyOf", j]] as const),
+      ]);
+    }
+  }
 }
 
 /** Reads a bundled (single-file) OpenAPI 3.1 document into plain data. */
@@ -699,5 +761,6 @@ export function extractApi(doc: Json): ApiInfo {
       keys.map((key) => [`x-imspec-pagination.${key}`, pagination[key], [...at, key]] as const),
     );
   }
+  checkMockFields(doc, operations, envelope);
   return api;
 }

@@ -331,3 +331,115 @@ describe("extractApi: the answer fields x-imspec-pagination names", () => {
     ).not.toThrow();
   });
 });
+
+describe("extractApi: the fields x-imspec-mock names", () => {
+  const answer = {
+    type: "object",
+    properties: {
+      status: { type: "integer" },
+      message: { type: "string" },
+      result: { type: "object", properties: { token: { type: "string" }, ttl: { type: "integer" } } },
+    },
+  };
+  const request = {
+    allOf: [
+      { type: "object", properties: { kind: { type: "string" }, code: { type: "string" } } },
+      { properties: { orgId: { type: "string" }, ownerId: { type: "string" } } },
+    ],
+  };
+  const mocked = (mock: Doc, body: Doc | null = request) =>
+    doc(
+      {
+        "/token": {
+          post: op({
+            operationId: "issue",
+            security: [],
+            parameters: [{ name: "scope", in: "query", schema: { type: "string" } }],
+            ...(body
+              ? {
+                  requestBody: {
+                    content: {
+                      "application/json": {
+                        schema: { type: "object", properties: { kind: { type: "string" } }, ...body },
+                      },
+                    },
+                  },
+                }
+              : {}),
+            responses: { "200": { description: "OK", content: { "application/json": { schema: answer } } } },
+          }),
+        },
+      },
+      {
+        "x-imspec-envelope": {
+          statusField: "status",
+          messageField: "message",
+          resultField: "result",
+          successStatus: 0,
+        },
+        "x-imspec-mock": mock,
+      },
+    );
+  const tokens = (own: Doc) => ({ tokens: { issue: own } });
+  const requires = (...rules: Doc[]) => ({ requires: { issue: rules } });
+
+  it("accepts the fields of the answer's result and of the request body, through allOf", () => {
+    const mock = {
+      ...tokens({ token: "token", expires: { field: "ttl", unit: "s" }, set: { ttl: "issuedAt" } }),
+      ...requires({ when: { kind: "code" }, field: "code" }, { anyOf: ["orgId", "ownerId"] }),
+    };
+    expect(() => extractApi(mocked(mock))).not.toThrow();
+  });
+
+  const refused: Array<[string, Doc, RegExp]> = [
+    [
+      "a token field of the envelope, not of its result",
+      tokens({ token: "status" }),
+      /x-imspec-mock\.tokens\.issue: token "status" is not a field of issue's 2xx answer \(token, ttl\)/,
+    ],
+    [
+      "a lifetime field",
+      tokens({ expires: { field: "expires", unit: "s" } }),
+      /x-imspec-mock\.tokens\.issue: expires\.field "expires" is not a field of issue's 2xx answer \(token, ttl\)/,
+    ],
+    [
+      "a field the mock sets",
+      tokens({ set: { ttl: "issuedAt", refresh: "random" } }),
+      /x-imspec-mock\.tokens\.issue: set "refresh" is not a field of issue's 2xx answer \(token, ttl\)/,
+    ],
+    [
+      "a rule's field",
+      requires({ when: { kind: "code" }, field: "cod" }),
+      /x-imspec-mock\.requires\.issue\.0: field "cod" is not a field of issue's request body \(kind, code, orgId, ownerId\)/,
+    ],
+    [
+      "a rule's condition",
+      requires({ anyOf: ["orgId", "ownerId"] }, { when: { knd: "code" }, field: "code" }),
+      /x-imspec-mock\.requires\.issue\.1: when "knd" is not a field of issue's request body/,
+    ],
+    [
+      "a rule's alternative naming a query parameter (the mock reads the body only)",
+      requires({ anyOf: ["orgId", "scope"] }),
+      /x-imspec-mock\.requires\.issue\.0: anyOf "scope" is not a field of issue's request body \(kind, code, orgId, ownerId\)/,
+    ],
+  ];
+  for (const [name, mock, error] of refused) {
+    it(`${name}: refused when the schema does not declare it`, () => {
+      expect(() => extractApi(mocked(mock))).toThrow(error);
+    });
+  }
+
+  it("a rule on an operation without a request body names no field of it", () => {
+    expect(() => extractApi(mocked(requires({ anyOf: ["orgId", "ownerId"] }), null))).toThrow(
+      /anyOf "orgId" is not a field of issue's request body \(none\)/,
+    );
+  });
+
+  it("a body that takes other names too accepts any, and an unknown operation is left to the lint rule", () => {
+    const open = { additionalProperties: true };
+    expect(() => extractApi(mocked(requires({ anyOf: ["a", "b"] }), open))).not.toThrow();
+    expect(() =>
+      extractApi(mocked({ tokens: { nope: { token: "x" } }, requires: { nope: [] } })),
+    ).not.toThrow();
+  });
+});

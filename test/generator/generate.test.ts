@@ -196,6 +196,56 @@ describe("npm run generate", () => {
         /specs\/wecom\/openapi\.yaml:\d+:\d+: securitySchemes\.\w+\.x-imspec-token\.0: expires\.field "expires_inn" is not a field of getAccessToken's 2xx answer/,
     },
     {
+      name: "a mock token field its answer does not have",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "      kind: user\n      token: accessToken\n",
+          "      kind: user\n      token: accesToken\n",
+        ),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-mock\.tokens\.getUserAccessToken: token "accesToken" is not a field of getUserAccessToken's 2xx answer \(accessToken, /,
+    },
+    {
+      name: "a mock token lifetime field its answer does not have",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "      expires: { field: expireIn, unit: s }\n      set:",
+          "      expires: { field: expiresIn, unit: s }\n      set:",
+        ),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-mock\.tokens\.getUserAccessToken: expires\.field "expiresIn" is not a field of getUserAccessToken's 2xx answer/,
+    },
+    {
+      name: "a field the mock sets that the answer (inside the envelope) does not have",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => t.replace("set: { refresh_token: token,", "set: { refreshToken: token,"),
+      message:
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: x-imspec-mock\.tokens\.getAccessToken: set "refreshToken" is not a field of getAccessToken's 2xx answer \([^)]*refresh_token/,
+    },
+    {
+      name: "a mock rule's field the request does not have",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("        field: code\n", "        field: authCode\n"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-mock\.requires\.getUserAccessToken\.0: field "authCode" is not a field of getUserAccessToken's request body \([^)]*grantType/,
+    },
+    {
+      name: "a mock rule's condition on a field the request does not have",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("when: { grantType: refresh_token }", "when: { grant_type: refresh_token }"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-mock\.requires\.getUserAccessToken\.1: when "grant_type" is not a field of getUserAccessToken's request body/,
+    },
+    {
+      name: "a mock rule's alternative the request does not have",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => t.replace("anyOf: [org_id, owner_id]", "anyOf: [org_id, ownerId]"),
+      message:
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: x-imspec-mock\.requires\.getAccessToken\.0: anyOf "ownerId" is not a field of getAccessToken's request body \([^)]*owner_id/,
+    },
+    {
       name: "a rate limit with an unknown scope",
       file: "specs/dingtalk/openapi.yaml",
       edit: (t) => t.replace("scope: app-operation", "scope: planet"),
