@@ -2198,10 +2198,10 @@ export interface operations {
                 };
             };
             /**
-             * @description 不支持的授权类型。本接口文档未列出专属错误码，此错误码来自全局错误码表。
-             *     Unsupported grant type. The endpoint's page lists no error codes of its own; this one is taken from
-             *     the global error-code table, and the error tables this spec's other facts come from do not list it
-             *     (unconfirmed: the 400 itself is what to rely on).
+             * @description 不支持的授权类型。本接口文档未列出专属错误码；此错误码据称出自全局错误码表，但未能在本规范所依据的资料中核实。
+             *     Unsupported grant type. The endpoint's page lists no error codes of its own; this code is said to
+             *     come from the global error-code table but could not be confirmed in the sources this spec draws on:
+             *     rely on the 400 itself.
              */
             400: {
                 headers: {

@@ -83,10 +83,10 @@ export const statusCodes = {
 } as const;
 /** What each documented envelope status means, as the docs say it. */
 export const statusMessages = {
-  "10011": "访问令牌不存在 the access token does not exist)",
+  "10011": "token not found. 访问令牌不存在 (the access token does not exist)",
   "10015": "ticket expired. ticket已过期 (the user ticket has expired)",
   "10016": "ticket not found. ticket不存在 (the user ticket does not exist)",
-  "201001": "user already exists 用户已存在 (user already exists (errorCode.md gives only this Chinese text)",
+  "201001": "用户已存在 user already exists (errorCode.md gives only this Chinese text)",
   "201002": "没有对应的用户 no such user (errorCode.md gives only this Chinese text)",
   "201003": "不支持的用户操作 unsupported user operation (errorCode.md gives only this Chinese text)",
   "201400": "媒体错误 media error (errorCode.md gives only this Chinese text)",

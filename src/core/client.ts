@@ -264,18 +264,26 @@ function limiterFor(
 function budgetsFor(
   limits: Exclude<Options["rateLimit"], false>,
   specs: readonly RateLimitSpec[],
-  keys: { app: string; origin: string; operationId: string },
+  keys: { app: string; origin: string; operation: string },
 ): Budget[] {
-  return specs.map((limit) => {
+  const budgets = new Map<string, Budget>();
+  for (const limit of specs) {
     const changed = limits ? limits[limit.scope] : undefined;
     const name = `rateLimit.${limit.scope}`;
     const calls = checked(`${name}.calls`, changed?.calls, limit.calls, 1, Number.MAX_SAFE_INTEGER, true);
     const seconds = checked(`${name}.seconds`, changed?.seconds, limit.seconds, 0.001, MAX_WINDOW_S);
     const whose = limit.scope.startsWith("ip") ? `ip:${keys.origin}` : keys.app;
-    const key = limit.scope.endsWith("-operation") ? `${whose}:${keys.operationId}` : whose;
+    // An operation of one API, whoever else serves an operation of that name at the origin.
+    const key = limit.scope.endsWith("-operation") ? `${whose}:${keys.operation}` : whose;
     // A little wider than documented: the server counts arrivals, which jitter behind our sends.
-    return { key: `${key}:${calls}/${seconds}`, calls, windowMs: seconds * 1000 + 50 };
-  });
+    // Two budgets an override made the same are one, not one charged twice.
+    budgets.set(`${key}:${calls}/${seconds}`, {
+      key: `${key}:${calls}/${seconds}`,
+      calls,
+      windowMs: seconds * 1000 + 50,
+    });
+  }
+  return [...budgets.values()];
 }
 
 /**
@@ -474,7 +482,8 @@ function refsFor(
       if (limited) {
         const own = (row.rateLimits as readonly RateLimitSpec[] | undefined) ?? [];
         const specs = [...api.profile.rateLimits, ...own];
-        ref.budgets = budgetsFor(options.rateLimit || undefined, specs, { ...keys, operationId });
+        const operation = `${api.profile.api}.${operationId}`;
+        ref.budgets = budgetsFor(options.rateLimit || undefined, specs, { ...keys, operation });
       }
       refs.set(operationId, ref);
     }

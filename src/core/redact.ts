@@ -38,7 +38,9 @@ const PATTERNS: Array<[RegExp, string]> = [
   // name=value and "name": "value" in query strings, headers and JSON text, for any secret-like name.
   // The name's suffix only (`access_token` matches at `token`): a `[\w-]*` prefix would backtrack
   // quadratically over a long run of word characters (a 1 MiB message took minutes).
-  [new RegExp(`(${NAMED}["']?)[^\\s"'&,;}\\[{][^\\s"'&,;}]*`, "gi"), `$1${MASK}`],
+  // A quoted value may start with a bracket (`"password": "{x}"`); a bare one that does is a list or
+  // an object, masked whole before these run.
+  [new RegExp(`(${NAMED}(?:["']|(?![\\[{])))[^\\s"'&,;}]+`, "gi"), `$1${MASK}`],
   [new RegExp(`(\\b(?:${SCHEMES})\\s+)[\\w.~+/=-]+`, "gi"), `$1${MASK}`],
 ];
 /** What every LISTED and PATTERNS match contains: one scan rules most text out. */

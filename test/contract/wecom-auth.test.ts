@@ -118,6 +118,24 @@ describe("auth.getAccessToken", () => {
     // Another operation counts apart, at the same origin too.
     expect(byIp(keys("ww-company-one", "getDepartment"))).not.toContain(byIp(one)[0]);
     expect(byIp(one).every((k) => k.includes(new URL(mock.urls.wecom).host))).toBe(true);
+    // The operation is this API's: another API served at the origin has its own `getUser`.
+    expect(byIp(one).every((k) => k.includes(":wecom.getUser:"))).toBe(true);
+  });
+
+  test("an override that makes two budgets alike leaves one, charged once a call", () => {
+    const client = createWeCom({
+      baseUrl: mock.urls.wecom,
+      corpId: "ww-company-one",
+      corpSecret: SECRET,
+      // The minute and the hour budget per IP, both made 1,000 calls a minute.
+      rateLimit: { "ip-operation": { calls: 1000, seconds: 60 } },
+    }) as unknown as Record<symbol, Internals>;
+    const budgets = client[INTERNALS]?.refOf("getUser", operations.getUser).budgets ?? [];
+    expect(budgets.map((b) => [b.key.startsWith("ip:"), b.calls, b.windowMs])).toEqual([
+      [false, 10000, 60_050],
+      [false, 150000, 3_600_050],
+      [true, 1000, 60_050],
+    ]);
   });
 
   test("a secret that tells apps apart must be a string: a function is a ConfigError", () => {

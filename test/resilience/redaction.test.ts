@@ -158,6 +158,15 @@ describe("Redactor", () => {
     },
   );
 
+  // Quoted, a value that starts with a bracket is a string, and masked as one.
+  it.each([
+    ['{"password": "{LEAKED}"}', '{"password": "[redacted]}"}'],
+    ["token='[LEAKED' x", "token='[redacted]' x"],
+    ['"clientSecret": "[LEAKED]", "x": 1', '"clientSecret": "[redacted]", "x": 1'],
+  ])("masks a quoted value that starts with a bracket: %s", (text, out) => {
+    expect(new Redactor().text(text)).toBe(out);
+  });
+
   it("masks lists after secret-like names in megabytes of text in one pass, closed or not", () => {
     const r = new Redactor();
     const deep = "[".repeat(2 * 1024 * 1024);
