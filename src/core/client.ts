@@ -32,7 +32,7 @@ import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
-import { checked, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
+import { check, checked, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -48,12 +48,14 @@ export interface TokenSpec {
   readonly defaultLifetime: number;
 }
 
+/** Whose calls count together: an app's, one operation's of an app, or everything sent to the base
+ * URL's origin (an IP's), in all or of one operation. */
+const SCOPES = ["app", "app-operation", "ip", "ip-operation"] as const;
+
 export interface RateLimitSpec {
   readonly calls: number;
   readonly seconds: number;
-  /** Whose calls count together: an app's, one operation's of an app, or everything sent to the
-   * base URL's origin (an IP's), in all or of one operation. */
-  readonly scope: "app" | "app-operation" | "ip" | "ip-operation";
+  readonly scope: (typeof SCOPES)[number];
 }
 
 /** The generated profile (`generated/<api>/operations.ts`) with its token sources and budgets. */
@@ -249,11 +251,26 @@ function nested(name: string, site: CallSite): never {
 
 type Options = ClientOptions & Record<string, unknown> & { baseUrl: string };
 
+/** The `rateLimit` option, checked whatever budgets the API has: `false`, or known scopes and a store. */
+function checkRateLimit(limits: Options["rateLimit"]): void {
+  if (limits === undefined || limits === false) return;
+  checkObject("rateLimit", limits);
+  for (const [scope, numbers] of Object.entries(limits) as Array<[string, Record<string, unknown>]>) {
+    if (scope === "store" || numbers === undefined) continue;
+    if (!(SCOPES as readonly string[]).includes(scope))
+      throw new ConfigError(`rateLimit.${scope} is no scope: give store, or one of ${SCOPES.join(", ")}`);
+    checkObject(`rateLimit.${scope}`, numbers);
+    check(`rateLimit.${scope}.calls`, numbers.calls, 1, Number.MAX_SAFE_INTEGER, true);
+    check(`rateLimit.${scope}.seconds`, numbers.seconds, 0.001, MAX_WINDOW_S);
+  }
+}
+
 /** The limiter, when the spec has budgets and the options do not turn it off. */
 function limiterFor(
   api: ApiDefinition<OperationTable>,
   limits: Options["rateLimit"],
 ): RateLimiter | undefined {
+  checkRateLimit(limits);
   const budgets =
     api.profile.rateLimits.length + Object.values(api.operations).filter((r) => "rateLimits" in r).length;
   if (limits === false || !budgets) return undefined;

@@ -6,6 +6,7 @@ import { createDingTalk } from "../../src/dingtalk/index.js";
 import { rawClient } from "../../src/raw/index.js";
 import { RedisLimiterStore } from "../../src/redis/limiter.js";
 import { createWeCom } from "../../src/wecom/index.js";
+import { createWorkPlus } from "../../src/workplus/index.js";
 
 /** The ConfigError `validateOptions` throws for `options` (fails the test if it throws none). */
 function refusal(options: unknown): ConfigError {
@@ -273,6 +274,54 @@ describe("a method's params and options, and its paginators'", () => {
     await expect(plain).rejects.toBeInstanceOf(ConfigError);
     await expect(pages.next()).rejects.toBeInstanceOf(ConfigError);
     await expect(items.next()).rejects.toBeInstanceOf(ConfigError);
+  });
+});
+
+describe("the rateLimit option, checked when the client is made, whatever budgets the API declares", () => {
+  // WorkPlus declares none, and a client with a token of its own makes no token request at creation.
+  const make = (rateLimit: unknown) => () =>
+    createWorkPlus({
+      baseUrl: "https://workplus.example.com",
+      accessToken: "given-token",
+      rateLimit: rateLimit as never,
+    });
+
+  it.each([
+    ["true", true, /^rateLimit must be an object \(got a boolean\)/],
+    [
+      "a scope misspelt",
+      { "ip-operations": { calls: 10 } },
+      /^rateLimit\.ip-operations is no scope: give store, or one of app, app-operation, ip, ip-operation/,
+    ],
+    ["a scope that is a number", { ip: 10 }, /^rateLimit\.ip must be an object/],
+    ["no calls", { "app-operation": { calls: 0 } }, /^rateLimit\.app-operation\.calls/],
+    ["a fraction of a call", { app: { calls: 1.5 } }, /^rateLimit\.app\.calls/],
+    [
+      "a window no timer can wait out",
+      { "ip-operation": { seconds: 1e306 } },
+      /^rateLimit\.ip-operation\.seconds/,
+    ],
+  ])("refuses %s, naming it", (_name, rateLimit, message) => {
+    expect(make(rateLimit)).toThrow(
+      expect.objectContaining({ name: "ConfigError", message: expect.stringMatching(message) }),
+    );
+  });
+
+  it.each([
+    ["false", false],
+    ["undefined", undefined],
+    [
+      "every scope, a store, and a scope left undefined",
+      {
+        app: { calls: 5 },
+        "app-operation": { seconds: 2 },
+        ip: {},
+        "ip-operation": undefined,
+        store: undefined,
+      },
+    ],
+  ])("accepts %s", (_name, rateLimit) => {
+    expect(make(rateLimit)).not.toThrow();
   });
 });
 
