@@ -288,18 +288,10 @@ function readAnswer(
   const refusal = object && profile.errors.refusals.find((r) => matchesAll(r.match, object));
   if (refusal) return { kind: "error", error: refuse(refusal) };
   const ok = status >= 200 && status < 300;
-  const invalid = (why: string): Verdict => ({
-    kind: "error",
-    error: new ParseError(
-      `${op.method} ${op.path} → ${status}: ${why}`,
-      op,
-      status,
-      requestIdOf(answer, data, profile, redactor),
-    ),
-  });
+  const unread = (why: string) => unreadable(answer, data, profile, op, redactor, why);
   if (ok && !parsed) {
     const type = redactor.text(answer.headers["content-type"] ?? "no content type");
-    return invalid(`the body is not JSON (${type}, ${body.length} bytes)`);
+    return unread(`the body is not JSON (${type}, ${body.length} bytes)`);
   }
   const env = profile.envelope;
   const code = env && statusOf(object?.[env.statusField]);
@@ -310,11 +302,27 @@ function readAnswer(
       // Optional means absent, from an object: a status of the wrong type (`"oops"`, `null`) is no success.
       const absent = object && !Array.isArray(object) && !Object.hasOwn(object, env.statusField);
       if (!(env.statusOptional && absent))
-        return invalid(`the body has no integer \`${env.statusField}\` envelope`);
+        return unread(`the body has no integer \`${env.statusField}\` envelope`);
     } else if (code !== env.successStatus) return refuse({ code });
   }
   const result = op.noBody ? undefined : env?.resultField ? object?.[env.resultField] : data;
   return new Received(result, answer, data, profile, redactor);
+}
+
+/** A success answer the client cannot read: a ParseError, final. */
+function unreadable(
+  answer: TransportResponse,
+  data: unknown,
+  profile: Profile,
+  op: OperationRef,
+  redactor: Redactor,
+  why: string,
+): Verdict {
+  const requestId = requestIdOf(answer, data, profile, redactor);
+  return {
+    kind: "error",
+    error: new ParseError(`${op.method} ${op.path} → ${answer.status}: ${why}`, op, answer.status, requestId),
+  };
 }
 
 /** Each field redacted apart, with a budget of its own: one of megabytes does not cut the others. */

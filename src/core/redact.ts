@@ -188,76 +188,101 @@ export class Redactor {
    * and past MAX_VALUES or MAX_CHARS (so the work is bounded too), cycles and repeats marked, bigints
    * as strings. */
   value(input: unknown): unknown {
-    const seen = new Set<object>();
-    // A large body repeats its keys in every item: each is looked at once (null: a key left out).
-    const keys = new Map<string, { out: string; secret: boolean } | null>();
-    const keyOf = (k: string) => {
-      let out = keys.get(k);
-      if (out === undefined) {
-        out = UNSAFE_KEYS.has(k) ? null : { out: this.text(k), secret: SECRET_NAME.test(k) };
-        keys.set(k, out);
-      }
-      return out;
-    };
     this.#build();
-    const numbers = this.#numbers;
-    const [least, greatest] = this.#range as [number, number];
-    let left = MAX_VALUES;
-    let chars = MAX_CHARS;
-    const spend = (length: number) => {
-      chars -= length;
-      return chars >= 0;
-    };
-    const spent = () => left <= 0 || chars < 0;
-    // A text as long as a secret past MAX_DERIVED is masked whole by `text` at no cost: not charged.
-    const string = (from: string) =>
-      from.length >= this.#whole ? MASK : spend(from.length) ? this.text(from) : CUT;
-    const scalar = (from: unknown): unknown => {
-      if (typeof from === "string") return string(from);
-      // A secret of digits echoed as a JSON number: looked up, not scanned (a body holds many numbers).
-      if (typeof from === "number")
-        return from >= least && from <= greatest && numbers.has(from) ? MASK : from;
-      if (typeof from === "bigint") return string(String(from));
-      return typeof from === "function" ? undefined : from;
-    };
-    const copy = (from: unknown, depth: number): unknown => {
-      if (from === null || typeof from !== "object") return scalar(from);
-      if (seen.has(from)) return "[circular]";
-      if (depth >= MAX_DEPTH) return "[too deep]";
-      seen.add(from);
-      try {
-        if (Array.isArray(from)) {
-          const out: unknown[] = [];
-          for (const v of from) {
-            if (spent()) return [...out, CUT];
-            left--;
-            out.push(copy(v, depth + 1));
-          }
-          return out;
-        }
-        // Scalars first, objects after (in their places): a code or message beside a huge list stays.
-        // Two keys redacted alike: the last one's value, as in the order of keys.
-        const out: Slot = {};
-        const later = new Map<string, unknown>();
-        for (const k of Object.keys(from)) {
-          if (spent() || (!keys.has(k) && !spend(k.length))) return Object.assign(out, { [CUT]: CUT });
-          left--;
-          const key = keyOf(k);
-          const v = (from as Slot)[k];
-          if (!key) continue;
-          later.delete(key.out);
-          if (key.secret && v !== null && !PLAIN.has(typeof v)) out[key.out] = MASK;
-          else if (v !== null && typeof v === "object") {
-            out[key.out] = CUT; // its place in the order of keys, filled below while values are left
-            later.set(key.out, v);
-          } else out[key.out] = scalar(v);
-        }
-        for (const [k, v] of later) if (!spent()) out[k] = copy(v, depth + 1);
-        return out;
-      } catch {
-        return MASK; // a getter or proxy that throws
-      }
-    };
-    return copy(input, 0);
+    const text = (s: string) => this.text(s);
+    return new BodyCopy(text, this.#whole, this.#numbers, this.#range as [number, number]).copy(input, 0);
+  }
+}
+
+/** One redacted copy of a body, with what it may still spend and what it has met. */
+class BodyCopy {
+  #left = MAX_VALUES;
+  #chars = MAX_CHARS;
+  readonly #seen = new Set<object>();
+  /** A large body repeats its keys in every item: each is looked at once (null: a key left out). */
+  readonly #keys = new Map<string, { out: string; secret: boolean } | null>();
+
+  constructor(
+    readonly text: (s: string) => string,
+    readonly whole: number,
+    readonly numbers: ReadonlySet<number>,
+    readonly range: readonly [number, number],
+  ) {}
+
+  #spend(length: number): boolean {
+    this.#chars -= length;
+    return this.#chars >= 0;
+  }
+
+  #spent(): boolean {
+    return this.#left <= 0 || this.#chars < 0;
+  }
+
+  #key(k: string) {
+    let out = this.#keys.get(k);
+    if (out === undefined) {
+      out = UNSAFE_KEYS.has(k) ? null : { out: this.text(k), secret: SECRET_NAME.test(k) };
+      this.#keys.set(k, out);
+    }
+    return out;
+  }
+
+  /** A text as long as a secret past MAX_DERIVED is masked whole by `text` at no cost: not charged. */
+  #string(from: string): string {
+    return from.length >= this.whole ? MASK : this.#spend(from.length) ? this.text(from) : CUT;
+  }
+
+  #scalar(from: unknown): unknown {
+    if (typeof from === "string") return this.#string(from);
+    // A secret of digits echoed as a JSON number: looked up, not scanned (a body holds many numbers).
+    if (typeof from === "number")
+      return from >= this.range[0] && from <= this.range[1] && this.numbers.has(from) ? MASK : from;
+    if (typeof from === "bigint") return this.#string(String(from));
+    return typeof from === "function" ? undefined : from;
+  }
+
+  copy(from: unknown, depth: number): unknown {
+    if (from === null || typeof from !== "object") return this.#scalar(from);
+    if (this.#seen.has(from)) return "[circular]";
+    if (depth >= MAX_DEPTH) return "[too deep]";
+    this.#seen.add(from);
+    try {
+      return Array.isArray(from) ? this.#list(from, depth) : this.#object(from as Slot, depth);
+    } catch {
+      return MASK; // a getter or proxy that throws
+    }
+  }
+
+  #list(from: unknown[], depth: number): unknown[] {
+    const out: unknown[] = [];
+    for (const v of from) {
+      if (this.#spent()) return [...out, CUT];
+      this.#left--;
+      out.push(this.copy(v, depth + 1));
+    }
+    return out;
+  }
+
+  /** Scalars first, objects after (in their places): a code or message beside a huge list stays.
+   * Two keys redacted alike: the last one's value, as in the order of keys. */
+  #object(from: Slot, depth: number): Slot {
+    const out: Slot = {};
+    const later = new Map<string, unknown>();
+    for (const k of Object.keys(from)) {
+      if (this.#spent() || (!this.#keys.has(k) && !this.#spend(k.length)))
+        return Object.assign(out, { [CUT]: CUT });
+      this.#left--;
+      const key = this.#key(k);
+      const v = from[k];
+      if (!key) continue;
+      later.delete(key.out);
+      if (key.secret && v !== null && !PLAIN.has(typeof v)) out[key.out] = MASK;
+      else if (v !== null && typeof v === "object") {
+        out[key.out] = CUT; // its place in the order of keys, filled below while values are left
+        later.set(key.out, v);
+      } else out[key.out] = this.#scalar(v);
+    }
+    for (const [k, v] of later) if (!this.#spent()) out[k] = this.copy(v, depth + 1);
+    return out;
   }
 }
