@@ -1,6 +1,6 @@
 import { APIPromise, type WithResponse } from "./api-promise.js";
 import type { TokenKind } from "./engine.js";
-import { type CallSite, PaginationError } from "./errors.js";
+import { type CallSite, ConfigError, PaginationError } from "./errors.js";
 import type { RequestOptions } from "./options.js";
 import { checkObject } from "./validate.js";
 
@@ -103,14 +103,37 @@ function checkCall(params: unknown, options: unknown, site: CallSite): void {
   if (options !== undefined && options !== null) checkObject(`${site.operationId}: options`, options, site);
 }
 
+/**
+ * A listing's params and options, read once: every page lists what the params were when the
+ * listing started, and a getter or Proxy trap that throws is refused as a method refuses it (a
+ * ConfigError), not thrown as it is.
+ */
+function listingOf(
+  given: Record<string, unknown> | null | undefined,
+  options: PageOptions | null | undefined,
+  pagination: Pagination,
+  site: CallSite,
+) {
+  checkCall(given, options, site);
+  try {
+    const params: Record<string, unknown> = { ...given };
+    const { maxEmptyPages = 10, ...request } = options ?? {};
+    const first: unknown = params[pagination.cursorParam] ?? pagination.firstCursor;
+    return { params, request, maxEmptyPages, first };
+  } catch {
+    throw new ConfigError(
+      `${site.operationId}: params or options cannot be read (a getter or Proxy threw)`,
+      site,
+    );
+  }
+}
+
 function paginate(operationId: string, row: OperationRow, pagination: Pagination, invoke: Invoke) {
   const { cursorParam, cursorField, hasMoreField, itemsField } = pagination;
   const site = { operationId, method: row.method, path: row.path };
   async function* pages(given?: Record<string, unknown> | null, options?: PageOptions | null) {
-    checkCall(given, options, site);
-    const params = given ?? {};
-    const { maxEmptyPages = 10, ...request } = options ?? {};
-    let cursor: unknown = params[cursorParam] ?? pagination.firstCursor;
+    const { params, request, maxEmptyPages, first } = listingOf(given, options, pagination, site);
+    let cursor = first;
     const recent = new Set<unknown>([cursor]);
     let kept = charsOf(cursor);
     for (let page = 1, empty = 0, checkpoint = cursor; ; page++) {

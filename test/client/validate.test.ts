@@ -266,6 +266,42 @@ describe("a method's params and options, and its paginators'", () => {
     expect(sent).toEqual([]);
   });
 
+  it("params or options that throw when read (a getter, a Proxy trap) are a ConfigError in each of them, nothing sent", async () => {
+    const trap = () => {
+      throw new Error("read-trap-shown");
+    };
+    const getter = (name: string) => Object.defineProperty({}, name, { enumerable: true, get: trap });
+    const proxy = new Proxy({ maxResults: 1, timeout: 1 }, { get: trap });
+    const { method, sent } = listing();
+    for (const [, run] of CALLS)
+      for (const args of [
+        [getter("maxResults")],
+        [getter("nextToken")],
+        [proxy],
+        [{}, getter("timeout")],
+        [{}, proxy],
+      ]) {
+        const error = await failure(() => run(method, args));
+        expect(error).toBeInstanceOf(ConfigError);
+        expect(error).toMatchObject({ operationId: "listEmpAttributeVisibility" });
+      }
+    expect(sent).toEqual([]);
+  });
+
+  it("a paginator lists what its params were when it started: changing them meanwhile changes no page", async () => {
+    const sent: TransportRequest[] = [];
+    const transport: Transport = async (request) => {
+      sent.push(request);
+      const page = { list: [{ id: sent.length }], hasMore: sent.length < 3, nextCursor: sent.length };
+      return { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(page) };
+    };
+    const dt = createDingTalk({ accessToken: "given-token", transport, rateLimit: false, retry: false });
+    const params: Record<string, unknown> = { maxResults: 2 };
+    for await (const _ of dt.contact.listEmpAttributeVisibility.pages(params as never))
+      params.maxResults = 50;
+    expect(sent.map((r) => new URL(r.url).searchParams.get("maxResults"))).toEqual(["2", "2", "2"]);
+  });
+
   it("report a refusal as a rejection, as every other failure of theirs: never a throw at the call", async () => {
     const { method } = listing();
     const plain = (method as (p: unknown) => Promise<unknown>)("bad");
