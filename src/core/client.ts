@@ -236,13 +236,26 @@ export function queryPairs(
     return value.flatMap((v) =>
       typeof v === "object" && v !== null ? nested(name, site) : queryPairs(name, v, site, key),
     );
-  if (typeof value === "object")
+  if (typeof value === "object") {
+    // A Date, Map, Set or URLSearchParams has no own fields to list: it would vanish from the query.
+    if (Object.prototype.toString.call(value) !== "[object Object]") unsendable(name, value, site);
     return Object.entries(value).flatMap(([k, v]) =>
       typeof v === "object" && v !== null
         ? nested(name, site)
         : queryPairs(name, v, site, `${key}[${encoded(name, k, site)}]`),
     );
+  }
+  // String() of a function is its source, of a symbol its description: neither is the caller's value.
+  if (typeof value === "function" || typeof value === "symbol") unsendable(name, value, site);
   return [`${key}=${encoded(name, String(value), site)}`];
+}
+
+function unsendable(name: string, value: object | symbol, site: CallSite): never {
+  const kind = typeof value === "object" ? Object.prototype.toString.call(value).slice(8, -1) : typeof value;
+  throw new ConfigError(
+    `Query parameter "${name}" is a ${kind}, which cannot be sent: give a string, number or boolean, or an array or object of them`,
+    site,
+  );
 }
 
 function nested(name: string, site: CallSite): never {

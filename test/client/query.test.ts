@@ -136,6 +136,35 @@ describe("query names, arrays and deepObject", () => {
   });
 
   it.each<[string, Record<string, unknown>]>([
+    ["a Date", { q: new Date(0) }],
+    ["a Map", { filter: new Map([["k", "v"]]) }],
+    ["a Set", { ids: new Set(["1", "2"]) }],
+    ["a URLSearchParams", { filter: new URLSearchParams("k=v") }],
+    ["a function", { q: () => "x" }],
+    ["a symbol", { q: Symbol("x") }],
+    ["a function in an array", { ids: ["1", () => "2"] }],
+    ["a function in an object", { filter: { k: () => "v" } }],
+  ])(
+    "%s: a ConfigError naming the parameter, not a parameter left out or source code sent",
+    async (_case, given) => {
+      const error = await query(given);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain(`"${Object.keys(given)[0]}"`);
+    },
+  );
+
+  it("an object made by a class is a deepObject of its own fields, as a literal is", async () => {
+    class Filter {
+      name = "li";
+      page = 2;
+    }
+    expect(await query({ filter: new Filter() })).toBe(`${BASE}/items?filter[name]=li&filter[page]=2`);
+    expect(await query({ filter: Object.assign(Object.create(null), { k: "v" }) })).toBe(
+      `${BASE}/items?filter[k]=v`,
+    );
+  });
+
+  it.each<[string, Record<string, unknown>]>([
     ["in a value", { q: "a\uD800b" }],
     ["a low one in a value", { q: "\uDC00" }],
     ["in an array item", { ids: ["ok", "\uD83D"] }],
