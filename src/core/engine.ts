@@ -154,7 +154,7 @@ const NOT_SENT = new Set([
 ]);
 /** Headers the transport writes itself: one from the options could split or smuggle a request. */
 const FRAMING = new Set(["host", "content-length", "transfer-encoding", "connection"]);
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Tabs, visible ASCII and Latin-1: no CR, LF or NUL. */
 export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 

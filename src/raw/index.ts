@@ -11,7 +11,7 @@
  */
 import createFetchClient, { type Client } from "openapi-fetch";
 import { INTERNALS, type Internals, pathSegment, responseOf } from "../core/client.js";
-import type { OperationRef } from "../core/engine.js";
+import { HEADER_NAME, HEADER_VALUE, type OperationRef } from "../core/engine.js";
 import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
 
 const METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "request"] as const;
@@ -30,6 +30,25 @@ function router(operations: Internals["operations"], refOf: Internals["refOf"]) 
   }));
   return (method: string, path: string): OperationRef | undefined =>
     rows.find((r) => r.ref.method === method && r.regex.test(path))?.ref;
+}
+
+/**
+ * The name of a header in a request's init that a method would refuse, checked before the fetch
+ * API's Headers sees it: its error for a bad value quotes the value, which may be a secret. Values
+ * as Headers takes them (numbers, lists; whitespace at either end trimmed); a Headers object is
+ * already checked.
+ */
+function badHeader(init: unknown): string | undefined {
+  const headers = (init as { headers?: unknown } | null | undefined)?.headers;
+  if (headers === null || typeof headers !== "object" || headers instanceof Headers) return undefined;
+  const pairs = (Array.isArray(headers) ? headers : Object.entries(headers)) as Array<[unknown, unknown]>;
+  for (const [name, value] of pairs)
+    for (const one of Array.isArray(value) ? value : [value]) {
+      const text =
+        one === null || one === undefined ? "" : String(one).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+      if (!HEADER_NAME.test(String(name)) || !HEADER_VALUE.test(text)) return String(name);
+    }
+  return undefined;
 }
 
 export function rawClient<Paths extends {}>(client: object): Client<Paths> {
@@ -58,8 +77,11 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
       headers[name] = value;
     });
     const body = request.body ? await request.text() : undefined;
-    const sent = await engine.send({ url: url.href, method: request.method, headers, body }, ref, {
+    // The caller's headers, as a method call's: over the client's, and never one the transport
+    // frames the request with (a transfer-encoding beside its content-length smuggles a request).
+    const sent = await engine.send({ url: url.href, method: request.method, headers: {}, body }, ref, {
       signal: request.signal,
+      headers,
     });
     // Envelope bodies stay enveloped: raw gives the whole answer, as the spec types it.
     return responseOf(sent).response;
@@ -74,14 +96,18 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   for (const name of METHODS) {
     const method = (inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
     wrapped[name] = async (...args: unknown[]) => {
+      const siteOf = (): CallSite =>
+        name === "request"
+          ? { method: String(args[0]).toUpperCase(), path: String(args[1]) }
+          : { method: name, path: String(args[0]) };
       try {
+        const bad = badHeader(args[name === "request" ? 2 : 1]);
+        if (bad !== undefined)
+          throw new ConfigError(`Invalid request header ${JSON.stringify(redactor.text(bad))}`, siteOf());
         return await method?.apply(inner, args);
       } catch (error) {
         if (error instanceof ImspecError) throw error;
-        const site: CallSite =
-          name === "request"
-            ? { method: String(args[0]).toUpperCase(), path: String(args[1]) }
-            : { method: name, path: String(args[0]) };
+        const site = siteOf();
         throw new ConfigError(
           redactor.text(`${site.method} ${site.path}: ${(error as Error)?.message ?? String(error)}`),
           site,

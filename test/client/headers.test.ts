@@ -3,7 +3,8 @@
  * server: how the client's and the call's headers merge, which ones are refused before anything is
  * sent, and how the answer's headers reach the caller.
  */
-import { ConfigError, createDingTalk, DingTalkError } from "imspec/dingtalk";
+import { ConfigError, createDingTalk, DingTalkError, type paths } from "imspec/dingtalk";
+import { rawClient } from "imspec/raw";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { json, ScriptedServer } from "../support/scripted-server.js";
 
@@ -126,6 +127,46 @@ describe("request headers", () => {
       const error = await settle(call({ "x-number": 42 as unknown as string }));
       expect(error).toBeInstanceOf(ConfigError);
       expect(server.requests).toHaveLength(0);
+    });
+  });
+
+  describe("a raw client's request headers, held to the same rules", () => {
+    const raw = (headers: Record<string, string>, dt = client()) =>
+      rawClient<paths>(dt).POST("/v1.0/contact/seniorSettings", {
+        body: { seniorStaffId: "u1", open: true } as never,
+        headers,
+      });
+
+    it.each(["host", "Content-Length", "transfer-encoding", "CONNECTION"])(
+      "the framing header %s: a ConfigError naming it, nothing sent",
+      async (name) => {
+        const error = await settle(raw({ [name]: name === "transfer-encoding" ? "chunked" : "1" }));
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toContain(name.toLowerCase());
+        expect(server.requests).toHaveLength(0);
+      },
+    );
+
+    it.each([
+      ["a CR LF", "v1\r\nX-Injected: secret-cr-lf"],
+      ["a lone LF", "v1\nX-Injected: secret-lf"],
+      ["a lone CR", "v1\rsecret-cr"],
+      ["a NUL", "v1\0secret-nul"],
+      ["a character beyond Latin-1", "secret-中文"],
+    ])("a value with %s: a ConfigError naming the header, not quoting the value", async (_case, value) => {
+      const error = await settle(raw({ "x-custom": value }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain("x-custom");
+      expect(JSON.stringify(error)).not.toContain("secret");
+      expect(String((error as Error).stack)).not.toContain("secret");
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it("the call's headers over the client's, as a method's are", async () => {
+      await settle(raw({ "x-trace": "call" }, client({ "x-trace": "client", "x-keep": "kept" })));
+      expect(server.requests[0]?.headers["x-trace"]).toBe("call");
+      expect(server.requests[0]?.headers["x-keep"]).toBe("kept");
+      expect(server.requests[0]?.headers["content-type"]).toBe("application/json");
     });
   });
 });
