@@ -27,7 +27,7 @@ import {
   sleep,
 } from "./retry.js";
 import { onAbort, type Transport, TransportFailure, type TransportResponse } from "./transport.js";
-import { checkRetry, checkTimeout, givenRetry, MAX_WAIT_MS } from "./validate.js";
+import { checkHeaders, checkRetry, checkTimeout, givenRetry, MAX_WAIT_MS } from "./validate.js";
 
 /**
  * The one place a request goes out and an answer comes back. `classify` decides what an answer (or
@@ -473,6 +473,7 @@ export class Engine {
     const out: Record<string, string> = Object.create(null);
     this.#merge(out, base, false, op);
     if (this.#o.headers) this.#merge(out, this.#o.headers, true, op);
+    checkHeaders(call, op);
     if (call) this.#merge(out, call, true, op);
     return out;
   }

@@ -12,6 +12,7 @@ export interface CheckedOptions {
   baseUrl?: string | undefined;
   timeout?: number | undefined;
   retry?: RetryOptions | false | undefined;
+  headers?: Readonly<Record<string, string>> | undefined;
   tokenMarginMs?: number | undefined;
   maxResponseBytes?: number | undefined;
 }
@@ -73,6 +74,24 @@ export function checkObject(name: string, value: unknown, site?: CallSite): void
     throw new ConfigError(`${name} cannot be read (a revoked Proxy)`, site);
   }
   throw new ConfigError(`${name} must be an object (got ${kind})`, site);
+}
+
+/**
+ * A `headers` option (the client's or a call's): null or undefined for none, else an object of
+ * names and values. A Headers, a Map or an array lists no names as an object's entries, so its
+ * headers would be dropped, and a string's characters would be sent as headers named 0, 1, 2, ….
+ */
+export function checkHeaders(value: unknown, site?: CallSite): void {
+  if (value === undefined || value === null) return;
+  let tag: string;
+  try {
+    tag = Object.prototype.toString.call(value);
+  } catch {
+    throw new ConfigError("headers cannot be read (a revoked Proxy)", site);
+  }
+  if (tag === "[object Object]") return;
+  const kind = typeof value === "object" && !Array.isArray(value) ? `a ${tag.slice(8, -1)}` : kindOf(value);
+  throw new ConfigError(`headers must be an object of names and values (got ${kind})`, site);
 }
 
 /** A ConfigError naming `name` unless `value` is a function, or null or undefined for none. */
@@ -157,6 +176,7 @@ export function validateOptions<T extends CheckedOptions>(options: T): T {
   for (const name of Object.keys(FUNCTION_OPTIONS))
     checkFunction(name, (options as Record<string, unknown>)[name]);
   checkTimeout(options.timeout);
+  checkHeaders(options.headers);
   check("tokenMarginMs", options.tokenMarginMs, 0, MAX_WAIT_MS);
   check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);
   checkRetry(options.retry);

@@ -130,6 +130,24 @@ describe("request headers", () => {
     });
   });
 
+  it.each<[string, unknown]>([
+    ["a string", "x-a: 1"],
+    ["a Headers", new Headers({ "x-a": "1" })],
+    ["a Map", new Map([["x-a", "1"]])],
+    ["an array of pairs", [["x-a", "1"]]],
+  ])(
+    "headers that are %s, not an object of names: a ConfigError, not headers dropped or made up",
+    async (_kind, headers) => {
+      expect(() => client(headers as Record<string, string>)).toThrow(ConfigError);
+      const error = await settle(
+        client().contact.getLatestDingIndex({}, { headers: headers as Record<string, string> }),
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain("headers");
+      expect(server.requests).toHaveLength(0);
+    },
+  );
+
   describe("a raw client's request headers, held to the same rules", () => {
     const raw = (headers: Record<string, string>, dt = client()) =>
       rawClient<paths>(dt).POST("/v1.0/contact/seniorSettings", {
