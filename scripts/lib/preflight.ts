@@ -37,8 +37,9 @@ type Json = Record<string, unknown>;
  * - YAML aliases that expand without bound (a few lines can stand for 10^9 nodes);
  * - `$ref` cycles with nothing in between (`A: {$ref: B}`, `B: {$ref: A}`), and `$ref` chains
  *   longer than MAX_REF_CHAIN;
- * - `$ref`s nested deeper than MAX_REF_DEPTH.
- * - YAML that does not parse, reported where the mistake is (see syntaxError).
+ * - `$ref`s nested deeper than MAX_REF_DEPTH;
+ * - YAML that does not parse, reported where the mistake is (see syntaxError);
+ * - `$ref`s to a URL, which Redocly would fetch.
  * A schema that refers to itself from inside (a tree node whose `children` are nodes) is fine.
  * A file that cannot be read is left to Redocly, which says so.
  */
@@ -67,7 +68,17 @@ export function preflight(rootFile: string): void {
     if (!loaded) continue;
     for (const { segments, ref } of refsIn(loaded.value)) {
       const target = targetOf(file, ref);
-      if (target && !queued.has(target.file)) {
+      // Redocly would fetch a URL (lint and bundle each, with no bound on how long), and what it
+      // got would change the output with nothing in the repository changing: no spec file to hash
+      // in the manifest, no reproducible build. The specs refer only to files beside them.
+      if (!target) {
+        throw chainError(
+          { file, segments },
+          load,
+          `is a URL (${ref}): a spec may refer only to its own files, so generating never reaches the network`,
+        );
+      }
+      if (!queued.has(target.file)) {
         queued.add(target.file);
         queue.push(target.file);
       }

@@ -105,6 +105,42 @@ describe("npm run generate", () => {
     }
   });
 
+  it("refuses a $ref to a URL at its file and line, without fetching it", async () => {
+    const { createServer } = await import("node:http");
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const components = readFileSync(path.join(repo.dir, "specs/workplus/components.yaml"), "utf8");
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests++;
+      response.end(components);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const original = readFileSync(spec, "utf8");
+    const before = fingerprint(repo.dir);
+    try {
+      writeFileSync(
+        spec,
+        original.replace(
+          "$ref: ./components.yaml#/parameters/EmployeeName",
+          `$ref: http://127.0.0.1:${port}/components.yaml#/parameters/EmployeeName`,
+        ),
+      );
+      const run = await runGenerate(repo.dir);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: the \$ref at #\/paths\/\S+ is a URL \(http:\/\/127\.0\.0\.1:\d+\/components\.yaml#/,
+      );
+      expect(run.stderr, "a user's mistake, not a crash: no stack trace").not.toMatch(/^\s+at /m);
+      expect(run.stderr).toContain("generated/ was not changed");
+      expect(requests, "the generator must not reach the network").toBe(0);
+      expect(fingerprint(repo.dir)).toBe(before);
+    } finally {
+      writeFileSync(spec, original);
+      server.close();
+    }
+  });
+
   /** Each case breaks one spec file; generate must fail naming file and line, and leave generated/ alone. */
   const broken: Array<{ name: string; file: string; edit: (text: string) => string; message: RegExp }> = [
     {
