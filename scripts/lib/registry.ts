@@ -19,6 +19,14 @@ export interface ApiEntry {
 }
 
 /**
+ * What an API's name may be. It is a path segment (generated/<api>/, src/<api>/) and the package's
+ * entry point imspec/<api>: `../x` would write outside generated/, and `a b` or `WeCom` beside
+ * `wecom` (one folder on a case-insensitive file system) would give an entry point nobody can
+ * import or two APIs that overwrite each other.
+ */
+const API_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/**
  * Reads the one registry of APIs, redocly.yaml. Adding an API is adding one `apis:` entry there;
  * nothing else lists them.
  */
@@ -28,6 +36,12 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
   return Object.keys(apis)
     .sort()
     .map((name) => {
+      if (!API_NAME.test(name)) {
+        throw new Error(
+          `API name ${JSON.stringify(name)} is not usable as a folder name (generated/<api>/, src/<api>/) ` +
+            'and entry point (imspec/<api>): use lowercase letters, digits, "-" and "_", starting with a letter or digit',
+        );
+      }
       const root = apis[name]?.root;
       if (!root) throw new Error(`API "${name}" has no root (the path of its spec)`);
       return {

@@ -367,6 +367,18 @@ describe("npm run generate", () => {
       message: /redocly\.yaml: API "wecom" has no root/,
     },
     {
+      name: "a registry entry whose name climbs out of generated/",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/^ {2}wecom:$/m, "  ../wecom:"),
+      message: /redocly\.yaml: API name "\.\.\/wecom" is not usable as a folder name/,
+    },
+    {
+      name: "a registry entry whose name is no package subpath",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/^ {2}wecom:$/m, '  "we com":'),
+      message: /redocly\.yaml: API name "we com" is not usable as a folder name/,
+    },
+    {
       name: "a registry that is not YAML",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^apis:/m, "apis: [\n"),
