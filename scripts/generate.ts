@@ -71,7 +71,9 @@ async function once(): Promise<number> {
 }
 
 function report(error: unknown): void {
-  console.error(error instanceof Error && error.name === "SpecError" ? error.message : error);
+  // A broken spec or an output that cannot be written: the message says where; a stack would not help.
+  const told = error instanceof Error && (error.name === "SpecError" || error.name === "OutputError");
+  console.error(told ? error.message : error);
 }
 
 if (values.watch) {

@@ -87,16 +87,36 @@ export async function listGenerated(
   return { stale, extra };
 }
 
-/** Writes the changed outputs (each through a temporary file and a rename) and removes orphans. */
+/** An output that cannot be written; its message names the file and the reason, and nothing was written. */
+export class OutputError extends Error {
+  override name = "OutputError";
+}
+
+/**
+ * Writes the changed outputs (each through a temporary file and a rename) and removes orphans.
+ * Every temporary file is written before any output is replaced: one that cannot be written (a
+ * read-only folder, a full disk) then leaves generated/ as it was, rather than with some outputs
+ * new and others old (generated/manifest.json, written first, vouching for files never written).
+ */
 export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
   const { stale, extra } = await listGenerated(outputs, full);
+  const staged: Array<{ temporary: string; target: string }> = [];
+  const made: string[] = []; // folders this run created, to remove if it writes nothing
   for (const file of stale) {
     const target = path.join(ROOT, file);
-    await mkdir(path.dirname(target), { recursive: true });
     const temporary = `${target}.${process.pid}.tmp`;
-    await writeFile(temporary, outputs.get(file) as string);
-    await rename(temporary, target);
+    try {
+      const dir = await mkdir(path.dirname(target), { recursive: true });
+      if (dir) made.push(dir);
+      staged.push({ temporary, target });
+      await writeFile(temporary, outputs.get(file) as string);
+    } catch (error) {
+      const undo = [...staged.map((s) => s.temporary), ...made.reverse()];
+      for (const leftover of undo) await rm(leftover, { recursive: true, force: true }).catch(() => {});
+      throw new OutputError(`${file}: cannot be written (${(error as Error).message})`);
+    }
   }
+  for (const { temporary, target } of staged) await rename(temporary, target);
   for (const file of extra) await rm(path.join(ROOT, file));
   return [...stale, ...extra];
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo, ROOT, runGenerate } from "../support/repo-copy.js";
@@ -138,6 +138,35 @@ describe("npm run generate", () => {
     } finally {
       writeFileSync(spec, original);
       server.close();
+    }
+  });
+
+  it("writes nothing when one output cannot be written, and says which and why", async () => {
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const folder = path.join(repo.dir, "generated/workplus");
+    const original = readFileSync(spec, "utf8");
+    const saved = path.join(repo.dir, "workplus.saved");
+    // A file where the API's folder should be: its outputs cannot be written, as in a read-only
+    // folder (which does not stop root, who may run the tests). generated/manifest.json, which
+    // comes first and can be written, must not be, or it would vouch for outputs never written.
+    renameSync(folder, saved);
+    writeFileSync(folder, "not a folder\n");
+    const before = fingerprint(repo.dir);
+    try {
+      writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
+      const run = await runGenerate(repo.dir);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/generated\/workplus\/\S+: cannot be written \(E[A-Z]+/);
+      expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at /m);
+      expect(run.stderr).toContain("generated/ was not changed");
+      expect(fingerprint(repo.dir)).toBe(before);
+      expect(readdirSync(path.join(repo.dir, "generated"), { recursive: true })).not.toContainEqual(
+        expect.stringMatching(/\.tmp$/),
+      );
+    } finally {
+      writeFileSync(spec, original);
+      rmSync(folder, { force: true });
+      renameSync(saved, folder);
     }
   });
 
