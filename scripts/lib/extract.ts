@@ -127,6 +127,12 @@ const FORBIDDEN_KEYS = new Set([
   "valueOf",
 ]);
 
+/**
+ * What a client holds besides its tag groups (`Client` in src/core/client.ts): a tag of one of these
+ * names would have its group replaced by that property, while its type still promised the methods.
+ */
+const CLIENT_KEYS = new Set(["appToken"]);
+
 type Json = Record<string, unknown>;
 
 export function isObject(value: unknown): value is Json {
@@ -413,6 +419,11 @@ function namesOf(operation: Json, where: string): { operationId: string; tag: st
   const tag = tags[0];
   if (!tag) throw new SpecError(`${where} (${operationId}): needs a tag (methods are grouped by tag)`);
   checkKey(tag, `${where}: tag`);
+  if (CLIENT_KEYS.has(tag)) {
+    throw new SpecError(
+      `${where}: tag "${tag}" is the client's own property (client.${tag}), which would hide the tag's methods`,
+    );
+  }
   return { operationId, tag };
 }
 
@@ -699,6 +710,10 @@ export function extractApi(doc: Json): ApiInfo {
   const info = isObject(doc.info) ? doc.info : {};
   const operations: OperationInfo[] = [];
   const ids = new Map<string, string>();
+  // Each tag's methods are typed as the interface `${Tag}Operations` (lib/builders.ts): two tags that
+  // differ only in their first letter's case would share one, and TypeScript merges the two
+  // declarations into it without a word, giving each group the other's methods.
+  const tagTypes = new Map<string, string>();
   for (const [path, raw] of Object.entries(isObject(doc.paths) ? doc.paths : {})) {
     const pathItem = deref<Json>(doc, raw) ?? {};
     for (const method of METHODS) {
@@ -717,6 +732,16 @@ export function extractApi(doc: Json): ApiInfo {
           ["paths", path, method, "operationId"],
         );
       ids.set(op.operationId, `${op.method} ${op.path}`);
+      const tagType = `${op.tag.charAt(0).toUpperCase()}${op.tag.slice(1)}Operations`;
+      const twin = tagTypes.get(tagType);
+      if (twin !== undefined && twin !== op.tag) {
+        const [one, other] = [op.tag, twin].sort();
+        throw new SpecError(
+          `tags "${one}" and "${other}" would both be typed as ${tagType}: name them apart`,
+          ["paths", path, method, "tags"],
+        );
+      }
+      tagTypes.set(tagType, op.tag);
       operations.push(op);
     }
   }

@@ -201,6 +201,20 @@ describe("npm run generate", () => {
       message: /specs\/workplus\/openapi\.yaml:\d+:\d+: .*operationId/,
     },
     {
+      name: "a tag named like the client's own appToken",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) =>
+        t.replaceAll("tags: [apps]", "tags: [appToken]").replace("  - name: apps\n", "  - name: appToken\n"),
+      message: /specs\/workplus\/openapi\.yaml:\d+:\d+: GET \S+: tag "appToken" is the client's own property/,
+    },
+    {
+      name: "two tags that differ in the case of their first letter",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => t.replace("tags: [apps]", "tags: [Apps]"),
+      message:
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: tags "Apps" and "apps" would both be typed as AppsOperations/,
+    },
+    {
       name: "a security scheme the clients cannot send",
       file: "specs/workplus/openapi.yaml",
       edit: (t) =>
