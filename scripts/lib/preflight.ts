@@ -49,7 +49,7 @@ export function preflight(rootFile: string): void {
     if (files.has(file)) return files.get(file);
     let loaded: Loaded | undefined;
     try {
-      loaded = parse(file, readFileSync(file, "utf8"));
+      loaded = parse(file, readText(file));
     } catch (error) {
       if (error instanceof SpecError) throw error;
       loaded = undefined; // unreadable: the linter says so
@@ -120,6 +120,35 @@ function checkDepth(root: string, load: (file: string) => Loaded | undefined): v
     return deepest;
   };
   visit({ file: root, segments: [] }, undefined, 0);
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * A spec file's text. A byte that is not UTF-8 (a file saved as GBK or Latin-1) is refused where it
+ * is: Redocly reads it as U+FFFD, which would go on into generated/ and the docs without a word.
+ */
+function readText(file: string): string {
+  const bytes = readFileSync(file);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    // The lossy text matches the file up to the first bad byte, so the first U+FFFD that the file
+    // does not spell out (as EF BF BD) is where it is.
+    const lossy = bytes.toString("utf8");
+    let offset = 0; // in bytes, of lossy[from]
+    for (let from = 0, i = lossy.indexOf("\uFFFD"); i >= 0; from = i + 1, i = lossy.indexOf("\uFFFD", from)) {
+      offset += Buffer.byteLength(lossy.slice(from, i));
+      if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) {
+        const before = lossy.slice(0, i).split("\n");
+        const at = `${path.relative(ROOT, file)}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+        const byte = `0x${(bytes[offset] ?? 0).toString(16).padStart(2, "0")}`;
+        throw new SpecError(`${at}: a byte that is not UTF-8 (${byte}): a spec file must be UTF-8 text`);
+      }
+      offset += 3;
+    }
+    return lossy;
+  }
 }
 
 function parse(file: string, text: string): Loaded | undefined {

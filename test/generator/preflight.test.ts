@@ -88,6 +88,18 @@ describe("preflight", () => {
     expect(() => preflight(root)).toThrow(/a\.yaml:8:\d+: .*alias/i);
   });
 
+  it("names the line and column of a byte that is not UTF-8, in a $ref'd file", () => {
+    // "café" saved as Latin-1: é is the one byte 0xE9, which Redocly would read as U+FFFD.
+    const root = mkspecs({ "a.yaml": `${head}    A:\n      $ref: './b.yaml#/B'\n`, "b.yaml": "" });
+    const latin1 = Buffer.concat([
+      Buffer.from('B:\n  type: string\n  description: "\uFFFD ok, caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('"\n'),
+    ]);
+    writeFileSync(path.join(path.dirname(root), "b.yaml"), latin1);
+    expect(() => preflight(root)).toThrow(/b\.yaml:3:26: a byte that is not UTF-8 \(0xe9\)/);
+  });
+
   it("leaves a dangling $ref to the linter", () => {
     expect(() =>
       preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
