@@ -307,8 +307,14 @@ export class MockServer {
   /**
    * Queues answers for the next calls of `operationId` (`"*"`: any operation of `api`), used in
    * order; each is used `times` times (default once). Scripts for an operation win over `"*"`.
+   * Throws for an API or operation the server does not serve.
    */
   script(api: ApiName, operationId: string, ...answers: MockAnswer[]): this {
+    const served = this.#servedFor(api);
+    // A misspelt name would keep its answers queued for a call that never comes, and the test
+    // would get the spec's answer without a word.
+    if (operationId !== "*" && !served.backend.getOperation(operationId))
+      throw new Error(`imspec mock: ${served.api} has no operation ${operationId}`);
     const key = `${api}:${operationId}`;
     const queue = this.#scripts.get(key) ?? [];
     for (const answer of answers) queue.push({ answer, left: answer.times ?? 1 });

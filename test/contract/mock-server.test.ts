@@ -546,6 +546,15 @@ describe("scripted answers", () => {
     mock.script("dingtalk", "getLatestDingIndex", { raw: '{"statDate":"2021' });
     await expect(dt.contact.getLatestDingIndex()).rejects.toBeInstanceOf(ParseError);
   });
+
+  test("a script for an API or operation the server does not serve is refused, not kept unused", async () => {
+    expect(() => mock.script("dingtalk", "getLatestDingIdx", { body: { n: 1 } })).toThrow(
+      /imspec mock: dingtalk has no operation getLatestDingIdx/,
+    );
+    expect(() => mock.script("dingtak", "*", { body: { n: 1 } })).toThrow(/no API named dingtak/);
+    // Nothing was queued: the next call gets the spec's answer.
+    await expect(dt.contact.getLatestDingIndex()).resolves.toMatchObject({ idxTotal: 888 });
+  });
 });
 
 describe("routing", () => {
