@@ -5,10 +5,13 @@ import {
   type IncomingMessage,
   type Server,
   type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Context, Document, OpenAPIBackend } from "openapi-backend";
+import { MAX_WAIT_MS } from "../core/validate.js";
 import { Dialect, json, type Reply } from "./dialect.js";
 import {
   apisIn,
@@ -69,7 +72,7 @@ export interface MockServerOptions {
  * `{ error: 10011, delayMs: 50 }` is that error sent after 50 ms.
  */
 export interface MockAnswer {
-  /** HTTP status. Default: that of the chosen example or error, else 200. */
+  /** HTTP status, 200 to 599. Default: that of the chosen example or error, else 200. */
   status?: number | undefined;
   /** A JSON body. */
   body?: unknown;
@@ -89,7 +92,7 @@ export interface MockAnswer {
   error?: string | number | undefined;
   /** The error's message, instead of the documented one. */
   message?: string | undefined;
-  /** Wait this long before answering. */
+  /** Wait this long before answering, in ms (at most 2³¹ − 1, what a timer holds). */
   delayMs?: number | undefined;
   /**
    * Break the connection: `"before-response"` closes it without an answer, `"mid-body"` sends the
@@ -153,6 +156,32 @@ interface Served {
 interface Scripted {
   answer: MockAnswer;
   left: number;
+}
+
+/**
+ * Why a scripted answer cannot be used as written, checked when it is queued: sent, an interim
+ * status (1xx) or a header the HTTP layer refuses left the call waiting, a delay a timer cannot hold
+ * (or NaN) answered at once, and a `times` of 0, NaN or 1.5 spent the answer on calls not asked for.
+ */
+function answerProblem(answer: MockAnswer): string | undefined {
+  const { times, status, delayMs, drop, headers } = answer;
+  if (times !== undefined && times !== Number.POSITIVE_INFINITY && !(Number.isInteger(times) && times >= 1))
+    return "times must be an integer from 1, or Infinity";
+  if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599))
+    return "status must be an integer from 200 to 599";
+  if (delayMs !== undefined && !(typeof delayMs === "number" && delayMs >= 0 && delayMs <= MAX_WAIT_MS))
+    return `delayMs must be a number from 0 to ${MAX_WAIT_MS}`;
+  if (drop !== undefined && drop !== "before-response" && drop !== "mid-body")
+    return 'drop must be "before-response" or "mid-body"';
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch (error) {
+      return `headers.${name} cannot be sent: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -307,7 +336,8 @@ export class MockServer {
   /**
    * Queues answers for the next calls of `operationId` (`"*"`: any operation of `api`), used in
    * order; each is used `times` times (default once). Scripts for an operation win over `"*"`.
-   * Throws for an API or operation the server does not serve.
+   * Throws for an API or operation the server does not serve, and for an answer that cannot be
+   * sent as written (then none of `answers` is queued).
    */
   script(api: ApiName, operationId: string, ...answers: MockAnswer[]): this {
     const served = this.#servedFor(api);
@@ -315,6 +345,10 @@ export class MockServer {
     // would get the spec's answer without a word.
     if (operationId !== "*" && !served.backend.getOperation(operationId))
       throw new Error(`imspec mock: ${served.api} has no operation ${operationId}`);
+    answers.forEach((answer, i) => {
+      const why = answerProblem(answer);
+      if (why) throw new Error(`imspec mock: script(${served.api}, ${operationId}), answer ${i + 1}: ${why}`);
+    });
     const key = `${api}:${operationId}`;
     const queue = this.#scripts.get(key) ?? [];
     for (const answer of answers) queue.push({ answer, left: answer.times ?? 1 });

@@ -555,6 +555,34 @@ describe("scripted answers", () => {
     // Nothing was queued: the next call gets the spec's answer.
     await expect(dt.contact.getLatestDingIndex()).resolves.toMatchObject({ idxTotal: 888 });
   });
+
+  test.each([
+    ["times: 0", { times: 0 }, "times must be an integer from 1, or Infinity"],
+    ["times: NaN", { times: Number.NaN }, "times must be an integer from 1, or Infinity"],
+    ["times: 1.5", { times: 1.5 }, "times must be an integer from 1, or Infinity"],
+    ["an interim status", { status: 103 }, "status must be an integer from 200 to 599"],
+    ["a status of four digits", { status: 1000 }, "status must be an integer from 200 to 599"],
+    ["a header value with a line break", { headers: { "x-note": "a\nb" } }, "headers.x-note cannot be sent"],
+    ["a header name with a space", { headers: { "x note": "b" } }, "headers.x note cannot be sent"],
+    ["delayMs: -1", { delayMs: -1 }, "delayMs must be a number from 0 to 2147483647"],
+    ["delayMs: NaN", { delayMs: Number.NaN }, "delayMs must be a number from 0 to 2147483647"],
+    [
+      "delayMs past what a timer holds",
+      { delayMs: 2 ** 31 },
+      "delayMs must be a number from 0 to 2147483647",
+    ],
+    ["an unknown drop", { drop: "sideways" as "mid-body" }, 'drop must be "before-response" or "mid-body"'],
+  ])("a scripted answer that cannot be sent as written is refused: %s", async (_case, bad, why) => {
+    // Sent, these hung the call (an interim status, a header the HTTP layer refuses), answered at
+    // once (a delay a timer cannot hold, NaN), or kept or spent the script unasked (times).
+    expect(() =>
+      mock.script("dingtalk", "getLatestDingIndex", { body: { n: 1 } }, { body: { n: 2 }, ...bad }),
+    ).toThrow(`imspec mock: script(dingtalk, getLatestDingIndex), answer 2: ${why}`);
+    // None of the answers was queued.
+    await expect(dt.contact.getLatestDingIndex({}, { timeout: 2_000 })).resolves.toMatchObject({
+      idxTotal: 888,
+    });
+  });
 });
 
 describe("routing", () => {
