@@ -616,9 +616,12 @@ export class MockServer {
         ]);
       }
       const preferred = prefer.example !== undefined || prefer.code !== undefined;
+      // A token operation may take its credentials in the query (a GET) as well as in the body:
+      // whose token it is, and what `set` copies from the request, come from either.
+      const request = { ...context.request.query, ...body };
       reply =
         issuing && !preferred
-          ? this.#issue(served, issuing, chosen, body)
+          ? this.#issue(served, issuing, chosen, request)
           : this.#fromExample(served, operationId, chosen, issuing);
     }
     if (script?.status !== undefined) reply.status = script.status;
@@ -666,12 +669,13 @@ export class MockServer {
     );
   }
 
-  #issue(served: Served, issuing: TokenOperation, choice: Choice, body: Json): Reply {
+  /** `request`: the request's query parameters and body fields. */
+  #issue(served: Served, issuing: TokenOperation, choice: Choice, request: Json): Reply {
     const now = this.#now();
     const lifetimeMs = this.#lifetimeMs(served.api, issuing);
     const { token, expiresAt } = this.#tokens.issue(served.api, {
       kind: issuing.kind,
-      owner: ownerOf(issuing, body),
+      owner: ownerOf(issuing, request),
       lifetimeMs,
       ...(issuing.reuse ? { reuse: true } : {}),
       ...(issuing.replace ? { replace: true } : {}),
@@ -681,7 +685,7 @@ export class MockServer {
       example && typeof example === "object" && !Array.isArray(example) ? (example as Json) : {};
     return json(
       choice.entry.status,
-      tokenAnswer(issuing, served.profile.envelope, template, { token, expiresAt, lifetimeMs, now }, body),
+      tokenAnswer(issuing, served.profile.envelope, template, { token, expiresAt, lifetimeMs, now }, request),
     );
   }
 

@@ -11,9 +11,12 @@ export interface Issued {
   now: number;
 }
 
-/** Whose token a request asks for: the operation and the values of its owner fields (`ownerFields`). */
-export function ownerOf(operation: TokenOperation, body: Json): string {
-  return [operation.operationId, ...operation.ownerFields.map((f) => String(body[f] ?? ""))].join(":");
+/**
+ * Whose token a request asks for: the operation and the values of its owner fields (`ownerFields`)
+ * among the request's query parameters and body fields.
+ */
+export function ownerOf(operation: TokenOperation, request: Json): string {
+  return [operation.operationId, ...operation.ownerFields.map((f) => String(request[f] ?? ""))].join(":");
 }
 
 /**

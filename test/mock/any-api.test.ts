@@ -199,6 +199,40 @@ describe("an API the mock has never seen, served from its extensions", () => {
   });
 });
 
+describe("a token operation that takes its credentials in the query", () => {
+  test("tells apps apart by them, and copies them into its answer", async () => {
+    const spec = chatSpec();
+    const paths = spec.paths as Json;
+    const post = (paths["/auth/token"] as Json).post as Json;
+    const inQuery = (name: string) => ({ name, in: "query", required: true, schema: { type: "string" } });
+    paths["/auth/token"] = {
+      get: {
+        operationId: post.operationId,
+        security: post.security,
+        parameters: [inQuery("key"), inQuery("secret")],
+        responses: post.responses,
+      },
+    };
+    spec["x-imspec-mock"] = { tokens: { createToken: { reuse: true, set: { key: "request" } } } };
+    const server = await startMockServer({ documents: { chatter: spec } });
+    try {
+      const token = async (key: string) => {
+        const res = await fetch(`${server.urlOf("chatter")}/auth/token?key=${key}&secret=s`);
+        return (await res.json()) as Json;
+      };
+      const first = await token("app-1");
+      expect(first).toMatchObject({ access: expect.stringMatching(/^[0-9a-f]{32}$/), key: "app-1" });
+      // Within its lifetime the same app gets its token again (reuse); another app, one of its own.
+      expect((await token("app-1")).access).toBe(first.access);
+      const other = await token("app-2");
+      expect(other).toMatchObject({ key: "app-2" });
+      expect(other.access).not.toBe(first.access);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("a spec whose mock extensions cannot be used is refused, naming the value", () => {
   test.each([
     [
