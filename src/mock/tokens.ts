@@ -32,6 +32,11 @@ export interface IssueOptions {
 export class TokenRegistry {
   readonly #tokens = new Map<string, TokenRecord>();
   readonly #now: () => number;
+  /**
+   * The size that makes the next prune. It doubles with the live tokens left after one: rescanning
+   * them all on every issue made each token cost as much as all the tokens before it.
+   */
+  #pruneAt = PRUNE_AT;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -53,7 +58,10 @@ export class TokenRegistry {
         if (this.#matches(record, api, options) && token !== options.token) record.revoked = true;
       }
     }
-    if (this.#tokens.size >= PRUNE_AT) this.#prune(now);
+    if (this.#tokens.size >= this.#pruneAt) {
+      this.#prune(now);
+      this.#pruneAt = Math.max(PRUNE_AT, 2 * this.#tokens.size);
+    }
     const token = options.token ?? randomBytes(16).toString("hex");
     this.#tokens.set(token, { api, kind: options.kind, owner: options.owner, expiresAt, revoked: false });
     return { token, expiresAt };
@@ -85,6 +93,7 @@ export class TokenRegistry {
 
   clear(): void {
     this.#tokens.clear();
+    this.#pruneAt = PRUNE_AT;
   }
 
   /** Forgets dead tokens so a long-running mock does not grow; they are refused either way. */
