@@ -703,7 +703,13 @@ export class MockServer {
     }
     const body = Buffer.concat(chunks).toString("utf8");
     const method = (req.method ?? "GET").toUpperCase();
-    const url = new URL(req.url ?? "/", "http://mock.invalid");
+    // A target starting with `//` is a path too: resolved against a base, `//other/<api>/…` would
+    // be the host `other` and the path `/<api>/…`. A proxy's absolute URL stays one.
+    const target = req.url ?? "/";
+    const url = new URL(
+      target.startsWith("/") ? `http://mock.invalid${target}` : target,
+      "http://mock.invalid",
+    );
     const served = this.#served.find(
       (s) => url.pathname === `/${s.api}` || url.pathname.startsWith(`/${s.api}/`),
     );

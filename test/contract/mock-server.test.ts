@@ -631,6 +631,22 @@ describe("routing", () => {
     expect(res).toMatchObject({ status: 404, body: { status: 404 } });
   });
 
+  test("a path that starts with two slashes is read as a path, not as a host and a path", async () => {
+    const headers = { "x-acs-dingtalk-access-token": token };
+    const doubled = await fetch(`${mock.url}//dingtalk/v1.0/contact/dingIndexs`, { headers });
+    expect(doubled.status).toBe(404);
+    expect(((await doubled.json()) as Json).message).toMatch(
+      /^imspec mock: no API at \/\/dingtalk\/v1\.0\/contact\/dingIndexs; DingTalk is under \/dingtalk/,
+    );
+    const hosted = await fetch(`${mock.url}//other/dingtalk/v1.0/contact/dingIndexs`, { headers });
+    expect(hosted.status).toBe(404);
+    expect(last()).toMatchObject({
+      api: undefined,
+      path: "//other/dingtalk/v1.0/contact/dingIndexs",
+      outcome: "not-found",
+    });
+  });
+
   test("a path that does not percent-decode names no operation: the API's own 404, not a crash", async () => {
     const dingtalk = await call("dingtalk", "GET", "/v1.0/contact/users/%E0%A4%A");
     expect(dingtalk).toMatchObject({ status: 404, body: { code: "InvalidAction.NotFound" } });
