@@ -194,7 +194,8 @@ function requestOf(
     try {
       text = JSON.stringify(body);
     } catch (error) {
-      throw new ConfigError(`The body cannot be serialized: ${(error as Error).message}`, site);
+      // Not a ConfigError here: the invoker makes one of it, redacted (a toJSON's message is the caller's).
+      throw new Error(`the body cannot be serialized: ${(error as Error)?.message ?? String(error)}`);
     }
   }
   return { url: base + path + query, method: row.method, headers, body: text };

@@ -396,6 +396,33 @@ describe.each([
   });
 });
 
+describe("a body the client cannot serialize", () => {
+  it("is a ConfigError whose message, quoting the value's own error, shows no secret; nothing is sent", async () => {
+    const server = await new ScriptedServer().start();
+    try {
+      const dt = createDingTalk({ rateLimit: false, accessToken: TOKEN, baseUrl: server.url });
+      // A value whose toJSON throws with the token in its message (a caller's own code may do so).
+      const enable = {
+        toJSON() {
+          throw new Error(`cannot serialize for ${TOKEN}`);
+        },
+      } as unknown as boolean;
+      const error = await dt.contact.updateDeptSettingTailFirst({ enable }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({
+        name: "ConfigError",
+        message: expect.stringMatching(/cannot be serialized/),
+      });
+      expect(leaked(shown(error), [TOKEN])).toEqual([]);
+      expect(server.requests).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("a token in flight stays masked however many others were learnt meanwhile", () => {
   let server: ScriptedServer;
   const thrown: unknown[] = [];
