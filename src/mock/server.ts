@@ -254,6 +254,9 @@ export class MockServer {
 
   /** Starts a mock server; resolves once it listens. */
   static async start(options: MockServerOptions = {}): Promise<MockServer> {
+    // node:http reads an empty host as "every interface": a test's mock would listen beyond loopback.
+    if (options.host !== undefined && (typeof options.host !== "string" || options.host.trim() === ""))
+      throw new Error("imspec mock: host must name an interface (default 127.0.0.1), not be empty");
     const mock = new MockServer(options);
     mock.#peers = await loadPeers();
     const given = options.documents ?? {};

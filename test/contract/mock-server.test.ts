@@ -705,6 +705,16 @@ describe("records and counts", () => {
     }
   });
 
+  test.each([
+    ["empty", ""],
+    ["blank", "  "],
+    ["not a string", 0],
+  ])("a host that is %s is refused: node:http would listen on every interface", async (_name, host) => {
+    await expect(startMockServer({ host: host as string })).rejects.toThrow(
+      "imspec mock: host must name an interface (default 127.0.0.1), not be empty",
+    );
+  });
+
   test("stop() ends a pending delayed answer and frees the port", async () => {
     const fresh = await startMockServer();
     const client = createDingTalk({
