@@ -248,6 +248,9 @@ export function queryPairs(
   }
   // String() of a function is its source, of a symbol its description: neither is the caller's value.
   if (typeof value === "function" || typeof value === "symbol") unsendable(name, value, site);
+  // NaN and Infinity are no numbers a server reads, as in a path.
+  if (typeof value === "number" && !Number.isFinite(value))
+    throw new ConfigError(`Query parameter "${name}" must be a finite number, not ${value}`, site);
   return [`${key}=${encoded(name, String(value), site)}`];
 }
 

@@ -144,6 +144,9 @@ describe("query names, arrays and deepObject", () => {
     ["a symbol", { q: Symbol("x") }],
     ["a function in an array", { ids: ["1", () => "2"] }],
     ["a function in an object", { filter: { k: () => "v" } }],
+    ["NaN", { q: Number.NaN }],
+    ["Infinity in an array", { ids: [1, Number.POSITIVE_INFINITY] }],
+    ["-Infinity in an object", { filter: { k: Number.NEGATIVE_INFINITY } }],
   ])(
     "%s: a ConfigError naming the parameter, not a parameter left out or source code sent",
     async (_case, given) => {
