@@ -13,6 +13,7 @@ import createFetchClient, { type Client } from "openapi-fetch";
 import { INTERNALS, type Internals, pathSegment, responseOf } from "../core/client.js";
 import { HEADER_NAME, HEADER_VALUE, type OperationRef } from "../core/engine.js";
 import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
+import type { OperationRow } from "../core/methods.js";
 
 const METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "request"] as const;
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
@@ -61,6 +62,18 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   const origin = base.origin;
   const basePath = base.pathname.replace(/\/+$/, "");
   const route = router(operations, refOf);
+  // A path the spec does not list still counts against the API's budgets: its per-app and per-IP
+  // ones as any call, its per-operation ones shared by every unlisted path (never more than one
+  // operation's worth of calls).
+  const unlisted: OperationRow = {
+    method: "GET",
+    path: "/",
+    tag: "",
+    params: {},
+    idempotent: true,
+    token: "app",
+  };
+  const { budgets } = refOf("(unlisted)", unlisted);
   const fetch = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     // The token goes only where the client was configured to send it.
@@ -71,6 +84,7 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
       path,
       idempotent: IDEMPOTENT.has(request.method),
       token: "app",
+      ...(budgets ? { budgets } : {}),
     };
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {

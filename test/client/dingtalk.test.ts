@@ -561,6 +561,37 @@ describe("createDingTalk: requests", () => {
     });
   });
 
+  it("a raw request to a path the spec does not list counts against the API's budgets", async () => {
+    const taken: string[][] = [];
+    const store = {
+      take: async (budgets: ReadonlyArray<{ key: string }>) => {
+        taken.push(budgets.map((b) => b.key));
+        return 0;
+      },
+    };
+    server.on("GET", "/v1.0/contact/unlisted/1", (_req, res) => json(res, 200, { ok: 1 }));
+    server.on("GET", "/v1.0/contact/unlisted/2", (_req, res) => json(res, 200, { ok: 2 }));
+    const dt = createDingTalk({
+      accessToken: "tok-given-abcdef",
+      baseUrl: server.url,
+      retry: false,
+      rateLimit: { store },
+    });
+    const raw = rawClient<Record<string, never>>(dt) as unknown as {
+      GET(path: string): Promise<{ data?: unknown }>;
+    };
+    await raw.GET("/v1.0/contact/unlisted/1");
+    await raw.GET("/v1.0/contact/unlisted/2");
+    const listed = await dt.contact.getLatestDingIndex().catch(() => undefined);
+    expect(listed).toBeUndefined(); // no route: refused, but only after its budgets were taken
+    // Both unlisted paths: the per-IP budget every call shares, and one per-operation budget of their own.
+    expect(taken[0]?.some((k) => k.startsWith("ip:"))).toBe(true);
+    expect(taken[1]).toEqual(taken[0]);
+    const perOperation = (keys: string[] | undefined) => keys?.find((k) => !k.startsWith("ip:"));
+    expect(perOperation(taken[0])).toContain("(unlisted)");
+    expect(perOperation(taken[2])).not.toEqual(perOperation(taken[0]));
+  });
+
   it("iterates every item of every page and stops without an extra request", async () => {
     const pages: Record<string, { list: Array<{ id: number }>; hasMore: boolean; nextCursor: number }> = {
       "-1": { list: [{ id: 1 }, { id: 2 }], hasMore: true, nextCursor: 10 },
