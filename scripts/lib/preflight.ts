@@ -159,8 +159,12 @@ function parse(file: string, text: string): Loaded | undefined {
     throw new SpecError(`${at}: a null byte (U+0000): a spec file must be text`);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-  const [first] = doc.errors;
+  // A key twice in one map, refused here, once and where it is: Redocly would report it once for
+  // every $ref to the file, with each error it causes beside it.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  // A syntax error first: it may be what makes a key seem repeated (an unclosed bracket takes in
+  // the lines after it).
+  const first = doc.errors.find((e) => e.code !== "DUPLICATE_KEY") ?? doc.errors[0];
   if (first) throw syntaxError(file, text, lines, first);
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
@@ -239,6 +243,12 @@ function syntaxError(file: string, text: string, lines: LineCounter, error: YAML
     return new SpecError(
       `${where(file, lines, unclosed.offset)}: YAML syntax error: unclosed ${opener}: this ${unclosed.what} ` +
         `has no closing ${unclosed.closer} (the parser gave up at line ${found.line}, column ${found.col})`,
+    );
+  }
+  if (error.code === "DUPLICATE_KEY") {
+    const key = /^[^\n:]*/.exec(text.slice(error.pos[0]))?.[0].trim() ?? "";
+    return new SpecError(
+      `${where(file, lines, error.pos[0])}: duplicated mapping key ${key}: a key appears once in a map`,
     );
   }
   const said = (error.message.split("\n")[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, "");

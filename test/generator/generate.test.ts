@@ -422,6 +422,18 @@ describe("npm run generate", () => {
       message: /redocly\.yaml: API name "we com" is not usable as a folder name/,
     },
     {
+      // Once and where it is: Redocly reported it once for every $ref to the file, with each error it caused.
+      name: "a key twice in one map of a $ref'd file",
+      file: "specs/workplus/components.yaml",
+      edit: (t) =>
+        t.replace(
+          "  TokenRequest:\n    type: object\n",
+          "  TokenRequest:\n    type: object\n    type: object\n",
+        ),
+      message:
+        /^specs\/workplus\/components\.yaml:\d+:5: duplicated mapping key type: a key appears once in a map\ngenerate failed/m,
+    },
+    {
       name: "a registry that is not YAML",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^apis:/m, "apis: [\n"),
