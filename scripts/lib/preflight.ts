@@ -59,6 +59,14 @@ export function preflight(rootFile: string): void {
   };
 
   const root = path.resolve(ROOT, rootFile);
+  // Redocly says "must be JSON object, got object" of a list, and names no line (an empty file it
+  // reports itself).
+  const top = load(root);
+  if (top && top.value !== null && (typeof top.value !== "object" || Array.isArray(top.value))) {
+    const kind = Array.isArray(top.value) ? "a list" : `a ${typeof top.value}`;
+    const at = where(root, top.lines, top.doc.contents?.range?.[0] ?? 0);
+    throw new SpecError(`${at}: an OpenAPI document is a mapping (openapi, info, paths, …), not ${kind}`);
+  }
   const queue = [root];
   const queued = new Set(queue);
   const known = new Map<string, number>(); // `file#pointer` → $refs between it and a value

@@ -434,6 +434,13 @@ describe("npm run generate", () => {
         /^specs\/workplus\/components\.yaml:\d+:5: duplicated mapping key type: a key appears once in a map\ngenerate failed/m,
     },
     {
+      name: "a root spec that is a list",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => `- ${t.split("\n").join("\n  ")}`,
+      message:
+        /^specs\/workplus\/openapi\.yaml:1:1: an OpenAPI document is a mapping \(openapi, info, paths, …\), not a list$/m,
+    },
+    {
       name: "a registry that is not YAML",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^apis:/m, "apis: [\n"),
