@@ -709,10 +709,16 @@ export class MockServer {
     // A target starting with `//` is a path too: resolved against a base, `//other/<api>/…` would
     // be the host `other` and the path `/<api>/…`. A proxy's absolute URL stays one.
     const target = req.url ?? "/";
-    const url = new URL(
+    const url = URL.parse(
       target.startsWith("/") ? `http://mock.invalid${target}` : target,
       "http://mock.invalid",
     );
+    // A target no URL can be made of (`http://[::1/x`) is the client's mistake, not the mock's.
+    if (!url) {
+      res.writeHead(400, { "content-type": "text/plain;charset=utf-8" });
+      res.end("imspec mock: the request target is not a path or a URL");
+      return;
+    }
     const served = this.#served.find(
       (s) => url.pathname === `/${s.api}` || url.pathname.startsWith(`/${s.api}/`),
     );

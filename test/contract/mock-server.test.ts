@@ -3,6 +3,8 @@
  * refuses tokens the way each API does, answers with the spec's examples (picked by `Prefer`) and
  * with scripted answers, and records what it received.
  */
+
+import { connect } from "node:net";
 import path from "node:path";
 import {
   ConnectionError,
@@ -650,6 +652,23 @@ describe("routing", () => {
       path: "//other/dingtalk/v1.0/contact/dingIndexs",
       outcome: "not-found",
     });
+  });
+
+  test("a request target no URL can be made of is a 400, not the 500 of the mock's own faults", async () => {
+    const { port } = new URL(mock.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.end("GET http://[::1/x HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"),
+      );
+      let text = "";
+      socket.on("data", (chunk) => {
+        text += chunk.toString("latin1");
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain("imspec mock: the request target is not a path or a URL");
   });
 
   test("a path that does not percent-decode names no operation: the API's own 404, not a crash", async () => {
