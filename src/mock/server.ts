@@ -72,7 +72,7 @@ export interface MockServerOptions {
  * `{ error: 10011, delayMs: 50 }` is that error sent after 50 ms.
  */
 export interface MockAnswer {
-  /** HTTP status, 200 to 599. Default: that of the chosen example or error, else 200. */
+  /** HTTP status, 200 to 999 (node:http sends any three digits). Default: that of the chosen example or error, else 200. */
   status?: number | undefined;
   /** A JSON body. */
   body?: unknown;
@@ -167,8 +167,8 @@ function answerProblem(answer: MockAnswer): string | undefined {
   const { times, status, delayMs, drop, headers } = answer;
   if (times !== undefined && times !== Number.POSITIVE_INFINITY && !(Number.isInteger(times) && times >= 1))
     return "times must be an integer from 1, or Infinity";
-  if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599))
-    return "status must be an integer from 200 to 599";
+  if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 999))
+    return "status must be an integer from 200 to 999";
   if (delayMs !== undefined && !(typeof delayMs === "number" && delayMs >= 0 && delayMs <= MAX_WAIT_MS))
     return `delayMs must be a number from 0 to ${MAX_WAIT_MS}`;
   if (drop !== undefined && drop !== "before-response" && drop !== "mid-body")

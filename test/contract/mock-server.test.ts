@@ -581,12 +581,20 @@ describe("scripted answers", () => {
     await expect(dt.contact.getLatestDingIndex()).resolves.toMatchObject({ idxTotal: 888 });
   });
 
+  test("a scripted status past 599 is sent as given: any three digits test a client's unknown statuses", async () => {
+    mock.script("dingtalk", "getLatestDingIndex", { status: 799, body: { code: "odd", message: "odd" } });
+    const res = await fetch(`${mock.urls.dingtalk}/v1.0/contact/dingIndexs`, {
+      headers: { "x-acs-dingtalk-access-token": token },
+    });
+    expect(res.status).toBe(799);
+  });
+
   test.each([
     ["times: 0", { times: 0 }, "times must be an integer from 1, or Infinity"],
     ["times: NaN", { times: Number.NaN }, "times must be an integer from 1, or Infinity"],
     ["times: 1.5", { times: 1.5 }, "times must be an integer from 1, or Infinity"],
-    ["an interim status", { status: 103 }, "status must be an integer from 200 to 599"],
-    ["a status of four digits", { status: 1000 }, "status must be an integer from 200 to 599"],
+    ["an interim status", { status: 103 }, "status must be an integer from 200 to 999"],
+    ["a status of four digits", { status: 1000 }, "status must be an integer from 200 to 999"],
     ["a header value with a line break", { headers: { "x-note": "a\nb" } }, "headers.x-note cannot be sent"],
     ["a header name with a space", { headers: { "x note": "b" } }, "headers.x note cannot be sent"],
     ["delayMs: -1", { delayMs: -1 }, "delayMs must be a number from 0 to 2147483647"],
