@@ -86,7 +86,8 @@ if (values.watch) {
         console.log(`(${Date.now() - started} ms) watching specs/ …`);
       } catch (error) {
         report(error);
-        console.error("generated/ left unchanged; still watching specs/ …");
+        const partly = (error as { partly?: boolean })?.partly;
+        console.error(`generated/ ${partly ? "partly updated" : "left unchanged"}; still watching specs/ …`);
       }
     });
   };
@@ -97,7 +98,11 @@ if (values.watch) {
     (code) => process.exit(code),
     (error) => {
       report(error);
-      console.error("generate failed; generated/ was not changed.");
+      console.error(
+        (error as { partly?: boolean })?.partly
+          ? "generate failed; generated/ is partly updated: run it again once the cause is gone."
+          : "generate failed; generated/ was not changed.",
+      );
       process.exit(1);
     },
   );

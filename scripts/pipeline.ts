@@ -90,6 +90,13 @@ export async function listGenerated(
 /** An output that cannot be written; its message names the file and the reason, and nothing was written. */
 export class OutputError extends Error {
   override name = "OutputError";
+  /** Some outputs were replaced before the failure (a rename failed): generated/ is not as it was. */
+  constructor(
+    message: string,
+    readonly partly = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -116,7 +123,20 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
       throw new OutputError(`${file}: cannot be written (${(error as Error).message})`);
     }
   }
-  for (const { temporary, target } of staged) await rename(temporary, target);
+  // A rename fails only in rare cases (a file locked on Windows): the rest are not left as litter.
+  for (const [i, { temporary, target }] of staged.entries()) {
+    try {
+      await rename(temporary, target);
+    } catch (error) {
+      for (const left of staged.slice(i)) await rm(left.temporary, { force: true }).catch(() => {});
+      const done = staged.slice(0, i).map((s) => path.relative(ROOT, s.target));
+      const file = path.relative(ROOT, target);
+      throw new OutputError(
+        `${file}: cannot be replaced (${(error as Error).message}); replaced before it: ${done.join(", ") || "none"}`,
+        done.length > 0,
+      );
+    }
+  }
   for (const file of extra) await rm(path.join(ROOT, file));
   return [...stale, ...extra];
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo, ROOT, runGenerate } from "../support/repo-copy.js";
@@ -167,6 +167,35 @@ describe("npm run generate", () => {
       writeFileSync(spec, original);
       rmSync(folder, { force: true });
       renameSync(saved, folder);
+    }
+  });
+
+  it("an output that cannot be replaced: says which were, leaves no temporary file, and says generated/ is partly updated", async () => {
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const schema = path.join(repo.dir, "generated/workplus/schema.ts");
+    const original = readFileSync(spec, "utf8");
+    const saved = path.join(repo.dir, "schema.saved");
+    // A folder where an output file should be: its temporary file is written, its rename fails
+    // (as a file another process holds open on Windows would), after outputs listed before it.
+    renameSync(schema, saved);
+    mkdirSync(path.join(schema, "in-the-way"), { recursive: true });
+    try {
+      writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
+      const run = await runGenerate(repo.dir);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /generated\/workplus\/schema\.ts: cannot be replaced \(E[A-Z]+.*\); replaced before it: generated\/manifest\.json/,
+      );
+      expect(run.stderr).toContain("generated/ is partly updated");
+      expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at /m);
+      expect(readdirSync(path.join(repo.dir, "generated"), { recursive: true })).not.toContainEqual(
+        expect.stringMatching(/\.tmp$/),
+      );
+    } finally {
+      writeFileSync(spec, original);
+      rmSync(schema, { recursive: true, force: true });
+      renameSync(saved, schema);
+      await runGenerate(repo.dir);
     }
   });
 
