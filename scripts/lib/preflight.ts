@@ -169,7 +169,10 @@ function parse(file: string, text: string): Loaded | undefined {
   const lines = new LineCounter();
   // A key twice in one map, refused here, once and where it is: Redocly would report it once for
   // every $ref to the file, with each error it causes beside it.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  // `<<` may repeat: Redocly's parser reads it as a YAML merge key, as many as a map has.
+  const uniqueKeys = (a: unknown, b: unknown) =>
+    a === b || (isScalar(a) && isScalar(b) && a.value === b.value && a.value !== "<<");
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys });
   // A syntax error first: it may be what makes a key seem repeated (an unclosed bracket takes in
   // the lines after it).
   const first = doc.errors.find((e) => e.code !== "DUPLICATE_KEY") ?? doc.errors[0];

@@ -100,6 +100,15 @@ describe("preflight", () => {
     expect(() => preflight(root)).toThrow(/b\.yaml:3:26: a byte that is not UTF-8 \(0xe9\)/);
   });
 
+  it("refuses a key twice in one map, at the second, but not merge keys (`<<`), which may repeat", () => {
+    const twice = mkspecs({ "a.yaml": `${head}    A:\n      type: object\n      type: string\n` });
+    expect(() => preflight(twice)).toThrow(/a\.yaml:8:7: duplicated mapping key type/);
+    const merged = mkspecs({
+      "a.yaml": `${head}    B: &b {type: object}\n    C: &c {description: c}\n    D:\n      <<: *b\n      <<: *c\n`,
+    });
+    expect(() => preflight(merged)).not.toThrow();
+  });
+
   it("leaves a dangling $ref to the linter", () => {
     expect(() =>
       preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
