@@ -34,21 +34,26 @@ function router(operations: Internals["operations"], refOf: Internals["refOf"]) 
 }
 
 /**
- * The name of a header in a request's init that a method would refuse, checked before the fetch
- * API's Headers sees it: its error for a bad value quotes the value, which may be a secret. Values
- * as Headers takes them (numbers, lists; whitespace at either end trimmed); a Headers object is
- * already checked.
+ * What is wrong with the headers of a request's init that a method would refuse, checked before the fetch
+ * API's Headers sees it: its error for a bad value quotes the value, which may be a secret. Read as
+ * openapi-fetch reads them: `headers` and `params.header`, any object but a Headers by its entries
+ * (an array's too), a list value as one value per item, null and undefined as none. A Headers
+ * object is already checked.
  */
 function badHeader(init: unknown): string | undefined {
-  const headers = (init as { headers?: unknown } | null | undefined)?.headers;
-  if (headers === null || typeof headers !== "object" || headers instanceof Headers) return undefined;
-  const pairs = (Array.isArray(headers) ? headers : Object.entries(headers)) as Array<[unknown, unknown]>;
-  for (const [name, value] of pairs)
-    for (const one of Array.isArray(value) ? value : [value]) {
-      const text =
-        one === null || one === undefined ? "" : String(one).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-      if (!HEADER_NAME.test(String(name)) || !HEADER_VALUE.test(text)) return String(name);
-    }
+  const given = init as { headers?: unknown; params?: { header?: unknown } } | null | undefined;
+  for (const headers of [given?.headers, given?.params?.header]) {
+    if (headers === null || typeof headers !== "object" || headers instanceof Headers) continue;
+    // openapi-fetch lists a list by its indexes: `[["x-a", "1"]]` would go out as a header named 0.
+    if (Array.isArray(headers)) return "headers must be an object of names and values, not a list";
+    for (const [name, value] of Object.entries(headers))
+      for (const one of Array.isArray(value) ? value : [value]) {
+        if (one === null || one === undefined) continue;
+        const text = String(one).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+        if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(text))
+          return `Invalid request header ${JSON.stringify(name)}`;
+      }
+  }
   return undefined;
 }
 
@@ -116,16 +121,15 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
           : { method: name, path: String(args[0]) };
       try {
         const bad = badHeader(args[name === "request" ? 2 : 1]);
-        if (bad !== undefined)
-          throw new ConfigError(`Invalid request header ${JSON.stringify(redactor.text(bad))}`, siteOf());
+        if (bad !== undefined) throw new ConfigError(redactor.text(bad), siteOf());
         return await method?.apply(inner, args);
       } catch (error) {
         if (error instanceof ImspecError) throw error;
         const site = siteOf();
-        throw new ConfigError(
-          redactor.text(`${site.method} ${site.path}: ${(error as Error)?.message ?? String(error)}`),
-          site,
-        );
+        const said = (error as Error)?.message ?? String(error);
+        // The fetch API's Headers quotes the value it refuses: a header may carry a credential.
+        const message = /^Headers\./.test(said) ? "a request header the fetch API refuses" : said;
+        throw new ConfigError(redactor.text(`${site.method} ${site.path}: ${message}`), site);
       }
     };
   }

@@ -180,6 +180,29 @@ describe("request headers", () => {
       expect(server.requests).toHaveLength(0);
     });
 
+    it.each<[string, Record<string, unknown>]>([
+      ["params.header", { params: { header: { "x-tok": "secret-param\nx" } } }],
+      ["a list value's third item", { headers: { "x-a": ["ok", "fine", "secret-list\0"] } }],
+    ])("a bad value in %s: a ConfigError naming the header, not quoting the value", async (_where, init) => {
+      const error = await settle(
+        rawClient<paths>(client()).POST("/v1.0/contact/seniorSettings", {
+          body: { seniorStaffId: "u1", open: true } as never,
+          ...init,
+        } as never),
+      );
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(JSON.stringify(error)).not.toContain("secret");
+      expect(String((error as Error).stack)).not.toContain("secret");
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it("headers given as a list of pairs: a ConfigError, not a header named 0", async () => {
+      const error = await settle(raw([["x-a", "v"]] as unknown as Record<string, string>));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain("not a list");
+      expect(server.requests).toHaveLength(0);
+    });
+
     it("the call's headers over the client's, as a method's are", async () => {
       await settle(raw({ "x-trace": "call" }, client({ "x-trace": "client", "x-keep": "kept" })));
       expect(server.requests[0]?.headers["x-trace"]).toBe("call");
