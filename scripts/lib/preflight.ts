@@ -74,6 +74,7 @@ export function preflight(rootFile: string): void {
     const file = queue.shift() as string;
     const loaded = load(file);
     if (!loaded) continue;
+    refuseRemote(file, loaded);
     for (const { segments, ref } of refsIn(loaded.value)) {
       const target = targetOf(file, ref);
       // Redocly would fetch a URL (lint and bundle each, with no bound on how long), and what it
@@ -83,7 +84,7 @@ export function preflight(rootFile: string): void {
         throw chainError(
           { file, segments },
           load,
-          `is a URL (${ref}): a spec may refer only to its own files, so generating never reaches the network`,
+          `is a URL (${withoutUser(ref)}): a spec may refer only to its own files, so generating never reaches the network`,
         );
       }
       if (!queued.has(target.file)) {
@@ -326,11 +327,47 @@ function* refsIn(value: unknown, segments: string[] = []): Generator<{ segments:
   }
 }
 
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+/** A URL as a message may show it: never the user and password it may carry. */
+const withoutUser = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+
+/**
+ * Besides `$ref`, Redocly fetches an example's `externalValue` and a discriminator's `mapping`
+ * when they are URLs: refused as a `$ref` to a URL is, where they stand.
+ */
+function refuseRemote(file: string, loaded: Loaded): void {
+  const stack: Array<{ node: unknown; at: string[] }> = [{ node: loaded.value, at: [] }];
+  while (stack.length > 0) {
+    const { node, at } = stack.pop() as { node: unknown; at: string[] };
+    if (!node || typeof node !== "object") continue;
+    const found: Array<[string[], unknown]> = [[[...at, "externalValue"], (node as Json).externalValue]];
+    if (at.at(-1) === "discriminator" && isPlain((node as Json).mapping))
+      for (const [k, v] of Object.entries((node as Json).mapping as Json))
+        found.push([[...at, "mapping", k], v]);
+    for (const [segments, value] of found)
+      if (typeof value === "string" && URL_SCHEME.test(value)) {
+        const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
+        throw new SpecError(
+          `${where(file, loaded.lines, place?.range?.[0] ?? 0)}: ${segments.at(-2) === "mapping" ? "a discriminator mapping" : "externalValue"} is a URL (${withoutUser(value)}): a spec may refer only to its own files, so generating never reaches the network`,
+        );
+      }
+    for (const [key, child] of Object.entries(node))
+      if (!DATA.has(key) && !(key === "value" && at.at(-2) === "examples"))
+        stack.push({ node: child, at: [...at, key] });
+  }
+}
+
+/** Where a spec holds data, not references: an `externalValue` key there is a field of an example. */
+const DATA = new Set(["example", "default", "enum", "const"]);
+
+const isPlain = (value: unknown): value is Json =>
+  !!value && typeof value === "object" && !Array.isArray(value);
+
 /** The file and JSON-pointer segments a `$ref` names; undefined for remote references. */
 function targetOf(from: string, ref: string): { file: string; segments: string[] } | undefined {
   const hash = ref.indexOf("#");
   const filePart = hash === -1 ? ref : ref.slice(0, hash);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(filePart)) return undefined;
+  if (URL_SCHEME.test(filePart)) return undefined;
   const pointer = hash === -1 ? "" : ref.slice(hash + 1);
   const file = filePart ? path.resolve(path.dirname(from), decodeURIComponent(filePart)) : from;
   const segments = pointer

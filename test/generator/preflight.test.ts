@@ -109,6 +109,28 @@ describe("preflight", () => {
     expect(() => preflight(merged)).not.toThrow();
   });
 
+  it("refuses an example's externalValue and a discriminator mapping that are URLs, where they stand, without the URL's user", () => {
+    const external = mkspecs({
+      "a.yaml": `${head}    A:\n      type: object\n      examples: []\n  examples:\n    E:\n      externalValue: 'http://user:pw@127.0.0.1:9/x.json'\n`,
+    });
+    expect(() => preflight(external)).toThrow(
+      /a\.yaml:11:22: externalValue is a URL \(http:\/\/127\.0\.0\.1:9\/x\.json\): a spec may refer only to its own files/,
+    );
+    const mapping = mkspecs({
+      "a.yaml": `${head}    Pet:\n      oneOf: [{$ref: '#/components/schemas/Cat'}]\n      discriminator:\n        propertyName: kind\n        mapping:\n          cat: 'https://127.0.0.1:9/cat.json'\n    Cat: {type: object}\n`,
+    });
+    expect(() => preflight(mapping)).toThrow(
+      /a\.yaml:11:16: a discriminator mapping is a URL \(https:\/\/127\.0\.0\.1:9\/cat\.json\)/,
+    );
+  });
+
+  it("leaves data that holds an externalValue field alone, and a mapping to a schema", () => {
+    const root = mkspecs({
+      "a.yaml": `${head}    Pet:\n      oneOf: [{$ref: '#/components/schemas/Cat'}]\n      discriminator:\n        propertyName: kind\n        mapping: {cat: '#/components/schemas/Cat'}\n    Cat:\n      type: object\n      example: {externalValue: 'http://127.0.0.1:9/x'}\n  examples:\n    E:\n      value: {externalValue: 'http://127.0.0.1:9/y'}\n`,
+    });
+    expect(() => preflight(root)).not.toThrow();
+  });
+
   it("leaves a dangling $ref to the linter", () => {
     expect(() =>
       preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
