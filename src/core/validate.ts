@@ -83,15 +83,18 @@ export function checkObject(name: string, value: unknown, site?: CallSite): void
  */
 export function checkHeaders(value: unknown, site?: CallSite): void {
   if (value === undefined || value === null) return;
-  let tag: string;
+  let kind: string | undefined;
   try {
-    tag = Object.prototype.toString.call(value);
+    // The collections whose entries an object's are not; any other object (a class's too, such as
+    // another library's header record with a tag of its own) is read by its own fields.
+    if (typeof value !== "object") kind = kindOf(value);
+    else if (Array.isArray(value)) kind = "a list";
+    else if (value instanceof Map) kind = "a Map";
+    else if (typeof Headers !== "undefined" && value instanceof Headers) kind = "a Headers";
   } catch {
     throw new ConfigError("headers cannot be read (a revoked Proxy)", site);
   }
-  if (tag === "[object Object]") return;
-  const kind = typeof value === "object" && !Array.isArray(value) ? `a ${tag.slice(8, -1)}` : kindOf(value);
-  throw new ConfigError(`headers must be an object of names and values (got ${kind})`, site);
+  if (kind) throw new ConfigError(`headers must be an object of names and values (got ${kind})`, site);
 }
 
 /** A ConfigError naming `name` unless `value` is a function, or null or undefined for none. */

@@ -148,6 +148,18 @@ describe("request headers", () => {
     },
   );
 
+  it("a header record of another library's class, with a tag of its own, is read by its fields", async () => {
+    class LibraryHeaders {
+      "x-lib" = "1";
+      get [Symbol.toStringTag]() {
+        return "LibraryHeaders";
+      }
+    }
+    const record = new LibraryHeaders() as unknown as Record<string, string>;
+    await client(record).contact.getLatestDingIndex({}, { headers: record });
+    expect(server.requests[0]?.headers["x-lib"]).toBe("1");
+  });
+
   describe("a raw client's request headers, held to the same rules", () => {
     const raw = (headers: Record<string, string>, dt = client()) =>
       rawClient<paths>(dt).POST("/v1.0/contact/seniorSettings", {
