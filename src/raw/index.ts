@@ -10,7 +10,7 @@
  * const { data } = await api.GET("/v1.0/contact/seniorSettings", { params: { query: { seniorStaffId } } });
  */
 import createFetchClient, { type Client } from "openapi-fetch";
-import { INTERNALS, type Internals, pathSegment, responseOf } from "../core/client.js";
+import { INTERNALS, type Internals, pathSegment, queryPairs, responseOf } from "../core/client.js";
 import { HEADER_NAME, HEADER_VALUE, type OperationRef } from "../core/engine.js";
 import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
 import type { OperationRow } from "../core/methods.js";
@@ -110,6 +110,11 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
     fetch,
     pathSerializer: (p, params) =>
       p.replace(/\{([^{}]+)\}/g, (_, n: string) => pathSegment(n, (params as Record<string, unknown>)?.[n])),
+    // The methods' query rules: a Date, NaN or a function is a ConfigError, not dropped or sent as text.
+    querySerializer: (query) =>
+      Object.entries(query ?? {})
+        .flatMap(([n, v]) => queryPairs(n, v))
+        .join("&"),
   });
   const wrapped: Record<string, unknown> = { ...inner };
   for (const name of METHODS) {

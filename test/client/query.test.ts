@@ -5,7 +5,8 @@
  * is sent. A recording transport sees each request; one test checks the wire with a real server.
  */
 import { type ApiProfile, ConfigError, createClient, type Transport, type TransportRequest } from "imspec";
-import { createDingTalk, profile as dingTalkProfile } from "imspec/dingtalk";
+import { createDingTalk, type paths as DingTalkPaths, profile as dingTalkProfile } from "imspec/dingtalk";
+import { rawClient } from "imspec/raw";
 import { createWorkPlus } from "imspec/workplus";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { json, ScriptedServer } from "../support/scripted-server.js";
@@ -233,6 +234,25 @@ describe("through the API clients", () => {
     expect(sent[0]?.url).toBe(
       "https://api.dingtalk.com/v1.0/contact/seniorSettings?seniorStaffId=013349365367-1094322561&permissionCode=a%20b",
     );
+  });
+
+  it("raw: the query follows the methods' rules, a Date or NaN a ConfigError with nothing sent", async () => {
+    const { sent, transport } = recorder();
+    const dt = createDingTalk({ accessToken: "token-123456", transport, rateLimit: false });
+    const raw = rawClient<DingTalkPaths>(dt);
+    await raw.GET("/v1.0/contact/seniorSettings", {
+      params: { query: { seniorStaffId: "u 1", permissionCode: ["a", "b"] as unknown as string } },
+    });
+    expect(sent[0]?.url).toBe(
+      "https://api.dingtalk.com/v1.0/contact/seniorSettings?seniorStaffId=u%201&permissionCode=a&permissionCode=b",
+    );
+    for (const seniorStaffId of [new Date(0), Number.NaN, () => "x"]) {
+      const error = await raw
+        .GET("/v1.0/contact/seniorSettings", { params: { query: { seniorStaffId: seniorStaffId as never } } })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+    }
+    expect(sent).toHaveLength(1);
   });
 
   it("WorkPlus: path and query together, the token appended to the query", async () => {
