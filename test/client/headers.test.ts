@@ -46,6 +46,24 @@ const settle = (promise: PromiseLike<unknown>) =>
     (e: unknown) => e,
   );
 
+/** Header values no request may carry; each holds "secret", which no error may quote. */
+const BAD_VALUES: Array<[string, string]> = [
+  ["a CR LF", "v1\r\nX-Injected: secret-cr-lf"],
+  ["a lone LF", "v1\nX-Injected: secret-lf"],
+  ["a lone CR", "v1\rsecret-cr"],
+  ["a NUL", "v1\0secret-nul"],
+  ["a character beyond Latin-1", "secret-中文"],
+];
+
+/** A bad value of the header x-custom refused: a ConfigError naming it, quoting none of it, nothing sent. */
+function expectUnquotedRefusal(error: unknown): void {
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).message).toContain("x-custom");
+  expect(JSON.stringify(error)).not.toContain("secret");
+  expect(String((error as Error).stack)).not.toContain("secret");
+  expect(server.requests).toHaveLength(0);
+}
+
 describe("request headers", () => {
   it("the call's headers over the client's, names compared without case", async () => {
     const dt = client({ "X-Trace": "client", "X-Keep": "kept", "x-app": "app" });
@@ -97,20 +115,12 @@ describe("request headers", () => {
       },
     );
 
-    it.each([
-      ["a CR LF", "v1\r\nX-Injected: secret-cr-lf"],
-      ["a lone LF", "v1\nX-Injected: secret-lf"],
-      ["a lone CR", "v1\rsecret-cr"],
-      ["a NUL", "v1\0secret-nul"],
-      ["a character beyond Latin-1", "secret-中文"],
-    ])("a value with %s: a ConfigError that does not quote the value", async (_case, value) => {
-      const error = await settle(call({ "x-custom": value }));
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).message).toContain("x-custom");
-      expect(JSON.stringify(error)).not.toContain("secret");
-      expect(String((error as Error).stack)).not.toContain("secret");
-      expect(server.requests).toHaveLength(0);
-    });
+    it.each(BAD_VALUES)(
+      "a value with %s: a ConfigError that does not quote the value",
+      async (_case, value) => {
+        expectUnquotedRefusal(await settle(call({ "x-custom": value })));
+      },
+    );
 
     it.each([
       ["a space", "x custom"],
@@ -177,20 +187,12 @@ describe("request headers", () => {
       },
     );
 
-    it.each([
-      ["a CR LF", "v1\r\nX-Injected: secret-cr-lf"],
-      ["a lone LF", "v1\nX-Injected: secret-lf"],
-      ["a lone CR", "v1\rsecret-cr"],
-      ["a NUL", "v1\0secret-nul"],
-      ["a character beyond Latin-1", "secret-中文"],
-    ])("a value with %s: a ConfigError naming the header, not quoting the value", async (_case, value) => {
-      const error = await settle(raw({ "x-custom": value }));
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).message).toContain("x-custom");
-      expect(JSON.stringify(error)).not.toContain("secret");
-      expect(String((error as Error).stack)).not.toContain("secret");
-      expect(server.requests).toHaveLength(0);
-    });
+    it.each(BAD_VALUES)(
+      "a value with %s: a ConfigError naming the header, not quoting the value",
+      async (_case, value) => {
+        expectUnquotedRefusal(await settle(raw({ "x-custom": value })));
+      },
+    );
 
     it.each<[string, Record<string, unknown>]>([
       ["params.header", { params: { header: { "x-tok": "secret-param\nx" } } }],
