@@ -309,59 +309,64 @@ function where(file: string, lines: LineCounter, offset: number): string {
   return `${path.relative(ROOT, file)}:${line}:${col}`;
 }
 
-/** Every object holding a string `$ref`, in document order, with its path from the document root. */
-function* refsIn(value: unknown, segments: string[] = []): Generator<{ segments: string[]; ref: string }> {
+/**
+ * Every object and list in `value`, in document order, with its path from the document root;
+ * `skip(key, at)` leaves out the subtree under `key` of the object at `at`.
+ */
+function* objectsIn(
+  value: unknown,
+  segments: string[] = [],
+  skip: (key: string, at: string[]) => boolean = () => false,
+): Generator<{ node: object; at: string[] }> {
   const stack: Array<{ node: unknown; at: string[] }> = [{ node: value, at: segments }];
   while (stack.length > 0) {
     const { node, at } = stack.pop() as { node: unknown; at: string[] };
     if (!node || typeof node !== "object") continue;
-    if (!Array.isArray(node) && typeof (node as Json).$ref === "string") {
-      yield { segments: at, ref: (node as Json).$ref as string };
-    }
+    yield { node, at };
     // Pushed in reverse so they come off the stack in document order.
     const entries = Object.entries(node);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i] as [string, unknown];
-      stack.push({ node: child, at: [...at, key] });
+      if (!skip(key, at)) stack.push({ node: child, at: [...at, key] });
     }
   }
+}
+
+/** Every object holding a string `$ref`, in document order, with its path from the document root. */
+function* refsIn(value: unknown, segments: string[] = []): Generator<{ segments: string[]; ref: string }> {
+  for (const { node, at } of objectsIn(value, segments))
+    if (!Array.isArray(node) && typeof (node as Json).$ref === "string")
+      yield { segments: at, ref: (node as Json).$ref as string };
 }
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 /** A URL as a message may show it: never the user and password it may carry. */
 const withoutUser = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 
+/** Where a spec holds data, not references: an `externalValue` key there is a field of an example. */
+const DATA = new Set(["example", "default", "enum", "const"]);
+const isData = (key: string, at: string[]) => DATA.has(key) || (key === "value" && at.at(-2) === "examples");
+
 /**
  * Besides `$ref`, Redocly fetches an example's `externalValue` and a discriminator's `mapping`
  * when they are URLs: refused as a `$ref` to a URL is, where they stand.
  */
 function refuseRemote(file: string, loaded: Loaded): void {
-  const stack: Array<{ node: unknown; at: string[] }> = [{ node: loaded.value, at: [] }];
-  while (stack.length > 0) {
-    const { node, at } = stack.pop() as { node: unknown; at: string[] };
-    if (!node || typeof node !== "object") continue;
-    const found: Array<[string[], unknown]> = [[[...at, "externalValue"], (node as Json).externalValue]];
-    if (at.at(-1) === "discriminator" && isPlain((node as Json).mapping))
-      for (const [k, v] of Object.entries((node as Json).mapping as Json))
-        found.push([[...at, "mapping", k], v]);
-    for (const [segments, value] of found)
-      if (typeof value === "string" && URL_SCHEME.test(value)) {
-        const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
-        throw new SpecError(
-          `${where(file, loaded.lines, place?.range?.[0] ?? 0)}: ${segments.at(-2) === "mapping" ? "a discriminator mapping" : "externalValue"} is a URL (${withoutUser(value)}): a spec may refer only to its own files, so generating never reaches the network`,
-        );
-      }
-    for (const [key, child] of Object.entries(node))
-      if (!DATA.has(key) && !(key === "value" && at.at(-2) === "examples"))
-        stack.push({ node: child, at: [...at, key] });
+  const refuse = (segments: string[], what: string, url: string) => {
+    const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
+    return new SpecError(
+      `${where(file, loaded.lines, place?.range?.[0] ?? 0)}: ${what} is a URL (${withoutUser(url)}): a spec may refer only to its own files, so generating never reaches the network`,
+    );
+  };
+  const isUrl = (value: unknown): value is string => typeof value === "string" && URL_SCHEME.test(value);
+  for (const { node, at } of objectsIn(loaded.value, [], isData)) {
+    const { externalValue, mapping } = node as Json;
+    if (isUrl(externalValue)) throw refuse([...at, "externalValue"], "externalValue", externalValue);
+    if (at.at(-1) !== "discriminator" || !mapping || typeof mapping !== "object") continue;
+    for (const [k, v] of Object.entries(mapping))
+      if (isUrl(v)) throw refuse([...at, "mapping", k], "a discriminator mapping", v);
   }
 }
-
-/** Where a spec holds data, not references: an `externalValue` key there is a field of an example. */
-const DATA = new Set(["example", "default", "enum", "const"]);
-
-const isPlain = (value: unknown): value is Json =>
-  !!value && typeof value === "object" && !Array.isArray(value);
 
 /** The file and JSON-pointer segments a `$ref` names; undefined for remote references. */
 function targetOf(from: string, ref: string): { file: string; segments: string[] } | undefined {
