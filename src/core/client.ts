@@ -32,7 +32,7 @@ import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
-import { check, checked, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
+import { check, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -303,19 +303,16 @@ function budgetsFor(
   const budgets = new Map<string, Budget>();
   for (const limit of specs) {
     const changed = limits ? limits[limit.scope] : undefined;
-    const name = `rateLimit.${limit.scope}`;
-    const calls = checked(`${name}.calls`, changed?.calls, limit.calls, 1, Number.MAX_SAFE_INTEGER, true);
-    const seconds = checked(`${name}.seconds`, changed?.seconds, limit.seconds, 0.001, MAX_WINDOW_S);
+    // The override was checked with the options (checkRateLimit).
+    const calls = changed?.calls ?? limit.calls;
+    const seconds = changed?.seconds ?? limit.seconds;
     const whose = limit.scope.startsWith("ip") ? `ip:${keys.origin}` : keys.app;
     // An operation of one API, whoever else serves an operation of that name at the origin.
     const key = limit.scope.endsWith("-operation") ? `${whose}:${keys.operation}` : whose;
     // A little wider than documented: the server counts arrivals, which jitter behind our sends.
     // Two budgets an override made the same are one, not one charged twice.
-    budgets.set(`${key}:${calls}/${seconds}`, {
-      key: `${key}:${calls}/${seconds}`,
-      calls,
-      windowMs: seconds * 1000 + 50,
-    });
+    const budget = `${key}:${calls}/${seconds}`;
+    budgets.set(budget, { key: budget, calls, windowMs: seconds * 1000 + 50 });
   }
   return [...budgets.values()];
 }

@@ -288,10 +288,16 @@ function readAnswer(
   const refusal = object && profile.errors.refusals.find((r) => matchesAll(r.match, object));
   if (refusal) return { kind: "error", error: refuse(refusal) };
   const ok = status >= 200 && status < 300;
-  const unread = (why: string) => unreadable(answer, data, profile, op, redactor, why);
   if (ok && !parsed) {
     const type = redactor.text(answer.headers["content-type"] ?? "no content type");
-    return unread(`the body is not JSON (${type}, ${body.length} bytes)`);
+    return unreadable(
+      answer,
+      data,
+      profile,
+      op,
+      redactor,
+      `the body is not JSON (${type}, ${body.length} bytes)`,
+    );
   }
   const env = profile.envelope;
   const code = env && statusOf(object?.[env.statusField]);
@@ -302,7 +308,14 @@ function readAnswer(
       // Optional means absent, from an object: a status of the wrong type (`"oops"`, `null`) is no success.
       const absent = object && !Array.isArray(object) && !Object.hasOwn(object, env.statusField);
       if (!(env.statusOptional && absent))
-        return unread(`the body has no integer \`${env.statusField}\` envelope`);
+        return unreadable(
+          answer,
+          data,
+          profile,
+          op,
+          redactor,
+          `the body has no integer \`${env.statusField}\` envelope`,
+        );
     } else if (code !== env.successStatus) return refuse({ code });
   }
   const result = op.noBody ? undefined : env?.resultField ? object?.[env.resultField] : data;

@@ -621,10 +621,9 @@ export class MockServer {
       const preferred = prefer.example !== undefined || prefer.code !== undefined;
       // A token operation may take its credentials in the query (a GET) as well as in the body:
       // whose token it is, and what `set` copies from the request, come from either.
-      const request = { ...context.request.query, ...body };
       reply =
         issuing && !preferred
-          ? this.#issue(served, issuing, chosen, request)
+          ? this.#issue(served, issuing, chosen, { ...context.request.query, ...body })
           : this.#fromExample(served, operationId, chosen, issuing);
     }
     if (script?.status !== undefined) reply.status = script.status;
