@@ -287,37 +287,23 @@ function readAnswer(
   const object = data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
   const refusal = object && profile.errors.refusals.find((r) => matchesAll(r.match, object));
   if (refusal) return { kind: "error", error: refuse(refusal) };
-  const ok = status >= 200 && status < 300;
-  if (ok && !parsed) {
-    const type = redactor.text(answer.headers["content-type"] ?? "no content type");
-    return unreadable(
-      answer,
-      data,
-      profile,
-      op,
-      redactor,
-      `the body is not JSON (${type}, ${body.length} bytes)`,
-    );
-  }
   const env = profile.envelope;
   const code = env && statusOf(object?.[env.statusField]);
   // An envelope API's code is the envelope status, or the HTTP status when the body has none.
-  if (!ok) return refuse(env ? { code: code ?? status } : {});
-  if (env && !op.noBody) {
-    if (code === undefined) {
-      // Optional means absent, from an object: a status of the wrong type (`"oops"`, `null`) is no success.
-      const absent = object && !Array.isArray(object) && !Object.hasOwn(object, env.statusField);
-      if (!(env.statusOptional && absent))
-        return unreadable(
-          answer,
-          data,
-          profile,
-          op,
-          redactor,
-          `the body has no integer \`${env.statusField}\` envelope`,
-        );
-    } else if (code !== env.successStatus) return refuse({ code });
+  if (status < 200 || status >= 300) return refuse(env ? { code: code ?? status } : {});
+  const enveloped = env && !op.noBody ? env : undefined;
+  let why: string | undefined;
+  if (!parsed) {
+    const type = redactor.text(answer.headers["content-type"] ?? "no content type");
+    why = `the body is not JSON (${type}, ${body.length} bytes)`;
+  } else if (enveloped && code === undefined) {
+    // Optional means absent, from an object: a status of the wrong type (`"oops"`, `null`) is no success.
+    const absent = object && !Array.isArray(object) && !Object.hasOwn(object, enveloped.statusField);
+    if (!(enveloped.statusOptional && absent))
+      why = `the body has no integer \`${enveloped.statusField}\` envelope`;
   }
+  if (why !== undefined) return unreadable(answer, data, profile, op, redactor, why);
+  if (enveloped && code !== undefined && code !== enveloped.successStatus) return refuse({ code });
   const result = op.noBody ? undefined : env?.resultField ? object?.[env.resultField] : data;
   return new Received(result, answer, data, profile, redactor);
 }
