@@ -555,6 +555,87 @@ describe("nodeTransport() only", () => {
     }
   });
 
+  describe("idle pooled connections", () => {
+    const get = (transport: Transport, url: string) =>
+      transport({
+        url,
+        method: "GET",
+        headers: {},
+        body: undefined,
+        signal: undefined,
+        timeout: 5_000,
+        maxBytes: 1024,
+      });
+
+    /** A server answering `/a` with `headers`, which records each connection and whether it closed. */
+    async function pool(headers: Record<string, string> = {}, delayMs = 0) {
+      const server = await new ScriptedServer().start();
+      const sockets: Array<{ closed: boolean }> = [];
+      const seen = new WeakSet<object>();
+      server.on("GET", "/a", async (_req, res) => {
+        const socket = res.socket;
+        if (socket && !seen.has(socket)) {
+          seen.add(socket);
+          const entry = { closed: false };
+          sockets.push(entry);
+          socket.once("close", () => {
+            entry.closed = true;
+          });
+        }
+        if (delayMs) await delay(delayMs);
+        res.writeHead(200, headers).end("{}");
+      });
+      return { server, sockets, url: `${server.url}/a` };
+    }
+
+    it("one idle for keepAliveTimeout is closed, and the next call opens another", async () => {
+      const { server, sockets, url } = await pool();
+      const transport = nodeTransport({ keepAliveTimeout: 50 });
+      try {
+        await get(transport, url);
+        await get(transport, url);
+        expect(sockets).toEqual([{ closed: false }]);
+        await expect.poll(() => sockets[0]?.closed).toBe(true);
+        await get(transport, url);
+        expect(sockets).toEqual([{ closed: true }, { closed: false }]);
+      } finally {
+        transport.destroy();
+        await server.stop();
+      }
+    });
+
+    it("one in use is not idle: an answer slower than keepAliveTimeout is read, on the same connection", async () => {
+      const { server, sockets, url } = await pool({}, 200);
+      const transport = nodeTransport({ keepAliveTimeout: 50 });
+      try {
+        await expect(get(transport, url)).resolves.toMatchObject({ status: 200, body: "{}" });
+        const second = get(transport, url);
+        await expect(second).resolves.toMatchObject({ status: 200, body: "{}" });
+        expect(sockets).toEqual([{ closed: false }]);
+      } finally {
+        transport.destroy();
+        await server.stop();
+      }
+    });
+
+    it("the server's Keep-Alive timeout, less a second, when shorter; timeout=1 is not kept at all", async () => {
+      const shorter = await pool({ "keep-alive": "timeout=2" });
+      const once = await pool({ "keep-alive": "timeout=1" });
+      const transport = nodeTransport({ keepAliveTimeout: 60_000 });
+      try {
+        await get(transport, shorter.url);
+        expect(shorter.sockets).toEqual([{ closed: false }]);
+        await expect.poll(() => shorter.sockets[0]?.closed, { timeout: 5_000 }).toBe(true);
+        await get(transport, once.url);
+        await get(transport, once.url);
+        expect(once.sockets).toHaveLength(2);
+      } finally {
+        transport.destroy();
+        await Promise.all([shorter.server.stop(), once.server.stop()]);
+      }
+    });
+  });
+
   it("destroy() closes the pooled connections", async () => {
     const server = await new ScriptedServer().start();
     const transport = nodeTransport();
