@@ -158,8 +158,25 @@ export function storedToken(
   return { accessToken: token, expiresAt, obtainedAt: now };
 }
 
-// Each row's parameters as a list, made once: a method call then walks it without allocating.
-const paramLists = new WeakMap<OperationRow, { list: Array<[string, string]>; body: boolean }>();
+/** A row's parameters, made once: a method call then walks them without allocating. */
+interface Compiled {
+  /** Name, where it goes, and for a query parameter its encoded name once it was sent. */
+  list: Array<[name: string, where: string, key?: string]>;
+  body: boolean;
+  /** The path has `{…}` templates to fill. */
+  template: boolean;
+}
+const compiledRows = new WeakMap<OperationRow, Compiled>();
+
+function compiledOf(row: OperationRow): Compiled {
+  let compiled = compiledRows.get(row);
+  if (!compiled) {
+    const list = Object.entries(row.params).map(([name, where]): Compiled["list"][number] => [name, where]);
+    compiled = { list, body: list.some(([, where]) => where === "body"), template: row.path.includes("{") };
+    compiledRows.set(row, compiled);
+  }
+  return compiled;
+}
 
 /** The request a method sends, built from its row and params. */
 function requestOf(
@@ -168,26 +185,24 @@ function requestOf(
   params: Record<string, unknown>,
   site: CallSite,
 ): Request {
-  let compiled = paramLists.get(row);
-  if (!compiled) {
-    const list = Object.entries(row.params);
-    compiled = { list, body: list.some(([, where]) => where === "body") };
-    paramLists.set(row, compiled);
-  }
+  const compiled = compiledOf(row);
   let path = row.path;
   let query = "";
   const headers: Record<string, string> = {};
   const body: Record<string, unknown> | undefined = compiled.body ? {} : undefined;
-  for (const [name, where] of compiled.list) {
+  for (const param of compiled.list) {
+    const [name, where] = param;
     const value = Object.hasOwn(params, name) ? params[name] : undefined;
     if (value === undefined) continue;
     if (where === "path") path = path.replace(`{${name}}`, () => pathSegment(name, value, site));
-    else if (where === "query")
-      for (const pair of queryPairs(name, value, site)) query += `${query ? "&" : "?"}${pair}`;
-    else if (where === "header") headers[name] = String(value);
+    else if (where === "query") {
+      param[2] ??= queryKey(name, site);
+      for (const pair of queryPairs(name, value, site, param[2])) query += `${query ? "&" : "?"}${pair}`;
+    } else if (where === "header") headers[name] = String(value);
     else (body as Record<string, unknown>)[name] = value;
   }
-  if (/\{[^}]+\}/.test(path)) throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
+  if (compiled.template && /\{[^}]+\}/.test(path))
+    throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
   let text: string | undefined;
   if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -204,9 +219,13 @@ function requestOf(
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function encoded(name: string, value: string, site: CallSite): string {
-  if (LONE_SURROGATE.test(value))
+  try {
+    // It throws (a URIError) for a lone surrogate and nothing else: the test of a pattern beforehand
+    // cost more than the encoding.
+    return encodeURIComponent(value);
+  } catch {
     throw new ConfigError(`Parameter "${name}" is not well-formed Unicode (a lone surrogate)`, site);
-  return encodeURIComponent(value);
+  }
 }
 
 /** One path segment: percent-encoded, never `.` or `..` (which would move the request). */
@@ -230,7 +249,7 @@ export function queryPairs(
   name: string,
   value: unknown,
   site: CallSite = {},
-  key = encoded(name, name, site).replace(/%5B/g, "[").replace(/%5D/g, "]"),
+  key = queryKey(name, site),
 ): string[] {
   if (value === null || value === undefined) return [];
   if (Array.isArray(value))
@@ -252,6 +271,11 @@ export function queryPairs(
   if (typeof value === "number" && !Number.isFinite(value))
     throw new ConfigError(`Query parameter "${name}" must be a finite number, not ${value}`, site);
   return [`${key}=${encoded(name, String(value), site)}`];
+}
+
+/** A query parameter's name as sent: encoded, its brackets kept. */
+function queryKey(name: string, site: CallSite): string {
+  return encoded(name, name, site).replace(/%5B/g, "[").replace(/%5D/g, "]");
 }
 
 function unsendable(name: string, value: object | symbol, site: CallSite): never {

@@ -171,12 +171,32 @@ function statusOf(value: unknown): number | undefined {
  */
 const LONG_INTEGER = /"(?:[^"\\]|\\.)*"?|(?<![\w.+-])-?\d{16,}(?![\w.])/g;
 
+const isDigit = (text: string, i: number) => (text.charCodeAt(i) - 48) >>> 0 <= 9;
+
+/**
+ * Whether `text` holds 16 digits in a row. Any such run covers one of the indexes 15, 31, 47, …: the
+ * scan looks at those alone and reads around a digit it finds there: 14 times faster than
+ * `/\d{16}/` on the benchmark's answer of 125 characters, where the pattern cost 70% of JSON.parse itself.
+ */
+function hasLongDigitRun(text: string): boolean {
+  for (let i = 15; i < text.length; i += 16) {
+    if (!isDigit(text, i)) continue;
+    let start = i;
+    let end = i;
+    while (start > 0 && isDigit(text, start - 1)) start--;
+    while (end + 1 < text.length && isDigit(text, end + 1)) end++;
+    if (end - start >= 15) return true;
+    i = end;
+  }
+  return false;
+}
+
 /**
  * JSON.parse, but an integer a number cannot hold exactly (an int64 id or cursor beyond 2^53) becomes
  * its exact digits as a string instead of a rounded number: sent back as a path or query value, it names the same record.
  */
 export function parseJson(text: string): unknown {
-  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  if (!hasLongDigitRun(text)) return JSON.parse(text);
   return JSON.parse(
     text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || String(Number(t)) === t ? t : `"${t}"`)),
   );
@@ -221,7 +241,8 @@ export function classify(
       error: new ParseError(`${op.method} ${op.path} → ${status}: the answer cannot be read`, op, status),
     };
   }
-  if (!(read instanceof ApiError)) return read;
+  // Received first: an ordinary instanceof, where ApiError's (which accepts the other build's errors) walks the chain.
+  if (read instanceof Received || !(read instanceof ApiError)) return read;
   const invalid = profile.errors.tokenInvalid;
   if (s.canReplay && (invalid.statuses.includes(read.status) || matches(read.code, invalid.codes)))
     return { kind: "replay", error: read };
@@ -411,6 +432,21 @@ function bounded<T>(
   });
 }
 
+/** A token to wait for: a new one for the one refused, or the source's. */
+function tokenFor(
+  source: TokenSource,
+  refused: { token: string } | undefined,
+  op: OperationRef,
+  call: { signal: AbortSignal | undefined; deadline: number },
+  timeout: number,
+): Promise<string> {
+  // The token request has its own timeout, started a moment later: let its error, which names it,
+  // be the one reported.
+  const bound = { signal: call.signal, deadline: call.deadline + 100 };
+  const token = refused && source.replace ? source.replace(refused.token, bound) : source.get(bound);
+  return bounded(token, op, bound, timeout);
+}
+
 /** Waits for the operation's rate budgets, within the call's bound; a call that gives up leaves the queue. */
 function budgetWait(
   limiter: RateLimiter,
@@ -439,6 +475,9 @@ function isSignal(value: unknown): value is AbortSignal {
 /** `retry: false`: one attempt. */
 const ONCE: Required<RetryOptions> = { ...RETRY_DEFAULTS, maxAttempts: 1 };
 
+const answered = (answer: TransportResponse): Outcome => ({ answer });
+const unanswered = (failure: unknown): Outcome => ({ failure });
+
 /** The error as thrown, with the number of attempts made. */
 function failed(error: ImspecError, attempt: number): ImspecError {
   error.attempts = attempt;
@@ -452,6 +491,8 @@ export class Engine {
   /** The client's retry settings over the defaults, even under `retry: false`: a call's go over them. */
   readonly #given: Required<RetryOptions>;
   #lastToken: string | undefined;
+  /** The app token source as `#tokenSource` gives it, made once. */
+  #app: { readonly source: TokenSource; readonly managed: boolean } | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -512,7 +553,8 @@ export class Engine {
         "No access token: give the client credentials, an accessToken or getAccessToken",
         op,
       );
-    return { source, managed: source.replace !== undefined };
+    if (this.#app?.source !== source) this.#app = { source, managed: source.replace !== undefined };
+    return this.#app;
   }
 
   /** The URL and headers with the token where the profile puts it. */
@@ -591,18 +633,16 @@ export class Engine {
     return { ...this.#given, ...givenRetry(retry) };
   }
 
-  /** One exchange with the server. An aborted call throws AbortError; any other failure is an outcome. */
-  async #exchange(
+  /** One exchange with the server: its answer, or the failure that stopped it (never a rejection). */
+  #exchange(
     request: Request,
     url: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
     deadline: number,
-    op: OperationRef,
-    attempt: number,
   ): Promise<Outcome> {
     try {
-      const answer = await this.#o.transport({
+      const exchanged = this.#o.transport({
         url,
         method: request.method,
         headers,
@@ -611,10 +651,10 @@ export class Engine {
         timeout: Math.max(1, deadline - Date.now()),
         maxBytes: this.#o.maxBytes,
       });
-      return { answer };
+      // Not an async function: one promise fewer per call.
+      return exchanged.then(answered, unanswered);
     } catch (failure) {
-      if (signal?.aborted) throw failed(new AbortError(op), attempt);
-      return { failure };
+      return Promise.resolve({ failure });
     }
   }
 
@@ -635,15 +675,11 @@ export class Engine {
       const started = o.logger ? performance.now() : 0;
       const deadline = Date.now() + timeout;
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
-      // The token request has its own timeout, started a moment later: let its error, which names
-      // it, be the one reported.
-      const tokenBound = () => ({ signal, deadline: deadline + 100 });
+      const replacing = refused && auth?.source.replace ? refused : undefined;
       const token =
         auth &&
-        (refused && auth.source.replace
-          ? await bounded(auth.source.replace(refused.token, tokenBound()), op, tokenBound(), timeout)
-          : (auth.source.peek?.() ??
-            (await bounded(auth.source.get(tokenBound()), op, tokenBound(), timeout))));
+        ((replacing ? undefined : auth.source.peek?.()) ??
+          (await tokenFor(auth.source, replacing, op, { signal, deadline }, timeout)));
       if (refused && token === refused.token) throw failed(refused.error, attempt);
       refused = undefined;
       const waited =
@@ -653,7 +689,8 @@ export class Engine {
       // An aborted call is never sent, however late the abort came.
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
       const url = this.#authorize(request.url, headers, token, op);
-      const outcome = await this.#exchange(request, url, headers, signal, deadline, op, attempt);
+      const outcome = await this.#exchange(request, url, headers, signal, deadline);
+      if ("failure" in outcome && signal?.aborted) throw failed(new AbortError(op), attempt);
       // Learnt again as the answer is read: however many tokens other calls brought meanwhile, this
       // one is among those the redactor keeps while the error and log event are written.
       if (token !== undefined) o.redactor.add(token);

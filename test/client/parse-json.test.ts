@@ -10,6 +10,18 @@ describe("parseJson", () => {
     });
   });
 
+  it("finds a long integer wherever its digits fall: every run of 15 to 17 digits at every offset", () => {
+    // The scan looks at one character in 16 and reads the digits around it: no offset may slip through.
+    const big = "98765432109876531"; // 16 and 17 digits: odd, so no double holds them
+    for (let length = 15; length <= 17; length++)
+      for (let pad = 0; pad < 40; pad++) {
+        const digits = big.slice(0, length);
+        const text = `{"${"k".repeat(pad)}":${digits},"t":"1${"0".repeat(pad % 20)}"}`;
+        const value = (parseJson(text) as Record<string, unknown>)["k".repeat(pad)];
+        expect(value).toBe(String(Number(digits)) === digits ? Number(digits) : digits);
+      }
+  });
+
   it("refuses text that is not JSON: a string never closed is skipped in one pass, not rescanned from each quote", () => {
     // 200 KB of escaped quotes, then long digits: a scan that rescanned from every quote took tens
     // of seconds here, the event loop frozen past any timeout.
