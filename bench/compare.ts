@@ -3,7 +3,8 @@
  * built from another revision, side by side in one process, with the node:http floor beside them:
  * what a change to the hot path buys, measured the only way the numbers mean something on a shared
  * machine. Alternating rounds of `calls` calls kept `inFlight` in flight; median calls/s and the
- * process's CPU µs per call. The other revision is built in a temporary git worktree (its `npm run
+ * process's CPU µs per call, and the two builds' ratio paired round by round (what a change of a few
+ * percent shows in). The other revision is built in a temporary git worktree (its `npm run
  * dist`, with this checkout's node_modules) that is removed afterwards. Loopback only, bounded in calls.
  *
  *   npm run bench:compare -- HEAD~1                       # 64 in flight, 11 rounds of 4,000 calls
@@ -19,7 +20,7 @@ import { load, sanityCheck, turn, warmUp } from "./calls.js";
 import { type BenchClient, type Factory, imspec, loadImspec, nodeHttp } from "./clients.js";
 import { startServer } from "./server.js";
 import { buildDist } from "./size.js";
-import { fmt, median, pct, ratio, spread, table } from "./stats.js";
+import { fmt, median, pct, quantile, ratio, spread, table } from "./stats.js";
 
 const ROOT = path.join(import.meta.dirname, "..");
 const { values, positionals } = parseArgs({
@@ -64,6 +65,22 @@ function buildRevision(revision: string): { dir: string; remove: () => void } {
   return { dir, remove };
 }
 
+/**
+ * The two builds' ratio round by round (each round runs both, a moment apart): the load the machine
+ * puts on both cancels out, so a difference of a few percent shows where the medians' spreads hide it.
+ */
+function paired(
+  mine: { rate: number[]; cpu: number[] } | undefined,
+  theirs: { rate: number[]; cpu: number[] } | undefined,
+): string {
+  if (!mine || !theirs) return "";
+  const of = (a: number[], b: number[]) => {
+    const r = a.map((x, i) => x / (b[i] as number));
+    return `${fmt(median(r), 3)}× (quartiles ${fmt(quantile(r, 0.25), 3)}–${fmt(quantile(r, 0.75), 3)})`;
+  };
+  return `Paired by round, this checkout ÷ ${against}: CPU per call ${of(mine.cpu, theirs.cpu)}, calls/s ${of(mine.rate, theirs.rate)}.`;
+}
+
 console.error(`building dist/ and ${against}`);
 await buildDist();
 const other = buildRevision(against);
@@ -104,6 +121,7 @@ try {
     console.log(
       table([["client", "calls/s", "× floor", "CPU µs/call", "× floor"], ...rows], ["l", "r", "r", "r", "r"]),
     );
+    console.log(`\n${paired(samples.get("imspec"), samples.get("other"))}`);
   }
   for (const c of clients) await c.close();
 } finally {
