@@ -72,25 +72,46 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
-async function read(file: string): Promise<string | undefined> {
-  return readFile(path.join(ROOT, file), "utf8").catch(() => undefined);
-}
-
 /** Which outputs differ from disk, and (for a full run) which files under generated/ nobody produces any more. */
 export async function listGenerated(
   outputs: Map<string, string>,
   full: boolean,
-): Promise<{ stale: string[]; extra: string[] }> {
+): Promise<{ stale: string[]; extra: string[]; previous: Map<string, string | null> }> {
   const stale: string[] = [];
-  for (const [file, content] of outputs) if ((await read(file)) !== content) stale.push(file);
+  // What each stale output held (null: no such file), to put back if a later one cannot be replaced.
+  const previous = new Map<string, string | null>();
+  for (const [file, content] of outputs) {
+    const before = await readFile(path.join(ROOT, file), "utf8").catch((error: NodeJS.ErrnoException) =>
+      error?.code === "ENOENT" ? null : undefined,
+    );
+    if (before === content) continue;
+    stale.push(file);
+    if (before !== undefined) previous.set(file, before);
+  }
   const extra = full ? (await filesUnder("generated")).filter((f) => !outputs.has(f)) : [];
-  return { stale, extra };
+  return { stale, extra, previous };
+}
+
+/** Puts back what each output held before this run; returns those it could not. */
+async function putBack(files: string[], previous: Map<string, string | null>): Promise<string[]> {
+  const failed: string[] = [];
+  for (const file of files) {
+    const before = previous.get(file);
+    try {
+      if (before === undefined) throw new Error("unreadable before this run");
+      if (before === null) await rm(path.join(ROOT, file), { force: true });
+      else await writeFile(path.join(ROOT, file), before);
+    } catch {
+      failed.push(file);
+    }
+  }
+  return failed;
 }
 
 /** An output that cannot be written; its message names the file and the reason, and nothing was written. */
 export class OutputError extends Error {
   override name = "OutputError";
-  /** Some outputs were replaced before the failure (a rename failed): generated/ is not as it was. */
+  /** Some outputs were replaced before the failure and could not be put back: generated/ is not as it was. */
   constructor(
     message: string,
     readonly partly = false,
@@ -106,7 +127,7 @@ export class OutputError extends Error {
  * new and others old (generated/manifest.json, written first, vouching for files never written).
  */
 export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
-  const { stale, extra } = await listGenerated(outputs, full);
+  const { stale, extra, previous } = await listGenerated(outputs, full);
   const staged: Array<{ temporary: string; target: string }> = [];
   const made: string[] = []; // folders this run created, to remove if it writes nothing
   for (const file of stale) {
@@ -123,18 +144,24 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
       throw new OutputError(`${file}: cannot be written (${(error as Error).message})`);
     }
   }
-  // A rename fails only in rare cases (a file locked on Windows): the rest are not left as litter.
+  // A rename fails only in rare cases (a file locked on Windows): the rest are not left as litter,
+  // and the outputs replaced before it get their old contents back.
   for (const [i, { temporary, target }] of staged.entries()) {
     try {
       await rename(temporary, target);
     } catch (error) {
       for (const left of staged.slice(i)) await rm(left.temporary, { force: true }).catch(() => {});
       const done = staged.slice(0, i).map((s) => path.relative(ROOT, s.target));
+      const kept = await putBack(done, previous);
+      if (!kept.length)
+        for (const dir of made.reverse()) await rm(dir, { recursive: true, force: true }).catch(() => {});
       const file = path.relative(ROOT, target);
-      throw new OutputError(
-        `${file}: cannot be replaced (${(error as Error).message}); replaced before it: ${done.join(", ") || "none"}`,
-        done.length > 0,
-      );
+      const why = `${file}: cannot be replaced (${(error as Error).message})`;
+      throw kept.length
+        ? new OutputError(`${why}; replaced before it and not put back: ${kept.join(", ")}`, true)
+        : new OutputError(
+            `${why}; ${done.length ? `put back as they were: ${done.join(", ")}` : "nothing was replaced"}`,
+          );
     }
   }
   for (const file of extra) await rm(path.join(ROOT, file));

@@ -170,7 +170,7 @@ describe("npm run generate", () => {
     }
   });
 
-  it("an output that cannot be replaced: says which were, leaves no temporary file, and says generated/ is partly updated", async () => {
+  it("an output that cannot be replaced: those replaced before it are put back, no temporary file is left, generated/ is as it was", async () => {
     const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
     const schema = path.join(repo.dir, "generated/workplus/schema.ts");
     const original = readFileSync(spec, "utf8");
@@ -179,15 +179,17 @@ describe("npm run generate", () => {
     // (as a file another process holds open on Windows would), after outputs listed before it.
     renameSync(schema, saved);
     mkdirSync(path.join(schema, "in-the-way"), { recursive: true });
+    const before = fingerprint(repo.dir);
     try {
       writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
       const run = await runGenerate(repo.dir);
       expect(run.code).not.toBe(0);
       expect(run.stderr).toMatch(
-        /generated\/workplus\/schema\.ts: cannot be replaced \(E[A-Z]+.*\); replaced before it: generated\/manifest\.json/,
+        /generated\/workplus\/schema\.ts: cannot be replaced \(E[A-Z]+.*\); put back as they were: generated\/manifest\.json/,
       );
-      expect(run.stderr).toContain("generated/ is partly updated");
+      expect(run.stderr).toContain("generated/ was not changed");
       expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at /m);
+      expect(fingerprint(repo.dir)).toBe(before);
       expect(readdirSync(path.join(repo.dir, "generated"), { recursive: true })).not.toContainEqual(
         expect.stringMatching(/\.tmp$/),
       );
