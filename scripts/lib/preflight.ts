@@ -177,7 +177,7 @@ function parse(file: string, text: string): Loaded | undefined {
   // A syntax error first: it may be what makes a key seem repeated (an unclosed bracket takes in
   // the lines after it).
   const first = doc.errors.find((e) => e.code !== "DUPLICATE_KEY") ?? doc.errors[0];
-  if (first) throw syntaxError(file, text, lines, first);
+  if (first) throw syntaxError(file, text, lines, first, doc);
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
   } catch (error) {
@@ -246,7 +246,26 @@ function unclosedIn(text: string): Opener | undefined {
  * the bracket or quote that was opened and what would close it. Other errors keep the parser's
  * own position and first line of message.
  */
-function syntaxError(file: string, text: string, lines: LineCounter, error: YAMLError): SpecError {
+/** The key a DUPLICATE_KEY error points at, as the map holds it; quoted unless it is a plain word. */
+function keyAt(doc: Document, offset: number): string | undefined {
+  let key: string | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return;
+      key = String(pair.key.value);
+      return visit.BREAK;
+    },
+  });
+  return key === undefined || /^[\w.$/{}-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+function syntaxError(
+  file: string,
+  text: string,
+  lines: LineCounter,
+  error: YAMLError,
+  doc: Document,
+): SpecError {
   const unclosed =
     error.code === "MISSING_CHAR" || error.code === "BAD_INDENT" ? unclosedIn(text) : undefined;
   if (unclosed && unclosed.offset < error.pos[0]) {
@@ -258,7 +277,7 @@ function syntaxError(file: string, text: string, lines: LineCounter, error: YAML
     );
   }
   if (error.code === "DUPLICATE_KEY") {
-    const key = /^[^\n:]*/.exec(text.slice(error.pos[0]))?.[0].trim() ?? "";
+    const key = keyAt(doc, error.pos[0]) ?? /^[^\n:]*/.exec(text.slice(error.pos[0]))?.[0].trim() ?? "";
     return new SpecError(
       `${where(file, lines, error.pos[0])}: duplicated mapping key ${key}: a key appears once in a map`,
     );

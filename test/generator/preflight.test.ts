@@ -100,6 +100,27 @@ describe("preflight", () => {
     expect(() => preflight(root)).toThrow(/b\.yaml:3:26: a byte that is not UTF-8 \(0xe9\)/);
   });
 
+  it.each([
+    ["a quoted key with a colon", `      "x:y": 1\n      "x:y": 2\n`, '"x:y"'],
+    ["a single-quoted key with a quote", `      'it''s': 1\n      'it''s': 2\n`, `"it's"`],
+    ["a key in a flow map", `      f: {n: 1, n: 2}\n`, "n"],
+    [
+      "a block scalar key",
+      `      ? |\n        long\n      : 1\n      ? |\n        long\n      : 2\n`,
+      '"long\\n"',
+    ],
+  ])("names a repeated key whole: %s", (_case, body, key) => {
+    const root = mkspecs({ "a.yaml": `${head}    A:\n${body}` });
+    let message = "";
+    try {
+      preflight(root);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/a\.yaml:\d+:\d+: duplicated mapping key /);
+    expect(message.split("duplicated mapping key ")[1]).toBe(`${key}: a key appears once in a map`);
+  });
+
   it("refuses a key twice in one map, at the second, but not merge keys (`<<`), which may repeat", () => {
     const twice = mkspecs({ "a.yaml": `${head}    A:\n      type: object\n      type: string\n` });
     expect(() => preflight(twice)).toThrow(/a\.yaml:8:7: duplicated mapping key type/);
