@@ -25,6 +25,8 @@ export interface ApiEntry {
  * import or two APIs that overwrite each other.
  */
 const API_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+/** Device names Windows reserves: no folder may be called so there, whatever its case. */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/;
 
 /**
  * Reads the one registry of APIs, redocly.yaml. Adding an API is adding one `apis:` entry there;
@@ -42,6 +44,10 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
             'and entry point (imspec/<api>): use lowercase letters, digits, "-" and "_", starting with a letter or digit',
         );
       }
+      if (WINDOWS_DEVICE.test(name))
+        throw new Error(
+          `API name ${JSON.stringify(name)} is a device name on Windows, where generated/${name}/ cannot be made: choose another`,
+        );
       const root = apis[name]?.root;
       if (!root) throw new Error(`API "${name}" has no root (the path of its spec)`);
       return {

@@ -453,6 +453,12 @@ describe("npm run generate", () => {
       message: /redocly\.yaml: API name "we com" is not usable as a folder name/,
     },
     {
+      name: "a registry entry whose name is a Windows device name",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/^ {2}wecom:$/m, "  aux:"),
+      message: /redocly\.yaml: API name "aux" is a device name on Windows/,
+    },
+    {
       // Once and where it is: Redocly reported it once for every $ref to the file, with each error it caused.
       name: "a key twice in one map of a $ref'd file",
       file: "specs/workplus/components.yaml",
