@@ -126,9 +126,11 @@ type Pooled = Duplex & {
 
 function closeIdle(socket: Pooled): void {
   if (socket.destroyed) return;
-  // Out of the pool first: node:http could hand a destroyed connection on before its close event.
-  socket.emit("agentRemove");
+  // Destroyed, then out of the pool: node:http takes a socket out of its free list only once it is
+  // no longer writable, and would otherwise hand this one to the next request (its own
+  // freeSocketErrorListener does the same, in this order).
   socket.destroy();
+  socket.emit("agentRemove");
 }
 
 /**

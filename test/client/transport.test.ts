@@ -618,6 +618,40 @@ describe("nodeTransport() only", () => {
       }
     });
 
+    it("one closed while an older one stays pooled is never handed to the next call", async () => {
+      // Two connections at once: the one answered last (the next taken: the pool is last in, first
+      // out) is told `timeout=2` and closes after a second, while the other stays open.
+      const server = await new ScriptedServer().start();
+      const connections: object[] = [];
+      const closed = new WeakSet<object>();
+      const held: Array<() => void> = [];
+      server.on("GET", "/a", async (_req, res) => {
+        const socket = res.socket as NonNullable<typeof res.socket>;
+        connections.push(socket);
+        socket.once("close", () => closed.add(socket));
+        if (connections.length > 2) return void res.end("{}");
+        const second = connections.length === 2;
+        await new Promise<void>((resolve) => held.push(resolve));
+        res.writeHead(200, second ? { "keep-alive": "timeout=2" } : {}).end("{}");
+      });
+      const transport = nodeTransport({ keepAliveTimeout: 60_000 });
+      try {
+        const both = Promise.all([get(transport, `${server.url}/a`), get(transport, `${server.url}/a`)]);
+        await expect.poll(() => held.length).toBe(2);
+        held[0]?.();
+        await delay(30);
+        held[1]?.();
+        await both;
+        const [first, second] = connections as [object, object];
+        await expect.poll(() => closed.has(second), { timeout: 5_000 }).toBe(true);
+        await expect(get(transport, `${server.url}/a`)).resolves.toMatchObject({ status: 200 });
+        expect(connections[2], "the connection still open").toBe(first);
+      } finally {
+        transport.destroy();
+        await server.stop();
+      }
+    });
+
     it("the server's Keep-Alive timeout, less a second, when shorter; timeout=1 is not kept at all", async () => {
       const shorter = await pool({ "keep-alive": "timeout=2" });
       const once = await pool({ "keep-alive": "timeout=1" });
