@@ -507,20 +507,23 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
 });
 
 describe("nodeTransport() only", () => {
+  const get = (transport: Transport, url: string, maxBytes = 1024) =>
+    transport({
+      url,
+      method: "GET",
+      headers: {},
+      body: undefined,
+      signal: undefined,
+      timeout: 5_000,
+      maxBytes,
+    });
+
   it("reads a status text in Latin-1 (Node's fetch reads it as UTF-8)", async () => {
     const server = await new ScriptedServer().start();
     const transport = nodeTransport();
     try {
       server.on("GET", "/a", (_req, res) => void res.writeHead(418, "Caf\u00e9 ferm\u00e9").end("{}"));
-      const answer = await transport({
-        url: `${server.url}/a`,
-        method: "GET",
-        headers: {},
-        body: undefined,
-        signal: undefined,
-        timeout: 5_000,
-        maxBytes: 1024,
-      });
+      const answer = await get(transport, `${server.url}/a`);
       expect(answer).toMatchObject({ status: 418, statusText: "Caf\u00e9 ferm\u00e9", body: "{}" });
     } finally {
       transport.destroy();
@@ -538,15 +541,7 @@ describe("nodeTransport() only", () => {
         res.writeHead(200, { "content-encoding": "gzip", "content-length": String(bytes.length) });
         res.end(bytes);
       });
-      const error = await transport({
-        url: `${server.url}/a`,
-        method: "GET",
-        headers: {},
-        body: undefined,
-        signal: undefined,
-        timeout: 5_000,
-        maxBytes: 1024 * 1024,
-      }).catch((e: unknown) => e);
+      const error = await get(transport, `${server.url}/a`, 1024 * 1024).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TransportFailure);
       expect((error as TransportFailure).kind).toBe("network");
     } finally {
@@ -556,17 +551,6 @@ describe("nodeTransport() only", () => {
   });
 
   describe("idle pooled connections", () => {
-    const get = (transport: Transport, url: string) =>
-      transport({
-        url,
-        method: "GET",
-        headers: {},
-        body: undefined,
-        signal: undefined,
-        timeout: 5_000,
-        maxBytes: 1024,
-      });
-
     /** A server answering `/a` with `headers`, which records each connection and whether it closed. */
     async function pool(headers: Record<string, string> = {}, delayMs = 0) {
       const server = await new ScriptedServer().start();
@@ -681,15 +665,7 @@ describe("nodeTransport() only", () => {
         });
         res.end("{}");
       });
-      await transport({
-        url: `${server.url}/a`,
-        method: "GET",
-        headers: {},
-        body: undefined,
-        signal: undefined,
-        timeout: 5_000,
-        maxBytes: 1024,
-      });
+      await get(transport, `${server.url}/a`);
       expect(closed).toBe(false);
       transport.destroy();
       await expect.poll(() => closed).toBe(true);
