@@ -76,7 +76,8 @@ type Waiter = {
   deadline?: number | undefined;
   go(ms: number): void;
 };
-type Queue = { waiters: Waiter[]; woken?: AbortController };
+/** `serving`: its server runs (it may not have noticed yet that its last waiter left). */
+type Queue = { waiters: Waiter[]; woken?: AbortController; serving?: boolean };
 
 function idOf(budgets: readonly Budget[]): string {
   let id = ids.get(budgets);
@@ -89,7 +90,8 @@ function idOf(budgets: readonly Budget[]): string {
 
 /**
  * Serves a queue head by head: only the head asks the store, and waits out its answer. `emptied` is
- * called in the same turn as the last head leaves, so a call arriving later starts a queue of its own.
+ * called once the server finds no head; a call that comes before then (its last waiter aborted, the
+ * server not resumed yet) joins this queue, and a call after it starts a queue of its own.
  */
 async function serveQueue(store: LimiterStore, now: () => number, queue: Queue, emptied: () => void) {
   for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
@@ -120,7 +122,14 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
   // Sub-ms: with Date.now, a second call of a key within one ms would wait even under a large budget.
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const queues = new Map<string, Queue>();
-  const serve = (id: string, queue: Queue) => serveQueue(store, now, queue, () => queues.delete(id));
+  const serve = (id: string, queue: Queue) => {
+    queue.serving = true;
+    queues.set(id, queue);
+    void serveQueue(store, now, queue, () => {
+      queue.serving = false;
+      queues.delete(id);
+    });
+  };
   return {
     tryAcquire(budgets) {
       if (!store.takeNow || !budgets.every(valid) || queues.has(idOf(budgets))) return false;
@@ -151,7 +160,9 @@ export function createRateLimiter(options: { store?: LimiterStore; now?: () => n
         };
         const waiter: Waiter = { budgets, since: now(), deadline, go };
         const off = signal && onAbort(signal, aborted);
-        if (queue.waiters.push(waiter) === 1) void serve(id, queues.set(id, queue) && queue);
+        // One server per queue: a waiter that comes as the last one leaves joins the running server.
+        queue.waiters.push(waiter);
+        if (!queue.serving) serve(id, queue);
       }),
   };
 }

@@ -247,6 +247,80 @@ describe("createRateLimiter (injected clock)", () => {
     // 30 takes that succeed plus one refused take per wait (29), not one per waiter per wait.
     expect(takes).toBe(59);
   });
+
+  describe("the only waiter leaves and a new call comes before the queue's server has noticed", () => {
+    // "Cancel the previous request, start a new one" (typeahead): the abort and the next call come
+    // in one turn, before the server of the queue has resumed to find it empty.
+
+    it("one server per queue: the store is asked once per wait", async () => {
+      const inner = new MemoryLimiterStore();
+      const takes: number[] = [];
+      const store: LimiterStore = {
+        take: (b, now) => {
+          takes.push(now);
+          return inner.take(b, now);
+        },
+      };
+      const rl = limiter(store);
+      const b = [budget("k", 1, 1_000)];
+      await rl.acquire(b); // spent until 1 000
+      const first = new AbortController();
+      rl.acquire(b, first.signal).catch(() => {});
+      await vi.advanceTimersByTimeAsync(10);
+      first.abort();
+      const second = rl.acquire(b);
+      await vi.advanceTimersByTimeAsync(2_000);
+      await second;
+      // The first call; the aborted one, refused; the second, refused at 10 and taken at 1 000.
+      expect(takes).toEqual([0, 0, 10, 1_000]);
+    });
+
+    it("no timer stays armed once every waiter has left", async () => {
+      const rl = limiter();
+      const b = [budget("k", 1, 60_000)];
+      await rl.acquire(b); // spent for a minute
+      const first = new AbortController();
+      rl.acquire(b, first.signal).catch(() => {});
+      await vi.advanceTimersByTimeAsync(10);
+      first.abort();
+      const next = new AbortController();
+      const second = rl.acquire(b, next.signal).catch(() => "aborted");
+      await vi.advanceTimersByTimeAsync(10);
+      next.abort();
+      expect(await second).toBe("aborted");
+      await vi.advanceTimersByTimeAsync(0);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("a call queued behind the budget is not overtaken by a later uncontended one", async () => {
+      const rl = limiter();
+      const b = [budget("k", 1, 1_000)];
+      await rl.acquire(b); // next at 1 000
+      // A caller's own timer at 2 000, set before any of the limiter's sleeps that end then.
+      let late: boolean | undefined;
+      setTimeout(() => {
+        late = rl.tryAcquire(b);
+      }, 2_000);
+      const first = new AbortController();
+      rl.acquire(b, first.signal).catch(() => {});
+      await vi.advanceTimersByTimeAsync(0);
+      first.abort();
+      const next = new AbortController();
+      rl.acquire(b, next.signal).catch(() => {});
+      await vi.advanceTimersByTimeAsync(500);
+      next.abort();
+      await vi.advanceTimersByTimeAsync(0);
+      const order: string[] = [];
+      const third = rl.acquire(b).then(() => order.push("third"));
+      await vi.advanceTimersByTimeAsync(100);
+      const fourth = rl.acquire(b).then((waited) => order.push(`fourth after ${waited}`)); // due at 2 000
+      await vi.advanceTimersByTimeAsync(3_000);
+      await Promise.all([third, fourth]);
+      // The fourth has queued since 600 for the slot at 2 000: a call at 2 000 goes after it.
+      expect(late).toBe(false);
+      expect(order).toEqual(["third", "fourth after 1400"]);
+    });
+  });
 });
 
 describe("createRateLimiter (its own clock)", () => {
