@@ -9,7 +9,9 @@
  *   npm run spec:diff -- --json            the changes as JSON
  *
  * The base is the most recent tag reachable from HEAD (the last release). Before the first tag it
- * is HEAD: the comparison then shows what the uncommitted spec edits would break.
+ * is HEAD: the comparison then shows what the uncommitted spec edits would break. A ref that names no
+ * commit, or a shallow clone (no tags, no history), is an error (exit 2): read as a base without APIs,
+ * every API would pass for new and every breaking change go unseen.
  *
  * Both sides are bundled with @redocly/openapi-core from the spec files themselves (not from
  * generated/), so an edit is checked before `npm run generate`. The base's files are read with
@@ -33,10 +35,32 @@ function git(args: string[]): string {
 
 /** The most recent tag reachable from HEAD, else HEAD. */
 function defaultBase(): { ref: string; why: string } {
+  // A shallow clone has neither the tags nor the commits behind them: HEAD would pass for the base.
+  if (git(["rev-parse", "--is-shallow-repository"]).trim() === "true")
+    throw new Error(
+      "spec:diff: this is a shallow clone, without the last release to compare with: fetch the history and tags (git fetch --unshallow --tags) or give --base",
+    );
   try {
     return { ref: git(["describe", "--tags", "--abbrev=0"]).trim(), why: "the last tag" };
   } catch {
     return { ref: "HEAD", why: "no tag yet: the last commit" };
+  }
+}
+
+/** Whether `ref:file` exists; a ref that names no commit is an error, not a base without APIs. */
+function existsAt(ref: string, file: string): boolean {
+  try {
+    git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+  } catch {
+    throw new Error(
+      `spec:diff: no commit is named ${JSON.stringify(ref)} here (a shallow clone lacks older ones)`,
+    );
+  }
+  try {
+    git(["cat-file", "-e", `${ref}:${file}`]);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -50,18 +74,19 @@ async function bundleFile(file: string): Promise<Json> {
 
 /** The APIs at `ref`, bundled: name → document. */
 async function specsAt(ref: string): Promise<Map<string, Json>> {
-  let registry: { apis?: Record<string, { root?: string }> };
-  try {
-    registry = parse(git(["show", `${ref}:redocly.yaml`])) ?? {};
-  } catch {
-    return new Map();
-  }
+  // Before the registry was written there were no APIs; any other failure to read it is an error.
+  if (!existsAt(ref, "redocly.yaml")) return new Map();
+  const registry = (parse(git(["show", `${ref}:redocly.yaml`])) ?? {}) as {
+    apis?: Record<string, { root?: string }>;
+  };
   const dir = mkdtempSync(path.join(tmpdir(), "imspec-spec-diff-"));
   try {
+    // As the registry is read now: `./specs/x.yaml` is `specs/x.yaml`.
     const roots = Object.entries(registry.apis ?? {}).flatMap(([name, api]) =>
-      api.root ? [[name, api.root]] : [],
+      typeof api.root === "string" ? [[name, path.posix.normalize(api.root)]] : [],
     );
-    const folders = [...new Set(roots.map(([, root]) => path.posix.dirname(root as string)))];
+    // Each root's top folder whole: a spec may refer to files beside its own folder (specs/shared/).
+    const folders = [...new Set(roots.map(([, root]) => (root as string).split("/")[0] as string))];
     const files = git(["ls-tree", "-r", "--name-only", ref, "--", ...folders])
       .split("\n")
       .filter(Boolean);

@@ -86,7 +86,7 @@ export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
     if (shape.types.size === 0) shape.types = s.types;
     else if (s.types.size > 0) shape.types = new Set([...shape.types].filter((t) => s.types.has(t)));
     if (s.values) shape.values = shape.values ? intersect(shape.values, s.values) : s.values;
-    for (const [k, v] of s.properties) if (!shape.properties.has(k)) shape.properties.set(k, v);
+    merge(shape.properties, s.properties, "allOf");
     for (const r of s.required) shape.required.add(r);
     shape.items ??= s.items;
   }
@@ -99,8 +99,7 @@ export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
     if (!shape.values && shapes.every((s) => s.values)) {
       shape.values = new Set(shapes.flatMap((s) => [...(s.values as Set<string>)]));
     }
-    for (const s of shapes)
-      for (const [k, v] of s.properties) if (!shape.properties.has(k)) shape.properties.set(k, v);
+    for (const s of shapes) merge(shape.properties, s.properties, "anyOf");
     // A property is always there only if every variant requires it.
     const always = shapes.reduce<Set<string> | undefined>(
       (acc, s) => (acc ? intersect(acc, s.required) : new Set(s.required)),
@@ -110,6 +109,18 @@ export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
     shape.items ??= shapes.find((s) => s.items)?.items;
   }
   return shape;
+}
+
+/**
+ * Adds `more`'s properties; one both declare is both schemas (`allOf`: each part constrains it) or
+ * either (`anyOf`: the variant decides), never only the first: an envelope's bare `result` would
+ * otherwise hide the schema the success branch gives it.
+ */
+function merge(into: Map<string, Json>, more: Map<string, Json>, how: "allOf" | "anyOf"): void {
+  for (const [name, schema] of more) {
+    const known = into.get(name);
+    into.set(name, known === undefined || known === schema ? schema : { [how]: [known, schema] });
+  }
 }
 
 function intersect(a: Set<string>, b: Set<string>): Set<string> {
@@ -137,8 +148,14 @@ function compareShapes(
   at: string,
   report: (severity: Severity, at: string, message: string) => void,
   depth = 0,
+  within: ReadonlyArray<readonly [Json, Json]> = [],
 ): void {
   if (depth > MAX_DEPTH) return;
+  // A pair of schemas met again below itself is a cycle (a tree's `children`, a user's `manager`):
+  // what it holds is being compared already. Without this, two such fields doubled the work per level.
+  const pair = [resolve(document.before, before), resolve(document.after, after)] as const;
+  if (within.some(([x, y]) => x === pair[0] && y === pair[1])) return;
+  const path = [...within, pair];
   const a = shapeOf(document.before, before);
   const b = shapeOf(document.after, after);
   if (direction === "input") {
@@ -174,7 +191,7 @@ function compareShapes(
     if (direction === "output" && a.required.has(name) && !b.required.has(name)) {
       report("breaking", field, "no longer always present");
     }
-    compareShapes(document, schema, next, direction, field, report, depth + 1);
+    compareShapes(document, schema, next, direction, field, report, depth + 1, path);
   }
   if (direction === "input") {
     for (const name of b.required) {
@@ -182,7 +199,8 @@ function compareShapes(
         report("breaking", `${at}.${name}`, "new required parameter");
     }
   }
-  if (a.items && b.items) compareShapes(document, a.items, b.items, direction, `${at}[]`, report, depth + 1);
+  if (a.items && b.items)
+    compareShapes(document, a.items, b.items, direction, `${at}[]`, report, depth + 1, path);
 }
 
 interface Operation {
@@ -232,16 +250,40 @@ export function paramsSchema(document: Json, operation: Operation): Json {
   return { type: "object", properties, required };
 }
 
-/** The success body's schema (the first 2xx response with JSON content), or `undefined`. */
+/**
+ * What a method returns: the success body's schema (the first 2xx response with JSON content), or
+ * `undefined`; for an API with `x-imspec-envelope`, as the generated result type reads it: the
+ * body's variants whose status can be the success status, then their `resultField`.
+ */
 export function resultSchema(document: Json, operation: Operation): unknown {
   const responses = (operation.op.responses ?? {}) as Record<string, unknown>;
   for (const status of Object.keys(responses).sort()) {
     if (!/^2/.test(status)) continue;
     const response = resolve(document, responses[status]);
     const media = (response.content as Record<string, Json> | undefined)?.["application/json"];
-    if (media?.schema) return media.schema;
+    if (media?.schema) return dataOf(document, media.schema);
   }
   return undefined;
+}
+
+/** The data an envelope carries on success (builders.ts: `Extract<Body, { status: 0 }>["result"]`). */
+function dataOf(document: Json, body: unknown): unknown {
+  const envelope = resolve(document, document["x-imspec-envelope"]);
+  const statusField = envelope.statusField;
+  if (typeof statusField !== "string") return body;
+  const success = JSON.stringify(envelope.successStatus);
+  const schema = resolve(document, body);
+  const variants = [...((schema.oneOf ?? []) as unknown[]), ...((schema.anyOf ?? []) as unknown[])];
+  const succeeding = variants.filter((variant) => {
+    const status = shapeOf(document, variant).properties.get(statusField);
+    // A variant without the status is a success only where the status is optional (`{ errcode?: 0 }`).
+    if (!status) return envelope.statusOptional === true;
+    return shapeOf(document, status).values?.has(success) === true;
+  });
+  const data =
+    succeeding.length === 0 ? body : succeeding.length === 1 ? succeeding[0] : { anyOf: succeeding };
+  if (typeof envelope.resultField !== "string") return data;
+  return shapeOf(document, data).properties.get(envelope.resultField) ?? {};
 }
 
 /** Every change between two bundled documents of one API that callers would notice. */

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Change, compareApis, compareDocuments } from "../../scripts/spec-diff/compare.js";
@@ -233,6 +233,108 @@ describe("compareDocuments", () => {
     expect(summary(compareDocuments(before, after))).toEqual(want);
   });
 
+  describe("an envelope API: what its methods return", () => {
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const Envelope = object({ status: { type: "integer" }, message: str, result: {} }, ["status", "message"]);
+    const ErrorEnvelope = object({ status: { type: "integer", not: { const: 0 } }, message: str }, [
+      "status",
+      "message",
+    ]);
+    /** WorkPlus's shape: a success branch `allOf` the bare envelope and its typed `result`, or an error. */
+    const workplus = (list: Json) =>
+      ({
+        ...doc(
+          {
+            a: {
+              result: {
+                oneOf: [
+                  { allOf: [ref("Envelope"), object({ status: { const: 0 }, result: ref("List") })] },
+                  ref("ErrorEnvelope"),
+                ],
+              },
+            },
+          },
+          { Envelope, ErrorEnvelope, List: list },
+        ),
+        "x-imspec-envelope": {
+          statusField: "status",
+          messageField: "message",
+          resultField: "result",
+          successStatus: 0,
+        },
+      }) as Json;
+    /** WeCom's shape: the data itself carries the optional status, or an error body. */
+    const wecom = (page: Json) =>
+      ({
+        ...doc({
+          a: {
+            result: {
+              oneOf: [
+                { allOf: [object({ errcode: { const: 0 }, errmsg: str }), page] },
+                object({ errcode: { type: "integer", not: { const: 0 } }, errmsg: str }, [
+                  "errcode",
+                  "errmsg",
+                ]),
+              ],
+            },
+          },
+        }),
+        "x-imspec-envelope": {
+          statusField: "errcode",
+          messageField: "errmsg",
+          successStatus: 0,
+          statusOptional: true,
+        },
+      }) as Json;
+
+    it("a field removed inside the success branch's result", () => {
+      const before = workplus(object({ records: { type: "array", items: str }, total: { type: "integer" } }));
+      const after = workplus(object({ records: { type: "array", items: str } }));
+      expect(summary(compareDocuments(before, after))).toEqual(["breaking a result.total: field removed"]);
+    });
+
+    it("a field the success branch no longer requires, where the error branch never had it", () => {
+      const before = wecom(object({ ids: { type: "array", items: str } }, ["ids"]));
+      const after = wecom(object({ ids: { type: "array", items: str } }));
+      expect(summary(compareDocuments(before, after))).toEqual([
+        "breaking a result.ids: no longer always present",
+      ]);
+    });
+
+    it("the error branch changing is nothing callers' data shows", () => {
+      const before = workplus(object({ records: str }));
+      const after = { ...workplus(object({ records: str })) } as Json;
+      (after.components as { schemas: Json }).schemas = {
+        ...((after.components as { schemas: Json }).schemas as Json),
+        ErrorEnvelope: object({ status: { type: "integer" }, message: str, hint: str }, ["status"]),
+      };
+      expect(summary(compareDocuments(before, after))).toEqual([]);
+    });
+  });
+
+  it("a property two allOf parts declare is compared as both", () => {
+    const part = (list: Json) => ({ allOf: [object({ data: {} }), object({ data: list })] });
+    const before = doc({ a: { result: part(object({ id: str, name: str })) } });
+    const after = doc({ a: { result: part(object({ id: str })) } });
+    expect(summary(compareDocuments(before, after))).toEqual(["breaking a result.data.name: field removed"]);
+  });
+
+  it("compares a schema that refers to itself twice, and finds a change inside it once per path", () => {
+    const user = (extra: Json) =>
+      object({
+        id: str,
+        manager: { $ref: "#/components/schemas/User" },
+        deputy: { $ref: "#/components/schemas/User" },
+        ...extra,
+      });
+    const before = doc(
+      { a: { result: { $ref: "#/components/schemas/User" } } },
+      { User: user({ name: str }) },
+    );
+    const after = doc({ a: { result: { $ref: "#/components/schemas/User" } } }, { User: user({}) });
+    expect(summary(compareDocuments(before, after))).toEqual(["breaking a result.name: field removed"]);
+  });
+
   it("survives a recursive schema", () => {
     const tree = {
       Node: object({ id: str, children: { type: "array", items: { $ref: "#/components/schemas/Node" } } }),
@@ -307,5 +409,60 @@ describe("npm run spec:diff", () => {
     const report = JSON.parse(clean.stdout) as { base: string; apis: Record<string, Change[]> };
     expect(report.base).toBe("HEAD");
     expect(report.apis.workplus).toEqual([]);
+    writeFileSync(spec, text);
+  });
+
+  it("a base that names no commit, or a shallow clone, is an error, not a base without APIs", async () => {
+    const missing = await run(tsx, ["scripts/spec-diff.ts", "--base", "v9.9.9-typo"], { cwd: repo.dir });
+    expect(missing.stderr).toContain('no commit is named "v9.9.9-typo"');
+    expect(missing.stdout).not.toContain("API added");
+    expect(missing.code).toBe(2);
+    // What `git clone --depth 1` leaves: the commit it has is listed as shallow.
+    const head = (await git("rev-parse", "HEAD")).stdout.trim();
+    const shallow = path.join(repo.dir, ".git/shallow");
+    writeFileSync(shallow, `${head}\n`);
+    try {
+      const cut = await run(tsx, ["scripts/spec-diff.ts"], { cwd: repo.dir });
+      expect(cut.stderr).toContain("shallow clone");
+      expect(cut.code).toBe(2);
+    } finally {
+      rmSync(shallow);
+    }
+  });
+
+  it("reads a base whose registry writes ./specs/… and whose specs share a file beside their folders", async () => {
+    const registry = path.join(repo.dir, "redocly.yaml");
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const shared = path.join(repo.dir, "specs/shared/note.yaml");
+    const [registryText, specText] = [readFileSync(registry, "utf8"), readFileSync(spec, "utf8")];
+    try {
+      writeFileSync(registry, registryText.replace("root: specs/workplus/", "root: ./specs/workplus/"));
+      mkdirSync(path.dirname(shared), { recursive: true });
+      writeFileSync(shared, "Note:\n  type: string\n");
+      const withShared = specText.replace(
+        /^components:\n/m,
+        "components:\n  x-shared:\n    $ref: ../shared/note.yaml\n",
+      );
+      expect(withShared).not.toBe(specText);
+      writeFileSync(spec, withShared);
+      for (const args of [
+        ["add", "specs", "redocly.yaml"],
+        ["commit", "-q", "-m", "shared"],
+      ])
+        expect((await git(...args)).code).toBe(0);
+      // Renamed, listSuperAdmins is gone: a breaking change the base must be read to see.
+      writeFileSync(
+        spec,
+        withShared.replace("operationId: listSuperAdmins", "operationId: listSuperAdminsV2"),
+      );
+      const result = await run(tsx, ["scripts/spec-diff.ts", "--base", "HEAD"], { cwd: repo.dir });
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toContain("breaking  listSuperAdmins");
+      expect(result.stdout).not.toContain("API added");
+      expect(result.code).toBe(1);
+    } finally {
+      await git("reset", "-q", "--hard", "v1.0.0");
+      rmSync(path.dirname(shared), { recursive: true, force: true });
+    }
   });
 });
