@@ -6,13 +6,15 @@
  * query and header parameters plus the JSON body's properties, as generated/<api>/operations.ts
  * builds it) and returning the success body. So:
  *
- *   breaking  an operation removed (or renamed); a parameter or body field removed; a parameter or
+ *   breaking  an operation removed (or renamed), moved to another group (its first tag), its
+ *             result made optional (`x-imspec-optional-body`) or its pagination removed or changed;
+ *             a parameter or body field removed; a parameter or
  *             field newly required; an input type or enum narrowed (a value callers could send is
  *             refused); a response field removed or no longer always present; a response type
  *             widened (callers' code receives a type it was not written for)
  *   caution   a response enum gains a value: an exhaustive `switch` over it stops compiling, but
  *             APIs add such values routinely, so it is reported without failing
- *   added     a new operation, for the changelog
+ *   added     a new operation, or pagination on one, for the changelog
  */
 
 import { deref } from "../lib/extract.js";
@@ -251,19 +253,14 @@ export function paramsSchema(document: Json, operation: Operation): Json {
 }
 
 /**
- * What a method returns: the success body's schema (the first 2xx response with JSON content), or
+ * What a method returns: the success body's schema (the first 2xx response's JSON content), or
  * `undefined`; for an API with `x-imspec-envelope`, as the generated result type reads it: the
  * body's variants whose status can be the success status, then their `resultField`.
  */
 export function resultSchema(document: Json, operation: Operation): unknown {
-  const responses = (operation.op.responses ?? {}) as Record<string, unknown>;
-  for (const status of Object.keys(responses).sort()) {
-    if (!/^2/.test(status)) continue;
-    const response = resolve(document, responses[status]);
-    const media = (response.content as Record<string, Json> | undefined)?.["application/json"];
-    if (media?.schema) return dataOf(document, media.schema);
-  }
-  return undefined;
+  const response = successResponse(document, operation);
+  const media = (response?.content as Record<string, Json> | undefined)?.["application/json"];
+  return media?.schema ? dataOf(document, media.schema) : undefined;
 }
 
 /** The data an envelope carries on success (builders.ts: `Extract<Body, { status: 0 }>["result"]`). */
@@ -286,6 +283,47 @@ function dataOf(document: Json, body: unknown): unknown {
   return shapeOf(document, data).properties.get(envelope.resultField) ?? {};
 }
 
+/** The first 2xx response, resolved, as the generator reads it (lib/extract.ts `successOf`). */
+function successResponse(document: Json, operation: Operation): Json | undefined {
+  const responses = (operation.op.responses ?? {}) as Record<string, unknown>;
+  const first = Object.keys(responses)
+    .filter((code) => /^2\d\d$/.test(code))
+    .sort()[0];
+  return first === undefined ? undefined : resolve(document, responses[first]);
+}
+
+/**
+ * What the method is besides its params and result types: the group it sits in (its first tag),
+ * whether its result may be `undefined` (`x-imspec-optional-body`) and its `.pages()` and
+ * `.iterate()` (`x-imspec-pagination`).
+ */
+function compareMethod(
+  before: Json,
+  a: Operation,
+  after: Json,
+  b: Operation,
+  report: (severity: Severity, at: string, message: string) => void,
+): void {
+  const tagOf = (op: Operation) => (Array.isArray(op.op.tags) ? String(op.op.tags[0]) : undefined);
+  if (tagOf(a) !== tagOf(b))
+    report("breaking", "tags", `method moved from the ${tagOf(a)} group to the ${tagOf(b)} group`);
+  const optional = (document: Json, op: Operation) =>
+    successResponse(document, op)?.["x-imspec-optional-body"] === true;
+  if (!optional(before, a) && optional(after, b)) report("breaking", "result", "may now be undefined");
+  const pages = (document: Json, op: Operation) => {
+    const pagination = resolve(document, op.op["x-imspec-pagination"]);
+    return Object.keys(pagination).length
+      ? JSON.stringify(pagination, Object.keys(pagination).sort())
+      : undefined;
+  };
+  const [was, is] = [pages(before, a), pages(after, b)];
+  if (was !== undefined && is === undefined)
+    report("breaking", "pagination", ".pages() and .iterate() removed");
+  else if (was === undefined && is !== undefined)
+    report("added", "pagination", ".pages() and .iterate() added");
+  else if (was !== is) report("breaking", "pagination", `paged differently: ${was} → ${is}`);
+}
+
 /** Every change between two bundled documents of one API that callers would notice. */
 export function compareDocuments(before: Json, after: Json): Change[] {
   const changes: Change[] = [];
@@ -305,6 +343,7 @@ export function compareDocuments(before: Json, after: Json): Change[] {
     }
     const report = (severity: Severity, at: string, message: string) =>
       changes.push({ severity, operation: id, at, message });
+    compareMethod(before, a, after, b, report);
     compareShapes(docs, paramsSchema(before, a), paramsSchema(after, b), "input", "params", report);
     const resultBefore = resultSchema(before, a);
     const resultAfter = resultSchema(after, b);

@@ -233,6 +233,56 @@ describe("compareDocuments", () => {
     expect(summary(compareDocuments(before, after))).toEqual(want);
   });
 
+  it.each<[string, (op: Json) => void, string[]]>([
+    [
+      "its tag changed: the method moves to another group",
+      (op) => {
+        op.tags = ["other"];
+      },
+      ["breaking a tags: method moved from the apps group to the other group"],
+    ],
+    [
+      "its result may now be undefined",
+      (op) => {
+        (op.responses as { "200": Json })["200"]["x-imspec-optional-body"] = true;
+      },
+      ["breaking a result: may now be undefined"],
+    ],
+    [
+      "its pagination removed",
+      (op) => void delete op["x-imspec-pagination"],
+      ["breaking a pagination: .pages() and .iterate() removed"],
+    ],
+    [
+      "its pagination changed",
+      (op) => {
+        (op["x-imspec-pagination"] as Json).itemsField = "rows";
+      },
+      [
+        'breaking a pagination: paged differently: {"cursorField":"next","cursorParam":"cursor","itemsField":"list"} → {"cursorField":"next","cursorParam":"cursor","itemsField":"rows"}',
+      ],
+    ],
+  ])("a method: %s", (_, edit, want) => {
+    const make = () => {
+      const d = doc({
+        a: { params: [query("cursor")], result: object({ list: { type: "array", items: str }, next: str }) },
+      });
+      const op = ((d.paths as Json)["/v1/a"] as Json).get as Json;
+      op.tags = ["apps"];
+      op["x-imspec-pagination"] = { cursorParam: "cursor", cursorField: "next", itemsField: "list" };
+      return { d, op };
+    };
+    const before = make();
+    const after = make();
+    edit(after.op);
+    expect(summary(compareDocuments(before.d, after.d))).toEqual(want);
+    // The other way round: a group renamed back, a body no longer optional, pagination added.
+    const back = summary(compareDocuments(after.d, before.d));
+    expect(back.every((line) => !line.includes("may now be undefined") && !line.includes("removed"))).toBe(
+      true,
+    );
+  });
+
   describe("an envelope API: what its methods return", () => {
     const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
     const Envelope = object({ status: { type: "integer" }, message: str, result: {} }, ["status", "message"]);
