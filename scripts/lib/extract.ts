@@ -385,6 +385,21 @@ function jsonMedia(content: unknown): Json | undefined {
   return key ? (content[key] as Json) : undefined;
 }
 
+/**
+ * A body the clients type and send (the request's, the first 2xx answer's) is `application/json`
+ * itself: the generated types index that key, and another spelling of JSON (`; charset=utf-8`,
+ * `+json`) would compile to a type that does not exist.
+ */
+function plainJson(content: unknown, at: ReadonlyArray<string>): void {
+  if (!isObject(content) || Object.hasOwn(content, "application/json")) return;
+  const key = Object.keys(content).find((type) => /^application\/(.+\+)?json\b/.test(type));
+  if (key)
+    throw new SpecError(
+      `the media type "${key}": the clients read a JSON body as "application/json" (JSON is UTF-8 by definition, no charset needed)`,
+      [...at, "content", key],
+    );
+}
+
 function errorCodesOf(doc: Json, responses: Json): OperationInfo["errorCodes"] {
   const codes: OperationInfo["errorCodes"] = [];
   for (const [status, raw] of Object.entries(responses)) {
@@ -479,6 +494,8 @@ function paramsOf(
   }
   const requestBody = deref<Json>(doc, operation.requestBody);
   if (requestBody) {
+    const method = where.slice(0, where.indexOf(" ")).toLowerCase();
+    plainJson(requestBody.content, ["paths", path, method, "requestBody"]);
     const media = jsonMedia(requestBody.content);
     if (!media) throw new SpecError(`${operationId}: only JSON request bodies are supported`);
     const schema = deref<Json>(doc, media.schema);
@@ -512,6 +529,7 @@ function successOf(
       );
   if (!successKey) throw new SpecError(`${operationId}: declares no 2xx response`);
   const successResponse = deref<Json>(doc, responses[successKey]) ?? {};
+  plainJson(successResponse.content, [...at, "responses", successKey]);
   return {
     status: Number(successKey),
     hasBody: jsonMedia(successResponse.content) !== undefined,

@@ -246,6 +246,28 @@ describe("npm run generate", () => {
         /specs\/workplus\/openapi\.yaml:\d+:\d+: tags "Apps" and "apps" would both be typed as AppsOperations/,
     },
     {
+      name: "a success body typed as JSON in another spelling",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "(inferred, see the API's description; 10011 token not found. / 访问令牌不存在).\n          content:\n            application/json:",
+          "(inferred, see the API's description; 10011 token not found. / 访问令牌不存在).\n          content:\n            application/json; charset=utf-8:",
+        ),
+      message:
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: the media type "application\/json; charset=utf-8": the clients read a JSON body as "application\/json"/,
+    },
+    {
+      name: "a request body typed as JSON in another spelling",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "requestBody:\n        required: true\n        content:\n          application/json:",
+          "requestBody:\n        required: true\n        content:\n          application/merge-patch+json:",
+        ),
+      message:
+        /specs\/workplus\/openapi\.yaml:\d+:\d+: the media type "application\/merge-patch\+json": the clients read a JSON body as "application\/json"/,
+    },
+    {
       name: "a security scheme the clients cannot send",
       file: "specs/workplus/openapi.yaml",
       edit: (t) =>
