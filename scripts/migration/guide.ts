@@ -110,7 +110,19 @@ export function literal(entries: Array<[string, unknown]>, indent = "", width = 
   return `{\n${parts.map((p) => `${indent}  ${p},`).join("\n")}\n${indent}}`;
 }
 
-function sdkCall(op: GuideOperation, sdk: SdkModule, ns: string): { code: string; notes: string[] } {
+/** The SDK client of `module`: `client` when the guide needs one, else one name per module. */
+function clientOf(module: string, modules: readonly string[]): string {
+  return modules.length > 1
+    ? `${module.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}Client`
+    : "client";
+}
+
+function sdkCall(
+  op: GuideOperation,
+  sdk: SdkModule,
+  ns: string,
+  client: string,
+): { code: string; notes: string[] } {
   const name = `${lowerFirst(op.sdkOperation)}WithOptions`;
   const parameters = sdk.methods.get(name);
   if (!parameters) throw new Error(`@alicloud/dingtalk ${sdk.version} ${sdk.module}: no Client.${name}`);
@@ -152,26 +164,27 @@ function sdkCall(op: GuideOperation, sdk: SdkModule, ns: string): { code: string
       args.push(JSON.stringify(value === undefined ? `<${p.name}>` : String(value)));
     }
   }
-  const call = `client.${name}(${args.join(", ")})`;
+  const call = `${client}.${name}(${args.join(", ")})`;
   lines.push(op.row.noBody ? `await ${call};` : `const { body } = await ${call};`);
   return { code: lines.join("\n"), notes };
 }
 
 function imspecCall(op: GuideOperation): string {
   const group = `dt.${op.row.tag}.${op.operationId}`;
-  const args: string[] = [];
-  if (op.params.length > 0) args.push(literal(op.params));
-  if (op.row.token === "user") {
-    if (args.length === 0) args.push("{}");
-    args.push("{ accessToken: userAccessToken }");
-  }
-  const call = `${group}(${args.join(", ")})`;
+  // A user token goes with every call of the operation, each page's too.
+  const withToken = (params: Array<[string, unknown]>) => {
+    const args = params.length > 0 ? [literal(params)] : [];
+    if (op.row.token === "user")
+      args.push(...(args.length ? [] : ["{}"]), "{ accessToken: userAccessToken }");
+    return args.join(", ");
+  };
+  const call = `${group}(${withToken(op.params)})`;
   const lines = [op.row.noBody ? `await ${call};` : `const body = await ${call};`];
   if (op.row.pagination) {
     const rest = op.params.filter(([n]) => n !== op.row.pagination?.cursorParam);
     lines.push(
       `// or every item of every page (imspec follows the cursor until \`hasMore\` is false):`,
-      `for await (const item of ${group}.iterate(${rest.length ? literal(rest) : ""})) console.log(item);`,
+      `for await (const item of ${group}.iterate(${withToken(rest)})) console.log(item);`,
     );
   }
   return lines.join("\n");
@@ -195,7 +208,7 @@ function setupSection(modules: string[]): string[] {
         "const config = new $OpenApi.Config({});",
         'config.protocol = "https";',
         'config.regionId = "central";',
-        ...modules.map((m) => `const client = new dingtalk${m}(config);`),
+        ...modules.map((m) => `const ${clientOf(m, modules)} = new dingtalk${m}(config);`),
         "// In CommonJS JavaScript the client class is the module's `default` export:",
         ...modules.map(
           (m) => `// const ${m} = require("@alicloud/dingtalk/${m}"); new ${m}.default(config);`,
@@ -219,11 +232,11 @@ function setupSection(modules: string[]): string[] {
 }
 
 /** One operation: the SDK call and the imspec call, and what differs. */
-function operationSection(op: GuideOperation, sdks: Map<string, SdkModule>): string[] {
+function operationSection(op: GuideOperation, sdks: Map<string, SdkModule>, modules: string[]): string[] {
   const module = sdkModuleOf(op.path);
   const sdk = sdks.get(module);
   if (!sdk) throw new Error(`no SDK module ${module}`);
-  const { code, notes } = sdkCall(op, sdk, `$dingtalk${module}`);
+  const { code, notes } = sdkCall(op, sdk, `$dingtalk${module}`, clientOf(module, modules));
   const out = [
     "",
     `### ${op.operationId}`,
@@ -279,7 +292,7 @@ export function renderGuide(ops: GuideOperation[], sdks: Map<string, SdkModule>)
       "nothing for operations without one. For the response and its request id, add `.withResponse()`: " +
       "`const { data, response, requestId } = await dt.contact.getLatestDingIndex().withResponse();`.",
   );
-  for (const op of ops) out.push(...operationSection(op, sdks));
+  for (const op of ops) out.push(...operationSection(op, sdks, modules));
   out.push("", ...PROSE);
   return `${out.join("\n")}\n`;
 }

@@ -4,11 +4,28 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { buildGuide, GUIDE_PATH, literal, sdkModuleOf } from "../../scripts/migration/guide.js";
+import { operations } from "../../generated/dingtalk/operations.js";
+import {
+  buildGuide,
+  GUIDE_PATH,
+  type GuideOperation,
+  guideOperations,
+  literal,
+  renderGuide,
+  sdkModuleOf,
+} from "../../scripts/migration/guide.js";
 import { readSdkModule } from "../../scripts/migration/sdk.js";
 import { ROOT } from "../support/repo-copy.js";
 
 const guide = buildGuide();
+/** The operations the guide covers, as the spec and the operation table give them. */
+const covered = guideOperations(
+  JSON.parse(readFileSync(path.join(ROOT, "generated/dingtalk/openapi.json"), "utf8")) as Record<
+    string,
+    unknown
+  >,
+  operations as unknown as Parameters<typeof guideOperations>[1],
+);
 const inGit = (() => {
   try {
     execFileSync("git", ["ls-files", "--error-unmatch", GUIDE_PATH], { cwd: ROOT, stdio: "ignore" });
@@ -35,9 +52,9 @@ describe(GUIDE_PATH, () => {
     ).toBe(true);
   });
 
-  it("has one section for each of the 13 contact operations, under the SDK's own names", () => {
+  it("has one section for each operation with an SDK counterpart, under the SDK's own names", () => {
     const sections = [...guide.matchAll(/^### (\w+)$/gm)].map((m) => m[1]);
-    expect(sections).toHaveLength(13);
+    expect(sections).toEqual(covered.map((op) => op.operationId));
     for (const name of [
       "UpdateDeptSettngTailFirst",
       "UpdateEmpAttrbuteVisibilitySetting",
@@ -63,7 +80,7 @@ describe(GUIDE_PATH, () => {
 
   it("shows imspec calls that type-check against the client", () => {
     const blocks = [...guide.matchAll(/^imspec:\n\n```ts\n([\s.\S]*?)\n```$/gm)].map((m) => m[1] as string);
-    expect(blocks).toHaveLength(13);
+    expect(blocks).toHaveLength(covered.length);
     const dir = mkdtempSync(path.join(tmpdir(), "imspec-guide-"));
     try {
       const file = path.join(dir, "guide.mts");
@@ -94,6 +111,46 @@ describe(GUIDE_PATH, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("renderGuide", () => {
+  it("names one SDK client per module when the guide needs several, and passes a user token to every page", () => {
+    const contact = covered[0] as GuideOperation;
+    const todo: GuideOperation = {
+      operationId: "queryOrgTodoTasks",
+      sdkOperation: "QueryOrgTodoTasks",
+      summary: "The org's to-do tasks of a user",
+      method: "POST",
+      path: "/v1.0/todo/users/{unionId}/org/tasks/query",
+      params: [
+        ["unionId", "u1"],
+        ["isDone", false],
+        ["nextToken", "0"],
+      ],
+      row: {
+        method: "POST",
+        path: "/v1.0/todo/users/{unionId}/org/tasks/query",
+        tag: "todo",
+        params: { unionId: "path", isDone: "body", nextToken: "body" },
+        token: "user",
+        pagination: { itemsField: "todoCards", cursorParam: "nextToken" },
+      },
+    };
+    const sdks = new Map(["contact_1_0", "todo_1_0"].map((m) => [m, readSdkModule(m)] as const));
+    const text = renderGuide([contact, todo], sdks);
+    expect(text.match(/^const \w+ = new dingtalk\w+\(config\);$/gm)).toEqual([
+      "const contact10Client = new dingtalkcontact_1_0(config);",
+      "const todo10Client = new dingtalktodo_1_0(config);",
+    ]);
+    expect(text).not.toMatch(/^const client = /m);
+    expect(text).toContain(
+      `contact10Client.${contact.sdkOperation.replace(/^./, (c) => c.toLowerCase())}WithOptions(`,
+    );
+    expect(text).toContain('todo10Client.queryOrgTodoTasksWithOptions("u1", request, headers,');
+    expect(text).toContain(
+      'for await (const item of dt.todo.queryOrgTodoTasks.iterate({ unionId: "u1", isDone: false }, { accessToken: userAccessToken })) console.log(item);',
+    );
   });
 });
 
