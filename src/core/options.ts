@@ -37,7 +37,10 @@ export type AccessTokenInput = string | (() => string | Promise<string>);
 export interface RequestOptions {
   /** Aborts the call, token wait, rate-limit wait and retries included, at once. */
   signal?: AbortSignal | undefined;
-  /** Per-attempt timeout in ms (default: the client's, 10 000); the token wait counts against it. */
+  /**
+   * Per-attempt timeout in ms (default: the client's, 10 000); the token wait counts against it. A
+   * wait for the rate budget is held to it too, and the exchange after such a wait has its own.
+   */
   timeout?: number | undefined;
   /** Retry overrides for this call, or `false` for a single attempt. */
   retry?: RetryOptions | false | undefined;
@@ -59,7 +62,10 @@ export type RateLimitOverrides = Partial<
 export interface CommonClientOptions {
   /** Overrides the spec's server URL (http or https; no credentials, query or fragment). */
   baseUrl?: string | undefined;
-  /** Per-attempt timeout in ms. Default 10 000. */
+  /**
+   * Per-attempt timeout in ms. Default 10 000. A wait for the rate budget is held to it, and the
+   * exchange after such a wait has its own.
+   */
   timeout?: number | undefined;
   retry?: RetryOptions | false | undefined;
   /** Headers sent with every request (not `host`, `content-length`, `transfer-encoding`, `connection`). */

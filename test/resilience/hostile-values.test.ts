@@ -274,6 +274,19 @@ describe("rate-limit options and stores", () => {
     expect(apiRequests()).toEqual([]);
   });
 
+  it("a call its budget held back for most of its timeout is then sent with a timeout of its own", async () => {
+    // The second call waits about a second for its budget, then the server takes 400 ms: with what
+    // the wait left of 1.3 s, it would reach the server only to time out, its outcome unknown.
+    server.on("GET", INVITES, async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      json(res, 200, { ok: true });
+    });
+    const dt = dingtalk({ timeout: 1_300, rateLimit: { "app-operation": { calls: 1, seconds: 1 } } });
+    const outcomes = await Promise.all([settle(invites(dt)), settle(invites(dt))]);
+    expect(outcomes.map((o) => o.error)).toEqual([undefined, undefined]);
+    expect(apiRequests()).toHaveLength(2);
+  });
+
   it("calls that time out waiting for their budget leave the queue: a later call is not held behind them", async () => {
     const dt = dingtalk({ timeout: 300, rateLimit: { "app-operation": { calls: 1, seconds: 1 } } });
     const burst = await Promise.all(Array.from({ length: 6 }, () => settle(invites(dt))));
