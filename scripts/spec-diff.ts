@@ -86,7 +86,11 @@ async function specsAt(ref: string): Promise<Map<string, Json>> {
       typeof api.root === "string" ? [[name, path.posix.normalize(api.root)]] : [],
     );
     // Each root's top folder whole: a spec may refer to files beside its own folder (specs/shared/).
-    const folders = [...new Set(roots.map(([, root]) => (root as string).split("/")[0] as string))];
+    const folders = [
+      ...new Set(
+        roots.map(([, root]) => ((root as string).includes("/") ? (root as string).split("/")[0] : ".")),
+      ),
+    ] as string[];
     const files = git(["ls-tree", "-r", "--name-only", ref, "--", ...folders])
       .split("\n")
       .filter(Boolean);

@@ -38,6 +38,10 @@ interface Shape {
   types: Set<string>;
   /** Allowed values, when the schema restricts them. */
   values: Set<string> | undefined;
+  /** `x-imspec-open-enum`: the listed values and any other (the type `0 | 1 | (number & {})`). */
+  open: boolean;
+  /** Cut short by the depth limit somewhere inside. */
+  partial?: boolean;
   properties: Map<string, Json>;
   required: Set<string>;
   items: Json | undefined;
@@ -72,19 +76,39 @@ function valuesOf(schema: Json): Set<string> | undefined {
   return undefined;
 }
 
+/**
+ * Each schema's shape, once per document: the properties it merges are then the same objects every
+ * time it is read, so `compareShapes` knows a cycle through them (built anew at each level, they
+ * nested deeper and deeper). Per document: the same inline object may sit in two documents.
+ */
+const shapeCache = new WeakMap<Json, WeakMap<Json, Shape>>();
+
 /** Flattens `allOf` (all apply) and `oneOf`/`anyOf` (any may apply) into one shape. */
 export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
   const schema = resolve(document, raw);
+  let known = shapeCache.get(document);
+  if (!known) shapeCache.set(document, (known = new WeakMap()));
+  const cached = known.get(schema);
+  if (cached) return cached;
+  const shape = flatten(document, schema, depth);
+  // Cut short by the depth limit, a shape is not the schema's whole: it is not kept.
+  if (!shape.partial) known.set(schema, shape);
+  return shape;
+}
+
+function flatten(document: Json, schema: Json, depth: number): Shape {
   const shape: Shape = {
     types: typesOf(schema),
     values: valuesOf(schema),
+    open: schema["x-imspec-open-enum"] === true,
     properties: new Map(Object.entries((schema.properties ?? {}) as Record<string, Json>)),
     required: new Set(Array.isArray(schema.required) ? schema.required.map(String) : []),
     items: schema.items as Json | undefined,
   };
-  if (depth > MAX_DEPTH) return shape;
+  if (depth > MAX_DEPTH) return Object.assign(shape, { partial: true });
   for (const part of (schema.allOf ?? []) as unknown[]) {
     const s = shapeOf(document, part, depth + 1);
+    if (s.partial) shape.partial = true;
     if (shape.types.size === 0) shape.types = s.types;
     else if (s.types.size > 0) shape.types = new Set([...shape.types].filter((t) => s.types.has(t)));
     if (s.values) shape.values = shape.values ? intersect(shape.values, s.values) : s.values;
@@ -95,6 +119,7 @@ export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
   const variants = [...((schema.oneOf ?? []) as unknown[]), ...((schema.anyOf ?? []) as unknown[])];
   if (variants.length > 0) {
     const shapes = variants.map((v) => shapeOf(document, v, depth + 1));
+    if (shapes.some((v) => v.partial)) shape.partial = true;
     if (shape.types.size === 0 && shapes.every((s) => s.types.size > 0)) {
       shape.types = new Set(shapes.flatMap((s) => [...s.types]));
     }
@@ -178,6 +203,7 @@ function compareShapes(
     else if (a.values && b.values) {
       const added = [...b.values].filter((v) => !a.values?.has(v));
       if (added.length) report("caution", at, `may now be ${list(added)}`);
+      if (b.open && !a.open) report("caution", at, "may now be values beyond the listed ones (an open enum)");
     }
   }
   for (const [name, schema] of a.properties) {
@@ -275,7 +301,9 @@ function dataOf(document: Json, body: unknown): unknown {
     const status = shapeOf(document, variant).properties.get(statusField);
     // A variant without the status is a success only where the status is optional (`{ errcode?: 0 }`).
     if (!status) return envelope.statusOptional === true;
-    return shapeOf(document, status).values?.has(success) === true;
+    // Exactly the success status: `Extract<Body, { status: 0 }>` leaves out a status of `0 | 5`.
+    const values = shapeOf(document, status).values;
+    return values?.size === 1 && values.has(success);
   });
   const data =
     succeeding.length === 0 ? body : succeeding.length === 1 ? succeeding[0] : { anyOf: succeeding };
@@ -309,7 +337,9 @@ function compareMethod(
     report("breaking", "tags", `method moved from the ${tagOf(a)} group to the ${tagOf(b)} group`);
   const optional = (document: Json, op: Operation) =>
     successResponse(document, op)?.["x-imspec-optional-body"] === true;
-  if (!optional(before, a) && optional(after, b)) report("breaking", "result", "may now be undefined");
+  // From no body (`void`) to an optional one, nobody read a result to miss.
+  if (!optional(before, a) && optional(after, b) && resultSchema(before, a) !== undefined)
+    report("breaking", "result", "may now be undefined");
   const pages = (document: Json, op: Operation) => {
     const pagination = resolve(document, op.op["x-imspec-pagination"]);
     return Object.keys(pagination).length

@@ -689,9 +689,9 @@ export class Engine {
       // An aborted call is never sent, however late the abort came.
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
       const url = this.#authorize(request.url, headers, token, op);
-      // Held back by its budget, the exchange has a timeout of its own: sent with what the wait left,
-      // a call could reach the server only to time out, its outcome unknown.
-      const sendBy = waited > 0 ? Date.now() + timeout : deadline;
+      // The wait for the budget does not count against the exchange (the token wait does): sent with
+      // what that wait left, a call could reach the server only to time out, its outcome unknown.
+      const sendBy = deadline + waited;
       const outcome = await this.#exchange(request, url, headers, signal, sendBy);
       if ("failure" in outcome && signal?.aborted) throw failed(new AbortError(op), attempt);
       // Learnt again as the answer is read: however many tokens other calls brought meanwhile, this

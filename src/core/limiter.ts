@@ -95,16 +95,20 @@ function idOf(budgets: readonly Budget[]): string {
  */
 async function serveQueue(store: LimiterStore, now: () => number, queue: Queue, emptied: () => void) {
   for (let head = queue.waiters[0]; head; head = queue.waiters[0]) {
+    // Woken when the head leaves: during its take too, so that a store that never answers holds up
+    // only the callers that wait for it, not every later call of the key.
+    const woken = new AbortController();
+    queue.woken = woken;
+    const left = new Promise<number>((resolve) => onAbort(woken.signal, () => resolve(0)));
     // Called in a promise: a store that throws, or answers other than with a promise, cannot escape.
-    const wait = await Promise.resolve(head.budgets)
+    const taken = Promise.resolve(head.budgets)
       .then((budgets) => store.take(budgets, now(), head.deadline && head.deadline - Date.now()))
       .then(waitOf, () => 0);
+    const wait = await Promise.race([taken, left]);
     // A head aborted during the take has left (rejected); a budget that take got stays spent.
     if (queue.waiters[0] !== head) continue;
-    if (wait > 0) {
-      queue.woken = new AbortController();
-      await sleep(wait, queue.woken.signal).catch(() => undefined);
-    } else if (queue.waiters.shift()) head.go(Math.max(0, now() - head.since));
+    if (wait > 0) await sleep(wait, woken.signal).catch(() => undefined);
+    else if (queue.waiters.shift()) head.go(Math.max(0, now() - head.since));
   }
   emptied();
 }

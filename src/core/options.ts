@@ -39,7 +39,7 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /**
    * Per-attempt timeout in ms (default: the client's, 10 000); the token wait counts against it. A
-   * wait for the rate budget is held to it too, and the exchange after such a wait has its own.
+   * wait for the rate budget is held to it too, but does not count against the exchange after it.
    */
   timeout?: number | undefined;
   /** Retry overrides for this call, or `false` for a single attempt. */
@@ -63,8 +63,8 @@ export interface CommonClientOptions {
   /** Overrides the spec's server URL (http or https; no credentials, query or fragment). */
   baseUrl?: string | undefined;
   /**
-   * Per-attempt timeout in ms. Default 10 000. A wait for the rate budget is held to it, and the
-   * exchange after such a wait has its own.
+   * Per-attempt timeout in ms. Default 10 000. A wait for the rate budget is held to it, but does
+   * not count against the exchange after it.
    */
   timeout?: number | undefined;
   retry?: RetryOptions | false | undefined;

@@ -333,4 +333,23 @@ describe("createRateLimiter (its own clock)", () => {
     for (let i = 0; i < 2_000; i++) await rl.acquire(budgets);
     expect(performance.now() - started).toBeLessThan(500);
   });
+
+  it("a store's take that never answers holds up only its callers: once they leave, the next call goes", async () => {
+    let takes = 0;
+    const store: LimiterStore = {
+      take: () => (++takes === 1 ? new Promise<number>(() => {}) : Promise.resolve(0)),
+    };
+    const rl = createRateLimiter({ store });
+    const budgets = [budget("k", 10)];
+    const first = new AbortController();
+    const left = rl.acquire(budgets, first.signal).catch((error: unknown) => `left: ${String(error)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    first.abort("gave up"); // as the engine does at the call's deadline
+    expect(await left).toBe("left: gave up");
+    const later = await Promise.race([
+      rl.acquire(budgets).then(() => "went"),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting after 1 s"), 1_000)),
+    ]);
+    expect({ later, takes }).toEqual({ later: "went", takes: 2 });
+  });
 });

@@ -351,6 +351,28 @@ describe("compareDocuments", () => {
       ]);
     });
 
+    it("a variant whose status may be the success status or another is not the success branch", () => {
+      // `Extract<Body, { status: 0 }>` leaves out a variant typed `0 | 5`: the data is the `const 0` one.
+      const body = (data: Json) => ({
+        oneOf: [
+          object({ status: { const: 0 }, result: data }),
+          object({ status: { enum: [0, 5] }, result: object({ x: str }) }),
+        ],
+      });
+      const envelope = {
+        statusField: "status",
+        messageField: "message",
+        resultField: "result",
+        successStatus: 0,
+      };
+      const before = {
+        ...doc({ a: { result: body(object({ x: str, y: str })) } }),
+        "x-imspec-envelope": envelope,
+      };
+      const after = { ...doc({ a: { result: body(object({ y: str })) } }), "x-imspec-envelope": envelope };
+      expect(summary(compareDocuments(before, after))).toEqual(["breaking a result.x: field removed"]);
+    });
+
     it("the error branch changing is nothing callers' data shows", () => {
       const before = workplus(object({ records: str }));
       const after = { ...workplus(object({ records: str })) } as Json;
@@ -367,6 +389,73 @@ describe("compareDocuments", () => {
     const before = doc({ a: { result: part(object({ id: str, name: str })) } });
     const after = doc({ a: { result: part(object({ id: str })) } });
     expect(summary(compareDocuments(before, after))).toEqual(["breaking a result.data.name: field removed"]);
+  });
+
+  it.each<[string, Record<string, Json>, (schemas: Record<string, Json>) => void, string[]]>([
+    [
+      "by both variants of a oneOf",
+      {
+        Node: { oneOf: [{ $ref: "#/components/schemas/Folder" }, { $ref: "#/components/schemas/File" }] },
+        Folder: object({
+          kind: { const: "folder" },
+          size: { type: "integer" },
+          parent: { $ref: "#/components/schemas/Node" },
+        }),
+        File: object({
+          kind: { const: "file" },
+          size: { type: "integer" },
+          parent: { $ref: "#/components/schemas/Node" },
+        }),
+      },
+      (schemas) => {
+        for (const name of ["Folder", "File"]) delete (schemas[name]?.properties as Json).size;
+      },
+      // Once at the top, once through the merged `parent`, whose next level is the same pair again.
+      ["breaking a result.size: field removed", "breaking a result.parent.size: field removed"],
+    ],
+    [
+      "by both parts of an allOf",
+      {
+        Node: {
+          allOf: [
+            { $ref: "#/components/schemas/Base" },
+            object({ parent: { $ref: "#/components/schemas/Node" } }),
+          ],
+        },
+        Base: object({ id: str, parent: { $ref: "#/components/schemas/Node" } }),
+      },
+      (schemas) => {
+        delete (schemas.Base?.properties as Json).id;
+      },
+      ["breaking a result.id: field removed", "breaking a result.parent.id: field removed"],
+    ],
+  ])("compares a self-reference declared %s, and finds a change inside it", (_, schemas, edit, want) => {
+    // The merged property was a new object at every level: the cycle went unseen, and the work grew
+    // fourfold every two levels (out of memory before the depth limit).
+    const before = doc({ a: { result: { $ref: "#/components/schemas/Node" } } }, schemas);
+    expect(compareDocuments(before, structuredClone(before))).toEqual([]);
+    const after = structuredClone(before);
+    edit((after.components as { schemas: Record<string, Json> }).schemas);
+    expect(summary(compareDocuments(before, after))).toEqual(want);
+  });
+
+  it("a result that had no body and may now be absent is no change callers would notice", () => {
+    const before = doc({ a: {} });
+    const after = doc({ a: { result: object({ id: str }) } });
+    ((((after.paths as Json)["/v1/a"] as Json).get as Json).responses as { "200": Json })["200"][
+      "x-imspec-optional-body"
+    ] = true;
+    expect(summary(compareDocuments(before, after))).toEqual([]);
+  });
+
+  it("a response enum made open is a caution", () => {
+    const before = doc({ a: { result: object({ kind: { type: "integer", enum: [0, 1] } }) } });
+    const after = doc({
+      a: { result: object({ kind: { type: "integer", enum: [0, 1], "x-imspec-open-enum": true } }) },
+    });
+    expect(summary(compareDocuments(before, after))).toEqual([
+      "caution a result.kind: may now be values beyond the listed ones (an open enum)",
+    ]);
   });
 
   it("compares a schema that refers to itself twice, and finds a change inside it once per path", () => {

@@ -287,6 +287,24 @@ describe("rate-limit options and stores", () => {
     expect(apiRequests()).toHaveLength(2);
   });
 
+  it("the token wait still counts against the exchange when the budget held the call a moment", async () => {
+    // The token comes after 800 ms of a 1 s timeout; the budget holds the second call about a ms.
+    server.on("GET", INVITES, () => {}); // never answers
+    server.on("POST", TOKEN_PATH, (_req, res) => {
+      setTimeout(() => json(res, 200, { accessToken: "slow-token-Zs5-0123456789", expireIn: 7200 }), 800);
+    });
+    const dt = dingtalk({ timeout: 1_000, rateLimit: { "app-operation": { calls: 1_000, seconds: 1 } } });
+    const started = Date.now();
+    const ended = (p: Promise<{ error?: unknown }>) =>
+      p.then((o) => ({ error: o.error, ms: Date.now() - started }));
+    const outcomes = await Promise.all([ended(settle(invites(dt))), ended(settle(invites(dt)))]);
+    for (const { error, ms } of outcomes) {
+      expect(error).toBeInstanceOf(TimeoutError);
+      // About 1 000 ms: the budget's moment is not a whole new timeout.
+      expect(ms).toBeLessThan(1_500);
+    }
+  });
+
   it("calls that time out waiting for their budget leave the queue: a later call is not held behind them", async () => {
     const dt = dingtalk({ timeout: 300, rateLimit: { "app-operation": { calls: 1, seconds: 1 } } });
     const burst = await Promise.all(Array.from({ length: 6 }, () => settle(invites(dt))));
