@@ -86,8 +86,8 @@ const shapeCache = new WeakMap<Json, WeakMap<Json, Shape>>();
 /** Flattens `allOf` (all apply) and `oneOf`/`anyOf` (any may apply) into one shape. */
 export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
   const schema = resolve(document, raw);
-  let known = shapeCache.get(document);
-  if (!known) shapeCache.set(document, (known = new WeakMap()));
+  const known = shapeCache.get(document) ?? new WeakMap<Json, Shape>();
+  shapeCache.set(document, known);
   const cached = known.get(schema);
   if (cached) return cached;
   const shape = flatten(document, schema, depth);
