@@ -23,7 +23,10 @@ export function parsePrefer(header: string | string[] | undefined): Prefer {
     const key = (match[1] as string).toLowerCase();
     const value = match[2] as string;
     if (key === "example") out.example = value;
-    else if (key === "code" && /^\d{3}$/.test(value)) out.code = Number(value);
+    // A final status: a 1xx would be sent as an interim answer and leave the client waiting.
+    else if (key === "code" && /^[2-9]\d{2}$/.test(value)) out.code = Number(value);
+    else if (key === "code" && /^\d{3}$/.test(value))
+      out.unusable = `Prefer: code=${value} is not a final HTTP status (200 to 999)`;
     else if (key === "code") out.unusable = `Prefer: code=${value} is not an HTTP status (three digits)`;
   }
   return out;

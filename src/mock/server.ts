@@ -742,7 +742,8 @@ export class MockServer {
       reply = json(404, { message: `imspec mock: no API at ${url.pathname}; ${where.join(", ")}` });
     } else {
       // The token query parameter is checked by the security handlers, not as an operation parameter.
-      const query: Record<string, string | string[]> = {};
+      // No prototype: `__proto__` or `constructor` is a name like any other (one the spec refuses).
+      const query: Record<string, string | string[]> = Object.create(null);
       for (const [name, value] of url.searchParams) {
         if (served.authQuery.has(name)) continue;
         const seen = query[name];

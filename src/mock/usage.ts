@@ -82,10 +82,18 @@ export function usageLines(
     const body = firstExample(media);
     const data =
       body === undefined ? "" : ` -H 'content-type: application/json' -d ${quote(JSON.stringify(body))}`;
+    // Its required query parameters too (WeCom's gettoken takes corpid and corpsecret there).
+    const query = new URLSearchParams();
+    for (const parameter of (operation.parameters ?? []) as Json[]) {
+      const value = firstExample(parameter) ?? firstExample(parameter.schema as Json | undefined);
+      if (parameter.in === "query" && parameter.required && value !== undefined)
+        query.set(String(parameter.name), String(value));
+    }
+    const search = query.size ? `?${query}` : "";
     const seconds = lifetimeSeconds ?? issuing.lifetimeSeconds;
     lines.push(
       `  a token (any credentials work; it lives ${seconds} s, field ${issuing.token}):`,
-      `  curl -s -X ${where.method} ${quote(`${url}${where.path}`)}${data}`,
+      `  curl -s -X ${where.method} ${quote(`${url}${where.path}${search}`)}${data}`,
     );
   }
   const place = profile.places.find((p) => p.kind === "app");

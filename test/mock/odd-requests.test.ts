@@ -1,0 +1,88 @@
+/**
+ * Requests a client or a person with curl may send the mock that the spec does not foresee: each gets
+ * the API's own refusal or a plain 400, never an untyped 500 or an answer that never ends. And the
+ * token request `imspec mock` prints for each API works as printed.
+ */
+import { type MockServer, startMockServer } from "imspec/mock";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { usageLines } from "../../src/mock/usage.js";
+
+type Json = Record<string, unknown>;
+
+/** An API whose operation documents a `default` response, as many specs do. */
+const withDefault: Json = {
+  openapi: "3.1.0",
+  info: { title: "Def", version: "1" },
+  paths: {
+    "/ping": {
+      get: {
+        operationId: "ping",
+        responses: {
+          "200": { description: "ok", content: { "application/json": { example: { ok: true } } } },
+          default: {
+            description: "error",
+            content: { "application/json": { example: { code: "x", message: "y" } } },
+          },
+        },
+      },
+    },
+  },
+};
+
+let mock: MockServer;
+beforeAll(async () => {
+  mock = await startMockServer({ documents: { def: withDefault } });
+});
+afterAll(() => mock?.stop());
+
+describe("a query key named like an object's own members", () => {
+  it.each([
+    ["__proto__ once", "&__proto__=a"],
+    ["__proto__ twice", "&__proto__=a&__proto__=b"],
+    ["constructor", "&constructor=x"],
+  ])("%s: refused as a parameter the spec does not have, in the API's envelope", async (_, extra) => {
+    const token = mock.issueToken("wecom");
+    const res = await fetch(
+      `${mock.urlOf("wecom")}/cgi-bin/user/get?userid=zhangsan&access_token=${token}${extra}`,
+    );
+    expect(res.status).toBe(200); // WeCom answers errors in the envelope, with HTTP 200
+    expect((await res.json()) as Json).toMatchObject({ errcode: 400 });
+  });
+});
+
+describe("Prefer: code= on an operation with a default response", () => {
+  it.each(["000", "102", "199"])("code=%s is no final status: a 400 at once", async (code) => {
+    const res = await fetch(`${mock.urlOf("def")}/ping`, {
+      headers: { prefer: `code=${code}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(`Prefer: code=${code} is not a final HTTP status`);
+  });
+
+  it("code=503 is served from the default response", async () => {
+    const res = await fetch(`${mock.urlOf("def")}/ping`, { headers: { prefer: "code=503" } });
+    expect(res.status).toBe(503);
+  });
+});
+
+describe("the token request printed for each API", () => {
+  it("works as printed, and answers a token", async () => {
+    const printed = mock.apis
+      .filter((api) => api !== "def")
+      .map((api) =>
+        usageLines(api, mock.documentOf(api), mock.urlOf(api)).find((l) => l.includes("curl -s -X")),
+      );
+    expect(printed.every((line) => line !== undefined)).toBe(true);
+    for (const line of printed as string[]) {
+      const m = /-X (\w+) '([^']+)'(?: -H 'content-type: application\/json' -d '(.*)')?$/.exec(line.trim());
+      expect(m, line).toBeTruthy();
+      const [, method, url, data] = m as RegExpExecArray;
+      const res = await fetch(url as string, {
+        method: method as string,
+        ...(data ? { headers: { "content-type": "application/json" }, body: data } : {}),
+      });
+      expect(JSON.stringify(await res.json()), line).toMatch(/"access_?[tT]oken"/);
+    }
+  });
+});
