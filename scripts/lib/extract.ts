@@ -379,10 +379,15 @@ function statusCodesOf(raw: unknown): StatusCode[] {
   return codes.sort((a, b) => a.status - b.status);
 }
 
-function jsonMedia(content: unknown): Json | undefined {
+/** The media type of a content map that is some spelling of JSON, if any. */
+function jsonKey(content: unknown): string | undefined {
   if (!isObject(content)) return undefined;
-  const key = Object.keys(content).find((type) => /^application\/(.+\+)?json\b/.test(type));
-  return key ? (content[key] as Json) : undefined;
+  return Object.keys(content).find((type) => /^application\/(.+\+)?json\b/.test(type));
+}
+
+function jsonMedia(content: unknown): Json | undefined {
+  const key = jsonKey(content);
+  return key ? ((content as Json)[key] as Json) : undefined;
 }
 
 /**
@@ -391,9 +396,8 @@ function jsonMedia(content: unknown): Json | undefined {
  * `+json`) would compile to a type that does not exist.
  */
 function plainJson(content: unknown, at: ReadonlyArray<string>): void {
-  if (!isObject(content) || Object.hasOwn(content, "application/json")) return;
-  const key = Object.keys(content).find((type) => /^application\/(.+\+)?json\b/.test(type));
-  if (key)
+  const key = jsonKey(content);
+  if (key !== undefined && !Object.hasOwn(content as Json, "application/json"))
     throw new SpecError(
       `the media type "${key}": the clients read a JSON body as "application/json" (JSON is UTF-8 by definition, no charset needed)`,
       [...at, "content", key],
@@ -450,7 +454,7 @@ function paramsOf(
   doc: Json,
   pathItem: Json,
   operation: Json,
-  at: { where: string; path: string; operationId: string },
+  at: { where: string; path: string; methodKey: string; operationId: string },
 ) {
   const { where, path, operationId } = at;
   const params: OperationInfo["params"] = [];
@@ -494,8 +498,7 @@ function paramsOf(
   }
   const requestBody = deref<Json>(doc, operation.requestBody);
   if (requestBody) {
-    const method = where.slice(0, where.indexOf(" ")).toLowerCase();
-    plainJson(requestBody.content, ["paths", path, method, "requestBody"]);
+    plainJson(requestBody.content, ["paths", path, at.methodKey, "requestBody"]);
     const media = jsonMedia(requestBody.content);
     if (!media) throw new SpecError(`${operationId}: only JSON request bodies are supported`);
     const schema = deref<Json>(doc, media.schema);
@@ -510,6 +513,13 @@ function paramsOf(
   return { params, sources, seen };
 }
 
+/** The key of the first 2xx response, the one the clients read (spec:diff reads the same one). */
+export function successKeyOf(responses: Json): string | undefined {
+  return Object.keys(responses)
+    .filter((code) => /^2\d\d$/.test(code))
+    .sort()[0];
+}
+
 /** The first 2xx response: its status, and whether it has a (possibly optional) JSON body. The
  * client and the mock read that one only: `x-imspec-optional-body` on any other would be ignored. */
 function successOf(
@@ -518,9 +528,7 @@ function successOf(
   operationId: string,
   at: ReadonlyArray<string>,
 ): OperationInfo["success"] {
-  const successKey = Object.keys(responses)
-    .filter((code) => /^2\d\d$/.test(code))
-    .sort()[0];
+  const successKey = successKeyOf(responses);
   for (const code of Object.keys(responses))
     if (code !== successKey && deref<Json>(doc, responses[code])?.["x-imspec-optional-body"] !== undefined)
       throw new SpecError(
@@ -547,7 +555,12 @@ export function extractOperation(
   const method = methodKey.toUpperCase() as HttpMethod;
   const where = `${method} ${path}`;
   const { operationId, tag } = namesOf(operation, where);
-  const { params, sources, seen } = paramsOf(doc, pathItem, operation, { where, path, operationId });
+  const { params, sources, seen } = paramsOf(doc, pathItem, operation, {
+    where,
+    path,
+    methodKey,
+    operationId,
+  });
   const responses = (deref<Json>(doc, operation.responses) ?? {}) as Json;
   const info: OperationInfo = {
     operationId,

@@ -17,7 +17,7 @@
  *   added     a new operation, or pagination on one, for the changelog
  */
 
-import { deref } from "../lib/extract.js";
+import { deref, successKeyOf } from "../lib/extract.js";
 
 type Json = Record<string, unknown>;
 
@@ -86,8 +86,11 @@ const shapeCache = new WeakMap<Json, WeakMap<Json, Shape>>();
 /** Flattens `allOf` (all apply) and `oneOf`/`anyOf` (any may apply) into one shape. */
 export function shapeOf(document: Json, raw: unknown, depth = 0): Shape {
   const schema = resolve(document, raw);
-  const known = shapeCache.get(document) ?? new WeakMap<Json, Shape>();
-  shapeCache.set(document, known);
+  let known = shapeCache.get(document);
+  if (!known) {
+    known = new WeakMap();
+    shapeCache.set(document, known);
+  }
   const cached = known.get(schema);
   if (cached) return cached;
   const shape = flatten(document, schema, depth);
@@ -174,10 +177,10 @@ function compareShapes(
   direction: Direction,
   at: string,
   report: (severity: Severity, at: string, message: string) => void,
-  depth = 0,
   within: ReadonlyArray<readonly [Json, Json]> = [],
 ): void {
-  if (depth > MAX_DEPTH) return;
+  // `within` is the path of pairs down to here: its length is the depth.
+  if (within.length > MAX_DEPTH) return;
   // A pair of schemas met again below itself is a cycle (a tree's `children`, a user's `manager`):
   // what it holds is being compared already. Without this, two such fields doubled the work per level.
   const pair = [resolve(document.before, before), resolve(document.after, after)] as const;
@@ -219,7 +222,7 @@ function compareShapes(
     if (direction === "output" && a.required.has(name) && !b.required.has(name)) {
       report("breaking", field, "no longer always present");
     }
-    compareShapes(document, schema, next, direction, field, report, depth + 1, path);
+    compareShapes(document, schema, next, direction, field, report, path);
   }
   if (direction === "input") {
     for (const name of b.required) {
@@ -227,8 +230,7 @@ function compareShapes(
         report("breaking", `${at}.${name}`, "new required parameter");
     }
   }
-  if (a.items && b.items)
-    compareShapes(document, a.items, b.items, direction, `${at}[]`, report, depth + 1, path);
+  if (a.items && b.items) compareShapes(document, a.items, b.items, direction, `${at}[]`, report, path);
 }
 
 interface Operation {
@@ -313,10 +315,8 @@ function dataOf(document: Json, body: unknown): unknown {
 
 /** The first 2xx response, resolved, as the generator reads it (lib/extract.ts `successOf`). */
 function successResponse(document: Json, operation: Operation): Json | undefined {
-  const responses = (operation.op.responses ?? {}) as Record<string, unknown>;
-  const first = Object.keys(responses)
-    .filter((code) => /^2\d\d$/.test(code))
-    .sort()[0];
+  const responses = (operation.op.responses ?? {}) as Json;
+  const first = successKeyOf(responses);
   return first === undefined ? undefined : resolve(document, responses[first]);
 }
 
@@ -330,6 +330,7 @@ function compareMethod(
   a: Operation,
   after: Json,
   b: Operation,
+  hadResult: boolean,
   report: (severity: Severity, at: string, message: string) => void,
 ): void {
   const tagOf = (op: Operation) => (Array.isArray(op.op.tags) ? String(op.op.tags[0]) : undefined);
@@ -338,7 +339,7 @@ function compareMethod(
   const optional = (document: Json, op: Operation) =>
     successResponse(document, op)?.["x-imspec-optional-body"] === true;
   // From no body (`void`) to an optional one, nobody read a result to miss.
-  if (!optional(before, a) && optional(after, b) && resultSchema(before, a) !== undefined)
+  if (hadResult && !optional(before, a) && optional(after, b))
     report("breaking", "result", "may now be undefined");
   const pages = (document: Json, op: Operation) => {
     const pagination = resolve(document, op.op["x-imspec-pagination"]);
@@ -373,10 +374,10 @@ export function compareDocuments(before: Json, after: Json): Change[] {
     }
     const report = (severity: Severity, at: string, message: string) =>
       changes.push({ severity, operation: id, at, message });
-    compareMethod(before, a, after, b, report);
-    compareShapes(docs, paramsSchema(before, a), paramsSchema(after, b), "input", "params", report);
     const resultBefore = resultSchema(before, a);
     const resultAfter = resultSchema(after, b);
+    compareMethod(before, a, after, b, resultBefore !== undefined, report);
+    compareShapes(docs, paramsSchema(before, a), paramsSchema(after, b), "input", "params", report);
     if (resultBefore !== undefined && resultAfter === undefined)
       report("breaking", "result", "response body removed");
     else if (resultBefore !== undefined)
