@@ -92,6 +92,11 @@ export async function listGenerated(
   return { stale, extra, previous };
 }
 
+/** Removes what a failed run left (temporary files, folders it made), whatever can be removed. */
+async function removeAll(paths: string[]): Promise<void> {
+  for (const leftover of paths) await rm(leftover, { recursive: true, force: true }).catch(() => {});
+}
+
 /** Puts back what each output held before this run; returns those it could not. */
 async function putBack(files: string[], previous: Map<string, string | null>): Promise<string[]> {
   const failed: string[] = [];
@@ -139,8 +144,7 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
       staged.push({ temporary, target });
       await writeFile(temporary, outputs.get(file) as string);
     } catch (error) {
-      const undo = [...staged.map((s) => s.temporary), ...made.reverse()];
-      for (const leftover of undo) await rm(leftover, { recursive: true, force: true }).catch(() => {});
+      await removeAll([...staged.map((s) => s.temporary), ...made.reverse()]);
       throw new OutputError(`${file}: cannot be written (${(error as Error).message})`);
     }
   }
@@ -150,11 +154,10 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
     try {
       await rename(temporary, target);
     } catch (error) {
-      for (const left of staged.slice(i)) await rm(left.temporary, { force: true }).catch(() => {});
+      await removeAll(staged.slice(i).map((s) => s.temporary));
       const done = staged.slice(0, i).map((s) => path.relative(ROOT, s.target));
       const kept = await putBack(done, previous);
-      if (!kept.length)
-        for (const dir of made.reverse()) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      if (!kept.length) await removeAll(made.reverse());
       const file = path.relative(ROOT, target);
       const why = `${file}: cannot be replaced (${(error as Error).message})`;
       throw kept.length

@@ -15,10 +15,10 @@
  *
  * Both sides are bundled with @redocly/openapi-core from the spec files themselves (not from
  * generated/), so an edit is checked before `npm run generate`. The base's files are read with
- * `git show REF:path` into a temporary folder; the base's redocly.yaml says which APIs it had.
+ * `git archive REF` into a temporary folder; the base's redocly.yaml says which APIs it had.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -82,27 +82,32 @@ async function specsAt(ref: string): Promise<Map<string, Json>> {
   const dir = mkdtempSync(path.join(tmpdir(), "imspec-spec-diff-"));
   try {
     // As the registry is read now: `./specs/x.yaml` is `specs/x.yaml`.
-    const roots = Object.entries(registry.apis ?? {}).flatMap(([name, api]) =>
-      typeof api.root === "string" ? [[name, path.posix.normalize(api.root)]] : [],
+    const roots = Object.entries(registry.apis ?? {}).flatMap(
+      ([name, api]): Array<[string, string]> =>
+        typeof api.root === "string" ? [[name, path.posix.normalize(api.root)]] : [],
     );
     // Each root's top folder whole: a spec may refer to files beside its own folder (specs/shared/).
     const folders = [
-      ...new Set(
-        roots.map(([, root]) => ((root as string).includes("/") ? (root as string).split("/")[0] : ".")),
-      ),
-    ] as string[];
-    const files = git(["ls-tree", "-r", "--name-only", ref, "--", ...folders])
-      .split("\n")
-      .filter(Boolean);
-    for (const file of files) {
-      mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
-      writeFileSync(path.join(dir, file), execFileSync("git", ["show", `${ref}:${file}`], { cwd: ROOT }));
+      ...new Set(roots.map(([, root]) => (root.includes("/") ? root.slice(0, root.indexOf("/")) : "."))),
+    ];
+    // Every file of them in one archive, unpacked once: not a `git show` per file.
+    const files = folders.length
+      ? git(["ls-tree", "-r", "--name-only", ref, "--", ...folders])
+          .split("\n")
+          .filter(Boolean)
+      : [];
+    if (files.length) {
+      const archive = execFileSync("git", ["archive", "--format=tar", ref, "--", ...folders], {
+        cwd: ROOT,
+        maxBuffer: 1 << 30,
+      });
+      execFileSync("tar", ["-x", "-C", dir], { input: archive });
     }
     const out = new Map<string, Json>();
     for (const [name, root] of roots) {
       // Registered before its spec was written: the API did not exist yet at that ref.
-      if (!files.includes(root as string)) continue;
-      out.set(name as string, await bundleFile(path.join(dir, root as string)));
+      if (!files.includes(root)) continue;
+      out.set(name, await bundleFile(path.join(dir, root)));
     }
     return out;
   } finally {

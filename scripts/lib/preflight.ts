@@ -149,8 +149,7 @@ function readText(file: string): string {
     for (let from = 0, i = lossy.indexOf("\uFFFD"); i >= 0; from = i + 1, i = lossy.indexOf("\uFFFD", from)) {
       offset += Buffer.byteLength(lossy.slice(from, i));
       if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) {
-        const before = lossy.slice(0, i).split("\n");
-        const at = `${path.relative(ROOT, file)}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+        const at = whereInText(file, lossy, i);
         const byte = `0x${(bytes[offset] ?? 0).toString(16).padStart(2, "0")}`;
         throw new SpecError(`${at}: a byte that is not UTF-8 (${byte}): a spec file must be UTF-8 text`);
       }
@@ -163,8 +162,7 @@ function readText(file: string): string {
 function parse(file: string, text: string): Loaded | undefined {
   const nul = text.indexOf("\u0000");
   if (nul >= 0) {
-    const before = text.slice(0, nul).split("\n");
-    const at = `${path.relative(ROOT, file)}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+    const at = whereInText(file, text, nul);
     throw new SpecError(`${at}: a null byte (U+0000): a spec file must be text`);
   }
   const lines = new LineCounter();
@@ -240,12 +238,6 @@ function unclosedIn(text: string): Opener | undefined {
   return found;
 }
 
-/**
- * A YAML syntax error as `file:line:col: message`. The parser notices an unclosed `[`, `{` or quote
- * only where the text can no longer belong to it, a line or more later; the error then points at
- * the bracket or quote that was opened and what would close it. Other errors keep the parser's
- * own position and first line of message.
- */
 /** The key a DUPLICATE_KEY error points at, as the map holds it; quoted unless it is a plain word. */
 function keyAt(doc: Document, offset: number): string | undefined {
   let key: string | undefined;
@@ -259,6 +251,12 @@ function keyAt(doc: Document, offset: number): string | undefined {
   return key === undefined || /^[\w.$/{}-]+$/.test(key) ? key : JSON.stringify(key);
 }
 
+/**
+ * A YAML syntax error as `file:line:col: message`. The parser notices an unclosed `[`, `{` or quote
+ * only where the text can no longer belong to it, a line or more later; the error then points at
+ * the bracket or quote that was opened and what would close it. Other errors keep the parser's
+ * own position and first line of message.
+ */
 function syntaxError(
   file: string,
   text: string,
@@ -321,6 +319,12 @@ export function locate(rootFile: string, at: ReadonlyArray<string | number>): st
     [node, offset] = [pair ? pair.value : item, start];
   }
   return where(file, loaded.lines, offset);
+}
+
+/** `file:line:col` of `index` in a text the YAML parser has not read (a byte it must not see). */
+function whereInText(file: string, text: string, index: number): string {
+  const before = text.slice(0, index).split("\n");
+  return `${path.relative(ROOT, file)}:${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function where(file: string, lines: LineCounter, offset: number): string {
