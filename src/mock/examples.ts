@@ -13,6 +13,13 @@ export interface Prefer {
   unusable?: string | undefined;
 }
 
+/**
+ * A status the mock can answer with: a final one. node:http sends any three digits, and a 1xx goes
+ * out as an interim answer that leaves the client waiting for the real one.
+ */
+export const isFinalStatus = (status: number): boolean =>
+  Number.isInteger(status) && status >= 200 && status <= 999;
+
 /** Reads `Prefer: code=429, example=systemBusy`; other preferences (`return=minimal`) are ignored. */
 export function parsePrefer(header: string | string[] | undefined): Prefer {
   const out: Prefer = {};
@@ -23,8 +30,8 @@ export function parsePrefer(header: string | string[] | undefined): Prefer {
     const key = (match[1] as string).toLowerCase();
     const value = match[2] as string;
     if (key === "example") out.example = value;
-    // A final status: a 1xx would be sent as an interim answer and leave the client waiting.
-    else if (key === "code" && /^[2-9]\d{2}$/.test(value)) out.code = Number(value);
+    else if (key === "code" && /^\d{3}$/.test(value) && isFinalStatus(Number(value)))
+      out.code = Number(value);
     else if (key === "code" && /^\d{3}$/.test(value))
       out.unusable = `Prefer: code=${value} is not a final HTTP status (200 to 999)`;
     else if (key === "code") out.unusable = `Prefer: code=${value} is not an HTTP status (three digits)`;

@@ -21,7 +21,7 @@ import {
   readDocument,
   specFile,
 } from "./documents.js";
-import { type Choice, choose, hasContent, parsePrefer } from "./examples.js";
+import { type Choice, choose, hasContent, isFinalStatus, parsePrefer } from "./examples.js";
 import { loadPeers, type Peers } from "./peers.js";
 import { type AjvError, type Problem, problem, problemsFromAjv } from "./problems.js";
 import { type Code, type MockProfile, profileOf, type TokenOperation, type TokenPlace } from "./profile.js";
@@ -167,8 +167,7 @@ function answerProblem(answer: MockAnswer): string | undefined {
   const { times, status, delayMs, drop, headers } = answer;
   if (times !== undefined && times !== Number.POSITIVE_INFINITY && !(Number.isInteger(times) && times >= 1))
     return "times must be an integer from 1, or Infinity";
-  if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 999))
-    return "status must be an integer from 200 to 999";
+  if (status !== undefined && !isFinalStatus(status)) return "status must be an integer from 200 to 999";
   if (delayMs !== undefined && !(typeof delayMs === "number" && delayMs >= 0 && delayMs <= MAX_WAIT_MS))
     return `delayMs must be a number from 0 to ${MAX_WAIT_MS}`;
   if (drop !== undefined && drop !== "before-response" && drop !== "mid-body")

@@ -33,24 +33,33 @@ function locate(
   return undefined;
 }
 
+/**
+ * `path` with its required path parameters filled in and its required query parameters, from the
+ * spec's examples (the path item's and the operation's); `complete` is false when one has none.
+ */
+function filled(path: string, item: Json | undefined, op: Json) {
+  const parameters = [...((item?.parameters ?? []) as Json[]), ...((op.parameters ?? []) as Json[])];
+  let target = path;
+  const query = new URLSearchParams();
+  let complete = true;
+  for (const parameter of parameters) {
+    if (!parameter.required) continue;
+    const value = firstExample(parameter) ?? firstExample(parameter.schema as Json | undefined);
+    if (value === undefined) complete = false;
+    else if (parameter.in === "path")
+      target = target.replace(`{${String(parameter.name)}}`, encodeURIComponent(String(value)));
+    else if (parameter.in === "query") query.set(String(parameter.name), String(value));
+  }
+  return { target, query, complete };
+}
+
 /** A GET call of an operation that takes an app token, with the spec's parameter examples. */
 function sampleCall(document: OpenApiDocument, url: string, place: TokenPlace): string | undefined {
   for (const [p, item] of Object.entries((document.paths ?? {}) as Record<string, Json>)) {
     const op = item.get as Json | undefined;
     const security = (op?.security ?? document.security ?? []) as Record<string, unknown>[];
     if (!op || !security.some((s) => place.scheme in s)) continue;
-    const parameters = [...((item.parameters ?? []) as Json[]), ...((op.parameters ?? []) as Json[])];
-    let target = p;
-    const query = new URLSearchParams();
-    let complete = true;
-    for (const parameter of parameters) {
-      if (!parameter.required) continue;
-      const value = firstExample(parameter) ?? firstExample(parameter.schema as Json | undefined);
-      if (value === undefined) complete = false;
-      else if (parameter.in === "path")
-        target = target.replace(`{${String(parameter.name)}}`, encodeURIComponent(String(value)));
-      else if (parameter.in === "query") query.set(String(parameter.name), String(value));
-    }
+    const { target, query, complete } = filled(p, item, op);
     if (!complete) continue;
     let header = "";
     if (place.in === "query") query.set(place.name, "<token>");
@@ -82,18 +91,14 @@ export function usageLines(
     const body = firstExample(media);
     const data =
       body === undefined ? "" : ` -H 'content-type: application/json' -d ${quote(JSON.stringify(body))}`;
-    // Its required query parameters too (WeCom's gettoken takes corpid and corpsecret there).
-    const query = new URLSearchParams();
-    for (const parameter of (operation.parameters ?? []) as Json[]) {
-      const value = firstExample(parameter) ?? firstExample(parameter.schema as Json | undefined);
-      if (parameter.in === "query" && parameter.required && value !== undefined)
-        query.set(String(parameter.name), String(value));
-    }
+    // Its required parameters too (WeCom's gettoken takes corpid and corpsecret in the query).
+    const item = (document.paths as Record<string, Json> | undefined)?.[where.path];
+    const { target, query } = filled(where.path, item, operation);
     const search = query.size ? `?${query}` : "";
     const seconds = lifetimeSeconds ?? issuing.lifetimeSeconds;
     lines.push(
       `  a token (any credentials work; it lives ${seconds} s, field ${issuing.token}):`,
-      `  curl -s -X ${where.method} ${quote(`${url}${where.path}${search}`)}${data}`,
+      `  curl -s -X ${where.method} ${quote(`${url}${target}${search}`)}${data}`,
     );
   }
   const place = profile.places.find((p) => p.kind === "app");
