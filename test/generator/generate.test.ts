@@ -141,64 +141,61 @@ describe("npm run generate", () => {
     }
   });
 
-  it("writes nothing when one output cannot be written, and says which and why", async () => {
+  /**
+   * With `obstruct` in place (it returns what undoes it), an edit's generate fails with `message`,
+   * says generated/ was not changed, and it is not: no byte, no temporary file.
+   */
+  async function failsLeavingGenerated(obstruct: () => () => void, message: RegExp) {
     const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
-    const folder = path.join(repo.dir, "generated/workplus");
     const original = readFileSync(spec, "utf8");
-    const saved = path.join(repo.dir, "workplus.saved");
+    const undo = obstruct();
+    const before = fingerprint(repo.dir);
+    try {
+      writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
+      const run = await runGenerate(repo.dir);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at /m);
+      expect(run.stderr).toContain("generated/ was not changed");
+      expect(fingerprint(repo.dir)).toBe(before);
+      expect(readdirSync(path.join(repo.dir, "generated"), { recursive: true })).not.toContainEqual(
+        expect.stringMatching(/\.tmp$/),
+      );
+    } finally {
+      writeFileSync(spec, original);
+      undo();
+    }
+  }
+
+  it("writes nothing when one output cannot be written, and says which and why", async () => {
     // A file where the API's folder should be: its outputs cannot be written, as in a read-only
     // folder (which does not stop root, who may run the tests). generated/manifest.json, which
     // comes first and can be written, must not be, or it would vouch for outputs never written.
-    renameSync(folder, saved);
-    writeFileSync(folder, "not a folder\n");
-    const before = fingerprint(repo.dir);
-    try {
-      writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
-      const run = await runGenerate(repo.dir);
-      expect(run.code).not.toBe(0);
-      expect(run.stderr).toMatch(/generated\/workplus\/\S+: cannot be written \(E[A-Z]+/);
-      expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at /m);
-      expect(run.stderr).toContain("generated/ was not changed");
-      expect(fingerprint(repo.dir)).toBe(before);
-      expect(readdirSync(path.join(repo.dir, "generated"), { recursive: true })).not.toContainEqual(
-        expect.stringMatching(/\.tmp$/),
-      );
-    } finally {
-      writeFileSync(spec, original);
-      rmSync(folder, { force: true });
-      renameSync(saved, folder);
-    }
+    await failsLeavingGenerated(() => {
+      const folder = path.join(repo.dir, "generated/workplus");
+      const saved = path.join(repo.dir, "workplus.saved");
+      renameSync(folder, saved);
+      writeFileSync(folder, "not a folder\n");
+      return () => {
+        rmSync(folder, { force: true });
+        renameSync(saved, folder);
+      };
+    }, /generated\/workplus\/\S+: cannot be written \(E[A-Z]+/);
   });
 
   it("an output that cannot be replaced: those replaced before it are put back, no temporary file is left, generated/ is as it was", async () => {
-    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
-    const schema = path.join(repo.dir, "generated/workplus/schema.ts");
-    const original = readFileSync(spec, "utf8");
-    const saved = path.join(repo.dir, "schema.saved");
     // A folder where an output file should be: its temporary file is written, its rename fails
     // (as a file another process holds open on Windows would), after outputs listed before it.
-    renameSync(schema, saved);
-    mkdirSync(path.join(schema, "in-the-way"), { recursive: true });
-    const before = fingerprint(repo.dir);
-    try {
-      writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
-      const run = await runGenerate(repo.dir);
-      expect(run.code).not.toBe(0);
-      expect(run.stderr).toMatch(
-        /generated\/workplus\/schema\.ts: cannot be replaced \(E[A-Z]+.*\); put back as they were: generated\/manifest\.json/,
-      );
-      expect(run.stderr).toContain("generated/ was not changed");
-      expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at /m);
-      expect(fingerprint(repo.dir)).toBe(before);
-      expect(readdirSync(path.join(repo.dir, "generated"), { recursive: true })).not.toContainEqual(
-        expect.stringMatching(/\.tmp$/),
-      );
-    } finally {
-      writeFileSync(spec, original);
-      rmSync(schema, { recursive: true, force: true });
-      renameSync(saved, schema);
-      await runGenerate(repo.dir);
-    }
+    await failsLeavingGenerated(() => {
+      const schema = path.join(repo.dir, "generated/workplus/schema.ts");
+      const saved = path.join(repo.dir, "schema.saved");
+      renameSync(schema, saved);
+      mkdirSync(path.join(schema, "in-the-way"), { recursive: true });
+      return () => {
+        rmSync(schema, { recursive: true, force: true });
+        renameSync(saved, schema);
+      };
+    }, /generated\/workplus\/schema\.ts: cannot be replaced \(E[A-Z]+.*\); put back as they were: generated\/manifest\.json/);
   });
 
   /** Each case breaks one spec file; generate must fail naming file and line, and leave generated/ alone. */
