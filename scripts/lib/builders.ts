@@ -113,21 +113,51 @@ export function paramsType(op: OperationInfo): string {
  * The result type of one operation: the success body, unwrapped from the envelope if the API has one.
  * @example
  * Schema["listSeniorSettings"]["responses"][200]["content"]["application/json"]
- * Extract<Schema["listAdmins"]["responses"][200]["content"]["application/json"], { status: 0 }>["result"]
- * Extract<Schema["getUser"]["responses"][200]["content"]["application/json"], { errcode?: 0 }>
+ * SuccessBranch<Schema["listAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>["result"]
+ * SuccessBranch<Schema["getUser"]["responses"][200]["content"]["application/json"], "errcode", 0, true>
  */
 export function resultType(op: OperationInfo, api: ApiInfo): string {
   if (!op.success.hasBody) return "void";
   let body = `Schema[${JSON.stringify(op.operationId)}]["responses"][${op.success.status}]["content"]["application/json"]`;
-  if (api.envelope?.resultField) {
-    const { statusField, resultField, successStatus } = api.envelope;
-    body = `Extract<${body}, { ${JSON.stringify(statusField)}: ${successStatus} }>[${JSON.stringify(resultField)}]`;
-  } else if (api.envelope) {
-    // The data is the body beside the status: the success branch (whose status may be left out).
-    const { statusField, successStatus } = api.envelope;
-    body = `Extract<${body}, { ${JSON.stringify(statusField)}?: ${successStatus} }>`;
+  if (api.envelope) {
+    const { statusField, resultField, successStatus, statusOptional } = api.envelope;
+    body = `${SUCCESS_BRANCH}<${body}, ${JSON.stringify(statusField)}, ${successStatus}, ${statusOptional === true}>`;
+    if (resultField) body += `[${JSON.stringify(resultField)}]`;
   }
   return op.success.optionalBody ? `${body} | undefined` : body;
+}
+
+const SUCCESS_BRANCH = "SuccessBranch";
+
+/**
+ * The branches of an envelope body that the client reads as a success (src/core/engine.ts): the
+ * status is exactly the success value or, where the envelope lets it be left out, absent. Not
+ * `Extract<Body, { status?: 0 }>`: a branch without the status field is no match for that.
+ * @example
+ * type SuccessBranch<Body, Field extends string, Ok, Optional extends boolean> = Body extends unknown ? …
+ */
+function successBranch(): StatementStructures {
+  return {
+    kind: tsMorph().StructureKind.TypeAlias,
+    name: SUCCESS_BRANCH,
+    isExported: true,
+    docs: [
+      "The branches of an envelope body that the client reads as a success: `Field` is exactly `Ok` or, where `Optional`, absent.",
+    ],
+    typeParameters: [
+      { name: "Body" },
+      { name: "Field", constraint: "string" },
+      { name: "Ok" },
+      { name: "Optional", constraint: "boolean" },
+    ],
+    type: [
+      "Body extends unknown",
+      "? Field extends keyof Body",
+      "  ? [Exclude<Body[Field], undefined>] extends [Ok] ? Body : never",
+      "  : Optional extends true ? Body : never",
+      ": never",
+    ].join("\n"),
+  };
 }
 
 function errorsType(op: OperationInfo, api: ApiInfo): string {
@@ -203,6 +233,7 @@ export function operationsFile(api: ApiInfo, name: string): StatementStructures[
     namedImports: [{ name: "operations", alias: "Schema" }],
   };
   const statements: StatementStructures[] = [imports];
+  if (api.envelope) statements.push(successBranch());
   statements.push(constant("title", `${JSON.stringify(api.title)} as const`, "The spec's `info.title`."));
   statements.push(
     constant(

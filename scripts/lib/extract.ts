@@ -652,6 +652,55 @@ function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefin
   return declared.length ? new Map(declared.flatMap((fields) => [...fields])) : undefined;
 }
 
+/** `schema` admits exactly `value` (`const`, or an `enum` of that one value), as the spec says a success. */
+function isExactly(doc: Json, raw: unknown, value: number): boolean {
+  const schema = deref<Json>(doc, raw);
+  if (!isObject(schema)) return false;
+  if (Object.hasOwn(schema, "const")) return schema.const === value;
+  return Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === value;
+}
+
+/**
+ * An envelope API's first 2xx JSON body has a branch the client reads as a success: its status
+ * exactly the success value, or absent where the envelope lets it be (the generated `SuccessBranch`
+ * and src/core/engine.ts read a body the same way). Without one, the method's result type would be
+ * `never`, silently. A branch that could hold any field is not judged.
+ */
+function requireSuccessBranch(doc: Json, op: OperationInfo, envelope: Envelope): void {
+  if (!op.success.hasBody) return;
+  const status = String(op.success.status);
+  const media = jsonMedia(
+    deref<Json>(doc, deref<Json>(doc, operationNodeOf(doc, op)?.responses)?.[status])?.content,
+  );
+  const schema = deref<Json>(doc, media?.schema);
+  if (!isObject(schema)) return;
+  const union = [
+    ...(Array.isArray(schema.oneOf) ? schema.oneOf : []),
+    ...(Array.isArray(schema.anyOf) ? schema.anyOf : []),
+  ];
+  const succeeds = (union.length ? union : [schema]).some((branch) => {
+    const fields = fieldsOf(doc, branch);
+    if (!fields) return true;
+    const given = fields.get(envelope.statusField);
+    if (!given) return envelope.statusOptional === true;
+    return given.some((s) => isExactly(doc, s, envelope.successStatus));
+  });
+  if (!succeeds)
+    throw new SpecError(
+      `${op.operationId}: no branch of its ${status} answer is a success: give one branch \`${envelope.statusField}\` with \`const: ${envelope.successStatus}\`${envelope.statusOptional ? ", or leave the field out of it" : ""} (x-imspec-envelope)`,
+      [
+        "paths",
+        op.path,
+        op.method.toLowerCase(),
+        "responses",
+        status,
+        "content",
+        "application/json",
+        "schema",
+      ],
+    );
+}
+
 /** The fields of an operation's JSON request body: none without a body. */
 function bodyFieldsOf(doc: Json, op: OperationInfo) {
   const media = jsonMedia(deref<Json>(doc, operationNodeOf(doc, op)?.requestBody)?.content);
@@ -804,6 +853,7 @@ export function extractApi(doc: Json): ApiInfo {
   if (auth) api.auth = auth;
   if (envelope) api.envelope = envelope;
   for (const op of operations) {
+    if (envelope) requireSuccessBranch(doc, op, envelope);
     const { pagination } = op;
     if (!pagination) continue;
     const at = ["paths", op.path, op.method.toLowerCase(), "x-imspec-pagination"];

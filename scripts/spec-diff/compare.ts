@@ -291,7 +291,7 @@ export function resultSchema(document: Json, operation: Operation): unknown {
   return media?.schema ? dataOf(document, media.schema) : undefined;
 }
 
-/** The data an envelope carries on success (builders.ts: `Extract<Body, { status: 0 }>["result"]`). */
+/** The data an envelope carries on success (builders.ts: `SuccessBranch<Body, "status", 0, false>["result"]`). */
 function dataOf(document: Json, body: unknown): unknown {
   const envelope = resolve(document, document["x-imspec-envelope"]);
   const statusField = envelope.statusField;
@@ -303,7 +303,7 @@ function dataOf(document: Json, body: unknown): unknown {
     const status = shapeOf(document, variant).properties.get(statusField);
     // A variant without the status is a success only where the status is optional (`{ errcode?: 0 }`).
     if (!status) return envelope.statusOptional === true;
-    // Exactly the success status: `Extract<Body, { status: 0 }>` leaves out a status of `0 | 5`.
+    // Exactly the success status: the generated `SuccessBranch` leaves out a status of `0 | 5`.
     const values = shapeOf(document, status).values;
     return values?.size === 1 && values.has(success);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { extractApi, type OperationInfo } from "../../scripts/lib/extract.js";
+import { SpecError } from "../../scripts/lib/problems.js";
 
 type Doc = Record<string, unknown>;
 
@@ -336,7 +337,7 @@ describe("extractApi: the fields x-imspec-mock names", () => {
   const answer = {
     type: "object",
     properties: {
-      status: { type: "integer" },
+      status: { type: "integer", const: 0 },
       message: { type: "string" },
       result: { type: "object", properties: { token: { type: "string" }, ttl: { type: "integer" } } },
     },
@@ -442,4 +443,94 @@ describe("extractApi: the fields x-imspec-mock names", () => {
       extractApi(mocked({ tokens: { nope: { token: "x" } }, requires: { nope: [] } })),
     ).not.toThrow();
   });
+});
+
+describe("extractApi: an envelope body has a success branch", () => {
+  const error = {
+    type: "object",
+    required: ["status", "message"],
+    properties: { status: { type: "integer", not: { const: 0 } }, message: { type: "string" } },
+  };
+  const enveloped = (success: Doc, envelope: Doc = {}) =>
+    doc(
+      {
+        "/a": {
+          get: op({
+            responses: {
+              "200": {
+                description: "OK",
+                content: { "application/json": { schema: { oneOf: [success, error] } } },
+              },
+            },
+          }),
+        },
+      },
+      {
+        "x-imspec-envelope": {
+          statusField: "status",
+          messageField: "message",
+          successStatus: 0,
+          ...envelope,
+        },
+      },
+    );
+  const data = { type: "object", properties: { id: { type: "string" } } };
+  const withStatus = (status: Doc) => ({ allOf: [data, { type: "object", properties: { status } }] });
+
+  it("accepts a branch whose status is exactly the success value (const, or an enum of it)", () => {
+    expect(() => extractApi(enveloped(withStatus({ type: "integer", const: 0 })))).not.toThrow();
+    expect(() => extractApi(enveloped(withStatus({ enum: [0] })))).not.toThrow();
+  });
+
+  it("accepts a branch without the status where the envelope lets it be left out", () => {
+    expect(() => extractApi(enveloped(data, { statusOptional: true }))).not.toThrow();
+  });
+
+  it("accepts a branch that could hold any field (not judged)", () => {
+    expect(() => extractApi(enveloped({ type: "object", additionalProperties: true }))).not.toThrow();
+  });
+
+  const refused: Array<[string, Doc, Doc, RegExp]> = [
+    [
+      "a status of any integer",
+      withStatus({ type: "integer" }),
+      {},
+      /doThing: no branch of its 200 answer is a success: give one branch `status` with `const: 0` \(x-imspec-envelope\)/,
+    ],
+    ["a status that may be another value", withStatus({ enum: [0, 5] }), {}, /no branch of its 200 answer/],
+    [
+      "no status where the envelope requires one",
+      data,
+      {},
+      /give one branch `status` with `const: 0` \(x-imspec-envelope\)$/,
+    ],
+    [
+      "no success branch where the status may be left out",
+      withStatus({ type: "integer" }),
+      { statusOptional: true },
+      /`const: 0`, or leave the field out of it/,
+    ],
+  ];
+  for (const [name, success, envelope, message] of refused) {
+    it(`refuses ${name}, pointing at the answer's schema`, () => {
+      let thrown: unknown;
+      try {
+        extractApi(enveloped(success, envelope));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(SpecError);
+      expect((thrown as SpecError).message).toMatch(message);
+      expect((thrown as SpecError).at).toEqual([
+        "paths",
+        "/a",
+        "get",
+        "responses",
+        "200",
+        "content",
+        "application/json",
+        "schema",
+      ]);
+    });
+  }
 });

@@ -352,7 +352,7 @@ describe("compareDocuments", () => {
     });
 
     it("a variant whose status may be the success status or another is not the success branch", () => {
-      // `Extract<Body, { status: 0 }>` leaves out a variant typed `0 | 5`: the data is the `const 0` one.
+      // The generated `SuccessBranch` leaves out a variant typed `0 | 5`: the data is the `const 0` one.
       const body = (data: Json) => ({
         oneOf: [
           object({ status: { const: 0 }, result: data }),

@@ -3,6 +3,7 @@ import { type APIPromise, createDingTalk, DingTalkError } from "imspec/dingtalk"
 import { rawClient } from "imspec/raw";
 import { createWorkPlus, statusCodes } from "imspec/workplus";
 import { assertType, describe, expectTypeOf, it } from "vitest";
+import type { SuccessBranch } from "../../generated/wecom/operations.js";
 
 const dt = createDingTalk({ appKey: "k", appSecret: "s" });
 const wp = createWorkPlus({
@@ -138,5 +139,29 @@ describe("WorkPlus method types", () => {
       orgId: "o",
       ownerId: "d",
     });
+  });
+});
+
+describe("the success branch of an envelope body (generated SuccessBranch)", () => {
+  type Error = { errcode: number; errmsg: string };
+  it("keeps the branch whose status is exactly the success value, drops the error branch", () => {
+    type Ok = { errcode?: 0; errmsg?: string; userid: string };
+    expectTypeOf<SuccessBranch<Ok | Error, "errcode", 0, true>>().toEqualTypeOf<Ok>();
+    expectTypeOf<SuccessBranch<(Ok & { extra: 1 }) | Error, "errcode", 0, false>>().toEqualTypeOf<
+      Ok & { extra: 1 }
+    >();
+  });
+
+  it("keeps a branch without the status field only where the envelope lets the status be left out", () => {
+    // Extract<Body, { errcode?: 0 }> gives never for it: a type with only optional fields is no match for one without them.
+    type Bare = { department_id: number[] };
+    expectTypeOf<SuccessBranch<Bare | Error, "errcode", 0, true>>().toEqualTypeOf<Bare>();
+    expectTypeOf<SuccessBranch<Bare | Error, "errcode", 0, false>>().toBeNever();
+  });
+
+  it("drops a branch whose status may be another value", () => {
+    type Maybe = { status: 0 | 5; result: string };
+    expectTypeOf<SuccessBranch<Maybe, "status", 0, false>>().toBeNever();
+    expectTypeOf<SuccessBranch<{ status: number; result: string }, "status", 0, false>>().toBeNever();
   });
 });
