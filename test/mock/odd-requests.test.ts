@@ -6,6 +6,7 @@
 import { type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageLines } from "../../src/mock/usage.js";
+import { APIS } from "../support/specs.js";
 
 type Json = Record<string, unknown>;
 
@@ -68,11 +69,12 @@ describe("Prefer: code= on an operation with a default response", () => {
 
 describe("the token request printed for each API", () => {
   it("works as printed, and answers a token", async () => {
-    const printed = mock.apis
-      .filter((api) => api !== "def")
-      .map((api) =>
-        usageLines(api, mock.documentOf(api), mock.urlOf(api)).find((l) => l.includes("curl -s -X")),
-      );
+    // Every API of redocly.yaml is served beside the test's own document: a line for each, none left out.
+    const apis = mock.apis.filter((api) => api !== "def");
+    expect(apis).toEqual([...APIS]);
+    const printed = apis.map((api) =>
+      usageLines(api, mock.documentOf(api), mock.urlOf(api)).find((l) => l.includes("curl -s -X")),
+    );
     expect(printed.every((line) => line !== undefined)).toBe(true);
     for (const line of printed as string[]) {
       const m = /-X (\w+) '([^']+)'(?: -H 'content-type: application\/json' -d '(.*)')?$/.exec(line.trim());
