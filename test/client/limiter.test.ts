@@ -51,8 +51,9 @@ describe("MemoryLimiterStore: GCRA without a burst", () => {
     expect(await store.take([minute, hour], 60_000)).toBe(0);
   });
 
-  it("never more than `calls` in any windowMs, and no call refused that would have kept to that and to the pace", () => {
-    fc.assert(
+  it("never more than `calls` in any windowMs, and no call refused that would have kept to that and to the pace", async () => {
+    // An async property: fc.assert returns a promise, which the test must await for its runs to count.
+    await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 1, max: 500 }),
