@@ -54,15 +54,17 @@ const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Where the list or object opened at `from` ends: past its matching bracket, else at the text's end.
  * Scanned once, char by char: a pattern cannot count nesting, and one that stopped at the first
- * closer showed "y" in `[["x"], "y"]`. A closer that matches no opener is taken as part of the value
- * (too much masked, never too little). */
+ * closer showed "y" in `[["x"], "y"]`. A closer that matches no opener is taken as part of the value,
+ * and so is the rest of a quote that is never closed, an apostrophe's too (too much masked, never too
+ * little). */
 function closing(text: string, from: number): number {
   const closers: string[] = [];
   for (let at = from; at < text.length; at++) {
     const c = text[at];
-    if (c === '"') {
-      // Brackets in a JSON string are its text (`["a]b", "y"]` is one list), and `\"` does not end it.
-      for (at++; at < text.length && text[at] !== '"'; at++) if (text[at] === "\\") at++;
+    if (c === '"' || c === "'") {
+      // Brackets in a string are its text, single-quoted as text that is not JSON prints it
+      // (`["a]b", "y"]`, `['a]b', 'y']`: one list each), and `\"` or `\'` does not end it.
+      for (at++; at < text.length && text[at] !== c; at++) if (text[at] === "\\") at++;
     } else if (c === "[") closers.push("]");
     else if (c === "{") closers.push("}");
     else if (c === closers.at(-1)) {

@@ -151,6 +151,13 @@ describe("Redactor", () => {
     ['got tokens=[["a"], "LEAKED"', "got tokens=[redacted]"],
     ["tokens=[[1]] and code=42", "tokens=[redacted] and code=42"],
     ['token=[[1]] x secret={"a":{"b":"LEAKED"}} y', "token=[redacted] x secret=[redacted] y"],
+    // Single-quoted, as text that is not JSON prints strings (a Python dict, a log line).
+    ["{'refresh_token': ['x]y', 'LEAKED'], 'code': 40001}", "{'refresh_token': [redacted], 'code': 40001}"],
+    ["tokens=[['a]'], 'LEAKED'] code=1", "tokens=[redacted] code=1"],
+    ["secret={'a': '}', 'b': 'LEAKED'} x", "secret=[redacted] x"],
+    ["tokens=['it\\'s]', 'LEAKED'] x", "tokens=[redacted] x"],
+    ['tokens=["it\'s", \'a]\', "LEAKED"] x', "tokens=[redacted] x"],
+    ["got tokens=[['a]b', 'LEAKED", "got tokens=[redacted]"],
   ])(
     "masks a list or an object after a secret-like name in text to its matching bracket: %s",
     (text, out) => {
