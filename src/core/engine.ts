@@ -257,7 +257,9 @@ function failureVerdict(failure: unknown, s: Situation, redactor: Redactor): Ver
   const kind = failure instanceof TransportFailure ? failure.kind : "network";
   if (kind === "timeout") return retryOr(s, new TimeoutError(s.timeout, op), op.idempotent);
   if (kind === "too-large") return { kind: "error", error: new ResponseTooLargeError(s.maxBytes, op) };
-  const errno = failure instanceof TransportFailure ? failure.errno : undefined;
+  // A system code (`ECONNREFUSED`) as it is; a custom fetch's code may quote the request URL.
+  const code = failure instanceof TransportFailure ? failure.errno : undefined;
+  const errno = code === undefined ? undefined : redactor.text(code);
   const detail = redactor.text(String((failure as Error)?.message ?? failure));
   const error = new ConnectionError(
     redactor.text(`${op.method} ${s.origin}${op.path} failed: ${errno ?? detail}`),

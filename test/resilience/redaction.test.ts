@@ -9,6 +9,7 @@ import path from "node:path";
 import { inspect, promisify } from "node:util";
 import { createDingTalk, DingTalkError, ParseError } from "imspec/dingtalk";
 import { startMockServer } from "imspec/mock";
+import { createWeCom } from "imspec/wecom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redactor } from "../../src/core/redact.js";
 import { loadEntries } from "../contract/entries.js";
@@ -400,6 +401,45 @@ describe.each([
     expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error" });
     const text = `${shown(error)}\n${inspect((error as { body?: unknown }).body, { depth: null })}`;
     expect(leaked(text, [...echoes(TOKEN), ...echoes(SECRET)])).toEqual([]);
+  });
+});
+
+describe("a fetch that fails with a code of its own", () => {
+  it("shows no secret of the request URL it quotes, in the errno or anywhere else", async () => {
+    const CORP_SECRET = "corp-secret-0a1b2c3d4e5f";
+    // A custom fetch (a proxy agent, an instrumented wrapper) whose failure's code quotes the URL:
+    // WeCom sends the corp secret and the token in the query string.
+    const fetch = (async (url: string | URL | Request) => {
+      const href = String(url);
+      if (href.includes("/cgi-bin/gettoken") && !href.includes("fail"))
+        return Response.json({ errcode: 0, errmsg: "ok", access_token: TOKEN, expires_in: 7200 });
+      const cause = Object.assign(new Error("proxy refused"), { code: `EPROXY ${href}` });
+      throw new TypeError("fetch failed", { cause });
+    }) as typeof globalThis.fetch;
+    const wecom = (corpId: string) =>
+      createWeCom({
+        corpId,
+        corpSecret: CORP_SECRET,
+        baseUrl: "http://127.0.0.1:9",
+        fetch,
+        rateLimit: false,
+        retry: false,
+      });
+    const failures = [
+      await wecom("fail")
+        .auth.getAccessToken({ corpid: "fail", corpsecret: CORP_SECRET })
+        .catch((e: unknown) => e),
+      await wecom("fail")
+        .user.getUser({ userid: "zhangsan" })
+        .catch((e: unknown) => e),
+      await wecom("ww-1")
+        .user.getUser({ userid: "zhangsan" })
+        .catch((e: unknown) => e),
+    ];
+    for (const error of failures) {
+      expect(error).toMatchObject({ name: "ConnectionError", errno: expect.stringMatching(/^EPROXY /) });
+      expect(leaked(shown(error), [CORP_SECRET, TOKEN])).toEqual([]);
+    }
   });
 });
 
