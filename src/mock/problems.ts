@@ -70,7 +70,9 @@ export function problemsFromAjv(errors: readonly AjvError[]): Problem[] {
   for (const error of errors) {
     const segments = error.instancePath.split("/").slice(1).map(decodePointer);
     if (error.keyword === "parse") {
-      add("body", "body", "invalid", `is not valid JSON (${error.message ?? "parse error"})`);
+      // The parser's own message quotes the body around the fault, a secret in it too: its position only.
+      const at = /at position (\d+)/.exec(error.message ?? "")?.[1];
+      add("body", "body", "invalid", `is not valid JSON${at === undefined ? "" : ` (at position ${at})`}`);
       continue;
     }
     if (segments.length === 0) {

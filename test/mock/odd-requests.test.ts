@@ -88,3 +88,46 @@ describe("the token request printed for each API", () => {
     }
   });
 });
+
+describe("a request body that is not JSON", () => {
+  // JSON.parse's message quotes the text around the fault: a secret typed unquoted, or a body that
+  // is nothing but a secret, would be sent back in the refusal and printed on the request's log line.
+  const SECRET = "Zq8planted-app-secret";
+  const seen = (text: string) => [SECRET, SECRET.slice(0, 5)].filter((s) => text.includes(s));
+  it.each([
+    [
+      "a secret unquoted",
+      "dingtalk",
+      "/v1.0/oauth2/accessToken",
+      `{"appKey": "ding-app", "appSecret": ${SECRET}}`,
+    ],
+    ["nothing but a secret", "dingtalk", "/v1.0/oauth2/accessToken", SECRET],
+    [
+      "a secret unquoted",
+      "workplus",
+      "/v1/token",
+      `{"grant_type": "client_credentials", "client_secret": ${SECRET}}`,
+    ],
+    [
+      "a body cut short",
+      "dingtalk",
+      "/v1.0/oauth2/accessToken",
+      `{"appKey": "ding-app", "appSecret": "${SECRET}"`,
+    ],
+  ])(
+    "%s (%s %s): refused as not valid JSON, its text quoted neither in the answer nor in the record",
+    async (_what, api, path, body) => {
+      const res = await fetch(`${mock.urlOf(api)}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      const answer = await res.text();
+      expect(answer).toContain("request body is not valid JSON");
+      const problems = mock.requests.at(-1)?.problems.join("\n") ?? "";
+      expect(problems).toContain("request body is not valid JSON");
+      expect(seen(answer)).toEqual([]);
+      expect(seen(problems)).toEqual([]);
+    },
+  );
+});
