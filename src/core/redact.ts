@@ -88,6 +88,32 @@ function masked(text: string): string {
   return out + text.slice(done);
 }
 
+const upperHex = (text: string) => text.replace(/%[\da-f]{2}/gi, (hex) => hex.toUpperCase());
+
+/** The text with each of `forms` masked, found where the text has its percent-encodings in upper
+ * case (a copy as long: a place in one is the same in the other). One search per form, no pattern:
+ * a long case-insensitive one is quadratic on a run of one letter. */
+function maskedLong(text: string, forms: readonly string[]): string {
+  let out = text;
+  let read = upperHex(text);
+  for (const form of forms) {
+    if (form.length > read.length) continue;
+    let at = read.indexOf(form);
+    if (at < 0) continue;
+    let masked = "";
+    let maskedRead = "";
+    let done = 0;
+    for (; at >= 0; at = read.indexOf(form, done)) {
+      masked += out.slice(done, at) + MASK;
+      maskedRead += read.slice(done, at) + MASK;
+      done = at + form.length;
+    }
+    out = masked + out.slice(done);
+    read = maskedRead + read.slice(done);
+  }
+  return out;
+}
+
 /** Every form a secret may be echoed in; never throws, whatever the secret holds or its length. */
 function forms(secret: string): string[] {
   const out = new Set([secret, JSON.stringify(secret).slice(1, -1)]);
@@ -146,14 +172,15 @@ export class Redactor {
     this.#range = this.#numbers.size ? [Math.min(...this.#numbers), Math.max(...this.#numbers)] : [0, -1];
     const all = derived.flatMap(forms).sort((a, b) => b.length - a.length);
     const short = all.filter((form) => form.length <= MAX_IN_PATTERN);
-    // Searched for as written and in either letter case (percent-encodings differ in their hex digits').
+    // Searched for as written and in either letter case, each percent-encoding's hex digits in upper
+    // case: the text's are read so too, whatever the case of the secret's own letters.
     this.#long = [
       ...new Set(
         all
           .filter((form) => form.length > MAX_IN_PATTERN)
-          .flatMap((form) => [form, form.toLowerCase(), form.toUpperCase()]),
+          .flatMap((form) => [form, form.toLowerCase(), form.toUpperCase()].map(upperHex)),
       ),
-    ];
+    ].sort((a, b) => b.length - a.length);
     this.#pattern = short.length ? new RegExp(short.map(literal).join("|"), "gi") : null;
   }
 
@@ -163,9 +190,10 @@ export class Redactor {
     // Nothing shorter than the shortest secret can hold one, nor a `name=value` or `Bearer x`.
     if (known.length < MIN_SECRET) return known;
     if (known.length >= this.#whole) return MASK;
-    // A form longer than the text cannot be in it: with tokens of 8 KiB, splitting every short value
-    // of a body by each of their forms took seconds.
-    for (const form of this.#long) if (form.length <= known.length) known = known.split(form).join(MASK);
+    // A form longer than the text cannot be in it (the shortest is the last): with tokens of 8 KiB,
+    // searching every short value of a body for each of their forms took seconds.
+    if ((this.#long.at(-1)?.length ?? Number.POSITIVE_INFINITY) <= known.length)
+      known = maskedLong(known, this.#long);
     if (this.#pattern) known = known.replace(this.#pattern, MASK);
     if (!MAY_MATCH.test(known)) return known;
     return PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), masked(known));

@@ -227,6 +227,17 @@ describe("Redactor", () => {
       expect(leaked(r.text(`x=${echo}`), [echo])).toEqual([]);
   });
 
+  it("masks a long secret with letters of its own, its percent-encoding's hex digits in either case", () => {
+    const long = "Tok/en+Zq8=".repeat(120); // 1,320 characters, its letters in both cases
+    const r = new Redactor();
+    r.add(long);
+    const encoded = encodeURIComponent(long);
+    const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+    expect(lowerHex).not.toBe(encoded.toLowerCase());
+    for (const echo of [encoded, lowerHex, long.toUpperCase(), Buffer.from(long).toString("base64")])
+      expect(r.text(`x=${echo} y`)).toBe("x=[redacted] y");
+  });
+
   it("masks a secret in a header name, as a name a Headers object takes, in any letter case", () => {
     const r = new Redactor();
     r.pin(SECRET);
