@@ -90,26 +90,27 @@ function masked(text: string): string {
 
 const upperHex = (text: string) => text.replace(/%[\da-f]{2}/gi, (hex) => hex.toUpperCase());
 
-/** The text with each of `forms` masked, found where the text has its percent-encodings in upper
- * case (a copy as long: a place in one is the same in the other). One search per form, no pattern:
- * a long case-insensitive one is quadratic on a run of one letter. */
+/**
+ * The text with each of `forms` masked, found where the text has its percent-encodings in upper case
+ * (a copy as long: a place in one is the same in the other). One search per form, no pattern: a long
+ * case-insensitive one is quadratic on a run of one letter.
+ */
 function maskedLong(text: string, forms: readonly string[]): string {
   let out = text;
   let read = upperHex(text);
   for (const form of forms) {
-    if (form.length > read.length) continue;
-    let at = read.indexOf(form);
+    let at = form.length > read.length ? -1 : read.indexOf(form);
     if (at < 0) continue;
-    let masked = "";
-    let maskedRead = "";
+    let nextOut = "";
+    let nextRead = "";
     let done = 0;
     for (; at >= 0; at = read.indexOf(form, done)) {
-      masked += out.slice(done, at) + MASK;
-      maskedRead += read.slice(done, at) + MASK;
+      nextOut += out.slice(done, at) + MASK;
+      nextRead += read.slice(done, at) + MASK;
       done = at + form.length;
     }
-    out = masked + out.slice(done);
-    read = maskedRead + read.slice(done);
+    out = nextOut + out.slice(done);
+    read = nextRead + read.slice(done);
   }
   return out;
 }
