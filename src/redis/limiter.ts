@@ -29,7 +29,9 @@ import { type RedisClientLike, type Send, sender } from "./client.js";
 /**
  * KEYS: one key per budget, holding the earliest time (server ms) its next call may go; ARGV: per
  * key the ms between calls (`windowMs / calls`). Returns 0 when taken, else the ms until the latest
- * of those times. Each key expires once its time has passed: an absent key is an idle budget.
+ * of those times. Each key expires once its time has passed: an absent key is an idle budget. PX is
+ * 1 ms at least: a pace finer than the clock's resolution (10⁹ calls a second) adds nothing to `now`,
+ * and `PX 0` would fail the script after it had set the keys before.
  */
 export const TAKE_SCRIPT = `local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -40,7 +42,7 @@ end
 if wait > 0 then return math.ceil(wait) end
 for i, key in ipairs(KEYS) do
   local next = math.max(tonumber(redis.call("GET", key) or now), now) + tonumber(ARGV[i])
-  redis.call("SET", key, string.format("%.3f", next), "PX", math.ceil(next - now))
+  redis.call("SET", key, string.format("%.3f", next), "PX", math.max(1, math.ceil(next - now)))
 end
 return 0`;
 

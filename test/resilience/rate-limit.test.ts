@@ -163,6 +163,21 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(wait).toBeLessThanOrEqual(1_000);
   });
 
+  it("a budget of more calls than Redis's clock can tell apart (an override meaning 'no limit') is taken, not an error", async () => {
+    // 1e9 calls a second: a call every 1e-6 ms, under the resolution of a ms timestamp near 1.7e12,
+    // so the key's next time is the server's time itself and its expiry would be 0 ms.
+    const logs: string[] = [];
+    const store = new RedisLimiterStore(client(), { prefix, logger: (m) => logs.push(m) });
+    const ip = { key: "ip", calls: 2, windowMs: 10_000 };
+    const huge = { key: "app-1", calls: 1_000_000_000, windowMs: 1_050 };
+    expect(await store.take([ip, huge], 0)).toBe(0);
+    expect(await store.take([huge], 0)).toBe(0);
+    // The budgets stay shared through Redis: the IP-wide one is counted there, not in this process.
+    expect(logs).toEqual([]);
+    expect(store.local).toBe(false);
+    expect(await store.take([ip, huge], 0)).toBeGreaterThan(4_000);
+  });
+
   it("processes share the budget: two stores on one key keep to one pace", async () => {
     const a = new RedisLimiterStore(client(), { prefix });
     const b = new RedisLimiterStore(client(), { prefix });
