@@ -15,7 +15,8 @@
  * are blocked at most `lockTtlMs`.
  *
  * Every command ends within `commandTimeoutMs` (connecting within `connectTimeoutMs`): a frozen Redis
- * gives a typed TimeoutError, and the token cache goes on from memory. Keys are `<prefix>token:<key>`
+ * gives a typed TimeoutError, and the token cache goes on from memory. A connection the store opened
+ * is closed when a command times out in it, and the next command opens another. Keys are `<prefix>token:<key>`
  * and `<prefix>lock:<key>`: no token key can be mistaken for a lock key, whatever the key holds.
  */
 import { randomUUID } from "node:crypto";
@@ -181,10 +182,20 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
   };
   const run = async (...args: Array<string | number>): Promise<unknown> => {
     const send = await within(connect(), connectTimeout, "connect");
+    const client = owned;
     try {
       return await within(send(...args), commandTimeout, String(args[0]));
     } catch (error) {
-      throw error instanceof TimeoutError ? error : storeError(error);
+      if (!(error instanceof TimeoutError)) throw storeError(error);
+      // A connection of ours that did not answer in time is dropped with all it holds: the commands
+      // queued in it, and a reply still coming in (a hostile server can send one without end, and
+      // ioredis would buffer every byte of it). The next command opens another.
+      if (client && owned === client) {
+        owned = undefined;
+        connecting = undefined;
+      }
+      client?.disconnect();
+      throw error;
     }
   };
 

@@ -2,6 +2,7 @@
  * The Redis token store against a real redis-server that is frozen (SIGSTOP: connections are still
  * accepted, nothing is answered), and the lock wait that follows a live holder's renewals.
  */
+import { createServer, type Socket } from "node:net";
 import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -104,6 +105,53 @@ describe("Redis frozen (SIGSTOP)", () => {
     expect(replaced.data).toBe("tok-2");
     expect(replaced.ms).toBeLessThan(100);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe("a hostile Redis (a loopback server speaking just enough RESP)", () => {
+  it("a reply without end is not buffered past the command's timeout: the store closes that connection", async () => {
+    // Answers the first command with the header of a 2 GB bulk string, then streams it as fast as
+    // the socket takes it: ioredis buffers a reply until it is whole.
+    const sockets: Array<{ socket: Socket; closed: boolean }> = [];
+    const server = createServer((socket) => {
+      const entry = { socket, closed: false };
+      sockets.push(entry);
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        entry.closed = true;
+      });
+      socket.once("data", () => {
+        socket.write("$2000000000\r\n");
+        const chunk = Buffer.alloc(1 << 20, 97);
+        const pump = () => {
+          while (!socket.destroyed && socket.write(chunk));
+        };
+        socket.on("drain", pump);
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const s = createRedisTokenStore({
+      url: `redis://127.0.0.1:${port}`,
+      commandTimeoutMs: COMMAND_MS,
+      connectTimeoutMs: CONNECT_MS,
+    });
+    try {
+      const first = await timed(s.get("k"));
+      expect(first.error).toMatchObject({ name: "TimeoutError" });
+      expect(first.ms).toBeLessThan(STORE_BOUND_MS);
+      for (let waited = 0; waited < 2_000 && !sockets[0]?.closed; waited += 20) await delay(20);
+      expect(sockets[0]?.closed, "the connection that streamed the endless reply").toBe(true);
+      // The store goes on: the next command opens a connection of its own, bounded the same way.
+      const second = await timed(s.get("k"));
+      expect(second.error).toMatchObject({ name: "TimeoutError" });
+      expect(sockets).toHaveLength(2);
+    } finally {
+      await settle(s.close());
+      for (const { socket } of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 
