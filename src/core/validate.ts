@@ -15,6 +15,7 @@ export interface CheckedOptions {
   headers?: Readonly<Record<string, string>> | undefined;
   tokenMarginMs?: number | undefined;
   maxResponseBytes?: number | undefined;
+  tokenStore?: unknown;
 }
 
 /** The longest wait `setTimeout` honours (a longer one fires at once, which would spin). */
@@ -166,6 +167,29 @@ export function checkRetry(retry: unknown, site?: CallSite): void {
   check("retry.maxRetryAfterMs", r.maxRetryAfterMs, 0, MAX_WAIT_MS, false, site);
 }
 
+/**
+ * A `tokenStore` option: none, or an object with a TokenStore's methods. A Redis client passed as
+ * it is has `get` and `set` of its own, but they keep no token another process can read: each
+ * process would fetch its own (WorkPlus: each fetch invalidates the others' token).
+ */
+export function checkTokenStore(value: unknown): void {
+  if (value === undefined || value === null) return;
+  let ok: boolean;
+  try {
+    const store = value as Record<string, unknown>;
+    ok =
+      isRecord(value) &&
+      ["get", "set", "delete"].every((name) => typeof store[name] === "function") &&
+      (store.lock == null || typeof store.lock === "function");
+  } catch {
+    ok = false; // a getter or a revoked Proxy that throws
+  }
+  if (!ok)
+    throw new ConfigError(
+      "tokenStore must be a TokenStore (get, set and delete methods; lock optional), such as createRedisTokenStore's: a Redis client is not one",
+    );
+}
+
 /** The retry settings given, without the ones left undefined (which would erase a default when spread). */
 export function givenRetry(retry: RetryOptions | undefined): RetryOptions {
   const out: Record<string, number> = {};
@@ -183,5 +207,6 @@ export function validateOptions<T extends CheckedOptions>(options: T): T {
   check("tokenMarginMs", options.tokenMarginMs, 0, MAX_WAIT_MS);
   check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);
   checkRetry(options.retry);
+  checkTokenStore(options.tokenStore);
   return options.baseUrl === undefined ? options : { ...options, baseUrl: baseUrlOf(options.baseUrl) };
 }

@@ -361,6 +361,40 @@ describe("the rateLimit option, checked when the client is made, whatever budget
   });
 });
 
+describe("the tokenStore option, checked when the client is made", () => {
+  const make = (tokenStore: unknown) => () =>
+    createWorkPlus({
+      baseUrl: "https://workplus.example.com",
+      domainId: "atwork",
+      clientId: "wp-app",
+      clientSecret: "wp-secret-0123456789abcdef",
+      orgId: "org-1",
+      tokenStore: tokenStore as never,
+    });
+  const none = async (): Promise<undefined> => undefined;
+  // What a Redis client has of a store's methods: get and set, but del, not delete, and no lock.
+  const redisClientLike = { get: none, set: none, del: none };
+
+  it.each<[string, unknown]>([
+    ["a Redis client passed as it is", redisClientLike],
+    ["a URL", "redis://127.0.0.1:6379"],
+    ["an object without delete", { get: none, set: none }],
+    ["a store whose lock is not a function", { get: none, set: none, delete: none, lock: true }],
+  ])("refuses %s", (_name, tokenStore) => {
+    expect(make(tokenStore)).toThrow(
+      expect.objectContaining({ name: "ConfigError", message: expect.stringMatching(/^tokenStore must be/) }),
+    );
+  });
+
+  it.each<[string, unknown]>([
+    ["undefined", undefined],
+    ["null", null],
+    ["a store without lock", { get: none, set: none, delete: none }],
+  ])("accepts %s", (_name, tokenStore) => {
+    expect(make(tokenStore)).not.toThrow();
+  });
+});
+
 describe("RedisLimiterStore's arguments", () => {
   const redis = { call: async () => 0 };
 
