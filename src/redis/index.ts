@@ -261,6 +261,12 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
 export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
   if (!options || (!options.client && !options.url))
     throw new ConfigError("createRedisTokenStore: give a client or a url");
+  // Never echoed: a URL may hold a password. A number would be taken by ioredis as a port of
+  // localhost, another Redis than meant; an object, as its options.
+  if (!options.client && typeof options.url !== "string")
+    throw new ConfigError("createRedisTokenStore: url must be a string (redis://…)");
+  if (options.prefix != null && typeof options.prefix !== "string")
+    throw new ConfigError("createRedisTokenStore: prefix must be a string");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const tokenKey = (key: string) => `${prefix}token:${key}`;
   const lockTtl = ms(options.lockTtlMs, "lockTtlMs", undefined);

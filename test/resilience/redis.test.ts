@@ -272,6 +272,21 @@ describe("store options", () => {
       /ioredis or node-redis/,
     ],
     [
+      "a token store whose url is a port number (ioredis would take it as localhost's)",
+      () => createRedisTokenStore({ url: 6379 as never }),
+      /createRedisTokenStore: url must be a string/,
+    ],
+    [
+      "a token store whose url is an object",
+      () => createRedisTokenStore({ url: { host: "127.0.0.1" } as never }),
+      /createRedisTokenStore: url must be a string/,
+    ],
+    [
+      "a token store whose prefix is not a string (a Symbol fails every key it makes)",
+      () => createRedisTokenStore({ url: "redis://127.0.0.1:1", prefix: Symbol("p") as never }),
+      /createRedisTokenStore: prefix must be a string/,
+    ],
+    [
       "a token store with a zero command timeout",
       () => createRedisTokenStore({ url: "redis://127.0.0.1:1", commandTimeoutMs: 0 }),
       /commandTimeoutMs/,
