@@ -30,7 +30,7 @@ import {
 import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
-import { ownerOptions } from "./token-store.js";
+import { LONE_SURROGATE, MAX_TOKEN_LENGTH, ownerOptions } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
 import { check, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
@@ -122,13 +122,6 @@ function numberOf(value: unknown): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-/**
- * The longest token a source may answer. Real ones are far shorter (WeCom reserves 512 bytes, the
- * others send 32 to a few hundred characters). One of megabytes is a broken or hostile server's: it
- * would be sent with every call, and learning it (the redactor builds its encoded forms) blocks the process.
- */
-const MAX_TOKEN_LENGTH = 8192;
-
 /** The token a source's answer holds, and when it expires; a ParseError for an answer without a usable one. */
 export function storedToken(
   spec: Pick<TokenSpec, "operation" | "token" | "expires" | "defaultLifetime">,
@@ -215,8 +208,6 @@ function requestOf(
   }
   return { url: base + path + query, method: row.method, headers, body: text };
 }
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function encoded(name: string, value: string, site: CallSite): string {
   try {

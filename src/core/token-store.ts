@@ -8,6 +8,16 @@ export interface StoredToken {
   obtainedAt?: number | undefined; // epoch ms when fetched: with `expiresAt`, the token's lifetime
 }
 
+/**
+ * The longest token a source may answer. Real ones are far shorter (WeCom reserves 512 bytes, the
+ * others send 32 to a few hundred characters). One of megabytes is a broken or hostile server's: it
+ * would be sent with every call, and learning it (the redactor builds its encoded forms) blocks the process.
+ */
+export const MAX_TOKEN_LENGTH = 8192;
+
+/** Half a UTF-16 pair: a string holding one has no UTF-8 form, so cannot be sent. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export interface TokenStore {
   get(key: string): Promise<StoredToken | undefined>;
   set(key: string, token: StoredToken): Promise<void>;

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import path from "node:path";
 import { ConfigError, ConnectionError } from "imspec";
+import { createDingTalk } from "imspec/dingtalk";
 import { createRedisTokenStore, RedisLimiterStore, type RedisTokenStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -200,6 +201,60 @@ describe("createRedisTokenStore: the store", () => {
     expect(String((error as Error).message)).not.toContain("redis-password-xyz");
     expect(String((error as Error).message)).not.toContain(String(port));
   });
+});
+
+describe("a stored token no token source could have given", () => {
+  // Written there by a broken or hostile Redis, or by something else sharing the key space.
+  const unusable: Array<[string, string]> = [
+    ["of megabytes (over 8 192 characters)", "x".repeat(2_000_000)],
+    ["with a line break", "dt-token-abc\r\nx-injected: 1"],
+    ["with a lone surrogate", "dt-token-\ud800"],
+  ];
+  it.each(unusable)(
+    "a token %s reads as no token: the next process fetches its own and its calls go",
+    async (_, bad) => {
+      const server = new ScriptedServer();
+      let issued = 0;
+      server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+        json(res, 200, { accessToken: `dt-token-${++issued}-0123456789`, expireIn: 7200 }),
+      );
+      server.on("GET", "/v1.0/contact/dingIndexs", (req, res) =>
+        String(req.headers["x-acs-dingtalk-access-token"]).startsWith("dt-token-")
+          ? json(res, 200, { dingIndexList: [] })
+          : json(res, 401, { code: "InvalidAuthentication", message: "bad token" }),
+      );
+      await server.start();
+      const raw = new Redis(redis.url);
+      try {
+        const make = () =>
+          createDingTalk({
+            appKey: "ding-app",
+            appSecret: "dt-secret-0123456789abcdef",
+            baseUrl: server.url,
+            tokenStore: store(),
+            rateLimit: false,
+            timeout: 2_000,
+          });
+        await make().contact.getLatestDingIndex();
+        const [key] = await raw.keys(`${prefix}token:*`);
+        expect(key).toBeDefined();
+        await raw.set(
+          key as string,
+          JSON.stringify({ accessToken: bad, expiresAt: later(3_600_000) }),
+          "PX",
+          3_600_000,
+        );
+        // Read as it is, the token would be the one every call of every process sends for an hour:
+        // refused by the transport (431, an invalid header) before any server could say it is bad.
+        expect(await store().get(key?.slice(`${prefix}token:`.length) as string)).toBeUndefined();
+        await expect(make().contact.getLatestDingIndex()).resolves.toBeDefined();
+        expect(issued).toBe(2);
+      } finally {
+        raw.disconnect();
+        await server.stop();
+      }
+    },
+  );
 });
 
 /** A WorkPlus-shaped server: each token request invalidates the previous token, as the real one does. */
