@@ -15,16 +15,19 @@ export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
 export type Send = (...args: Array<string | number>) => Promise<unknown>;
 
-/** A raw-command sender over `client`; a ConfigError naming `who` for anything else. */
+/**
+ * A raw-command sender over `client`; a ConfigError naming `who` for anything else. Its commands
+ * always answer with a promise: a client that throws instead fails that command, not the store.
+ */
 export function sender(client: RedisClientLike, who: string): Send {
   // ioredis also has a `sendCommand`, with another signature: test for its `call` first.
   if (typeof (client as IoRedisLike | undefined)?.call === "function") {
     const c = client as IoRedisLike;
-    return (command, ...args) => c.call(String(command), ...args);
+    return async (command, ...args) => c.call(String(command), ...args);
   }
   if (typeof (client as NodeRedisLike | undefined)?.sendCommand === "function") {
     const c = client as NodeRedisLike;
-    return (...args) => c.sendCommand(args.map(String));
+    return async (...args) => c.sendCommand(args.map(String));
   }
   throw new ConfigError(`${who}: give an ioredis or node-redis client`);
 }

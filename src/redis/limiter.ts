@@ -158,8 +158,11 @@ export class RedisLimiterStore implements LimiterStore {
       if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
       answer = await this.#bounded("EVAL", TAKE_SCRIPT, keys.length, ...keys, ...args);
     }
-    const wait = Number(answer);
-    if (!Number.isFinite(wait)) throw new TypeError("unexpected answer to the rate-limit script");
+    // The script answers an integer: anything else (nil, "", an array, which Number() reads as 0) is
+    // not Redis granting the take, and would let every call through.
+    const wait = typeof answer === "string" && /^\d+$/.test(answer) ? Number(answer) : answer;
+    if (typeof wait !== "number" || !Number.isFinite(wait))
+      throw new TypeError("unexpected answer to the rate-limit script");
     return Math.max(0, wait);
   }
 

@@ -217,6 +217,44 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(logs[0]).not.toContain(String(port));
   });
 
+  it("an answer that is not the script's integer (nil, empty, a list) grants nothing: the store counts locally", async () => {
+    for (const answer of [null, undefined, "", [], {}, "ok"]) {
+      const logs: string[] = [];
+      const store = new RedisLimiterStore({ call: async () => answer }, { logger: (m) => logs.push(m) });
+      const b = [{ key: "k", calls: 1, windowMs: 60_000 }];
+      expect(await store.take(b, Date.now())).toBe(0);
+      // The minute's one call is taken: the next waits, counted here, not granted by the answer.
+      expect(await store.take(b, Date.now())).toBeGreaterThan(50_000);
+      expect(store.local).toBe(true);
+      expect(logs).toHaveLength(1);
+    }
+  });
+
+  it("a client that throws instead of rejecting: counted locally, then back on Redis once it answers", async () => {
+    let broken = true;
+    const store = new RedisLimiterStore(
+      {
+        call: (command: string) => {
+          if (broken) throw new Error("connection is closed");
+          return Promise.resolve(command === "PING" ? "PONG" : 0);
+        },
+      },
+      { retryMs: 50, logger() {} },
+    );
+    const b = [{ key: "k", calls: 1_000, windowMs: 1_000 }];
+    const pause = () => new Promise((r) => setTimeout(r, 80));
+    expect(await store.take(b, Date.now())).toBe(0);
+    expect(store.local).toBe(true);
+    await pause();
+    // The probe meets the throw too: this take is still counted locally, and the probe is tried again.
+    expect(await store.take(b, Date.now())).toBe(0);
+    broken = false;
+    await pause();
+    await store.take(b, Date.now());
+    await pause();
+    expect(store.local).toBe(false);
+  });
+
   it("falling back after Redis had its time, the local pace starts then: no two calls at once", async () => {
     // A Redis that never answers: the first takes wait out commandTimeoutMs, then count locally.
     const store = new RedisLimiterStore(
