@@ -131,33 +131,45 @@ const SUCCESS_BRANCH = "SuccessBranch";
 
 /**
  * The branches of an envelope body that the client reads as a success (src/core/engine.ts): the
- * status is exactly the success value or, where the envelope lets it be left out, absent. Not
- * `Extract<Body, { status?: 0 }>`: a branch without the status field is no match for that.
+ * status is exactly the success value or, where the envelope lets it be left out, absent; with none
+ * (one object whose status is `0 | 1`, say), the whole body, as the client returns it and spec:diff
+ * reads it. Not `Extract<Body, { status?: 0 }>`: a branch without the status field is no match for that.
  * @example
- * type SuccessBranch<Body, Field extends string, Ok, Optional extends boolean> = Body extends unknown ? …
+ * type SuccessBranch<Body, Field extends string, Ok, Optional extends boolean> = [SuccessBranches<…>] extends [never] ? Body : SuccessBranches<…>;
  */
-function successBranch(): StatementStructures {
-  return {
-    kind: tsMorph().StructureKind.TypeAlias,
-    name: SUCCESS_BRANCH,
-    isExported: true,
-    docs: [
-      "The branches of an envelope body that the client reads as a success: `Field` is exactly `Ok` or, where `Optional`, absent.",
-    ],
-    typeParameters: [
-      { name: "Body" },
-      { name: "Field", constraint: "string" },
-      { name: "Ok" },
-      { name: "Optional", constraint: "boolean" },
-    ],
-    type: [
-      "Body extends unknown",
-      "? Field extends keyof Body",
-      "  ? [Exclude<Body[Field], undefined>] extends [Ok] ? Body : never",
-      "  : Optional extends true ? Body : never",
-      ": never",
-    ].join("\n"),
-  };
+function successBranch(): StatementStructures[] {
+  const typeParameters = [
+    { name: "Body" },
+    { name: "Field", constraint: "string" },
+    { name: "Ok" },
+    { name: "Optional", constraint: "boolean" },
+  ];
+  const branches = "SuccessBranches<Body, Field, Ok, Optional>";
+  return [
+    {
+      kind: tsMorph().StructureKind.TypeAlias,
+      name: "SuccessBranches",
+      docs: ["The branches of an envelope body whose `Field` is exactly `Ok` or, where `Optional`, absent."],
+      typeParameters,
+      type: [
+        "Body extends unknown",
+        "? Field extends keyof Body",
+        "  ? [Exclude<Body[Field], undefined>] extends [Ok] ? Body : never",
+        "  : Optional extends true ? Body : never",
+        ": never",
+      ].join("\n"),
+    },
+    {
+      kind: tsMorph().StructureKind.TypeAlias,
+      name: SUCCESS_BRANCH,
+      isExported: true,
+      docs: [
+        "What the client returns of an envelope body: the branches it reads as a success, or the whole body when no branch says so.",
+      ],
+      typeParameters,
+      type: `[${branches}] extends [never] ? Body : ${branches}`,
+    },
+  ];
 }
 
 function errorsType(op: OperationInfo, api: ApiInfo): string {
@@ -233,7 +245,7 @@ export function operationsFile(api: ApiInfo, name: string): StatementStructures[
     namedImports: [{ name: "operations", alias: "Schema" }],
   };
   const statements: StatementStructures[] = [imports];
-  if (api.envelope) statements.push(successBranch());
+  if (api.envelope) statements.push(...successBranch());
   statements.push(constant("title", `${JSON.stringify(api.title)} as const`, "The spec's `info.title`."));
   statements.push(
     constant(

@@ -661,10 +661,11 @@ function isExactly(doc: Json, raw: unknown, value: number): boolean {
 }
 
 /**
- * An envelope API's first 2xx JSON body has a branch the client reads as a success: its status
- * exactly the success value, or absent where the envelope lets it be (the generated `SuccessBranch`
- * and src/core/engine.ts read a body the same way). Without one, the method's result type would be
- * `never`, silently. A branch that could hold any field is not judged.
+ * An envelope API's first 2xx JSON body that is a union (`oneOf`/`anyOf`) has a branch the client
+ * reads as a success: its status exactly the success value, or absent where the envelope lets it be
+ * (the generated `SuccessBranch` and src/core/engine.ts read a body the same way). Without one, the
+ * method's result type would be the error branches too. A body that is one object is the data as it
+ * is (its status is read at run time); a branch that could hold any field is not judged.
  */
 function requireSuccessBranch(doc: Json, op: OperationInfo, envelope: Envelope): void {
   if (!op.success.hasBody) return;
@@ -678,7 +679,8 @@ function requireSuccessBranch(doc: Json, op: OperationInfo, envelope: Envelope):
     ...(Array.isArray(schema.oneOf) ? schema.oneOf : []),
     ...(Array.isArray(schema.anyOf) ? schema.anyOf : []),
   ];
-  const succeeds = (union.length ? union : [schema]).some((branch) => {
+  if (union.length === 0) return;
+  const succeeds = union.some((branch) => {
     const fields = fieldsOf(doc, branch);
     if (!fields) return true;
     const given = fields.get(envelope.statusField);

@@ -486,6 +486,25 @@ describe("extractApi: an envelope body has a success branch", () => {
     expect(() => extractApi(enveloped(data, { statusOptional: true }))).not.toThrow();
   });
 
+  it("accepts one object, whose status is read at run time", () => {
+    const single = doc(
+      {
+        "/a": {
+          get: op({
+            responses: {
+              "200": {
+                description: "OK",
+                content: { "application/json": { schema: withStatus({ type: "integer", enum: [0, 5] }) } },
+              },
+            },
+          }),
+        },
+      },
+      { "x-imspec-envelope": { statusField: "status", messageField: "message", successStatus: 0 } },
+    );
+    expect(() => extractApi(single)).not.toThrow();
+  });
+
   it("accepts a branch that could hold any field (not judged)", () => {
     expect(() => extractApi(enveloped({ type: "object", additionalProperties: true }))).not.toThrow();
   });
