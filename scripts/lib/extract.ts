@@ -787,6 +787,57 @@ function checkMockFields(doc: Json, operations: OperationInfo[], envelope: Envel
   }
 }
 
+/**
+ * The fields of every JSON answer the document declares, of every status; `undefined` when one of
+ * them could hold any name (then no field can be said to be missing).
+ */
+function answerFieldsOf(doc: Json, operations: OperationInfo[]): Set<string> | undefined {
+  const names = new Set<string>();
+  for (const op of operations) {
+    const responses = deref<Json>(doc, operationNodeOf(doc, op)?.responses) ?? {};
+    for (const raw of Object.values(responses)) {
+      const media = jsonMedia(deref<Json>(doc, raw)?.content);
+      if (!media) continue;
+      const fields = fieldsOf(doc, media.schema);
+      if (!fields) return undefined;
+      for (const name of fields.keys()) names.add(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * The body fields `x-imspec-errors` and `x-imspec-envelope` name are keys at the top level of an
+ * answer (`error.code` is a key of that name, not a path into `error`): each list names at least one
+ * field some answer of the document declares. A list that names none would never be read: every
+ * refusal without its code or message, no token refusal recognised, nothing retried by its code. A
+ * list may add spellings no schema shows (a gateway's `Code` beside the API's `code`).
+ */
+function checkDialectFields(doc: Json, operations: OperationInfo[]): void {
+  const declared = answerFieldsOf(doc, operations);
+  if (!declared) return;
+  const named: Array<[string, string]> = [
+    ["x-imspec-envelope", "statusField"],
+    ["x-imspec-envelope", "messageField"],
+    ["x-imspec-envelope", "resultField"],
+    ["x-imspec-errors", "code"],
+    ["x-imspec-errors", "message"],
+    ["x-imspec-errors", "requestId"],
+  ];
+  for (const [extension, key] of named) {
+    const own = isObject(doc[extension]) ? (doc[extension] as Json)[key] : undefined;
+    const names = list(own);
+    if (names.length === 0 || names.some((name) => declared.has(name))) continue;
+    const dotted = names.some((name) => name.includes("."))
+      ? " (a name is a key at the top level of the body: a dotted name is not a path)"
+      : "";
+    throw new SpecError(
+      `${extension}.${key}: ${names.map((n) => `"${n}"`).join(", ")} is not a field of any answer of the document${dotted}`,
+      [extension, key],
+    );
+  }
+}
+
 /** Reads a bundled (single-file) OpenAPI 3.1 document into plain data. */
 export function extractApi(doc: Json): ApiInfo {
   const info = isObject(doc.info) ? doc.info : {};
@@ -870,5 +921,6 @@ export function extractApi(doc: Json): ApiInfo {
     );
   }
   checkMockFields(doc, operations, envelope);
+  checkDialectFields(doc, operations);
   return api;
 }

@@ -475,7 +475,9 @@ describe("extractApi: an envelope body has a success branch", () => {
       },
     );
   const data = { type: "object", properties: { id: { type: "string" } } };
-  const withStatus = (status: Doc) => ({ allOf: [data, { type: "object", properties: { status } }] });
+  const withStatus = (status: Doc) => ({
+    allOf: [data, { type: "object", properties: { status, message: { type: "string" } } }],
+  });
 
   it("accepts a branch whose status is exactly the success value (const, or an enum of it)", () => {
     expect(() => extractApi(enveloped(withStatus({ type: "integer", const: 0 })))).not.toThrow();
@@ -552,4 +554,74 @@ describe("extractApi: an envelope body has a success branch", () => {
       ]);
     });
   }
+});
+
+describe("extractApi: the body fields x-imspec-errors and x-imspec-envelope name", () => {
+  // Every answer with HTTP 200: `{ ok: 1, … }` or `{ ok: 0, error: { code, msg } }`.
+  const answer = {
+    type: "object",
+    properties: {
+      ok: { type: "integer", enum: [0, 1] },
+      msg: { type: "string" },
+      error: { type: "object", properties: { code: { type: "string" }, msg: { type: "string" } } },
+    },
+  };
+  const api = (extensions: Doc, schema: Doc = answer) =>
+    doc(
+      {
+        "/a": {
+          get: op({
+            responses: { "200": { description: "OK", content: { "application/json": { schema } } } },
+          }),
+        },
+      },
+      extensions,
+    );
+  const envelope = { statusField: "ok", messageField: "msg", successStatus: 1 };
+
+  it("are fields some answer declares; a list may add spellings no schema shows", () => {
+    expect(() =>
+      extractApi(api({ "x-imspec-envelope": envelope, "x-imspec-errors": { code: ["ok", "Ok"] } })),
+    ).not.toThrow();
+  });
+
+  const refused: Array<[string, Doc, RegExp, string[]]> = [
+    [
+      "a nested error code",
+      { "x-imspec-envelope": envelope, "x-imspec-errors": { code: ["error.code"] } },
+      /x-imspec-errors\.code: "error\.code" is not a field of any answer of the document \(a name is a key at the top level of the body: a dotted name is not a path\)/,
+      ["x-imspec-errors", "code"],
+    ],
+    [
+      "a nested envelope message",
+      { "x-imspec-envelope": { ...envelope, messageField: "error.msg" } },
+      /x-imspec-envelope\.messageField: "error\.msg" is not a field of any answer/,
+      ["x-imspec-envelope", "messageField"],
+    ],
+    [
+      "a request id no answer carries",
+      { "x-imspec-errors": { requestId: ["requestId", "request_id"] } },
+      /x-imspec-errors\.requestId: "requestId", "request_id" is not a field of any answer of the document$/,
+      ["x-imspec-errors", "requestId"],
+    ],
+  ];
+  for (const [name, extensions, error, at] of refused) {
+    it(`${name}: refused, at the extension`, () => {
+      const thrown = (() => {
+        try {
+          extractApi(api(extensions));
+        } catch (e) {
+          return e as Error & { at?: unknown };
+        }
+        return undefined;
+      })();
+      expect(thrown?.message).toMatch(error);
+      expect(thrown?.at).toEqual(at);
+    });
+  }
+
+  it("an answer that takes other names too accepts any", () => {
+    const open = { ...answer, additionalProperties: true };
+    expect(() => extractApi(api({ "x-imspec-errors": { code: ["error.code"] } }, open))).not.toThrow();
+  });
 });
