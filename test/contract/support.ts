@@ -398,9 +398,18 @@ function exampleOfParameter(api: MockApi, parameter: Json): unknown {
   return schema.default;
 }
 
+/** A value of a path parameter's type, for one whose spec shows none. */
+function standInOf(api: MockApi, parameter: Json): unknown {
+  if (parameter.in !== "path") return undefined;
+  const type = resolve(api, parameter.schema, "").node?.type;
+  return type === "integer" || type === "number" ? 1 : "x1";
+}
+
 /**
  * Parameters the spec itself vouches for: each parameter's example (or default) and the first
- * request body example, merged the way the client takes them (one flat object).
+ * request body example, merged the way the client takes them (one flat object). A path parameter
+ * with neither gets a stand-in of its type: the client refuses an empty path segment before
+ * anything is sent, and the spec need not show an example of every path parameter.
  */
 export function sampleParams(api: MockApi, operationId: string): Json {
   const op = operationOf(api, operationId);
@@ -412,7 +421,7 @@ export function sampleParams(api: MockApi, operationId: string): Json {
   ];
   for (const raw of parameters) {
     const parameter = resolve(api, raw, "").node;
-    const value = exampleOfParameter(api, parameter);
+    const value = exampleOfParameter(api, parameter) ?? standInOf(api, parameter);
     if (value !== undefined) out[String(parameter.name)] = value;
   }
   if (op.operation.requestBody) {

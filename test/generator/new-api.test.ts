@@ -80,4 +80,16 @@ describe("adding an API", () => {
     expect(run.stdout + run.stderr).toMatch(/Test Files\s+3 passed/);
     expect(run.code).toBe(0);
   }, 240_000);
+
+  it("the suites that run over every API of the registry pass with it too", async () => {
+    // Broken answers for each operation, the mock's routing message, its printed token request: none
+    // may assume the three APIs, their order, their token field or examples the checklist does not ask for.
+    const run = await vitest(repo.dir, [
+      "test/contract/transport.test.ts",
+      "test/contract/mock-server.test.ts",
+      "test/mock/odd-requests.test.ts",
+    ]);
+    expect(run.stdout + run.stderr).toMatch(/Test Files\s+3 passed/);
+    expect(run.code).toBe(0);
+  }, 240_000);
 });
