@@ -18,6 +18,7 @@ import {
   ConfigError,
   ImspecError,
   ParseError,
+  textOf,
 } from "./errors.js";
 import { type Budget, createRateLimiter, type RateLimiter } from "./limiter.js";
 import {
@@ -203,7 +204,7 @@ function requestOf(
       text = JSON.stringify(body);
     } catch (error) {
       // Not a ConfigError here: the invoker makes one of it, redacted (a toJSON's message is the caller's).
-      throw new Error(`the body cannot be serialized: ${(error as Error)?.message ?? String(error)}`);
+      throw new Error(`the body cannot be serialized: ${textOf(error)}`);
     }
   }
   return { url: base + path + query, method: row.method, headers, body: text };
@@ -469,10 +470,7 @@ function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, red
       return await engine.send(request, ref, callOptions);
     } catch (error) {
       if (error instanceof ImspecError) throw error;
-      throw new ConfigError(
-        redactor.text(`${row.method} ${row.path}: ${(error as Error)?.message ?? String(error)}`),
-        ref,
-      );
+      throw new ConfigError(redactor.text(`${row.method} ${row.path}: ${textOf(error)}`), ref);
     }
   };
   return Object.assign(invoke, { result: responseOf as (answer: never) => WithResponse<unknown> });

@@ -13,6 +13,7 @@ import {
   ParseError,
   ResponseTooLargeError,
   TimeoutError,
+  textOf,
 } from "./errors.js";
 import type { Budget, RateLimiter } from "./limiter.js";
 import type { LogEvent, Logger, RequestOptions } from "./options.js";
@@ -260,7 +261,7 @@ function failureVerdict(failure: unknown, s: Situation, redactor: Redactor): Ver
   // A system code (`ECONNREFUSED`) as it is; a custom fetch's code may quote the request URL.
   const code = failure instanceof TransportFailure ? failure.errno : undefined;
   const errno = code === undefined ? undefined : redactor.text(code);
-  const detail = redactor.text(String((failure as Error)?.message ?? failure));
+  const detail = redactor.text(textOf(failure));
   const error = new ConnectionError(
     redactor.text(`${op.method} ${s.origin}${op.path} failed: ${errno ?? detail}`),
     op,

@@ -181,6 +181,18 @@ export class ConfigError extends ImspecError {
   override name = "ConfigError";
 }
 
+/**
+ * What a thrown value says: its message, else its text. Never throws itself: a value with no text
+ * (an object without a prototype, a getter that throws) is named by its type.
+ */
+export function textOf(value: unknown): string {
+  try {
+    return String((value as Error)?.message ?? value);
+  } catch {
+    return `a thrown ${typeof value} without a message`;
+  }
+}
+
 /** The first of `fields` the body has as a non-empty string or a number. */
 export function field(body: unknown, fields: readonly string[]): string | number | undefined {
   if (!body || typeof body !== "object") return undefined;

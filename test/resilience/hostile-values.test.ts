@@ -423,3 +423,49 @@ describe("pagination", () => {
     expect(items).toBe(1);
   });
 });
+
+describe("values thrown that have no text", () => {
+  // An object without a prototype cannot be made a string; a message getter may throw.
+  const textless = () => [
+    Object.create(null),
+    Object.defineProperty({}, "message", {
+      get() {
+        throw new Error("no message today");
+      },
+    }),
+  ];
+
+  it("a token provider that rejects with one: a ConfigError, not a TypeError", async () => {
+    for (const value of textless()) {
+      const dt = dingtalk({
+        appKey: undefined,
+        appSecret: undefined,
+        getAccessToken: async () => Promise.reject(value),
+      });
+      const { error } = await settle(invites(dt));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/a thrown object without a message/);
+    }
+    expect(apiRequests()).toEqual([]);
+  });
+
+  it("a transport or a fetch that fails with one: a ConnectionError, retried as a network failure", async () => {
+    for (const value of textless()) {
+      let attempts = 0;
+      const fail = async () => {
+        attempts++;
+        throw value;
+      };
+      for (const option of [{ transport: fail }, { fetch: fail }]) {
+        attempts = 0;
+        const dt = dingtalk({ ...option, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+        const { error } = await settle(invites(dt, { accessToken: "given" }));
+        expect(error).toBeInstanceOf(ConnectionError);
+        // The fetch transport names the failure itself ("network"); a transport's own failure has no text.
+        if ("transport" in option)
+          expect((error as Error).message).toMatch(/a thrown object without a message/);
+        expect(attempts).toBe(2);
+      }
+    }
+  });
+});
