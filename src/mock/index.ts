@@ -12,14 +12,9 @@
  * mock.script("dingtalk", "listSeniorSettings", { error: "Forbidden.AccessDenied.QpsLimitForApi" });
  * await mock.stop();
  */
-import { INVALID_REQUEST_CODE } from "./dialect.js";
 
-export { INVALID_REQUEST_CODE };
-/**
- * @deprecated Use `INVALID_REQUEST_CODE`: the envelope status of a request that breaks the spec, for
- * every API whose spec names no other (`x-imspec-mock.invalid`).
- */
-export const WORKPLUS_INVALID_REQUEST_STATUS = INVALID_REQUEST_CODE;
+/** The envelope status of a request that breaks the spec, for every API whose spec names no other (`x-imspec-mock.invalid`). */
+export { INVALID_REQUEST_CODE } from "./dialect.js";
 export type { MockApi, OpenApiDocument } from "./documents.js";
 export {
   type ApiName,

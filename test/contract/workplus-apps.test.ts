@@ -4,7 +4,7 @@
  * matches the response schema; the typed result equals the example's `result`; each documented
  * `error…` example becomes a WorkPlusError with its envelope status.
  */
-import { type MockServer, startMockServer, WORKPLUS_INVALID_REQUEST_STATUS } from "imspec/mock";
+import { INVALID_REQUEST_CODE, type MockServer, startMockServer } from "imspec/mock";
 import { createWorkPlus, type WorkPlus, WorkPlusError } from "imspec/workplus";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { contract } from "./support.js";
@@ -42,7 +42,7 @@ describe("apps.listAdmins", () => {
     );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { status: number; message: string };
-    expect(body.status).toBe(WORKPLUS_INVALID_REQUEST_STATUS);
+    expect(body.status).toBe(INVALID_REQUEST_CODE);
     expect(body.message).toMatch(/source_type/);
   });
 });
