@@ -652,12 +652,18 @@ function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefin
   return declared.length ? new Map(declared.flatMap((fields) => [...fields])) : undefined;
 }
 
-/** `schema` admits exactly `value` (`const`, or an `enum` of that one value), as the spec says a success. */
-function isExactly(doc: Json, raw: unknown, value: number): boolean {
+/**
+ * `schema` admits exactly `value` (`const`, or an `enum` of that one value), as the spec says a
+ * success; or one of its `allOf` does, which narrows it as much (`allOf: [{ $ref: Ok }]` beside a
+ * description): the generated type and spec:diff read such a status as the value too.
+ */
+function isExactly(doc: Json, raw: unknown, value: number, seen = new Set<unknown>()): boolean {
   const schema = deref<Json>(doc, raw);
-  if (!isObject(schema)) return false;
+  if (!isObject(schema) || seen.has(schema)) return false;
+  seen.add(schema);
   if (Object.hasOwn(schema, "const")) return schema.const === value;
-  return Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === value;
+  if (Array.isArray(schema.enum)) return schema.enum.length === 1 && schema.enum[0] === value;
+  return Array.isArray(schema.allOf) && schema.allOf.some((part) => isExactly(doc, part, value, seen));
 }
 
 /**

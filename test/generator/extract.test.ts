@@ -484,6 +484,16 @@ describe("extractApi: an envelope body has a success branch", () => {
     expect(() => extractApi(enveloped(withStatus({ enum: [0] })))).not.toThrow();
   });
 
+  it("accepts a status narrowed by an allOf, as a $ref beside a description is written", () => {
+    const success = withStatus({ allOf: [{ $ref: "#/components/schemas/Ok" }], description: "0: done" });
+    const d = enveloped(success);
+    (d.components as Doc).schemas = { Ok: { type: "integer", const: 0 } };
+    expect(() => extractApi(d)).not.toThrow();
+    // Narrowed to another value, or to more than the one, it is no success branch still.
+    (d.components as Doc).schemas = { Ok: { type: "integer", enum: [0, 5] } };
+    expect(() => extractApi(d)).toThrow(/no branch of its 200 answer is a success/);
+  });
+
   it("accepts a branch without the status where the envelope lets it be left out", () => {
     expect(() => extractApi(enveloped(data, { statusOptional: true }))).not.toThrow();
   });
