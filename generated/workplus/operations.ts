@@ -8,6 +8,12 @@ type SuccessBranches<Body, Field extends string, Ok, Optional extends boolean> =
   : never;
 /** What the client returns of an envelope body: the branches it reads as a success, or the whole body when no branch says so. */
 export type SuccessBranch<Body, Field extends string, Ok, Optional extends boolean> = [SuccessBranches<Body, Field, Ok, Optional>] extends [never] ? Body : SuccessBranches<Body, Field, Ok, Optional>;
+/** The envelope's `Field` of each branch of `Body`, as the client reads it: `undefined` where a branch declares no such field. */
+export type EnvelopeResult<Body, Field extends string> = unknown extends Body
+  ? unknown
+  : Body extends unknown
+  ? Field extends keyof Body ? Body[Field] : undefined
+  : never;
 /** The spec's `info.title`. */
 export const title = "WorkPlus Open API" as const;
 /** The spec's server URLs; the first is the default base URL. */
@@ -193,7 +199,7 @@ export interface AppsOperations {
    */
   listAdmins: {
     params: NonNullable<Schema["listAdmins"]["parameters"]["path"]> & NonNullable<Schema["listAdmins"]["parameters"]["query"]>;
-    result: SuccessBranch<Schema["listAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>["result"];
+    result: EnvelopeResult<SuccessBranch<Schema["listAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>, "result">;
     errors: 10011;
   };
   /**
@@ -213,7 +219,7 @@ export interface AppsOperations {
    */
   listScopeViews: {
     params: NonNullable<Schema["listScopeViews"]["parameters"]["path"]> & NonNullable<Schema["listScopeViews"]["parameters"]["query"]>;
-    result: SuccessBranch<Schema["listScopeViews"]["responses"][200]["content"]["application/json"], "status", 0, false>["result"];
+    result: EnvelopeResult<SuccessBranch<Schema["listScopeViews"]["responses"][200]["content"]["application/json"], "status", 0, false>, "result">;
     errors: 10011;
   };
   /**
@@ -229,7 +235,7 @@ export interface AppsOperations {
    */
   listSuperAdmins: {
     params: NonNullable<Schema["listSuperAdmins"]["parameters"]["path"]> & NonNullable<Schema["listSuperAdmins"]["parameters"]["query"]>;
-    result: SuccessBranch<Schema["listSuperAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>["result"];
+    result: EnvelopeResult<SuccessBranch<Schema["listSuperAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>, "result">;
     errors: 10011;
   };
 }
@@ -262,7 +268,7 @@ export interface AuthOperations {
    */
   getAccessToken: {
     params: NonNullable<Schema["getAccessToken"]["requestBody"]>["content"]["application/json"];
-    result: SuccessBranch<Schema["getAccessToken"]["responses"][200]["content"]["application/json"], "status", 0, false>["result"];
+    result: EnvelopeResult<SuccessBranch<Schema["getAccessToken"]["responses"][200]["content"]["application/json"], "status", 0, false>, "result">;
     errors: 202102 | 202104;
   };
 }

@@ -113,7 +113,7 @@ export function paramsType(op: OperationInfo): string {
  * The result type of one operation: the success body, unwrapped from the envelope if the API has one.
  * @example
  * Schema["listSeniorSettings"]["responses"][200]["content"]["application/json"]
- * SuccessBranch<Schema["listAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>["result"]
+ * EnvelopeResult<SuccessBranch<Schema["listAdmins"]["responses"][200]["content"]["application/json"], "status", 0, false>, "result">
  * SuccessBranch<Schema["getUser"]["responses"][200]["content"]["application/json"], "errcode", 0, true>
  */
 export function resultType(op: OperationInfo, api: ApiInfo): string {
@@ -122,12 +122,15 @@ export function resultType(op: OperationInfo, api: ApiInfo): string {
   if (api.envelope) {
     const { statusField, resultField, successStatus, statusOptional } = api.envelope;
     body = `${SUCCESS_BRANCH}<${body}, ${JSON.stringify(statusField)}, ${successStatus}, ${statusOptional === true}>`;
-    if (resultField) body += `[${JSON.stringify(resultField)}]`;
+    // Not `[…]["result"]`: a body that declares no result field (one object, its status any
+    // integer) would make the generated file fail to compile.
+    if (resultField) body = `${ENVELOPE_RESULT}<${body}, ${JSON.stringify(resultField)}>`;
   }
   return op.success.optionalBody ? `${body} | undefined` : body;
 }
 
 const SUCCESS_BRANCH = "SuccessBranch";
+const ENVELOPE_RESULT = "EnvelopeResult";
 
 /**
  * The branches of an envelope body that the client reads as a success (src/core/engine.ts): the
@@ -137,7 +140,7 @@ const SUCCESS_BRANCH = "SuccessBranch";
  * @example
  * type SuccessBranch<Body, Field extends string, Ok, Optional extends boolean> = [SuccessBranches<…>] extends [never] ? Body : SuccessBranches<…>;
  */
-function successBranch(): StatementStructures[] {
+function successBranch(resultField: boolean): StatementStructures[] {
   const typeParameters = [
     { name: "Body" },
     { name: "Field", constraint: "string" },
@@ -169,7 +172,31 @@ function successBranch(): StatementStructures[] {
       typeParameters,
       type: `[${branches}] extends [never] ? Body : ${branches}`,
     },
+    ...(resultField ? [envelopeResult()] : []),
   ];
+}
+
+/**
+ * The envelope's result field of each success branch, as the client reads it (`body[resultField]`):
+ * `undefined` for a branch that declares no such field, anything for a body of unknown shape.
+ */
+function envelopeResult(): StatementStructures {
+  return {
+    kind: tsMorph().StructureKind.TypeAlias,
+    name: ENVELOPE_RESULT,
+    isExported: true,
+    docs: [
+      "The envelope's `Field` of each branch of `Body`, as the client reads it: `undefined` where a branch declares no such field.",
+    ],
+    typeParameters: [{ name: "Body" }, { name: "Field", constraint: "string" }],
+    type: [
+      "unknown extends Body",
+      "? unknown",
+      ": Body extends unknown",
+      "  ? Field extends keyof Body ? Body[Field] : undefined",
+      "  : never",
+    ].join("\n"),
+  };
 }
 
 function errorsType(op: OperationInfo, api: ApiInfo): string {
@@ -245,7 +272,7 @@ export function operationsFile(api: ApiInfo, name: string): StatementStructures[
     namedImports: [{ name: "operations", alias: "Schema" }],
   };
   const statements: StatementStructures[] = [imports];
-  if (api.envelope) statements.push(...successBranch());
+  if (api.envelope) statements.push(...successBranch(api.envelope.resultField !== undefined));
   statements.push(constant("title", `${JSON.stringify(api.title)} as const`, "The spec's `info.title`."));
   statements.push(
     constant(

@@ -291,7 +291,7 @@ export function resultSchema(document: Json, operation: Operation): unknown {
   return media?.schema ? dataOf(document, media.schema) : undefined;
 }
 
-/** The data an envelope carries on success (builders.ts: `SuccessBranch<Body, "status", 0, false>["result"]`). */
+/** The data an envelope carries on success (builders.ts: `EnvelopeResult<SuccessBranch<Body, "status", 0, false>, "result">`). */
 function dataOf(document: Json, body: unknown): unknown {
   const envelope = resolve(document, document["x-imspec-envelope"]);
   const statusField = envelope.statusField;

@@ -4,6 +4,7 @@ import { rawClient } from "imspec/raw";
 import { createWorkPlus, statusCodes } from "imspec/workplus";
 import { assertType, describe, expectTypeOf, it } from "vitest";
 import type { SuccessBranch } from "../../generated/wecom/operations.js";
+import type { EnvelopeResult } from "../../generated/workplus/operations.js";
 
 const dt = createDingTalk({ appKey: "k", appSecret: "s" });
 const wp = createWorkPlus({
@@ -170,5 +171,35 @@ describe("the success branch of an envelope body (generated SuccessBranch)", () 
       status: number;
       result: string;
     }>();
+  });
+});
+
+describe("the result field of an envelope's success (generated EnvelopeResult)", () => {
+  it("is the success branch's result field, the error branch dropped", () => {
+    type Ok = { status: 0; message: string; result: { id: string } };
+    type Failed = { status: number; message: string; result?: unknown };
+    expectTypeOf<EnvelopeResult<SuccessBranch<Ok | Failed, "status", 0, false>, "result">>().toEqualTypeOf<{
+      id: string;
+    }>();
+  });
+
+  it("is undefined for a body that declares no result field, as the client reads it, never a type error", () => {
+    // One object whose status is any integer: SuccessBranch gives the whole body, which has no `result`.
+    type Bare = { status: number; message: string };
+    expectTypeOf<
+      EnvelopeResult<SuccessBranch<Bare, "status", 0, false>, "result">
+    >().toEqualTypeOf<undefined>();
+    expectTypeOf<
+      EnvelopeResult<
+        SuccessBranch<{ status: 0; result: string } | { status: 0 }, "status", 0, false>,
+        "result"
+      >
+    >().toEqualTypeOf<string | undefined>();
+  });
+
+  it("is unknown for a body of unknown shape (a schema of `{}`)", () => {
+    expectTypeOf<
+      EnvelopeResult<SuccessBranch<unknown, "status", 0, false>, "result">
+    >().toEqualTypeOf<unknown>();
   });
 });
