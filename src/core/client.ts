@@ -31,7 +31,7 @@ import {
 import type { CommonClientOptions, RequestOptions } from "./options.js";
 import { Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
-import { LONE_SURROGATE, MAX_TOKEN_LENGTH, ownerOptions } from "./token-store.js";
+import { ownerOptions, whyUnusable } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
 import { check, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
 
@@ -132,18 +132,8 @@ export function storedToken(
   const token = (answer as Record<string, unknown> | undefined)?.[spec.token];
   if (typeof token !== "string" || token.length === 0)
     throw new ParseError(`${spec.operation} answered without a usable \`${spec.token}\``, site, 200);
-  if (token.length > MAX_TOKEN_LENGTH)
-    throw new ParseError(
-      `${spec.operation}'s ${spec.token} is ${token.length} characters long (at most ${MAX_TOKEN_LENGTH} are taken)`,
-      site,
-      200,
-    );
-  if (LONE_SURROGATE.test(token))
-    throw new ParseError(
-      `${spec.operation}'s ${spec.token} cannot be sent (not well-formed Unicode)`,
-      site,
-      200,
-    );
+  const why = whyUnusable(token);
+  if (why) throw new ParseError(`${spec.operation}'s ${spec.token} ${why}`, site, 200);
   const now = Date.now();
   const raw = spec.expires && numberOf((answer as Record<string, unknown>)[spec.expires.field]);
   const ms = raw === undefined ? undefined : raw * (spec.expires?.unit === "s" ? 1000 : 1);

@@ -13,10 +13,24 @@ export interface StoredToken {
  * others send 32 to a few hundred characters). One of megabytes is a broken or hostile server's: it
  * would be sent with every call, and learning it (the redactor builds its encoded forms) blocks the process.
  */
-export const MAX_TOKEN_LENGTH = 8192;
+const MAX_TOKEN_LENGTH = 8192;
 
 /** Half a UTF-16 pair: a string holding one has no UTF-8 form, so cannot be sent. */
-export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why a token cannot be used, or `undefined` when it can: too long, not well-formed Unicode, or
+ * holding a control character (a line break cannot be sent in a header; no platform issues one).
+ * The one rule for a token a source answers and for one read back from a shared store: a token
+ * every call fails with before reaching a server is never refused, so never replaced.
+ */
+export function whyUnusable(token: string): string | undefined {
+  if (token.length > MAX_TOKEN_LENGTH)
+    return `is ${token.length} characters long (at most ${MAX_TOKEN_LENGTH} are taken)`;
+  if (LONE_SURROGATE.test(token)) return "cannot be sent (not well-formed Unicode)";
+  if (/\p{Cc}/u.test(token)) return "cannot be sent (it holds a control character)";
+  return undefined;
+}
 
 export interface TokenStore {
   get(key: string): Promise<StoredToken | undefined>;

@@ -23,7 +23,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
 import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
-import { LONE_SURROGATE, MAX_TOKEN_LENGTH } from "../core/token-store.js";
+import { whyUnusable } from "../core/token-store.js";
 import { checked, MAX_WAIT_MS } from "../core/validate.js";
 import { type IoRedisLike, type RedisClientLike, type Send, sender } from "./client.js";
 
@@ -126,15 +126,6 @@ function storeError(error: unknown): ConnectionError {
   );
 }
 
-/**
- * A token no token source gives (the client takes at most MAX_TOKEN_LENGTH characters, none of them
- * half a pair), or with a control character (a line break cannot be sent in a header). Read as it
- * is, it would fail every call of every process until its stored expiry, before any server could
- * refuse it and have it replaced.
- */
-const unusable = (token: string) =>
-  token.length > MAX_TOKEN_LENGTH || LONE_SURROGATE.test(token) || /\p{Cc}/u.test(token);
-
 function parse(text: unknown): StoredToken | undefined {
   if (typeof text !== "string") return undefined;
   try {
@@ -143,7 +134,8 @@ function parse(text: unknown): StoredToken | undefined {
       value &&
       typeof value.accessToken === "string" &&
       value.accessToken.length > 0 &&
-      !unusable(value.accessToken) &&
+      // One the client would refuse from a source: every call of every process would fail with it.
+      whyUnusable(value.accessToken) === undefined &&
       typeof value.expiresAt === "number" &&
       Number.isFinite(value.expiresAt)
     ) {

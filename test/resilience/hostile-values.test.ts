@@ -79,6 +79,19 @@ describe("tokens the server should not have sent", () => {
     expect(apiRequests()).toEqual([]);
   });
 
+  it("a token holding a control character is a ParseError, and nothing is sent with it", async () => {
+    // A line break cannot be sent in a header, and a tab or DEL is no platform's: each call would
+    // fail before any server could refuse the token and have it replaced.
+    for (const token of ["tok\r\nen-1234", "tok\ten-1234", "tok\u007fen-1234"]) {
+      server.on("POST", TOKEN_PATH, (_req, res) => json(res, 200, { accessToken: token, expireIn: 7200 }));
+      echoToken();
+      const { error } = await settle(invites(dingtalk()));
+      expect(error, JSON.stringify(token)).toBeInstanceOf(ParseError);
+      expect((error as Error).message).toMatch(/accessToken cannot be sent \(it holds a control character\)/);
+    }
+    expect(apiRequests()).toEqual([]);
+  });
+
   it("a per-call query token that is not well-formed Unicode is a ConfigError, not a URIError", async () => {
     const wp = createWorkPlus({ baseUrl: server.url, accessToken: "unused-token", retry: false });
     const { error } = await settle(wp.apps.listAdmins({ appId: "a" }, { accessToken: "tok\ud800en" }));
