@@ -255,6 +255,9 @@ export function classify(
 /** No answer: a timeout, a body over the cap, or a connection that failed (before sending or after). */
 function failureVerdict(failure: unknown, s: Situation, redactor: Redactor): Verdict {
   const { op } = s;
+  // A wait for the token or the budget that ran out: nothing was sent, so tried again whatever the
+  // method, as a refused connection is (a token request slower than one attempt goes on meanwhile).
+  if (isWaitOver(failure)) return retryOr(s, failure, true);
   const kind = failure instanceof TransportFailure ? failure.kind : "network";
   if (kind === "timeout") return retryOr(s, new TimeoutError(s.timeout, op), op.idempotent);
   if (kind === "too-large") return { kind: "error", error: new ResponseTooLargeError(s.maxBytes, op) };
@@ -392,16 +395,16 @@ class Received implements Sent {
 }
 
 /**
- * Races `promise` (a token or budget being waited for, `what`) against the call's signal and deadline;
- * the loser's rejection is swallowed, and `giveUp` tells the waited-for side the call has left.
+ * Races `promise` (a token or budget being waited for, `wait.what`) against the call's signal and
+ * deadline; the loser's rejection is swallowed, and `wait.giveUp` tells the waited-for side the call
+ * has left. Its timeout is one before anything was sent.
  */
 function bounded<T>(
   promise: Promise<T>,
   op: OperationRef,
   bound: { signal?: AbortSignal | undefined; deadline: number },
   timeout: number,
-  what = "its token",
-  giveUp?: () => void,
+  wait: { what: string; giveUp?: () => void },
 ): Promise<T> {
   promise.catch(() => {});
   return new Promise<T>((resolve, reject) => {
@@ -413,13 +416,13 @@ function bounded<T>(
     };
     const stop = (error: ImspecError) => {
       settle();
-      giveUp?.();
+      wait.giveUp?.();
       reject(error);
     };
     if (bound.signal?.aborted) return stop(new AbortError(op));
     off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
     timer = setTimeout(
-      () => stop(new TimeoutError(timeout, op, `waited for ${what}`)),
+      () => stop(new TimeoutError(timeout, op, `waited for ${wait.what}`, true)),
       Math.min(bound.deadline - Date.now(), MAX_WAIT_MS),
     );
     promise.then(
@@ -447,7 +450,11 @@ function tokenFor(
   // be the one reported.
   const bound = { signal: call.signal, deadline: call.deadline + 100 };
   const token = refused && source.replace ? source.replace(refused.token, bound) : source.get(bound);
-  return bounded(token, op, bound, timeout);
+  // The cache's own end of the same wait, named as this call's.
+  const named = token.catch((error: unknown) => {
+    throw isWaitOver(error) ? new TimeoutError(timeout, op, "waited for its token", true) : error;
+  });
+  return bounded(named, op, bound, timeout, { what: "its token" });
 }
 
 /** Waits for the operation's rate budgets, within the call's bound; a call that gives up leaves the queue. */
@@ -461,7 +468,12 @@ function budgetWait(
   // A shared store (Redis) that is slow to answer may hold half of what is left, not all of it.
   const storeBy = Date.now() + (bound.deadline - Date.now()) / 2;
   const waiting = limiter.acquire(op.budgets as readonly Budget[], leave.signal, storeBy);
-  return bounded(waiting, op, bound, timeout, "its rate budget", () => leave.abort());
+  return bounded(waiting, op, bound, timeout, { what: "its rate budget", giveUp: () => leave.abort() });
+}
+
+/** A wait for a token or a budget that ran out, before anything was sent. */
+function isWaitOver(failure: unknown): failure is TimeoutError {
+  return failure instanceof TimeoutError && failure.beforeSend;
 }
 
 /** An AbortSignal, from this realm or another (duck-typed: what the transports use of it). */
@@ -474,6 +486,20 @@ function isSignal(value: unknown): value is AbortSignal {
     typeof s.addEventListener === "function"
   );
 }
+
+/** What stays the same across a call's attempts. */
+interface Call {
+  request: Request;
+  op: OperationRef;
+  headers: Record<string, string>;
+  auth: { source: TokenSource; managed: boolean } | undefined;
+  signal: AbortSignal | undefined;
+  timeout: number;
+}
+/** A token the server refused, and its refusal. */
+type Refused = { token: string; error: ApiError };
+/** One attempt's outcome, the token it was sent with, and how long it waited for its budget. */
+type Attempt = { outcome: Outcome; token: string | undefined; waited: number };
 
 /** `retry: false`: one attempt. */
 const ONCE: Required<RetryOptions> = { ...RETRY_DEFAULTS, maxAttempts: 1 };
@@ -661,6 +687,39 @@ export class Engine {
     }
   }
 
+  /**
+   * One attempt: its token, its budget, the exchange. A wait for either that ran out is its outcome
+   * too, before anything was sent: `classify` has another attempt wait again.
+   */
+  async #attempt(call: Call, attempt: number, refused: Refused | undefined): Promise<Attempt> {
+    const { request, op, headers, auth, signal, timeout } = call;
+    const o = this.#o;
+    const deadline = Date.now() + timeout;
+    const replacing = refused && auth?.source.replace ? refused : undefined;
+    let token: string | undefined;
+    let waited = 0;
+    try {
+      token =
+        auth &&
+        ((replacing ? undefined : auth.source.peek?.()) ??
+          (await tokenFor(auth.source, replacing, op, { signal, deadline }, timeout)));
+      if (refused && token === refused.token) throw failed(refused.error, attempt);
+      if (op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets))
+        waited = await budgetWait(o.limiter, op, { signal, deadline }, timeout);
+    } catch (failure) {
+      if (!isWaitOver(failure)) throw failure;
+      return { outcome: { failure }, token: undefined, waited };
+    }
+    // An aborted call is never sent, however late the abort came.
+    if (signal?.aborted) throw failed(new AbortError(op), attempt);
+    const url = this.#authorize(request.url, headers, token, op);
+    // The wait for the budget does not count against the exchange (the token wait does): sent with
+    // what that wait left, a call could reach the server only to time out, its outcome unknown.
+    const outcome = await this.#exchange(request, url, headers, signal, deadline + waited);
+    if ("failure" in outcome && signal?.aborted) throw failed(new AbortError(op), attempt);
+    return { outcome, token, waited };
+  }
+
   /** Sends `request` for `op`, with retries; resolves only on success. */
   async send(request: Request, op: OperationRef, options: RequestOptions = {}): Promise<Sent> {
     const o = this.#o;
@@ -670,38 +729,21 @@ export class Engine {
     const signal = options.signal ?? undefined;
     if (signal !== undefined && !isSignal(signal)) throw new ConfigError("signal must be an AbortSignal", op);
     const headers = this.#headers(request.headers, options.headers, op);
-    const auth = this.#tokenSource(op, options);
+    const call: Call = { request, op, headers, auth: this.#tokenSource(op, options), signal, timeout };
     let replayed = false;
     // A token the server refused: its replacement is waited for within the replay's own timeout.
-    let refused: { token: string; error: ApiError } | undefined;
+    let refused: Refused | undefined;
     for (let attempt = 1; ; attempt++) {
       const started = o.logger ? performance.now() : 0;
-      const deadline = Date.now() + timeout;
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
-      const replacing = refused && auth?.source.replace ? refused : undefined;
-      const token =
-        auth &&
-        ((replacing ? undefined : auth.source.peek?.()) ??
-          (await tokenFor(auth.source, replacing, op, { signal, deadline }, timeout)));
-      if (refused && token === refused.token) throw failed(refused.error, attempt);
-      refused = undefined;
-      const waited =
-        op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)
-          ? await budgetWait(o.limiter, op, { signal, deadline }, timeout)
-          : 0;
-      // An aborted call is never sent, however late the abort came.
-      if (signal?.aborted) throw failed(new AbortError(op), attempt);
-      const url = this.#authorize(request.url, headers, token, op);
-      // The wait for the budget does not count against the exchange (the token wait does): sent with
-      // what that wait left, a call could reach the server only to time out, its outcome unknown.
-      const sendBy = deadline + waited;
-      const outcome = await this.#exchange(request, url, headers, signal, sendBy);
-      if ("failure" in outcome && signal?.aborted) throw failed(new AbortError(op), attempt);
+      const { outcome, token, waited } = await this.#attempt(call, attempt, refused);
+      // A refusal stays one until a token came for it.
+      if (token !== undefined) refused = undefined;
       // Learnt again as the answer is read: however many tokens other calls brought meanwhile, this
       // one is among those the redactor keeps while the error and log event are written.
       if (token !== undefined) o.redactor.add(token);
       if (request.secrets) for (const secret of request.secrets) o.redactor.add(secret);
-      const canReplay = !!auth?.managed && !replayed;
+      const canReplay = !!call.auth?.managed && !replayed;
       const { origin, maxBytes, random } = o;
       const situation = { op, attempt, retry, timeout, origin, maxBytes, random, canReplay };
       const verdict = classify(outcome, o.profile, situation, o.redactor, o.errorClass);

@@ -133,9 +133,12 @@ export class TimeoutError extends ImspecError {
   static readonly [BRAND]: string = "TimeoutError";
   override name = "TimeoutError";
   readonly timeoutMs: number;
-  constructor(timeoutMs: number, site: CallSite, what = "timed out") {
+  /** True when the call was never sent: it ran out of time waiting for its token or rate budget. */
+  readonly beforeSend: boolean;
+  constructor(timeoutMs: number, site: CallSite, what = "timed out", beforeSend = false) {
     super(`${site.method ?? ""} ${site.path ?? ""} ${what} after ${timeoutMs} ms`.trim(), site);
     this.timeoutMs = timeoutMs;
+    this.beforeSend = beforeSend;
   }
 }
 

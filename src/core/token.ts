@@ -118,7 +118,10 @@ export class TokenCache {
     let off: (() => void) | undefined;
     return new Promise<string>((resolve, reject) => {
       if (ms <= MAX_WAIT_MS)
-        timer = setTimeout(() => reject(new TimeoutError(ms, { operationId: "accessToken" })), ms);
+        timer = setTimeout(
+          () => reject(new TimeoutError(ms, { operationId: "accessToken" }, undefined, true)),
+          ms,
+        );
       if (signal?.aborted) reject(signal.reason);
       off = signal && onAbort(signal, () => reject(signal.reason));
       shared.then(resolve, reject);

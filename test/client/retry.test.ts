@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { profile } from "../../generated/dingtalk/operations.js";
+import { classify, type Situation } from "../../src/core/engine.js";
+import { ApiError, TimeoutError } from "../../src/core/errors.js";
+import { Redactor } from "../../src/core/redact.js";
 import {
   backoffMs,
   type Failure,
@@ -8,6 +11,7 @@ import {
   retryAfterMs,
   retryDelay,
 } from "../../src/core/retry.js";
+import { TransportFailure } from "../../src/core/transport.js";
 import { MAX_WAIT_MS } from "../../src/core/validate.js";
 
 describe("isRetryable", () => {
@@ -116,5 +120,43 @@ describe("retryDelay", () => {
   it("never asks for a wait longer than a timer honours, jitter included", () => {
     const longest = { ...RETRY_DEFAULTS, maxRetryAfterMs: MAX_WAIT_MS };
     expect(retryDelay(1, longest, String((MAX_WAIT_MS - 1) / 1000), at(0.999))).toBe(MAX_WAIT_MS);
+  });
+});
+
+describe("classify: an attempt that ended without an answer", () => {
+  const post = {
+    method: "POST",
+    path: "/v1.0/contact/seniorSettings",
+    idempotent: false,
+    token: "app",
+  } as const;
+  const situation = (attempt: number): Situation => ({
+    op: post,
+    attempt,
+    retry: { ...RETRY_DEFAULTS, maxAttempts: 3 },
+    canReplay: true,
+    timeout: 100,
+    maxBytes: 1 << 20,
+    random: () => 0,
+    origin: "http://127.0.0.1",
+  });
+  const verdict = (failure: unknown, attempt = 1) =>
+    classify({ failure }, profile, situation(attempt), new Redactor(), ApiError);
+  const waited = (what: string) => new TimeoutError(100, post, `waited for ${what}`, true);
+
+  it.each(["its token", "its rate budget"])(
+    "a wait for %s that ran out: retried, even a POST (nothing was sent)",
+    (what) => {
+      const v = verdict(waited(what));
+      expect(v).toMatchObject({ kind: "retry", error: { name: "TimeoutError", beforeSend: true } });
+      expect(verdict(waited(what), 3)).toMatchObject({ kind: "error", error: { beforeSend: true } });
+    },
+  );
+
+  it("an exchange that timed out: a POST is not retried (it may have reached the server)", () => {
+    expect(verdict(new TransportFailure("timeout"))).toMatchObject({
+      kind: "error",
+      error: { name: "TimeoutError", beforeSend: false },
+    });
   });
 });

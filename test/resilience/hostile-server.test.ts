@@ -9,6 +9,7 @@ import {
   createClient,
   createDingTalk,
   type DingTalkOptions,
+  type LogEvent,
   type Operations,
   operations,
   ParseError,
@@ -166,6 +167,50 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       );
       await expect(call).rejects.toMatchObject({ name: "AbortError" });
       await delay(500);
+      expect(server.count("POST", "/v1.0/contact/seniorSettings")).toBe(0);
+    });
+
+    it("a token slower than one attempt's timeout is waited for by the next attempt: one token request, one call sent", async () => {
+      server.on("POST", "/v1.0/oauth2/accessToken", async (_req, res) => {
+        await delay(250);
+        json(res, 200, { accessToken: TOKEN, expireIn: 7200 });
+      });
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => json(res, 200, { dingIndex: ["1"] }));
+      server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => json(res, 200, {}));
+      const events: LogEvent[] = [];
+      // The token request has the client's 5 s; each attempt of the call, 100 ms (and 100 ms more for
+      // the token request's own error to come first).
+      const dt = client({ timeout: 5_000, logger: (e: LogEvent) => events.push(e) });
+      const [read, written] = await Promise.all([
+        dt.contact.getLatestDingIndex({}, { timeout: 100 }),
+        // Not idempotent, and retried all the same: nothing was sent.
+        dt.contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }, { timeout: 100 }),
+      ]);
+      expect(read).toEqual({ dingIndex: ["1"] });
+      expect(written).toBeUndefined();
+      expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(1);
+      expect(server.count("GET", "/v1.0/contact/dingIndexs")).toBe(1);
+      expect(server.count("POST", "/v1.0/contact/seniorSettings")).toBe(1);
+      const waits = events.filter((e) => e.operationId !== "getAccessToken" && e.status === undefined);
+      expect(waits.length).toBeGreaterThanOrEqual(2);
+      for (const e of waits)
+        expect(e).toMatchObject({ error: "TimeoutError", retryInMs: expect.any(Number) });
+    });
+
+    it("the wait for a token ends the call once its attempts are spent", async () => {
+      server.on("POST", "/v1.0/oauth2/accessToken", async () => {
+        await delay(5_000);
+      });
+      const started = Date.now();
+      const error = await client({
+        timeout: 10_000,
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
+      })
+        .contact.updateSeniorSetting({ seniorStaffId: "u1", open: true }, { timeout: 150 })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "TimeoutError", attempts: 2 });
+      expect((error as Error).message).toMatch(/waited for its token after 150 ms/);
+      expect(Date.now() - started).toBeLessThan(2_000);
       expect(server.count("POST", "/v1.0/contact/seniorSettings")).toBe(0);
     });
 
