@@ -82,7 +82,7 @@ export interface MockAnswer {
   headers?: Record<string, string> | undefined;
   /** One of the operation's named examples, as `Prefer: example=NAME`. */
   example?: string | undefined;
-  /** The documented response for this status, as `Prefer: code=NNN`. */
+  /** The documented response for this status (200 to 999), as `Prefer: code=NNN`. */
   code?: number | undefined;
   /**
    * An error as the real API sends it: a code (`"system.busy"`, `"InvalidAuthentication"`) or an
@@ -160,14 +160,17 @@ interface Scripted {
 
 /**
  * Why a scripted answer cannot be used as written, checked when it is queued: sent, an interim
- * status (1xx) or a header the HTTP layer refuses left the call waiting, a delay a timer cannot hold
- * (or NaN) answered at once, and a `times` of 0, NaN or 1.5 spent the answer on calls not asked for.
+ * status (1xx, as `status` or as `code`) or a header the HTTP layer refuses left the call waiting,
+ * a delay a timer cannot hold (or NaN) answered at once, and a `times` of 0, NaN or 1.5 spent the
+ * answer on calls not asked for.
  */
 function answerProblem(answer: MockAnswer): string | undefined {
-  const { times, status, delayMs, drop, headers } = answer;
+  const { times, status, code, delayMs, drop, headers } = answer;
   if (times !== undefined && times !== Number.POSITIVE_INFINITY && !(Number.isInteger(times) && times >= 1))
     return "times must be an integer from 1, or Infinity";
   if (status !== undefined && !isFinalStatus(status)) return "status must be an integer from 200 to 999";
+  // The documented response for `code` is sent with that status, as `Prefer: code=` is.
+  if (code !== undefined && !isFinalStatus(code)) return "code must be an integer from 200 to 999";
   if (delayMs !== undefined && !(typeof delayMs === "number" && delayMs >= 0 && delayMs <= MAX_WAIT_MS))
     return `delayMs must be a number from 0 to ${MAX_WAIT_MS}`;
   if (drop !== undefined && drop !== "before-response" && drop !== "mid-body")

@@ -595,6 +595,8 @@ describe("scripted answers", () => {
     ["times: 1.5", { times: 1.5 }, "times must be an integer from 1, or Infinity"],
     ["an interim status", { status: 103 }, "status must be an integer from 200 to 999"],
     ["a status of four digits", { status: 1000 }, "status must be an integer from 200 to 999"],
+    ["an interim code", { code: 101 }, "code must be an integer from 200 to 999"],
+    ["a code of four digits", { code: 1000 }, "code must be an integer from 200 to 999"],
     ["a header value with a line break", { headers: { "x-note": "a\nb" } }, "headers.x-note cannot be sent"],
     ["a header name with a space", { headers: { "x note": "b" } }, "headers.x note cannot be sent"],
     ["delayMs: -1", { delayMs: -1 }, "delayMs must be a number from 0 to 2147483647"],

@@ -134,3 +134,15 @@ describe("a request body that is not JSON", () => {
     },
   );
 });
+
+describe("a scripted code that is no final status", () => {
+  it.each([100, 101, 199])("code: %i is refused when queued, not sent as an interim answer", async (code) => {
+    // Sent, the documented (default) response went out as a 1xx: the call waited for an answer
+    // that never came.
+    expect(() => mock.script("def", "ping", { code })).toThrow(
+      "imspec mock: script(def, ping), answer 1: code must be an integer from 200 to 999",
+    );
+    const res = await fetch(`${mock.urlOf("def")}/ping`, { signal: AbortSignal.timeout(5_000) });
+    expect(res.status).toBe(200);
+  });
+});
