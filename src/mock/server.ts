@@ -161,16 +161,28 @@ interface Scripted {
 /**
  * Why a scripted answer cannot be used as written, checked when it is queued: sent, an interim
  * status (1xx, as `status` or as `code`) or a header the HTTP layer refuses left the call waiting,
- * a delay a timer cannot hold (or NaN) answered at once, and a `times` of 0, NaN or 1.5 spent the
- * answer on calls not asked for.
+ * a delay a timer cannot hold (or NaN) answered at once, a `times` of 0, NaN or 1.5 spent the
+ * answer on calls not asked for, and a body JSON cannot hold (a BigInt, a cycle) or a `raw` that is
+ * no bytes answered a 500 while the request was recorded as answered with the scripted status.
  */
 function answerProblem(answer: MockAnswer): string | undefined {
-  const { times, status, code, delayMs, drop, headers } = answer;
+  const { times, status, code, body, raw, delayMs, drop, headers } = answer;
   if (times !== undefined && times !== Number.POSITIVE_INFINITY && !(Number.isInteger(times) && times >= 1))
     return "times must be an integer from 1, or Infinity";
   if (status !== undefined && !isFinalStatus(status)) return "status must be an integer from 200 to 999";
   // The documented response for `code` is sent with that status, as `Prefer: code=` is.
   if (code !== undefined && !isFinalStatus(code)) return "code must be an integer from 200 to 999";
+  if (raw !== undefined && typeof raw !== "string" && !(raw instanceof Uint8Array))
+    return "raw must be a string or a Uint8Array";
+  if (body !== undefined) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(body);
+    } catch (error) {
+      return `body cannot be sent as JSON: ${(error as Error).message.split("\n")[0]}`;
+    }
+    if (text === undefined) return "body cannot be sent as JSON";
+  }
   if (delayMs !== undefined && !(typeof delayMs === "number" && delayMs >= 0 && delayMs <= MAX_WAIT_MS))
     return `delayMs must be a number from 0 to ${MAX_WAIT_MS}`;
   if (drop !== undefined && drop !== "before-response" && drop !== "mid-body")

@@ -77,6 +77,12 @@ async function call(
 
 const last = (): MockRequest => mock.requests.at(-1) as MockRequest;
 
+function cyclic(): Json {
+  const value: Json = {};
+  value.self = value;
+  return value;
+}
+
 describe("request validation, DingTalk: 400 with a message naming the field", () => {
   test("a missing required query parameter", async () => {
     const res = await call("dingtalk", "GET", "/v1.0/contact/seniorSettings");
@@ -607,6 +613,10 @@ describe("scripted answers", () => {
       "delayMs must be a number from 0 to 2147483647",
     ],
     ["an unknown drop", { drop: "sideways" as "mid-body" }, 'drop must be "before-response" or "mid-body"'],
+    ["a body with a BigInt", { body: { n: 1n } }, "body cannot be sent as JSON: "],
+    ["a body with a cycle", { body: cyclic() }, "body cannot be sent as JSON: "],
+    ["a body JSON drops", { body: () => 1 }, "body cannot be sent as JSON"],
+    ["a raw body that is no bytes", { raw: 5 as unknown as string }, "raw must be a string or a Uint8Array"],
   ])("a scripted answer that cannot be sent as written is refused: %s", async (_case, bad, why) => {
     // Sent, these hung the call (an interim status, a header the HTTP layer refuses), answered at
     // once (a delay a timer cannot hold, NaN), or kept or spent the script unasked (times).
