@@ -209,6 +209,20 @@ function ajv2020(peers: Peers, options: object) {
   return ajv;
 }
 
+/**
+ * Calls a listener of the options (`onRequest`, `onReload`). One that throws, or an async one that
+ * rejects, must not break the server: thrown from a watcher's timer or left unhandled, its error
+ * ended the process.
+ */
+function notify<T>(listener: ((event: T) => void) | undefined, event: T): void {
+  try {
+    const done: unknown = listener?.(event);
+    if (done instanceof Promise) done.catch(() => {});
+  } catch {
+    // The listener's own bug: the answer, or the reload, stands.
+  }
+}
+
 /** The token of a request, from where the scheme puts it. */
 function decodes(pathname: string): boolean {
   try {
@@ -461,13 +475,13 @@ export class MockServer {
             this.#reloadTimers.delete(api);
             if (this.#stopped) return;
             this.reload(api).then(
-              () => this.#options.onReload?.({ api }),
-              (error: Error) => this.#options.onReload?.({ api, error }),
+              () => notify(this.#options.onReload, { api }),
+              (error: Error) => notify(this.#options.onReload, { api, error }),
             );
           }, RELOAD_DEBOUNCE_MS),
         );
       });
-      watcher.on("error", (error) => this.#options.onReload?.({ api, error }));
+      watcher.on("error", (error) => notify(this.#options.onReload, { api, error }));
       this.#watchers.push(watcher);
     }
   }
@@ -821,11 +835,7 @@ export class MockServer {
     const keep = this.#options.keepRequests ?? 1000;
     this.#requests.push(record);
     if (this.#requests.length > keep) this.#requests.splice(0, this.#requests.length - keep);
-    try {
-      this.#options.onRequest?.(record);
-    } catch {
-      // A failing listener must not break the answer.
-    }
+    notify(this.#options.onRequest, record);
   }
 
   /** Waits `ms`, or until the server stops. */

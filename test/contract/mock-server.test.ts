@@ -744,6 +744,26 @@ describe("records and counts", () => {
     }
   });
 
+  test("an onRequest that rejects does not end the process, and the answer stands", async () => {
+    const unhandled: unknown[] = [];
+    const seen = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", seen);
+    const fresh = await startMockServer({
+      onRequest: async () => {
+        throw new Error("listener bug");
+      },
+    });
+    try {
+      const res = await fetch(`${fresh.urls.workplus}/v1/apps/x/admins`);
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", seen);
+      await fresh.stop();
+    }
+  });
+
   test.each([
     ["empty", ""],
     ["blank", "  "],

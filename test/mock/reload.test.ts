@@ -91,6 +91,42 @@ describe("watching the bundled specs", () => {
     expect(await idxTotal(mock)).toBe(777);
   });
 
+  test.each([
+    [
+      "throws",
+      () => {
+        throw new Error("listener bug");
+      },
+    ],
+    [
+      "rejects",
+      async () => {
+        throw new Error("listener bug");
+      },
+    ],
+  ])("an onReload that %s neither ends the process nor undoes the reload", async (_how, listener) => {
+    const unhandled: unknown[] = [];
+    const seen = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", seen);
+    try {
+      mock = await startMockServer({
+        generated: dir,
+        watch: true,
+        onReload: (e) => {
+          reloads.push(e);
+          return listener();
+        },
+      });
+      writeFileSync(file, withIdxTotal(444));
+      await until(() => reloads.length > 0);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+      expect(await idxTotal(mock)).toBe(444);
+    } finally {
+      process.off("unhandledRejection", seen);
+    }
+  });
+
   test("without watch, a change is served after reload() only", async () => {
     mock = await startMockServer({ generated: dir, onReload: (e) => reloads.push(e) });
     writeFileSync(file, withIdxTotal(555));
