@@ -199,6 +199,19 @@ function answerProblem(answer: MockAnswer): string | undefined {
 }
 
 /**
+ * Why the example or code a scripted answer names cannot be answered by `operation`, when the
+ * answer is built from them (no `error`, `body` or `raw`): sent, the call got the refusal of a
+ * `Prefer` header it never sent, and the script was spent.
+ */
+function undocumented(operation: Json, answer: MockAnswer): string | undefined {
+  const { example, code, error, body, raw } = answer;
+  if (error !== undefined || body !== undefined || raw !== undefined) return undefined;
+  if (example === undefined && code === undefined) return undefined;
+  const chosen = choose(operation, { example, code });
+  return typeof chosen === "string" ? chosen.replace(/^Prefer: /, "") : undefined;
+}
+
+/**
  * ajv in the JSON Schema dialect of OpenAPI 3.1 (2020-12) for openapi-backend, whose own ajv speaks
  * draft-07 and would skip 2019/2020 keywords such as `prefixItems` or `dependentRequired` silently.
  * `strict: false` because OpenAPI adds keywords (`example`, `x-*`) that are not JSON Schema.
@@ -368,16 +381,19 @@ export class MockServer {
    * Queues answers for the next calls of `operationId` (`"*"`: any operation of `api`), used in
    * order; each is used `times` times (default once). Scripts for an operation win over `"*"`.
    * Throws for an API or operation the server does not serve, and for an answer that cannot be
-   * sent as written (then none of `answers` is queued).
+   * sent as written or names an example or code the operation does not document (then none of
+   * `answers` is queued).
    */
   script(api: ApiName, operationId: string, ...answers: MockAnswer[]): this {
     const served = this.#servedFor(api);
     // A misspelt name would keep its answers queued for a call that never comes, and the test
     // would get the spec's answer without a word.
-    if (operationId !== "*" && !served.backend.getOperation(operationId))
+    const operation = operationId === "*" ? undefined : served.backend.getOperation(operationId);
+    if (operationId !== "*" && !operation)
       throw new Error(`imspec mock: ${served.api} has no operation ${operationId}`);
     answers.forEach((answer, i) => {
-      const why = answerProblem(answer);
+      const why =
+        answerProblem(answer) ?? (operation ? undocumented(operation as unknown as Json, answer) : undefined);
       if (why) throw new Error(`imspec mock: script(${served.api}, ${operationId}), answer ${i + 1}: ${why}`);
     });
     const key = `${api}:${operationId}`;

@@ -617,6 +617,16 @@ describe("scripted answers", () => {
     ["a body with a cycle", { body: cyclic() }, "body cannot be sent as JSON: "],
     ["a body JSON drops", { body: () => 1 }, "body cannot be sent as JSON"],
     ["a raw body that is no bytes", { raw: 5 as unknown as string }, "raw must be a string or a Uint8Array"],
+    [
+      "an example the operation does not have",
+      { body: undefined, example: "nope" },
+      "example=nope is not an example of this operation (examples: ",
+    ],
+    [
+      "a code the operation does not document",
+      { body: undefined, code: 418 },
+      "code=418 is not documented for this operation (documented: ",
+    ],
   ])("a scripted answer that cannot be sent as written is refused: %s", async (_case, bad, why) => {
     // Sent, these hung the call (an interim status, a header the HTTP layer refuses), answered at
     // once (a delay a timer cannot hold, NaN), or kept or spent the script unasked (times).
