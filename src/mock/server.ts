@@ -298,6 +298,11 @@ export class MockServer {
     // node:http reads an empty host as "every interface": a test's mock would listen beyond loopback.
     if (options.host !== undefined && (typeof options.host !== "string" || options.host.trim() === ""))
       throw new Error("imspec mock: host must name an interface (default 127.0.0.1), not be empty");
+    // node:http takes a port that is no number ("abc") for the path of a Unix socket: the mock
+    // would listen there, in the working directory, and name its URL http://undefined:undefined.
+    const { port } = options;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535))
+      throw new Error("imspec mock: port must be an integer from 0 to 65535 (0 picks a free one)");
     const mock = new MockServer(options);
     mock.#peers = await loadPeers();
     const given = options.documents ?? {};
@@ -321,7 +326,7 @@ export class MockServer {
     }
     await new Promise<void>((resolve, reject) => {
       mock.#server.once("error", reject);
-      mock.#server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      mock.#server.listen(port ?? 0, options.host ?? "127.0.0.1", () => {
         mock.#server.off("error", reject);
         resolve();
       });

@@ -784,6 +784,20 @@ describe("records and counts", () => {
     );
   });
 
+  test.each([
+    ["a name", "abc"],
+    ["negative", -1],
+    ["past 65535", 70_000],
+    ["not an integer", 1.5],
+  ])(
+    "a port that is %s is refused: node:http would take a name for a Unix socket's path",
+    async (_name, port) => {
+      await expect(startMockServer({ port: port as number })).rejects.toThrow(
+        "imspec mock: port must be an integer from 0 to 65535 (0 picks a free one)",
+      );
+    },
+  );
+
   test("stop() ends a pending delayed answer and frees the port", async () => {
     const fresh = await startMockServer();
     const client = createDingTalk({
