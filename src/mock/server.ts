@@ -39,9 +39,9 @@ export interface MockServerOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string | undefined;
   /**
-   * Lifetime of the tokens the token operations issue, in seconds: one number for every API, or one
-   * per API. Default: what the token operation's success example shows (`x-imspec-mock.tokens`
-   * may set it), else the `x-imspec-token` source's `defaultLifetime`.
+   * Lifetime of the tokens the token operations issue, in seconds (above 0): one number for every
+   * API, or one per API. Default: what the token operation's success example shows
+   * (`x-imspec-mock.tokens` may set it), else the `x-imspec-token` source's `defaultLifetime`.
    */
   tokenLifetimeSeconds?: number | Readonly<Record<string, number>> | undefined;
   /** The clock tokens expire by (epoch ms). Tests pass their own to expire tokens without waiting. */
@@ -222,6 +222,10 @@ function ajv2020(peers: Peers, options: object) {
   return ajv;
 }
 
+/** A token lifetime in seconds the token answers can state and the clock can reach. */
+const isLifetime = (seconds: unknown): boolean =>
+  typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0;
+
 /**
  * Calls a listener of the options (`onRequest`, `onReload`). One that throws, or an async one that
  * rejects, must not break the server: thrown from a watcher's timer or left unhandled, its error
@@ -303,6 +307,16 @@ export class MockServer {
     const { port } = options;
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535))
       throw new Error("imspec mock: port must be an integer from 0 to 65535 (0 picks a free one)");
+    // NaN or Infinity answered `expires_in: null` and made tokens that never expire; 0 or less,
+    // tokens refused as expired as they were issued.
+    const lifetimes = options.tokenLifetimeSeconds;
+    for (const [api, seconds] of Object.entries(
+      typeof lifetimes === "number" ? { "": lifetimes } : (lifetimes ?? {}),
+    ))
+      if (!isLifetime(seconds))
+        throw new Error(
+          `imspec mock: tokenLifetimeSeconds${api ? `.${api}` : ""} must be a positive number of seconds`,
+        );
     const mock = new MockServer(options);
     mock.#peers = await loadPeers();
     const given = options.documents ?? {};
@@ -431,10 +445,14 @@ export class MockServer {
     options: { kind?: TokenKind; owner?: string; lifetimeSeconds?: number } = {},
   ): string {
     const served = this.#servedFor(api);
+    // 0 is a token already expired, as a test may want; NaN was one that never expires.
+    const seconds = options.lifetimeSeconds;
+    if (seconds !== undefined && !(isLifetime(seconds) || seconds === 0))
+      throw new Error("imspec mock: issueToken: lifetimeSeconds must be a number of seconds from 0");
     return this.#tokens.issue(served.api, {
       kind: options.kind ?? "app",
       owner: options.owner ?? "issueToken",
-      lifetimeMs: options.lifetimeSeconds !== undefined ? options.lifetimeSeconds * 1000 : served.lifetimeMs,
+      lifetimeMs: seconds !== undefined ? seconds * 1000 : served.lifetimeMs,
     }).token;
   }
 

@@ -798,6 +798,38 @@ describe("records and counts", () => {
     },
   );
 
+  test.each([
+    ["NaN", Number.NaN, ""],
+    ["Infinity", Number.POSITIVE_INFINITY, ""],
+    ["0", 0, ""],
+    ["negative, for one API", { workplus: -5 }, ".workplus"],
+  ])(
+    "a token lifetime that is %s is refused: answered, it said expires_in null or issued dead tokens",
+    async (_name, tokenLifetimeSeconds, where) => {
+      await expect(startMockServer({ tokenLifetimeSeconds })).rejects.toThrow(
+        `imspec mock: tokenLifetimeSeconds${where} must be a positive number of seconds`,
+      );
+    },
+  );
+
+  test.each([
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["negative", -1],
+  ])(
+    "issueToken with a lifetime that is %s is refused; 0 is a token expired at once",
+    async (_name, lifetimeSeconds) => {
+      expect(() => mock.issueToken("dingtalk", { lifetimeSeconds })).toThrow(
+        "imspec mock: issueToken: lifetimeSeconds must be a number of seconds from 0",
+      );
+      const expired = mock.issueToken("dingtalk", { lifetimeSeconds: 0 });
+      const res = await fetch(`${mock.urls.dingtalk}/v1.0/contact/dingIndexs`, {
+        headers: { "x-acs-dingtalk-access-token": expired },
+      });
+      expect(res.status).toBe(400); // DingTalk's InvalidAuthentication
+    },
+  );
+
   test("stop() ends a pending delayed answer and frees the port", async () => {
     const fresh = await startMockServer();
     const client = createDingTalk({
