@@ -27,6 +27,15 @@ function tsMorph(): TsMorph {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+/**
+ * A key as an object literal spells it. `__proto__`, bare or quoted, would set the object's
+ * prototype instead of a property (and a number there is dropped without a word): it is computed.
+ */
+function propertyName(key: string): string {
+  if (key === "__proto__") return '["__proto__"]';
+  return IDENTIFIER.test(key) ? key : JSON.stringify(key);
+}
+
 /** `{ a: 1, "b-c": [true] }`: a deterministic TypeScript literal for plain JSON-like data. */
 export function literal(value: unknown, indent = ""): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
@@ -39,9 +48,7 @@ export function literal(value: unknown, indent = ""): string {
   }
   const entries = Object.entries(value).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return "{}";
-  const lines = entries.map(
-    ([k, v]) => `${inner}${IDENTIFIER.test(k) ? k : JSON.stringify(k)}: ${literal(v, inner)},`,
-  );
+  const lines = entries.map(([k, v]) => `${inner}${propertyName(k)}: ${literal(v, inner)},`);
   return `{\n${lines.join("\n")}\n${indent}}`;
 }
 
