@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import {
   type Document,
@@ -59,6 +59,7 @@ export function preflight(rootFile: string): void {
   };
 
   const root = path.resolve(ROOT, rootFile);
+  if (isSpecial(root)) throw new SpecError(`${path.relative(ROOT, root)}: ${NOT_A_FILE}`);
   // Redocly says "must be JSON object, got object" of a list, and names no line (an empty file it
   // reports itself).
   const top = load(root);
@@ -88,6 +89,12 @@ export function preflight(rootFile: string): void {
         );
       }
       if (!queued.has(target.file)) {
+        if (isSpecial(target.file))
+          throw chainError(
+            { file, segments },
+            load,
+            `names ${path.relative(ROOT, target.file)}: ${NOT_A_FILE}`,
+          );
         queued.add(target.file);
         queue.push(target.file);
       }
@@ -129,6 +136,21 @@ function checkDepth(root: string, load: (file: string) => Loaded | undefined): v
     return deepest;
   };
   visit({ file: root, segments: [] }, undefined, 0);
+}
+
+const NOT_A_FILE = "not a regular file (a device, a pipe or a socket), which may never end: a spec is a file";
+
+/**
+ * A path that is neither a file nor a folder: reading /dev/zero or a named pipe never ends (the
+ * parsers would fill the memory or wait forever). A folder or a missing file is left to Redocly.
+ */
+function isSpecial(file: string): boolean {
+  try {
+    const stats = statSync(file, { throwIfNoEntry: false });
+    return stats !== undefined && !stats.isFile() && !stats.isDirectory();
+  } catch {
+    return false; // unreadable: the linter says so
+  }
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -40,6 +41,28 @@ describe("preflight", () => {
     });
     expect(() => preflight(root)).toThrow(/\.yaml:\d+:\d+: the \$ref at #\/\S+ is circular/);
   });
+
+  it.skipIf(process.platform === "win32")(
+    "refuses a $ref to a device or a named pipe, which would never end, before reading it",
+    () => {
+      // /dev/zero would fill the memory, a pipe nobody writes would wait forever.
+      const root = mkspecs({
+        "a.yaml": `${head}    Zero:\n      $ref: '/dev/zero#/Z'\n`,
+        "b.yaml": `${head}    Piped:\n      $ref: './pipe.yaml#/P'\n`,
+      });
+      expect(() => preflight(root)).toThrow(
+        /a\.yaml:7:13: the \$ref at #\/components\/schemas\/Zero names \S*dev\/zero: not a regular file/,
+      );
+      const piped = path.join(path.dirname(root), "b.yaml");
+      execFileSync("mkfifo", [path.join(path.dirname(root), "pipe.yaml")]);
+      expect(() => preflight(piped)).toThrow(
+        /b\.yaml:7:13: the \$ref at #\/components\/schemas\/Piped names \S*pipe\.yaml: not a regular file/,
+      );
+      expect(() => preflight(path.join(path.dirname(root), "pipe.yaml"))).toThrow(
+        /pipe\.yaml: not a regular file/,
+      );
+    },
+  );
 
   it(`refuses a chain of more than ${MAX_REF_CHAIN} $refs, and accepts one of ${MAX_REF_CHAIN}`, () => {
     const chain = (length: number) => {

@@ -218,6 +218,22 @@ const cases: Case[] = [
     message: /specs\/workplus\/openapi\.yaml:\d+:\d+: Can't resolve \$ref: .*no-such-file\.yaml/,
   },
   {
+    // Read to its end, it would fill the memory; a named pipe would wait forever.
+    name: "a $ref to a device that never ends (/dev/zero)",
+    edits: [
+      [
+        OPENAPI,
+        (t) =>
+          t.replace(
+            "$ref: ./components.yaml#/parameters/EmployeeName",
+            "$ref: /dev/zero#/parameters/EmployeeName",
+          ),
+      ],
+    ],
+    message:
+      /specs\/workplus\/openapi\.yaml:\d+:\d+: the \$ref at \S+ names \S*dev\/zero: not a regular file/,
+  },
+  {
     name: "a duplicate mapping key (paths twice)",
     edits: [[OPENAPI, (t) => t.replace("\npaths:\n", "\npaths: {}\npaths:\n")]],
     message: /specs\/workplus\/openapi\.yaml:\d+:\d+: duplicated mapping key/,
