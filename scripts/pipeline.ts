@@ -132,6 +132,23 @@ export class OutputError extends Error {
  * new and others old (generated/manifest.json, written first, vouching for files never written).
  */
 export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
+  // Ctrl-C between two renames would leave generated/ half old, half new, and temporary files in it:
+  // the signal waits until every output is in place (or put back), a few milliseconds, then ends
+  // the process as it would have.
+  const held: NodeJS.Signals[] = [];
+  const hold = (signal: NodeJS.Signals) => held.push(signal);
+  for (const signal of HELD_SIGNALS) process.on(signal, hold);
+  try {
+    return await replaceOutputs(outputs, full);
+  } finally {
+    for (const signal of HELD_SIGNALS) process.off(signal, hold);
+    if (held[0]) process.kill(process.pid, held[0]);
+  }
+}
+
+const HELD_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+async function replaceOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
   const { stale, extra, previous } = await listGenerated(outputs, full);
   const staged: Array<{ temporary: string; target: string }> = [];
   const made: string[] = []; // folders this run created, to remove if it writes nothing
@@ -167,6 +184,16 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
           );
     }
   }
-  for (const file of extra) await rm(path.join(ROOT, file));
+  for (const [i, file] of extra.entries()) {
+    try {
+      // `force`: a file already gone (another run removed it) is as good as removed.
+      await rm(path.join(ROOT, file), { force: true });
+    } catch (error) {
+      throw new OutputError(
+        `${file}: no longer generated, and cannot be removed (${(error as Error).message})`,
+        stale.length > 0 || i > 0,
+      );
+    }
+  }
   return [...stale, ...extra];
 }

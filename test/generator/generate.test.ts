@@ -198,6 +198,96 @@ describe("npm run generate", () => {
     }, /generated\/workplus\/schema\.ts: cannot be replaced \(E[A-Z]+.*\); put back as they were: generated\/manifest\.json/);
   });
 
+  /**
+   * Runs generate after a spec edit with `fault` (CommonJS run before the generator, with `fsp`,
+   * node:fs/promises, in scope) patching the file system calls it names: what another run, a
+   * signal or a busy file would do at that moment, at that moment.
+   */
+  async function generateWithFault(fault: string) {
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const original = readFileSync(spec, "utf8");
+    const preload = path.join(repo.dir, "fault.cjs");
+    writeFileSync(
+      preload,
+      `const fsp = require("node:fs/promises");\n${fault}\nrequire("node:module").syncBuiltinESMExports();\n`,
+    );
+    try {
+      writeFileSync(spec, original.replace("(List the app's admins)", "(List the admins of an app)"));
+      return await runGenerate(repo.dir, [], 60_000, { NODE_OPTIONS: `--require ${preload}` });
+    } finally {
+      writeFileSync(spec, original);
+      rmSync(preload, { force: true });
+    }
+  }
+
+  const temporaries = () =>
+    readdirSync(path.join(repo.dir, "generated"), { recursive: true }).filter((f) =>
+      /\.tmp$/.test(String(f)),
+    );
+
+  it("a SIGINT while outputs are replaced waits for the last one: no temporary file, no half-written generated/", async () => {
+    const run = await generateWithFault(`
+      const rename = fsp.rename;
+      let sent = false;
+      fsp.rename = async (from, to) => {
+        if (!sent) {
+          sent = true;
+          process.kill(process.pid, "SIGINT");
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return rename(from, to);
+      };`);
+    expect(run.code, run.stderr).not.toBe(0);
+    expect(temporaries()).toEqual([]);
+    // Every output of the edited spec is in place: the run finished its writes before ending.
+    const check = await runGenerate(repo.dir, ["--check"]);
+    expect(check.stderr).toMatch(/generated\/workplus\/operations\.ts/);
+    expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+      "(List the admins of an app)",
+    );
+    const restore = await runGenerate(repo.dir);
+    expect(restore.code, restore.stderr).toBe(0);
+  });
+
+  it("a stale file another run removed first is no failure", async () => {
+    const stale = path.join(repo.dir, "generated/stale.ts");
+    writeFileSync(stale, "// no longer generated\n");
+    const run = await generateWithFault(`
+      const rm = fsp.rm;
+      fsp.rm = async (file, options) => {
+        if (String(file).endsWith("stale.ts")) await rm(file); // the other run
+        return rm(file, options);
+      };`);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/generated\/stale\.ts/);
+    expect((await runGenerate(repo.dir)).code).toBe(0);
+  });
+
+  it("a stale file that cannot be removed is named, with the outputs already replaced said so, no stack trace", async () => {
+    const stale = path.join(repo.dir, "generated/stale.ts");
+    writeFileSync(stale, "// no longer generated\n");
+    try {
+      const run = await generateWithFault(`
+        const rm = fsp.rm;
+        fsp.rm = async (file, options) => {
+          if (String(file).endsWith("stale.ts"))
+            throw Object.assign(new Error("EBUSY: resource busy or locked, rm '" + file + "'"), { code: "EBUSY" });
+          return rm(file, options);
+        };`);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /^generated\/stale\.ts: no longer generated, and cannot be removed \(EBUSY/m,
+      );
+      expect(run.stderr, "an I/O failure, reported, not a crash").not.toMatch(/^\s+at |\{$/m);
+      expect(run.stderr).toContain("generated/ is partly updated");
+      expect(temporaries()).toEqual([]);
+    } finally {
+      rmSync(stale, { force: true });
+      expect((await runGenerate(repo.dir)).code).toBe(0);
+    }
+  });
+
   /** Each case breaks one spec file; generate must fail naming file and line, and leave generated/ alone. */
   const broken: Array<{ name: string; file: string; edit: (text: string) => string; message: RegExp }> = [
     {

@@ -26,13 +26,18 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the generator (as `npm run generate` does) in `dir`. */
-export function runGenerate(dir: string, args: string[] = [], timeoutMs = 60_000): Promise<Run> {
+/** Runs the generator (as `npm run generate` does) in `dir`; `env` is added to the environment. */
+export function runGenerate(
+  dir: string,
+  args: string[] = [],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       path.join(ROOT, "node_modules/.bin/tsx"),
       [path.join(dir, "scripts/generate.ts"), ...args],
-      { cwd: dir, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: dir, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
