@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { preflightRegistry } from "./lib/preflight.js";
 import { SpecError, toSpecError } from "./lib/problems.js";
 import { loadRegistry, ROOT } from "./lib/registry.js";
 import { type Bundled, bundleStep } from "./steps/bundle.js";
@@ -21,9 +22,19 @@ export async function produce(
 ): Promise<Map<string, string>> {
   const last = STEPS.indexOf(options.step ?? "manifest");
   const wants = (s: Step) => STEPS.indexOf(s) <= last && (!options.only || s === options.step);
-  const registry = await loadRegistry().catch((error) => {
-    throw toSpecError(error, "redocly.yaml");
-  });
+  const registry = await Promise.resolve()
+    .then(() => {
+      preflightRegistry(path.join(ROOT, "redocly.yaml"));
+      return loadRegistry();
+    })
+    .catch((error) => {
+      throw toSpecError(error, "redocly.yaml");
+    });
+  if (registry.length === 0) {
+    throw new SpecError(
+      "redocly.yaml: lists no API under `apis:` (`<api>: { root: specs/<api>/openapi.yaml }`)",
+    );
+  }
   const apis = options.api ? registry.filter((a) => a.name === options.api) : registry;
   if (apis.length === 0) {
     const known = registry.map((a) => a.name).join(", ");

@@ -105,6 +105,27 @@ export function preflight(rootFile: string): void {
 }
 
 /**
+ * Checks redocly.yaml before Redocly reads it, as the spec files are checked: aliases that expand
+ * without bound, a key twice, YAML that does not parse, each where it is. An `extends` that is a
+ * URL is refused: Redocly would fetch it, and generating never reaches the network.
+ */
+export function preflightRegistry(file: string): void {
+  const loaded = parse(file, readText(file)) as Loaded;
+  for (const { node, at } of objectsIn(loaded.value)) {
+    const extended = Array.isArray(node) ? undefined : (node as Json).extends;
+    if (extended === undefined) continue;
+    for (const [i, item] of (Array.isArray(extended) ? extended : [extended]).entries()) {
+      if (typeof item !== "string" || !URL_SCHEME.test(item)) continue;
+      const segments = Array.isArray(extended) ? [...at, "extends", i] : [...at, "extends"];
+      const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
+      throw new SpecError(
+        `${where(file, loaded.lines, place?.range?.[0] ?? 0)}: extends is a URL (${withoutUser(item)}): the registry may extend only Redocly's rulesets and local files, so generating never reaches the network`,
+      );
+    }
+  }
+}
+
+/**
  * Walks the `$ref`s from the root document down, depth first, and refuses nesting deeper than
  * MAX_REF_DEPTH. A `$ref` back to a place being walked (a recursive schema) ends that branch.
  * Each place's height (the deepest nesting below it) is kept, so each is walked once.

@@ -587,6 +587,23 @@ describe("npm run generate", () => {
         /^specs\/workplus\/openapi\.yaml:1:1: an OpenAPI document is a mapping \(openapi, info, paths, …\), not a list$/m,
     },
     {
+      name: "a registry that extends a config at a URL, which Redocly would fetch",
+      file: "redocly.yaml",
+      edit: (t) =>
+        t.replace(
+          "  - recommended-strict\n",
+          "  - recommended-strict\n  - https://user:secret@example.com/redocly.yaml\n",
+        ),
+      message:
+        /^redocly\.yaml:\d+:5: extends is a URL \(https:\/\/example\.com\/redocly\.yaml\): .*never reaches the network$/m,
+    },
+    {
+      name: "a registry that lists no API",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/^apis:[\s\S]*/m, "apis: {}\n"),
+      message: /^redocly\.yaml: lists no API under `apis:`/m,
+    },
+    {
       name: "a registry that is not YAML",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^apis:/m, "apis: [\n"),
