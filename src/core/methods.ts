@@ -1,7 +1,7 @@
 import { APIPromise, type WithResponse } from "./api-promise.js";
 import type { TokenKind } from "./engine.js";
 import { type CallSite, ConfigError, PaginationError } from "./errors.js";
-import type { RequestOptions } from "./options.js";
+import type { AccessTokenInput, RequestOptions } from "./options.js";
 import { checkObject } from "./validate.js";
 
 // Turns a generated operation table into methods grouped by tag (octokit's endpoints-to-methods):
@@ -35,9 +35,23 @@ export type OperationTable = Readonly<Record<string, OperationRow>>;
 
 type OpTypes = { params: unknown; result: unknown };
 
-/** A method: params required at compile time exactly when the spec requires one of them. */
-export type Method<O extends OpTypes> =
-  Record<never, never> extends O["params"]
+/** An operation's params, or `undefined` where the spec requires none of them. */
+type ParamsOrNone<O extends OpTypes> =
+  Record<never, never> extends O["params"] ? O["params"] | undefined : O["params"];
+
+/** The options of a call to an operation that needs a *user* token: the token is not optional. */
+export type UserTokenOptions<Options extends RequestOptions = RequestOptions> = Options & {
+  accessToken: AccessTokenInput;
+};
+
+/**
+ * A method: params required at compile time exactly when the spec requires one of them; for an
+ * operation that takes a user token (`token: "user"` in its row), the options and their
+ * `accessToken` too, as the client refuses the call without one.
+ */
+export type Method<O extends OpTypes, Row = unknown> = Row extends { readonly token: "user" }
+  ? (params: ParamsOrNone<O>, options: UserTokenOptions) => APIPromise<O["result"]>
+  : Record<never, never> extends O["params"]
     ? (params?: O["params"], options?: RequestOptions) => APIPromise<O["result"]>
     : (params: O["params"], options?: RequestOptions) => APIPromise<O["result"]>;
 
@@ -62,10 +76,19 @@ export interface Paginated<O extends OpTypes, Item> {
   iterate(params?: O["params"], options?: PageOptions): AsyncIterableIterator<Item>;
 }
 
+/** The paginators of an operation that takes a user token: the options and their `accessToken` are required. */
+export interface UserPaginated<O extends OpTypes, Item> {
+  pages(params: ParamsOrNone<O>, options: UserTokenOptions<PageOptions>): AsyncIterableIterator<O["result"]>;
+  iterate(params: ParamsOrNone<O>, options: UserTokenOptions<PageOptions>): AsyncIterableIterator<Item>;
+}
+
 type MethodOf<O, Row> = O extends OpTypes
   ? Row extends { readonly pagination: { readonly itemsField: infer F extends string } }
-    ? Method<O> & Paginated<O, ItemOf<O["result"], F>>
-    : Method<O>
+    ? Method<O, Row> &
+        (Row extends { readonly token: "user" }
+          ? UserPaginated<O, ItemOf<O["result"], F>>
+          : Paginated<O, ItemOf<O["result"], F>>)
+    : Method<O, Row>
   : never;
 
 /** The client's method groups: `client.<tag>.<operationId>(params, options)`. */

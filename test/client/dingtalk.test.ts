@@ -204,6 +204,7 @@ describe("createDingTalk: tokens", () => {
         }),
     );
     const dt = client();
+    // @ts-expect-error the options and their accessToken are required: an untyped caller gets a ConfigError
     await expect(dt.contact.getUser({ unionId: "me" })).rejects.toBeInstanceOf(ConfigError);
     const user = await dt.contact.getUser({ unionId: "me" }, { accessToken: "user-token-123456" });
     expect(user).toMatchObject({ nick: "张三", unionId: "me", token: "user-token-123456" });

@@ -71,6 +71,16 @@ describe("DingTalk method types", () => {
     );
   });
 
+  it("requires the accessToken of an operation that takes a user token, as the client does", () => {
+    // @ts-expect-error getUser takes a user token: without options it is a ConfigError at run time
+    dt.contact.getUser({ unionId: "me" });
+    // @ts-expect-error options without accessToken are refused too
+    dt.contact.getUser({ unionId: "me" }, { timeout: 5_000 });
+    assertType(dt.contact.getUser({ unionId: "me" }, { accessToken: async () => "user-token" }));
+    // Operations that take the app token keep their options optional.
+    assertType(dt.contact.listSeniorSettings({ seniorStaffId: "u" }));
+  });
+
   it("types paginated items and per-call options", () => {
     const items = dt.contact.listEmpAttributeVisibility.iterate({ maxResults: 100 });
     expectTypeOf(items).toEqualTypeOf<
