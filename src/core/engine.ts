@@ -571,11 +571,13 @@ export class Engine {
           : { get: async () => given, peek: () => given };
       return { source, managed: false };
     }
-    if (op.token === "user")
+    if (op.token === "user") {
+      const { in: where, name } = this.#o.profile.auth;
       throw new ConfigError(
-        `${op.operationId ?? op.path} needs a user access token: pass it as { accessToken } in the call options`,
+        `${op.operationId ?? op.path} needs a user access token: pass it as { accessToken } in the call options (a raw request: in its ${name} ${where === "query" ? "query parameter" : "header"})`,
         op,
       );
+    }
     const source = this.#o.appToken();
     if (!source)
       throw new ConfigError(

@@ -11,7 +11,7 @@
  */
 import createFetchClient, { type Client } from "openapi-fetch";
 import { INTERNALS, type Internals, pathSegment, queryPairs, responseOf } from "../core/client.js";
-import { HEADER_NAME, HEADER_VALUE, type OperationRef } from "../core/engine.js";
+import { HEADER_NAME, HEADER_VALUE, type OperationRef, type Profile } from "../core/engine.js";
 import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
 import type { OperationRow } from "../core/methods.js";
 
@@ -57,6 +57,24 @@ function badHeader(init: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The token a raw request carries where the API takes it (the profile's header, or query parameter),
+ * taken out of its headers: it is the call's `accessToken`, as a method's option. A request cannot
+ * pass options, and an operation that takes a user token is refused without one. The engine writes
+ * it back where it goes (a query parameter of that name is replaced), learning it as a secret.
+ */
+function givenToken(auth: Profile["auth"], headers: Record<string, string>, url: URL): string | undefined {
+  if (!auth) return undefined;
+  if (auth.in === "query") return url.searchParams.get(auth.name) || undefined;
+  const name = auth.name.toLowerCase();
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  delete headers[name];
+  const scheme = auth.scheme ? `${auth.scheme.toLowerCase()} ` : "";
+  const token = scheme && value.toLowerCase().startsWith(scheme) ? value.slice(scheme.length).trim() : value;
+  return token || undefined;
+}
+
 export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   // An untyped caller's null or undefined is refused below, as anything else that is not a client.
   const internals = (client as Record<symbol, Internals | undefined> | null | undefined)?.[INTERNALS];
@@ -67,6 +85,7 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   const origin = base.origin;
   const basePath = base.pathname.replace(/\/+$/, "");
   const route = router(operations, refOf);
+  const { auth } = engine.options.profile;
   // A path the spec does not list still counts against the API's budgets: its per-app and per-IP
   // ones as any call, its per-operation ones shared by every unlisted path (never more than one
   // operation's worth of calls).
@@ -95,12 +114,14 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
     request.headers.forEach((value, name) => {
       headers[name] = value;
     });
+    const accessToken = givenToken(auth, headers, url);
     const body = request.body ? await request.text() : undefined;
     // The caller's headers, as a method call's: over the client's, and never one the transport
     // frames the request with (a transfer-encoding beside its content-length smuggles a request).
     const sent = await engine.send({ url: url.href, method: request.method, headers: {}, body }, ref, {
       signal: request.signal,
       headers,
+      ...(accessToken === undefined ? {} : { accessToken }),
     });
     // Envelope bodies stay enveloped: raw gives the whole answer, as the spec types it.
     return responseOf(sent).response;

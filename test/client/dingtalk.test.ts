@@ -564,6 +564,26 @@ describe("createDingTalk: requests", () => {
     });
   });
 
+  it("a raw request to an operation that takes a user token sends the token its header carries", async () => {
+    server.on(
+      "GET",
+      (p) => p.startsWith("/v1.0/contact/users/"),
+      (req, res) => json(res, 200, { nick: "张三", token: req.headers["x-acs-dingtalk-access-token"] }),
+    );
+    const api = rawClient<DingTalkPaths>(client());
+    const { data } = await api.GET("/v1.0/contact/users/{unionId}", {
+      params: { path: { unionId: "me" } },
+      headers: { "x-acs-dingtalk-access-token": "user-token-123456" },
+    });
+    expect(data).toMatchObject({ nick: "张三", token: "user-token-123456" });
+    expect(server.count("POST", "/v1.0/oauth2/accessToken")).toBe(0);
+    // Without one it is refused as the method refuses it, saying where the token goes.
+    const refused = api.GET("/v1.0/contact/users/{unionId}", { params: { path: { unionId: "me" } } });
+    await expect(refused).rejects.toBeInstanceOf(ConfigError);
+    await expect(refused).rejects.toThrow(/user access token.*x-acs-dingtalk-access-token header/);
+    expect(server.count("GET", "/v1.0/contact/users/me")).toBe(1);
+  });
+
   it("a raw request to a path the spec does not list counts against the API's budgets", async () => {
     const taken: string[][] = [];
     const store = {
