@@ -53,6 +53,11 @@ export interface AppCredentials {
   appSecret: string;
 }
 
+/** The options of a client without an app token: no field of a token source given. */
+type NoAppToken = {
+  [K in "appKey" | "appSecret" | "suiteKey" | "suiteSecret" | "authCorpId" | "suiteTicket"]?: undefined;
+} & { accessToken?: undefined; getAccessToken?: undefined };
+
 export type DingTalkOptions = CommonClientOptions &
   (
     | AppCredentials
@@ -67,8 +72,11 @@ export type DingTalkOptions = CommonClientOptions &
     | { accessToken: string }
     /** Your own provider, asked before each call; asked again once if the server refuses a token. */
     | { getAccessToken: () => string | Promise<string> }
-    /** No app token: every call passes `{ accessToken }` in its options. */
-    | Record<never, never>
+    /**
+     * No app token: every call passes `{ accessToken }` in its options. None of the others' fields:
+     * part of a source (`appKey` without `appSecret`) is a ConfigError, not a client without one.
+     */
+    | NoAppToken
   ) & {
     /** OAuth client id/secret for user tokens; default: appKey/appSecret. */
     clientId?: string | undefined;

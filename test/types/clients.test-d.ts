@@ -123,6 +123,24 @@ describe("DingTalk method types", () => {
   });
 });
 
+describe("DingTalk client options", () => {
+  it("takes one whole token source, or none", () => {
+    assertType(createDingTalk());
+    assertType(createDingTalk({ baseUrl: "https://api.dingtalk.com", clientId: "c", clientSecret: "s" }));
+    assertType(createDingTalk({ accessToken: "t" }));
+    assertType(createDingTalk({ suiteKey: "k", suiteSecret: "s", authCorpId: "c", suiteTicket: () => "t" }));
+  });
+
+  it("rejects part of a token source, which the client refuses with a ConfigError", () => {
+    // @ts-expect-error appSecret is missing
+    createDingTalk({ appKey: "k" });
+    // @ts-expect-error an appSecret that may be undefined (an unset environment variable)
+    createDingTalk({ appKey: "k", appSecret: undefined as string | undefined });
+    // @ts-expect-error suiteTicket is missing
+    createDingTalk({ suiteKey: "k", suiteSecret: "s", authCorpId: "c" });
+  });
+});
+
 describe("WorkPlus method types", () => {
   it("returns the unwrapped result", () => {
     expectTypeOf(wp.apps.listAdmins({ appId: "a" })).resolves.toHaveProperty("total_counts");
