@@ -106,6 +106,37 @@ function shareGeneratedDeclarations(): void {
 }
 
 /**
+ * Declarations that read a type from a JSON file (`import type manifest from "…/manifest.json"`,
+ * for the mock's API names) get the type written out instead: TypeScript resolves a JSON import
+ * only under `resolveJsonModule`, which moduleResolution node16 and node10 leave off, so a consumer
+ * that checks the package's declarations would fail on it (TS2732). The one use they make of it,
+ * `keyof (typeof manifest)["apis"]`, becomes the union of those names; any other is an error here.
+ */
+function inlineJsonTypes(): void {
+  const jsonImport = /^import type (\w+) from (["'])(\.{1,2}\/[^"']*\.json)\2;\n/m;
+  for (const file of filesUnder(DIST, ".d.ts")) {
+    const text = readFileSync(file, "utf8");
+    const found = jsonImport.exec(text);
+    if (!found) continue;
+    const [line, name, , spec] = found as unknown as [string, string, string, string];
+    const json = JSON.parse(readFileSync(path.resolve(path.dirname(file), spec), "utf8")) as {
+      apis?: Record<string, unknown>;
+    };
+    const union = Object.keys(json.apis ?? {})
+      .map((key) => JSON.stringify(key))
+      .join(" | ");
+    const rewritten = text.replace(line, "").replaceAll(`keyof (typeof ${name})["apis"]`, union || "never");
+    if (new RegExp(`\\b${name}\\b`).test(rewritten.replace(/\/\*[\s\S]*?\*\//g, ""))) {
+      console.error(
+        `dist: ${path.relative(ROOT, file)} reads ${spec} in a way the declarations cannot inline`,
+      );
+      process.exit(1);
+    }
+    writeFileSync(file, rewritten);
+  }
+}
+
+/**
  * The root package.json's `imports` as seen from dist/cjs: a `require("#…")` there resolves against
  * dist/cjs/package.json, the nearest one. Only `require` branches are kept (everything under dist/cjs
  * is CommonJS) and `./dist/cjs/x` targets become `./x`. `{ node: { import, require }, import, require }`
@@ -155,6 +186,7 @@ writeFileSync(
   `${JSON.stringify({ type: "commonjs", imports: cjsImports(imports ?? {}) }, null, 2)}\n`,
 );
 shareGeneratedDeclarations();
+inlineJsonTypes();
 
 for (const api of readdirSync(path.join(ROOT, "generated"), { withFileTypes: true })) {
   const spec = path.join(ROOT, "generated", api.name, "openapi.json");

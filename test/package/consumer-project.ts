@@ -196,7 +196,7 @@ export function copyFixtures(dir: string, apis: string[]): void {
     "",
   ].join("\n");
   for (const name of ["apis.ts", "apis.mts", "apis.cts"]) writeFileSync(path.join(dir, name), generated);
-  for (const name of ["consumer-node.mts", "consumer-node.cts"]) {
+  for (const name of ["consumer-node.mts", "consumer-node.cts", "consumer-node.ts"]) {
     cpSync(path.join(fixtures, "node-types-consumer.ts"), path.join(dir, name));
   }
   const common = {
@@ -207,6 +207,12 @@ export function copyFixtures(dir: string, apis: string[]): void {
     // The package's declarations are checked too, and they must not need @types/node.
     skipLibCheck: false,
     types: [],
+  };
+  const nodeTypes = {
+    ...common,
+    lib: ["ES2023", "DOM", "DOM.Iterable"],
+    types: ["node"],
+    typeRoots: [path.join(ROOT, "node_modules/@types")],
   };
   const tsconfigs = {
     "tsconfig.bundler.json": {
@@ -228,6 +234,23 @@ export function copyFixtures(dir: string, apis: string[]): void {
         typeRoots: [path.join(ROOT, "node_modules/@types")],
       },
       files: ["consumer-node.mts", "consumer-node.cts"],
+    },
+    // The same under node16, and under node10 (`"module": "commonjs"`, through typesVersions): both
+    // leave resolveJsonModule off, so a declaration that imports JSON fails there (TS2732).
+    "tsconfig.node16.json": {
+      compilerOptions: { ...nodeTypes, module: "node16", moduleResolution: "node16" },
+      files: [
+        "consumer.mts",
+        "consumer.cts",
+        "apis.mts",
+        "apis.cts",
+        "consumer-node.mts",
+        "consumer-node.cts",
+      ],
+    },
+    "tsconfig.node10.json": {
+      compilerOptions: { ...nodeTypes, module: "commonjs", moduleResolution: "node10" },
+      files: ["consumer.ts", "apis.ts", "consumer-node.ts"],
     },
   };
   for (const [name, config] of Object.entries(tsconfigs)) {

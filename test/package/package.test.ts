@@ -350,6 +350,11 @@ describe("a consumer project with the tarball installed offline", () => {
     must(await tsc("tsconfig.node.json", consumer), "tsc (node entry points)");
   });
 
+  it("(c) every entry point type-checks under moduleResolution node16 and node10 (CommonJS)", async () => {
+    must(await tsc("tsconfig.node16.json", consumer), "tsc (node16)");
+    must(await tsc("tsconfig.node10.json", consumer), "tsc (node10)");
+  });
+
   it("runs the mock server from the `imspec` bin", async () => {
     const bin = path.join(consumer, "node_modules/.bin/imspec");
     const result = must(await run(bin, ["--help"], { cwd: consumer }), "imspec --help");
