@@ -36,7 +36,10 @@ export class DingTalkError extends ApiError {
   readonly requiredScopes: string[] | undefined;
 
   constructor(fields: Omit<ApiErrorFields, "api"> & { api?: string }) {
-    super({ ...fields, api: profile.api });
+    // DingTalk's codes are strings; a body that gives a number (a proxy's, the old API's) is read
+    // as its text, so `code` is what its type says.
+    const code = typeof fields.code === "number" ? String(fields.code) : fields.code;
+    super({ ...fields, code, api: profile.api });
     const body = (fields.body ?? {}) as Record<string, { requiredScopes?: unknown } | undefined>;
     // The gateway reads both spellings (alibabacloud-go/gateway-dingtalk ModifyResponse).
     const scopes = (body.accessdenieddetail ?? body.AccessDeniedDetail)?.requiredScopes;

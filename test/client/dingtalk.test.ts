@@ -564,6 +564,17 @@ describe("createDingTalk: requests", () => {
     });
   });
 
+  it("a numeric code in an error body is read as its text: DingTalkError's code is a string", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+      json(res, 400, { code: 40001, message: "bad", requestid: "R-NUM" }),
+    );
+    const error = await client()
+      .contact.getLatestDingIndex()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect((error as DingTalkError).code).toBe("40001");
+  });
+
   it("a raw request to an operation that takes a user token sends the token its header carries", async () => {
     server.on(
       "GET",
