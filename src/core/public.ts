@@ -23,6 +23,7 @@ export {
   TimeoutError,
 } from "./errors.js";
 export type { Budget, LimiterStore } from "./limiter.js";
+export type { PageOptions } from "./methods.js";
 export type { LogEvent, Logger, RateLimitOverrides, RequestOptions } from "./options.js";
 export type { RetryOptions } from "./retry.js";
 export { MemoryTokenStore, type StoredToken, type TokenStore } from "./token.js";

@@ -1,5 +1,5 @@
 import type { paths as DingTalkPaths } from "imspec/dingtalk";
-import { type APIPromise, createDingTalk, DingTalkError } from "imspec/dingtalk";
+import { type APIPromise, createDingTalk, DingTalkError, type PageOptions } from "imspec/dingtalk";
 import { rawClient } from "imspec/raw";
 import { createWorkPlus, statusCodes } from "imspec/workplus";
 import { assertType, describe, expectTypeOf, it } from "vitest";
@@ -101,6 +101,11 @@ describe("DingTalk method types", () => {
     );
     // @ts-expect-error timeout is a number of ms
     dt.contact.getUser({ unionId: "me" }, { timeout: "5s" });
+    // A listing's options are exported, for a wrapper that passes them on.
+    expectTypeOf(dt.contact.listEmpAttributeVisibility.pages)
+      .parameter(1)
+      .toEqualTypeOf<PageOptions | undefined>();
+    expectTypeOf<PageOptions["maxEmptyPages"]>().toEqualTypeOf<number | undefined>();
   });
 
   it("exposes typed errors and the raw client", async () => {
