@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Config, loadConfig } from "@redocly/openapi-core";
 
@@ -29,6 +30,17 @@ const API_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/;
 
 /**
+ * src/<name>/ is a folder of the package that is no API's (the core, the mock, the Redis stores…):
+ * it has no entry point that reads generated/<name>/. An API's own folder reads it, or is not written yet.
+ */
+function otherFolder(name: string): boolean {
+  const folder = path.join(ROOT, "src", name);
+  if (!existsSync(folder)) return false;
+  const entry = path.join(folder, "index.ts");
+  return !existsSync(entry) || !readFileSync(entry, "utf8").includes(`generated/${name}/`);
+}
+
+/**
  * Reads the one registry of APIs, redocly.yaml. Adding an API is adding one `apis:` entry there;
  * nothing else lists them.
  */
@@ -47,6 +59,10 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
       if (WINDOWS_DEVICE.test(name))
         throw new Error(
           `API name ${JSON.stringify(name)} is a device name on Windows, where generated/${name}/ cannot be made: choose another`,
+        );
+      if (otherFolder(name))
+        throw new Error(
+          `API name ${JSON.stringify(name)} is taken by src/${name}/, a folder that is no API's (its entry point imspec/${name} is another): choose another`,
         );
       const root = apis[name]?.root;
       if (!root) throw new Error(`API "${name}" has no root (the path of its spec)`);
