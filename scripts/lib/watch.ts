@@ -19,19 +19,19 @@ export function watchSpecs(changed: (file: string) => void): () => void {
       changed(file ? String(file) : "specs/");
     }, 150);
   };
-  const arm = () => {
+  const arm = (): boolean => {
     for (const watcher of watchers) watcher.close();
     watchers = [];
     try {
       watchers.push(watch(path.join(ROOT, "specs"), { recursive: true }, onChange));
       watchers.push(watch(path.join(ROOT, "redocly.yaml"), onChange));
+      return true;
     } catch {
-      // A file missing for a moment (replaced by a rename, a checkout): watch again a little later;
-      // the watcher already made is closed then, with the others.
-      timer = setTimeout(() => {
-        arm();
-        changed("redocly.yaml");
-      }, 500);
+      // A file missing (replaced by a rename, a checkout): watch again a little later, the watcher
+      // already made closed then with the others, and run once it is back. The run that found it
+      // missing has said so: no run, and no message, every half second meanwhile.
+      timer = setTimeout(() => arm() && changed("redocly.yaml"), 500);
+      return false;
     }
   };
   arm();

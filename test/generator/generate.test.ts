@@ -735,6 +735,17 @@ describe("npm run generate -- --watch", () => {
       expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
         "(Edited after the rename)",
       );
+      // The registry gone for a while: said once, not every half second, and run again once it is back.
+      const registry = path.join(repo.dir, "redocly.yaml");
+      mark = out.length;
+      renameSync(registry, `${registry}.away`);
+      await waitFor(/still watching specs\//, mark);
+      await new Promise((r) => setTimeout(r, 1_600));
+      expect(out.slice(mark).match(/still watching specs\//g)).toHaveLength(1);
+      mark = out.length;
+      renameSync(`${registry}.away`, registry);
+      writeFileSync(spec, original.replace("(List the app's admins)", "(After the registry came back)"));
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill();
