@@ -145,19 +145,34 @@ export class OutputError extends Error {
 export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
   // Ctrl-C between two renames would leave generated/ half old, half new, and temporary files in it:
   // the signal waits until every output is in place (or put back), a few milliseconds, then ends
-  // the process as it would have.
+  // the process as it would have. Another signal, half a second or more after the first, ends it at
+  // once: a write that hangs (a frozen network drive) must not leave a process no Ctrl-C ends. One
+  // sooner is the same request, delivered twice (by the terminal and by a wrapper that forwards it).
   const held: NodeJS.Signals[] = [];
-  const hold = (signal: NodeJS.Signals) => held.push(signal);
+  let first = 0;
+  let holding = true;
+  const release = (): boolean => {
+    if (!holding) return false;
+    holding = false;
+    for (const signal of HELD_SIGNALS) process.off(signal, hold);
+    return true;
+  };
+  const hold = (signal: NodeJS.Signals) => {
+    held.push(signal);
+    if (held.length === 1) first = Date.now();
+    else if (Date.now() - first >= INSIST_MS && release()) process.kill(process.pid, signal);
+  };
   for (const signal of HELD_SIGNALS) process.on(signal, hold);
   try {
     return await replaceOutputs(outputs, full);
   } finally {
-    for (const signal of HELD_SIGNALS) process.off(signal, hold);
-    if (held[0]) process.kill(process.pid, held[0]);
+    if (release() && held[0]) process.kill(process.pid, held[0]);
   }
 }
 
 const HELD_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** How long after a held signal another one means "end now" rather than the same one twice. */
+const INSIST_MS = 500;
 
 async function replaceOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
   const { stale, extra, previous } = await listGenerated(outputs, full);

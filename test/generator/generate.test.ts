@@ -250,6 +250,52 @@ describe("npm run generate", () => {
     expect(restore.code, restore.stderr).toBe(0);
   });
 
+  it("a signal delivered twice at once (the terminal's and a wrapper's) is still held", async () => {
+    const run = await generateWithFault(`
+      const rename = fsp.rename;
+      let sent = false;
+      fsp.rename = async (from, to) => {
+        if (!sent) {
+          sent = true;
+          process.kill(process.pid, "SIGINT");
+          process.kill(process.pid, "SIGINT");
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return rename(from, to);
+      };`);
+    expect(run.code, run.stderr).not.toBe(0);
+    expect(temporaries()).toEqual([]);
+    expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+      "(List the admins of an app)",
+    );
+    const restore = await runGenerate(repo.dir);
+    expect(restore.code, restore.stderr).toBe(0);
+  });
+
+  it("a second Ctrl-C a moment later ends a run whose write hangs", async () => {
+    const started = Date.now();
+    const run = await generateWithFault(`
+      const rename = fsp.rename;
+      let sent = false;
+      fsp.rename = async (from, to) => {
+        if (!sent) {
+          sent = true;
+          process.kill(process.pid, "SIGINT");
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          process.kill(process.pid, "SIGINT");
+          // A write that hangs (bounded here, so that a run still holding ends by itself).
+          await new Promise((resolve) => setTimeout(resolve, 40_000));
+        }
+        return rename(from, to);
+      };`);
+    expect(run.code, run.stderr).not.toBe(0);
+    // Ended by the second signal, not once the hanging write came back.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    for (const file of temporaries()) rmSync(path.join(repo.dir, "generated", String(file)));
+    const restore = await runGenerate(repo.dir);
+    expect(restore.code, restore.stderr).toBe(0);
+  }, 90_000);
+
   it("a stale file another run removed first is no failure", async () => {
     const stale = path.join(repo.dir, "generated/stale.ts");
     writeFileSync(stale, "// no longer generated\n");
