@@ -684,6 +684,31 @@ describe("npm run generate", () => {
       }
     });
   }
+
+  it("fails on a URL that a local file the registry extends extends in turn, at its line", async () => {
+    const registry = path.join(repo.dir, "redocly.yaml");
+    const base = path.join(repo.dir, "base-config.yaml");
+    const original = readFileSync(registry, "utf8");
+    const before = fingerprint(repo.dir);
+    try {
+      // Each extends the other too: each file is read once.
+      writeFileSync(base, "extends:\n  - ./redocly.yaml\n  - http://127.0.0.1:9/nested.yaml\n");
+      writeFileSync(
+        registry,
+        original.replace("  - recommended-strict\n", "  - recommended-strict\n  - ./base-config.yaml\n"),
+      );
+      const run = await runGenerate(repo.dir);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /^base-config\.yaml:3:5: extends is a URL \(http:\/\/127\.0\.0\.1:9\/nested\.yaml\)/m,
+      );
+      expect(run.stderr).toContain("generated/ was not changed");
+    } finally {
+      writeFileSync(registry, original);
+      rmSync(base, { force: true });
+    }
+    expect(fingerprint(repo.dir)).toBe(before);
+  });
 });
 
 describe("npm run generate: a mistyped command line", () => {
