@@ -700,17 +700,21 @@ export class Engine {
     const replacing = refused && auth?.source.replace ? refused : undefined;
     let token: string | undefined;
     let waited = 0;
+    let budgetFrom: number | undefined;
     try {
       token =
         auth &&
         ((replacing ? undefined : auth.source.peek?.()) ??
           (await tokenFor(auth.source, replacing, op, { signal, deadline }, timeout)));
       if (refused && token === refused.token) throw failed(refused.error, attempt);
-      if (op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets))
+      if (op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)) {
+        budgetFrom = Date.now();
         waited = await budgetWait(o.limiter, op, { signal, deadline }, timeout);
+      }
     } catch (failure) {
       if (!isWaitOver(failure)) throw failure;
-      return { outcome: { failure }, token: undefined, waited };
+      // A wait for the budget that ran out is logged with how long it held the call, as one that ended.
+      return { outcome: { failure }, token: undefined, waited: budgetFrom ? Date.now() - budgetFrom : 0 };
     }
     // An aborted call is never sent, however late the abort came.
     if (signal?.aborted) throw failed(new AbortError(op), attempt);

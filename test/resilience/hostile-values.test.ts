@@ -13,6 +13,7 @@ import {
   ConnectionError,
   createDingTalk,
   DingTalkError,
+  type LogEvent,
   ParseError,
   TimeoutError,
 } from "imspec/dingtalk";
@@ -316,6 +317,28 @@ describe("rate-limit options and stores", () => {
       // About 1 000 ms: the budget's moment is not a whole new timeout.
       expect(ms).toBeLessThan(1_500);
     }
+  });
+
+  it("a call held by its budget logs how long, and so does one whose wait ran out", async () => {
+    server.on("GET", INVITES, (_req, res) => json(res, 200, { ok: true }));
+    const events: LogEvent[] = [];
+    const logger = (e: LogEvent) => events.push(e);
+    const held = dingtalk({ logger, rateLimit: { "app-operation": { calls: 1, seconds: 1 } } });
+    await Promise.all([settle(invites(held)), settle(invites(held))]);
+    const waits = events.filter((e) => e.operationId === "getApplyInviteInfo").map((e) => e.rateLimitedMs);
+    // The first is not held by the operation's budget (the IP-wide one paces every call by 2 ms).
+    expect(waits[0] ?? 0).toBeLessThan(100);
+    expect(waits[1]).toBeGreaterThan(500);
+    events.length = 0;
+    const short = dingtalk({
+      logger,
+      timeout: 300,
+      rateLimit: { "app-operation": { calls: 1, seconds: 1 } },
+    });
+    const outcomes = await Promise.all([settle(invites(short)), settle(invites(short))]);
+    expect(outcomes[1]?.error).toBeInstanceOf(TimeoutError);
+    const ranOut = events.find((e) => e.error === "TimeoutError");
+    expect(ranOut?.rateLimitedMs).toBeGreaterThanOrEqual(250);
   });
 
   it("calls that time out waiting for their budget leave the queue: a later call is not held behind them", async () => {
