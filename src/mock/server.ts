@@ -166,6 +166,7 @@ interface Scripted {
  * no bytes answered a 500 while the request was recorded as answered with the scripted status.
  */
 function answerProblem(answer: MockAnswer): string | undefined {
+  if (answer === null || typeof answer !== "object") return "an answer is an object ({ status, body, … })";
   const { times, status, code, body, raw, delayMs, drop, headers } = answer;
   if (times !== undefined && times !== Number.POSITIVE_INFINITY && !(Number.isInteger(times) && times >= 1))
     return "times must be an integer from 1, or Infinity";
@@ -317,6 +318,10 @@ export class MockServer {
         throw new Error(
           `imspec mock: tokenLifetimeSeconds${api ? `.${api}` : ""} must be a positive number of seconds`,
         );
+    // NaN would keep every request (`length > NaN` is never true), and memory with them.
+    const keep = options.keepRequests;
+    if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0))
+      throw new Error("imspec mock: keepRequests must be a whole number of requests, 0 or more");
     const mock = new MockServer(options);
     mock.#peers = await loadPeers();
     const given = options.documents ?? {};

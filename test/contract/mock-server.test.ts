@@ -638,6 +638,18 @@ describe("scripted answers", () => {
       idxTotal: 888,
     });
   });
+
+  test.each([
+    ["null", null],
+    ["a string", "ok"],
+  ])(
+    "a scripted answer that is %s, not an object, is refused with a sentence, not a TypeError",
+    (_name, bad) => {
+      expect(() => mock.script("dingtalk", "getLatestDingIndex", bad as never)).toThrow(
+        "imspec mock: script(dingtalk, getLatestDingIndex), answer 1: an answer is an object ({ status, body, … })",
+      );
+    },
+  );
 });
 
 describe("routing", () => {
@@ -797,6 +809,16 @@ describe("records and counts", () => {
       );
     },
   );
+
+  test.each([
+    ["NaN", Number.NaN],
+    ["negative", -1],
+    ["not whole", 2.5],
+  ])("keepRequests that is %s is refused: NaN kept every request", async (_name, keepRequests) => {
+    await expect(startMockServer({ keepRequests })).rejects.toThrow(
+      "imspec mock: keepRequests must be a whole number of requests, 0 or more",
+    );
+  });
 
   test.each([
     ["NaN", Number.NaN, ""],
