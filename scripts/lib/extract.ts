@@ -639,12 +639,15 @@ function operationNodeOf(doc: Json, op: OperationInfo): Json | undefined {
   return deref<Json>(doc, deref<Json>(doc, (doc.paths as Json)[op.path])?.[op.method.toLowerCase()]);
 }
 
+/** The schema of an operation's first 2xx JSON body, as written (a `$ref` still one). */
+function successSchemaOf(doc: Json, op: OperationInfo): unknown {
+  const responses = deref<Json>(doc, operationNodeOf(doc, op)?.responses) ?? {};
+  return jsonMedia(deref<Json>(doc, responses[String(op.success.status)])?.content)?.schema;
+}
+
 /** The fields of an operation's data: its first 2xx JSON body, inside the envelope's `resultField`. */
 function dataFieldsOf(doc: Json, op: OperationInfo, envelope: Envelope | undefined) {
-  const operation = operationNodeOf(doc, op);
-  const responses = deref<Json>(doc, operation?.responses) ?? {};
-  const media = jsonMedia(deref<Json>(doc, responses[String(op.success.status)])?.content);
-  const body = fieldsOf(doc, media?.schema);
+  const body = fieldsOf(doc, successSchemaOf(doc, op));
   if (!envelope?.resultField) return body;
   // The fields of whichever of the result's schemas declare some (not the error branch's `null`).
   const results = (body?.get(envelope.resultField) ?? []).map((schema) => fieldsOf(doc, schema));
@@ -676,10 +679,7 @@ function isExactly(doc: Json, raw: unknown, value: number, seen = new Set<unknow
 function requireSuccessBranch(doc: Json, op: OperationInfo, envelope: Envelope): void {
   if (!op.success.hasBody) return;
   const status = String(op.success.status);
-  const media = jsonMedia(
-    deref<Json>(doc, deref<Json>(doc, operationNodeOf(doc, op)?.responses)?.[status])?.content,
-  );
-  const schema = deref<Json>(doc, media?.schema);
+  const schema = deref<Json>(doc, successSchemaOf(doc, op));
   if (!isObject(schema)) return;
   const union = [
     ...(Array.isArray(schema.oneOf) ? schema.oneOf : []),
