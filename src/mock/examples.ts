@@ -30,11 +30,12 @@ export function parsePrefer(header: string | string[] | undefined): Prefer {
     const key = (match[1] as string).toLowerCase();
     const value = match[2] as string;
     if (key === "example") out.example = value;
-    else if (key === "code" && /^\d{3}$/.test(value) && isFinalStatus(Number(value)))
-      out.code = Number(value);
-    else if (key === "code" && /^\d{3}$/.test(value))
+    else if (key !== "code") continue;
+    else if (!/^\d{3}$/.test(value))
+      out.unusable = `Prefer: code=${value} is not an HTTP status (three digits)`;
+    else if (!isFinalStatus(Number(value)))
       out.unusable = `Prefer: code=${value} is not a final HTTP status (200 to 999)`;
-    else if (key === "code") out.unusable = `Prefer: code=${value} is not an HTTP status (three digits)`;
+    else out.code = Number(value);
   }
   return out;
 }
