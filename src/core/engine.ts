@@ -743,11 +743,13 @@ export class Engine {
       const started = o.logger ? performance.now() : 0;
       if (signal?.aborted) throw failed(new AbortError(op), attempt);
       const { outcome, token, waited } = await this.#attempt(call, attempt, refused);
-      // A refusal stays one until a token came for it.
-      if (token !== undefined) refused = undefined;
-      // Learnt again as the answer is read: however many tokens other calls brought meanwhile, this
-      // one is among those the redactor keeps while the error and log event are written.
-      if (token !== undefined) o.redactor.add(token);
+      if (token !== undefined) {
+        // A refusal stays one until a token came for it.
+        refused = undefined;
+        // Learnt again as the answer is read: however many tokens other calls brought meanwhile,
+        // this one is among those the redactor keeps while the error and log event are written.
+        o.redactor.add(token);
+      }
       if (request.secrets) for (const secret of request.secrets) o.redactor.add(secret);
       const canReplay = !!call.auth?.managed && !replayed;
       const { origin, maxBytes, random } = o;

@@ -174,15 +174,14 @@ export function checkRetry(retry: unknown, site?: CallSite): void {
  */
 export function checkTokenStore(value: unknown): void {
   if (value === undefined || value === null) return;
-  let ok: boolean;
+  let ok = false;
   try {
-    const store = value as Record<string, unknown>;
     ok =
       isRecord(value) &&
-      ["get", "set", "delete"].every((name) => typeof store[name] === "function") &&
-      (store.lock == null || typeof store.lock === "function");
+      ["get", "set", "delete"].every((name) => typeof value[name] === "function") &&
+      (value.lock == null || typeof value.lock === "function");
   } catch {
-    ok = false; // a getter or a revoked Proxy that throws
+    // a getter that throws: no store
   }
   if (!ok)
     throw new ConfigError(
