@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import {
   type Document,
@@ -108,27 +108,30 @@ export function preflight(rootFile: string): void {
  * Checks redocly.yaml before Redocly reads it, as the spec files are checked: aliases that expand
  * without bound, a key twice, YAML that does not parse, each where it is. An `extends` that is a
  * URL is refused: Redocly would fetch it, and generating never reaches the network. A local file it
- * extends is checked so too, and what that one extends, each file once.
+ * extends is checked so too, and what that one extends, each file once; any of them that is no
+ * regular file (a pipe, a device) is refused before it is read, as a spec's `$ref` is.
  */
 export function preflightRegistry(file: string, seen = new Set<string>()): void {
   seen.add(file);
+  if (isSpecial(file)) throw new SpecError(`${path.relative(ROOT, file)}: ${NOT_A_FILE}`);
   const loaded = parse(file, readText(file)) as Loaded;
   for (const { node, at } of objectsIn(loaded.value)) {
     const extended = Array.isArray(node) ? undefined : (node as Json).extends;
     if (extended === undefined) continue;
     for (const [i, item] of (Array.isArray(extended) ? extended : [extended]).entries()) {
       if (typeof item !== "string") continue;
-      if (!URL_SCHEME.test(item)) {
-        // A ruleset's name (`recommended`) is no file; a path that is none is Redocly's to report.
-        const local = path.resolve(path.dirname(file), item);
-        if (!seen.has(local) && existsSync(local) && statSync(local).isFile()) preflightRegistry(local, seen);
-        continue;
-      }
       const segments = Array.isArray(extended) ? [...at, "extends", i] : [...at, "extends"];
       const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
-      throw new SpecError(
-        `${where(file, loaded.lines, place?.range?.[0] ?? 0)}: extends is a URL (${withoutUser(item)}): the registry may extend only Redocly's rulesets and local files, so generating never reaches the network`,
-      );
+      const here = where(file, loaded.lines, place?.range?.[0] ?? 0);
+      if (URL_SCHEME.test(item))
+        throw new SpecError(
+          `${here}: extends is a URL (${withoutUser(item)}): the registry may extend only Redocly's rulesets and local files, so generating never reaches the network`,
+        );
+      // A ruleset's name (`recommended`) is no file; a path that is none is Redocly's to report.
+      const local = path.resolve(path.dirname(file), item);
+      if (isSpecial(local)) throw new SpecError(`${here}: extends ${item}: ${NOT_A_FILE}`);
+      if (!seen.has(local) && statSync(local, { throwIfNoEntry: false })?.isFile())
+        preflightRegistry(local, seen);
     }
   }
 }

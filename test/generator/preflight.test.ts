@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAX_REF_CHAIN, MAX_REF_DEPTH, preflight } from "../../scripts/lib/preflight.js";
+import { MAX_REF_CHAIN, MAX_REF_DEPTH, preflight, preflightRegistry } from "../../scripts/lib/preflight.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "imspec-preflight-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,6 +61,19 @@ describe("preflight", () => {
       expect(() => preflight(path.join(path.dirname(root), "pipe.yaml"))).toThrow(
         /pipe\.yaml: not a regular file/,
       );
+    },
+  );
+
+  it.skipIf(process.platform === "win32")(
+    "refuses a registry, or a file it extends, that is a named pipe, before reading it",
+    () => {
+      const registry = mkspecs({ "redocly.yaml": "extends:\n  - recommended\n  - ./pipe.yaml\n" });
+      const pipe = path.join(path.dirname(registry), "pipe.yaml");
+      execFileSync("mkfifo", [pipe]);
+      expect(() => preflightRegistry(registry)).toThrow(
+        /redocly\.yaml:3:5: extends \.\/pipe\.yaml: not a regular file/,
+      );
+      expect(() => preflightRegistry(pipe)).toThrow(/pipe\.yaml: not a regular file/);
     },
   );
 
