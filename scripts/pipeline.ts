@@ -148,8 +148,7 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
   // the process as it would have. Another signal, half a second or more after the first, ends it at
   // once: a write that hangs (a frozen network drive) must not leave a process no Ctrl-C ends. One
   // sooner is the same request, delivered twice (by the terminal and by a wrapper that forwards it).
-  const held: NodeJS.Signals[] = [];
-  let first = 0;
+  let held: { signal: NodeJS.Signals; at: number } | undefined;
   let holding = true;
   const release = (): boolean => {
     if (!holding) return false;
@@ -158,15 +157,14 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
     return true;
   };
   const hold = (signal: NodeJS.Signals) => {
-    held.push(signal);
-    if (held.length === 1) first = Date.now();
-    else if (Date.now() - first >= INSIST_MS && release()) process.kill(process.pid, signal);
+    if (!held) held = { signal, at: Date.now() };
+    else if (Date.now() - held.at >= INSIST_MS && release()) process.kill(process.pid, signal);
   };
   for (const signal of HELD_SIGNALS) process.on(signal, hold);
   try {
     return await replaceOutputs(outputs, full);
   } finally {
-    if (release() && held[0]) process.kill(process.pid, held[0]);
+    if (release() && held) process.kill(process.pid, held.signal);
   }
 }
 
