@@ -221,6 +221,17 @@ describe("npm run generate", () => {
     }
   }
 
+  /** A fault that runs `what` (statements, `await` allowed) once, before the run's first rename. */
+  const atFirstRename = (what: string) => `
+      const rename = fsp.rename;
+      let done = false;
+      fsp.rename = async (from, to) => {
+        if (!done) {
+          done = true;${what}
+        }
+        return rename(from, to);
+      };`;
+
   const temporaries = () =>
     readdirSync(path.join(repo.dir, "generated"), { recursive: true }).filter((f) =>
       /\.tmp$/.test(String(f)),
@@ -233,17 +244,11 @@ describe("npm run generate", () => {
     ],
     ["a signal delivered twice at once (the terminal's and a wrapper's) is still held", 2],
   ])("%s", async (_name, signals) => {
-    const run = await generateWithFault(`
-      const rename = fsp.rename;
-      let sent = false;
-      fsp.rename = async (from, to) => {
-        if (!sent) {
-          sent = true;
+    const run = await generateWithFault(
+      atFirstRename(`
           for (let i = 0; i < ${signals}; i++) process.kill(process.pid, "SIGINT");
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        return rename(from, to);
-      };`);
+          await new Promise((resolve) => setTimeout(resolve, 100));`),
+    );
     expect(run.code, run.stderr).not.toBe(0);
     expect(temporaries()).toEqual([]);
     // Every output of the edited spec is in place: the run finished its writes before ending.
@@ -258,20 +263,14 @@ describe("npm run generate", () => {
 
   it("a second Ctrl-C a moment later ends a run whose write hangs", async () => {
     const started = Date.now();
-    const run = await generateWithFault(`
-      const rename = fsp.rename;
-      let sent = false;
-      fsp.rename = async (from, to) => {
-        if (!sent) {
-          sent = true;
+    const run = await generateWithFault(
+      atFirstRename(`
           process.kill(process.pid, "SIGINT");
           await new Promise((resolve) => setTimeout(resolve, 700));
           process.kill(process.pid, "SIGINT");
           // A write that hangs (bounded here, so that a run still holding ends by itself).
-          await new Promise((resolve) => setTimeout(resolve, 40_000));
-        }
-        return rename(from, to);
-      };`);
+          await new Promise((resolve) => setTimeout(resolve, 40_000));`),
+    );
     expect(run.code, run.stderr).not.toBe(0);
     // Ended by the second signal, not once the hanging write came back.
     expect(Date.now() - started).toBeLessThan(30_000);
