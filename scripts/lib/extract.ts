@@ -117,12 +117,24 @@ export interface ApiInfo {
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 const IDEMPOTENT = new Set<HttpMethod>(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-/** Names that would shadow or pollute object prototypes if used as method or parameter keys. */
+/**
+ * Names that would shadow or pollute object prototypes if used as method or parameter keys: every
+ * member of Object.prototype, and `prototype`. The client's method groups are a plain object filled
+ * with `groups[tag] ??= {}`, so a tag that every object inherits (`isPrototypeOf`) would find the
+ * built-in function there and hang its methods on it, for every object of the process to see.
+ */
 const FORBIDDEN_KEYS = new Set([
   "__proto__",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
   "constructor",
   "prototype",
   "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
   "toString",
   "valueOf",
 ]);
@@ -419,9 +431,13 @@ function errorCodesOf(doc: Json, responses: Json): OperationInfo["errorCodes"] {
   return [...unique.values()].sort((a, b) => a.status - b.status || a.code.localeCompare(b.code));
 }
 
+/** Why a name a spec gives is refused, beyond its not being an identifier. */
+const inherited = (key: string) =>
+  FORBIDDEN_KEYS.has(key) ? " (every JavaScript object has a member of that name)" : "";
+
 function checkKey(key: string, what: string): void {
   if (!IDENTIFIER.test(key) || FORBIDDEN_KEYS.has(key)) {
-    throw new SpecError(`${what} "${key}" is not usable as a TypeScript property name`);
+    throw new SpecError(`${what} "${key}" is not usable as a TypeScript property name${inherited(key)}`);
   }
 }
 
@@ -430,7 +446,9 @@ function namesOf(operation: Json, where: string): { operationId: string; tag: st
   const operationId = str(operation.operationId);
   if (!operationId) throw new SpecError(`${where}: operationId is missing`);
   if (!IDENTIFIER.test(operationId) || FORBIDDEN_KEYS.has(operationId)) {
-    throw new SpecError(`${where}: operationId "${operationId}" is not a usable method name`);
+    throw new SpecError(
+      `${where}: operationId "${operationId}" is not a usable method name${inherited(operationId)}`,
+    );
   }
   const tags = Array.isArray(operation.tags)
     ? operation.tags.filter((t): t is string => typeof t === "string")

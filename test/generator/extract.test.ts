@@ -254,6 +254,22 @@ describe("extractApi: specs it refuses", () => {
       expect(() => extractApi(given)).toThrow(error);
     });
   }
+
+  // The client's method groups are a plain object filled with `groups[tag] ??= {}`: a tag that every
+  // object inherits finds the inherited function there, and its methods would be hung on that
+  // built-in, shared by every object of the process, rather than on a group of the client.
+  it.each(Object.getOwnPropertyNames(Object.prototype))(
+    "a tag, operationId or parameter named %s, which every object inherits",
+    (inherited) => {
+      const withTag = doc({ "/a": { get: op({ tags: [inherited] }) } });
+      expect(() => extractApi(withTag)).toThrow(/is not usable as a TypeScript property name/);
+      const withId = doc({ "/a": { get: op({ operationId: inherited }) } });
+      expect(() => extractApi(withId)).toThrow(/is not a usable method name/);
+      const parameters = [{ name: inherited, in: "query", schema: { type: "string" } }];
+      const withParameter = doc({ "/a": { get: op({ parameters }) } });
+      expect(() => extractApi(withParameter)).toThrow(/is not usable as a TypeScript property name/);
+    },
+  );
 });
 
 describe("extractApi: document-level data", () => {
