@@ -75,7 +75,8 @@ export function operationDoc(op: OperationInfo): string {
   const facts = [`\`${op.method} ${op.path}\``, `token: ${op.token}`];
   if (op.sdkOperation) facts.push(`official SDK: \`${op.sdkOperation}\``);
   if (op.pagination) facts.push(`paginated by \`${op.pagination.cursorParam}\``);
-  parts.push(facts.join(" · "));
+  // A path may hold `*/` (`*` is a URL path character), and so may an SDK name: escaped as the prose is.
+  parts.push(escapeDoc(facts.join(" · ")));
   if (op.deprecated) parts.push("@deprecated See the spec's description.");
   return parts.join("\n\n");
 }

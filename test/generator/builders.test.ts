@@ -1,5 +1,7 @@
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { literal } from "../../scripts/lib/builders.js";
+import { literal, operationsFile, print } from "../../scripts/lib/builders.js";
+import { extractApi } from "../../scripts/lib/extract.js";
 
 /** What a printed literal is at run time, as the generated module evaluates it. */
 const evaluate = (text: string): unknown => new Function(`return (${text});`)();
@@ -22,5 +24,36 @@ describe("literal", () => {
     expect(Object.getOwnPropertyDescriptor(printed.match, "__proto__")?.value).toBe(1111);
     expect(Object.getPrototypeOf(printed.fixed)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(printed.fixed, "__proto__")?.value).toEqual({ a: 1 });
+  });
+});
+
+describe("operationsFile", () => {
+  /** Syntax errors of a printed file, as TypeScript parses it. */
+  const syntaxErrors = (text: string): string[] => {
+    const output = ts.transpileModule(text, { reportDiagnostics: true, fileName: "operations.ts" });
+    return (output.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  };
+
+  it("keeps a `*/` in a path or an official SDK name inside the method's JSDoc", () => {
+    // `*` is a legal character of a URL path, and x-sdk-operation is any string.
+    const info = extractApi({
+      openapi: "3.1.0",
+      info: { title: "T", version: "1" },
+      paths: {
+        "/files/*/{id}": {
+          get: {
+            operationId: "getFile",
+            tags: ["files"],
+            security: [],
+            "x-sdk-operation": "Get*/File",
+            parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+            responses: { "200": { description: "OK", content: { "application/json": { schema: {} } } } },
+          },
+        },
+      },
+    });
+    const text = print(operationsFile(info, "t"), "// header");
+    expect(syntaxErrors(text)).toEqual([]);
+    expect(text).toContain('path: "/files/*/{id}"');
   });
 });
