@@ -50,8 +50,11 @@ export function markOpenEnums<T>(document: T): T {
   const mark = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(mark);
     if (!node || typeof node !== "object") return node;
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node)) out[key] = mark(value);
+    // Not `out[key] = …`: a property named `__proto__` (a field a spec may name) would set the
+    // copy's prototype instead, and the field would be missing from the types without a word.
+    const out: Record<string, unknown> = Object.fromEntries(
+      Object.entries(node).map(([key, value]) => [key, mark(value)]),
+    );
     if (out["x-imspec-open-enum"] === true && Array.isArray(out.enum)) out.enum = [...out.enum, OPEN];
     return out;
   };

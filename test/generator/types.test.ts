@@ -179,6 +179,22 @@ describe("the types step", () => {
     expect(schemaTypes(constructs)).toBe(await viaOpenapiTS(constructs));
   });
 
+  it("keeps a property named __proto__, as openapiTS does", async () => {
+    // As the bundled document holds it (JSON.parse makes it an own property), and as a spec may name a field.
+    const document = JSON.parse(
+      JSON.stringify({
+        openapi: "3.1.0",
+        info: { title: "t", version: "1" },
+        paths: {},
+        components: { schemas: { T: { type: "object", properties: { name: { type: "string" } } } } },
+      }).replace('"properties":{', '"properties":{"__proto__":{"type":"integer"},'),
+    ) as Record<string, unknown>;
+    const text = schemaTypes(document);
+    expect(text).toContain("__proto__?: number;");
+    expect(text).toContain("name?: string;");
+    expect(text).toBe(astToString(await openapiTS(document as never, { silent: true, transform: int64 })));
+  });
+
   it("leaves the bundled document as it was", () => {
     const copy = structuredClone(constructs);
     schemaTypes(constructs);
