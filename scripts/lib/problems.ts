@@ -1,5 +1,5 @@
 import path from "node:path";
-import { getLineColLocation, type NormalizedProblem } from "@redocly/openapi-core";
+import { getLineColLocation, type NormalizedProblem, Source } from "@redocly/openapi-core";
 import { ROOT } from "./registry.js";
 
 /** A spec problem the generator refuses to go past; its message already names file and line. */
@@ -13,6 +13,23 @@ export class SpecError extends Error {
   }
 }
 
+/**
+ * The source Redocly's positions are offsets into. Its YAML parser drops a leading byte-order mark,
+ * but it counts lines in the text with the mark: every problem of such a file was a column to the
+ * left, and one at the start of a line was put at the end of the line before. A stand-in without
+ * the mark, made once per file, counts as the parser does.
+ */
+const withoutBom = new WeakMap<Source, Source>();
+function parsedSource(source: Source): Source {
+  if (!source.body.startsWith("\uFEFF")) return source;
+  let stripped = withoutBom.get(source);
+  if (!stripped) {
+    stripped = new Source(source.absoluteRef, source.body.slice(1), source.mimeType);
+    withoutBom.set(source, stripped);
+  }
+  return stripped;
+}
+
 /** `specs/dingtalk/openapi.yaml:12:5: message (rule)`: the form editors and CI logs link to. */
 export function formatProblem(problem: NormalizedProblem): string {
   const location = problem.location[0];
@@ -20,7 +37,7 @@ export function formatProblem(problem: NormalizedProblem): string {
   if (location) {
     const file = path.relative(ROOT, location.source.absoluteRef);
     try {
-      const { start } = getLineColLocation(location);
+      const { start } = getLineColLocation({ ...location, source: parsedSource(location.source) });
       where = `${file}:${start.line}:${start.col}`;
     } catch {
       where = `${file}#${location.pointer ?? ""}`;

@@ -318,6 +318,10 @@ describe("npm run generate", () => {
     }
   });
 
+  /** The line of workplus' root spec that `servers:` stands on, 1-based. */
+  const serversLine =
+    readFileSync(path.join(ROOT, "specs/workplus/openapi.yaml"), "utf8").split("\n").indexOf("servers:") + 1;
+
   /** Each case breaks one spec file; generate must fail naming file and line, and leave generated/ alone. */
   const broken: Array<{ name: string; file: string; edit: (text: string) => string; message: RegExp }> = [
     {
@@ -572,6 +576,16 @@ describe("npm run generate", () => {
       edit: (t) => t.replace("    name: SYSTEM_BUSY", "    name: INVALID_SECRET"),
       message:
         /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-status-codes: the name INVALID_SECRET is used twice/,
+    },
+    {
+      // Redocly's parser drops the mark but counted lines with it: this was put at the end of the line before.
+      name: "a key out of place in a spec saved with a byte-order mark",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => `\uFEFF${t.replace("\nservers:\n", "\nfoo: 1\nservers:\n")}`,
+      message: new RegExp(
+        `^  error: specs/workplus/openapi\\.yaml:${serversLine}:1: Property \`foo\` is not expected here`,
+        "m",
+      ),
     },
     {
       name: "a registry entry without a root",
