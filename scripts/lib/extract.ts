@@ -271,6 +271,18 @@ function tokensOf(doc: Json, operations: OperationInfo[], envelope: Envelope | u
       }
       const expires = isObject(entry.expires) ? entry.expires : undefined;
       const at = ["components", "securitySchemes", name, "x-imspec-token", i];
+      const fixed = isObject(entry.fixed) ? entry.fixed : {};
+      // The client sends only the operation's parameters: a field that is none would be dropped.
+      requireFields(
+        new Map(op.params.map((p) => [p.name, []])),
+        `securitySchemes.${name}.x-imspec-token.${i}: `,
+        op.operationId,
+        [
+          ...Object.keys(options).map((field) => ["options", field, [...at, "options", field]] as const),
+          ...Object.keys(fixed).map((field) => ["fixed", field, [...at, "fixed", field]] as const),
+        ],
+        "a parameter",
+      );
       requireAnswerFields(
         doc,
         op,
@@ -286,7 +298,7 @@ function tokensOf(doc: Json, operations: OperationInfo[], envelope: Envelope | u
         operation: op.operationId,
         options,
         optional,
-        fixed: (isObject(entry.fixed) ? entry.fixed : {}) as TokenSource["fixed"],
+        fixed: fixed as TokenSource["fixed"],
         secrets: list(entry.secrets),
         ...(list(entry.identifying).length ? { identifying: list(entry.identifying) } : {}),
         token: String(entry.token),
@@ -746,12 +758,13 @@ function requireFields(
   prefix: string,
   what: string,
   named: NamedFields,
+  kind = "a field",
 ): void {
   if (!fields) return;
   for (const [label, name, at] of named)
     if (name !== undefined && !fields.has(name))
       throw new SpecError(
-        `${prefix}${label} "${name}" is not a field of ${what} (${[...fields.keys()].join(", ") || "none"})`,
+        `${prefix}${label} "${name}" is not ${kind} of ${what} (${[...fields.keys()].join(", ") || "none"})`,
         at,
       );
 }

@@ -349,6 +349,87 @@ describe("extractApi: the answer fields x-imspec-pagination names", () => {
   });
 });
 
+describe("extractApi: the request fields x-imspec-token names", () => {
+  /** An API whose app token comes from `getToken` (a query parameter and a body field) with `source`. */
+  const sourced = (source: Doc) =>
+    doc(
+      {
+        "/token": {
+          post: op({
+            operationId: "getToken",
+            tags: ["auth"],
+            security: [],
+            parameters: [{ name: "corp_id", in: "query", schema: { type: "string" } }],
+            requestBody: {
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: { secret: { type: "string" }, grant_type: { type: "string" } },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      },
+      {
+        components: {
+          securitySchemes: {
+            app: {
+              type: "apiKey",
+              in: "header",
+              name: "x-token",
+              "x-imspec-token-kind": "app",
+              "x-imspec-token": [
+                {
+                  operation: "getToken",
+                  options: { corp_id: "corpId", secret: "secret" },
+                  token: "token",
+                  defaultLifetime: 7200,
+                  ...source,
+                },
+              ],
+            },
+          },
+        },
+      },
+    );
+
+  it("are the token operation's parameters, wherever they go", () => {
+    const api = extractApi(sourced({ fixed: { grant_type: "client_credentials" } }));
+    expect(api.tokens[0]?.options).toEqual({ corp_id: "corpId", secret: "secret" });
+  });
+
+  it.each([
+    ["an option's field", { options: { corpid: "corpId", secret: "secret" } }, "options", "corpid"],
+    ["a fixed field", { fixed: { grant_typ: "client_credentials" } }, "fixed", "grant_typ"],
+  ])("%s the request does not have: refused, at the field", (_case, source, key, field) => {
+    // The client sends only the operation's parameters: a misspelt one was dropped without a word,
+    // and the token request failed against the real server.
+    const error = (() => {
+      try {
+        extractApi(sourced(source));
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(SpecError);
+    expect((error as SpecError).message).toBe(
+      `securitySchemes.app.x-imspec-token.0: ${key} "${field}" is not a parameter of getToken (corp_id, secret, grant_type)`,
+    );
+    expect((error as SpecError).at).toEqual([
+      "components",
+      "securitySchemes",
+      "app",
+      "x-imspec-token",
+      0,
+      key,
+      field,
+    ]);
+  });
+});
+
 describe("extractApi: the fields x-imspec-mock names", () => {
   const answer = {
     type: "object",

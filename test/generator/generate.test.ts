@@ -441,6 +441,21 @@ describe("npm run generate", () => {
         /specs\/workplus\/openapi\.yaml:\d+:\d+: securitySchemes\.\w+\.x-imspec-token\.0: token "acess_token" is not a field of getAccessToken's 2xx answer/,
     },
     {
+      name: "a token request field the token operation does not have",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => t.replace("            client_id: clientId\n", "            clientid: clientId\n"),
+      message:
+        /^specs\/workplus\/openapi\.yaml:\d+:13: securitySchemes\.\w+\.x-imspec-token\.0: options "clientid" is not a parameter of getAccessToken \([^)]*client_id/m,
+    },
+    {
+      name: "a fixed token request field the token operation does not have",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) =>
+        t.replace("fixed: { grant_type: client_credentials", "fixed: { grant_typ: client_credentials"),
+      message:
+        /^specs\/workplus\/openapi\.yaml:\d+:\d+: securitySchemes\.\w+\.x-imspec-token\.0: fixed "grant_typ" is not a parameter of getAccessToken/m,
+    },
+    {
       name: "a token lifetime field its answer does not have",
       file: "specs/wecom/openapi.yaml",
       edit: (t) =>
