@@ -110,7 +110,7 @@ function ExplicitSecurity() {
 
 // Shapes of the x-imspec-* extensions (scripts/README.md). A shape is a type name, a list of
 // allowed values, `[shape]` for a list, or an object of `key: [shape, required]`; `{ "*": shape }`
-// is a map. The generator reads only what these rules let through.
+// is a map, and `{ "+": shape }` one with at least one key. The generator reads only what these rules let through.
 const text = "string";
 const strings = ["string-or-list"];
 const count = "positive";
@@ -136,7 +136,8 @@ const EXTENSIONS = {
       throttled: [["scalar"], false],
       neverRetry: [["scalar"], false],
       refusals: [
-        [{ match: [{ "*": "scalar" }, true], code: ["scalar", true], message: [text, true] }],
+        // A match of no field matches every answer: each success would be this refusal.
+        [{ match: [{ "+": "scalar" }, true], code: ["scalar", true], message: [text, true] }],
         false,
       ],
     },
@@ -251,8 +252,10 @@ function shapeProblems(value, shape, path = []) {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return [[path, "must be an object"]];
-  if ("*" in shape)
-    return Object.entries(value).flatMap(([k, v]) => shapeProblems(v, shape["*"], [...path, k]));
+  if ("+" in shape && Object.keys(value).length === 0) return [[path, "must name at least one field"]];
+  const each = shape["*"] ?? shape["+"];
+  if (each !== undefined)
+    return Object.entries(value).flatMap(([k, v]) => shapeProblems(v, each, [...path, k]));
   const out = [];
   for (const key of Object.keys(value))
     if (!(key in shape)) out.push([[...path, key], "is not a known field"]);

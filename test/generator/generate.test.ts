@@ -521,6 +521,14 @@ describe("npm run generate", () => {
         /specs\/dingtalk\/openapi\.yaml:\d+:\d+: x-imspec-rate-limits\.0\.scope must be one of app, app-operation, ip/,
     },
     {
+      // matchesAll of no field is true: every answer, success or not, would be this refusal.
+      name: "a refusal whose match names no field",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("    - match: { status: 1111 }", "    - match: {}"),
+      message:
+        /^ {2}error: specs\/dingtalk\/openapi\.yaml:\d+:14: x-imspec-errors\.refusals\.0\.match must name at least one field/m,
+    },
+    {
       name: "a misspelled extension",
       file: "specs/wecom/openapi.yaml",
       edit: (t) => t.replace(/^x-imspec-envelope:/m, "x-imspec-envelop:"),
