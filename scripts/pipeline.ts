@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { preflightRegistry } from "./lib/preflight.js";
+import { locate, preflightRegistry } from "./lib/preflight.js";
 import { SpecError, toSpecError } from "./lib/problems.js";
 import { loadRegistry, ROOT } from "./lib/registry.js";
 import { type Bundled, bundleStep } from "./steps/bundle.js";
@@ -28,6 +28,9 @@ export async function produce(
       return loadRegistry();
     })
     .catch((error) => {
+      // A registry entry at fault, named by its place in the file: its line and column there.
+      if (error instanceof SpecError && error.at)
+        throw new SpecError(`${locate("redocly.yaml", error.at)}: ${error.message}`);
       throw toSpecError(error, "redocly.yaml");
     });
   if (registry.length === 0) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Config, loadConfig } from "@redocly/openapi-core";
+import { SpecError } from "./problems.js";
 
 /**
  * The repository root: every path the generator prints or writes is relative to it. Two folders up
@@ -41,6 +42,24 @@ function otherFolder(name: string): boolean {
 }
 
 /**
+ * The lint rules whose checks the generator relies on: it reads only the `x-imspec-*` values that
+ * `imspec/extensions` lets through (scripts/redocly/imspec-plugin.js). Off, for one API or all, a
+ * typo or a value of the wrong type would generate a client without a word.
+ */
+const RELIED_ON = ["imspec/extensions"] as const;
+/** The OpenAPI versions the rules are set for: the plugin's rules apply to every OpenAPI 3 spec. */
+const OAS3 = ["oas3_0", "oas3_1", "oas3_2"] as const;
+
+/** `config` turns `rule` off for some OpenAPI 3 version (Redocly's getRuleSettings: a rule unset is off). */
+function turnsOff(config: Config, rule: string): boolean {
+  const byVersion = config.rules as unknown as Record<string, Record<string, unknown> | undefined>;
+  return OAS3.some((version) => {
+    const settings = byVersion[version]?.[rule] ?? "off";
+    return (typeof settings === "string" ? settings : (settings as { severity?: string }).severity) === "off";
+  });
+}
+
+/**
  * Reads the one registry of APIs, redocly.yaml. Adding an API is adding one `apis:` entry there;
  * nothing else lists them.
  */
@@ -66,10 +85,20 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
         );
       const root = apis[name]?.root;
       if (!root) throw new Error(`API "${name}" has no root (the path of its spec)`);
+      const own = config.forAlias(name);
+      for (const rule of RELIED_ON) {
+        if (!turnsOff(own, rule)) continue;
+        // Where it is turned off: the API's own rules, or those of every API.
+        const perApi = (apis[name] as { rules?: Record<string, unknown> } | undefined)?.rules;
+        throw new SpecError(
+          `API "${name}" turns the rule ${rule} off, and generate reads only the x-imspec-* values it checks: set it to error`,
+          perApi && Object.hasOwn(perApi, rule) ? ["apis", name, "rules", rule] : ["rules", rule],
+        );
+      }
       return {
         name,
         root: path.relative(ROOT, path.resolve(path.dirname(configPath), root)),
-        config: config.forAlias(name),
+        config: own,
       };
     });
 }

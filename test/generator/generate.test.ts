@@ -611,6 +611,23 @@ describe("npm run generate", () => {
       ),
     },
     {
+      // generate reads only the x-imspec-* values that rule lets through: off, a typo or a value of
+      // the wrong type would generate without a word.
+      name: "a registry entry that turns off the rule checking the x-imspec-* extensions",
+      file: "redocly.yaml",
+      edit: (t) =>
+        t.replace(/^( {2}dingtalk:\n {4}root: [^\n]*\n)/m, "$1    rules:\n      imspec/extensions: off\n"),
+      message:
+        /^redocly\.yaml:\d+:7: API "dingtalk" turns the rule imspec\/extensions off, and generate reads only the x-imspec-\* values it checks/m,
+    },
+    {
+      name: "a registry that turns off the rule checking the x-imspec-* extensions for every API",
+      file: "redocly.yaml",
+      edit: (t) => t.replace("  imspec/extensions: error\n", "  imspec/extensions: off\n"),
+      message:
+        /^redocly\.yaml:\d+:3: API "dingtalk" turns the rule imspec\/extensions off, and generate reads only the x-imspec-\* values it checks/m,
+    },
+    {
       name: "a registry entry without a root",
       file: "redocly.yaml",
       edit: (t) => t.replace(/( {2}wecom:\n) {4}root: [^\n]*\n/, "$1    x: 1\n"),
