@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { type Config, loadConfig } from "@redocly/openapi-core";
 import { SpecError } from "./problems.js";
@@ -69,22 +69,40 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
   return Object.keys(apis)
     .sort()
     .map((name) => {
+      // Each refusal names its place in the registry (`at`), which the pipeline turns into a line.
+      const entry = ["apis", name];
       if (!API_NAME.test(name)) {
-        throw new Error(
+        throw new SpecError(
           `API name ${JSON.stringify(name)} is not usable as a folder name (generated/<api>/, src/<api>/) ` +
             'and entry point (imspec/<api>): use lowercase letters, digits, "-" and "_", starting with a letter or digit',
+          entry,
         );
       }
       if (WINDOWS_DEVICE.test(name))
-        throw new Error(
+        throw new SpecError(
           `API name ${JSON.stringify(name)} is a device name on Windows, where generated/${name}/ cannot be made: choose another`,
+          entry,
         );
       if (otherFolder(name))
-        throw new Error(
+        throw new SpecError(
           `API name ${JSON.stringify(name)} is taken by src/${name}/, a folder that is no API's (its entry point imspec/${name} is another): choose another`,
+          entry,
         );
-      const root = apis[name]?.root;
-      if (!root) throw new Error(`API "${name}" has no root (the path of its spec)`);
+      const root: unknown = apis[name]?.root;
+      if (root === undefined || root === null || root === "")
+        throw new SpecError(`API "${name}" has no root (the path of its spec)`, entry);
+      if (typeof root !== "string")
+        throw new SpecError(
+          `API "${name}": its root must be the path of its spec, not ${JSON.stringify(root)}`,
+          [...entry, "root"],
+        );
+      const file = path.resolve(path.dirname(configPath), root);
+      const stats = statSync(file, { throwIfNoEntry: false });
+      if (!stats || stats.isDirectory())
+        throw new SpecError(
+          `API "${name}": its root ${path.relative(ROOT, file)} ${stats ? "is a folder, not the spec file in it" : "does not exist"}`,
+          [...entry, "root"],
+        );
       const own = config.forAlias(name);
       for (const rule of RELIED_ON) {
         if (!turnsOff(own, rule)) continue;
@@ -97,7 +115,7 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
       }
       return {
         name,
-        root: path.relative(ROOT, path.resolve(path.dirname(configPath), root)),
+        root: path.relative(ROOT, file),
         config: own,
       };
     });

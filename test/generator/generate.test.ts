@@ -631,31 +631,43 @@ describe("npm run generate", () => {
       name: "a registry entry without a root",
       file: "redocly.yaml",
       edit: (t) => t.replace(/( {2}wecom:\n) {4}root: [^\n]*\n/, "$1    x: 1\n"),
-      message: /redocly\.yaml: API "wecom" has no root/,
+      message: /^redocly\.yaml:\d+:3: API "wecom" has no root/m,
+    },
+    {
+      name: "a registry entry whose root does not exist",
+      file: "redocly.yaml",
+      edit: (t) => t.replace("root: specs/wecom/openapi.yaml", "root: specs/wecom/opneapi.yaml"),
+      message: /^redocly\.yaml:\d+:5: API "wecom": its root specs\/wecom\/opneapi\.yaml does not exist/m,
+    },
+    {
+      name: "a registry entry whose root is no path",
+      file: "redocly.yaml",
+      edit: (t) => t.replace("root: specs/wecom/openapi.yaml", "root: 42"),
+      message: /^redocly\.yaml:\d+:5: API "wecom": its root must be the path of its spec, not 42/m,
     },
     {
       name: "a registry entry whose name climbs out of generated/",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^ {2}wecom:$/m, "  ../wecom:"),
-      message: /redocly\.yaml: API name "\.\.\/wecom" is not usable as a folder name/,
+      message: /^redocly\.yaml:\d+:3: API name "\.\.\/wecom" is not usable as a folder name/m,
     },
     {
       name: "a registry entry whose name is no package subpath",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^ {2}wecom:$/m, '  "we com":'),
-      message: /redocly\.yaml: API name "we com" is not usable as a folder name/,
+      message: /^redocly\.yaml:\d+:3: API name "we com" is not usable as a folder name/m,
     },
     {
       name: "a registry entry whose name is a Windows device name",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^ {2}wecom:$/m, "  aux:"),
-      message: /redocly\.yaml: API name "aux" is a device name on Windows/,
+      message: /^redocly\.yaml:\d+:3: API name "aux" is a device name on Windows/m,
     },
     {
       name: "a registry entry named after a folder of src/ that is no API's",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^ {2}wecom:$/m, "  redis:"),
-      message: /redocly\.yaml: API name "redis" is taken by src\/redis\/, a folder that is no API's/,
+      message: /^redocly\.yaml:\d+:3: API name "redis" is taken by src\/redis\/, a folder that is no API's/m,
     },
     {
       // Once and where it is: Redocly reported it once for every $ref to the file, with each error it caused.
