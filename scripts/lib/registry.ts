@@ -96,6 +96,13 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
           `API "${name}": its root must be the path of its spec, not ${JSON.stringify(root)}`,
           [...entry, "root"],
         );
+      // The first line of every generated file names the root in a `//` comment: a line break would
+      // end it, and what follows would be read as code.
+      if ([...root].some((c) => c < " " || c === "\u007f" || c === "\u2028" || c === "\u2029"))
+        throw new SpecError(
+          `API "${name}": its root ${JSON.stringify(root)} holds a line break or another control character, which the first line of each generated file cannot show: rename it`,
+          [...entry, "root"],
+        );
       const file = path.resolve(path.dirname(configPath), root);
       const stats = statSync(file, { throwIfNoEntry: false });
       if (!stats || stats.isDirectory())

@@ -640,6 +640,14 @@ describe("npm run generate", () => {
       message: /^redocly\.yaml:\d+:5: API "wecom": its root specs\/wecom\/opneapi\.yaml does not exist/m,
     },
     {
+      // Named on the first line of every generated file, a `//` comment: the rest would be code.
+      name: "a registry entry whose root holds a line break",
+      file: "redocly.yaml",
+      edit: (t) => t.replace("root: specs/wecom/openapi.yaml", 'root: "specs/we\\ncom/openapi.yaml"'),
+      message:
+        /^redocly\.yaml:\d+:5: API "wecom": its root "specs\/we\\ncom\/openapi\.yaml" holds a line break/m,
+    },
+    {
       name: "a registry entry whose root is no path",
       file: "redocly.yaml",
       edit: (t) => t.replace("root: specs/wecom/openapi.yaml", "root: 42"),
