@@ -392,7 +392,9 @@ function statusCodesOf(raw: unknown): StatusCode[] {
       throw new SpecError("x-imspec-status-codes: each entry needs a numeric `status`", at);
     }
     const message = str(entry.message) ?? "";
-    const name = str(entry.name) ?? constantName(message || `status ${entry.status}`);
+    // A message with no ASCII letter or digit (one in Chinese alone) names nothing: the status does.
+    const name =
+      str(entry.name) ?? constantName(/[A-Za-z0-9]/.test(message) ? message : `status ${entry.status}`);
     if (seen.has(name)) throw new SpecError(`x-imspec-status-codes: the name ${name} is used twice`, at);
     seen.add(name);
     const code: StatusCode = { status: entry.status, name, message };

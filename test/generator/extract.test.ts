@@ -308,6 +308,25 @@ describe("extractApi: document-level data", () => {
     ]);
     expect(api.tags).toEqual([{ name: "things", displayName: "Things", description: "All things" }]);
   });
+
+  it("names a status by its number when its message has no letter to name it by", () => {
+    // WorkPlus documents most statuses in Chinese alone: each was STATUS_, and two failed as one name.
+    const api = extractApi(
+      doc(
+        { "/a": { get: op({}) } },
+        {
+          "x-imspec-status-codes": [
+            { status: 202101, message: "应用已存在" },
+            { status: 202102, message: "没有对应的应用" },
+          ],
+        },
+      ),
+    );
+    expect(api.statusCodes.map((c) => [c.status, c.name])).toEqual([
+      [202101, "STATUS_202101"],
+      [202102, "STATUS_202102"],
+    ]);
+  });
 });
 
 describe("extractApi: the answer fields x-imspec-pagination names", () => {
