@@ -397,6 +397,13 @@ function statusCodesOf(raw: unknown): StatusCode[] {
       str(entry.name) ?? constantName(/[A-Za-z0-9]/.test(message) ? message : `status ${entry.status}`);
     if (seen.has(name)) throw new SpecError(`x-imspec-status-codes: the name ${name} is used twice`, at);
     seen.add(name);
+    // statusMessages holds one message a status: another entry's would be dropped without a word.
+    const twin = codes.find((c) => c.status === entry.status);
+    if (twin)
+      throw new SpecError(
+        `x-imspec-status-codes: the status ${entry.status} is listed twice (${twin.name}, ${name})`,
+        at,
+      );
     const code: StatusCode = { status: entry.status, name, message };
     const description = str(entry.description);
     if (description) code.description = description;

@@ -244,6 +244,21 @@ describe("extractApi: specs it refuses", () => {
       error: /x-imspec-envelope needs/,
     },
     {
+      // statusMessages holds one message a status: the first one's was dropped without a word.
+      name: "a documented status listed twice",
+      given: doc(
+        { "/a": { get: op({}) } },
+        {
+          "x-imspec-status-codes": [
+            { status: 202101, name: "APP_ALREADY_EXISTS", message: "app already exists" },
+            { status: 202101, name: "UNSUPPORTED_APP_OPERATION", message: "unsupported app operation" },
+          ],
+        },
+      ),
+      error:
+        /x-imspec-status-codes: the status 202101 is listed twice \(APP_ALREADY_EXISTS, UNSUPPORTED_APP_OPERATION\)/,
+    },
+    {
       name: "dangling local $ref",
       given: doc({ "/a": { get: op({ parameters: [{ $ref: "#/components/parameters/Nope" }] }) } }),
       error: /Unresolved reference/,

@@ -628,6 +628,17 @@ describe("npm run generate", () => {
         /^redocly\.yaml:\d+:3: API "dingtalk" turns the rule imspec\/extensions off, and generate reads only the x-imspec-\* values it checks/m,
     },
     {
+      name: "a documented status listed twice",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "  - status: 202103\n    name: UNSUPPORTED_APP_OPERATION",
+          "  - status: 202101\n    name: UNSUPPORTED_APP_OPERATION",
+        ),
+      message:
+        /^specs\/workplus\/openapi\.yaml:\d+:5: x-imspec-status-codes: the status 202101 is listed twice/m,
+    },
+    {
       name: "a registry entry without a root",
       file: "redocly.yaml",
       edit: (t) => t.replace(/( {2}wecom:\n) {4}root: [^\n]*\n/, "$1    x: 1\n"),
