@@ -172,18 +172,23 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
-function tokenKindOf(doc: Json, operation: Json): TokenKind {
-  const security = (Array.isArray(operation.security) ? operation.security : doc.security) as unknown;
+function tokenKindOf(doc: Json, operation: Json, where: string, at: ReadonlyArray<string>): TokenKind {
+  const own = Array.isArray(operation.security);
+  const security = (own ? operation.security : doc.security) as unknown;
   if (!Array.isArray(security) || security.length === 0) return "none";
-  const schemes = (
-    isObject(doc.components) && isObject(doc.components.securitySchemes) ? doc.components.securitySchemes : {}
-  ) as Json;
+  const schemes = schemesOf(doc);
   const kinds = new Set<TokenKind>();
   for (const requirement of security) {
     if (!isObject(requirement)) continue;
     const names = Object.keys(requirement);
     if (names.length === 0) kinds.add("none");
     for (const name of names) {
+      // Redocly's security-defined says so too, but a registry may turn it off.
+      if (!Object.hasOwn(schemes, name))
+        throw new SpecError(
+          `${where}: security names the scheme "${name}", which components.securitySchemes does not define`,
+          own ? [...at, "security"] : ["security"],
+        );
       const scheme = deref<Json>(doc, schemes[name]);
       kinds.add(scheme?.["x-imspec-token-kind"] === "user" ? "user" : "app");
     }
@@ -530,11 +535,18 @@ function paramsOf(
     sources[location] = true;
     add(name, location, location === "path" || parameter.required === true);
   }
+  const templated = new Set<string>();
   for (const match of path.matchAll(/\{([^}]+)\}/g)) {
     const name = match[1] as string;
     if (seen.get(name) !== "path")
       throw new SpecError(`${where}: the path parameter {${name}} is not declared`);
+    templated.add(name);
   }
+  // The client puts a path parameter where its `{name}` is: one the path does not hold, which the
+  // method's type still requires, would be dropped.
+  for (const [name, location] of seen)
+    if (location === "path" && !templated.has(name))
+      throw new SpecError(`${where}: the path parameter "${name}" is not in the path`);
   const requestBody = deref<Json>(doc, operation.requestBody);
   if (requestBody) {
     plainJson(requestBody.content, ["paths", path, at.methodKey, "requestBody"]);
@@ -611,7 +623,7 @@ export function extractOperation(
     sources,
     success: successOf(doc, responses, operationId, ["paths", path, methodKey]),
     idempotent: IDEMPOTENT.has(method),
-    token: tokenKindOf(doc, operation),
+    token: tokenKindOf(doc, operation, where, ["paths", path, methodKey]),
     errorCodes: errorCodesOf(doc, responses),
     statusCodes: Array.isArray(operation["x-imspec-status-codes"])
       ? (operation["x-imspec-status-codes"] as unknown[])

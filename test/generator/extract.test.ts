@@ -213,6 +213,24 @@ describe("extractApi: specs it refuses", () => {
       error: /path parameter \{id\} is not declared/,
     },
     {
+      // Redocly's path-parameters-defined says so too, but a registry may turn it off: the client
+      // would drop the value the method's type requires.
+      name: "a declared path parameter the path does not hold",
+      given: doc({
+        "/a": {
+          get: op({ parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] }),
+        },
+      }),
+      error: /GET \/a: the path parameter "id" is not in the path/,
+    },
+    {
+      // Redocly's security-defined says so too, but a registry may turn it off: it was an app token.
+      name: "a security requirement naming no scheme of the document",
+      given: doc({ "/a": { get: op({ security: [{ noSuchScheme: [] }] }) } }),
+      error:
+        /GET \/a: security names the scheme "noSuchScheme", which components\.securitySchemes does not define/,
+    },
+    {
       name: "body property colliding with a query parameter",
       given: doc({
         "/a": {
