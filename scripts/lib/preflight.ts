@@ -77,7 +77,7 @@ export function preflight(rootFile: string): void {
     if (!loaded) continue;
     refuseRemote(file, loaded);
     for (const { segments, ref } of refsIn(loaded.value)) {
-      const target = targetOf(file, ref);
+      const target = targetAt({ file, segments }, ref, load);
       // Redocly would fetch a URL (lint and bundle each, with no bound on how long), and what it
       // got would change the output with nothing in the repository changing: no spec file to hash
       // in the manifest, no reproducible build. The specs refer only to files beside them.
@@ -159,7 +159,7 @@ function checkDepth(root: string, load: (file: string) => Loaded | undefined): v
     walking.add(key);
     let deepest = 0;
     for (const { segments, ref } of refsIn(lookup(load(place.file)?.value, place.segments), place.segments)) {
-      const target = targetOf(place.file, ref);
+      const target = targetAt({ file: place.file, segments }, ref, load);
       if (!target || !load(target.file)) continue;
       deepest = Math.max(deepest, 1 + visit(target, { file: place.file, segments }, depth + 1));
     }
@@ -445,18 +445,47 @@ function refuseRemote(file: string, loaded: Loaded): void {
   }
 }
 
+/** A `$ref` whose `%` starts no escape (`#/C/100%`): named where it stands by whoever follows it. */
+class MalformedRef extends Error {}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new MalformedRef(text);
+  }
+}
+
 /** The file and JSON-pointer segments a `$ref` names; undefined for remote references. */
 function targetOf(from: string, ref: string): { file: string; segments: string[] } | undefined {
   const hash = ref.indexOf("#");
   const filePart = hash === -1 ? ref : ref.slice(0, hash);
   if (URL_SCHEME.test(filePart)) return undefined;
   const pointer = hash === -1 ? "" : ref.slice(hash + 1);
-  const file = filePart ? path.resolve(path.dirname(from), decodeURIComponent(filePart)) : from;
+  const file = filePart ? path.resolve(path.dirname(from), decoded(filePart)) : from;
   const segments = pointer
     .split("/")
     .slice(1)
-    .map((s) => decodeURIComponent(s).replace(/~1/g, "/").replace(/~0/g, "~"));
+    .map((s) => decoded(s).replace(/~1/g, "/").replace(/~0/g, "~"));
   return { file, segments };
+}
+
+/** `targetOf` the `$ref` that stands at `place`; one that does not decode is refused there. */
+function targetAt(
+  place: { file: string; segments: string[] },
+  ref: string,
+  load: (file: string) => Loaded | undefined,
+): { file: string; segments: string[] } | undefined {
+  try {
+    return targetOf(place.file, ref);
+  } catch (error) {
+    if (!(error instanceof MalformedRef)) throw error;
+    throw chainError(
+      place,
+      load,
+      `is no URI reference (${withoutUser(ref)}): a % starts an escape, and a % itself is written %25`,
+    );
+  }
 }
 
 function lookup(value: unknown, segments: string[]): unknown {
@@ -507,7 +536,7 @@ function followChain(
     visited.push({ key, isRef: typeof ref === "string" });
     if (typeof ref !== "string") break;
     if (++refs > MAX_REF_CHAIN) throw tooLong();
-    const target = targetOf(current.file, ref);
+    const target = targetAt(current, ref, load);
     if (!target) break; // a remote reference: not followed
     current = target;
   }

@@ -188,6 +188,21 @@ describe("preflight", () => {
     expect(() => preflight(root)).not.toThrow();
   });
 
+  it("names the place of a $ref whose % starts no escape, in its file or in a file it leads to", () => {
+    // decodeURIComponent threw "URI malformed", which reached the user with no file and no line.
+    expect(() => preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './b%zz.yaml#/B'\n` }))).toThrow(
+      /a\.yaml:7:13: the \$ref at #\/components\/schemas\/A is no URI reference \(\.\/b%zz\.yaml#\/B\): /,
+    );
+    expect(() =>
+      preflight(
+        mkspecs({
+          "a.yaml": `${head}    A:\n      $ref: './b.yaml#/B'\n`,
+          "b.yaml": "B:\n  $ref: '#/C/100%'\nC: {}\n",
+        }),
+      ),
+    ).toThrow(/b\.yaml:2:9: the \$ref at #\/B is no URI reference \(#\/C\/100%\): /);
+  });
+
   it("leaves a dangling $ref to the linter", () => {
     expect(() =>
       preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
