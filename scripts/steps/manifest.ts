@@ -39,6 +39,23 @@ export function manifestOnDisk(): Record<string, ManifestEntry> {
 }
 
 /**
+ * sha256 of a spec file the run has read. It is read again here, after bundling: one removed or
+ * locked meanwhile (a checkout, a stash during the run) is named, not a stack trace.
+ */
+function digest(file: string): string {
+  try {
+    return createHash("sha256")
+      .update(readFileSync(path.join(ROOT, file)))
+      .digest("hex");
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new SpecError(
+      `${file}: read by this run, then no longer readable (${why}): it changed during the run; run generate again`,
+    );
+  }
+}
+
+/**
  * Step `manifest`: provenance of generated/ (each spec file's sha256, the tool versions) and its
  * README. `apis` are those generated now; `kept`, in the registry's order with them, the others'.
  */
@@ -53,14 +70,7 @@ export function manifestStep(
       {
         root: api.root,
         operations: api.operations,
-        files: Object.fromEntries(
-          api.bundled.files.map((file) => [
-            file,
-            `sha256:${createHash("sha256")
-              .update(readFileSync(path.join(ROOT, file)))
-              .digest("hex")}`,
-          ]),
-        ),
+        files: Object.fromEntries(api.bundled.files.map((file) => [file, `sha256:${digest(file)}`])),
       },
     ]),
   );

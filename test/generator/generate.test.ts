@@ -279,6 +279,27 @@ describe("npm run generate", () => {
     expect(restore.code, restore.stderr).toBe(0);
   }, 90_000);
 
+  it("a spec file gone before the manifest hashes it (a checkout during the run) is named, no stack trace", async () => {
+    const before = fingerprint(repo.dir);
+    // Read once by preflight; the second read is the manifest's, after bundling.
+    const run = await generateWithFault(`
+      const fs = require("node:fs");
+      const read = fs.readFileSync;
+      let reads = 0;
+      fs.readFileSync = function (file, ...rest) {
+        if (String(file).endsWith("specs/workplus/components.yaml") && ++reads === 2)
+          throw Object.assign(new Error("ENOENT: no such file or directory, open '" + file + "'"), { code: "ENOENT" });
+        return read.call(this, file, ...rest);
+      };`);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(
+      /^specs\/workplus\/components\.yaml: read by this run, then no longer readable \(ENOENT\): it changed during the run; run generate again$/m,
+    );
+    expect(run.stderr, "a file that changed, not a crash").not.toMatch(/^\s+at /m);
+    expect(run.stderr).toContain("generated/ was not changed");
+    expect(fingerprint(repo.dir)).toBe(before);
+  });
+
   it("a stale file another run removed first is no failure", async () => {
     const stale = path.join(repo.dir, "generated/stale.ts");
     writeFileSync(stale, "// no longer generated\n");
