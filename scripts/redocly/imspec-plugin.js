@@ -359,11 +359,25 @@ function Extensions() {
       });
     },
     Schema(schema, ctx) {
-      if (schema["x-imspec-open-enum"] === true && !Array.isArray(schema.enum))
+      if (schema["x-imspec-open-enum"] !== true) return;
+      if (!Array.isArray(schema.enum)) {
         ctx.report({
           message: "x-imspec-open-enum marks an enum open, and this schema has no enum.",
           location: ctx.location.child("x-imspec-open-enum"),
         });
+        return;
+      }
+      // The type adds `string & {}` or `number & {}` (scripts/steps/types.ts): the listed values
+      // (null aside) are all strings or all numbers, or it would add the wrong one.
+      const values = schema.enum.filter((value) => value !== null);
+      const kinds = new Set(values.map((value) => typeof value));
+      if (kinds.size > 1 || (kinds.size === 1 && !kinds.has("string") && !kinds.has("number"))) {
+        const odd = values.find((value) => typeof value !== "string" && typeof value !== "number");
+        ctx.report({
+          message: `x-imspec-open-enum opens an enum of strings or of numbers, and this one lists ${JSON.stringify(odd ?? values)}.`,
+          location: ctx.location.child("x-imspec-open-enum"),
+        });
+      }
     },
     SecurityScheme(scheme, ctx) {
       const supported =

@@ -576,6 +576,18 @@ describe("npm run generate", () => {
       message: /specs\/dingtalk\/components\.yaml:\d+:\d+: x-imspec-open-enum must be true or false/,
     },
     {
+      // It was typed `true | (number & {})`: the type of a number, for a boolean.
+      name: "an open-enum flag on an enum of booleans",
+      file: "specs/workplus/components.yaml",
+      edit: (t) =>
+        t.replace(
+          "      total_counts:\n        type: integer\n",
+          "      total_counts:\n        type: integer\n      flag:\n        type: boolean\n        enum: [true]\n        x-imspec-open-enum: true\n",
+        ),
+      message:
+        /^ {2}error: specs\/workplus\/components\.yaml:\d+:\d+: x-imspec-open-enum opens an enum of strings or of numbers, and this one lists true/m,
+    },
+    {
       name: "an operation's status code the document does not list",
       file: "specs/wecom/openapi.yaml",
       edit: (t) =>
