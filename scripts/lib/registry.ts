@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { type Config, loadConfig } from "@redocly/openapi-core";
+import { parse } from "yaml";
 import { SpecError } from "./problems.js";
 
 /**
@@ -50,13 +51,36 @@ const RELIED_ON = ["imspec/extensions"] as const;
 /** The OpenAPI versions the rules are set for: the plugin's rules apply to every OpenAPI 3 spec. */
 const OAS3 = ["oas3_0", "oas3_1", "oas3_2"] as const;
 
-/** `config` turns `rule` off for some OpenAPI 3 version (Redocly's getRuleSettings: a rule unset is off). */
+/** What Redocly reads a rule's setting as: a severity, or an object whose `severity` defaults to error. */
+function severityOf(settings: unknown): unknown {
+  if (settings === undefined) return "off"; // Redocly's getRuleSettings: a rule unset is off
+  return typeof settings === "object" && settings !== null
+    ? ((settings as { severity?: unknown }).severity ?? "error")
+    : settings;
+}
+
+/** `config` turns `rule` off for some OpenAPI 3 version. */
 function turnsOff(config: Config, rule: string): boolean {
   const byVersion = config.rules as unknown as Record<string, Record<string, unknown> | undefined>;
-  return OAS3.some((version) => {
-    const settings = byVersion[version]?.[rule] ?? "off";
-    return (typeof settings === "string" ? settings : (settings as { severity?: string }).severity) === "off";
-  });
+  return OAS3.some((version) => severityOf(byVersion[version]?.[rule]) === "off");
+}
+
+/**
+ * Where the registry as written sets `rule` for the API `name`: its own rules (`rules`, or those of
+ * one version, `oas3_1Rules`), else those of every API; else (an extended file sets it) its entry.
+ */
+function settingOf(written: unknown, name: string, rule: string): string[] {
+  const keys = ["rules", ...OAS3.map((version) => `${version}Rules`)];
+  const places = [["apis", name], []].flatMap((base) => keys.map((key) => [...base, key, rule]));
+  const holds = (at: string[]) => {
+    let node = written;
+    for (const key of at) {
+      if (!node || typeof node !== "object" || !Object.hasOwn(node, key)) return false;
+      node = (node as Record<string, unknown>)[key];
+    }
+    return true;
+  };
+  return places.find(holds) ?? ["apis", name];
 }
 
 /**
@@ -65,6 +89,8 @@ function turnsOff(config: Config, rule: string): boolean {
  */
 export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml")): Promise<ApiEntry[]> {
   const config = await loadConfig({ configPath });
+  // The file as written: Redocly's resolved config copies the registry's rules into every API's.
+  const written: unknown = parse(readFileSync(configPath, "utf8"));
   const apis = config.resolvedConfig.apis ?? {};
   return Object.keys(apis)
     .sort()
@@ -111,13 +137,12 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
           [...entry, "root"],
         );
       const own = config.forAlias(name);
+      const ruleAt = (rule: string) => settingOf(written, name, rule);
       for (const rule of RELIED_ON) {
         if (!turnsOff(own, rule)) continue;
-        // Where it is turned off: the API's own rules, or those of every API.
-        const perApi = (apis[name] as { rules?: Record<string, unknown> } | undefined)?.rules;
         throw new SpecError(
           `API "${name}" turns the rule ${rule} off, and generate reads only the x-imspec-* values it checks: set it to error`,
-          perApi && Object.hasOwn(perApi, rule) ? ["apis", name, "rules", rule] : ["rules", rule],
+          ruleAt(rule),
         );
       }
       return {
