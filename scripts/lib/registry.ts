@@ -59,6 +59,14 @@ function severityOf(settings: unknown): unknown {
     : settings;
 }
 
+/** Every rule `config` sets for an OpenAPI 3 version, with its severity. */
+function* severities(config: Config): Generator<[rule: string, severity: unknown]> {
+  const byVersion = config.rules as unknown as Record<string, Record<string, unknown> | undefined>;
+  for (const version of OAS3)
+    for (const [rule, settings] of Object.entries(byVersion[version] ?? {}))
+      yield [rule, severityOf(settings)];
+}
+
 /** `config` turns `rule` off for some OpenAPI 3 version. */
 function turnsOff(config: Config, rule: string): boolean {
   const byVersion = config.rules as unknown as Record<string, Record<string, unknown> | undefined>;
@@ -82,6 +90,13 @@ function settingOf(written: unknown, name: string, rule: string): string[] {
   };
   return places.find(holds) ?? ["apis", name];
 }
+
+/**
+ * The severities a run acts on. Redocly takes any other (`eror`) without a word and gives the
+ * rule's problems that severity, which the lint step, stopping for errors and warnings, ignores:
+ * the rule would be off, unsaid.
+ */
+const SEVERITIES = new Set(["error", "warn", "off"]);
 
 /**
  * Reads the one registry of APIs, redocly.yaml. Adding an API is adding one `apis:` entry there;
@@ -138,6 +153,12 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
         );
       const own = config.forAlias(name);
       const ruleAt = (rule: string) => settingOf(written, name, rule);
+      for (const [rule, severity] of severities(own))
+        if (!SEVERITIES.has(severity as string))
+          throw new SpecError(
+            `the rule ${rule} is set to ${JSON.stringify(severity)} (for ${name}): a rule is error, warn or off`,
+            ruleAt(rule),
+          );
       for (const rule of RELIED_ON) {
         if (!turnsOff(own, rule)) continue;
         throw new SpecError(

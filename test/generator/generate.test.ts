@@ -679,6 +679,17 @@ describe("npm run generate", () => {
         /^specs\/workplus\/openapi\.yaml:\d+:5: x-imspec-status-codes: the status 202101 is listed twice/m,
     },
     {
+      // Redocly ran the rule and gave its problems that severity, which no run stops for: a
+      // misspelt x-imspec-* name then generated a client without a word.
+      name: "a registry that gives a rule a severity Redocly does not have",
+      file: "redocly.yaml",
+      edit: (t) => t.replace("  imspec/extensions: error\n", "  imspec/extensions: eror\n"),
+      message: new RegExp(
+        `^redocly\\.yaml:${extensionsRuleLine}:3: the rule imspec/extensions is set to "eror" \\(for dingtalk\\): a rule is error, warn or off`,
+        "m",
+      ),
+    },
+    {
       name: "a registry entry without a root",
       file: "redocly.yaml",
       edit: (t) => t.replace(/( {2}wecom:\n) {4}root: [^\n]*\n/, "$1    x: 1\n"),
