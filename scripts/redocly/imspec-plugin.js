@@ -215,7 +215,7 @@ const EXTENSIONS = {
     SecurityScheme: [
       {
         operation: [text, true],
-        options: [{ "*": "string" }, true],
+        options: [{ "*": "option" }, true],
         fixed: [{ "*": "scalar" }, false],
         secrets: [["string"], false],
         identifying: [["string"], false],
@@ -236,6 +236,7 @@ const KINDS = {
   integer: (v) => Number.isInteger(v),
   value: (v) => KINDS.scalar(v) || typeof v === "boolean",
   constant: (v) => typeof v === "string" && /^[A-Z][A-Z0-9_]*$/.test(v),
+  option: (v) => typeof v === "string" && /^[A-Za-z_$][\w$]*\??$/.test(v),
   status: (v) => Number.isInteger(v) && v >= 100 && v <= 599,
   "string-or-list": (v) =>
     KINDS.string(v) || (Array.isArray(v) && v.length > 0 && v.every((x) => KINDS.string(x))),
@@ -278,6 +279,7 @@ function describe(kind) {
     integer: "an integer",
     value: "a string, a number or true/false",
     constant: "an UPPER_SNAKE_CASE name",
+    option: "a client option's name (`appKey`, or `orgId?` for an optional one)",
     "string-or-list": "a string or a list of strings",
   }[kind];
 }

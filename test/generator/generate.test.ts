@@ -439,6 +439,14 @@ describe("npm run generate", () => {
         /specs\/workplus\/openapi\.yaml:\d+:\d+: x-imspec-token: no operation has the operationId "getTokenPlease"/,
     },
     {
+      // It generated an optional client option named "".
+      name: "a token source's option that names no option",
+      file: "specs/workplus/openapi.yaml",
+      edit: (t) => t.replace("            owner_id: ownerId?", '            owner_id: "?"'),
+      message:
+        /^ {2}error: specs\/workplus\/openapi\.yaml:\d+:\d+: x-imspec-token\.0\.options\.owner_id must be a client option's name/m,
+    },
+    {
       name: "an identifying option that is not a secret",
       file: "specs/wecom/openapi.yaml",
       edit: (t) => t.replace("identifying: [corpSecret]", "identifying: [corpId]"),
