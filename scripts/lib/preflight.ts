@@ -230,6 +230,18 @@ function parse(file: string, text: string): Loaded | undefined {
   // the lines after it).
   const first = doc.errors.find((e) => e.code !== "DUPLICATE_KEY") ?? doc.errors[0];
   if (first) throw syntaxError(file, text, lines, first, doc);
+  // A quoted string spells any character through an escape (`"\0"`, `"\e[31m"`): one that is no
+  // text would go on into the generated TypeScript and docs, as the raw byte (refused above) would.
+  visit(doc, {
+    Scalar(_key, node) {
+      const control = typeof node.value === "string" ? [...node.value].find(isControl) : undefined;
+      if (control === undefined) return;
+      const code = `U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+      throw new SpecError(
+        `${where(file, lines, node.range?.[0] ?? 0)}: a control character (${code}) in a string: a spec is text (a tab or a line break aside)`,
+      );
+    },
+  });
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
   } catch (error) {
@@ -242,6 +254,12 @@ function parse(file: string, text: string): Loaded | undefined {
     });
     throw new SpecError(`${where(file, lines, offset)}: ${(error as Error).message}`);
   }
+}
+
+/** A character no text holds: C0 controls but tab, line feed and carriage return, and DEL. */
+function isControl(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return (code < 0x20 && char !== "\t" && char !== "\n" && char !== "\r") || code === 0x7f;
 }
 
 /** Where a bracket or quote is opened, and what must close it. */

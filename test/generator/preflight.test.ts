@@ -203,6 +203,18 @@ describe("preflight", () => {
     ).toThrow(/b\.yaml:2:9: the \$ref at #\/B is no URI reference \(#\/C\/100%\): /);
   });
 
+  it("refuses a control character a string holds through an escape, where the string is", () => {
+    // A raw NUL is refused as no text; `"\0"` or `"\e[31m"` in a double-quoted string put the same
+    // characters into the generated TypeScript (git then takes it for a binary file).
+    const escaped = (value: string) =>
+      mkspecs({ "a.yaml": `${head}    A:\n      type: string\n      description: ${value}\n` });
+    expect(() => preflight(escaped('"List\\0 the admins"'))).toThrow(
+      /a\.yaml:8:20: a control character \(U\+0000\) in a string: a spec is text/,
+    );
+    expect(() => preflight(escaped('"\\e[31mred"'))).toThrow(/a\.yaml:8:20: a control character \(U\+001B\)/);
+    expect(() => preflight(escaped('"tab\\tand\\r\\nline"'))).not.toThrow();
+  });
+
   it("leaves a dangling $ref to the linter", () => {
     expect(() =>
       preflight(mkspecs({ "a.yaml": `${head}    A:\n      $ref: './missing.yaml#/X'\n` })),
