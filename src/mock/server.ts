@@ -281,6 +281,8 @@ export class MockServer {
   readonly #waits = new Set<() => void>();
   readonly #watchers: FSWatcher[] = [];
   readonly #reloadTimers = new Map<string, NodeJS.Timeout>();
+  /** Per API, the last reload started and the one whose document is served. */
+  readonly #loads = new Map<string, { started: number; served: number }>();
   readonly #server: Server;
   #peers: Peers | undefined;
   #stopped = false;
@@ -477,10 +479,17 @@ export class MockServer {
    * (the error says why) and the previous one stays in service.
    */
   async reload(api?: ApiName): Promise<void> {
-    for (const served of [...this.#served]) {
-      if ((api !== undefined && served.api !== api) || served.file === undefined) continue;
-      const next = await this.#serve(served.api, readDocument(served.file), served.file);
-      const at = this.#served.indexOf(served);
+    for (const { api: name, file } of [...this.#served]) {
+      if ((api !== undefined && name !== api) || file === undefined) continue;
+      // Reloads of one API may overlap (a watched change and a call, two calls): the one that read
+      // the file last wins, whichever builds its router first; one that fails undoes none before it.
+      const loads = this.#loads.get(name) ?? { started: 0, served: 0 };
+      this.#loads.set(name, loads);
+      const ticket = ++loads.started;
+      const next = await this.#serve(name, readDocument(file), file);
+      if (ticket < loads.served) continue;
+      loads.served = ticket;
+      const at = this.#served.findIndex((s) => s.api === name);
       if (at >= 0) this.#served[at] = next;
     }
   }

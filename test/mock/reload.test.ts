@@ -137,3 +137,29 @@ describe("watching the bundled specs", () => {
     expect(await idxTotal(mock)).toBe(555);
   });
 });
+
+describe("reloads that overlap", () => {
+  test("the spec read last is served, whichever reload finishes first", async () => {
+    mock = await startMockServer({ generated: dir });
+    // Each reload reads the file as it starts, then builds its router: the first, started on the
+    // older file, ends first, and the second, on the newer one, must not be dropped for it.
+    writeFileSync(file, withIdxTotal(1));
+    const first = mock.reload("dingtalk");
+    writeFileSync(file, withIdxTotal(2));
+    const second = mock.reload();
+    await Promise.all([first, second]);
+    expect(await idxTotal(mock)).toBe(2);
+  });
+
+  test("a later reload that fails leaves the earlier one's spec in service, not the one before it", async () => {
+    mock = await startMockServer({ generated: dir });
+    writeFileSync(file, withIdxTotal(3));
+    const first = mock.reload("dingtalk");
+    // Valid JSON that openapi-backend refuses only once it builds the router: the failure comes late.
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(withIdxTotal(4)), "x-imspec-mock": { invalid: 7 } }));
+    const second = mock.reload("dingtalk");
+    const outcomes = await Promise.allSettled([first, second]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+    expect(await idxTotal(mock)).toBe(3);
+  });
+});
