@@ -16,8 +16,9 @@
  *
  * Every command ends within `commandTimeoutMs` (connecting within `connectTimeoutMs`): a frozen Redis
  * gives a typed TimeoutError, and the token cache goes on from memory. A connection the store opened
- * is closed when a command times out in it, and the next command opens another. Keys are `<prefix>token:<key>`
- * and `<prefix>lock:<key>`: no token key can be mistaken for a lock key, whatever the key holds.
+ * is closed when a command times out in it, and the next command opens another; `close()` closes it
+ * for good. Keys are `<prefix>token:<key>` and `<prefix>lock:<key>`: no token key can be mistaken for a
+ * lock key, whatever the key holds.
  */
 import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
@@ -57,7 +58,10 @@ export type RedisTokenStoreOptions = {
 );
 
 export interface RedisTokenStore extends TokenStore {
-  /** Closes the connection the store opened from `url`; does nothing to a client you passed in. */
+  /**
+   * Closes the connection the store opened from `url`, for good: later calls fail with a
+   * ConnectionError. Does nothing to a client you passed in.
+   */
   close(): Promise<void>;
 }
 
@@ -156,9 +160,17 @@ function parse(text: unknown): StoredToken | undefined {
 function commands(options: RedisTokenStoreOptions, commandTimeout: number, connectTimeout: number) {
   let owned: OwnedClient | undefined;
   let connecting: Promise<Send> | undefined;
+  let closed = false;
   const given = options.client ? sender(options.client, "createRedisTokenStore") : undefined;
   const connect = (): Promise<Send> => {
     if (given) return Promise.resolve(given);
+    // Closed for good: a connection opened after `close()` (a token request that ends during a
+    // shutdown stores its token and releases its lock) would be closed by nobody, and keep the
+    // process alive.
+    if (closed)
+      return Promise.reject(
+        new ConnectionError("Redis token store is closed", { operationId: "tokenStore" }, undefined, true),
+      );
     connecting ??= (async () => {
       let mod: { Redis?: RedisConstructor; default?: RedisConstructor };
       try {
@@ -203,6 +215,7 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
   };
 
   const close = async () => {
+    closed = true;
     if (!connecting) return;
     await connecting.catch(() => undefined);
     // QUIT waits for Redis's answer: a frozen Redis gets the socket closed instead.

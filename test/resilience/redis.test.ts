@@ -192,6 +192,49 @@ describe("createRedisTokenStore: the store", () => {
     }
   });
 
+  it("closed while a token request runs: what comes after the close opens no connection again", async () => {
+    const raw = new Redis(redis.url);
+    const connections = async () =>
+      String(await raw.client("LIST"))
+        .trim()
+        .split("\n").length;
+    try {
+      const s = store();
+      let answer: (token: { accessToken: string; expiresAt: number }) => void = () => undefined;
+      let fetching: () => void = () => undefined;
+      const fetched = new Promise<void>((resolve) => {
+        fetching = resolve;
+      });
+      const cache = new TokenCache({
+        key: "k",
+        store: s,
+        marginMs: 0,
+        fetch: () => {
+          fetching();
+          return new Promise((resolve) => {
+            answer = resolve;
+          });
+        },
+      });
+      const token = cache.get();
+      await fetched; // the store's connection is open, its lock held
+      expect(await connections()).toBe(2);
+      await s.close();
+      // Shutting down: the token request still ends, and the cache stores the token and releases
+      // the lock through the closed store.
+      answer({ accessToken: "tok-late", expiresAt: later(60_000) });
+      await expect(token).resolves.toBe("tok-late");
+      const after = await s.get("k").catch((e: unknown) => e);
+      expect(after).toBeInstanceOf(ConnectionError);
+      expect(String((after as Error).message)).toMatch(/closed/);
+      await new Promise((r) => setTimeout(r, 100));
+      // A connection opened again would be closed by nobody, and would keep the process alive.
+      expect(await connections()).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it("Redis down: a typed ConnectionError within seconds, no host in the message", async () => {
     const port = await freePort();
     const s = createRedisTokenStore({ url: `redis://:redis-password-xyz@127.0.0.1:${port}`, prefix });
