@@ -32,16 +32,29 @@ import { type RedisClientLike, type Send, sender } from "./client.js";
  * of those times. Each key expires once its time has passed: an absent key is an idle budget. PX is
  * 1 ms at least: a pace finer than the clock's resolution (10⁹ calls a second) adds nothing to `now`,
  * and `PX 0` would fail the script after it had set the keys before.
+ *
+ * No take leaves a time more than one pace ahead (and the 1 ms `%.3f` may round up by). A time
+ * further ahead was written under a clock since set back (the key's expiry is a time too, as far
+ * off), or is no number at all (`nan`, `inf`: not ours): each would hold every call for as long, or
+ * let every call go. Such a key is set one pace from now, as if a call had just been taken.
  */
 export const TAKE_SCRIPT = `local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local at = {}
 local wait = 0
-for _, key in ipairs(KEYS) do
-  wait = math.max(wait, tonumber(redis.call("GET", key) or now) - now)
+for i, key in ipairs(KEYS) do
+  local pace = tonumber(ARGV[i])
+  local v = tonumber(redis.call("GET", key) or now)
+  if not v or v ~= v or v > now + pace + 1 then
+    v = now + pace
+    redis.call("SET", key, string.format("%.3f", v), "PX", math.max(1, math.ceil(pace)))
+  end
+  at[i] = v
+  wait = math.max(wait, v - now)
 end
 if wait > 0 then return math.ceil(wait) end
 for i, key in ipairs(KEYS) do
-  local next = math.max(tonumber(redis.call("GET", key) or now), now) + tonumber(ARGV[i])
+  local next = math.max(at[i], now) + tonumber(ARGV[i])
   redis.call("SET", key, string.format("%.3f", next), "PX", math.max(1, math.ceil(next - now)))
 end
 return 0`;
@@ -158,12 +171,13 @@ export class RedisLimiterStore implements LimiterStore {
       if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
       answer = await this.#bounded("EVAL", TAKE_SCRIPT, keys.length, ...keys, ...args);
     }
-    // The script answers an integer: anything else (nil, "", an array, which Number() reads as 0) is
-    // not Redis granting the take, and would let every call through.
+    // The script answers an integer from 0: anything else (nil, "", an array, which Number() reads
+    // as 0, or one below 0, read as none to wait) is not Redis granting the take, and would let every
+    // call through.
     const wait = typeof answer === "string" && /^\d+$/.test(answer) ? Number(answer) : answer;
-    if (typeof wait !== "number" || !Number.isFinite(wait))
+    if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0)
       throw new TypeError("unexpected answer to the rate-limit script");
-    return Math.max(0, wait);
+    return wait;
   }
 
   /** One command, rejected after `commandTimeoutMs` (the command itself may still complete later). */

@@ -178,6 +178,41 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(await store.take([ip, huge], 0)).toBeGreaterThan(4_000);
   });
 
+  it("a time further ahead than one pace (Redis's clock set back since it was written) costs one pace, not the jump", async () => {
+    const logs: string[] = [];
+    const raw = client();
+    const store = new RedisLimiterStore(client(), { prefix, logger: (m) => logs.push(m) });
+    const b = [{ key: "jumped", calls: 10, windowMs: 1_000 }]; // a call per 100 ms
+    const [seconds] = await raw.time();
+    // Written an hour ahead of Redis's clock now: as its clock, set back by an hour, leaves every
+    // key (and the key's expiry with it, which Redis keeps as a time too).
+    const hourAhead = Number(seconds) * 1000 + 3_600_000;
+    await raw.set(`${prefix}jumped:1000`, String(hourAhead), "PX", 3_600_000);
+    const wait = await store.take(b, 0);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(101);
+    await new Promise((r) => setTimeout(r, wait + 5));
+    expect(await store.take(b, 0)).toBe(0);
+    // And on at the budget's pace, counted in Redis.
+    expect(await store.take(b, 0)).toBeGreaterThan(50);
+    expect(store.local).toBe(false);
+    expect(logs).toEqual([]);
+  });
+
+  it.each(["inf", "nan", "-nan", "1e999"])(
+    "a budget key holding %s (no time Redis could have written) never lets every call go",
+    async (value) => {
+      const raw = client();
+      const store = new RedisLimiterStore(client(), { prefix, logger() {} });
+      const b = [{ key: "odd", calls: 2, windowMs: 1_000 }]; // a call per 500 ms
+      await raw.set(`${prefix}odd:1000`, value, "PX", 60_000);
+      const waits: number[] = [];
+      for (let i = 0; i < 4; i++) waits.push(await store.take(b, Date.now()));
+      // At most one of four goes within the half second, wherever they are counted.
+      expect(waits.filter((w) => w === 0).length, waits.join(", ")).toBeLessThanOrEqual(1);
+    },
+  );
+
   it("processes share the budget: two stores on one key keep to one pace", async () => {
     const a = new RedisLimiterStore(client(), { prefix });
     const b = new RedisLimiterStore(client(), { prefix });
@@ -217,8 +252,9 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(logs[0]).not.toContain(String(port));
   });
 
-  it("an answer that is not the script's integer (nil, empty, a list) grants nothing: the store counts locally", async () => {
-    for (const answer of [null, undefined, "", [], {}, "ok"]) {
+  it("an answer that is not the script's integer (nil, empty, a list, below 0) grants nothing: the store counts locally", async () => {
+    // A negative integer is what Redis makes of a Lua infinity (-2⁶³), never a wait the script gives.
+    for (const answer of [null, undefined, "", [], {}, "ok", -1, -(2 ** 63)]) {
       const logs: string[] = [];
       const store = new RedisLimiterStore({ call: async () => answer }, { logger: (m) => logs.push(m) });
       const b = [{ key: "k", calls: 1, windowMs: 60_000 }];
