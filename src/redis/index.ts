@@ -8,7 +8,8 @@
  * const tokenStore = createRedisTokenStore({ url: process.env.REDIS_URL });
  * const wp = createWorkPlus({ baseUrl, domainId, clientId, clientSecret, orgId, tokenStore });
  *
- * The lock is `SET key id NX PX ttl`: one process fetches while the others poll for the lock and
+ * The lock is `SET key id PX ttl` if the key is absent (a script, so that a try sent again after
+ * its answer was lost finds the lock its own): one process fetches while the others poll for the lock and
  * then reread the token it stored. The holder renews the lock while it is alive, and releases it
  * with a script that deletes the key only if it still holds the holder's id, so a late release
  * never frees a lock another process took since. A holder that crashes stops renewing: the others
@@ -67,6 +68,18 @@ export interface RedisTokenStore extends TokenStore {
 
 /** Deletes KEYS[1] only while it holds ARGV[1]: a lock released by its holder, nobody else. */
 export const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+
+/**
+ * Takes the lock KEYS[1] for ARGV[1] (1), or finds it held by another (0). A lock that already holds
+ * ARGV[1] is taken too, for ARGV[2] ms: the answer to the first try was lost with its connection and
+ * the client sent it again (ioredis resends what was unanswered). A plain `SET NX` would answer
+ * "held" then, and every process would wait for this one's lock to lapse.
+ */
+const TAKE_LOCK_SCRIPT = `local v = redis.call("GET", KEYS[1])
+if v == ARGV[1] then redis.call("PEXPIRE", KEYS[1], ARGV[2]) return 1 end
+if v then return 0 end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1`;
 
 /** Extends KEYS[1] to ARGV[2] ms only while it holds ARGV[1]. */
 const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
@@ -230,7 +243,7 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
 }
 
 /**
- * Takes the lock `held` (SET NX), polling with backoff until `waitMs` has passed; renews it while
+ * Takes the lock `held` (TAKE_LOCK_SCRIPT), polling with backoff until `waitMs` has passed; renews it while
  * held. Resolves with its release, or undefined when it was not taken in time.
  */
 async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
@@ -238,7 +251,7 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
   const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
   let pause = POLL_FIRST_MS;
   for (let polls = 0; ; polls++) {
-    if ((await run("SET", held, id, "NX", "PX", ttl)) === "OK") break;
+    if ((await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl)) === 1) break;
     const left = deadline - Date.now();
     // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
     if (left <= 0 || polls > 10_000) return undefined;

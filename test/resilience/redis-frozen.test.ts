@@ -2,7 +2,7 @@
  * The Redis token store against a real redis-server that is frozen (SIGSTOP: connections are still
  * accepted, nothing is answered), and the lock wait that follows a live holder's renewals.
  */
-import { createServer, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -151,6 +151,61 @@ describe("a hostile Redis (a loopback server speaking just enough RESP)", () => 
       await settle(s.close());
       for (const { socket } of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe("a connection lost with a reply (a loopback proxy in front of the real redis-server)", () => {
+  it("a lock taken whose answer was lost is the store's own when its command is sent again", async () => {
+    // Forwards both ways, but cuts both connections instead of passing on the answer to the first
+    // command that names a lock key (the one taking it): Redis has run it, the store never hears
+    // so, and its client (ioredis resends what was unanswered) sends it again on a new connection.
+    const sockets: Socket[] = [];
+    let cut = 0;
+    const proxy = createServer((near) => {
+      const far = connect(redis.port, "127.0.0.1");
+      let cutting = false;
+      sockets.push(near, far);
+      for (const s of [near, far]) s.on("error", () => undefined);
+      near.on("close", () => far.destroy());
+      far.on("close", () => near.destroy());
+      near.on("data", (d) => {
+        if (cut === 0 && String(d).includes(`${prefix}lock:`)) cutting = true;
+        far.write(d);
+      });
+      far.on("data", (d) => {
+        if (!cutting) return void near.write(d);
+        cut++;
+        near.destroy();
+        far.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { port } = proxy.address() as { port: number };
+    const s = createRedisTokenStore({ url: `redis://127.0.0.1:${port}`, prefix });
+    stores.push(s);
+    try {
+      let fetches = 0;
+      const cache = new TokenCache({
+        key: "k",
+        store: s,
+        marginMs: 1_000,
+        fetch: async () => ({ accessToken: `tok-${++fetches}`, expiresAt: Date.now() + 60_000 }),
+      });
+      const got = await timed(cache.get());
+      expect(cut).toBe(1);
+      expect(got.data).toBe("tok-1");
+      // Not held up until its own lock lapsed (lockTtlMs, 10 s), as by another process's.
+      expect(got.ms).toBeLessThan(5_000);
+      const raw = new Redis(redis.url);
+      try {
+        expect(await raw.exists(`${prefix}lock:k`)).toBe(0); // and released
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 });
