@@ -201,11 +201,16 @@ export class RedisLimiterStore implements LimiterStore {
     );
   }
 
-  /** While local: asks Redis once per `retryMs`, in the background, and goes back to it when it answers. */
+  /**
+   * While local: asks Redis once per `retryMs`, in the background, and goes back to it when it
+   * answers. What it asks is the take script over no budget (it takes nothing): a Redis that answers
+   * PING but refuses the script (an ACL without EVAL) is still down for the budgets, and going back
+   * to it would fail the next take and log both again, every `retryMs`.
+   */
   #probe(): void {
     if (this.#probing || Date.now() < this.#retryAt) return;
     this.#probing = true;
-    this.#bounded("PING").then(
+    this.#take([]).then(
       () => {
         this.#probing = false;
         this.#down = false;

@@ -291,6 +291,26 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(store.local).toBe(false);
   });
 
+  it("a Redis that answers but refuses the script (an ACL without EVAL) stays local, said once, not back and forth", async () => {
+    const admin = client();
+    const user = `no-scripts-${testNumber}`;
+    await admin.call("ACL", "SETUSER", user, "on", ">user-pw", "~*", "+@all", "-eval", "-evalsha");
+    const limited = new Redis(`redis://${user}:user-pw@127.0.0.1:${redis.port}`, { maxRetriesPerRequest: 1 });
+    limited.on("error", () => undefined);
+    clients.push(limited);
+    const logs: string[] = [];
+    const store = new RedisLimiterStore(limited, { prefix, retryMs: 50, logger: (m) => logs.push(m) });
+    const b = [{ key: "k", calls: 1_000, windowMs: 1_000 }];
+    // A take every 10 ms for half a second: ten times the store asks Redis again.
+    for (const until = Date.now() + 500; Date.now() < until; ) {
+      expect(await store.take(b, Date.now())).toBeLessThanOrEqual(1);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(store.local).toBe(true);
+    expect(logs, logs.join("\n")).toHaveLength(1);
+    expect(logs[0]).toMatch(/failed \(ReplyError\)/);
+  });
+
   it("falling back after Redis had its time, the local pace starts then: no two calls at once", async () => {
     // A Redis that never answers: the first takes wait out commandTimeoutMs, then count locally.
     const store = new RedisLimiterStore(
