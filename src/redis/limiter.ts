@@ -99,6 +99,16 @@ function inTime<T, L>(promise: Promise<T>, ms: number, late: () => L): Promise<T
   return Promise.race([promise, lateOne]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * One process's share of a budget while it limits locally: `calls / processes` a window, rounded
+ * down so the shares never add up to more. A budget of fewer calls than processes cannot give each
+ * a whole call a window: each gets one call per `processes / calls` windows, the same pace in all.
+ */
+function shareOf(b: Budget, processes: number): Budget {
+  const calls = Math.floor(b.calls / processes);
+  return calls >= 1 ? { ...b, calls } : { ...b, calls: 1, windowMs: (b.windowMs * processes) / b.calls };
+}
+
 export class RedisLimiterStore implements LimiterStore {
   readonly #send: Send;
   readonly #prefix: string;
@@ -154,7 +164,7 @@ export class RedisLimiterStore implements LimiterStore {
       const wait = await (bound >= this.#timeoutMs ? taken : inTime(taken, bound, () => undefined));
       if (wait !== undefined) return wait;
     } else this.#probe();
-    const share = budgets.map((b) => ({ ...b, calls: Math.max(1, Math.floor(b.calls / this.#processes)) }));
+    const share = budgets.map((b) => shareOf(b, this.#processes));
     // `now` was read before Redis had its time: counted from then, a burst would go at once.
     return this.#memory.take(share, now + (Date.now() - asked));
   }

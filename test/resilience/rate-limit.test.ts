@@ -252,6 +252,21 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(logs[0]).not.toContain(String(port));
   });
 
+  it("Redis unreachable, a budget of fewer calls than processes: the local shares still add up to it", async () => {
+    const down = {
+      call: async () => {
+        throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      },
+    };
+    const store = new RedisLimiterStore(down, { expectedProcesses: 4, logger() {} });
+    // 2 calls a second for 4 processes: half a call a second each, a call every 2 s.
+    const b = [{ key: "k", calls: 2, windowMs: 1_000 }];
+    expect(await store.take(b, 0)).toBe(0);
+    const wait = await store.take(b, 0);
+    expect(wait).toBeGreaterThan(1_900);
+    expect(wait).toBeLessThanOrEqual(2_000);
+  });
+
   it("an answer that is not the script's integer (nil, empty, a list, below 0) grants nothing: the store counts locally", async () => {
     // A negative integer is what Redis makes of a Lua infinity (-2⁶³), never a wait the script gives.
     for (const answer of [null, undefined, "", [], {}, "ok", -1, -(2 ** 63)]) {
