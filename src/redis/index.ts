@@ -143,8 +143,33 @@ function storeError(error: unknown): ConnectionError {
   );
 }
 
-function parse(text: unknown): StoredToken | undefined {
-  if (typeof text !== "string") return undefined;
+/** An answer no Redis gives to `command`: a typed error, never read as "no token" or "held". */
+function unexpected(command: string): ConnectionError {
+  return new ConnectionError(
+    `Redis token store: unexpected answer to ${command}`,
+    { operationId: "tokenStore" },
+    undefined,
+    false,
+  );
+}
+
+/** GET's answer as text (a client may give bytes), undefined for none; anything else is no GET answer. */
+function textOf(answer: unknown): string | undefined {
+  if (answer === null || answer === undefined || typeof answer === "string") return answer ?? undefined;
+  if (answer instanceof Uint8Array) return new TextDecoder().decode(answer);
+  throw unexpected("GET");
+}
+
+/** An integer answer (a client may give it as digits or a bigint), else NaN. */
+const integerOf = (answer: unknown): number =>
+  typeof answer === "number" ||
+  typeof answer === "bigint" ||
+  (typeof answer === "string" && /^\d+$/.test(answer))
+    ? Number(answer)
+    : Number.NaN;
+
+function parse(text: string | undefined): StoredToken | undefined {
+  if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as Partial<StoredToken> | null;
     if (
@@ -251,7 +276,10 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
   const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
   let pause = POLL_FIRST_MS;
   for (let polls = 0; ; polls++) {
-    if ((await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl)) === 1) break;
+    const taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl));
+    if (taken === 1) break;
+    // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
+    if (taken !== 0) throw unexpected("the lock script");
     const left = deadline - Date.now();
     // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
     if (left <= 0 || polls > 10_000) return undefined;
@@ -311,7 +339,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
   return {
     async get(key) {
-      return parse(await run("GET", tokenKey(key)));
+      return parse(textOf(await run("GET", tokenKey(key))));
     },
 
     async set(key, token) {

@@ -246,6 +246,41 @@ describe("createRedisTokenStore: the store", () => {
   });
 });
 
+describe("a Redis whose answers are not what the command gives", () => {
+  // A list, a number, a boolean: what no GET and no lock script answers (a proxy or a look-alike
+  // server that does not speak Redis, or a client mapping types of its own).
+  it.each([
+    ["a list", ["OK"]],
+    ["a number", 42],
+    ["an object", {}],
+    ["a boolean", true],
+    ["a status", "OK"],
+  ])(
+    "%s: a typed error, and the token cache fetches at once rather than wait for the lock",
+    async (_, answer) => {
+      const s = createRedisTokenStore({ client: { call: async () => answer }, prefix });
+      if (typeof answer !== "string") {
+        const read = await s.get("k").catch((e: unknown) => e);
+        expect(read).toBeInstanceOf(ConnectionError);
+      }
+      const locked = await s.lock?.("k", 10_000, 0).catch((e: unknown) => e);
+      expect(locked).toBeInstanceOf(ConnectionError);
+      expect(String((locked as Error).message)).toMatch(/unexpected answer/);
+      let fetches = 0;
+      const cache = new TokenCache({
+        key: "k",
+        store: s,
+        marginMs: 0,
+        fetch: async () => ({ accessToken: `tok-${++fetches}`, expiresAt: later(60_000) }),
+      });
+      const started = performance.now();
+      // Read as "held by another process", the lock kept the cache polling until its wait ran out.
+      await expect(cache.get({ deadline: later(3_000) })).resolves.toBe("tok-1");
+      expect(performance.now() - started).toBeLessThan(2_000);
+    },
+  );
+});
+
 describe("a stored token no token source could have given", () => {
   // Written there by a broken or hostile Redis, or by something else sharing the key space.
   const unusable: Array<[string, string]> = [
