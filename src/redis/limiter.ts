@@ -81,6 +81,13 @@ export interface RedisLimiterStoreOptions {
 const option = (value: number | undefined, fallback: number, name: string, max = MAX_WAIT_MS): number =>
   checked(`RedisLimiterStore: ${name}`, value, fallback, 1, max);
 
+/**
+ * The store's own time (ms): how long Redis had, and when to ask it again. Monotonic, as the
+ * limiter's: a wall clock set back an hour left the store local for the hour, and one set forward
+ * while Redis was asked pushed the local pace on by as much.
+ */
+const elapsed = (): number => performance.now();
+
 /** The least time a take gives Redis however little its caller has left (a healthy one answers in a few ms). */
 const MIN_WITHIN_MS = 50;
 
@@ -153,7 +160,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async take(budgets: readonly Budget[], now: number, within?: number): Promise<number> {
-    const asked = Date.now();
+    const asked = elapsed();
     if (!this.#down) {
       const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error));
       // A caller that cannot wait `commandTimeoutMs` is limited locally once Redis has had its time;
@@ -166,7 +173,8 @@ export class RedisLimiterStore implements LimiterStore {
     } else this.#probe();
     const share = budgets.map((b) => shareOf(b, this.#processes));
     // `now` was read before Redis had its time: counted from then, a burst would go at once.
-    return this.#memory.take(share, now + (Date.now() - asked));
+    // Whole ms, as `now` may be (Date.now()): a fraction more would read as one ms more to wait.
+    return this.#memory.take(share, now + Math.floor(elapsed() - asked));
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {
@@ -198,7 +206,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   #fallBack(error: unknown): void {
-    this.#retryAt = Date.now() + this.#retryMs;
+    this.#retryAt = elapsed() + this.#retryMs;
     if (this.#down) return;
     this.#down = true;
     // The reason names no host, port or password: an error code, a class name, or the timeout.
@@ -218,7 +226,7 @@ export class RedisLimiterStore implements LimiterStore {
    * to it would fail the next take and log both again, every `retryMs`.
    */
   #probe(): void {
-    if (this.#probing || Date.now() < this.#retryAt) return;
+    if (this.#probing || elapsed() < this.#retryAt) return;
     this.#probing = true;
     this.#take([]).then(
       () => {
@@ -228,7 +236,7 @@ export class RedisLimiterStore implements LimiterStore {
       },
       () => {
         this.#probing = false;
-        this.#retryAt = Date.now() + this.#retryMs;
+        this.#retryAt = elapsed() + this.#retryMs;
       },
     );
   }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { createDingTalk } from "imspec/dingtalk";
 import { RedisLimiterStore } from "imspec/redis";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRateLimiter } from "../../src/core/limiter.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
 import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
@@ -324,6 +324,59 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(store.local).toBe(true);
     expect(logs, logs.join("\n")).toHaveLength(1);
     expect(logs[0]).toMatch(/failed \(ReplyError\)/);
+  });
+
+  it("the wall clock set back while limiting locally: Redis is still asked again every retryMs", async () => {
+    let broken = true;
+    const store = new RedisLimiterStore(
+      {
+        call: async () => {
+          if (broken) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+          return 0;
+        },
+      },
+      { retryMs: 50, logger() {} },
+    );
+    const b = [{ key: "k", calls: 1_000, windowMs: 1_000 }];
+    expect(await store.take(b, Date.now())).toBe(0);
+    expect(store.local).toBe(true);
+    broken = false;
+    // An NTP step (or a VM resumed) sets the clock an hour back.
+    const wall = Date.now;
+    const jumped = vi.spyOn(Date, "now").mockImplementation(() => wall() - 3_600_000);
+    try {
+      for (let i = 0; i < 10 && store.local; i++) {
+        await new Promise((r) => setTimeout(r, 60));
+        await store.take(b, Date.now());
+      }
+      expect(store.local).toBe(false);
+    } finally {
+      jumped.mockRestore();
+    }
+  });
+
+  it("the wall clock set forward while Redis is asked: the local pace is not pushed on by the jump", async () => {
+    let ahead = 0;
+    const wall = Date.now;
+    const jumped = vi.spyOn(Date, "now").mockImplementation(() => wall() + ahead);
+    try {
+      const store = new RedisLimiterStore(
+        {
+          call: async () => {
+            ahead = 3_600_000; // stepped an hour on while the command was out
+            throw Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+          },
+        },
+        { logger() {} },
+      );
+      const b = [{ key: "k", calls: 10, windowMs: 1_000 }];
+      // The limiter's own clock, which no step moves.
+      const now = () => performance.timeOrigin + performance.now();
+      expect(await store.take(b, now())).toBe(0);
+      expect(await store.take(b, now())).toBeLessThanOrEqual(100);
+    } finally {
+      jumped.mockRestore();
+    }
   });
 
   it("falling back after Redis had its time, the local pace starts then: no two calls at once", async () => {
