@@ -273,14 +273,15 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
  */
 async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
   const id = randomUUID();
-  const deadline = Date.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
+  // Monotonic: by the wall clock, one set back meanwhile stretched the wait by as much.
+  const deadline = performance.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
   let pause = POLL_FIRST_MS;
   for (let polls = 0; ; polls++) {
     const taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl));
     if (taken === 1) break;
     // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
     if (taken !== 0) throw unexpected("the lock script");
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
     if (left <= 0 || polls > 10_000) return undefined;
     await sleep(Math.min(left, pause * (0.5 + Math.random() / 2)));

@@ -5,7 +5,7 @@
 import { connect, createServer, type Socket } from "node:net";
 import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ImspecError } from "../../src/core/errors.js";
 import { TokenCache } from "../../src/core/token.js";
 import { type RedisServer, startRedis } from "../support/redis-server.js";
@@ -250,6 +250,27 @@ describe("Redis: expiries and the lock wait", () => {
     expect(second.data).toBe("tok-1");
     expect(fetches).toBe(1);
     expect(performance.now() - started).toBeLessThan(3_500);
+  });
+
+  it("a lock wait ends when it should though the wall clock is set back meanwhile", async () => {
+    const holder = store();
+    const release = await holder.lock?.("k", 1_000, 0);
+    const wall = Date.now;
+    let back = 0;
+    const jumped = vi.spyOn(Date, "now").mockImplementation(() => wall() - back);
+    try {
+      const waiter = store();
+      const waiting = waiter.lock?.("k", 1_000, 300);
+      back = 3_600_000; // an NTP step, once the wait has begun
+      const waited = await timed(waiting ?? Promise.resolve(undefined));
+      // Not held: the wait ends after its 300 ms, not after thousands of polls.
+      expect(waited.data).toBeUndefined();
+      expect(waited.error).toBeUndefined();
+      expect(waited.ms).toBeLessThan(2_000);
+    } finally {
+      jumped.mockRestore();
+      await release?.();
+    }
   });
 
   it("a waiter gives up at its own deadline, not at a fixed lock wait", async () => {
