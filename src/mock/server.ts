@@ -62,7 +62,10 @@ export interface MockServerOptions {
   onReload?: ((event: { api: string; error?: Error }) => void) | undefined;
   /** Called after each request is answered (the CLI logs with it). */
   onRequest?: ((request: MockRequest) => void) | undefined;
-  /** How many requests `requests` keeps, oldest dropped first. Default 1000. Counts are kept apart. */
+  /**
+   * How many requests `requests` keeps, oldest dropped first. Default 1000. The oldest also go while
+   * the kept bodies hold over 64 MiB together (the newest request always stays). Counts are kept apart.
+   */
   keepRequests?: number | undefined;
 }
 
@@ -127,6 +130,8 @@ export interface MockRequest {
 }
 
 const MAX_BODY_BYTES = 1 << 20;
+/** How many characters of request bodies the records keep at most, all records together. */
+const MAX_KEPT_BODIES = 64 << 20;
 /** How long the watcher waits for more writes before reloading (the generator writes several files). */
 const RELOAD_DEBOUNCE_MS = 150;
 
@@ -278,6 +283,8 @@ export class MockServer {
   readonly #scripts = new Map<string, Scripted[]>();
   readonly #counts = new Map<string, number>();
   readonly #requests: MockRequest[] = [];
+  /** The characters of the bodies in `#requests`. */
+  #keptBodies = 0;
   readonly #waits = new Set<() => void>();
   readonly #watchers: FSWatcher[] = [];
   readonly #reloadTimers = new Map<string, NodeJS.Timeout>();
@@ -380,7 +387,7 @@ export class MockServer {
     return this.#servedFor(api).document;
   }
 
-  /** The requests received, oldest first (at most `keepRequests` of them). */
+  /** The requests received, oldest first (at most `keepRequests` of them, their bodies 64 MiB at most). */
   get requests(): readonly MockRequest[] {
     return this.#requests;
   }
@@ -436,6 +443,7 @@ export class MockServer {
   /** Forgets the recorded requests and zeroes the counts. */
   clearRequests(): void {
     this.#requests.length = 0;
+    this.#keptBodies = 0;
     this.#counts.clear();
   }
 
@@ -886,8 +894,18 @@ export class MockServer {
 
   #record(record: MockRequest): void {
     const keep = this.#options.keepRequests ?? 1000;
-    this.#requests.push(record);
-    if (this.#requests.length > keep) this.#requests.splice(0, this.#requests.length - keep);
+    const kept = this.#requests;
+    kept.push(record);
+    this.#keptBodies += record.body.length;
+    // The oldest go past `keep`, and while the bodies kept hold more than MAX_KEPT_BODIES (the
+    // newest always stays): a thousand bodies of nearly 1 MiB each were a GiB of heap.
+    let drop = 0;
+    while (
+      drop < kept.length &&
+      (kept.length - drop > keep || (this.#keptBodies > MAX_KEPT_BODIES && drop < kept.length - 1))
+    )
+      this.#keptBodies -= (kept[drop++] as MockRequest).body.length;
+    if (drop) kept.splice(0, drop);
     notify(this.#options.onRequest, record);
   }
 

@@ -753,6 +753,36 @@ describe("records and counts", () => {
     }
   });
 
+  test("the bodies kept are bounded in size as the requests are in number: big bodies cannot exhaust the heap", async () => {
+    // 1 000 bodies just under the 1 MiB cap each, all kept, held a GiB: enough to end a mock whose
+    // heap is smaller (a container's). 80 of them show the bound without sending the GiB.
+    const fresh = await startMockServer({});
+    try {
+      const big = "a".repeat(1 << 20);
+      for (let i = 0; i < 80; i += 8)
+        await Promise.all(
+          Array.from({ length: 8 }, (_, j) =>
+            fetch(`${fresh.urls.dingtalk}/v1.0/oauth2/accessToken`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: `"${i + j}${big}"`.slice(0, (1 << 20) - 8),
+            }).then((res) => res.arrayBuffer()),
+          ),
+        );
+      const kept = fresh.requests.reduce((sum, r) => sum + r.body.length, 0);
+      expect(kept).toBeLessThanOrEqual(64 << 20);
+      // The newest are the ones kept, whole; every request still counted.
+      expect(fresh.requests.at(-1)?.body.length).toBe((1 << 20) - 8);
+      expect(fresh.count("dingtalk", "getAccessToken")).toBe(80);
+      // Small bodies are kept by the number again once the big ones are cleared.
+      fresh.clearRequests();
+      await fetch(`${fresh.urls.dingtalk}/v1.0/oauth2/accessToken`, { method: "POST", body: "{}" });
+      expect(fresh.requests).toHaveLength(1);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   test("onRequest sees each answered request", async () => {
     const seen: string[] = [];
     const fresh = await startMockServer({
