@@ -191,9 +191,12 @@ export class RedisLimiterStore implements LimiterStore {
     }
     // The script answers an integer from 0: anything else (nil, "", an array, which Number() reads
     // as 0, or one below 0, read as none to wait) is not Redis granting the take, and would let every
-    // call through.
+    // call through. Nor does it answer a wait longer than the longest pace of the take (it sets no
+    // time further ahead, and the 1 ms `%.3f` may round up by): such a wait held every call of the
+    // budgets until its timeout.
     const wait = typeof answer === "string" && /^\d+$/.test(answer) ? Number(answer) : answer;
-    if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0)
+    const longest = budgets.reduce((most, b) => Math.max(most, b.windowMs / b.calls), 0);
+    if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0 || wait > Math.ceil(longest) + 1)
       throw new TypeError("unexpected answer to the rate-limit script");
     return wait;
   }

@@ -267,9 +267,10 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(wait).toBeLessThanOrEqual(2_000);
   });
 
-  it("an answer that is not the script's integer (nil, empty, a list, below 0) grants nothing: the store counts locally", async () => {
-    // A negative integer is what Redis makes of a Lua infinity (-2⁶³), never a wait the script gives.
-    for (const answer of [null, undefined, "", [], {}, "ok", -1, -(2 ** 63)]) {
+  it("an answer that is not the script's integer (nil, empty, a list, below 0, over a pace) grants nothing: the store counts locally", async () => {
+    // A negative integer is what Redis makes of a Lua infinity (-2⁶³), never a wait the script gives;
+    // nor is one longer than the budget's pace (60 s here), which held every call until its timeout.
+    for (const answer of [null, undefined, "", [], {}, "ok", -1, -(2 ** 63), 10 ** 12, "60002"]) {
       const logs: string[] = [];
       const store = new RedisLimiterStore({ call: async () => answer }, { logger: (m) => logs.push(m) });
       const b = [{ key: "k", calls: 1, windowMs: 60_000 }];
