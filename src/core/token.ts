@@ -35,6 +35,11 @@ const MIN_LIFETIME_MS = 10_000;
 const MAX_LIFETIME_MS = 365 * 86_400_000;
 const PAUSE_MS = 5_000;
 const LOCK_SLICE_MS = 250;
+/**
+ * The cache's own time for its pauses and lock waits (ms): monotonic. By the wall clock, one set
+ * back an hour kept a store that had failed aside for the hour, and slept a lock wait as long.
+ */
+const elapsed = (): number => performance.now();
 
 export class TokenCache {
   readonly #o: TokenCacheOptions;
@@ -42,7 +47,7 @@ export class TokenCache {
   #current: StoredToken | undefined;
   #inflight: { rejected: string | undefined; promise: Promise<string> } | undefined;
   #retryAt = 0; // after an early refresh failed, no other before this (`now()`)
-  #storePausedUntil = 0;
+  #storePausedUntil = 0; // `elapsed()`
   #insisted = { token: "", until: 0 }; // a refused token the server handed back, and until when
   readonly #warned = new Set<string>();
   fetches = 0; // token requests this cache made (not reads from a shared store)
@@ -138,7 +143,7 @@ export class TokenCache {
     if (rejected !== undefined && this.#valid(held) && held.accessToken !== rejected) return held.accessToken;
     if (rejected !== undefined) await this.#safely(() => this.#store.delete(key, rejected));
     const lock = this.#store.lock?.bind(this.#store);
-    const until = Date.now() + lockWaitMs;
+    const until = elapsed() + lockWaitMs;
     let release: (() => Promise<void>) | undefined;
     try {
       // Reread the store around each lock attempt: a fetch would invalidate a token another process
@@ -148,15 +153,15 @@ export class TokenCache {
         // Another process's expiry, kept unless it is further away than any token lives.
         const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
         if (this.#fresh(found, rejected)) return this.#use({ ...found, expiresAt });
-        if (release || !lock || Date.now() >= until || Date.now() < this.#storePausedUntil) break;
-        const asked = Date.now();
+        if (release || !lock || elapsed() >= until || elapsed() < this.#storePausedUntil) break;
+        const asked = elapsed();
         release = await this.#safely(
           () => lock(key, lockTtlMs, slice),
           (late) => typeof late === "function" && late(),
         );
         // A store that says "held" at once, not after the slice, is asked again a slice later: never
         // in a loop that would starve every other timer of the process.
-        if (!release && slice > 0) await sleep(asked + slice - Date.now());
+        if (!release && slice > 0) await sleep(asked + slice - elapsed());
       }
       this.fetches++;
       const token = this.#sane(await this.#o.fetch(), this.#now());
@@ -182,7 +187,7 @@ export class TokenCache {
    * cache goes on from memory (a custom store that never answers cannot hold the refresh forever).
    */
   async #safely<T>(call: () => Promise<T>, late?: (value: T) => unknown): Promise<T | undefined> {
-    if (Date.now() < this.#storePausedUntil) return undefined;
+    if (elapsed() < this.#storePausedUntil) return undefined;
     const waitMs = this.#o.storeWaitMs ?? PAUSE_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let gaveUp = false;
@@ -196,7 +201,7 @@ export class TokenCache {
       return await Promise.race([answer, frozen]);
     } catch (error) {
       gaveUp = true;
-      this.#storePausedUntil = Date.now() + PAUSE_MS;
+      this.#storePausedUntil = elapsed() + PAUSE_MS;
       this.#warn(`token store failed (${(error as Error)?.name}); memory only for ${PAUSE_MS} ms`);
     } finally {
       clearTimeout(timer);

@@ -4,7 +4,7 @@
  * Every wait is bounded by `settle`; a call still running at its bound fails the test.
  */
 import { createDingTalk } from "imspec/dingtalk";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ImspecError } from "../../src/core/errors.js";
 import { MemoryTokenStore, type StoredToken, TokenCache, type TokenStore } from "../../src/core/token.js";
 import { delay, json, ScriptedServer } from "../support/scripted-server.js";
@@ -188,6 +188,62 @@ describe("TokenCache: each caller's bound", () => {
     expect(tokenRequests()).toBe(1);
     expect(warnings).toHaveLength(1);
   });
+});
+
+describe("TokenCache: the wall clock set back (an NTP step, a VM resumed)", () => {
+  let back = 0;
+  let jumped: { mockRestore(): void } | undefined;
+  beforeEach(() => {
+    back = 0;
+    const wall = Date.now;
+    jumped = vi.spyOn(Date, "now").mockImplementation(() => wall() - back);
+  });
+  afterEach(() => jumped?.mockRestore());
+
+  it("during a lock wait: the cache still takes the token another process stores, not an hour later", async () => {
+    const shared = new MemoryTokenStore();
+    let locks = 0;
+    const store: TokenStore = {
+      get: (key) => shared.get(key),
+      set: (key, token) => shared.set(key, token),
+      delete: (key, token) => shared.delete(key, token),
+      // Held by another process, said at once; the clock steps an hour back during the second wait.
+      lock: async () => {
+        if (++locks === 2) back = 3_600_000;
+        return undefined;
+      },
+    };
+    const c = cache({ store, marginMs: 0 });
+    setTimeout(
+      () => void shared.set("app", { accessToken: "tok-theirs", expiresAt: Date.now() + 60_000 }),
+      400,
+    );
+    const got = await settle(c.get({ deadline: Date.now() + 2_500 }));
+    expect(got.data).toBe("tok-theirs");
+    expect(tokenRequests()).toBe(0);
+  });
+
+  it("after a store failure: the store is asked again once its pause is over, not once the clock is back", async () => {
+    let failing = true;
+    let reads = 0;
+    const store: TokenStore = {
+      get: async () => {
+        reads++;
+        if (failing) throw new Error("store down");
+        return undefined;
+      },
+      set: async () => undefined,
+      delete: async () => undefined,
+    };
+    const c = cache({ store });
+    expect((await settle(c.get())).data).toBe("tok-same"); // the store failed: paused for 5 s
+    failing = false;
+    back = 3_600_000;
+    await delay(5_300);
+    const before = reads;
+    expect((await settle(c.replace("tok-same"))).data).toBe("tok-same");
+    expect(reads).toBeGreaterThan(before);
+  }, 15_000);
 });
 
 describe.each([
