@@ -35,12 +35,23 @@ function integer(name: string, value: string | undefined, min: number, max: numb
   return n;
 }
 
+/**
+ * Control characters and bidi overrides as `\uXXXX`: the problems name the request's own parameters
+ * and fields, decoded, so a line break would end the line and start one of the sender's making, and
+ * an ESC sequence would drive the terminal (clear it, recolour what follows).
+ */
+const shown = (text: string): string =>
+  text.replace(
+    /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+
 /** One line per request; the path only, since a token may travel in the query string. */
 function logLine(r: MockRequest): string {
   const status = r.status === undefined ? "dropped" : String(r.status);
   const what = [r.operationId, r.outcome === "answered" ? "" : r.outcome].filter(Boolean).join(" ");
   const why = r.problems.length ? `: ${r.problems.join("; ")}` : "";
-  return `${r.method} /${r.api ?? ""}${r.api ? r.path : r.path.slice(1)} → ${status} ${what}${why}\n`;
+  return `${shown(`${r.method} /${r.api ?? ""}${r.api ? r.path : r.path.slice(1)} → ${status} ${what}${why}`)}\n`;
 }
 
 const OPTIONS = {

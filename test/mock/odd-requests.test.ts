@@ -3,10 +3,12 @@
  * the API's own refusal or a plain 400, never an untyped 500 or an answer that never ends. And the
  * token request `imspec mock` prints for each API works as printed.
  */
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageLines } from "../../src/mock/usage.js";
-import { APIS } from "../support/specs.js";
+import { APIS, ROOT } from "../support/specs.js";
 
 type Json = Record<string, unknown>;
 
@@ -144,5 +146,47 @@ describe("a scripted code that is no final status", () => {
     );
     const res = await fetch(`${mock.urlOf("def")}/ping`, { signal: AbortSignal.timeout(5_000) });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("the request log of imspec mock", () => {
+  it("shows a request's control characters escaped: a query name cannot forge lines or drive the terminal", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "src", "mock", "cli.ts"), "mock", "--port", "0", "--no-watch"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    const until = async (seen: () => boolean) => {
+      for (const end = Date.now() + 20_000; !seen(); await new Promise((r) => setTimeout(r, 20)))
+        if (Date.now() > end || child.exitCode !== null)
+          throw new Error(`not seen in time:\n${out.slice(-600)}\n${err}`);
+    };
+    try {
+      await until(() => /http:\/\/127\.0\.0\.1:\d+\/wecom/.test(out));
+      const base = /http:\/\/127\.0\.0\.1:\d+\/wecom/.exec(out)?.[0];
+      // ESC [2J clears the screen; the line break would start a log line of the sender's own.
+      const issued = await fetch(`${base}/cgi-bin/gettoken?corpid=ww1234567890abcdef&corpsecret=s`);
+      const token = ((await issued.json()) as Json).access_token;
+      const res = await fetch(
+        `${base}/cgi-bin/user/get?userid=a&access_token=${token}&%1b%5b2JEVIL%0aGET%20/forged=1`,
+      );
+      expect(res.status).toBe(200);
+      await until(() => out.includes("EVIL"));
+      const logged = out.slice(out.lastIndexOf("\n", out.indexOf("EVIL")) + 1);
+      expect(logged.replaceAll("\n", "")).not.toMatch(/\p{Cc}/u);
+      expect(logged.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(logged).toContain("\\u001b[2JEVIL\\u000aGET /forged");
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
   });
 });
