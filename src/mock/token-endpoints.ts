@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { type Problem, problem } from "./problems.js";
 import { type Envelope, type Requirement, type TokenOperation, tokenPart } from "./profile.js";
 
@@ -13,10 +13,13 @@ export interface Issued {
 
 /**
  * Whose token a request asks for: the operation and the values of its owner fields (`ownerFields`)
- * among the request's query parameters and body fields.
+ * among the request's query parameters and body fields. As JSON, so that no value's colon makes two
+ * apps one owner (`d:x` + `c` and `d` + `x:c`, whose tokens replaced each other's), and hashed: a
+ * token keeps its owner for its lifetime, and a request's values may be nearly a MiB each.
  */
 export function ownerOf(operation: TokenOperation, request: Json): string {
-  return [operation.operationId, ...operation.ownerFields.map((f) => String(request[f] ?? ""))].join(":");
+  const values = [operation.operationId, ...operation.ownerFields.map((f) => String(request[f] ?? ""))];
+  return createHash("sha256").update(JSON.stringify(values)).digest("hex");
 }
 
 /**

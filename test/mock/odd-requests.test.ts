@@ -5,6 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { type MockServer, startMockServer } from "imspec/mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageLines } from "../../src/mock/usage.js";
@@ -188,5 +190,49 @@ describe("the request log of imspec mock", () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
     }
+  });
+});
+
+describe("token requests whose owner fields are odd", () => {
+  const workplusToken = async (fields: Json) => {
+    const res = await fetch(`${mock.urlOf("workplus")}/v1/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ grant_type: "client_credentials", scope: "app", client_secret: "s", ...fields }),
+    });
+    return ((await res.json()) as { result: { access_token: string } }).result.access_token;
+  };
+  const works = async (token: string) =>
+    ((await (await fetch(`${mock.urlOf("workplus")}/v1/apps/a/admins?access_token=${token}`)).json()) as Json)
+      .status;
+
+  it("two apps whose fields differ only in where a colon falls are two owners: neither replaces the other's token", async () => {
+    // WorkPlus keeps one token per app: a token request revokes the app's previous token.
+    const first = await workplusToken({ domain_id: "d:x", client_id: "c", org_id: "o" });
+    const second = await workplusToken({ domain_id: "d", client_id: "x:c", org_id: "o" });
+    expect(second).not.toBe(first);
+    expect(await works(second)).toBe(0);
+    expect(await works(first)).toBe(0);
+  });
+
+  it("tokens asked for with field values of nearly a MiB do not keep the values for the tokens' lifetime", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const big = "k".repeat((1 << 20) - 200);
+    const ask = (i: number) =>
+      fetch(`${mock.urlOf("dingtalk")}/v1.0/oauth2/accessToken`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ appKey: `${i}-${big}`, appSecret: "s" }),
+      }).then((res) => res.arrayBuffer());
+    await ask(-1);
+    mock.clearRequests();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 60; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => ask(i + j)));
+    mock.clearRequests(); // the records' bodies are bounded apart
+    gc();
+    // 60 owners of a MiB each were 60 MiB held for two hours; a few MiB of other garbage is allowed.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(20 << 20);
   });
 });
