@@ -10,6 +10,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import type { Context, Document, OpenAPIBackend } from "openapi-backend";
 import { MAX_WAIT_MS } from "../core/validate.js";
 import { Dialect, json, type Reply } from "./dialect.js";
@@ -304,6 +305,34 @@ export class MockServer {
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain;charset=utf-8" });
         res.end(`imspec mock: ${(error as Error)?.message ?? String(error)}`);
       });
+    });
+    // node:http hands CONNECT (a client that takes the mock for a proxy) to this event only, and
+    // closes the connection without a word when nobody listens.
+    this.#server.on("connect", (req: IncomingMessage, socket: Duplex) => this.#refuseConnect(req, socket));
+  }
+
+  /** A CONNECT request: a 405 like an unknown path's 404, then the connection closed. */
+  #refuseConnect(req: IncomingMessage, socket: Duplex): void {
+    socket.on("error", () => undefined);
+    const status = 405;
+    const body = JSON.stringify({
+      message: "imspec mock: CONNECT is not served; every API is under /<name>",
+    });
+    socket.end(
+      `HTTP/1.1 ${status} Method Not Allowed\r\ncontent-type: application/json;charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    this.#record({
+      api: undefined,
+      operationId: undefined,
+      method: "CONNECT",
+      path: req.url ?? "",
+      query: new URLSearchParams(),
+      headers: req.headers,
+      body: "",
+      status,
+      outcome: "not-found",
+      problems: [],
     });
   }
 

@@ -4,6 +4,7 @@
  * token request `imspec mock` prints for each API works as printed.
  */
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import path from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -234,5 +235,32 @@ describe("token requests whose owner fields are odd", () => {
     gc();
     // 60 owners of a MiB each were 60 MiB held for two hours; a few MiB of other garbage is allowed.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(20 << 20);
+  });
+});
+
+describe("a CONNECT request (a client that takes the mock for a proxy)", () => {
+  it("gets an answer, 405 in JSON, not a connection closed without one; and is recorded", async () => {
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(mock.port, "127.0.0.1");
+      let text = "";
+      const timer = setTimeout(() => socket.destroy(), 5_000);
+      socket.on("data", (d) => {
+        text += d;
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      socket.write("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+    expect(answer).toMatch(/content-type: application\/json/i);
+    expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toMatchObject({
+      message: expect.stringContaining("CONNECT"),
+    });
+    expect(mock.requests.at(-1)).toMatchObject({ method: "CONNECT", status: 405, outcome: "not-found" });
+    const res = await fetch(`${mock.urlOf("def")}/ping`);
+    expect(res.status).toBe(200);
   });
 });
