@@ -245,8 +245,13 @@ function exchange(
       return end(error);
     }
     timer = setTimeout(() => end(new TransportFailure("timeout")), timeout);
-    req.on("error", (error) => end(new TransportFailure("network", error)));
+    let response: IncomingMessage | undefined;
+    // A parse error once the answer is whole (a 204 or 304 sent with a body, stray bytes after a
+    // body of the length given) is about the connection, not this answer: node:http closes the
+    // connection, and the answer's body still ends. fetch reads such an answer the same way.
+    req.on("error", (error) => response?.complete || end(new TransportFailure("network", error)));
     req.on("response", (res: IncomingMessage) => {
+      response = res;
       try {
         stream = readResponse(res, maxBytes, end, () => settled);
       } catch (error) {

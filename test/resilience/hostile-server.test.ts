@@ -300,6 +300,31 @@ describe.each(transports)("on $name", ({ options: transport }) => {
     );
   });
 
+  describe("bytes after a whole answer", () => {
+    // A 204 or 304 whose server wrote a body anyway, or stray bytes after a body of the length it
+    // gave: the answer arrived whole, only the connection is unusable past it.
+    it.each([
+      ["a 204 with a body", "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nhello"],
+      ["a 200 with stray bytes after its body", "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}GARBAGE"],
+    ])("%s: the POST succeeded, sent once", async (_case, raw) => {
+      server.on("POST", "/v1.0/contact/seniorSettings", (_req, res) => void res.socket?.write(raw));
+      const sent = client().contact.updateSeniorSetting({ seniorStaffId: "u1", open: true });
+      await expect(sent).resolves.toBeUndefined();
+      expect(server.count("POST", "/v1.0/contact/seniorSettings")).toBe(1);
+    });
+
+    it("a 304 with a body is the typed refusal of a 304, sent once", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.socket?.write("HTTP/1.1 304 Not Modified\r\ncontent-length: 5\r\n\r\nhello");
+      });
+      const error = await client()
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "DingTalkError", status: 304 });
+      expect(server.count("GET", "/v1.0/contact/dingIndexs")).toBe(1);
+    });
+  });
+
   describe("connection errors", () => {
     it("name the origin they tried (never credentials), keep the cause, and say ECONNREFUSED", async () => {
       const url = await FaultServer.refusedUrl();
