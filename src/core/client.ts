@@ -604,7 +604,9 @@ export function responseOf(sent: Sent): WithResponse<unknown> {
 
 /**
  * The answer as a fetch `Response`. node:http takes some status lines and header lines that `Response`
- * refuses (a DEL in the reason phrase): those are left out rather than thrown at the reader.
+ * refuses (a DEL in the reason phrase): those are left out rather than thrown at the reader. The body
+ * is the decoded text: the encoding and length of a compressed one no longer describe it, and are
+ * left out too (a reader that trusts that length, such as `imspec/raw`'s, would parse an empty body).
  */
 function responseFrom(answer: TransportResponse): Response {
   const body = answer.body.length && answer.status !== 204 && answer.status !== 205 ? answer.body : null;
@@ -613,11 +615,16 @@ function responseFrom(answer: TransportResponse): Response {
     status: answer.status,
     ...(statusText && HEADER_VALUE.test(statusText) ? { statusText } : {}),
   };
+  let lines = answer.headers as Record<string, string>;
+  if (lines["content-encoding"] !== undefined) {
+    const { "content-encoding": _encoding, "content-length": _length, ...rest } = lines;
+    lines = rest;
+  }
   try {
-    return new Response(body, { ...init, headers: answer.headers as Record<string, string> });
+    return new Response(body, { ...init, headers: lines });
   } catch {
     const headers = new Headers();
-    for (const [name, value] of Object.entries(answer.headers))
+    for (const [name, value] of Object.entries(lines))
       try {
         headers.append(name, value);
       } catch {

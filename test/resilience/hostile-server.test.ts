@@ -2,7 +2,7 @@
  * Every call ends, nothing leaks, nothing crashes: hostile answers and careless callers, on both
  * transports (node:http, the default on Node, and fetch). Each case is a real loopback server.
  */
-import { brotliCompressSync, constants } from "node:zlib";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import {
   ApiError,
   type ApiErrorFields,
@@ -298,6 +298,36 @@ describe.each(transports)("on $name", ({ options: transport }) => {
         expect(n).toBe(2);
       },
     );
+  });
+
+  describe("compressed answers", () => {
+    const gzipped = (text: string) => (_req: unknown, res: import("node:http").ServerResponse) => {
+      const body = gzipSync(text);
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+        "content-length": body.length,
+      });
+      res.end(body);
+    };
+
+    it("an empty 200 body sent gzipped is no data through raw, as through the method", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", gzipped(""));
+      const dt = client();
+      await expect(dt.contact.getLatestDingIndex()).resolves.toBeUndefined();
+      const raw = await rawClient<paths>(dt).GET("/v1.0/contact/dingIndexs");
+      expect(raw.data).toBeUndefined();
+      expect(raw.response.status).toBe(200);
+    });
+
+    it("the Response holds the decoded body, and no header says it is still encoded", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", gzipped('{"statDate":"20261122"}'));
+      const { response } = await client().contact.getLatestDingIndex().withResponse();
+      expect(response.headers.get("content-encoding")).toBeNull();
+      expect(response.headers.get("content-length")).toBeNull();
+      expect(response.headers.get("content-type")).toBe("application/json");
+      expect(await response.json()).toEqual({ statDate: "20261122" });
+    });
   });
 
   describe("bytes after a whole answer", () => {
