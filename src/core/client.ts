@@ -608,7 +608,7 @@ export function responseOf(sent: Sent): WithResponse<unknown> {
  * is the decoded text: the encoding and length of a compressed one no longer describe it, and are
  * left out too (a reader that trusts that length, such as `imspec/raw`'s, would parse an empty body).
  */
-function responseFrom(answer: TransportResponse): Response {
+export function responseFrom(answer: TransportResponse): Response {
   const body = answer.body.length && answer.status !== 204 && answer.status !== 205 ? answer.body : null;
   const { statusText } = answer;
   const init = {

@@ -193,14 +193,20 @@ function hasLongDigitRun(text: string): boolean {
 }
 
 /**
- * JSON.parse, but an integer a number cannot hold exactly (an int64 id or cursor beyond 2^53) becomes
- * its exact digits as a string instead of a rounded number: sent back as a path or query value, it names the same record.
+ * JSON text with each integer a number cannot hold exactly (an int64 id or cursor beyond 2^53) written
+ * as its exact digits in a string: what JSON.parse then reads is not a rounded number.
+ */
+export function exactJson(text: string): string {
+  if (!hasLongDigitRun(text)) return text;
+  return text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || String(Number(t)) === t ? t : `"${t}"`));
+}
+
+/**
+ * JSON.parse, but an integer a number cannot hold exactly becomes its exact digits as a string instead
+ * of a rounded number (`exactJson`): sent back as a path or query value, it names the same record.
  */
 export function parseJson(text: string): unknown {
-  if (!hasLongDigitRun(text)) return JSON.parse(text);
-  return JSON.parse(
-    text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || String(Number(t)) === t ? t : `"${t}"`)),
-  );
+  return JSON.parse(exactJson(text));
 }
 
 /** Every field of `match` is in `data` as that value (a string, number or boolean: never an object's `toString`). */

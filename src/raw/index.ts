@@ -10,8 +10,8 @@
  * const { data } = await api.GET("/v1.0/contact/seniorSettings", { params: { query: { seniorStaffId } } });
  */
 import createFetchClient, { type Client } from "openapi-fetch";
-import { INTERNALS, type Internals, pathSegment, queryPairs, responseOf } from "../core/client.js";
-import { HEADER_NAME, HEADER_VALUE, type OperationRef, type Profile } from "../core/engine.js";
+import { INTERNALS, type Internals, pathSegment, queryPairs, responseFrom } from "../core/client.js";
+import { exactJson, HEADER_NAME, HEADER_VALUE, type OperationRef, type Profile } from "../core/engine.js";
 import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
 import type { OperationRow } from "../core/methods.js";
 
@@ -123,8 +123,11 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
       headers,
       ...(accessToken === undefined ? {} : { accessToken }),
     });
-    // Envelope bodies stay enveloped: raw gives the whole answer, as the spec types it.
-    return responseOf(sent).response;
+    // Envelope bodies stay enveloped: raw gives the whole answer, as the spec types it. openapi-fetch
+    // parses the body again: an integer beyond 2^53 goes to it as its digits in a string, as a method
+    // reads it, not as a number JSON.parse would round (another record's id).
+    const { status, statusText, headers: answered, body: text } = sent.answer;
+    return responseFrom({ status, statusText, headers: answered, body: exactJson(text) });
   };
   const inner = createFetchClient<Paths>({
     baseUrl,

@@ -282,6 +282,23 @@ describe.each(transports)("on $name", ({ options: transport }) => {
     });
   });
 
+  describe("ids beyond 2^53 through raw", () => {
+    it("raw reads a listed int64 id as its exact digits, as the method does", async () => {
+      const id = "9007199254740993";
+      server.on("GET", "/v1.0/contact/staffAttributes/visibilitySettings", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(`{"hasMore":false,"list":[{"id":${id},"small":12,"text":"${id}9"}]}`);
+      });
+      const dt = client();
+      const listed = await dt.contact.listEmpAttributeVisibility({ maxResults: 10 });
+      expect(listed?.list?.[0]?.id).toBe(id);
+      const { data } = await rawClient<paths>(dt).GET("/v1.0/contact/staffAttributes/visibilitySettings", {
+        params: { query: { maxResults: 10 } },
+      });
+      expect(data?.list?.[0]).toEqual({ id, small: 12, text: `${id}9` });
+    });
+  });
+
   describe("retry timing", () => {
     it.each(["0", "Sat, 01 Jan 2000 00:00:00 GMT"])(
       "Retry-After %s falls back to backoff and retries",
