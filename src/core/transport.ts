@@ -69,11 +69,21 @@ export function answerOf<S>(
   return Object.defineProperties(answer, LAZY_HEADERS) as TransportResponse & Lazy;
 }
 
+/** The brand of a TransportFailure, registered: the ES module and CommonJS builds share it. */
+const FAILURE: unique symbol = Symbol.for("imspec.transportFailure") as never;
+
 /**
  * Why an exchange produced no answer: `errno` is the system error code when there was one, the
- * message the innermost cause's (it may quote the URL: the engine redacts it).
+ * message the innermost cause's (it may quote the URL: the engine redacts it). `instanceof` holds
+ * for the other build's failures too: a transport one build made may serve a client of the other.
  */
 export class TransportFailure extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === "object" && value !== null && (value as { [FAILURE]?: unknown })[FAILURE] === true
+    );
+  }
+  readonly [FAILURE] = true;
   override name = "TransportFailure";
   readonly errno: string | undefined;
   constructor(

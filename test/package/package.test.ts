@@ -330,6 +330,8 @@ describe("a consumer project with the tarball installed offline", () => {
       esmErrorIsCjsImspecError: true,
       cjsErrorIsEsmImspecError: true,
       plainApiErrorIsNotDingTalkError: true,
+      cjsTransportFailureIsEsmTooLarge: true,
+      esmTransportFailureIsCjsTooLarge: true,
     });
   });
 
