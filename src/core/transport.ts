@@ -228,10 +228,32 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
   });
 }
 
+/**
+ * What a transport given as an option resolved with, when it is an answer; anything else (`null`, a
+ * status that is text, no headers) fails the exchange, as a transport that rejects does: read as an
+ * answer, it was data (a body that is not text read as none) or a crash of whatever read it first.
+ */
+function answerFrom(value: unknown): TransportResponse {
+  const answer = value as Partial<TransportResponse> | null;
+  if (
+    typeof answer === "object" &&
+    answer !== null &&
+    Number.isInteger(answer.status) &&
+    typeof answer.body === "string" &&
+    typeof answer.headers === "object" &&
+    answer.headers !== null
+  )
+    return answer as TransportResponse;
+  throw new TransportFailure(
+    "network",
+    new Error("the transport resolved with no answer (an integer status, headers and a text body)"),
+  );
+}
+
 /** A transport given as an option, held to its request's bound whatever it does with the signal. */
 export function boundedTransport(transport: Transport): Transport {
   if (selfBounded.has(transport)) return transport;
-  return (request) => settled(request, async () => transport(request));
+  return (request) => settled(request, async () => answerFrom(await transport(request)));
 }
 
 /** What `#default-transport` gives where there is no node:http: the global fetch. */

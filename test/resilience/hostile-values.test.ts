@@ -505,3 +505,22 @@ describe("values thrown that have no text", () => {
     }
   });
 });
+
+describe("a transport that resolves with what is not an answer", () => {
+  it.each([
+    ["null", null],
+    ["a number", 42],
+    ["no status", { body: "{}", headers: {} }],
+    ["a status that is text", { status: "200", body: "{}", headers: {} }],
+    ["a body that is not text", { status: 200, body: 5, headers: {} }],
+    ["no headers", { status: 200, body: "{}", headers: null }],
+  ])("%s: a ConnectionError, with a logger or without, never data", async (_case, answer) => {
+    for (const logger of [undefined, () => {}]) {
+      const dt = dingtalk({ transport: async () => answer, logger });
+      const { data, error } = await settle(invites(dt, { accessToken: "given-token-1234" }));
+      expect(data).toBeUndefined();
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(/no answer/);
+    }
+  });
+});
