@@ -165,7 +165,13 @@ export class Redactor {
   #build(): void {
     if (this.#pattern !== undefined) return;
     const secrets = [...this.#pinned, ...this.#secrets];
-    const derived = secrets.filter((s) => s.length <= MAX_DERIVED);
+    // Each also without the whitespace around it: a header value goes out trimmed (a token read with
+    // a space or a newline), and a server echoes what it read.
+    const derived = secrets.flatMap((s) => {
+      if (s.length > MAX_DERIVED) return [];
+      const trimmed = s.trim();
+      return trimmed !== s && trimmed.length >= MIN_SECRET ? [s, trimmed] : [s];
+    });
     this.#whole = Number.POSITIVE_INFINITY;
     for (const s of secrets) if (s.length > MAX_DERIVED) this.#whole = Math.min(this.#whole, s.length);
     // As JSON.parse reads them back: "123456789" and 123456789.0 are both 123456789.

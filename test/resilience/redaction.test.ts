@@ -588,6 +588,31 @@ describe.each([
     expect(headers).toContainEqual(["x-echo-redacted", "1"]);
   });
 
+  it("without the whitespace around them: a token goes out trimmed, and a secret is echoed so", async () => {
+    const token = "tok-trimmed-on-the-wire-5e4d";
+    const secret = "app-secret-read-with-its-newline-7Qx";
+    server.on("GET", "/v1.0/contact/dingIndexs", (req: Received, res) =>
+      json(res, 400, {
+        code: "parameter.error",
+        message: `<${req.headers["x-acs-dingtalk-access-token"]}> refused; appSecret <${secret}>`,
+      }),
+    );
+    for (const given of [` ${token}\t`, `${token} `]) {
+      const client = createDingTalk({
+        rateLimit: false,
+        retry: false,
+        baseUrl: server.url,
+        getAccessToken: () => given,
+        appSecret: `${secret}\n`,
+        ...options,
+      } as Parameters<typeof createDingTalk>[0]);
+      const { error } = await settle(client.contact.getLatestDingIndex());
+      expect(error).toBeInstanceOf(DingTalkError);
+      expect((error as Error).message).toContain("<[redacted]> refused");
+      expect(leaked(shown(error), [token, secret])).toEqual([]);
+    }
+  });
+
   it("as JSON numbers: an app secret and a token of digits", async () => {
     issued = DIGITS_TOKEN;
     server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
