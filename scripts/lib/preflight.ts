@@ -22,6 +22,12 @@ export const MAX_REF_CHAIN = 64;
  * somewhere past 250.
  */
 export const MAX_REF_DEPTH = 100;
+/**
+ * How far YAML aliases may expand, as the yaml package counts it (each use of an anchor, times the
+ * aliases inside what it names): one small anchor may stand in 1,000 places, and an alias bomb is
+ * stopped a few levels in, long before it holds a million nodes.
+ */
+export const MAX_ALIAS_COUNT = 1_000;
 
 interface Loaded {
   doc: Document;
@@ -243,7 +249,7 @@ function parse(file: string, text: string): Loaded | undefined {
     },
   });
   try {
-    return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
+    return { doc, lines, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
     let offset = 0;
     visit(doc, {

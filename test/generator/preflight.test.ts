@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAX_REF_CHAIN, MAX_REF_DEPTH, preflight, preflightRegistry } from "../../scripts/lib/preflight.js";
+import { MAX_ALIAS_COUNT, MAX_REF_CHAIN, MAX_REF_DEPTH, preflight, preflightRegistry } from "../../scripts/lib/preflight.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "imspec-preflight-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,6 +122,12 @@ describe("preflight", () => {
     }
     const root = mkspecs({ "a.yaml": `${head}x-bomb:\n${levels.map((l) => `  ${l}`).join("\n")}\n` });
     expect(() => preflight(root)).toThrow(/a\.yaml:8:\d+: .*alias/i);
+  });
+
+  it("lets one small anchor stand in many places", () => {
+    const uses = Array.from({ length: MAX_ALIAS_COUNT / 2 }, () => "  - *e").join("\n");
+    const root = mkspecs({ "a.yaml": `${head}    E: &e {type: string}\nx-uses:\n${uses}\n` });
+    expect(() => preflight(root)).not.toThrow();
   });
 
   it("names the line and column of a byte that is not UTF-8, in a $ref'd file", () => {
