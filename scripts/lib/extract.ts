@@ -586,7 +586,16 @@ function successOf(
         `x-imspec-optional-body belongs on the operation's first 2xx response (${successKey ?? "it has none"}), not on ${code}`,
         [...at, "responses", code, "x-imspec-optional-body"],
       );
-  if (!successKey) throw new SpecError(`${operationId}: declares no 2xx response`);
+  if (!successKey) {
+    // A range says "some 2xx" where the client and the mock need the one the server gives.
+    const range = Object.keys(responses).find((code) => /^2xx$/i.test(code));
+    throw new SpecError(
+      range
+        ? `${operationId}: declares its success as the range ${range}: give the status the server answers (200, 201, …)`
+        : `${operationId}: declares no 2xx response`,
+      range ? [...at, "responses", range] : undefined,
+    );
+  }
   const successResponse = deref<Json>(doc, responses[successKey]) ?? {};
   plainJson(successResponse.content, [...at, "responses", successKey]);
   return {

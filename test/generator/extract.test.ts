@@ -257,6 +257,11 @@ describe("extractApi: specs it refuses", () => {
       error: /declares no 2xx response/,
     },
     {
+      name: "a 2XX range for its only success",
+      given: doc({ "/a": { get: op({ responses: { "2XX": { description: "x" } } }) } }),
+      error: /declares its success as the range 2XX: give the status the server answers/,
+    },
+    {
       name: "malformed envelope extension",
       given: doc({ "/a": { get: op({}) } }, { "x-imspec-envelope": { statusField: "status" } }),
       error: /x-imspec-envelope needs/,
