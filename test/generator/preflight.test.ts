@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAX_ALIAS_COUNT, MAX_REF_CHAIN, MAX_REF_DEPTH, preflight, preflightRegistry } from "../../scripts/lib/preflight.js";
+import {
+  MAX_ALIAS_COUNT,
+  MAX_REF_CHAIN,
+  MAX_REF_DEPTH,
+  preflight,
+  preflightRegistry,
+} from "../../scripts/lib/preflight.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "imspec-preflight-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
