@@ -90,9 +90,10 @@ if (values.watch) {
         console.error(`generated/ ${partly ? "partly updated" : "left unchanged"}; still watching specs/ …`);
       }
     });
+    // The watcher arms again when this run ends: it may have read files in folders not watched yet.
+    return running;
   };
-  watchSpecs(run);
-  run();
+  watchSpecs(run, { now: true });
 } else {
   once().then(
     (code) => process.exit(code),

@@ -1,41 +1,85 @@
-import { type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, readFileSync, watch } from "node:fs";
 import path from "node:path";
+import { parse } from "yaml";
 import { ROOT } from "./registry.js";
 
+const SPECS = path.join(ROOT, "specs");
+
 /**
- * Watches specs/ and redocly.yaml, and calls `changed` once after each burst of changes (editors save
- * in bursts: a temporary file, a rename, a write), 150 ms after the last. A file saved by writing a
- * new one and renaming it over the old (as many editors and git do) leaves a watch on the old file:
- * every burst arms the watchers anew. Returns what stops watching.
+ * The folders outside specs/ that hold a spec file: the roots redocly.yaml names and every file the
+ * last run read (generated/manifest.json lists them, with the files their `$ref`s reach). Either
+ * file may be missing or broken meanwhile: what it cannot tell is not watched until it can.
  */
-export function watchSpecs(changed: (file: string) => void): () => void {
+function otherFolders(): string[] {
+  const files: string[] = [];
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, "generated/manifest.json"), "utf8"));
+    for (const api of Object.values<{ files?: object }>(manifest.apis ?? {}))
+      files.push(...Object.keys(api.files ?? {}));
+  } catch {
+    // No manifest yet, or one being written: the registry's roots below still count.
+  }
+  try {
+    const registry = parse(readFileSync(path.join(ROOT, "redocly.yaml"), "utf8"));
+    for (const api of Object.values<{ root?: unknown }>(registry?.apis ?? {}))
+      if (typeof api?.root === "string") files.push(api.root);
+  } catch {
+    // A broken registry: its run says so, and the next burst reads it again.
+  }
+  const folders = new Set(files.map((file) => path.dirname(path.resolve(ROOT, file))));
+  return [...folders].filter((folder) => path.relative(SPECS, folder).startsWith(".."));
+}
+
+/**
+ * Watches specs/, redocly.yaml and any other folder that holds a spec file, and calls `changed`
+ * once after each burst of changes (editors save in bursts: a temporary file, a rename, a write),
+ * 150 ms after the last. A file saved by writing a new one and renaming it over the old (as many
+ * editors and git do) leaves a watch on the old file: every burst arms the watchers anew, and so
+ * does the end of each run `changed` starts (a promise), which may have read files in new folders.
+ * With `now`, runs `changed` once at the start too. Returns what stops watching.
+ */
+export function watchSpecs(changed: (file: string) => unknown, { now = false } = {}): () => void {
   let timer: NodeJS.Timeout | undefined;
   let watchers: FSWatcher[] = [];
+  let stopped = false;
+  const run = (file: string) => {
+    const ran = changed(file);
+    if (ran instanceof Promise) ran.finally(() => stopped || arm()).catch(() => {});
+  };
   const onChange = (_event: string, file: string | Buffer | null) => {
     if (file && !/\.(ya?ml|json)$/.test(String(file))) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       arm();
-      changed(file ? String(file) : "specs/");
+      run(file ? String(file) : "specs/");
     }, 150);
   };
   const arm = (): boolean => {
     for (const watcher of watchers) watcher.close();
     watchers = [];
     try {
-      watchers.push(watch(path.join(ROOT, "specs"), { recursive: true }, onChange));
+      watchers.push(watch(SPECS, { recursive: true }, onChange));
       watchers.push(watch(path.join(ROOT, "redocly.yaml"), onChange));
-      return true;
     } catch {
       // A file missing (replaced by a rename, a checkout): watch again a little later, the watcher
       // already made closed then with the others, and run once it is back. The run that found it
       // missing has said so: no run, and no message, every half second meanwhile.
-      timer = setTimeout(() => arm() && changed("redocly.yaml"), 500);
+      timer = setTimeout(() => arm() && run("redocly.yaml"), 500);
       return false;
     }
+    for (const folder of otherFolders()) {
+      try {
+        watchers.push(watch(folder, onChange));
+      } catch {
+        // Gone since the run read it: the run after the next change says what is missing.
+      }
+    }
+    return true;
   };
   arm();
+  if (now) run("");
   return () => {
+    stopped = true;
     clearTimeout(timer);
     for (const watcher of watchers) watcher.close();
   };

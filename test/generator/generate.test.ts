@@ -873,13 +873,10 @@ describe("generated output", () => {
 });
 
 describe("npm run generate -- --watch", () => {
-  it("regenerates on a spec change, reports a broken spec and keeps watching", async () => {
+  /** The watcher in `dir`, as `npm run generate:watch` runs it: the launcher, which runs the bundled generator. */
+  async function startWatch(dir: string) {
     const { spawn } = await import("node:child_process");
-    const repo = copyRepo();
-    // As `npm run generate:watch` runs it: the launcher, which runs the bundled generator.
-    const child = spawn(process.execPath, [path.join(repo.dir, "scripts/generate.mjs"), "--watch"], {
-      cwd: repo.dir,
-    });
+    const child = spawn(process.execPath, [path.join(dir, "scripts/generate.mjs"), "--watch"], { cwd: dir });
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -895,11 +892,43 @@ describe("npm run generate -- --watch", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     };
+    return { child, waitFor, output: () => out };
+  }
+
+  it("regenerates on a change to a spec kept outside specs/", async () => {
+    const repo = copyRepo();
+    // The API's spec moved to a folder of its own, and the registry pointed there.
+    renameSync(path.join(repo.dir, "specs/workplus"), path.join(repo.dir, "apis-workplus"));
+    const registry = path.join(repo.dir, "redocly.yaml");
+    writeFileSync(
+      registry,
+      readFileSync(registry, "utf8").replace("specs/workplus/openapi.yaml", "apis-workplus/openapi.yaml"),
+    );
+    const { child, waitFor, output } = await startWatch(repo.dir);
+    const spec = path.join(repo.dir, "apis-workplus/openapi.yaml");
+    const original = readFileSync(spec, "utf8");
+    try {
+      await waitFor(/watching specs\//, 0);
+      const mark = output().length;
+      writeFileSync(spec, original.replace("(List the app's admins)", "(Outside specs/)"));
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+        "(Outside specs/)",
+      );
+    } finally {
+      child.kill();
+      repo.remove();
+    }
+  }, 120_000);
+
+  it("regenerates on a spec change, reports a broken spec and keeps watching", async () => {
+    const repo = copyRepo();
+    const { child, waitFor, output } = await startWatch(repo.dir);
     const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
     const original = readFileSync(spec, "utf8");
     try {
       await waitFor(/watching specs\//, 0);
-      let mark = out.length;
+      let mark = output().length;
       writeFileSync(
         spec,
         original.replace(
@@ -912,22 +941,22 @@ describe("npm run generate -- --watch", () => {
         "(List admins)",
       );
       const before = fingerprint(repo.dir);
-      mark = out.length;
+      mark = output().length;
       writeFileSync(spec, original.replace("\npaths:\n", "\npaths:\n  /broken: [unclosed\n"));
       await waitFor(/still watching specs\//, mark);
-      expect(out.slice(mark)).toMatch(/specs\/workplus\/openapi\.yaml:\d+:\d+/);
+      expect(output().slice(mark)).toMatch(/specs\/workplus\/openapi\.yaml:\d+:\d+/);
       expect(fingerprint(repo.dir)).toBe(before);
-      mark = out.length;
+      mark = output().length;
       writeFileSync(spec, original);
       await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
       // Saved as many editors and git save: a new file renamed over the old one. Then edited in
       // place again: that later edit is seen too.
-      mark = out.length;
+      mark = output().length;
       const replacement = `${spec}.new`;
       writeFileSync(replacement, original.replace("(List the app's admins)", "(Renamed over)"));
       renameSync(replacement, spec);
       await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
-      mark = out.length;
+      mark = output().length;
       writeFileSync(spec, original.replace("(List the app's admins)", "(Edited after the rename)"));
       await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
       expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
@@ -935,12 +964,16 @@ describe("npm run generate -- --watch", () => {
       );
       // The registry gone for a while: said once, not every half second, and run again once it is back.
       const registry = path.join(repo.dir, "redocly.yaml");
-      mark = out.length;
+      mark = output().length;
       renameSync(registry, `${registry}.away`);
       await waitFor(/still watching specs\//, mark);
       await new Promise((r) => setTimeout(r, 1_600));
-      expect(out.slice(mark).match(/still watching specs\//g)).toHaveLength(1);
-      mark = out.length;
+      expect(
+        output()
+          .slice(mark)
+          .match(/still watching specs\//g),
+      ).toHaveLength(1);
+      mark = output().length;
       renameSync(`${registry}.away`, registry);
       writeFileSync(spec, original.replace("(List the app's admins)", "(After the registry came back)"));
       await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
