@@ -29,7 +29,7 @@ import {
   type OperationTable,
 } from "./methods.js";
 import type { CommonClientOptions, RequestOptions } from "./options.js";
-import { Redactor, SECRET_NAME } from "./redact.js";
+import { headerSecrets, Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions, whyUnusable } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
@@ -547,6 +547,7 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
   for (const [name, value] of Object.entries(options))
     if (SECRET_NAME.test(name) && typeof value === "string") redactor.pin(value);
+  for (const secret of headerSecrets(options.headers ?? {})) redactor.pin(secret);
   const limiter = limiterFor(api, options.rateLimit);
   let appToken: TokenSource | undefined;
   const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });

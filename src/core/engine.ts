@@ -17,7 +17,7 @@ import {
 } from "./errors.js";
 import type { Budget, RateLimiter } from "./limiter.js";
 import type { LogEvent, Logger, RequestOptions } from "./options.js";
-import type { Redactor } from "./redact.js";
+import { headerSecrets, type Redactor } from "./redact.js";
 import {
   isRetryable,
   matches,
@@ -741,6 +741,8 @@ export class Engine {
     const signal = options.signal ?? undefined;
     if (signal !== undefined && !isSignal(signal)) throw new ConfigError("signal must be an AbortSignal", op);
     const headers = this.#headers(request.headers, options.headers, op);
+    // Secrets the call's own headers carry (an API key, credentials): learnt as its token is.
+    const carried = options.headers ? headerSecrets(options.headers) : undefined;
     const call: Call = { request, op, headers, auth: this.#tokenSource(op, options), signal, timeout };
     let replayed = false;
     // A token the server refused: its replacement is waited for within the replay's own timeout.
@@ -757,6 +759,7 @@ export class Engine {
         o.redactor.add(token);
       }
       if (request.secrets) for (const secret of request.secrets) o.redactor.add(secret);
+      if (carried) for (const secret of carried) o.redactor.add(secret);
       const canReplay = !!call.auth?.managed && !replayed;
       const { origin, maxBytes, random } = o;
       const situation = { op, attempt, retry, timeout, origin, maxBytes, random, canReplay };

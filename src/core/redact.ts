@@ -30,6 +30,20 @@ const SCHEMES = "bearer|basic";
 export const SECRET_NAME = new RegExp(`(?:${NAMES})s?$`, "i");
 /** Headers whose values are credentials whatever their names say. */
 const CREDENTIAL_HEADER = /^(?:set-cookie|cookie|authorization|proxy-authorization)$/i;
+/**
+ * The secrets request headers carry: the value of each header named like a secret (`x-api-key`) or
+ * carrying credentials (`proxy-authorization`), and the credential after its auth scheme.
+ */
+export function headerSecrets(headers: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== "string" || !(SECRET_NAME.test(name) || CREDENTIAL_HEADER.test(name))) continue;
+    out.push(value);
+    const credential = /^[\w-]+ +(\S+)\s*$/.exec(value.trim())?.[1];
+    if (credential) out.push(credential);
+  }
+  return out;
+}
 /** A secret-like name and what ties a value to it in text: `token=`, `"clientSecret": `. */
 const NAMED = `(?:${NAMES})s?["']?\\s*[:=]\\s*`;
 /** A list or an object after a secret-like name: masked whole by `masked`, to its matching bracket. */

@@ -7,8 +7,9 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { inspect, promisify } from "node:util";
-import { createDingTalk, DingTalkError, ParseError } from "imspec/dingtalk";
+import { createDingTalk, DingTalkError, ParseError, type paths } from "imspec/dingtalk";
 import { startMockServer } from "imspec/mock";
+import { rawClient } from "imspec/raw";
 import { createWeCom } from "imspec/wecom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redactor } from "../../src/core/redact.js";
@@ -611,6 +612,36 @@ describe.each([
       expect((error as Error).message).toContain("<[redacted]> refused");
       expect(leaked(shown(error), [token, secret])).toEqual([]);
     }
+  });
+
+  it("from request headers named like secrets or credentials, the client's and a call's", async () => {
+    const clientKey = "client-header-api-key-4Rt";
+    const callToken = "call-header-proxy-token-8Wq";
+    const basic = Buffer.from("proxy-user:proxy-password-2Zm").toString("base64");
+    server.on("GET", "/v1.0/contact/dingIndexs", (req: Received, res) =>
+      json(res, 400, {
+        code: "parameter.error",
+        message: `<${req.headers["x-api-key"]}> <${req.headers["x-proxy-token"]}> <${String(req.headers["proxy-authorization"]).split(" ")[1]}>`,
+      }),
+    );
+    const client = createDingTalk({
+      rateLimit: false,
+      retry: false,
+      baseUrl: server.url,
+      accessToken: TOKEN,
+      headers: { "X-Api-Key": clientKey, "proxy-authorization": `Basic ${basic}` },
+      ...options,
+    });
+    const { error } = await settle(
+      client.contact.getLatestDingIndex({}, { headers: { "x-proxy-token": callToken } }),
+    );
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect((error as Error).message).toContain("<[redacted]> <[redacted]> <[redacted]>");
+    expect(leaked(shown(error), [clientKey, callToken, basic])).toEqual([]);
+    const raw = await rawClient<paths>(client)
+      .GET("/v1.0/contact/dingIndexs", { headers: { "x-proxy-token": `${callToken}-raw` } })
+      .catch((e: unknown) => e);
+    expect(leaked(shown(raw), [clientKey, `${callToken}-raw`, basic])).toEqual([]);
   });
 
   it("as JSON numbers: an app secret and a token of digits", async () => {
