@@ -104,6 +104,8 @@ const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 
 type OwnedClient = IoRedisLike & {
+  /** What ioredis read from the url: `db` is the database it selects on every connection. */
+  options?: { db?: unknown };
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: "error", listener: () => void): unknown;
@@ -194,6 +196,22 @@ function parse(text: string | undefined): StoredToken | undefined {
   return undefined;
 }
 
+/**
+ * The url's database, selected once more before the connection is used. ioredis selects it on every
+ * connection, but when Redis refuses (it has fewer databases) it only emits an error and goes on in
+ * database 0, where the token would sit among whatever else lives there.
+ */
+async function selected(client: OwnedClient, send: Send): Promise<void> {
+  const db = client.options?.db;
+  if (typeof db !== "number" || db === 0) return;
+  try {
+    await send("SELECT", db);
+  } catch (error) {
+    if ((error as { name?: unknown })?.name !== "ReplyError") throw storeError(error);
+    throw new ConfigError(`createRedisTokenStore: Redis refused database ${db}, the one the url names`);
+  }
+}
+
 /** Redis commands, each bounded: over the given client, or one made from the url on first use. */
 function commands(options: RedisTokenStoreOptions, commandTimeout: number, connectTimeout: number) {
   let owned: OwnedClient | undefined;
@@ -229,7 +247,14 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       // would print each one as an unhandled error event.
       client.on("error", () => undefined);
       owned = client;
-      return sender(client, "createRedisTokenStore");
+      const send = sender(client, "createRedisTokenStore");
+      await selected(client, send).catch((error: unknown) => {
+        // Not kept: the next command opens a connection again.
+        if (owned === client) owned = connecting = undefined;
+        client.disconnect();
+        throw error;
+      });
+      return send;
     })();
     return connecting;
   };

@@ -246,6 +246,41 @@ describe("createRedisTokenStore: the store", () => {
   });
 });
 
+describe("createRedisTokenStore({ url }): the url's database", () => {
+  it("keeps the token in the database the url names", async () => {
+    const s = createRedisTokenStore({ url: `${redis.url}/3`, prefix });
+    stores.push(s);
+    await s.set("k", { accessToken: "tok-db3", expiresAt: later(60_000) });
+    const raw = new Redis(redis.url);
+    try {
+      expect(await raw.exists(`${prefix}token:k`)).toBe(0);
+      await raw.select(3);
+      expect(await raw.exists(`${prefix}token:k`)).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it("a database Redis does not have is a ConfigError, and nothing goes to database 0", async () => {
+    // redis-server has 16 databases unless told otherwise; ioredis alone would go on in database 0.
+    const s = createRedisTokenStore({ url: `${redis.url}/99`, prefix });
+    stores.push(s);
+    for (const attempt of [1, 2]) {
+      const error = await s
+        .set("k", { accessToken: "tok-99", expiresAt: later(60_000) })
+        .catch((e: unknown) => e);
+      expect(error, `attempt ${attempt}`).toBeInstanceOf(ConfigError);
+      expect(String((error as Error).message)).toMatch(/refused database 99/);
+    }
+    const raw = new Redis(redis.url);
+    try {
+      expect(await raw.exists(`${prefix}token:k`)).toBe(0);
+    } finally {
+      raw.disconnect();
+    }
+  });
+});
+
 describe("a Redis whose answers are not what the command gives", () => {
   // A list, a number, a boolean: what no GET and no lock script answers (a proxy or a look-alike
   // server that does not speak Redis, or a client mapping types of its own).
