@@ -90,9 +90,13 @@ export class TransportFailure extends Error {
     readonly kind: "timeout" | "too-large" | "network",
     cause?: unknown,
   ) {
+    // The innermost reason given, a few causes deep at most (a chain may loop back on itself): fetch
+    // wraps the system error, and a network error of its own (a 407 is one) has an empty reason.
+    let message: string = kind;
     let inner = cause;
-    while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
-    super(inner instanceof Error ? inner.message : kind);
+    for (let depth = 0; depth < 8 && inner instanceof Error; depth++, inner = inner.cause)
+      if (typeof inner.message === "string" && inner.message !== "") message = inner.message;
+    super(message);
     this.errno = errnoOf(cause);
   }
 }

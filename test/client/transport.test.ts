@@ -866,4 +866,42 @@ describe("a client over either transport", () => {
       attempts: 3,
     });
   });
+
+  it("a network error fetch makes of an answer (a 407) has a reason in its message", async () => {
+    const server = await new ScriptedServer().start();
+    server.on(
+      "GET",
+      () => true,
+      (_req, res) => {
+        res.writeHead(407, { "content-type": "application/json" }).end('{"code":"proxy","message":"no"}');
+      },
+    );
+    const subject = fetch();
+    try {
+      const error = await createDingTalk({
+        rateLimit: false,
+        accessToken: TOKEN,
+        baseUrl: server.url,
+        transport: subject.transport,
+        retry: false,
+      })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "ConnectionError" });
+      // undici's own network error has an empty reason under "fetch failed".
+      expect((error as Error).message).toMatch(/ failed: \S/);
+    } finally {
+      subject.close();
+      await server.stop();
+    }
+  });
+
+  it("a failure whose causes loop back on themselves is read a few causes deep, not forever", () => {
+    const looped = new Error("");
+    looped.cause = new Error("inner", { cause: looped });
+    expect(new TransportFailure("network", looped).message).toBe("inner");
+    const self = new Error("");
+    self.cause = self;
+    expect(new TransportFailure("network", self).message).toBe("network");
+  });
 });
