@@ -90,7 +90,7 @@ export const statusCodes = {
 } as const;
 /** What each documented envelope status means, as the docs say it. */
 export const statusMessages = {
-  "40001": "不合法的secret参数 invalid secret: corpid/secret not sent, a corpid/secret mismatch (e.g. a reset secret) or a disabled app; a real gettoken answer read `invalid credential, hint: [...]`",
+  "40001": "不合法的secret参数 invalid secret: corpid/secret not sent, a corpid/secret mismatch (e.g. a reset secret) or a disabled app; a real gettoken answer read `invalid credential, hint: [...]`. Sources disagree on what it calls for: WeCom's error-code page makes it a configuration error, which a new token fetched with the same secret cannot fix, so it is never retried; WxJava and wechatpy treat it as a token error and refresh and replay (WeChat Official Account heritage)",
   "40003": "无效的UserID invalid userid (bad format, not in the directory, left or deleted, or GET used where POST is required)",
   "40013": "不合法的CorpID invalid corpid",
   "40014": "不合法的access_token invalid access_token (expired, malformed or of the wrong kind); fetch a new token and retry once; an expired token has been reported to answer 40014 rather than 42001",
@@ -109,7 +109,7 @@ export const statusMessages = {
   "48009": "API接口无权限调用,为保障企业数据安全,不再允许通讯录同步助手从新增IP读取通讯录详情 the contact-sync assistant may not read contact details from an IP added after 2022-08-15; use list_id and department/simplelist",
   "60003": "部门ID不存在 department id not found",
   "60011": "指定的成员/部门/标签参数无权限 the member, department or tag is outside the app's visibility scope, or the app lacks the permission",
-  "60020": "不安全的访问IP the calling IP is not a trusted IP (企业可信IP) of the app, or not on the service provider's IP whitelist; a configuration change takes about a minute; a real answer read `not allow to access from your ip, hint: [...], from ip: ...`",
+  "60020": "不安全的访问IP the calling IP is not a trusted IP (企业可信IP) of the app, or not on the service provider's IP whitelist; a configuration change takes about a minute; a real answer read `not allow to access from your ip, hint: [...], from ip: ...`. Sources word it differently: WxJava names only the service provider's IP whitelist, the official text (2024) an untrusted IP, which covers the 企业可信IP of self-built apps; both causes are meant here",
   "60111": "UserID不存在 userid not found (invalid, left, deleted, not in the directory, or outside the app's visibility scope)",
   "60123": "无效的部门id invalid department id (not in the directory)",
   "701105": "cursor不合法 invalid cursor; send back only a cursor WeCom returned",
@@ -346,7 +346,9 @@ export interface AuthOperations {
    *   the calling IP for an hour (45009); WeCom staff said about 2 000 erroneous calls within an hour
    *   trigger a one-hour block, and 45033 was seen under hundreds of parallel calls.
    * - **Errors:** 40001 bad secret (corpid/secret mismatch, app disabled), 40013 bad corpid, 41002 corpid
-   *   missing, 41004 secret missing, all with HTTP 200.
+   *   missing, 41004 secret missing, all with HTTP 200. Sources disagree on 40001: WeCom's error-code page
+   *   makes it a configuration error, while WxJava and wechatpy refresh the token and replay on it (a
+   *   WeChat Official Account habit); a refresh with the same secret fails again, so it is not retried.
    *
    * `GET /cgi-bin/gettoken` · token: none
    */
