@@ -637,6 +637,9 @@ export interface components {
          *
          *     The member's account id (1–64 bytes, case-insensitive). Third-party apps pass the encrypted
          *     userid they were given. Source: W96255 (https://developer.work.weixin.qq.com/document/path/96255).
+         *     The sources disagree on its characters: the member-creation rule allows digits, letters and
+         *     `_ - @ .` (first character alphanumeric), the 40003 text (page 90313) letters, digits, `-`, `_`
+         *     and `.` without `@`; no character rule is imposed here, so both are accepted.
          * @example zhangsan
          */
         UserId: string;
@@ -716,6 +719,9 @@ export interface operations {
                  *
                  *     The member's account id (1–64 bytes, case-insensitive). Third-party apps pass the encrypted
                  *     userid they were given. Source: W96255 (https://developer.work.weixin.qq.com/document/path/96255).
+                 *     The sources disagree on its characters: the member-creation rule allows digits, letters and
+                 *     `_ - @ .` (first character alphanumeric), the 40003 text (page 90313) letters, digits, `-`, `_`
+                 *     and `.` without `@`; no character rule is imposed here, so both are accepted.
                  * @example zhangsan
                  */
                 userid: components["parameters"]["UserId"];
