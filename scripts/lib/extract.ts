@@ -491,6 +491,35 @@ function namesOf(operation: Json, where: string): { operationId: string; tag: st
 }
 
 /**
+ * An operation that sends the access token may not declare a parameter where the token goes: the
+ * client writes the token there over whatever the caller gave, and the method's type would still
+ * ask the caller for it.
+ */
+function refuseAuthParameter(doc: Json, op: OperationInfo, auth: NonNullable<ApiInfo["auth"]>): void {
+  if (op.token === "none") return;
+  const header = auth.in === "header";
+  const isAuth = (p: Json | undefined) =>
+    p?.in === auth.in &&
+    typeof p.name === "string" &&
+    (header ? p.name.toLowerCase() === auth.name.toLowerCase() : p.name === auth.name);
+  const method = op.method.toLowerCase();
+  const pathItem = deref<Json>(doc, (doc.paths as Json)[op.path]) ?? {};
+  for (const at of [
+    ["paths", op.path, method],
+    ["paths", op.path],
+  ]) {
+    const owner = at.length === 3 ? deref<Json>(doc, pathItem[method]) : pathItem;
+    const list = Array.isArray(owner?.parameters) ? owner.parameters : [];
+    const i = list.findIndex((p) => isAuth(deref<Json>(doc, p)));
+    if (i >= 0)
+      throw new SpecError(
+        `${op.operationId}: the ${auth.in} parameter "${auth.name}" is where the security scheme puts the access token, which the client writes: leave it out of the operation`,
+        [...at, "parameters", i],
+      );
+  }
+}
+
+/**
  * An operation's parameters, path-level and its own, then its JSON body's properties: one namespace,
  * so a name used twice (in two locations) is an error. `seen` maps each name to its location.
  */
@@ -974,6 +1003,7 @@ export function extractApi(doc: Json): ApiInfo {
   if (envelope) api.envelope = envelope;
   for (const op of operations) {
     if (envelope) requireSuccessBranch(doc, op, envelope);
+    if (auth) refuseAuthParameter(doc, op, auth);
     const { pagination } = op;
     if (!pagination) continue;
     const at = ["paths", op.path, op.method.toLowerCase(), "x-imspec-pagination"];

@@ -24,6 +24,9 @@ function doc(paths: Doc, extra: Doc = {}): Doc {
 
 const ok = { "200": { description: "OK", content: { "application/json": { schema: { type: "object" } } } } };
 
+/** A token sent in the query, as WorkPlus and WeCom send theirs. */
+const QUERY_TOKEN = { type: "apiKey", in: "query", name: "access_token", "x-imspec-token-kind": "app" };
+
 function op(fields: Doc): Doc {
   return { operationId: "doThing", tags: ["things"], responses: ok, ...fields };
 }
@@ -280,6 +283,32 @@ describe("extractApi: specs it refuses", () => {
       ),
       error:
         /x-imspec-status-codes: the status 202101 is listed twice \(APP_ALREADY_EXISTS, UNSUPPORTED_APP_OPERATION\)/,
+    },
+    {
+      // The client writes the token there: the method's type would ask for a value it overwrites.
+      name: "a parameter where the token goes",
+      given: doc(
+        {
+          "/a": {
+            get: op({ parameters: [{ name: "access_token", in: "query", schema: { type: "string" } }] }),
+          },
+        },
+        { components: { securitySchemes: { app: QUERY_TOKEN } } },
+      ),
+      error: /doThing: the query parameter "access_token" is where the security scheme puts the access token/,
+    },
+    {
+      name: "a path-level parameter where the token goes",
+      given: doc(
+        {
+          "/a": {
+            parameters: [{ name: "access_token", in: "query", required: true, schema: { type: "string" } }],
+            get: op({}),
+          },
+        },
+        { components: { securitySchemes: { app: QUERY_TOKEN } } },
+      ),
+      error: /doThing: the query parameter "access_token" is where the security scheme puts the access token/,
     },
     {
       name: "dangling local $ref",
