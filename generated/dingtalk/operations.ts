@@ -361,7 +361,7 @@ export interface ContactOperations {
    * `GET /v1.0/contact/dingIndexs` · token: app · official SDK: `GetLatestDingIndex`
    */
   getLatestDingIndex: {
-    params: Record<never, never>;
+    params: Record<string, never>;
     result: Schema["getLatestDingIndex"]["responses"][200]["content"]["application/json"];
     errors: "InvalidAuthentication" | "invalidParameter.param.empty" | "unauthorized" | "Forbidden.AccessDenied.AccessTokenPermissionDenied" | "Forbidden.AccessDenied.IpNotInWhiteList" | "Forbidden.AccessDenied.QpsLimitForApi" | "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi" | "system.busy" | "systemBusy" | "invalid.system.errror";
   };

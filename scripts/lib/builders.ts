@@ -114,7 +114,7 @@ export function paramsType(op: OperationInfo): string {
     if (op.sources[source]) parts.push(`NonNullable<${base}["parameters"][${JSON.stringify(source)}]>`);
   }
   if (op.sources.body) parts.push(`NonNullable<${base}["requestBody"]>["content"]["application/json"]`);
-  return parts.length ? parts.join(" & ") : "Record<never, never>";
+  return parts.length ? parts.join(" & ") : "Record<string, never>";
 }
 
 /**

@@ -41,7 +41,7 @@ describe("DingTalk method types", () => {
     expectTypeOf<Awaited<typeof call>>().toHaveProperty("seniorWhiteList");
     expectTypeOf(dt.contact.getLatestDingIndex)
       .parameter(0)
-      .toEqualTypeOf<Record<never, never> | undefined>();
+      .toEqualTypeOf<Record<string, never> | undefined>();
     expectTypeOf(dt.contact.updateSeniorSetting).returns.toEqualTypeOf<APIPromise<void>>();
     expectTypeOf(dt.contact.updateEmpAttributeVisibilitySetting({})).resolves.toHaveProperty("result");
   });
@@ -61,6 +61,9 @@ describe("DingTalk method types", () => {
     dt.contact.listEmpAttributeVisibility({ maxResults: "100" });
     // @ts-expect-error no such method
     dt.contact.listSeniorSetting;
+    // @ts-expect-error getLatestDingIndex takes no parameter: a name given is a mistake, not ignored
+    dt.contact.getLatestDingIndex({ deptId: 1 });
+    assertType(dt.contact.getLatestDingIndex({}));
     assertType(
       dt.contact.updateSeniorSetting({
         seniorStaffId: "u",
