@@ -34,17 +34,20 @@ function otherFolders(): string[] {
  * Watches specs/, redocly.yaml and any other folder that holds a spec file, and calls `changed`
  * once after each burst of changes (editors save in bursts: a temporary file, a rename, a write),
  * 150 ms after the last. A file saved by writing a new one and renaming it over the old (as many
- * editors and git do) leaves a watch on the old file: every burst arms the watchers anew, and so
- * does the end of each run `changed` starts (a promise), which may have read files in new folders.
- * With `now`, runs `changed` once at the start too. Returns what stops watching.
+ * editors and git do) leaves a watch on the old file: every burst arms the watchers anew. The end
+ * of each run `changed` starts (a promise) adds the folders it read that are not watched yet, and
+ * closes none: a save just after a run is seen by the watchers already there. With `now`, runs
+ * `changed` once at the start too. Returns what stops watching.
  */
 export function watchSpecs(changed: (file: string) => unknown, { now = false } = {}): () => void {
   let timer: NodeJS.Timeout | undefined;
   let watchers: FSWatcher[] = [];
+  /** The other folders watched since the last arming. */
+  let folders = new Set<string>();
   let stopped = false;
   const run = (file: string) => {
     const ran = changed(file);
-    if (ran instanceof Promise) ran.finally(() => stopped || arm()).catch(() => {});
+    if (ran instanceof Promise) ran.finally(() => stopped || widen()).catch(() => {});
   };
   const onChange = (_event: string, file: string | Buffer | null) => {
     if (file && !/\.(ya?ml|json)$/.test(String(file))) return;
@@ -54,9 +57,21 @@ export function watchSpecs(changed: (file: string) => unknown, { now = false } =
       run(file ? String(file) : "specs/");
     }, 150);
   };
+  const widen = () => {
+    for (const folder of otherFolders()) {
+      if (folders.has(folder)) continue;
+      try {
+        watchers.push(watch(folder, onChange));
+        folders.add(folder);
+      } catch {
+        // Gone since the run read it: the run after the next change says what is missing.
+      }
+    }
+  };
   const arm = (): boolean => {
     for (const watcher of watchers) watcher.close();
     watchers = [];
+    folders = new Set();
     try {
       watchers.push(watch(SPECS, { recursive: true }, onChange));
       watchers.push(watch(path.join(ROOT, "redocly.yaml"), onChange));
@@ -67,13 +82,7 @@ export function watchSpecs(changed: (file: string) => unknown, { now = false } =
       timer = setTimeout(() => arm() && run("redocly.yaml"), 500);
       return false;
     }
-    for (const folder of otherFolders()) {
-      try {
-        watchers.push(watch(folder, onChange));
-      } catch {
-        // Gone since the run read it: the run after the next change says what is missing.
-      }
-    }
+    widen();
     return true;
   };
   arm();
