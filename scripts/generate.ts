@@ -4,6 +4,7 @@
  *
  *   lint        Redocly lint with redocly.yaml's rules                 (writes nothing)
  *   bundle      resolve $refs into one document per API                (writes nothing)
+ *   document    the bundled document as JSON → generated/<api>/openapi.json
  *   types       openapi-typescript → generated/<api>/schema.ts
  *   operations  ts-morph           → generated/<api>/operations.ts
  *   manifest    spec hashes, tool versions → generated/manifest.json, generated/README.md
