@@ -288,7 +288,7 @@ if (results.generation) {
       [
         ["command", "wall", "× CLI", "CPU", "× CLI"],
         row(
-          "`node scripts/generate.mjs` (lint, bundle, types, operations, manifest; writes generated/)",
+          "`node scripts/generate.mjs` (lint, bundle, document, types, operations, manifest; writes generated/)",
           regenerate.imspecMs,
         ),
         row("`openapi-typescript --redocly redocly.yaml` (every spec, one process)", base),
