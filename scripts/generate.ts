@@ -10,7 +10,8 @@
  *   manifest    spec hashes, tool versions → generated/manifest.json, generated/README.md
  *
  * Flags: `--check` compares instead of writing (exit 1 and the stale files when generated/ is out
- * of date); `--watch` regenerates on every change under specs/; `--api NAME` limits to one API.
+ * of date); `--watch` regenerates on every change under specs/, to redocly.yaml or in any other
+ * folder a spec file or its `$ref`s are in (lib/watch.ts); `--api NAME` limits to one API.
  * Every output is computed before anything is written, so a broken spec leaves generated/ as it was.
  *
  * `npm run generate` runs this file through scripts/generate.mjs, which bundles it (cached by content)

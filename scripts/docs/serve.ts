@@ -1,7 +1,8 @@
 /**
  * `npm run docs:serve`: builds the site, serves it on 127.0.0.1 (`--port N`, or `PORT`, else a free
- * port) and rebuilds whenever a spec file (YAML or JSON) under specs/ or redocly.yaml changes. A broken spec prints its
- * error and keeps the last good site; reload the page after "rebuilt".
+ * port) and rebuilds whenever something changes under specs/, in redocly.yaml or in any other folder a
+ * spec file or its `$ref`s are in (lib/watch.ts). A broken spec prints its error and keeps the last
+ * good site; reload the page after "rebuilt".
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
