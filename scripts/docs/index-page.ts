@@ -95,7 +95,7 @@ function tokenSection(api: IndexApi): string {
     const u = client.userToken;
     parts.push(
       `<p><strong>User tokens.</strong> ${list(userOps.map((o) => opLink(api, o, code(clientMethod(client, o)))))} ` +
-        `need the user's own token: get it with ${code(`${v}.${u.exchange}(code)`)} from the OAuth2 authorization code, ` +
+        `${userOps.length === 1 ? "needs" : "need"} the user's own token: get it with ${code(`${v}.${u.exchange}(code)`)} from the OAuth2 authorization code, ` +
         `renew it with ${code(`${v}.${u.refresh}(refreshToken)`)}, and pass ${code("{ accessToken }")} in the call's options.</p>`,
     );
   }
