@@ -21,6 +21,21 @@
 export const ERROR_CLASS: unique symbol = Symbol.for("imspec.errorClass") as never;
 const BRAND = ERROR_CLASS;
 
+/**
+ * `instanceof` for a class that carries a brand: an instance of the class itself, or an object whose
+ * prototype chain holds a class of the same brand (the class as the other build of the package made it).
+ */
+export function isBranded(cls: object, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+  if (!Object.hasOwn(cls, BRAND) || typeof value !== "object" || value === null) return false;
+  const brand = (cls as Record<symbol, unknown>)[BRAND];
+  for (let p = Object.getPrototypeOf(value); p; p = Object.getPrototypeOf(p)) {
+    const ctor = p.constructor as Record<symbol, unknown> | undefined;
+    if (ctor && Object.hasOwn(ctor, BRAND) && ctor[BRAND] === brand) return true;
+  }
+  return false;
+}
+
 /** Where a failure happened: enough to find the call, never the URL with its query string. */
 export interface CallSite {
   operationId?: string | undefined;
@@ -48,14 +63,7 @@ export class ImspecError extends Error {
   /** True for instances of this class from either build of the package (same brand on the chain). */
   // biome-ignore-start lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about (a subclass too), not ImspecError
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    if (!Object.hasOwn(this, BRAND) || typeof value !== "object" || value === null) return false;
-    const brand = (this as unknown as Record<symbol, string>)[BRAND];
-    for (let p = Object.getPrototypeOf(value); p; p = Object.getPrototypeOf(p)) {
-      const ctor = p.constructor as Record<symbol, unknown> | undefined;
-      if (ctor && Object.hasOwn(ctor, BRAND) && ctor[BRAND] === brand) return true;
-    }
-    return false;
+    return isBranded(this, value);
   } // biome-ignore-end lint/complexity/noThisInStatic: see above
 
   toJSON(): Record<string, unknown> {

@@ -4,6 +4,7 @@
  * `nodeTransport` (node:http keep-alive) in node-transport.ts, the default on Node through the
  * package's `node` import condition (`#default-transport`). No Node built-ins in this file.
  */
+import { ERROR_CLASS, isBranded } from "./errors.js";
 
 export interface TransportRequest {
   url: string;
@@ -69,21 +70,16 @@ export function answerOf<S>(
   return Object.defineProperties(answer, LAZY_HEADERS) as TransportResponse & Lazy;
 }
 
-/** The brand of a TransportFailure, registered: the ES module and CommonJS builds share it. */
-const FAILURE: unique symbol = Symbol.for("imspec.transportFailure") as never;
-
 /**
  * Why an exchange produced no answer: `errno` is the system error code when there was one, the
  * message the innermost cause's (it may quote the URL: the engine redacts it). `instanceof` holds
  * for the other build's failures too: a transport one build made may serve a client of the other.
  */
 export class TransportFailure extends Error {
+  static readonly [ERROR_CLASS]: string = "TransportFailure";
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return (
-      typeof value === "object" && value !== null && (value as { [FAILURE]?: unknown })[FAILURE] === true
-    );
+    return isBranded(TransportFailure, value);
   }
-  readonly [FAILURE] = true;
   override name = "TransportFailure";
   readonly errno: string | undefined;
   constructor(
