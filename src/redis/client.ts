@@ -15,6 +15,14 @@ export type RedisClientLike = IoRedisLike | NodeRedisLike;
 
 export type Send = (...args: Array<string | number>) => Promise<unknown>;
 
+/** An integer answer of a script (a client may give it as digits or a bigint), else NaN. */
+export const integerOf = (answer: unknown): number =>
+  typeof answer === "number" ||
+  typeof answer === "bigint" ||
+  (typeof answer === "string" && /^\d+$/.test(answer))
+    ? Number(answer)
+    : Number.NaN;
+
 /**
  * A raw-command sender over `client`; a ConfigError naming `who` for anything else. Its commands
  * always answer with a promise: a client that throws instead fails that command, not the store.

@@ -27,7 +27,7 @@ import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
 import { whyUnusable } from "../core/token-store.js";
 import { checked, MAX_WAIT_MS } from "../core/validate.js";
-import { type IoRedisLike, type RedisClientLike, type Send, sender } from "./client.js";
+import { type IoRedisLike, integerOf, type RedisClientLike, type Send, sender } from "./client.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
 export type { IoRedisLike, NodeRedisLike, RedisClientLike } from "./client.js";
@@ -161,14 +161,6 @@ function textOf(answer: unknown): string | undefined {
   if (answer instanceof Uint8Array) return new TextDecoder().decode(answer);
   throw unexpected("GET");
 }
-
-/** An integer answer (a client may give it as digits or a bigint), else NaN. */
-const integerOf = (answer: unknown): number =>
-  typeof answer === "number" ||
-  typeof answer === "bigint" ||
-  (typeof answer === "string" && /^\d+$/.test(answer))
-    ? Number(answer)
-    : Number.NaN;
 
 function parse(text: string | undefined): StoredToken | undefined {
   if (text === undefined) return undefined;

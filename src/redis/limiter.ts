@@ -24,7 +24,7 @@ import { createHash } from "node:crypto";
 import { ConfigError } from "../core/errors.js";
 import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
 import { checked, checkFunction, checkObject, MAX_WAIT_MS } from "../core/validate.js";
-import { type RedisClientLike, type Send, sender } from "./client.js";
+import { integerOf, type RedisClientLike, type Send, sender } from "./client.js";
 
 /**
  * KEYS: one key per budget, holding the earliest time (server ms) its next call may go; ARGV: per
@@ -194,9 +194,9 @@ export class RedisLimiterStore implements LimiterStore {
     // call through. Nor does it answer a wait longer than the longest pace of the take (it sets no
     // time further ahead, and the 1 ms `%.3f` may round up by): such a wait held every call of the
     // budgets until its timeout.
-    const wait = typeof answer === "string" && /^\d+$/.test(answer) ? Number(answer) : answer;
+    const wait = integerOf(answer);
     const longest = budgets.reduce((most, b) => Math.max(most, b.windowMs / b.calls), 0);
-    if (typeof wait !== "number" || !Number.isFinite(wait) || wait < 0 || wait > Math.ceil(longest) + 1)
+    if (!Number.isFinite(wait) || wait < 0 || wait > Math.ceil(longest) + 1)
       throw new TypeError("unexpected answer to the rate-limit script");
     return wait;
   }
