@@ -741,8 +741,11 @@ export class Engine {
     const signal = options.signal ?? undefined;
     if (signal !== undefined && !isSignal(signal)) throw new ConfigError("signal must be an AbortSignal", op);
     const headers = this.#headers(request.headers, options.headers, op);
-    // Secrets the call's own headers carry (an API key, credentials): learnt as its token is.
-    const carried = options.headers ? headerSecrets(options.headers) : undefined;
+    // The request's secrets and those the call's own headers carry (an API key, credentials):
+    // learnt after each attempt, as its token is.
+    const carried = options.headers
+      ? [...(request.secrets ?? []), ...headerSecrets(options.headers)]
+      : request.secrets;
     const call: Call = { request, op, headers, auth: this.#tokenSource(op, options), signal, timeout };
     let replayed = false;
     // A token the server refused: its replacement is waited for within the replay's own timeout.
@@ -758,7 +761,6 @@ export class Engine {
         // this one is among those the redactor keeps while the error and log event are written.
         o.redactor.add(token);
       }
-      if (request.secrets) for (const secret of request.secrets) o.redactor.add(secret);
       if (carried) for (const secret of carried) o.redactor.add(secret);
       const canReplay = !!call.auth?.managed && !replayed;
       const { origin, maxBytes, random } = o;
