@@ -123,21 +123,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * with `groups[tag] ??= {}`, so a tag that every object inherits (`isPrototypeOf`) would find the
  * built-in function there and hang its methods on it, for every object of the process to see.
  */
-const FORBIDDEN_KEYS = new Set([
-  "__proto__",
-  "__defineGetter__",
-  "__defineSetter__",
-  "__lookupGetter__",
-  "__lookupSetter__",
-  "constructor",
-  "prototype",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "toLocaleString",
-  "toString",
-  "valueOf",
-]);
+const FORBIDDEN_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
 
 /**
  * What a client holds besides its tag groups (`Client` in src/core/client.ts): a tag of one of these
@@ -502,13 +488,11 @@ function refuseAuthParameter(doc: Json, op: OperationInfo, auth: NonNullable<Api
     p?.in === auth.in &&
     typeof p.name === "string" &&
     (header ? p.name.toLowerCase() === auth.name.toLowerCase() : p.name === auth.name);
-  const method = op.method.toLowerCase();
-  const pathItem = deref<Json>(doc, (doc.paths as Json)[op.path]) ?? {};
-  for (const at of [
-    ["paths", op.path, method],
-    ["paths", op.path],
-  ]) {
-    const owner = at.length === 3 ? deref<Json>(doc, pathItem[method]) : pathItem;
+  const owners: Array<[Json | undefined, string[]]> = [
+    [operationNodeOf(doc, op), ["paths", op.path, op.method.toLowerCase()]],
+    [deref<Json>(doc, (doc.paths as Json)[op.path]), ["paths", op.path]],
+  ];
+  for (const [owner, at] of owners) {
     const list = Array.isArray(owner?.parameters) ? owner.parameters : [];
     const i = list.findIndex((p) => isAuth(deref<Json>(doc, p)));
     if (i >= 0)
