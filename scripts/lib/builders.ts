@@ -148,7 +148,7 @@ const ENVELOPE_RESULT = "EnvelopeResult";
  * @example
  * type SuccessBranch<Body, Field extends string, Ok, Optional extends boolean> = [SuccessBranches<…>] extends [never] ? Body : SuccessBranches<…>;
  */
-function successBranch(resultField: boolean): StatementStructures[] {
+function successBranch(): StatementStructures[] {
   const typeParameters = [
     { name: "Body" },
     { name: "Field", constraint: "string" },
@@ -180,7 +180,6 @@ function successBranch(resultField: boolean): StatementStructures[] {
       typeParameters,
       type: `[${branches}] extends [never] ? Body : ${branches}`,
     },
-    ...(resultField ? [envelopeResult()] : []),
   ];
 }
 
@@ -280,7 +279,8 @@ export function operationsFile(api: ApiInfo, name: string): StatementStructures[
     namedImports: [{ name: "operations", alias: "Schema" }],
   };
   const statements: StatementStructures[] = [imports];
-  if (api.envelope) statements.push(...successBranch(api.envelope.resultField !== undefined));
+  if (api.envelope) statements.push(...successBranch());
+  if (api.envelope?.resultField) statements.push(envelopeResult());
   statements.push(constant("title", `${JSON.stringify(api.title)} as const`, "The spec's `info.title`."));
   statements.push(
     constant(
