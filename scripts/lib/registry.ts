@@ -104,8 +104,6 @@ const SEVERITIES = new Set(["error", "warn", "off"]);
  */
 export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml")): Promise<ApiEntry[]> {
   const config = await loadConfig({ configPath });
-  // The file as written: Redocly's resolved config copies the registry's rules into every API's.
-  const written: unknown = parse(readFileSync(configPath, "utf8"));
   const apis = config.resolvedConfig.apis ?? {};
   return Object.keys(apis)
     .sort()
@@ -152,7 +150,9 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
           [...entry, "root"],
         );
       const own = config.forAlias(name);
-      const ruleAt = (rule: string) => settingOf(written, name, rule);
+      // Where in the file as written (Redocly's resolved config copies the registry's rules into
+      // every API's): read only for the error that names it.
+      const ruleAt = (rule: string) => settingOf(parse(readFileSync(configPath, "utf8")), name, rule);
       for (const [rule, severity] of severities(own))
         if (!SEVERITIES.has(severity as string))
           throw new SpecError(
