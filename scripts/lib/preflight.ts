@@ -127,8 +127,7 @@ export function preflightRegistry(file: string, seen = new Set<string>()): void 
     for (const [i, item] of (Array.isArray(extended) ? extended : [extended]).entries()) {
       if (typeof item !== "string") continue;
       const segments = Array.isArray(extended) ? [...at, "extends", i] : [...at, "extends"];
-      const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
-      const here = where(file, loaded.lines, place?.range?.[0] ?? 0);
+      const here = whereAt(file, loaded, segments);
       if (URL_SCHEME.test(item))
         throw new SpecError(
           `${here}: extends is a URL (${withoutUser(item)}): the registry may extend only Redocly's rulesets and local files, so generating never reaches the network`,
@@ -410,6 +409,12 @@ function where(file: string, lines: LineCounter, offset: number): string {
   return `${path.relative(ROOT, file)}:${line}:${col}`;
 }
 
+/** `file:line:col` of the node at `segments` in a loaded file (its start when there is none). */
+function whereAt(file: string, loaded: Loaded, segments: ReadonlyArray<unknown>): string {
+  const node = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
+  return where(file, loaded.lines, node?.range?.[0] ?? 0);
+}
+
 /**
  * Every object and list in `value`, in document order, with its path from the document root;
  * `skip(key, at)` leaves out the subtree under `key` of the object at `at`.
@@ -454,9 +459,8 @@ const isData = (key: string, at: string[]) => DATA.has(key) || (key === "value" 
  */
 function refuseRemote(file: string, loaded: Loaded): void {
   const refuse = (segments: string[], what: string, url: string) => {
-    const place = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
     return new SpecError(
-      `${where(file, loaded.lines, place?.range?.[0] ?? 0)}: ${what} is a URL (${withoutUser(url)}): a spec may refer only to its own files, so generating never reaches the network`,
+      `${whereAt(file, loaded, segments)}: ${what} is a URL (${withoutUser(url)}): a spec may refer only to its own files, so generating never reaches the network`,
     );
   };
   const isUrl = (value: unknown): value is string => typeof value === "string" && URL_SCHEME.test(value);
@@ -579,11 +583,8 @@ function chainError(
   what: string,
 ): SpecError {
   const loaded = load(start.file) as Loaded;
-  const node = loaded.doc.getIn([...start.segments, "$ref"], true) as
-    | { range?: [number, number, number] }
-    | undefined;
   const pointer = `#/${start.segments.map((s) => s.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
   return new SpecError(
-    `${where(start.file, loaded.lines, node?.range?.[0] ?? 0)}: the $ref at ${pointer} ${what}`,
+    `${whereAt(start.file, loaded, [...start.segments, "$ref"])}: the $ref at ${pointer} ${what}`,
   );
 }
