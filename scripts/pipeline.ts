@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { locate, preflightRegistry } from "./lib/preflight.js";
-import { SpecError, toSpecError } from "./lib/problems.js";
-import { loadRegistry, ROOT } from "./lib/registry.js";
+import { checkedRegistry } from "./lib/preflight.js";
+import { SpecError } from "./lib/problems.js";
+import { ROOT } from "./lib/registry.js";
 import { type Bundled, bundleStep } from "./steps/bundle.js";
 import { documentStep } from "./steps/document.js";
 import { lintStep } from "./steps/lint.js";
@@ -22,22 +22,7 @@ export async function produce(
 ): Promise<Map<string, string>> {
   const last = STEPS.indexOf(options.step ?? "manifest");
   const wants = (s: Step) => STEPS.indexOf(s) <= last && (!options.only || s === options.step);
-  const registry = await Promise.resolve()
-    .then(() => {
-      preflightRegistry(path.join(ROOT, "redocly.yaml"));
-      return loadRegistry();
-    })
-    .catch((error) => {
-      // A registry entry at fault, named by its place in the file: its line and column there.
-      if (error instanceof SpecError && error.at)
-        throw new SpecError(`${locate("redocly.yaml", error.at)}: ${error.message}`);
-      throw toSpecError(error, "redocly.yaml");
-    });
-  if (registry.length === 0) {
-    throw new SpecError(
-      "redocly.yaml: lists no API under `apis:` (`<api>: { root: specs/<api>/openapi.yaml }`)",
-    );
-  }
+  const registry = await checkedRegistry();
   const apis = options.api ? registry.filter((a) => a.name === options.api) : registry;
   if (apis.length === 0) {
     const known = registry.map((a) => a.name).join(", ");

@@ -24,7 +24,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { bundle, createConfig } from "@redocly/openapi-core";
 import { parse } from "yaml";
-import { loadRegistry, ROOT } from "./lib/registry.js";
+import { checkedRegistry } from "./lib/preflight.js";
+import { ROOT } from "./lib/registry.js";
 import { compareApis } from "./spec-diff/compare.js";
 
 type Json = Record<string, unknown>;
@@ -117,7 +118,7 @@ async function specsAt(ref: string): Promise<Map<string, Json>> {
 
 async function specsNow(): Promise<Map<string, Json>> {
   const out = new Map<string, Json>();
-  for (const api of await loadRegistry()) out.set(api.name, await bundleFile(path.join(ROOT, api.root)));
+  for (const api of await checkedRegistry()) out.set(api.name, await bundleFile(path.join(ROOT, api.root)));
   return out;
 }
 

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { preflight } from "../lib/preflight.js";
-import { loadRegistry, ROOT } from "../lib/registry.js";
+import { checkedRegistry, preflight } from "../lib/preflight.js";
+import { ROOT } from "../lib/registry.js";
 import { bundleStep } from "../steps/bundle.js";
 import { lintStep } from "../steps/lint.js";
 import { extractLocated } from "../steps/operations.js";
@@ -33,7 +33,7 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
   const outDir = path.resolve(options.outDir ?? DEFAULT_OUT);
   const workDir = await mkdtemp(path.join(tmpdir(), "imspec-docs-"));
   try {
-    const registry = await loadRegistry();
+    const registry = await checkedRegistry();
     const apis: IndexApi[] = [];
     for (const entry of registry) {
       // Checked as generate checks it (preflight, lint, the rules read after bundling), each mistake

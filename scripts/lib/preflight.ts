@@ -11,8 +11,8 @@ import {
   visit,
   type YAMLError,
 } from "yaml";
-import { SpecError } from "./problems.js";
-import { ROOT } from "./registry.js";
+import { SpecError, toSpecError } from "./problems.js";
+import { type ApiEntry, loadRegistry, ROOT } from "./registry.js";
 
 /** Longest chain of `$ref`s pointing at `$ref`s that a spec may hold (the specs use 1 or 2). */
 export const MAX_REF_CHAIN = 64;
@@ -139,6 +139,43 @@ export function preflightRegistry(file: string, seen = new Set<string>()): void 
         preflightRegistry(local, seen);
     }
   }
+}
+
+/** `error`, when it is a SpecError about a place in the document read from `rootFile`, with that place's `file:line:col`. */
+function placed(rootFile: string, error: unknown): unknown {
+  if (!(error instanceof SpecError && error.at)) return error;
+  return new SpecError(`${locate(rootFile, error.at)}: ${error.message}`);
+}
+
+/** `run()`, a SpecError it throws about a place in `rootFile`'s document named by that place's `file:line:col`. */
+export function located<T>(rootFile: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw placed(rootFile, error);
+  }
+}
+
+/**
+ * The registry as every command reads it: redocly.yaml checked first (`preflightRegistry`), each
+ * mistake in it reported at its `file:line:col`, and a registry listing no API refused.
+ */
+export async function checkedRegistry(): Promise<ApiEntry[]> {
+  const file = "redocly.yaml";
+  const registry = await Promise.resolve()
+    .then(() => {
+      preflightRegistry(path.join(ROOT, file));
+      return loadRegistry();
+    })
+    .catch((error) => {
+      // An entry at fault is named by its place in the file.
+      throw toSpecError(placed(file, error), file);
+    });
+  if (registry.length === 0)
+    throw new SpecError(
+      `${file}: lists no API under \`apis:\` (\`<api>: { root: specs/<api>/openapi.yaml }\`)`,
+    );
+  return registry;
 }
 
 /**

@@ -1,19 +1,13 @@
 import { operationsFile, print } from "../lib/builders.js";
 import { type ApiInfo, extractApi } from "../lib/extract.js";
-import { locate } from "../lib/preflight.js";
-import { SpecError } from "../lib/problems.js";
+import { located } from "../lib/preflight.js";
 import type { ApiEntry } from "../lib/registry.js";
 import type { Bundled } from "./bundle.js";
 import { header } from "./header.js";
 
 /** `extractApi` of an API's bundle; a rule it breaks is reported at the spec's `file:line:col`. */
 export function extractLocated(api: ApiEntry, bundled: Bundled): ApiInfo {
-  try {
-    return extractApi(bundled.document);
-  } catch (error) {
-    if (!(error instanceof SpecError && error.at)) throw error;
-    throw new SpecError(`${locate(api.root, error.at)}: ${error.message}`);
-  }
+  return located(api.root, () => extractApi(bundled.document));
 }
 
 /** Step `operations`: plain data from the bundle → ts-morph structures → `generated/<api>/operations.ts`. */

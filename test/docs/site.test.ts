@@ -726,5 +726,29 @@ describe("npm run docs:serve", () => {
       ]);
       expect(output).toMatch(message);
     }
+
+    // So is a registry generate would refuse: an entry without its root, at that entry's line, and
+    // one that lists no API.
+    writeFileSync(spec, original);
+    const registry = path.join(dir, "redocly.yaml");
+    const listed = readFileSync(registry, "utf8");
+    const rootless = listed.replace(/^( {2}wecom:\n) {4}root: \S+\n/m, "$1    x-note: no root\n");
+    expect(rootless).not.toBe(listed);
+    const entryLine = rootless.split("\n").indexOf("  wecom:") + 1;
+    for (const [text, message] of [
+      [rootless, new RegExp(`redocly\\.yaml:${entryLine}:3: API "wecom" has no root`)],
+      [listed.replace(/^apis:\n[\s\S]*$/m, "apis: {}\n"), /redocly\.yaml: lists no API under `apis:`/],
+    ] as const) {
+      const failures = output.split("serving the last good site").length;
+      writeFileSync(registry, text);
+      await Promise.race([
+        until("the refused registry to be reported", 30_000, async () =>
+          output.split("serving the last good site").length > failures ? true : undefined,
+        ),
+        exited,
+      ]);
+      expect(output).toMatch(message);
+    }
+    expect((await get("wecom.html")).status).toBe(200);
   });
 });
