@@ -16,7 +16,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusCodes as workplusStatusCodes } from "../generated/workplus/operations.js";
+import { DEFAULT_TIMEOUT_MS } from "../src/core/client.js";
+import { RETRY_DEFAULTS } from "../src/core/retry.js";
 import { type MockServer, startMockServer } from "../src/mock/index.js";
+import { OTHER_NODE_MAJORS } from "./package/consumer-project.js";
+import { LOAD, SHARED_TOKEN } from "./resilience/sizes.js";
 import { type RedisServer, startRedis } from "./support/redis-server.js";
 import { registryApis } from "./support/specs.js";
 
@@ -284,4 +288,29 @@ it("the README's rate-limit table is the specs' x-imspec-rate-limits", async () 
   if (shown !== want && process.env.IMSPEC_README_WRITE === "1")
     writeFileSync(README, `${readme.slice(0, from + START.length)}\n${want}\n${readme.slice(to)}`);
   else expect(shown, "the table under README.md's Rate limits (rerun with IMSPEC_README_WRITE=1)").toBe(want);
+});
+
+/** `a`, `a and b`, `a, b and c`. */
+const and = (items: readonly (string | number)[]) =>
+  items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+
+it("the README's figures are those of package.json, the client's defaults and the tests", () => {
+  const { engines } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    engines: { node: string };
+  };
+  const oldest = /^>=(\d+\.\d+)\.0$/.exec(engines.node)?.[1];
+  expect(oldest, `package.json engines.node (${engines.node}) is >=<major>.<minor>.0`).toBeDefined();
+  const calls = LOAD.calls.toLocaleString("en-US");
+  for (const sentence of [
+    `Node ${oldest} or newer (the package supports Node ${and([`${oldest}+`, ...OTHER_NODE_MAJORS])})`,
+    `runs its consumers on Node ${and(OTHER_NODE_MAJORS)} too`,
+    OTHER_NODE_MAJORS.map((major) => `\`IMSPEC_NODE_${major}\``).join(" / "),
+    `After ${calls} calls at ${LOAD.inFlight} in flight`,
+    `\`load.test.ts\` is the ${calls}-call run`,
+    `${SHARED_TOKEN.processes} processes × ${SHARED_TOKEN.calls} calls`,
+    `default ${RETRY_DEFAULTS.maxAttempts} attempts in all, full-jitter backoff from ${RETRY_DEFAULTS.baseDelayMs} ms, capped at ${RETRY_DEFAULTS.maxDelayMs / 1000} s`,
+    `per-attempt timeout (default ${DEFAULT_TIMEOUT_MS / 1000} s)`,
+    `\`maxAttempts\` attempts (default ${RETRY_DEFAULTS.maxAttempts}) of at most \`timeout\` each (default ${DEFAULT_TIMEOUT_MS / 1000} s), backoff waits of at most ${RETRY_DEFAULTS.maxDelayMs / 1000} s or an honoured \`Retry-After\` (up to ${RETRY_DEFAULTS.maxRetryAfterMs / 1000} s)`,
+  ])
+    expect(readme.replace(/\s+/g, " "), "README.md").toContain(sentence);
 });

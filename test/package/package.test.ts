@@ -21,6 +21,7 @@ import {
   installConsumer,
   must,
   node,
+  OTHER_NODE_MAJORS,
   otherNode,
   pack,
   run,
@@ -291,7 +292,7 @@ describe("a consumer project with the tarball installed offline", () => {
     );
   });
 
-  for (const major of [22, 24])
+  for (const major of OTHER_NODE_MAJORS)
     it.skipIf(!hasOtherNode(major))(`(a, b, d) the same consumers run on Node.js ${major}`, async () => {
       const binary = otherNode(major);
       const version = must(

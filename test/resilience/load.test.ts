@@ -20,11 +20,11 @@ import { APIS, sampleParams } from "../contract/support.js";
 import { collectUnhandledRejections } from "../support/unhandled.js";
 import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
 import { MOCK_TOKEN_SHAPE } from "./secrets.js";
+import { LOAD } from "./sizes.js";
 import type { LoadConfig, LoadReport } from "./workers/load-worker.js";
 
 const WORKER = path.join(import.meta.dirname, "workers/load-worker.ts");
-const CALLS = 2_000;
-const CONCURRENCY = 100;
+const { calls: CALLS, inFlight: CONCURRENCY } = LOAD;
 const WARMUP = 1_000;
 /**
  * The whole run of one API (process start, warm-up, 2,000 calls, collections) must end within this.

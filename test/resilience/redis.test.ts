@@ -9,11 +9,11 @@ import { TokenCache } from "../../src/core/token.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
 import { json, ScriptedServer } from "../support/scripted-server.js";
 import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
+import { SHARED_TOKEN } from "./sizes.js";
 import type { WorkerReport } from "./workers/redis-worker.js";
 
 const WORKER = path.join(import.meta.dirname, "workers/redis-worker.ts");
-const WORKERS = 4;
-const CALLS = 50;
+const { processes: WORKERS, calls: CALLS } = SHARED_TOKEN;
 
 let redis: RedisServer;
 /** Each test gets keys of its own, so no test sees another's token or lock. */
