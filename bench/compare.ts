@@ -20,7 +20,7 @@ import { load, sanityCheck, turn, warmUp } from "./calls.js";
 import { type BenchClient, type Factory, imspec, loadImspec, nodeHttp } from "./clients.js";
 import { startServer } from "./server.js";
 import { buildDist } from "./size.js";
-import { fmt, median, pct, quantile, ratio, spread, table } from "./stats.js";
+import { fmt, median, paired, pct, ratio, spread, table } from "./stats.js";
 
 const ROOT = path.join(import.meta.dirname, "..");
 const { values, positionals } = parseArgs({
@@ -65,18 +65,15 @@ function buildRevision(revision: string): { dir: string; remove: () => void } {
   return { dir, remove };
 }
 
-/**
- * The two builds' ratio round by round (each round runs both, a moment apart): the load the machine
- * puts on both cancels out, so a difference of a few percent shows where the medians' spreads hide it.
- */
-function paired(
+/** The two builds' ratio round by round (`paired`): a difference of a few percent shows where the medians' spreads hide it. */
+function pairedLine(
   mine: { rate: number[]; cpu: number[] } | undefined,
   theirs: { rate: number[]; cpu: number[] } | undefined,
 ): string {
   if (!mine || !theirs) return "";
   const of = (a: number[], b: number[]) => {
-    const r = a.map((x, i) => x / (b[i] as number));
-    return `${fmt(median(r), 3)}× (quartiles ${fmt(quantile(r, 0.25), 3)}–${fmt(quantile(r, 0.75), 3)})`;
+    const r = paired(a, b);
+    return `${fmt(r.median, 3)}× (quartiles ${fmt(r.q1, 3)}–${fmt(r.q3, 3)})`;
   };
   return `Paired by round, this checkout ÷ ${against}: CPU per call ${of(mine.cpu, theirs.cpu)}, calls/s ${of(mine.rate, theirs.rate)}.`;
 }
@@ -110,9 +107,9 @@ try {
       return [
         c.label,
         `${fmt(median(s.rate))} ${pct(spread(s.rate))}`,
-        ratio(median(s.rate) / median(floor.rate)),
+        ratio(paired(s.rate, floor.rate).median),
         `${fmt(median(s.cpu), 1)} ${pct(spread(s.cpu))}`,
-        ratio(median(s.cpu) / median(floor.cpu)),
+        ratio(paired(s.cpu, floor.cpu).median),
       ];
     });
     console.log(
@@ -121,7 +118,7 @@ try {
     console.log(
       table([["client", "calls/s", "× floor", "CPU µs/call", "× floor"], ...rows], ["l", "r", "r", "r", "r"]),
     );
-    console.log(`\n${paired(samples.get("imspec"), samples.get("other"))}`);
+    console.log(`\n${pairedLine(samples.get("imspec"), samples.get("other"))}`);
   }
   for (const c of clients) await c.close();
 } finally {

@@ -18,6 +18,19 @@ export function quantile(values: readonly number[], q: number): number {
   return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (at - lo);
 }
 
+/**
+ * `a ÷ b` round by round (each round runs both, a moment apart, so the load the machine puts on
+ * both cancels out): the median of those ratios and their quartiles. Steadier than the ratio of the
+ * two medians, which pairs a client's quiet rounds with the other's busy ones.
+ */
+export function paired(
+  a: readonly number[],
+  b: readonly number[],
+): { median: number; q1: number; q3: number } {
+  const ratios = a.map((x, i) => x / (b[i] as number));
+  return { median: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75) };
+}
+
 /** Half the interquartile range as a share of the median: "±x%" in the tables. */
 export function spread(values: readonly number[]): number {
   return (quantile(values, 0.75) - quantile(values, 0.25)) / 2 / median(values);
