@@ -121,6 +121,10 @@ const RATE_LIMITS = [
 const ERROR_ANSWER = { status: ["status", false], code: ["scalar", false], message: [text, false] };
 const TOKEN_KINDS = ["app", "user"];
 const EXPIRES = { field: [text, true], unit: [["s", "ms"], true], epoch: ["boolean", false] };
+// Why the mock refuses a token (TokenCheck in src/mock/tokens.ts): the code it answers for each.
+const TOKEN_REASONS = Object.fromEntries(
+  ["missing", "unknown", "expired", "revoked", "wrong-kind"].map((reason) => [reason, ["scalar", false]]),
+);
 /**
  * Every extension the generator reads, by the Redocly node types it may stand on, with its shape
  * there. Any other `x-imspec-*` name is a typo.
@@ -132,7 +136,10 @@ const EXTENSIONS = {
       message: [strings, false],
       requestId: [strings, false],
       requestIdHeader: [strings, false],
-      tokenInvalid: [{ statuses: [["status"], false], codes: [["scalar"], false] }, false],
+      tokenInvalid: [
+        { statuses: [["status"], false], codes: [["scalar"], false], reasons: [TOKEN_REASONS, false] },
+        false,
+      ],
       throttled: [["scalar"], false],
       neverRetry: [["scalar"], false],
       refusals: [
@@ -310,6 +317,23 @@ function reportExtensions(node, ctx) {
   }
 }
 
+/** Each code of `x-imspec-errors.tokenInvalid.reasons` is one of `tokenInvalid.codes`, as written there. */
+function reportTokenReasons(root, ctx) {
+  const invalid = root["x-imspec-errors"]?.tokenInvalid;
+  const reasons = invalid?.reasons;
+  if (!reasons || typeof reasons !== "object" || Array.isArray(reasons)) return;
+  const codes = Array.isArray(invalid.codes) ? invalid.codes.map(String) : [];
+  for (const [reason, code] of Object.entries(reasons)) {
+    // An unknown reason or a code of the wrong type is reported by its shape already.
+    if (!Object.hasOwn(TOKEN_REASONS, reason) || !KINDS.scalar(code) || codes.includes(String(code)))
+      continue;
+    ctx.report({
+      message: `x-imspec-errors.tokenInvalid.reasons.${reason}: "${code}" is not one of tokenInvalid.codes (${codes.join(", ") || "none"}).`,
+      location: ctx.location.child(["x-imspec-errors", "tokenInvalid", "reasons", reason]),
+    });
+  }
+}
+
 /**
  * The x-imspec-* extensions hold every per-API fact the clients, the mock and the docs read: a
  * value the generator does not understand stops the build here, with its file and line.
@@ -329,6 +353,7 @@ function Extensions() {
         named = [];
         const codes = Array.isArray(root["x-imspec-status-codes"]) ? root["x-imspec-status-codes"] : [];
         documented = new Set(codes.map((c) => c?.status));
+        reportTokenReasons(root, ctx);
         const mock = root["x-imspec-mock"];
         for (const part of ["tokens", "requires"]) {
           const map = mock?.[part];

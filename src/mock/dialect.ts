@@ -109,28 +109,23 @@ export class Dialect {
   }
 
   /**
-   * The access token is missing, unknown, expired, replaced or of the wrong kind. A missing token
-   * gets the operation's documented response for a `tokenInvalid` status (a 401) when it has one;
-   * any other refusal, and a missing token without one, gets the first `tokenInvalid` code with the
-   * status of its documented example (for `Code*`, the first documented code that begins so).
+   * The access token is missing, unknown, expired, replaced or of the wrong kind. A refusal whose
+   * reason `tokenInvalid.reasons` names gets that code. Otherwise a missing token gets the
+   * operation's documented response for a `tokenInvalid` status (a 401) when it has one; any other
+   * refusal, and a missing token without one, gets the first `tokenInvalid` code. The code comes
+   * with the status and message of its documented example (for `Code*`, the first documented code
+   * that begins so), else its `x-imspec-status-codes` message.
    */
   unauthorized(operation: Json | undefined, reason: TokenCheck, place: TokenPlace | undefined): Reply {
     const p = this.#profile;
-    if (reason === "missing" && operation) {
-      const responses = (operation.responses ?? {}) as Record<string, Json>;
-      for (const status of p.tokenInvalidStatuses) {
-        const response = responses[String(status)];
-        const example = response ? examplesOf(response)[0]?.value : undefined;
-        if (!isObject(example)) continue;
-        const message = stringOr(example[p.messageField], "unauthorized");
-        const where = place
-          ? `: the ${place.in === "query" ? "query parameter" : "header"} ${place.name} is missing`
-          : "";
-        return json(status, this.body(example[p.codeField] as Code, `${message}${where}`));
-      }
+    const own = p.tokenInvalidReasons.get(reason);
+    if (!own && reason === "missing" && operation) {
+      const documented = this.#missingToken(operation, place);
+      if (documented) return documented;
     }
-    const code = p.tokenInvalidCode ?? String(p.tokenInvalidStatuses[0] ?? 401);
-    const { documented, status: documentedStatus } = this.lookup(operation, code, p.tokenInvalidPrefix);
+    const code = own?.code ?? p.tokenInvalidCode ?? String(p.tokenInvalidStatuses[0] ?? 401);
+    const prefix = own ? own.prefix : p.tokenInvalidPrefix;
+    const { documented, status: documentedStatus } = this.lookup(operation, code, prefix);
     if (documented) {
       return json(
         documentedStatus,
@@ -171,6 +166,23 @@ export class Dialect {
     const inBody = p.requestIdField && isObject(body) ? body[p.requestIdField] : undefined;
     const id = typeof inBody === "string" ? inBody : randomUUID().toUpperCase();
     return { ...reply, headers: { [p.requestIdHeader]: id, ...reply.headers } };
+  }
+
+  /** The operation's documented response for a `tokenInvalid` status, naming where the token goes. */
+  #missingToken(operation: Json, place: TokenPlace | undefined): Reply | undefined {
+    const p = this.#profile;
+    const responses = (operation.responses ?? {}) as Record<string, Json>;
+    for (const status of p.tokenInvalidStatuses) {
+      const response = responses[String(status)];
+      const example = response ? examplesOf(response)[0]?.value : undefined;
+      if (!isObject(example)) continue;
+      const message = stringOr(example[p.messageField], "unauthorized");
+      const where = place
+        ? `: the ${place.in === "query" ? "query parameter" : "header"} ${place.name} is missing`
+        : "";
+      return json(status, this.body(example[p.codeField] as Code, `${message}${where}`));
+    }
+    return undefined;
   }
 
   #find(operation: Json | undefined, code: Code, prefix: boolean): Documented | undefined {

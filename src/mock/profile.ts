@@ -6,7 +6,7 @@
 import { ownerOptions } from "../core/token-store.js";
 import type { OpenApiDocument } from "./documents.js";
 import { examplesOf, responsesOf } from "./examples.js";
-import type { TokenKind } from "./tokens.js";
+import { REFUSALS, type TokenCheck, type TokenKind } from "./tokens.js";
 
 type Json = Record<string, unknown>;
 
@@ -52,6 +52,12 @@ export interface Envelope {
   successStatus: Code;
 }
 
+/** A `tokenInvalid` code without its trailing `*`, and whether it had one. */
+export interface TokenCode {
+  code: string;
+  prefix: boolean;
+}
+
 export interface ErrorAnswer {
   status: number | undefined;
   code: Code | undefined;
@@ -71,6 +77,8 @@ export interface MockProfile {
   tokenInvalidCode: string | undefined;
   /** Whether that code ended in `*`: any documented code it begins is one. */
   tokenInvalidPrefix: boolean;
+  /** The `tokenInvalid` code answered for a refusal reason, when `tokenInvalid.reasons` names one. */
+  tokenInvalidReasons: Map<TokenCheck, TokenCode>;
   /** Documented envelope statuses and their messages (`x-imspec-status-codes`). */
   statusMessages: Map<string, string>;
   places: TokenPlace[];
@@ -112,6 +120,27 @@ function optionalString(value: unknown, where: string): string | undefined {
   if (typeof value !== "string" || value === "")
     throw new ExtensionError(where, "must be a non-empty string");
   return value;
+}
+
+/** `x-imspec-errors.tokenInvalid.reasons`: each reason's code, one of `tokenInvalid.codes`. */
+function tokenReasons(tokenInvalid: Json): Map<TokenCheck, TokenCode> {
+  const where = "x-imspec-errors.tokenInvalid.reasons";
+  const reasons = object(tokenInvalid.reasons, where);
+  known(reasons, REFUSALS, where);
+  const codes = Array.isArray(tokenInvalid.codes) ? tokenInvalid.codes.map(String) : [];
+  const out = new Map<TokenCheck, TokenCode>();
+  for (const [reason, code] of Object.entries(reasons)) {
+    if (!isCode(code) || !codes.includes(String(code)))
+      throw new ExtensionError(
+        `${where}.${reason}`,
+        `must be one of tokenInvalid.codes (${codes.join(", ")})`,
+      );
+    out.set(reason as TokenCheck, {
+      code: String(code).replace(/\*$/, ""),
+      prefix: String(code).endsWith("*"),
+    });
+  }
+  return out;
 }
 
 function errorAnswer(value: unknown, where: string): ErrorAnswer {
@@ -379,6 +408,7 @@ export function profileOf(document: OpenApiDocument): MockProfile {
     tokenInvalidStatuses: statuses,
     tokenInvalidCode: firstCode === undefined ? undefined : String(firstCode).replace(/\*$/, ""),
     tokenInvalidPrefix: String(firstCode ?? "").endsWith("*"),
+    tokenInvalidReasons: tokenReasons(tokenInvalid),
     statusMessages,
     places: placesOf(document),
     tokens: tokenOperations(document, mock, envelope, operations),

@@ -2,8 +2,11 @@ import { randomBytes } from "node:crypto";
 /** An app (organisation) token or a user (personal) token (`x-imspec-token-kind` of the security scheme). */
 export type TokenKind = "app" | "user";
 
+/** Why a token is refused (`x-imspec-errors.tokenInvalid.reasons` may name the code of each). */
+export const REFUSALS = ["missing", "unknown", "expired", "revoked", "wrong-kind"] as const;
+
 /** Why a token was refused, or "ok". */
-export type TokenCheck = "ok" | "missing" | "unknown" | "expired" | "revoked" | "wrong-kind";
+export type TokenCheck = "ok" | (typeof REFUSALS)[number];
 
 const PRUNE_AT = 10_000;
 

@@ -563,6 +563,27 @@ describe("npm run generate", () => {
         /^ {2}error: specs\/dingtalk\/openapi\.yaml:\d+:14: x-imspec-errors\.refusals\.0\.match must name at least one field/m,
     },
     {
+      name: "a token refusal reason whose code is not one of tokenInvalid's codes",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace('reasons: { missing: "41001",', 'reasons: { missing: "40001",'),
+      message:
+        /^ {2}error: specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-errors\.tokenInvalid\.reasons\.missing: "40001" is not one of tokenInvalid\.codes \(40014, 42001, 41001\)/m,
+    },
+    {
+      name: "a token refusal reason the mock does not know",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace('reasons: { missing: "41001",', 'reasons: { absent: "41001",'),
+      message:
+        /^ {2}error: specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-errors\.tokenInvalid\.reasons\.absent is not a known field/m,
+    },
+    {
+      name: "a token refusal reason's code that is a list",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) => t.replace('reasons: { missing: "41001",', 'reasons: { missing: ["41001"],'),
+      message:
+        /^ {2}error: specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-errors\.tokenInvalid\.reasons\.missing must be a string or a number/m,
+    },
+    {
       name: "a misspelled extension",
       file: "specs/wecom/openapi.yaml",
       edit: (t) => t.replace(/^x-imspec-envelope:/m, "x-imspec-envelop:"),
