@@ -314,3 +314,57 @@ it("the README's figures are those of package.json, the client's defaults and th
   ])
     expect(readme.replace(/\s+/g, " "), "README.md").toContain(sentence);
 });
+
+const BENCH_START = "<!-- bench:start -->";
+const BENCH_END = "<!-- bench:end -->";
+
+/** The recorded run (bench/results.json): what BENCHMARKS.md and the README's table quote. */
+const bench = JSON.parse(readFileSync(path.join(ROOT, "bench/results.json"), "utf8")) as {
+  summary: Array<{ what: string; result: string }>;
+  targets: Array<{ target: string; measured: string; pass: boolean }>;
+};
+
+/** A Markdown table's body rows, their cells trimmed. */
+function tableRows(text: string): string[][] {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("|") && !/^\|[\s:|-]+\|$/.test(line))
+    .slice(1)
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split(" | ")
+        .map((cell) => cell.trim()),
+    );
+}
+
+it("the README's benchmark table is the recorded run's summary (bench/results.json)", () => {
+  const from = readme.indexOf(BENCH_START);
+  const to = readme.indexOf(BENCH_END);
+  expect(from, `README.md holds ${BENCH_START} … ${BENCH_END}`).toBeGreaterThan(-1);
+  const rows = [
+    ["measured side by side in one run", "result"],
+    ...bench.summary.map((r) => [r.what, r.result]),
+  ];
+  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => (r[c] as string).length)));
+  const line = ([what, result]: string[]) =>
+    `| ${(what as string).padEnd(widths[0] as number)} | ${(result as string).padStart(widths[1] as number)} |`;
+  const header = rows[0] as string[];
+  const want = [
+    line(header),
+    `| ${"-".repeat(widths[0] as number)} | ${"-".repeat((widths[1] as number) - 1)}: |`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+  const shown = readme.slice(from + BENCH_START.length, to).trim();
+  // `IMSPEC_README_WRITE=1 npx vitest run test/readme.test.ts` writes the table after `npm run bench`.
+  if (shown !== want && process.env.IMSPEC_README_WRITE === "1")
+    writeFileSync(README, `${readme.slice(0, from + BENCH_START.length)}\n${want}\n${readme.slice(to)}`);
+  else expect(shown, "the table under README.md's Benchmarks (rerun with IMSPEC_README_WRITE=1)").toBe(want);
+});
+
+it("BENCHMARKS.md's targets are the recorded run's (bench/results.json)", () => {
+  const text = readFileSync(path.join(ROOT, "BENCHMARKS.md"), "utf8");
+  const section = text.slice(text.indexOf("### Targets"));
+  const shown = tableRows(section.slice(0, section.indexOf("\n## ")));
+  expect(shown).toEqual(bench.targets.map((t) => [t.target, t.measured, t.pass ? "pass" : "**miss**"]));
+});
