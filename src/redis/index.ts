@@ -193,12 +193,15 @@ function parse(text: string | undefined): StoredToken | undefined {
  * connection, but when Redis refuses (it has fewer databases) it only emits an error and goes on in
  * database 0, where the token would sit among whatever else lives there.
  */
-async function selected(client: OwnedClient, send: Send): Promise<void> {
+async function selected(client: OwnedClient, send: Send, timeoutMs: number): Promise<void> {
   const db = client.options?.db;
   if (typeof db !== "number" || db === 0) return;
   try {
-    await send("SELECT", db);
+    // Bounded like every command: a frozen Redis never answers it, and the connection (and every
+    // `close()`, which waits for it) would wait with it.
+    await within(send("SELECT", db), timeoutMs, "SELECT");
   } catch (error) {
+    if (error instanceof TimeoutError) throw error;
     if ((error as { name?: unknown })?.name !== "ReplyError") throw storeError(error);
     throw new ConfigError(`createRedisTokenStore: Redis refused database ${db}, the one the url names`);
   }
@@ -240,7 +243,7 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       client.on("error", () => undefined);
       owned = client;
       const send = sender(client, "createRedisTokenStore");
-      await selected(client, send).catch((error: unknown) => {
+      await selected(client, send, commandTimeout).catch((error: unknown) => {
         // Not kept: the next command opens a connection again.
         if (owned === client) owned = connecting = undefined;
         client.disconnect();

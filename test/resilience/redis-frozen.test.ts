@@ -81,6 +81,24 @@ describe("Redis frozen (SIGSTOP)", () => {
     expect(closed.ms).toBeLessThan(STORE_BOUND_MS);
   });
 
+  it("a url naming a database: the first command, and close(), end within their bounds too", async () => {
+    // The store selects the url's database before its first command: frozen, Redis never answers that.
+    const s = createRedisTokenStore({
+      url: `${redis.url}/3`,
+      prefix,
+      commandTimeoutMs: COMMAND_MS,
+      connectTimeoutMs: CONNECT_MS,
+    });
+    stores.push(s);
+    process.kill(pid, "SIGSTOP");
+    const first = await timed(s.get("k"));
+    expect(first.error).toMatchObject({ name: "TimeoutError" });
+    expect(first.ms).toBeLessThan(STORE_BOUND_MS);
+    const closed = await timed(s.close());
+    expect(closed.error).toBeUndefined();
+    expect(closed.ms).toBeLessThan(STORE_BOUND_MS);
+  });
+
   it("the token cache goes on from memory: one token request, one slow call, then none", async () => {
     const s = store();
     await s.get("warm-up");
