@@ -207,6 +207,24 @@ async function selected(client: OwnedClient, send: Send, timeoutMs: number): Pro
   }
 }
 
+/** The store's own ioredis connection to `url`; a url ioredis cannot read is a ConfigError. */
+function opened(Redis: RedisConstructor, url: string, connectTimeout: number): OwnedClient {
+  let client: OwnedClient;
+  try {
+    // A few retries per command, not ioredis's 20: a call waiting on a token should fail in
+    // seconds when Redis is down, not hang.
+    // ioredis's own commandTimeout is left off: `within` bounds each command with a typed error.
+    client = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout });
+  } catch {
+    // Never the error itself: Node's URL error carries the url, password and all, as `input`.
+    throw new ConfigError("createRedisTokenStore: url is not one ioredis can read (redis://…)");
+  }
+  // Connection errors also fail the commands that were waiting; without a listener ioredis
+  // would print each one as an unhandled error event.
+  client.on("error", () => undefined);
+  return client;
+}
+
 /** Redis commands, each bounded: over the given client, or one made from the url on first use. */
 function commands(options: RedisTokenStoreOptions, commandTimeout: number, connectTimeout: number) {
   let owned: OwnedClient | undefined;
@@ -234,13 +252,7 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       }
       const Redis = mod.Redis ?? mod.default;
       if (!Redis) throw new ConfigError("createRedisTokenStore: the ioredis package has no Redis export");
-      // A few retries per command, not ioredis's 20: a call waiting on a token should fail in
-      // seconds when Redis is down, not hang.
-      // ioredis's own commandTimeout is left off: `within` bounds each command with a typed error.
-      const client = new Redis(options.url as string, { maxRetriesPerRequest: 2, connectTimeout });
-      // Connection errors also fail the commands that were waiting; without a listener ioredis
-      // would print each one as an unhandled error event.
-      client.on("error", () => undefined);
+      const client = opened(Redis, options.url as string, connectTimeout);
       owned = client;
       const send = sender(client, "createRedisTokenStore");
       await selected(client, send, commandTimeout).catch((error: unknown) => {

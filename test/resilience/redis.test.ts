@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import path from "node:path";
+import { inspect } from "node:util";
 import { ConfigError, ConnectionError } from "imspec";
 import { createDingTalk } from "imspec/dingtalk";
 import { createRedisTokenStore, RedisLimiterStore, type RedisTokenStore } from "imspec/redis";
@@ -243,6 +244,21 @@ describe("createRedisTokenStore: the store", () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect(String((error as Error).message)).not.toContain("redis-password-xyz");
     expect(String((error as Error).message)).not.toContain(String(port));
+  });
+
+  it.each([
+    ["a port out of range", "redis://:redis-password-xyz@127.0.0.1:99999999"],
+    ["a password with a broken escape", "redis://:redis-password-%zz@127.0.0.1:6379"],
+  ])("a url ioredis cannot read (%s): a ConfigError naming neither url nor password", async (_, url) => {
+    const s = createRedisTokenStore({ url, prefix });
+    stores.push(s);
+    for (const attempt of [1, 2]) {
+      const error = await s.get("k").catch((e: unknown) => e);
+      expect(error, `attempt ${attempt}`).toBeInstanceOf(ConfigError);
+      expect(String((error as Error).message)).toMatch(/createRedisTokenStore: url/);
+      // Node's URL error carries its input (the url, password and all) as a property.
+      expect(inspect(error)).not.toContain("redis-password-");
+    }
   });
 });
 
