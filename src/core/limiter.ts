@@ -27,6 +27,9 @@ export interface RateLimiter {
   acquire(budgets: readonly Budget[], signal?: AbortSignal, deadline?: number): Promise<number>;
 }
 
+/** Below this many budgets a store keeps idle ones: sweeping a small map costs more than it saves. */
+const SWEEP_MIN = 1_024;
+
 /**
  * GCRA without a burst: per key the earliest time the next call may go, moved `windowMs / calls` on
  * by each call. No `windowMs` (half-open) then holds more than `calls`, the strictest way a server may
@@ -35,6 +38,8 @@ export interface RateLimiter {
  */
 export class MemoryLimiterStore implements LimiterStore {
   readonly #next = new Map<string, number>();
+  /** The size at which idle budgets are forgotten: twice what was left after the last sweep. */
+  #sweepAt = SWEEP_MIN;
 
   async take(budgets: readonly Budget[], now: number): Promise<number> {
     return this.takeNow(budgets, now);
@@ -46,7 +51,18 @@ export class MemoryLimiterStore implements LimiterStore {
     if (wait > 0) return Math.ceil(wait);
     for (const b of budgets)
       this.#next.set(slot(b), Math.max(this.#next.get(slot(b)) ?? now, now) + b.windowMs / b.calls);
+    if (this.#next.size >= this.#sweepAt) this.#sweep(now);
     return 0;
+  }
+
+  /**
+   * Forgets every budget whose next call may go by `now`: idle, as if never taken (an absent key
+   * answers the same). Budgets of clients made and dropped (one per tenant) would otherwise stay for
+   * good. Amortized O(1): the next sweep comes once the map has doubled.
+   */
+  #sweep(now: number): void {
+    for (const [key, at] of this.#next) if (at <= now) this.#next.delete(key);
+    this.#sweepAt = Math.max(SWEEP_MIN, 2 * this.#next.size);
   }
 }
 

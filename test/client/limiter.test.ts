@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
@@ -78,6 +81,30 @@ describe("MemoryLimiterStore: GCRA without a burst", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("forgets a budget once it is idle again: keys that come and go are not kept for good", async () => {
+    // The in-process limiter is shared by every client of the process: one made per tenant adds its
+    // app's budgets, which outlive the client. An idle budget is the same as one never taken.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const store = new MemoryLimiterStore();
+    const round = (r: number) => {
+      for (let i = 0; i < 1_000; i++)
+        store.takeNow([budget(`app-${randomBytes(500).toString("hex")}:op`, 20, 1_050)], r * 10_000);
+    };
+    round(0);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // 40 000 keys of 1 000 characters: 40 MB and more if each were kept.
+    for (let r = 1; r <= 40; r++) round(r);
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(15 << 20);
+    // Forgetting changes no answer: a budget still spent is still spent.
+    const kept = budget("app:kept", 1, 60_000);
+    expect(store.takeNow([kept], 500_000)).toBe(0);
+    for (let r = 51; r <= 53; r++) round(r); // more keys than any sweep waits for
+    expect(store.takeNow([kept], 530_001)).toBe(29_999);
   });
 });
 
