@@ -712,6 +712,8 @@ export class Engine {
         auth &&
         ((replacing ? undefined : auth.source.peek?.()) ??
           (await tokenFor(auth.source, replacing, op, { signal, deadline }, timeout)));
+      // A provider that gave nothing: never sent without its token (nor replayed without end).
+      if (auth && token == null) throw new ConfigError("The token provider returned no token", op);
       if (refused && token === refused.token) throw failed(refused.error, attempt);
       if (op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)) {
         budgetFrom = Date.now();

@@ -170,6 +170,24 @@ describe("createDingTalk: tokens", () => {
     expect(provided).toEqual(["stale-token", "tok-1-abcdef"]);
   });
 
+  it("a token provider that gives no token is a ConfigError before anything is sent, never a loop", async () => {
+    const none = [() => undefined, async () => undefined, () => null, () => ""];
+    for (const provider of none) {
+      // The client's provider (asked again when its token is refused), or the call's own.
+      for (const own of [false, true]) {
+        const given = own ? {} : { getAccessToken: provider as never };
+        const dt = client({ appKey: undefined, appSecret: undefined, ...given });
+        const perCall = own ? { accessToken: provider as never } : {};
+        // Bounded, so that a call that would loop ends here instead.
+        const signal = AbortSignal.timeout(1000);
+        const call = dt.contact.listSeniorSettings({ seniorStaffId: "u1" }, { ...perCall, signal });
+        await expect(call).rejects.toBeInstanceOf(ConfigError);
+        await expect(call).rejects.toThrow(/returned no token/);
+      }
+    }
+    expect(server.count("GET", "/v1.0/contact/seniorSettings")).toBe(0);
+  });
+
   it("third-party apps get the corp token with suiteKey, suiteSecret, authCorpId and suiteTicket", async () => {
     server.on("POST", "/v1.0/oauth2/corpAccessToken", (req, res) => {
       tokens++;
