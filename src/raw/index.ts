@@ -75,6 +75,33 @@ function givenToken(auth: Profile["auth"], headers: Record<string, string>, url:
   return token || undefined;
 }
 
+/**
+ * The values of the operation's secret parameters (`corpsecret`, a body's `clientSecret` or OAuth
+ * `code`) this request carries, in its query, headers or JSON body: learnt as a method's call learns
+ * them, so that an answer echoing one shows it nowhere.
+ */
+function secretsOf(
+  ref: OperationRef,
+  url: URL,
+  headers: Record<string, string>,
+  body: string | undefined,
+): string[] | undefined {
+  if (!ref.secretParams) return undefined;
+  let fields: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = body === undefined ? undefined : JSON.parse(body);
+    if (parsed && typeof parsed === "object") fields = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: no fields to read.
+  }
+  const found = ref.secretParams.flatMap((name) => [
+    ...url.searchParams.getAll(name),
+    headers[name.toLowerCase()],
+    fields && Object.hasOwn(fields, name) ? fields[name] : undefined,
+  ]);
+  return found.filter((value): value is string => typeof value === "string");
+}
+
 export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   // An untyped caller's null or undefined is refused below, as anything else that is not a client.
   const internals = (client as Record<symbol, Internals | undefined> | null | undefined)?.[INTERNALS];
@@ -118,7 +145,9 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
     const body = request.body ? await request.text() : undefined;
     // The caller's headers, as a method call's: over the client's, and never one the transport
     // frames the request with (a transfer-encoding beside its content-length smuggles a request).
-    const sent = await engine.send({ url: url.href, method: request.method, headers: {}, body }, ref, {
+    const secrets = secretsOf(ref, url, headers, body);
+    const outgoing = { url: url.href, method: request.method, headers: {}, body, secrets };
+    const sent = await engine.send(outgoing, ref, {
       signal: request.signal,
       headers,
       ...(accessToken === undefined ? {} : { accessToken }),

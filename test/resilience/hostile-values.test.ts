@@ -7,7 +7,8 @@
  * node:http server on 127.0.0.1, and nothing rejects unhandled.
  */
 
-import { PaginationError } from "imspec";
+import { ApiError, PaginationError } from "imspec";
+import type { paths as DingTalkPaths } from "imspec/dingtalk";
 import {
   ConfigError,
   ConnectionError,
@@ -18,7 +19,8 @@ import {
   TimeoutError,
 } from "imspec/dingtalk";
 import { nodeTransport } from "imspec/node";
-import { createWeCom } from "imspec/wecom";
+import { rawClient } from "imspec/raw";
+import { createWeCom, type paths as WeComPaths } from "imspec/wecom";
 import { createWorkPlus } from "imspec/workplus";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
@@ -134,6 +136,34 @@ describe("secrets in request bodies", () => {
     for (const { error } of outcomes) {
       expect(error).toBeInstanceOf(DingTalkError);
       expect(leaked(shown(error), [clientSecret, code, refreshToken])).toEqual([]);
+    }
+  });
+
+  it("through raw as through the method: the secrets a request's body or query carries are masked", async () => {
+    const clientSecret = "planted-raw-client-secret-Vb3";
+    const code = "planted-raw-oauth-code-Jm8";
+    const corpSecret = "planted-raw-corp-secret-Xd4";
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (req: Received, res) => {
+      const body = JSON.parse(req.body) as Record<string, string>;
+      json(res, 400, { code: "invalid.param", message: `client ${body.clientSecret} code ${body.code}` });
+    });
+    server.on("GET", "/cgi-bin/gettoken", (req: Received, res) =>
+      json(res, 200, { errcode: 40001, errmsg: `invalid credential ${req.query.get("corpsecret")}` }),
+    );
+    const dt = createDingTalk({ rateLimit: false, retry: false, baseUrl: server.url, accessToken: "unused" });
+    const wc = createWeCom({ rateLimit: false, retry: false, baseUrl: server.url, accessToken: "unused" });
+    const body = { clientId: "edge-client", clientSecret, code, grantType: "authorization_code" };
+    const outcomes = [
+      await settle(rawClient<DingTalkPaths>(dt).POST("/v1.0/oauth2/userAccessToken", { body } as never)),
+      await settle(
+        rawClient<WeComPaths>(wc).GET("/cgi-bin/gettoken", {
+          params: { query: { corpid: "edge-corp", corpsecret: corpSecret } },
+        } as never),
+      ),
+    ];
+    for (const { error } of outcomes) {
+      expect(error).toBeInstanceOf(ApiError);
+      expect(leaked(shown(error), [clientSecret, code, corpSecret])).toEqual([]);
     }
   });
 
