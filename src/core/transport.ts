@@ -228,12 +228,26 @@ export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch
   });
 }
 
+/** Whether `text` is over `max` bytes in UTF-8: counted only when its length leaves it in doubt. */
+function overBytes(text: string, max: number): boolean {
+  if (text.length > max) return true;
+  if (text.length * 3 <= max) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= max; i++) {
+    const c = text.charCodeAt(i);
+    // A surrogate pair is 4 bytes: 2 for each half.
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+  }
+  return bytes > max;
+}
+
 /**
  * What a transport given as an option resolved with, when it is an answer; anything else (`null`, a
  * status that is text, no headers) fails the exchange, as a transport that rejects does: read as an
  * answer, it was data (a body that is not text read as none) or a crash of whatever read it first.
+ * A body over the request's `maxBytes` is a `too-large` failure, whether the transport read it whole or not.
  */
-function answerFrom(value: unknown): TransportResponse {
+function answerFrom(value: unknown, maxBytes: number): TransportResponse {
   const answer = value as Partial<TransportResponse> | null;
   if (
     typeof answer === "object" &&
@@ -242,8 +256,11 @@ function answerFrom(value: unknown): TransportResponse {
     typeof answer.body === "string" &&
     typeof answer.headers === "object" &&
     answer.headers !== null
-  )
+  ) {
+    // Held to the cap as this package's transports are: a body past it is not parsed.
+    if (overBytes(answer.body, maxBytes)) throw new TransportFailure("too-large");
     return answer as TransportResponse;
+  }
   throw new TransportFailure(
     "network",
     new Error("the transport resolved with no answer (an integer status, headers and a text body)"),
@@ -253,7 +270,7 @@ function answerFrom(value: unknown): TransportResponse {
 /** A transport given as an option, held to its request's bound whatever it does with the signal. */
 export function boundedTransport(transport: Transport): Transport {
   if (selfBounded.has(transport)) return transport;
-  return (request) => settled(request, async () => answerFrom(await transport(request)));
+  return (request) => settled(request, async () => answerFrom(await transport(request), request.maxBytes));
 }
 
 /** What `#default-transport` gives where there is no node:http: the global fetch. */

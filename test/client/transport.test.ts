@@ -844,6 +844,44 @@ describe("a client over either transport", () => {
     }
   }, 10_000);
 
+  it("a transport option that ignores maxBytes cannot hand over an answer past maxResponseBytes", async () => {
+    const server = await new ScriptedServer().start();
+    // Over the cap of 1,024 bytes: in characters (ASCII), or only in UTF-8 bytes (600 × 3).
+    const bodies = [
+      JSON.stringify({ filler: "x".repeat(4096) }),
+      JSON.stringify({ filler: "钉".repeat(600) }),
+    ];
+    let answered = 0;
+    server.on(
+      "GET",
+      () => true,
+      (_req, res) => void res.end(bodies[answered++]),
+    );
+    const inner = nodeTransport();
+    const transport: Transport = (r) => inner({ ...r, maxBytes: 64 * 1024 * 1024 });
+    try {
+      const dt = createDingTalk({
+        rateLimit: false,
+        accessToken: TOKEN,
+        baseUrl: server.url,
+        transport,
+        maxResponseBytes: 1024,
+      });
+      for (const body of bodies) {
+        const error = await dt.contact.getLatestDingIndex().catch((e: unknown) => e);
+        expect(error, body.slice(0, 20)).toMatchObject({ name: "ResponseTooLargeError", maxBytes: 1024 });
+      }
+      // Final, as over this package's own transports: never retried.
+      expect(answered).toBe(2);
+      // Within it in bytes (300 × 3 and the JSON around them): data, as before.
+      bodies.push(JSON.stringify({ filler: "钉".repeat(300) }));
+      await expect(dt.contact.getLatestDingIndex()).resolves.toEqual({ filler: "钉".repeat(300) });
+    } finally {
+      inner.destroy();
+      await server.stop();
+    }
+  });
+
   it("a refused connection: ConnectionError before sending, retried, the same either way", async () => {
     const url = await FaultServer.refusedUrl();
     const run = (subject: Subject) =>
