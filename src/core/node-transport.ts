@@ -1,8 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { Duplex, Readable } from "node:stream";
+import { type Duplex, type Readable, Transform } from "node:stream";
 import { urlToHttpOptions } from "node:url";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from "node:zlib";
 import { ConfigError } from "./errors.js";
 import {
   answerOf,
@@ -36,11 +36,40 @@ export interface NodeTransport extends Transport {
   destroy(): void;
 }
 
+/**
+ * `deflate` as servers send it: zlib-wrapped (RFC 1950, what the name means) or raw (RFC 1951, what
+ * some send), told apart by the first byte as fetch and browsers do: a raw body is not a broken stream.
+ */
+function createDeflateDecoder(): NodeJS.ReadWriteStream {
+  let inner: Transform | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!inner) {
+        if (chunk.length === 0) return callback();
+        inner = ((chunk[0] as number) & 0x0f) === 0x08 ? createInflate() : createInflateRaw();
+        inner.on("data", (data: Buffer) => this.push(data));
+        inner.on("error", (error) => this.destroy(error));
+      }
+      inner.write(chunk, callback);
+    },
+    flush(callback) {
+      if (!inner) return callback();
+      inner.once("end", () => callback());
+      inner.end();
+    },
+    // Given up on (a body over the cap): what was written is not inflated on.
+    destroy(error, callback) {
+      inner?.destroy();
+      callback(error);
+    },
+  });
+}
+
 /** A Map: an encoding named `constructor` or `__proto__` finds nothing, as any other unknown one. */
 const DECODERS = new Map<string, () => NodeJS.ReadWriteStream>([
   ["gzip", createGunzip],
   ["x-gzip", createGunzip],
-  ["deflate", createInflate],
+  ["deflate", createDeflateDecoder],
   ["br", createBrotliDecompress],
 ]);
 const utf8 = new TextDecoder();

@@ -6,7 +6,14 @@
  * network, or the caller's own abort reason.
  */
 import type { ServerResponse } from "node:http";
-import { brotliCompressSync, constants, createBrotliCompress, deflateSync, gzipSync } from "node:zlib";
+import {
+  brotliCompressSync,
+  constants,
+  createBrotliCompress,
+  deflateRawSync,
+  deflateSync,
+  gzipSync,
+} from "node:zlib";
 import { createDingTalk } from "imspec/dingtalk";
 import { nodeTransport } from "imspec/node";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -225,6 +232,16 @@ describe.each(TRANSPORTS)("%s", (_name, make) => {
       // The connection went back to the pool after a decoded body.
       expect((await send()).body).toBe(text);
       expect(new Set(ports).size).toBeLessThanOrEqual(subject.sequentialSockets);
+    });
+
+    it("decodes a deflate body sent raw, without its zlib wrapper, as browsers and fetch do", async () => {
+      const text = JSON.stringify({ encoding: "raw deflate", filler: "钉钉".repeat(2000) });
+      serve((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "deflate" });
+        res.end(deflateRawSync(Buffer.from(text)));
+      });
+      expect((await send()).body).toBe(text);
+      expect((await send()).body).toBe(text);
     });
 
     it.each(["constructor", "__proto__", "toString", "identity", "compress"])(
