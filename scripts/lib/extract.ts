@@ -504,6 +504,42 @@ function refuseAuthParameter(doc: Json, op: OperationInfo, auth: NonNullable<Api
 }
 
 /**
+ * How a parameter's value goes on the wire is how the clients write it (src/core/client.ts): a path
+ * or header value as it is (`simple`), a query array repeated (`ids=1&ids=2`, `form` exploded), a
+ * query object as `f[k]=v` (`deepObject`), never a value encoded as a media type (`content`). A spec
+ * that says otherwise would get a client sending what the server does not read, without a word.
+ */
+function refuseSerialization(doc: Json, parameter: Json, what: string, at: ReadonlyArray<string | number>) {
+  const schema = deref<Json>(doc, parameter.schema);
+  const types = new Set([schema?.type].flat());
+  const { style, explode } = parameter;
+  let said: [string, string] | undefined;
+  if (isObject(parameter.content))
+    said = ["content", `content (${Object.keys(parameter.content).join(", ")})`];
+  else if (parameter.in !== "query") {
+    if (style !== undefined && style !== "simple") said = ["style", `style: ${String(style)}`];
+  } else if (types.has("object")) {
+    if (style !== "deepObject") said = ["style", `style: ${String(style ?? "form")} (an object)`];
+  } else if (types.has("array")) {
+    if (style !== undefined && style !== "form") said = ["style", `style: ${String(style)}`];
+    else if (explode === false) said = ["explode", "explode: false"];
+  }
+  if (said)
+    throw new SpecError(
+      `${what} is sent as ${said[1]}, which the clients do not send: they send path and header values as they are (simple), query arrays repeated (form, exploded) and query objects as deepObject`,
+      [...at, said[0]],
+    );
+}
+
+/** The parameters a path item or an operation lists, each with where it stands. */
+function declaredIn(doc: Json, owner: Json, at: ReadonlyArray<string>) {
+  return (Array.isArray(owner.parameters) ? owner.parameters : []).map((raw, i) => ({
+    parameter: deref<Json>(doc, raw) as Json,
+    at: [...at, "parameters", i],
+  }));
+}
+
+/**
  * An operation's parameters, path-level and its own, then its JSON body's properties: one namespace,
  * so a name used twice (in two locations) is an error. `seen` maps each name to its location.
  */
@@ -529,13 +565,13 @@ function paramsOf(
     params.push({ name, in: location, required });
   };
   const declared = [
-    ...(Array.isArray(pathItem.parameters) ? pathItem.parameters : []),
-    ...(Array.isArray(operation.parameters) ? operation.parameters : []),
-  ].map((p) => deref<Json>(doc, p) as Json);
+    ...declaredIn(doc, pathItem, ["paths", path]),
+    ...declaredIn(doc, operation, ["paths", path, at.methodKey]),
+  ];
   // Operation-level parameters override path-level ones with the same name and location.
-  const byKey = new Map<string, Json>();
-  for (const parameter of declared) byKey.set(`${parameter.in} ${parameter.name}`, parameter);
-  for (const parameter of byKey.values()) {
+  const byKey = new Map<string, (typeof declared)[number]>();
+  for (const entry of declared) byKey.set(`${entry.parameter.in} ${entry.parameter.name}`, entry);
+  for (const { parameter, at: place } of byKey.values()) {
     const location = parameter.in;
     const name = str(parameter.name);
     if (!name) throw new SpecError(`${operationId}: a parameter has no name`);
@@ -545,6 +581,7 @@ function paramsOf(
         `${operationId}: parameter "${name}" has an unknown location "${String(location)}"`,
       );
     }
+    refuseSerialization(doc, parameter, `${operationId}: parameter "${name}"`, place);
     sources[location] = true;
     add(name, location, location === "path" || parameter.required === true);
   }

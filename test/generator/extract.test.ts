@@ -311,6 +311,86 @@ describe("extractApi: specs it refuses", () => {
       error: /doThing: the query parameter "access_token" is where the security scheme puts the access token/,
     },
     {
+      // The client sends a path value as it is (`simple`): it sent `/a/5` where the spec says `/a/.5`.
+      name: "a path parameter in a style the client does not send",
+      given: doc({
+        "/a/{id}": {
+          get: op({
+            parameters: [
+              { name: "id", in: "path", required: true, style: "label", schema: { type: "string" } },
+            ],
+          }),
+        },
+      }),
+      error: /doThing: parameter "id" is sent as style: label, which the clients do not send/,
+    },
+    {
+      // The client repeats an array (`ids=1&ids=2`) where the spec says `ids=1,2`.
+      name: "a query array not exploded",
+      given: doc({
+        "/a": {
+          get: op({
+            parameters: [
+              {
+                name: "ids",
+                in: "query",
+                explode: false,
+                schema: { type: "array", items: { type: "integer" } },
+              },
+            ],
+          }),
+        },
+      }),
+      error: /doThing: parameter "ids" is sent as explode: false, which the clients do not send/,
+    },
+    {
+      name: "a query array pipe-delimited",
+      given: doc({
+        "/a": {
+          get: op({
+            parameters: [
+              {
+                name: "ids",
+                in: "query",
+                style: "pipeDelimited",
+                explode: false,
+                schema: { type: "array", items: { type: "string" } },
+              },
+            ],
+          }),
+        },
+      }),
+      error: /doThing: parameter "ids" is sent as style: pipeDelimited, which the clients do not send/,
+    },
+    {
+      // The client sends a query object as `f[k]=v` (deepObject); form, the default, is `k=v`.
+      name: "a query object in style form",
+      given: doc({
+        "/a": {
+          get: op({
+            parameters: [
+              { name: "f", in: "query", schema: { type: "object", properties: { k: { type: "string" } } } },
+            ],
+          }),
+        },
+      }),
+      error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
+    },
+    {
+      // The client never encodes a parameter as JSON: an object went out as `f[k]=v`.
+      name: "a parameter whose value is a media type (content)",
+      given: doc({
+        "/a": {
+          get: op({
+            parameters: [
+              { name: "f", in: "query", content: { "application/json": { schema: { type: "object" } } } },
+            ],
+          }),
+        },
+      }),
+      error: /doThing: parameter "f" is sent as content \(application\/json\), which the clients do not send/,
+    },
+    {
       name: "dangling local $ref",
       given: doc({ "/a": { get: op({ parameters: [{ $ref: "#/components/parameters/Nope" }] }) } }),
       error: /Unresolved reference/,
@@ -321,6 +401,18 @@ describe("extractApi: specs it refuses", () => {
       expect(() => extractApi(given)).toThrow(error);
     });
   }
+
+  it("accepts the serializations the clients send: repeated arrays, deepObject objects, simple paths", () => {
+    const parameters = [
+      { name: "id", in: "path", required: true, style: "simple", schema: { type: "integer" } },
+      { name: "ids", in: "query", style: "form", schema: { type: "array", items: { type: "string" } } },
+      { name: "f", in: "query", style: "deepObject", explode: true, schema: { type: "object" } },
+      // A single value is written the same whatever explode says.
+      { name: "q", in: "query", explode: false, schema: { type: "string" } },
+    ];
+    const info = only(doc({ "/a/{id}": { get: op({ parameters }) } }));
+    expect(info.params.map((p) => p.name)).toEqual(["id", "ids", "f", "q"]);
+  });
 
   // The client's method groups are a plain object filled with `groups[tag] ??= {}`: a tag that every
   // object inherits finds the inherited function there, and its methods would be hung on that

@@ -425,6 +425,15 @@ describe("npm run generate", () => {
       message: /specs\/workplus\/openapi\.yaml:\d+:\d+: Security scheme type "http".*not supported/,
     },
     {
+      // The client sent `/v1/apps/42/admins` where the spec says `/v1/apps/.42/admins`.
+      name: "a parameter in a style the clients do not send, in a shared components file",
+      file: "specs/workplus/components.yaml",
+      edit: (t) =>
+        t.replace("    name: appId\n    in: path\n", "    name: appId\n    in: path\n    style: label\n"),
+      message:
+        /^specs\/workplus\/components\.yaml:\d+:5: \w+: parameter "appId" is sent as style: label, which the clients do not send/m,
+    },
+    {
       name: "an unknown token lifetime unit",
       file: "specs/workplus/openapi.yaml",
       edit: (t) => t.replace("unit: ms, epoch: true", "unit: minutes, epoch: true"),
