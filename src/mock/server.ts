@@ -687,7 +687,12 @@ export class MockServer {
       ...((pathItem?.parameters ?? []) as Json[]),
       ...((operation.parameters ?? []) as Json[]),
     ];
-    const found = parameters.find((p) => p.name === first.field && p.in === first.where);
+    // Header names are case-insensitive: openapi-backend reports a header by its name in lower case.
+    const named = (name: unknown) =>
+      first.where === "header"
+        ? String(name).toLowerCase() === first.field.toLowerCase()
+        : name === first.field;
+    const found = parameters.find((p) => p.in === first.where && named(p.name));
     const code = found?.["x-imspec-invalid"];
     return typeof code === "string" || typeof code === "number" ? code : undefined;
   }

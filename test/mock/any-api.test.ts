@@ -87,6 +87,27 @@ function chatSpec(): Json {
           },
         },
       },
+      "/messages": {
+        get: {
+          operationId: "listMessages",
+          parameters: [
+            // Header names are case-insensitive: the request's arrive in lower case.
+            {
+              name: "X-Page-Size",
+              in: "header",
+              "x-imspec-invalid": "page.bad",
+              schema: { type: "integer" },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "messages",
+              content: { "application/json": { example: { messages: [{ id: "m1", text: "hi" }] } } },
+            },
+            "400": errorResponse("bad page", "page.bad", error("page.bad", "the page size is not valid")),
+          },
+        },
+      },
       "/rooms": {
         get: {
           operationId: "listRooms",
@@ -177,6 +198,14 @@ describe("an API the mock has never seen, served from its extensions", () => {
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe("input.bad");
     expect(res.body.error).toMatch(/^the input is not valid: query parameter limit must be <= 50/);
+  });
+
+  test("a bad header value gets the code its x-imspec-invalid names, whatever the case of its name", async () => {
+    const token = mock.issueToken("chatter");
+    const res = await get("/messages", { authorization: `Bearer ${token}`, "x-page-size": "many" });
+    expect(res.status).toBe(400);
+    expect(res.body.error_code).toBe("page.bad");
+    expect(res.body.error).toMatch(/^the page size is not valid: header x-page-size must be integer/);
   });
 
   test("an unknown path: 404 in the API's error fields", async () => {
