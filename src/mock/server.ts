@@ -257,6 +257,27 @@ function decodes(pathname: string): boolean {
   }
 }
 
+/**
+ * The operation's deepObject query parameters put together from the pairs the clients send
+ * (`filter[from]=ann`) into the object openapi-backend validates: it read `filter[from]` as a
+ * parameter of that name, which no spec has, and refused the request.
+ */
+function foldDeepObjects(operation: unknown, query: Record<string, unknown>): void {
+  const parameters = ((operation as Json | undefined)?.parameters ?? []) as Json[];
+  for (const { name, in: where, style } of parameters) {
+    if (where !== "query" || style !== "deepObject" || typeof name !== "string") continue;
+    const fields: Array<[string, unknown]> = [];
+    for (const key of Object.keys(query)) {
+      if (!key.startsWith(`${name}[`) || !key.endsWith("]")) continue;
+      fields.push([key.slice(name.length + 1, -1), query[key]]);
+      delete query[key];
+    }
+    // Own properties, even `__proto__` (fromEntries defines them); and a prototype, for
+    // openapi-backend's String() of each query value.
+    if (fields.length > 0) query[name] = Object.fromEntries(fields);
+  }
+}
+
 function tokenOf(place: TokenPlace, exchange: Exchange): string | undefined {
   if (place.in === "query") return exchange.url.searchParams.get(place.name) ?? undefined;
   const raw = exchange.record.headers[place.name.toLowerCase()];
@@ -873,20 +894,20 @@ export class MockServer {
         query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
       }
       const exchange: Exchange = { url, record, auth: undefined };
+      const request = {
+        method,
+        path: url.pathname,
+        query,
+        headers: req.headers as Record<string, string | string[]>,
+        // An empty body is no body: openapi-backend would try to parse "" as JSON.
+        body: body.length ? body : undefined,
+      };
       // A path that does not decode (`%E0%A4%A`) names no operation: the API's own not-found answer.
-      reply = !decodes(url.pathname)
-        ? this.#notFound(served, exchange)
-        : ((await served.backend.handleRequest(
-            {
-              method,
-              path: url.pathname,
-              query,
-              headers: req.headers as Record<string, string | string[]>,
-              // An empty body is no body: openapi-backend would try to parse "" as JSON.
-              body: body.length ? body : undefined,
-            },
-            exchange,
-          )) as Reply);
+      if (!decodes(url.pathname)) reply = this.#notFound(served, exchange);
+      else {
+        foldDeepObjects(served.backend.matchOperation(request), query);
+        reply = (await served.backend.handleRequest(request, exchange)) as Reply;
+      }
       reply = served.dialect.finish(reply);
     }
 

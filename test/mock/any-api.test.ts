@@ -98,6 +98,18 @@ function chatSpec(): Json {
               "x-imspec-invalid": "page.bad",
               schema: { type: "integer" },
             },
+            // Sent as filter[from]=ann&filter[limit]=5, as the clients send a query object.
+            {
+              name: "filter",
+              in: "query",
+              style: "deepObject",
+              explode: true,
+              schema: {
+                type: "object",
+                additionalProperties: false,
+                properties: { from: { type: "string" }, limit: { type: "integer", maximum: 10 } },
+              },
+            },
           ],
           responses: {
             "200": {
@@ -206,6 +218,17 @@ describe("an API the mock has never seen, served from its extensions", () => {
     expect(res.status).toBe(400);
     expect(res.body.error_code).toBe("page.bad");
     expect(res.body.error).toMatch(/^the page size is not valid: header x-page-size must be integer/);
+  });
+
+  test("a deepObject query parameter is read as the object its name[key]=value pairs make", async () => {
+    const authorization = `Bearer ${mock.issueToken("chatter")}`;
+    const ok = await get("/messages?filter[from]=ann&filter%5Blimit%5D=5", { authorization });
+    expect(ok).toMatchObject({ status: 200, body: { messages: [{ id: "m1", text: "hi" }] } });
+    const over = await get("/messages?filter[limit]=50", { authorization });
+    expect(over.status).toBe(400);
+    expect(over.body.error).toMatch(/query parameter filter\.limit must be <= 10/);
+    const unknown = await get("/messages?filter[to]=bob", { authorization });
+    expect(unknown.body.error).toMatch(/query parameter filter\.to is not in the spec for this operation/);
   });
 
   test("an unknown path: 404 in the API's error fields", async () => {
