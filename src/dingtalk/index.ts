@@ -100,7 +100,10 @@ export interface UserTokens {
   exchangeCode(code: string, options?: RequestOptions): Promise<UserToken>;
   /** Gets a new user token with a refresh token. */
   refresh(refreshToken: string, options?: RequestOptions): Promise<UserToken>;
-  /** A function returning a valid user token, refreshed (once, shared) before it expires: pass it as `{ accessToken }`. */
+  /**
+   * A function returning a valid user token, refreshed (once, shared) `tokenMarginMs` before it
+   * expires (at most half its lifetime early): pass it as `{ accessToken }`.
+   */
   session(token: UserToken, onRefresh?: (token: UserToken) => void): () => Promise<string>;
 }
 
@@ -132,6 +135,11 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const clientId = o.clientId ?? o.appKey;
   const clientSecret = o.clientSecret ?? o.appSecret;
   const { redactor } = (client as unknown as Record<symbol, Internals>)[INTERNALS] as Internals;
+  // When each user token this client fetched was obtained: a session refreshes one at most half its
+  // lifetime early, as the app token is (a 2-minute token under a 5-minute margin, else, every call).
+  const obtained = new WeakMap<UserToken, number>();
+  const marginOf = (token: UserToken) =>
+    Math.min(margin, (token.expiresAt - (obtained.get(token) ?? Number.NEGATIVE_INFINITY)) / 2);
   const userToken = async (body: { code: string } | { refreshToken: string }, call?: RequestOptions) => {
     if (!clientId || !clientSecret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
@@ -139,13 +147,15 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     const r = await client.oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, call);
     const site = { operationId: "getUserAccessToken" };
     // Read as an app token is read: checked, its lifetime a number or the default.
-    const { accessToken, expiresAt } = storedToken(USER_TOKEN, r, site);
+    const { accessToken, expiresAt, obtainedAt } = storedToken(USER_TOKEN, r, site);
     const refreshToken = (r as Partial<typeof r> | null | undefined)?.refreshToken;
     if (typeof refreshToken !== "string")
       throw new ParseError("getUserAccessToken answered without a usable `refreshToken`", site, 200);
     redactor.add(refreshToken);
     const corpId = typeof r.corpId === "string" ? r.corpId : undefined;
-    return { accessToken, refreshToken, expiresAt, corpId };
+    const token = { accessToken, refreshToken, expiresAt, corpId };
+    obtained.set(token, obtainedAt ?? Date.now());
+    return token;
   };
   const userTokens: UserTokens = {
     exchangeCode: (code, call) => userToken({ code }, call),
@@ -154,7 +164,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
       let current = initial;
       let inflight: Promise<string> | undefined;
       return () => {
-        if (Date.now() < current.expiresAt - margin) return Promise.resolve(current.accessToken);
+        if (Date.now() < current.expiresAt - marginOf(current)) return Promise.resolve(current.accessToken);
         inflight ??= userToken({ refreshToken: current.refreshToken })
           .then((next) => {
             current = next;

@@ -267,6 +267,28 @@ describe("createDingTalk: tokens", () => {
       refreshToken: "refresh-1-token",
     });
   });
+
+  it("a session keeps a short-lived user token until half its lifetime, not one refresh per call", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let grants = 0;
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (_req, res) => {
+      grants++;
+      // 2 minutes: shorter than the default 5-minute margin (a mock server's --token-lifetime 120).
+      json(res, 200, {
+        accessToken: `user-${grants}-token`,
+        refreshToken: `refresh-${grants}-token`,
+        expireIn: 120,
+      });
+    });
+    const dt = client();
+    const session = dt.userTokens.session(await dt.userTokens.exchangeCode("auth-code-1"));
+    for (let i = 0; i < 3; i++) await expect(session()).resolves.toBe("user-1-token");
+    expect(grants).toBe(1);
+    vi.setSystemTime(Date.now() + 61_000);
+    await expect(session()).resolves.toBe("user-2-token");
+    await expect(session()).resolves.toBe("user-2-token");
+    expect(grants).toBe(2);
+  });
 });
 
 describe("createDingTalk: errors", () => {
