@@ -102,7 +102,8 @@ export interface UserTokens {
   refresh(refreshToken: string, options?: RequestOptions): Promise<UserToken>;
   /**
    * A function returning a valid user token, refreshed (once, shared) `tokenMarginMs` before it
-   * expires (at most half its lifetime early): pass it as `{ accessToken }`.
+   * expires (at most half its lifetime early; while that refresh fails, the token until it
+   * expires): pass it as `{ accessToken }`.
    */
   session(token: UserToken, onRefresh?: (token: UserToken) => void): () => Promise<string>;
 }
@@ -119,6 +120,49 @@ const USER_TOKEN = {
   expires: { field: "expireIn", unit: "s", epoch: false },
   defaultLifetime: profile.tokens[0].defaultLifetime,
 } as const;
+
+/** After an early refresh of a session's user token failed, no other for this long (ms). */
+const REFRESH_PAUSE_MS = 5_000;
+
+/**
+ * A user token that refreshes itself (one request shared by the callers) once `marginOf` it is
+ * before its expiry. While that early refresh fails, the token it would replace is still valid and
+ * given, as the app token is, until its real expiry: a refresh endpoint down for a moment does not
+ * fail calls that token would serve, nor is it asked again on every call meanwhile.
+ */
+function userSession(
+  initial: UserToken,
+  refresh: (refreshToken: string) => Promise<UserToken>,
+  marginOf: (token: UserToken) => number,
+  onRefresh: ((token: UserToken) => void) | undefined,
+): () => Promise<string> {
+  let current = initial;
+  let inflight: Promise<string> | undefined;
+  let pausedUntil = 0;
+  return () => {
+    const now = Date.now();
+    const fresh = now < current.expiresAt - marginOf(current);
+    if (fresh || (now < pausedUntil && now < current.expiresAt)) return Promise.resolve(current.accessToken);
+    const held = current;
+    inflight ??= refresh(held.refreshToken)
+      .then(
+        (next) => {
+          current = next;
+          onRefresh?.(next);
+          return next.accessToken;
+        },
+        (error: unknown) => {
+          if (Date.now() >= held.expiresAt) throw error;
+          pausedUntil = Date.now() + REFRESH_PAUSE_MS;
+          return held.accessToken;
+        },
+      )
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+}
 
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const o = options as ClientOptions & {
@@ -160,23 +204,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const userTokens: UserTokens = {
     exchangeCode: (code, call) => userToken({ code }, call),
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
-    session(initial, onRefresh) {
-      let current = initial;
-      let inflight: Promise<string> | undefined;
-      return () => {
-        if (Date.now() < current.expiresAt - marginOf(current)) return Promise.resolve(current.accessToken);
-        inflight ??= userToken({ refreshToken: current.refreshToken })
-          .then((next) => {
-            current = next;
-            onRefresh?.(next);
-            return next.accessToken;
-          })
-          .finally(() => {
-            inflight = undefined;
-          });
-        return inflight;
-      };
-    },
+    session: (initial, onRefresh) =>
+      userSession(initial, (refreshToken) => userToken({ refreshToken }), marginOf, onRefresh),
   };
   return Object.assign(client, { userTokens });
 }

@@ -289,6 +289,38 @@ describe("createDingTalk: tokens", () => {
     await expect(session()).resolves.toBe("user-2-token");
     expect(grants).toBe(2);
   });
+
+  it("a session whose early refresh fails gives the token that is still valid, until it expires", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let grants = 0;
+    let down = false;
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (_req, res) => {
+      if (down) return json(res, 400, { code: "serviceUnavailable", message: "try later", requestid: "R-U" });
+      grants++;
+      json(res, 200, {
+        accessToken: `user-${grants}-token`,
+        refreshToken: `refresh-${grants}-token`,
+        expireIn: 7200,
+      });
+    });
+    const dt = client();
+    const session = dt.userTokens.session(await dt.userTokens.exchangeCode("auth-code-1"));
+    down = true;
+    // Inside the margin, 100 s before expiry: the refresh fails, the token still works.
+    vi.setSystemTime(Date.now() + (7200 - 100) * 1000);
+    await expect(session()).resolves.toBe("user-1-token");
+    const tried = server.count("POST", "/v1.0/oauth2/userAccessToken");
+    // Not asked again on every call while it fails: a pause, as for the app token.
+    await expect(session()).resolves.toBe("user-1-token");
+    expect(server.count("POST", "/v1.0/oauth2/userAccessToken")).toBe(tried);
+    vi.setSystemTime(Date.now() + 10_000);
+    down = false;
+    await expect(session()).resolves.toBe("user-2-token");
+    // Past its real expiry, a failed refresh is the caller's error.
+    down = true;
+    vi.setSystemTime(Date.now() + 7201 * 1000);
+    await expect(session()).rejects.toBeInstanceOf(DingTalkError);
+  });
 });
 
 describe("createDingTalk: errors", () => {
