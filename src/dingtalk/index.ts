@@ -17,6 +17,7 @@ import {
 } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RequestOptions } from "../core/options.js";
+import { checkFunction, checkObject } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -103,7 +104,8 @@ export interface UserTokens {
   /**
    * A function returning a valid user token, refreshed (once, shared) `tokenMarginMs` before it
    * expires (at most half its lifetime early; while that refresh fails, the token until it
-   * expires): pass it as `{ accessToken }`.
+   * expires): pass it as `{ accessToken }`. A `token` that is not a UserToken (or an `onRefresh`
+   * that is not a function) is a ConfigError here, not at the session's first call.
    */
   session(token: UserToken, onRefresh?: (token: UserToken) => void): () => Promise<string>;
 }
@@ -120,6 +122,21 @@ const USER_TOKEN = {
   expires: { field: "expireIn", unit: "s", epoch: false },
   defaultLifetime: profile.tokens[0].defaultLifetime,
 } as const;
+
+/**
+ * A session's token and callback, checked when the session is made: something else is a ConfigError
+ * (naming no value: a token's are secrets), not a TypeError at its first call, nor a refresh sent
+ * without a refresh token, nor one sent on every call for an expiry that is not a number.
+ */
+function checkSession(token: unknown, onRefresh: unknown): void {
+  checkObject("userTokens.session: token", token);
+  const { accessToken, refreshToken, expiresAt } = token as Partial<Record<keyof UserToken, unknown>>;
+  if (typeof accessToken !== "string" || typeof refreshToken !== "string")
+    throw new ConfigError("userTokens.session: the token's accessToken and refreshToken must be strings");
+  if (typeof expiresAt !== "number" || Number.isNaN(expiresAt))
+    throw new ConfigError("userTokens.session: the token's expiresAt must be a number (epoch ms)");
+  checkFunction("userTokens.session: onRefresh", onRefresh);
+}
 
 /** After an early refresh of a session's user token failed, no other for this long (ms). */
 const REFRESH_PAUSE_MS = 5_000;
@@ -204,8 +221,10 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const userTokens: UserTokens = {
     exchangeCode: (code, call) => userToken({ code }, call),
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
-    session: (initial, onRefresh) =>
-      userSession(initial, (refreshToken) => userToken({ refreshToken }), marginOf, onRefresh),
+    session: (initial, onRefresh) => {
+      checkSession(initial, onRefresh);
+      return userSession(initial, (refreshToken) => userToken({ refreshToken }), marginOf, onRefresh);
+    },
   };
   return Object.assign(client, { userTokens });
 }

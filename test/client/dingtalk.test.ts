@@ -321,6 +321,33 @@ describe("createDingTalk: tokens", () => {
     vi.setSystemTime(Date.now() + 7201 * 1000);
     await expect(session()).rejects.toBeInstanceOf(DingTalkError);
   });
+
+  it("a session of something that is not a user token is a ConfigError, never a TypeError at its first call", () => {
+    const dt = client();
+    const valid = { accessToken: "user-token-123456", refreshToken: "refresh-token-98765", expiresAt: 0 };
+    for (const [token, onRefresh] of [
+      [null, undefined],
+      [undefined, undefined],
+      ["user-token-123456", undefined],
+      [{}, undefined],
+      [{ ...valid, refreshToken: undefined }, undefined],
+      [{ ...valid, expiresAt: "2030-01-01" }, undefined],
+      [{ ...valid, expiresAt: Number.NaN }, undefined],
+      [valid, "not a function"],
+    ]) {
+      let thrown: unknown;
+      try {
+        void dt.userTokens
+          .session(token as never, onRefresh as never)()
+          .catch(() => undefined);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, JSON.stringify(token)).toBeInstanceOf(ConfigError);
+      expect(String((thrown as Error).message)).not.toMatch(/user-token-123456|refresh-token-98765/);
+    }
+    expect(server.count("POST", "/v1.0/oauth2/userAccessToken")).toBe(0);
+  });
 });
 
 describe("createDingTalk: errors", () => {
