@@ -158,11 +158,23 @@ export function typescriptSample(doc: Json, api: ApiInfo, client: ClientDoc, op:
     lines.push(
       "",
       "// Or every item of every page:",
-      call("const items = ", `${method}.iterate`, args, ";"),
+      call("const items = ", `${method}.iterate`, fromFirstPage(args, op.pagination.cursorParam), ";"),
       "for await (const item of items) console.log(item);",
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The arguments of an `iterate` sample: those of the single call without the cursor, which the
+ * example may show (a page's, mid-listing, that a server refuses as one it did not hand out): a
+ * listing of every page starts without one.
+ */
+function fromFirstPage(args: unknown[], cursorParam: string): unknown[] {
+  const [params, ...rest] = args;
+  if (params === undefined || params instanceof Code) return args;
+  const kept = Object.fromEntries(Object.entries(params as Json).filter(([name]) => name !== cursorParam));
+  return Object.keys(kept).length === 0 && rest.length === 0 ? [] : [kept, ...rest];
 }
 
 /** The authorization code from the user-token request's body example. */

@@ -212,4 +212,23 @@ describe("the TypeScript samples of the real specs", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("'every item of every page' starts at the first page: the example's cursor is not passed", async () => {
+    let paginated = 0;
+    for (const entry of await loadRegistry()) {
+      const { document } = await bundleStep(entry);
+      const info = extractApi(document);
+      for (const op of info.operations) {
+        if (!op.pagination) continue;
+        paginated++;
+        const sample = typescriptSample(document, info, clientOf(entry.name, document), op);
+        const iterate = sample.slice(sample.indexOf(".iterate("));
+        expect(iterate, `${entry.name}.${op.operationId}`).not.toMatch(
+          new RegExp(`\\b${op.pagination.cursorParam}\\s*:`),
+        );
+      }
+    }
+    // WeCom's listUserIds, whose body example carries a cursor, among them.
+    expect(paginated).toBeGreaterThanOrEqual(2);
+  });
 });
