@@ -18,8 +18,8 @@ import { check, MAX_WAIT_MS } from "./validate.js";
 /**
  * The transport over node:http / node:https with a keep-alive pool: about a third of the CPU of
  * Node's global fetch per call (BENCHMARKS.md). Redirects are not followed; gzip, deflate and br
- * bodies are decoded, and the decoded bytes are counted against the cap as they arrive, so neither a
- * compression bomb nor an endless body can exhaust memory.
+ * bodies are decoded (several codings in turn), and the decoded bytes are counted against the cap as
+ * they arrive, so neither a compression bomb nor an endless body can exhaust memory.
  */
 
 export interface NodeTransportOptions {
@@ -73,6 +73,56 @@ const DECODERS = new Map<string, () => NodeJS.ReadWriteStream>([
   ["br", createBrotliDecompress],
 ]);
 const utf8 = new TextDecoder();
+/** Most codings one answer may list, as Node's fetch allows: each is a decoder, and memory. */
+const MAX_CODINGS = 5;
+
+/**
+ * Several codings undone in turn, as one stream like a single decoder: `makers` in the order they
+ * run (the reverse of the header's), each stage piped into the next, the last one's bytes pushed out.
+ */
+function createChainDecoder(makers: ReadonlyArray<() => NodeJS.ReadWriteStream>): NodeJS.ReadWriteStream {
+  const stages = makers.map((make) => make() as unknown as Transform);
+  const first = stages[0] as Transform;
+  const last = stages[stages.length - 1] as Transform;
+  for (let i = 1; i < stages.length; i++) (stages[i - 1] as Transform).pipe(stages[i] as Transform);
+  const chain = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      first.write(chunk, callback);
+    },
+    flush(callback) {
+      last.once("end", () => callback());
+      first.end();
+    },
+    // Given up on (a body over the cap): no stage decodes on.
+    destroy(error, callback) {
+      for (const stage of stages) stage.destroy();
+      callback(error);
+    },
+  });
+  last.on("data", (data: Buffer) => chain.push(data));
+  for (const stage of stages) stage.on("error", (error) => chain.destroy(error));
+  return chain;
+}
+
+/**
+ * The decoder for a Content-Encoding value, as Node's fetch reads it: codings undone in the reverse
+ * order of their application, `identity` skipped; undefined (the body as it came) when one is
+ * unknown; null when there are more than MAX_CODINGS.
+ */
+function decoderOf(encoding: string): (() => NodeJS.ReadWriteStream) | undefined | null {
+  if (!encoding.includes(",")) return DECODERS.get(encoding.trim().toLowerCase());
+  const codings = encoding.toLowerCase().split(",");
+  if (codings.length > MAX_CODINGS) return null;
+  const makers: Array<() => NodeJS.ReadWriteStream> = [];
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = (codings[i] as string).trim();
+    if (coding === "identity") continue;
+    const make = DECODERS.get(coding);
+    if (!make) return undefined;
+    makers.push(make);
+  }
+  return makers.length > 1 ? () => createChainDecoder(makers) : makers[0];
+}
 
 /** Header `name` (lower-case) from node:http's raw list, repeated lines joined as in `headersOf`. */
 function header(raw: readonly string[], name: string): string | undefined {
@@ -108,7 +158,10 @@ function readResponse(
   // twice), and only when asked for: most answers need just these two.
   const raw = res.rawHeaders;
   if (Number(header(raw, "content-length")) > maxBytes) return void done(new TransportFailure("too-large"));
-  const make = DECODERS.get((header(raw, "content-encoding") ?? "").trim().toLowerCase());
+  const encoding = header(raw, "content-encoding");
+  const make = encoding === undefined ? undefined : decoderOf(encoding);
+  if (make === null)
+    return void done(new TransportFailure("network", new Error(`more than ${MAX_CODINGS} content codings`)));
   const decoder = make?.() as Readable | undefined;
   const stream = decoder ? res.pipe(decoder as unknown as NodeJS.WritableStream & Readable) : res;
   // An empty body labelled gzip (a 204, a 200 with no content) is empty, not a broken stream.
