@@ -325,7 +325,8 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
     () => {
       run("EVAL", RENEW_SCRIPT, 1, held, id, ttl).then(
         (renewed) => {
-          if (renewed !== 1) clearInterval(renewal);
+          // Read as the lock was taken: a client may give the integer as digits or a bigint.
+          if (integerOf(renewed) !== 1) clearInterval(renewal);
         },
         () => {
           // Redis unreachable: the lock lapses by itself; nothing to do here.

@@ -137,6 +137,32 @@ describe("createRedisTokenStore: the store", () => {
     await next?.();
   });
 
+  it.each([
+    ["digits", (n: number): unknown => String(n)],
+    ["a bigint", (n: number): unknown => BigInt(n)],
+  ])("a client that answers integers as %s renews its lock as it took it", async (_, integer) => {
+    const client = new Redis(redis.url);
+    try {
+      // A client that maps Redis integers to a type of its own: the lock is taken through integerOf.
+      const mapping = {
+        call: async (command: string, ...args: Array<string | number>) => {
+          const answer = await client.call(command, ...args);
+          return typeof answer === "number" ? integer(answer) : answer;
+        },
+      };
+      const holder = createRedisTokenStore({ client: mapping, prefix, lockTtlMs: 150, commandTimeoutMs: 50 });
+      const release = await holder.lock?.("k", 150, 0);
+      expect(release).toBeTypeOf("function");
+      await new Promise((r) => setTimeout(r, 600));
+      // Renewal that stopped at its first answer let the lock lapse while the holder still ran.
+      expect(await store().lock?.("k", 150, 0)).toBeUndefined();
+      await release?.();
+      expect(await client.exists(`${prefix}lock:k`)).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it("a cache that waited for the lock in vain rereads the store before fetching", async () => {
     const holder = store();
     const release = await holder.lock?.("k", 10_000, 0);
