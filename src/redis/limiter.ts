@@ -129,6 +129,8 @@ export class RedisLimiterStore implements LimiterStore {
   #down = false;
   #retryAt = 0;
   #probing = false;
+  /** The budgets of the last take Redis failed: what the store asks it again with. */
+  #failed: readonly Budget[] = [];
 
   /** `client`: a connected ioredis (also Cluster) or node-redis client; the store never closes it. */
   constructor(client: RedisClientLike, options: RedisLimiterStoreOptions = {}) {
@@ -162,7 +164,7 @@ export class RedisLimiterStore implements LimiterStore {
   async take(budgets: readonly Budget[], now: number, within?: number): Promise<number> {
     const asked = elapsed();
     if (!this.#down) {
-      const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error));
+      const taken = this.#take(budgets).catch((error: unknown) => void this.#fallBack(error, budgets));
       // A caller that cannot wait `commandTimeoutMs` is limited locally once Redis has had its time;
       // the command goes on, and its timeout still decides whether Redis is down.
       // Never under MIN_WITHIN_MS: a queued call's later takes have little time left, and a healthy
@@ -208,7 +210,8 @@ export class RedisLimiterStore implements LimiterStore {
     });
   }
 
-  #fallBack(error: unknown): void {
+  #fallBack(error: unknown, budgets: readonly Budget[]): void {
+    this.#failed = budgets;
     this.#retryAt = elapsed() + this.#retryMs;
     if (this.#down) return;
     this.#down = true;
@@ -224,14 +227,16 @@ export class RedisLimiterStore implements LimiterStore {
 
   /**
    * While local: asks Redis once per `retryMs`, in the background, and goes back to it when it
-   * answers. What it asks is the take script over no budget (it takes nothing): a Redis that answers
-   * PING but refuses the script (an ACL without EVAL) is still down for the budgets, and going back
-   * to it would fail the next take and log both again, every `retryMs`.
+   * answers. What it asks is the take that failed, over the same budgets: a Redis that answers PING
+   * but refuses the script (an ACL without EVAL), or a budget's key of another type (a list: the
+   * script's GET fails on it), is still down for the budgets, and going back to it would fail the
+   * next take and log both again, every `retryMs`. The take that answers takes a call of those
+   * budgets in Redis, once per return: the processes count one call more, never one less.
    */
   #probe(): void {
     if (this.#probing || elapsed() < this.#retryAt) return;
     this.#probing = true;
-    this.#take([]).then(
+    this.#take(this.#failed).then(
       () => {
         this.#probing = false;
         this.#down = false;

@@ -327,6 +327,52 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(logs[0]).toMatch(/failed \(ReplyError\)/);
   });
 
+  it.each([
+    ["a list", (raw: Redis, key: string) => raw.rpush(key, "not a time")],
+    ["a hash", (raw: Redis, key: string) => raw.hset(key, "at", "1")],
+  ])(
+    "a budget key holding %s (no string) stays local while it does, said once, not back and forth",
+    async (_, write) => {
+      const raw = client();
+      const logs: string[] = [];
+      const store = new RedisLimiterStore(client(), { prefix, retryMs: 50, logger: (m) => logs.push(m) });
+      const bad = [{ key: "typed", calls: 1_000, windowMs: 1_000 }];
+      const good = [{ key: "fine", calls: 1_000, windowMs: 1_000 }];
+      await write(raw, `${prefix}typed:1000`);
+      // Takes of the broken budget and of a sound one, every 10 ms for half a second: ten times the
+      // store asks Redis again.
+      for (const until = Date.now() + 500; Date.now() < until; ) {
+        expect(await store.take(bad, Date.now())).toBeLessThanOrEqual(1);
+        expect(await store.take(good, Date.now())).toBeLessThanOrEqual(1);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(store.local).toBe(true);
+      expect(logs, logs.join("\n")).toHaveLength(1);
+      expect(logs[0]).toMatch(/failed \(ReplyError\)/);
+      // Once the key is gone, the store is back on Redis within retryMs or so, and says so once.
+      await raw.del(`${prefix}typed:1000`);
+      for (let i = 0; i < 20 && store.local; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        await store.take(bad, Date.now());
+      }
+      expect(store.local).toBe(false);
+      expect(logs, logs.join("\n")).toHaveLength(2);
+      expect(logs[1]).toMatch(/answers again/);
+    },
+  );
+
+  it("a budget key holding a string that is no time is read as an idle budget's: no fallback, nothing logged", async () => {
+    const raw = client();
+    const logs: string[] = [];
+    const store = new RedisLimiterStore(client(), { prefix, logger: (m) => logs.push(m) });
+    const b = [{ key: "text", calls: 2, windowMs: 1_000 }]; // a call per 500 ms
+    await raw.set(`${prefix}text:1000`, "not a time");
+    expect(await store.take(b, Date.now())).toBeLessThanOrEqual(501);
+    expect(await store.take(b, Date.now())).toBeGreaterThan(400);
+    expect(store.local).toBe(false);
+    expect(logs).toEqual([]);
+  });
+
   it("the wall clock set back while limiting locally: Redis is still asked again every retryMs", async () => {
     let broken = true;
     const store = new RedisLimiterStore(
