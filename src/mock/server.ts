@@ -142,6 +142,8 @@ interface Exchange {
   /** Also carries the request's headers and body. */
   record: MockRequest;
   auth: TokenCheck | undefined;
+  /** Query values declared JSON that are none: taken out before openapi-backend saw them. */
+  undecoded: Problem[];
 }
 
 interface Served {
@@ -276,6 +278,45 @@ function foldDeepObjects(operation: unknown, query: Record<string, unknown>): vo
     // openapi-backend's String() of each query value.
     if (fields.length > 0) query[name] = Object.fromEntries(fields);
   }
+}
+
+/** A query parameter declared with `content: application/json`: its value is JSON text. */
+const isJsonQuery = (parameter: Json): boolean =>
+  parameter.in === "query" && Boolean((parameter.content as Json | undefined)?.["application/json"]);
+
+/**
+ * The operation's query parameters declared with `content: application/json`, decoded once, here:
+ * openapi-backend JSON.parsed them on each of its reads of the request, uncaught, so a value that
+ * is no JSON, or a JSON string (parsed again after validation), answered a 500 that quoted the
+ * value. A value that is no JSON is taken out; the problems returned name it, never quote it.
+ */
+function decodeJsonQuery(operation: unknown, query: Record<string, unknown>): Problem[] {
+  const parameters = ((operation as Json | undefined)?.parameters ?? []) as Json[];
+  const problems: Problem[] = [];
+  for (const parameter of parameters) {
+    const { name } = parameter;
+    if (!isJsonQuery(parameter) || typeof name !== "string" || typeof query[name] !== "string") continue;
+    try {
+      query[name] = JSON.parse(query[name] as string);
+    } catch {
+      delete query[name];
+      problems.push(problem("query", name, "invalid", "is not valid JSON"));
+    }
+  }
+  return problems;
+}
+
+/** openapi-backend's router, made to leave the query values `decodeJsonQuery` decoded as they are. */
+function leaveJsonQuery(router: OpenAPIBackend["router"]): void {
+  const parse = router.parseRequest.bind(router);
+  router.parseRequest = (request, operation) =>
+    parse(
+      request,
+      operation && {
+        ...operation,
+        parameters: (operation.parameters ?? []).filter((p) => !isJsonQuery(p as unknown as Json)),
+      },
+    );
 }
 
 function tokenOf(place: TokenPlace, exchange: Exchange): string | undefined {
@@ -639,6 +680,7 @@ export class MockServer {
       },
     });
     await backend.init();
+    leaveJsonQuery(backend.router);
     const document = backend.definition as unknown as OpenApiDocument;
     let profile: MockProfile;
     try {
@@ -692,7 +734,13 @@ export class MockServer {
     return served.dialect.notFound(exchange.record.method, exchange.record.path);
   }
 
-  #invalid(served: Served, operation: Json | undefined, exchange: Exchange, problems: Problem[]): Reply {
+  #invalid(served: Served, operation: Json | undefined, exchange: Exchange, found: Problem[]): Reply {
+    // A value taken out as no JSON is what any "is required" of its parameter means.
+    const { undecoded } = exchange;
+    const problems = [
+      ...undecoded,
+      ...found.filter((p) => !undecoded.some((u) => u.where === p.where && u.field === p.field)),
+    ];
     exchange.record.outcome = "invalid";
     exchange.record.problems = problems.map((p) => p.text);
     return served.dialect.invalid(operation, problems, this.#parameterCode(served, operation, problems[0]));
@@ -742,7 +790,8 @@ export class MockServer {
       ...this.#contentTypeProblems(operation, exchange),
       ...requirementProblems(profile.requires.get(operationId) ?? [], body),
     ];
-    if (problems.length) return this.#invalid(served, operation, exchange, problems);
+    if (problems.length || exchange.undecoded.length)
+      return this.#invalid(served, operation, exchange, problems);
 
     const script = this.#takeScript(api, operationId);
     exchange.record.outcome = script ? "scripted" : "answered";
@@ -893,7 +942,7 @@ export class MockServer {
         const seen = query[name];
         query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
       }
-      const exchange: Exchange = { url, record, auth: undefined };
+      const exchange: Exchange = { url, record, auth: undefined, undecoded: [] };
       const request = {
         method,
         path: url.pathname,
@@ -905,7 +954,9 @@ export class MockServer {
       // A path that does not decode (`%E0%A4%A`) names no operation: the API's own not-found answer.
       if (!decodes(url.pathname)) reply = this.#notFound(served, exchange);
       else {
-        foldDeepObjects(served.backend.matchOperation(request), query);
+        const operation = served.backend.matchOperation(request);
+        foldDeepObjects(operation, query);
+        exchange.undecoded = decodeJsonQuery(operation, query);
         reply = (await served.backend.handleRequest(request, exchange)) as Reply;
       }
       reply = served.dialect.finish(reply);

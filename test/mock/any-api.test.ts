@@ -110,6 +110,15 @@ function chatSpec(): Json {
                 properties: { from: { type: "string" }, limit: { type: "integer", maximum: 10 } },
               },
             },
+            // A JSON value in the query: where={"room":"r1"}, topic="news".
+            {
+              name: "where",
+              in: "query",
+              content: {
+                "application/json": { schema: { type: "object", properties: { room: { type: "string" } } } },
+              },
+            },
+            { name: "topic", in: "query", content: { "application/json": { schema: { type: "string" } } } },
           ],
           responses: {
             "200": {
@@ -229,6 +238,40 @@ describe("an API the mock has never seen, served from its extensions", () => {
     expect(over.body.error).toMatch(/query parameter filter\.limit must be <= 10/);
     const unknown = await get("/messages?filter[to]=bob", { authorization });
     expect(unknown.body.error).toMatch(/query parameter filter\.to is not in the spec for this operation/);
+  });
+
+  test("a query parameter declared with content is read as JSON; a value that is none is refused by name", async () => {
+    const authorization = `Bearer ${mock.issueToken("chatter")}`;
+    const where = encodeURIComponent(JSON.stringify({ room: "r1" }));
+    const ok = await get(`/messages?where=${where}&topic=${encodeURIComponent('"news"')}`, { authorization });
+    expect(ok).toMatchObject({ status: 200, body: { messages: [{ id: "m1", text: "hi" }] } });
+
+    const before = mock.count("chatter", "listMessages");
+    for (const target of [
+      "/messages?where=garbage",
+      "/messages?topic=news-secret-1",
+      "/messages?where=%7B",
+    ]) {
+      const res = await get(target, { authorization });
+      const name = target.includes("topic") ? "topic" : "where";
+      expect(res.status, target).toBe(400);
+      expect(res.body).toEqual({
+        error_code: "input.bad",
+        error: `the input is not valid: query parameter ${name} is not valid JSON`,
+        trace: expect.stringMatching(/^[0-9A-F-]{36}$/),
+      });
+      expect(mock.requests.at(-1)).toMatchObject({
+        api: "chatter",
+        operationId: "listMessages",
+        status: 400,
+        outcome: "invalid",
+        problems: [`query parameter ${name} is not valid JSON`],
+      });
+    }
+    expect(mock.count("chatter", "listMessages")).toBe(before + 3);
+    // The token is checked first, as for any other request that breaks the spec.
+    expect((await get("/messages?where=garbage")).body.error_code).toBe("auth.bad_token");
+    expect(mock.requests.at(-1)).toMatchObject({ operationId: "listMessages", outcome: "unauthorized" });
   });
 
   test("an unknown path: 404 in the API's error fields", async () => {
