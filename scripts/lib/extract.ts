@@ -509,9 +509,31 @@ function refuseAuthParameter(doc: Json, op: OperationInfo, auth: NonNullable<Api
  * query object as `f[k]=v` (`deepObject`), never a value encoded as a media type (`content`). A spec
  * that says otherwise would get a client sending what the server does not read, without a word.
  */
+/** How deep `typesOf` follows `allOf`, `oneOf` and `anyOf`: a schema may include itself through them. */
+const MAX_TYPE_DEPTH = 8;
+
+/**
+ * The JSON types a schema gives its values, through `$ref`s: its own `type`, each of its `allOf`
+ * members' (all hold), and those every branch of its `oneOf` or `anyOf` has. A schema that is an
+ * object only through `allOf: [{ $ref: Filter }]` is serialized as one all the same.
+ */
+function typesOf(doc: Json, raw: unknown, depth = 0): Set<unknown> {
+  const schema = deref<Json>(doc, raw);
+  const types = new Set<unknown>();
+  if (!isObject(schema) || depth > MAX_TYPE_DEPTH) return types;
+  for (const type of [schema.type].flat()) if (type !== undefined) types.add(type);
+  for (const member of Array.isArray(schema.allOf) ? schema.allOf : [])
+    for (const type of typesOf(doc, member, depth + 1)) types.add(type);
+  for (const key of ["oneOf", "anyOf"]) {
+    const branches = Array.isArray(schema[key]) ? schema[key] : [];
+    const [first, ...rest] = branches.map((branch) => typesOf(doc, branch, depth + 1));
+    for (const type of first ?? []) if (rest.every((other) => other.has(type))) types.add(type);
+  }
+  return types;
+}
+
 function refuseSerialization(doc: Json, parameter: Json, what: string, at: ReadonlyArray<string | number>) {
-  const schema = deref<Json>(doc, parameter.schema);
-  const types = new Set([schema?.type].flat());
+  const types = typesOf(doc, parameter.schema);
   const { style, explode } = parameter;
   let said: [string, string] | undefined;
   if (isObject(parameter.content))

@@ -377,6 +377,98 @@ describe("extractApi: specs it refuses", () => {
       error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
     },
     {
+      // An object only through `allOf` and `$ref` (no `type` of its own) is still sent as `f[k]=v`.
+      name: "a query object in style form, an object only through allOf and $ref",
+      given: doc(
+        {
+          "/a": {
+            get: op({
+              parameters: [
+                {
+                  name: "f",
+                  in: "query",
+                  schema: { description: "a filter", allOf: [{ $ref: "#/components/schemas/Filter" }] },
+                },
+              ],
+            }),
+          },
+        },
+        {
+          components: {
+            schemas: { Filter: { type: "object", properties: { k: { type: "string" } } } },
+          },
+        },
+      ),
+      error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
+    },
+    {
+      name: "a query array not exploded, an array only through a $ref to an allOf",
+      given: doc(
+        {
+          "/a": {
+            get: op({
+              parameters: [
+                { name: "ids", in: "query", explode: false, schema: { $ref: "#/components/schemas/Ids" } },
+              ],
+            }),
+          },
+        },
+        {
+          components: {
+            schemas: {
+              Ids: { allOf: [{ $ref: "#/components/schemas/IntList" }], maxItems: 10 },
+              IntList: { type: "array", items: { type: "integer" } },
+            },
+          },
+        },
+      ),
+      error: /doThing: parameter "ids" is sent as explode: false, which the clients do not send/,
+    },
+    {
+      // Every branch is an object: whichever the caller gives, it goes out as `f[k]=v`.
+      name: "a query object in style form, an object in every branch of its oneOf",
+      given: doc({
+        "/a": {
+          get: op({
+            parameters: [
+              {
+                name: "f",
+                in: "query",
+                schema: {
+                  oneOf: [
+                    { type: "object", properties: { a: { type: "string" } } },
+                    { allOf: [{ type: "object", properties: { b: { type: "string" } } }] },
+                  ],
+                },
+              },
+            ],
+          }),
+        },
+      }),
+      error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
+    },
+    {
+      // A schema that includes itself through allOf (no $ref-only cycle, which bundling refuses):
+      // the walk stops, and what it met on the way is enough.
+      name: "a query object in style form, through an allOf that includes itself",
+      given: doc(
+        {
+          "/a": {
+            get: op({ parameters: [{ name: "f", in: "query", schema: { $ref: "#/components/schemas/A" } }] }),
+          },
+        },
+        {
+          components: {
+            schemas: {
+              A: { allOf: [{ $ref: "#/components/schemas/B" }] },
+              B: { allOf: [{ $ref: "#/components/schemas/A" }, { type: "object" }] },
+            },
+          },
+        },
+      ),
+      error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
+    },
+    {
       // The client never encodes a parameter as JSON: an object went out as `f[k]=v`.
       name: "a parameter whose value is a media type (content)",
       given: doc({
@@ -412,6 +504,22 @@ describe("extractApi: specs it refuses", () => {
     ];
     const info = only(doc({ "/a/{id}": { get: op({ parameters }) } }));
     expect(info.params.map((p) => p.name)).toEqual(["id", "ids", "f", "q"]);
+  });
+
+  it("accepts a deepObject object through allOf, and a value whose oneOf branches are not all objects", () => {
+    const parameters = [
+      {
+        name: "f",
+        in: "query",
+        style: "deepObject",
+        schema: { allOf: [{ $ref: "#/components/schemas/F" }] },
+      },
+      // A string or an object: not an object the client always writes as one.
+      { name: "g", in: "query", schema: { oneOf: [{ type: "string" }, { $ref: "#/components/schemas/F" }] } },
+    ];
+    const components = { schemas: { F: { type: "object", properties: { k: { type: "string" } } } } };
+    const info = only(doc({ "/a": { get: op({ parameters }) } }, { components }));
+    expect(info.params.map((p) => p.name)).toEqual(["f", "g"]);
   });
 
   // The client's method groups are a plain object filled with `groups[tag] ??= {}`: a tag that every
