@@ -66,14 +66,31 @@ type ItemOf<R, F extends string> =
 export type PageOptions = RequestOptions & { maxEmptyPages?: number | undefined };
 
 /**
+ * A listing's params: the method's, its cursor optional (the listing starts from the first page, or
+ * the spec's `firstCursor`, when none is given).
+ */
+type ListingOf<O extends OpTypes, Cursor extends string> = {
+  params: Cursor extends keyof O["params"]
+    ? Omit<O["params"], Cursor> & Partial<Pick<O["params"], Cursor>>
+    : O["params"];
+  result: O["result"];
+};
+
+/** A listing's arguments: its params required exactly when the spec requires one of them, as the method's are. */
+type PageArgs<O extends OpTypes> =
+  Record<never, never> extends O["params"]
+    ? [params?: O["params"], options?: PageOptions]
+    : [params: O["params"], options?: PageOptions];
+
+/**
  * Extra members of a paginated method: every page, or every item of every page. A listing that
  * cannot end (a cursor seen before, none given, `maxEmptyPages` empty pages) throws a PaginationError.
  */
 export interface Paginated<O extends OpTypes, Item> {
   /** Every page, from the first (or the cursor in params) until the server says there is no more. */
-  pages(params?: O["params"], options?: PageOptions): AsyncIterableIterator<O["result"]>;
+  pages(...args: PageArgs<O>): AsyncIterableIterator<O["result"]>;
   /** Every item of every page; stops when `hasMore` is false, without another request. */
-  iterate(params?: O["params"], options?: PageOptions): AsyncIterableIterator<Item>;
+  iterate(...args: PageArgs<O>): AsyncIterableIterator<Item>;
 }
 
 /** The paginators of an operation that takes a user token: the options and their `accessToken` are required. */
@@ -83,11 +100,16 @@ export interface UserPaginated<O extends OpTypes, Item> {
 }
 
 type MethodOf<O, Row> = O extends OpTypes
-  ? Row extends { readonly pagination: { readonly itemsField: infer F extends string } }
+  ? Row extends {
+      readonly pagination: {
+        readonly itemsField: infer F extends string;
+        readonly cursorParam: infer C extends string;
+      };
+    }
     ? Method<O, Row> &
         (Row extends { readonly token: "user" }
-          ? UserPaginated<O, ItemOf<O["result"], F>>
-          : Paginated<O, ItemOf<O["result"], F>>)
+          ? UserPaginated<ListingOf<O, C>, ItemOf<O["result"], F>>
+          : Paginated<ListingOf<O, C>, ItemOf<O["result"], F>>)
     : Method<O, Row>
   : never;
 

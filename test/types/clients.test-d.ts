@@ -5,6 +5,7 @@ import { createWorkPlus, statusCodes } from "imspec/workplus";
 import { assertType, describe, expectTypeOf, it } from "vitest";
 import type { SuccessBranch } from "../../generated/wecom/operations.js";
 import type { EnvelopeResult } from "../../generated/workplus/operations.js";
+import type { MethodGroups } from "../../src/core/methods.js";
 
 const dt = createDingTalk({ appKey: "k", appSecret: "s" });
 const wp = createWorkPlus({
@@ -237,5 +238,43 @@ describe("the result field of an envelope's success (generated EnvelopeResult)",
     expectTypeOf<
       EnvelopeResult<SuccessBranch<unknown, "status", 0, false>, "result">
     >().toEqualTypeOf<unknown>();
+  });
+});
+
+describe("the paginators of an operation (generated MethodGroups)", () => {
+  type Listing = {
+    params: { deptId: number; cursor: string; size?: number };
+    result: { items?: string[]; next?: string };
+  };
+  type Row<Token extends string> = {
+    readonly token: Token;
+    readonly pagination: { readonly cursorParam: "cursor"; readonly itemsField: "items" };
+  };
+  const app = {} as MethodGroups<{ dept: { list: Listing } }, { list: Row<"app"> }>;
+  const user = {} as MethodGroups<{ dept: { list: Listing } }, { list: Row<"user"> }>;
+
+  it("require the params the method requires, as a listing without them cannot be sent either", () => {
+    // @ts-expect-error deptId is required: the method refuses to compile without it, so do its paginators
+    app.dept.list.pages();
+    // @ts-expect-error deptId is required
+    app.dept.list.iterate(undefined, { timeout: 1 });
+    // @ts-expect-error deptId is required
+    app.dept.list.iterate({ size: 10 });
+    // @ts-expect-error deptId is required
+    user.dept.list.pages({ size: 10 }, { accessToken: "t" });
+  });
+
+  it("leave the cursor out: the listing starts from the first page (or the spec's firstCursor)", () => {
+    assertType(app.dept.list.pages({ deptId: 1 }));
+    assertType(app.dept.list.iterate({ deptId: 1, cursor: "c" }, { maxEmptyPages: 3 }));
+    assertType(user.dept.list.iterate({ deptId: 1 }, { accessToken: "t" }));
+    // @ts-expect-error the cursor is a string
+    app.dept.list.pages({ deptId: 1, cursor: 1 });
+    // @ts-expect-error unknown parameter name
+    app.dept.list.pages({ deptId: 1, depth: 2 });
+    // The method itself still takes the params as the spec says them.
+    // @ts-expect-error cursor is required in a single call
+    app.dept.list({ deptId: 1 });
+    expectTypeOf(app.dept.list.iterate({ deptId: 1 })).toEqualTypeOf<AsyncIterableIterator<string>>();
   });
 });
