@@ -235,8 +235,13 @@ function overBytes(text: string, max: number): boolean {
   let bytes = 0;
   for (let i = 0; i < text.length && bytes <= max; i++) {
     const c = text.charCodeAt(i);
-    // A surrogate pair is 4 bytes: 2 for each half.
-    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    // A surrogate pair is 4 bytes; a surrogate that pairs with none is written as U+FFFD, 3.
+    else if (c <= 0xdbff && c >= 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
   }
   return bytes > max;
 }

@@ -919,6 +919,36 @@ describe("a client over either transport", () => {
     (own[0] as ReturnType<typeof nodeTransport>).destroy();
   });
 
+  it("a transport option's body is held to maxBytes in the UTF-8 bytes it is, a lone surrogate's 3 among them", async () => {
+    const request = (maxBytes: number): TransportRequest => ({
+      url: "https://api.example.invalid/a",
+      method: "GET",
+      headers: {},
+      body: undefined,
+      signal: undefined,
+      timeout: 1_000,
+      maxBytes,
+    });
+    const over = async (body: string, maxBytes: number) => {
+      const custom: Transport = async () => ({ status: 200, headers: {}, body });
+      return boundedTransport(custom)(request(maxBytes)).then(
+        () => false,
+        (error: unknown) => error instanceof TransportFailure && error.kind === "too-large",
+      );
+    };
+    // Each as TextEncoder (and every UTF-8 encoder) writes it: U+FFFD for a surrogate that pairs with none.
+    for (const body of [
+      "\ud800".repeat(400),
+      "\udc00".repeat(400),
+      "\udc00\ud800".repeat(200),
+      "钉😀\ud800".repeat(100),
+    ]) {
+      const bytes = new TextEncoder().encode(body).length;
+      expect(await over(body, bytes - 1), JSON.stringify(body.slice(0, 4))).toBe(true);
+      expect(await over(body, bytes), JSON.stringify(body.slice(0, 4))).toBe(false);
+    }
+  });
+
   it("an answer header no Headers object takes (not Latin-1) is left out of the error, which stays typed", async () => {
     const transport: Transport = async () => ({
       status: 400,
