@@ -602,9 +602,8 @@ export class Engine {
     op: OperationRef,
   ): string {
     const auth = this.#o.profile.auth;
+    // `#attempt` has refused a token that is no text: undefined is a call without one.
     if (token === undefined || !auth) return url;
-    if (typeof token !== "string" || token.length === 0)
-      throw new ConfigError("The token provider returned no token", op);
     if (auth.in === "query") {
       // Appended as the query was written (%20, brackets kept): URLSearchParams would rewrite it all.
       const key = encodeURIComponent(auth.name);
@@ -712,8 +711,9 @@ export class Engine {
         auth &&
         ((replacing ? undefined : auth.source.peek?.()) ??
           (await tokenFor(auth.source, replacing, op, { signal, deadline }, timeout)));
-      // A provider that gave nothing: never sent without its token (nor replayed without end).
-      if (auth && token == null) throw new ConfigError("The token provider returned no token", op);
+      // A provider that gave nothing (or no text): never sent without its token (nor replayed without end).
+      if (auth && (typeof token !== "string" || token.length === 0))
+        throw new ConfigError("The token provider returned no token", op);
       if (refused && token === refused.token) throw failed(refused.error, attempt);
       if (op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)) {
         budgetFrom = Date.now();
