@@ -503,12 +503,6 @@ function refuseAuthParameter(doc: Json, op: OperationInfo, auth: NonNullable<Api
   }
 }
 
-/**
- * How a parameter's value goes on the wire is how the clients write it (src/core/client.ts): a path
- * or header value as it is (`simple`), a query array repeated (`ids=1&ids=2`, `form` exploded), a
- * query object as `f[k]=v` (`deepObject`), never a value encoded as a media type (`content`). A spec
- * that says otherwise would get a client sending what the server does not read, without a word.
- */
 /** How deep `typesOf` follows `allOf`, `oneOf` and `anyOf`: a schema may include itself through them. */
 const MAX_TYPE_DEPTH = 8;
 
@@ -532,6 +526,12 @@ function typesOf(doc: Json, raw: unknown, depth = 0): Set<unknown> {
   return types;
 }
 
+/**
+ * How a parameter's value goes on the wire is how the clients write it (src/core/client.ts): a path
+ * or header value as it is (`simple`), a query array repeated (`ids=1&ids=2`, `form` exploded), a
+ * query object as `f[k]=v` (`deepObject`), never a value encoded as a media type (`content`). A spec
+ * that says otherwise would get a client sending what the server does not read, without a word.
+ */
 function refuseSerialization(doc: Json, parameter: Json, what: string, at: ReadonlyArray<string | number>) {
   const types = typesOf(doc, parameter.schema);
   const { style, explode } = parameter;
