@@ -114,17 +114,19 @@ function ExplicitSecurity() {
 const text = "string";
 const strings = ["string-or-list"];
 const count = "positive";
-const SCOPES = ["app", "app-operation", "ip", "ip-operation"];
+// Also written in TypeScript (SCOPES in src/core/client.ts): this file is plain JavaScript that
+// Redocly loads, and test/generator/vocabulary.test.ts holds the two the same.
+export const SCOPES = ["app", "app-operation", "ip", "ip-operation"];
 const RATE_LIMITS = [
   { calls: [count, true], seconds: [count, true], scope: [SCOPES, true], code: ["scalar", false] },
 ];
 const ERROR_ANSWER = { status: ["status", false], code: ["scalar", false], message: [text, false] };
 const TOKEN_KINDS = ["app", "user"];
 const EXPIRES = { field: [text, true], unit: [["s", "ms"], true], epoch: ["boolean", false] };
-// Why the mock refuses a token (TokenCheck in src/mock/tokens.ts): the code it answers for each.
-const TOKEN_REASONS = Object.fromEntries(
-  ["missing", "unknown", "expired", "revoked", "wrong-kind"].map((reason) => [reason, ["scalar", false]]),
-);
+// Why the mock refuses a token (REFUSALS in src/mock/tokens.ts, held the same by
+// test/generator/vocabulary.test.ts): the code it answers for each.
+export const REFUSALS = ["missing", "unknown", "expired", "revoked", "wrong-kind"];
+const TOKEN_REASONS = Object.fromEntries(REFUSALS.map((reason) => [reason, ["scalar", false]]));
 /**
  * Every extension the generator reads, by the Redocly node types it may stand on, with its shape
  * there. Any other `x-imspec-*` name is a typo.

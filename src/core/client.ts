@@ -51,7 +51,7 @@ export interface TokenSpec {
 
 /** Whose calls count together: an app's, one operation's of an app, or everything sent to the base
  * URL's origin (an IP's), in all or of one operation. */
-const SCOPES = ["app", "app-operation", "ip", "ip-operation"] as const;
+export const SCOPES = ["app", "app-operation", "ip", "ip-operation"] as const;
 
 export interface RateLimitSpec {
   readonly calls: number;
