@@ -17,6 +17,8 @@ export type TokenWait = { signal?: AbortSignal | undefined; deadline?: number | 
 export interface TokenCacheOptions {
   key: string;
   fetch: () => Promise<StoredToken>;
+  /** A token already held (a user token handed in): used, and refreshed, as one the cache fetched. */
+  initial?: StoredToken | undefined;
   store?: TokenStore | undefined;
   marginMs: number; // refresh this long before expiry
   now?: () => number;
@@ -55,6 +57,7 @@ export class TokenCache {
   constructor(options: TokenCacheOptions) {
     this.#o = options;
     this.#store = options.store ?? new MemoryTokenStore();
+    this.#current = options.initial;
   }
 
   #now = (): number => (this.#o.now ?? Date.now)();

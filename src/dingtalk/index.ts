@@ -17,6 +17,7 @@ import {
 } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RequestOptions } from "../core/options.js";
+import { TokenCache } from "../core/token.js";
 import { checkFunction, checkObject } from "../core/validate.js";
 
 export * from "../core/public.js";
@@ -138,49 +139,6 @@ function checkSession(token: unknown, onRefresh: unknown): void {
   checkFunction("userTokens.session: onRefresh", onRefresh);
 }
 
-/** After an early refresh of a session's user token failed, no other for this long (ms). */
-const REFRESH_PAUSE_MS = 5_000;
-
-/**
- * A user token that refreshes itself (one request shared by the callers) once `marginOf` it is
- * before its expiry. While that early refresh fails, the token it would replace is still valid and
- * given, as the app token is, until its real expiry: a refresh endpoint down for a moment does not
- * fail calls that token would serve, nor is it asked again on every call meanwhile.
- */
-function userSession(
-  initial: UserToken,
-  refresh: (refreshToken: string) => Promise<UserToken>,
-  marginOf: (token: UserToken) => number,
-  onRefresh: ((token: UserToken) => void) | undefined,
-): () => Promise<string> {
-  let current = initial;
-  let inflight: Promise<string> | undefined;
-  let pausedUntil = 0;
-  return () => {
-    const now = Date.now();
-    const fresh = now < current.expiresAt - marginOf(current);
-    if (fresh || (now < pausedUntil && now < current.expiresAt)) return Promise.resolve(current.accessToken);
-    const held = current;
-    inflight ??= refresh(held.refreshToken)
-      .then(
-        (next) => {
-          current = next;
-          onRefresh?.(next);
-          return next.accessToken;
-        },
-        (error: unknown) => {
-          if (Date.now() >= held.expiresAt) throw error;
-          pausedUntil = Date.now() + REFRESH_PAUSE_MS;
-          return held.accessToken;
-        },
-      )
-      .finally(() => {
-        inflight = undefined;
-      });
-    return inflight;
-  };
-}
-
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const o = options as ClientOptions & {
     appKey?: string;
@@ -199,8 +157,6 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   // When each user token this client fetched was obtained: a session refreshes one at most half its
   // lifetime early, as the app token is (a 2-minute token under a 5-minute margin, else, every call).
   const obtained = new WeakMap<UserToken, number>();
-  const marginOf = (token: UserToken) =>
-    Math.min(margin, (token.expiresAt - (obtained.get(token) ?? Number.NEGATIVE_INFINITY)) / 2);
   const userToken = async (body: { code: string } | { refreshToken: string }, call?: RequestOptions) => {
     if (!clientId || !clientSecret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
@@ -223,7 +179,25 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
     session: (initial, onRefresh) => {
       checkSession(initial, onRefresh);
-      return userSession(initial, (refreshToken) => userToken({ refreshToken }), marginOf, onRefresh);
+      // The app token's cache: one refresh shared by the callers, the margin capped at half the
+      // lifetime, and while an early refresh fails the held token until its real expiry.
+      let current = initial;
+      const stored = (t: UserToken) => ({
+        accessToken: t.accessToken,
+        expiresAt: t.expiresAt,
+        obtainedAt: obtained.get(t),
+      });
+      const cache = new TokenCache({
+        key: "userToken",
+        marginMs: margin,
+        initial: stored(initial),
+        fetch: async () => {
+          current = await userToken({ refreshToken: current.refreshToken });
+          onRefresh?.(current);
+          return stored(current);
+        },
+      });
+      return () => cache.get();
     },
   };
   return Object.assign(client, { userTokens });
