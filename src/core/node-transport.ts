@@ -37,33 +37,42 @@ export interface NodeTransport extends Transport {
 }
 
 /**
- * `deflate` as servers send it: zlib-wrapped (RFC 1950, what the name means) or raw (RFC 1951, what
- * some send), told apart by the first byte as fetch and browsers do: a raw body is not a broken stream.
+ * One stream over decoding stages made when the first bytes come (none for an empty body, which is
+ * empty, not broken), each piped into the next and the last one's bytes pushed out; given up on (a
+ * body over the cap), no stage decodes on.
  */
-function createDeflateDecoder(): NodeJS.ReadWriteStream {
-  let inner: Transform | undefined;
-  return new Transform({
+function decoding(stagesFor: (first: Buffer) => Transform[]): NodeJS.ReadWriteStream {
+  let stages: Transform[] | undefined;
+  const out: Transform = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      if (!inner) {
+      if (!stages) {
         if (chunk.length === 0) return callback();
-        inner = ((chunk[0] as number) & 0x0f) === 0x08 ? createInflate() : createInflateRaw();
-        inner.on("data", (data: Buffer) => this.push(data));
-        inner.on("error", (error) => this.destroy(error));
+        stages = stagesFor(chunk);
+        for (let i = 1; i < stages.length; i++) (stages[i - 1] as Transform).pipe(stages[i] as Transform);
+        (stages[stages.length - 1] as Transform).on("data", (data: Buffer) => out.push(data));
+        for (const stage of stages) stage.on("error", (error) => out.destroy(error));
       }
-      inner.write(chunk, callback);
+      (stages[0] as Transform).write(chunk, callback);
     },
     flush(callback) {
-      if (!inner) return callback();
-      inner.once("end", () => callback());
-      inner.end();
+      if (!stages) return callback();
+      (stages[stages.length - 1] as Transform).once("end", () => callback());
+      (stages[0] as Transform).end();
     },
-    // Given up on (a body over the cap): what was written is not inflated on.
     destroy(error, callback) {
-      inner?.destroy();
+      for (const stage of stages ?? []) stage.destroy();
       callback(error);
     },
   });
+  return out;
 }
+
+/**
+ * `deflate` as servers send it: zlib-wrapped (RFC 1950, what the name means) or raw (RFC 1951, what
+ * some send), told apart by the first byte as fetch and browsers do: a raw body is not a broken stream.
+ */
+const createDeflateDecoder = () =>
+  decoding((first) => [((first[0] as number) & 0x0f) === 0x08 ? createInflate() : createInflateRaw()]);
 
 /** A Map: an encoding named `constructor` or `__proto__` finds nothing, as any other unknown one. */
 const DECODERS = new Map<string, () => NodeJS.ReadWriteStream>([
@@ -75,34 +84,6 @@ const DECODERS = new Map<string, () => NodeJS.ReadWriteStream>([
 const utf8 = new TextDecoder();
 /** Most codings one answer may list, as Node's fetch allows: each is a decoder, and memory. */
 const MAX_CODINGS = 5;
-
-/**
- * Several codings undone in turn, as one stream like a single decoder: `makers` in the order they
- * run (the reverse of the header's), each stage piped into the next, the last one's bytes pushed out.
- */
-function createChainDecoder(makers: ReadonlyArray<() => NodeJS.ReadWriteStream>): NodeJS.ReadWriteStream {
-  const stages = makers.map((make) => make() as unknown as Transform);
-  const first = stages[0] as Transform;
-  const last = stages[stages.length - 1] as Transform;
-  for (let i = 1; i < stages.length; i++) (stages[i - 1] as Transform).pipe(stages[i] as Transform);
-  const chain = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      first.write(chunk, callback);
-    },
-    flush(callback) {
-      last.once("end", () => callback());
-      first.end();
-    },
-    // Given up on (a body over the cap): no stage decodes on.
-    destroy(error, callback) {
-      for (const stage of stages) stage.destroy();
-      callback(error);
-    },
-  });
-  last.on("data", (data: Buffer) => chain.push(data));
-  for (const stage of stages) stage.on("error", (error) => chain.destroy(error));
-  return chain;
-}
 
 /**
  * The decoder for a Content-Encoding value, as Node's fetch reads it: codings undone in the reverse
@@ -121,7 +102,10 @@ function decoderOf(encoding: string): (() => NodeJS.ReadWriteStream) | undefined
     if (!make) return undefined;
     makers.push(make);
   }
-  return makers.length > 1 ? () => createChainDecoder(makers) : makers[0];
+  // Several codings undone in turn, in the order they run (the reverse of the header's).
+  return makers.length > 1
+    ? () => decoding(() => makers.map((make) => make() as unknown as Transform))
+    : makers[0];
 }
 
 /** Header `name` (lower-case) from node:http's raw list, repeated lines joined as in `headersOf`. */
