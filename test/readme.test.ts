@@ -268,26 +268,38 @@ async function rateLimitTable(): Promise<string> {
       ]);
     });
   }
-  const header = ["API", "operations", "budget", "scope", "the server's answer when exceeded"];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
+  return padded([["API", "operations", "budget", "scope", "the server's answer when exceeded"], ...rows]);
+}
+
+/** A Markdown table with its columns padded, the first row its header; an "r" column right-aligned. */
+function padded(rows: string[][], align: ReadonlyArray<"l" | "r"> = []): string {
+  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((r) => (r[c] as string).length)));
+  const right = (c: number) => align[c] === "r";
   const line = (cells: string[]) =>
-    `| ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join(" | ")} |`;
-  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n");
+    `| ${cells.map((cell, c) => (right(c) ? cell.padStart : cell.padEnd).call(cell, widths[c] as number)).join(" | ")} |`;
+  const rule = widths.map((w, c) => (right(c) ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  return [line(rows[0] as string[]), `| ${rule.join(" | ")} |`, ...rows.slice(1).map(line)].join("\n");
+}
+
+/**
+ * README.md's text between `start` and `end` is `want`; `IMSPEC_README_WRITE=1 npx vitest run
+ * test/readme.test.ts` writes it instead (after a spec change, or `npm run bench`).
+ */
+function expectSection(start: string, end: string, want: string, what: string): void {
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  expect(from, `README.md holds ${start} … ${end}`).toBeGreaterThan(-1);
+  const shown = readme.slice(from + start.length, to).trim();
+  if (shown !== want && process.env.IMSPEC_README_WRITE === "1")
+    writeFileSync(README, `${readme.slice(0, from + start.length)}\n${want}\n${readme.slice(to)}`);
+  else expect(shown, `${what} (rerun with IMSPEC_README_WRITE=1)`).toBe(want);
 }
 
 const START = "<!-- rate-limits:start -->";
 const END = "<!-- rate-limits:end -->";
 
 it("the README's rate-limit table is the specs' x-imspec-rate-limits", async () => {
-  const from = readme.indexOf(START);
-  const to = readme.indexOf(END);
-  expect(from, `README.md holds ${START} … ${END}`).toBeGreaterThan(-1);
-  const shown = readme.slice(from + START.length, to).trim();
-  const want = await rateLimitTable();
-  // `IMSPEC_README_WRITE=1 npx vitest run test/readme.test.ts` writes the table after a spec change.
-  if (shown !== want && process.env.IMSPEC_README_WRITE === "1")
-    writeFileSync(README, `${readme.slice(0, from + START.length)}\n${want}\n${readme.slice(to)}`);
-  else expect(shown, "the table under README.md's Rate limits (rerun with IMSPEC_README_WRITE=1)").toBe(want);
+  expectSection(START, END, await rateLimitTable(), "the table under README.md's Rate limits");
 });
 
 /** `a`, `a and b`, `a, b and c`. */
@@ -339,27 +351,9 @@ function tableRows(text: string): string[][] {
 }
 
 it("the README's benchmark table is the recorded run's summary (bench/results.json)", () => {
-  const from = readme.indexOf(BENCH_START);
-  const to = readme.indexOf(BENCH_END);
-  expect(from, `README.md holds ${BENCH_START} … ${BENCH_END}`).toBeGreaterThan(-1);
-  const rows = [
-    ["measured side by side in one run", "result"],
-    ...bench.summary.map((r) => [r.what, r.result]),
-  ];
-  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => (r[c] as string).length)));
-  const line = ([what, result]: string[]) =>
-    `| ${(what as string).padEnd(widths[0] as number)} | ${(result as string).padStart(widths[1] as number)} |`;
-  const header = rows[0] as string[];
-  const want = [
-    line(header),
-    `| ${"-".repeat(widths[0] as number)} | ${"-".repeat((widths[1] as number) - 1)}: |`,
-    ...rows.slice(1).map(line),
-  ].join("\n");
-  const shown = readme.slice(from + BENCH_START.length, to).trim();
-  // `IMSPEC_README_WRITE=1 npx vitest run test/readme.test.ts` writes the table after `npm run bench`.
-  if (shown !== want && process.env.IMSPEC_README_WRITE === "1")
-    writeFileSync(README, `${readme.slice(0, from + BENCH_START.length)}\n${want}\n${readme.slice(to)}`);
-  else expect(shown, "the table under README.md's Benchmarks (rerun with IMSPEC_README_WRITE=1)").toBe(want);
+  const rows = bench.summary.map((r) => [r.what, r.result]);
+  const want = padded([["measured side by side in one run", "result"], ...rows], ["l", "r"]);
+  expectSection(BENCH_START, BENCH_END, want, "the table under README.md's Benchmarks");
 });
 
 it("BENCHMARKS.md's targets are the recorded run's (bench/results.json)", () => {
