@@ -259,7 +259,8 @@ function operationSection(op: GuideOperation, sdks: Map<string, SdkModule>, modu
       "",
       "This operation needs a *user* access token. imspec gets one with " +
         "`dt.userTokens.exchangeCode(code)`; `dt.userTokens.session(token)` returns a function that " +
-        "refreshes it before it expires, which can be passed as `accessToken`.",
+        "refreshes it before it expires (and once more when the server refuses it), which can be passed " +
+        "as `accessToken`.",
     );
   }
   if (notes.length) out.push("", ...notes.map((n) => `- ${n.charAt(0).toUpperCase()}${n.slice(1)}`));

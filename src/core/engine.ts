@@ -16,7 +16,7 @@ import {
   textOf,
 } from "./errors.js";
 import type { Budget, RateLimiter } from "./limiter.js";
-import type { LogEvent, Logger, RequestOptions } from "./options.js";
+import type { LogEvent, Logger, RenewableToken, RequestOptions } from "./options.js";
 import { headerSecrets, type Redactor } from "./redact.js";
 import {
   isRetryable,
@@ -571,11 +571,13 @@ export class Engine {
     if (op.token === "none" || !this.#o.profile.auth) return undefined;
     const given = options.accessToken;
     if (given !== undefined) {
-      const source =
-        typeof given === "function"
-          ? { get: async () => given() }
-          : { get: async () => given, peek: () => given };
-      return { source, managed: false };
+      if (typeof given !== "function")
+        return { source: { get: async () => given, peek: () => given }, managed: false };
+      // A renewable token is managed as the app token is: a refusal is replaced once and replayed.
+      const { replace } = given as Partial<RenewableToken>;
+      const source: TokenSource = { get: async () => given() };
+      if (typeof replace === "function") source.replace = async (refused) => replace.call(given, refused);
+      return { source, managed: source.replace !== undefined };
     }
     if (op.token === "user") {
       const { in: where, name } = this.#o.profile.auth;

@@ -30,8 +30,19 @@ export interface LogEvent {
 /** Called after every attempt; a returned promise is not awaited, and its rejection is ignored. */
 export type Logger = (event: LogEvent) => void;
 
-/** A token or something that supplies one. */
+/**
+ * A token, or a function asked for one before each attempt. A function that also has a
+ * `replace(refused)` method (a `RenewableToken`, what DingTalk's `userTokens.session` returns) is
+ * asked once for another when the server refuses the token it gave, and the call is replayed with
+ * it, as a call with the client's app token is.
+ */
 export type AccessTokenInput = string | (() => string | Promise<string>);
+
+/** A token function that can swap a token the server refused for another. */
+export interface RenewableToken {
+  (): Promise<string>;
+  replace(refused: string): Promise<string>;
+}
 
 /** Per-call options, the last argument of every method. */
 export interface RequestOptions {

@@ -24,7 +24,14 @@ export {
 } from "./errors.js";
 export type { Budget, LimiterStore } from "./limiter.js";
 export type { PageOptions } from "./methods.js";
-export type { LogEvent, Logger, RateLimitOverrides, RequestOptions } from "./options.js";
+export type {
+  AccessTokenInput,
+  LogEvent,
+  Logger,
+  RateLimitOverrides,
+  RenewableToken,
+  RequestOptions,
+} from "./options.js";
 export type { RetryOptions } from "./retry.js";
 export { MemoryTokenStore, type StoredToken, type TokenStore } from "./token.js";
 export {

@@ -16,7 +16,7 @@ import {
   storedToken,
 } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
-import type { CommonClientOptions, RequestOptions } from "../core/options.js";
+import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
 import { checkFunction, checkObject } from "../core/validate.js";
 
@@ -105,10 +105,11 @@ export interface UserTokens {
   /**
    * A function returning a valid user token, refreshed (once, shared) `tokenMarginMs` before it
    * expires (at most half its lifetime early; while that refresh fails, the token until it
-   * expires): pass it as `{ accessToken }`. A `token` that is not a UserToken (or an `onRefresh`
-   * that is not a function) is a ConfigError here, not at the session's first call.
+   * expires): pass it as `{ accessToken }`. A token the server refuses (revoked, expired early) is
+   * refreshed once and the call replayed with the new one. A `token` that is not a UserToken (or an
+   * `onRefresh` that is not a function) is a ConfigError here, not at the session's first call.
    */
-  session(token: UserToken, onRefresh?: (token: UserToken) => void): () => Promise<string>;
+  session(token: UserToken, onRefresh?: (token: UserToken) => void): RenewableToken;
 }
 
 export type DingTalk = Client<Operations, typeof operations> & { readonly userTokens: UserTokens };
@@ -158,6 +159,10 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   // lifetime early, as the app token is (a 2-minute token under a 5-minute margin, else, every call).
   const obtained = new WeakMap<UserToken, number>();
   const userToken = async (body: { code: string } | { refreshToken: string }, call?: RequestOptions) => {
+    const [name, value] = Object.entries(body)[0] as [string, unknown];
+    // Never sent without it: the server's refusal would not say which argument was missing.
+    if (typeof value !== "string" || value === "")
+      throw new ConfigError(`userTokens: the ${name} must be a non-empty string`);
     if (!clientId || !clientSecret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
@@ -197,7 +202,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
           return stored(current);
         },
       });
-      return () => cache.get();
+      return Object.assign(() => cache.get(), { replace: (refused: string) => cache.replace(refused) });
     },
   };
   return Object.assign(client, { userTokens });

@@ -348,6 +348,92 @@ describe("createDingTalk: tokens", () => {
     }
     expect(server.count("POST", "/v1.0/oauth2/userAccessToken")).toBe(0);
   });
+
+  /** getUser accepting only `valid()` user tokens; the grant endpoint issuing user-1-token, user-2-token, … */
+  function userServer(grant: (n: number) => string = (n) => `user-${n}-token`) {
+    let grants = 0;
+    const valid = new Set<string>();
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (_req, res) => {
+      grants++;
+      valid.add(grant(grants));
+      json(res, 200, { accessToken: grant(grants), refreshToken: `refresh-${grants}-token`, expireIn: 7200 });
+    });
+    server.on(
+      "GET",
+      (p) => p.startsWith("/v1.0/contact/users/"),
+      (req, res) => {
+        const token = String(req.headers["x-acs-dingtalk-access-token"]);
+        if (!valid.has(token))
+          return json(res, 401, {
+            code: "InvalidAuthentication",
+            message: "token revoked",
+            requestid: "R-U",
+          });
+        json(res, 200, { nick: "张三", unionId: "me", token });
+      },
+    );
+    return { valid, grants: () => grants };
+  }
+
+  it("a session whose token the server refuses refreshes it once, shared, and replays the calls", async () => {
+    const users = userServer();
+    const dt = client();
+    const refreshed: string[] = [];
+    const session = dt.userTokens.session(await dt.userTokens.exchangeCode("auth-code-1"), (t) =>
+      refreshed.push(t.accessToken),
+    );
+    await expect(dt.contact.getUser({ unionId: "me" }, { accessToken: session })).resolves.toMatchObject({
+      token: "user-1-token",
+    });
+    // Revoked on the server long before its expiry: three calls at once see the refusal.
+    users.valid.delete("user-1-token");
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => dt.contact.getUser({ unionId: "me" }, { accessToken: session })),
+    );
+    expect(answers.map((a) => (a as { token: string }).token)).toEqual(Array(3).fill("user-2-token"));
+    expect(users.grants()).toBe(2);
+    expect(refreshed).toEqual(["user-2-token"]);
+    await expect(session()).resolves.toBe("user-2-token");
+  });
+
+  it("a session's refresh that brings back the refused token ends the call with the refusal, not a loop", async () => {
+    const users = userServer(() => "same-user-token");
+    const dt = client();
+    const session = dt.userTokens.session(await dt.userTokens.exchangeCode("auth-code-1"));
+    users.valid.clear();
+    const error = await dt.contact
+      .getUser({ unionId: "me" }, { accessToken: session })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(error).toMatchObject({ status: 401, code: "InvalidAuthentication" });
+    // One refresh; the token it brought is the refused one, so it is not sent again.
+    expect(users.grants()).toBe(2);
+    expect(server.count("GET", "/v1.0/contact/users/me")).toBe(1);
+  });
+
+  it("a plain token function is asked once per attempt and never replayed", async () => {
+    userServer();
+    const dt = client();
+    let asked = 0;
+    const get = async () => {
+      asked++;
+      return "not-a-valid-token";
+    };
+    await expect(dt.contact.getUser({ unionId: "me" }, { accessToken: get })).rejects.toMatchObject({
+      status: 401,
+      code: "InvalidAuthentication",
+    });
+    expect(asked).toBe(1);
+  });
+
+  it("exchangeCode and refresh without a code or refresh token are ConfigErrors, nothing sent", async () => {
+    const dt = client();
+    for (const value of [undefined, null, "", 42, { code: "x" }]) {
+      await expect(dt.userTokens.exchangeCode(value as never)).rejects.toBeInstanceOf(ConfigError);
+      await expect(dt.userTokens.refresh(value as never)).rejects.toBeInstanceOf(ConfigError);
+    }
+    expect(server.requests).toHaveLength(0);
+  });
 });
 
 describe("createDingTalk: errors", () => {
