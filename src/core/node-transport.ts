@@ -29,6 +29,15 @@ export interface NodeTransportOptions {
   maxSockets?: number | undefined;
   /** Close a pooled connection after this many idle ms. Default 4000 (below most servers' 5 s). */
   keepAliveTimeout?: number | undefined;
+  /**
+   * An agent of your own for `https:` URLs: a private CA or a client certificate (`new
+   * https.Agent({ ca, keepAlive: true })`), or a proxy (`new HttpsProxyAgent(proxyUrl)` of
+   * https-proxy-agent). Used as it is: its pool and idle time are its own (the options above do not
+   * apply to it), and `destroy()` leaves it open.
+   */
+  httpsAgent?: HttpAgent | undefined;
+  /** The same for `http:` URLs (a proxy: `new HttpProxyAgent(proxyUrl)` of http-proxy-agent). */
+  httpAgent?: HttpAgent | undefined;
 }
 
 export interface NodeTransport extends Transport {
@@ -239,6 +248,9 @@ function settingsOf(options: NodeTransportOptions) {
   check("nodeTransport: keepAliveTimeout", options.keepAliveTimeout, 1, MAX_WAIT_MS);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean")
     throw new ConfigError("nodeTransport: keepAlive must be a boolean");
+  for (const name of ["httpAgent", "httpsAgent"] as const)
+    if (options[name] !== undefined && !(options[name] instanceof HttpAgent))
+      throw new ConfigError(`nodeTransport: ${name} must be an http.Agent (an https.Agent, a proxy agent)`);
   return {
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY,
@@ -248,7 +260,7 @@ function settingsOf(options: NodeTransportOptions) {
 }
 
 type Target = ReturnType<typeof urlToHttpOptions>;
-type Agents = { http: HttpAgent; https: HttpsAgent };
+type Agents = { http: HttpAgent; https: HttpAgent };
 
 /** A URL as node:http options: each origin parsed once (a URL per call, and node:http's copy of it, cost ~3% of a call). */
 function targets(): (url: string) => { target: Target; path: string } {
@@ -336,16 +348,21 @@ function exchange(
 
 export function nodeTransport(options: NodeTransportOptions = {}): NodeTransport {
   const { idleMs, ...settings } = settingsOf(options);
+  // The caller's agents are theirs: neither hooked for idle closing nor destroyed here.
+  const own: HttpAgent[] = [];
+  const ours = <A extends HttpAgent>(agent: A) => {
+    own.push(agent);
+    return idleClose(agent, idleMs);
+  };
   const agents: Agents = {
-    http: idleClose(new HttpAgent(settings), idleMs),
-    https: idleClose(new HttpsAgent(settings), idleMs),
+    http: options.httpAgent ?? ours(new HttpAgent(settings)),
+    https: options.httpsAgent ?? ours(new HttpsAgent(settings)),
   };
   const targetOf = targets();
   const send: Transport = (request) => exchange(agents, targetOf, request);
   return Object.assign(markBounded(send), {
     destroy() {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const agent of own) agent.destroy();
     },
   });
 }
