@@ -13,7 +13,8 @@
  * then reread the token it stored. The holder renews the lock while it is alive, and releases it
  * with a script that deletes the key only if it still holds the holder's id, so a late release
  * never frees a lock another process took since. A holder that crashes stops renewing: the others
- * are blocked at most `lockTtlMs`.
+ * are blocked at most `lockTtlMs`. A try that fails (no answer in time, connection lost) may have
+ * taken the lock all the same: it is released after it, in the background.
  *
  * Every command ends within `commandTimeoutMs` (connecting within `connectTimeoutMs`): a frozen Redis
  * gives a typed TimeoutError, and the token cache goes on from memory. A connection the store opened
@@ -309,10 +310,21 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
   const deadline = performance.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
   let pause = POLL_FIRST_MS;
   for (let polls = 0; ; polls++) {
-    const taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl));
+    let taken: number;
+    try {
+      taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl));
+      // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
+      if (taken !== 0 && taken !== 1) throw unexpected("the lock script");
+    } catch (error) {
+      // The script may have run all the same (its answer late, lost or garbled): the lock would hold
+      // an id nobody renews or releases, and every process would wait a whole TTL for it. Released
+      // in the background, after the take: Redis runs one connection's commands in order, and a
+      // connection dropped on a timeout sent the take before the next one opens. The release frees
+      // nothing but this id, and its own failure changes nothing.
+      run("EVAL", RELEASE_SCRIPT, 1, held, id).catch(() => undefined);
+      throw error;
+    }
     if (taken === 1) break;
-    // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
-    if (taken !== 0) throw unexpected("the lock script");
     const left = deadline - performance.now();
     // Bounded twice: by the deadline, and by a poll count in case the clock misbehaves.
     if (left <= 0 || polls > 10_000) return undefined;

@@ -23,6 +23,7 @@ let pid: number;
 let prefix = "frozen-0:";
 let n = 0;
 const stores: RedisTokenStore[] = [];
+const clients: Redis[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -38,6 +39,7 @@ afterEach(async () => {
   process.kill(pid, "SIGCONT");
   prefix = `frozen-${++n}:`;
   await Promise.all(stores.splice(0).map((s) => settle(s.close())));
+  for (const c of clients.splice(0)) c.disconnect();
 });
 
 function store(): RedisTokenStore {
@@ -49,6 +51,11 @@ function store(): RedisTokenStore {
   });
   stores.push(s);
   return s;
+}
+
+/** How many EVALs Redis has run so far. */
+async function evalCalls(raw: Redis): Promise<number> {
+  return Number(/cmdstat_eval:calls=(\d+)/.exec(await raw.info("commandstats"))?.[1] ?? 0);
 }
 
 /** Runs `work` and returns how it ended and how long it took. */
@@ -124,6 +131,37 @@ describe("Redis frozen (SIGSTOP)", () => {
     expect(replaced.ms).toBeLessThan(100);
     expect(warnings).toHaveLength(1);
   });
+
+  it.each([
+    ["its own connection (url)", () => store()],
+    [
+      "a client of your own",
+      () => {
+        const client = new Redis(redis.url);
+        clients.push(client);
+        return createRedisTokenStore({ client, prefix, commandTimeoutMs: COMMAND_MS });
+      },
+    ],
+  ])(
+    "a lock take that timed out but ran once Redis was back is released, over %s: no lock is left to lapse",
+    async (_, make) => {
+      const s = make();
+      const raw = new Redis(redis.url);
+      clients.push(raw);
+      await s.get("warm-up"); // connected: the take is sent at once, and waits in Redis's socket
+      const before = await evalCalls(raw);
+      process.kill(pid, "SIGSTOP");
+      const taken = await timed(s.lock?.("k", 10_000, 0) ?? Promise.resolve(undefined));
+      process.kill(pid, "SIGCONT");
+      expect(taken.error).toMatchObject({ name: "TimeoutError" });
+      const key = `${prefix}lock:k`;
+      for (let waited = 0; waited < 2_000 && (await raw.exists(key)); waited += 20) await delay(20);
+      // Not held for the 10 s of its TTL, by an id no process renews or releases.
+      expect(await raw.exists(key)).toBe(0);
+      // Redis ran the take, then the release: the key is gone because it was released.
+      expect(await evalCalls(raw)).toBe(before + 2);
+    },
+  );
 });
 
 describe("a hostile Redis (a loopback server speaking just enough RESP)", () => {
