@@ -180,8 +180,7 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async #take(budgets: readonly Budget[]): Promise<number> {
-    // One key may have budgets of several windows (per minute and per hour): each counts apart.
-    const keys = budgets.map((b) => `${this.#prefix}${b.key}:${b.windowMs}`);
+    const keys = budgets.map((b) => this.#keyOf(b));
     const args = budgets.map((b) => String(b.windowMs / b.calls));
     let answer: unknown;
     try {
@@ -203,6 +202,11 @@ export class RedisLimiterStore implements LimiterStore {
     return wait;
   }
 
+  /** A budget's Redis key. One key may have budgets of several windows (per minute and per hour): each counts apart. */
+  #keyOf(b: Budget): string {
+    return `${this.#prefix}${b.key}:${b.windowMs}`;
+  }
+
   /** One command, rejected after `commandTimeoutMs` (the command itself may still complete later). */
   #bounded(...args: Array<string | number>): Promise<unknown> {
     return inTime(this.#send(...args), this.#timeoutMs, () => {
@@ -220,8 +224,18 @@ export class RedisLimiterStore implements LimiterStore {
     let reason = typeof e?.name === "string" ? e.name : "Error";
     if (typeof e?.code === "string") reason = e.code;
     else if (String(e?.message).startsWith("no answer")) reason = String(e.message);
+    // An error about the take's keys (one of another type, one the client's ACL does not allow)
+    // names them, so that the operator can find the key and delete it. They hold no secret: the API,
+    // its origin, a hash of the app's ids, the operation. Redis does not say which of several it was.
+    const message = typeof e?.message === "string" ? e.message : "";
+    const code = /^[A-Z]+\b/.exec(message)?.[0];
+    let keys = "";
+    if (code === "WRONGTYPE" || (code === "NOPERM" && /\bkeys?\b/.test(message))) {
+      const names = budgets.map((b) => JSON.stringify(this.#keyOf(b)));
+      keys = `: ${code} on ${names.length > 1 ? "one of the keys" : "key"} ${names.join(", ")}`;
+    }
     this.#log(
-      `imspec: the Redis rate-limit store failed (${reason}); limiting in this process at 1/${this.#processes} of each budget, asking Redis again every ${this.#retryMs / 1000} s`,
+      `imspec: the Redis rate-limit store failed (${reason})${keys}; limiting in this process at 1/${this.#processes} of each budget, asking Redis again every ${this.#retryMs / 1000} s`,
     );
   }
 

@@ -325,6 +325,32 @@ describe("RedisLimiterStore against a real redis-server", () => {
     expect(store.local).toBe(true);
     expect(logs, logs.join("\n")).toHaveLength(1);
     expect(logs[0]).toMatch(/failed \(ReplyError\)/);
+    // Refused for every key alike: naming one would send the operator after the wrong thing.
+    expect(logs[0]).not.toContain(prefix);
+  });
+
+  it("a budget key the client's ACL does not allow: the fallback names the keys of the take, and no password", async () => {
+    const admin = client();
+    const user = `other-keys-${testNumber}`;
+    await admin.call("ACL", "SETUSER", user, "on", ">user-pw", "~other:*", "+@all");
+    const limited = new Redis(`redis://${user}:user-pw@127.0.0.1:${redis.port}`, { maxRetriesPerRequest: 1 });
+    limited.on("error", () => undefined);
+    clients.push(limited);
+    const logs: string[] = [];
+    const store = new RedisLimiterStore(limited, { prefix, logger: (m) => logs.push(m) });
+    const b = [
+      { key: "a", calls: 1_000, windowMs: 1_000 },
+      { key: "b", calls: 1_000, windowMs: 60_000 },
+    ];
+    expect(await store.take(b, Date.now())).toBeLessThanOrEqual(1);
+    expect(store.local).toBe(true);
+    expect(logs, logs.join("\n")).toHaveLength(1);
+    // Redis does not say which of the two it refused.
+    expect(logs[0]).toContain(
+      `failed (ReplyError): NOPERM on one of the keys "${prefix}a:1000", "${prefix}b:60000";`,
+    );
+    expect(logs[0]).not.toContain("user-pw");
+    expect(logs[0]).not.toContain("127.0.0.1");
   });
 
   it.each([
@@ -349,6 +375,10 @@ describe("RedisLimiterStore against a real redis-server", () => {
       expect(store.local).toBe(true);
       expect(logs, logs.join("\n")).toHaveLength(1);
       expect(logs[0]).toMatch(/failed \(ReplyError\)/);
+      // Named, so that it can be found and deleted; the sound budget's key is not, nor the server.
+      expect(logs[0]).toContain(`: WRONGTYPE on key "${prefix}typed:1000";`);
+      expect(logs[0]).not.toContain("fine");
+      expect(logs[0]).not.toContain("127.0.0.1");
       // Once the key is gone, the store is back on Redis within retryMs or so, and says so once.
       await raw.del(`${prefix}typed:1000`);
       for (let i = 0; i < 20 && store.local; i++) {
