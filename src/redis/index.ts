@@ -13,8 +13,9 @@
  * then reread the token it stored. The holder renews the lock while it is alive, and releases it
  * with a script that deletes the key only if it still holds the holder's id, so a late release
  * never frees a lock another process took since. A holder that crashes stops renewing: the others
- * are blocked at most `lockTtlMs`. A try that fails (no answer in time, connection lost) may have
- * taken the lock all the same: it is released after it, in the background.
+ * are blocked at most `lockTtlMs`. A try whose answer never came in time takes nothing when Redis
+ * runs it later (a frozen Redis runs it once it is back), and one that ran in time, its answer lost,
+ * is released in the background.
  *
  * Every command ends within `commandTimeoutMs` (connecting within `connectTimeoutMs`): a frozen Redis
  * gives a typed TimeoutError, and the token cache goes on from memory. A connection the store opened
@@ -75,8 +76,14 @@ export const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then ret
  * ARGV[1] is taken too, for ARGV[2] ms: the answer to the first try was lost with its connection and
  * the client sent it again (ioredis resends what was unanswered). A plain `SET NX` would answer
  * "held" then, and every process would wait for this one's lock to lapse.
+ *
+ * A try that runs after ARGV[3] (Redis's clock, ms) does nothing: its client has given up on it,
+ * and a lock it took would hold an id nobody renews or releases. A Redis frozen past the command's
+ * timeout runs the try from its socket once it is back, whenever that is.
  */
-const TAKE_LOCK_SCRIPT = `local v = redis.call("GET", KEYS[1])
+const TAKE_LOCK_SCRIPT = `local t = redis.call("TIME")
+if tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 > tonumber(ARGV[3]) then return 0 end
+local v = redis.call("GET", KEYS[1])
 if v == ARGV[1] then redis.call("PEXPIRE", KEYS[1], ARGV[2]) return 1 end
 if v then return 0 end
 redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
@@ -304,7 +311,15 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
  * Takes the lock `held` (TAKE_LOCK_SCRIPT), polling with backoff until `waitMs` has passed; renews it while
  * held. Resolves with its release, or undefined when it was not taken in time.
  */
-async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
+/** Redis's clock in ms (TIME), which the take script reads its deadline by. */
+async function serverMs(run: Send): Promise<number> {
+  const answer = await run("TIME");
+  const [seconds, micros] = Array.isArray(answer) ? answer.map((part) => Number(textOf(part))) : [];
+  if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) throw unexpected("TIME");
+  return (seconds as number) * 1000 + Math.floor((micros as number) / 1000);
+}
+
+async function takeLock(run: Send, held: string, ttl: number, waitMs: number, commandMs: number) {
   const id = randomUUID();
   // Monotonic: by the wall clock, one set back meanwhile stretched the wait by as much.
   const deadline = performance.now() + (waitMs > 0 ? Math.min(waitMs, MAX_TTL_MS) : 0);
@@ -312,15 +327,16 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number) {
   for (let polls = 0; ; polls++) {
     let taken: number;
     try {
-      taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl));
+      // Void once the take's own command timeout has passed by Redis's clock.
+      const by = (await serverMs(run)) + commandMs;
+      taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl, by));
       // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
       if (taken !== 0 && taken !== 1) throw unexpected("the lock script");
     } catch (error) {
-      // The script may have run all the same (its answer late, lost or garbled): the lock would hold
-      // an id nobody renews or releases, and every process would wait a whole TTL for it. Released
-      // in the background, after the take: Redis runs one connection's commands in order, and a
-      // connection dropped on a timeout sent the take before the next one opens. The release frees
-      // nothing but this id, and its own failure changes nothing.
+      // A take that ran in time but whose answer was lost or garbled holds the lock for an id nobody
+      // renews or releases, and every process would wait a whole TTL for it: released in the
+      // background (it ran before this gave up; one that runs later does nothing). The release
+      // frees nothing but this id, and its own failure changes nothing.
       run("EVAL", RELEASE_SCRIPT, 1, held, id).catch(() => undefined);
       throw error;
     }
@@ -408,7 +424,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       const given = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
       // However short the TTL the token cache asks for.
       const ttl = Math.max(given, shortestLockTtl);
-      return takeLock(run, `${prefix}lock:${key}`, ttl, waitMs);
+      return takeLock(run, `${prefix}lock:${key}`, ttl, waitMs, commandTimeout);
     },
 
     close,

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TokenCache } from "../../src/core/token.js";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.js";
-import { json, ScriptedServer } from "../support/scripted-server.js";
+import { delay, json, ScriptedServer } from "../support/scripted-server.js";
 import { type ForkedWorker, forkWorker, stopWorkers, within } from "../support/workers.js";
 import { SHARED_TOKEN } from "./sizes.js";
 import type { WorkerReport } from "./workers/redis-worker.js";
@@ -356,6 +356,33 @@ describe("a Redis whose answers are not what the command gives", () => {
       expect(performance.now() - started).toBeLessThan(2_000);
     },
   );
+});
+
+describe("a lock take that ran but whose answer is not read", () => {
+  it("a garbled answer to a take that did take the lock: released, no lock left to lapse", async () => {
+    const raw = new Redis(redis.url);
+    let real: unknown;
+    // Passes every command to Redis; the take's answer (EVAL and 6 arguments) comes back as no integer.
+    const client = {
+      call: async (command: string, ...args: Array<string | number>) => {
+        const answer = await raw.call(command, ...args);
+        if (command !== "EVAL" || args.length !== 6) return answer;
+        real = answer;
+        return "garbled";
+      },
+    };
+    try {
+      const s = createRedisTokenStore({ client, prefix });
+      const locked = await s.lock?.("k", 10_000, 0).catch((e: unknown) => e);
+      expect(locked).toBeInstanceOf(ConnectionError);
+      expect(real).toBe(1); // Redis did take it
+      const key = `${prefix}lock:k`;
+      for (let waited = 0; waited < 2_000 && (await raw.exists(key)); waited += 20) await delay(20);
+      expect(await raw.exists(key)).toBe(0);
+    } finally {
+      raw.disconnect();
+    }
+  });
 });
 
 describe("a stored token no token source could have given", () => {
