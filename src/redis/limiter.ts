@@ -228,7 +228,8 @@ export class RedisLimiterStore implements LimiterStore {
     // names them, so that the operator can find the key and delete it. They hold no secret: the API,
     // its origin, a hash of the app's ids, the operation. Redis does not say which of several it was.
     const message = typeof e?.message === "string" ? e.message : "";
-    const code = /^[A-Z]+\b/.exec(message)?.[0];
+    // Anywhere in it: Redis before 7 wraps an error raised in a script (`ERR Error running script … WRONGTYPE …`).
+    const code = /\b(WRONGTYPE|NOPERM)\b/.exec(message)?.[1];
     let keys = "";
     if (code === "WRONGTYPE" || (code === "NOPERM" && /\bkeys?\b/.test(message))) {
       const names = budgets.map((b) => JSON.stringify(this.#keyOf(b)));
