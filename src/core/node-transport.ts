@@ -31,9 +31,11 @@ export interface NodeTransportOptions {
   keepAliveTimeout?: number | undefined;
   /**
    * An agent of your own for `https:` URLs: a private CA or a client certificate (`new
-   * https.Agent({ ca, keepAlive: true })`), or a proxy (`new HttpsProxyAgent(proxyUrl)` of
-   * https-proxy-agent). Used as it is: its pool and idle time are its own (the options above do not
-   * apply to it), and `destroy()` leaves it open.
+   * https.Agent({ ca, keepAlive: true, timeout: 4000 })`), or a proxy (`new
+   * HttpsProxyAgent(proxyUrl, { keepAlive: true, timeout: 4000 })` of https-proxy-agent). Used as it
+   * is: its pool and idle time are its own (the options above do not apply to it; without a
+   * `timeout` it keeps an idle connection until the server or a NAT drops it, and the next call on
+   * it fails), and `destroy()` leaves it open.
    */
   httpsAgent?: HttpAgent | undefined;
   /** The same for `http:` URLs (a proxy: `new HttpProxyAgent(proxyUrl)` of http-proxy-agent). */
@@ -248,9 +250,19 @@ function settingsOf(options: NodeTransportOptions) {
   check("nodeTransport: keepAliveTimeout", options.keepAliveTimeout, 1, MAX_WAIT_MS);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== "boolean")
     throw new ConfigError("nodeTransport: keepAlive must be a boolean");
-  for (const name of ["httpAgent", "httpsAgent"] as const)
-    if (options[name] !== undefined && !(options[name] instanceof HttpAgent))
+  for (const [name, protocol] of [
+    ["httpAgent", "http:"],
+    ["httpsAgent", "https:"],
+  ] as const) {
+    const agent: unknown = options[name];
+    if (agent === undefined) continue;
+    if (!(agent instanceof HttpAgent))
       throw new ConfigError(`nodeTransport: ${name} must be an http.Agent (an https.Agent, a proxy agent)`);
+    // node:http's and node:https's agents each serve one protocol (their own `protocol`), and
+    // node:http refuses every request through the other's; a proxy agent serves both.
+    if (Object.hasOwn(agent, "protocol") && (agent as { protocol?: unknown }).protocol !== protocol)
+      throw new ConfigError(`nodeTransport: ${name} must be an agent for ${protocol} URLs`);
+  }
   return {
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY,

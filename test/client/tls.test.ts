@@ -8,7 +8,12 @@
 
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  Agent as HttpAgent,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer, Agent as HttpsAgent } from "node:https";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
@@ -106,7 +111,7 @@ describe("nodeTransport over TLS", () => {
   });
 
   it("an httpsAgent of the caller's trusting a private CA: the calls go over one kept-alive connection", async () => {
-    const agent = new HttpsAgent({ ca, keepAlive: true });
+    const agent = new HttpsAgent({ ca, keepAlive: true, timeout: 4000 });
     const transport = nodeTransport({ httpsAgent: agent });
     const dt = client(transport);
     for (let i = 0; i < 3; i++)
@@ -146,7 +151,16 @@ describe("nodeTransport over TLS", () => {
     }
   });
 
-  it("an agent option that is not an http.Agent is a ConfigError", () => {
+  it("an agent option that is not an http.Agent, or one of the other protocol, is a ConfigError", () => {
+    expect(() => nodeTransport({ httpsAgent: new HttpAgent() })).toThrow(
+      /httpsAgent must be an agent for https: URLs/,
+    );
+    expect(() => nodeTransport({ httpAgent: new HttpsAgent() })).toThrow(
+      /httpAgent must be an agent for http: URLs/,
+    );
+    // A proxy agent serves both.
+    for (const name of ["httpAgent", "httpsAgent"])
+      nodeTransport({ [name]: new HttpsProxyAgent(proxyUrl) }).destroy();
     for (const value of [{}, "agent", 1, null, { addRequest() {} }])
       for (const name of ["httpAgent", "httpsAgent"])
         expect(() => nodeTransport({ [name]: value } as never), `${name}: ${String(value)}`).toThrow(
