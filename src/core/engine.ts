@@ -574,7 +574,12 @@ export class Engine {
       if (typeof given !== "function")
         return { source: { get: async () => given, peek: () => given }, managed: false };
       // A renewable token is managed as the app token is: a refusal is replaced once and replayed.
-      const { replace } = given as Partial<RenewableToken>;
+      let replace: unknown;
+      try {
+        replace = (given as Partial<RenewableToken>).replace;
+      } catch {
+        // A property that cannot be read is none: a plain token function.
+      }
       const source: TokenSource = { get: async () => given() };
       if (typeof replace === "function") source.replace = async (refused) => replace.call(given, refused);
       return { source, managed: source.replace !== undefined };

@@ -106,7 +106,9 @@ export interface UserTokens {
    * A function returning a valid user token, refreshed (once, shared) `tokenMarginMs` before it
    * expires (at most half its lifetime early; while that refresh fails, the token until it
    * expires): pass it as `{ accessToken }`. A token the server refuses (revoked, expired early) is
-   * refreshed once and the call replayed with the new one. A `token` that is not a UserToken (or an
+   * refreshed once and the call replayed with the new one; a refresh the server refuses too (the
+   * user withdrew the authorization) fails the call with that refusal, a DingTalkError of
+   * `getUserAccessToken`: the user has to sign in again. A `token` that is not a UserToken (or an
    * `onRefresh` that is not a function) is a ConfigError here, not at the session's first call.
    */
   session(token: UserToken, onRefresh?: (token: UserToken) => void): RenewableToken;
@@ -133,8 +135,10 @@ const USER_TOKEN = {
 function checkSession(token: unknown, onRefresh: unknown): void {
   checkObject("userTokens.session: token", token);
   const { accessToken, refreshToken, expiresAt } = token as Partial<Record<keyof UserToken, unknown>>;
-  if (typeof accessToken !== "string" || typeof refreshToken !== "string")
-    throw new ConfigError("userTokens.session: the token's accessToken and refreshToken must be strings");
+  if (typeof accessToken !== "string" || typeof refreshToken !== "string" || !accessToken || !refreshToken)
+    throw new ConfigError(
+      "userTokens.session: the token's accessToken and refreshToken must be non-empty strings",
+    );
   if (typeof expiresAt !== "number" || Number.isNaN(expiresAt))
     throw new ConfigError("userTokens.session: the token's expiresAt must be a number (epoch ms)");
   checkFunction("userTokens.session: onRefresh", onRefresh);

@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import type { paths as DingTalkPaths } from "imspec/dingtalk";
 import {
   AbortError,
+  type AccessTokenInput,
   APIPromise,
   ConfigError,
   ConnectionError,
@@ -9,6 +10,7 @@ import {
   DingTalkError,
   type LogEvent,
   ParseError,
+  type RenewableToken,
   TimeoutError,
 } from "imspec/dingtalk";
 import { rawClient } from "imspec/raw";
@@ -331,6 +333,8 @@ describe("createDingTalk: tokens", () => {
       ["user-token-123456", undefined],
       [{}, undefined],
       [{ ...valid, refreshToken: undefined }, undefined],
+      [{ ...valid, refreshToken: "" }, undefined],
+      [{ ...valid, accessToken: "" }, undefined],
       [{ ...valid, expiresAt: "2030-01-01" }, undefined],
       [{ ...valid, expiresAt: Number.NaN }, undefined],
       [valid, "not a function"],
@@ -424,6 +428,75 @@ describe("createDingTalk: tokens", () => {
       code: "InvalidAuthentication",
     });
     expect(asked).toBe(1);
+  });
+
+  it("a RenewableToken of one's own: what its replace gives decides the replay", async () => {
+    const users = userServer();
+    users.valid.add("good-token");
+    const dt = client();
+    const call = (accessToken: AccessTokenInput) =>
+      dt.contact.getUser({ unionId: "me" }, { accessToken }).catch((e: unknown) => e);
+    const renewable = (replace: (refused: string) => unknown) =>
+      Object.assign(async () => "refused-token", { replace }) as RenewableToken;
+    // Another token: replayed with it, once.
+    let asked: string[] = [];
+    await expect(
+      call(renewable(async (refused) => (asked.push(refused), "good-token"))),
+    ).resolves.toMatchObject({ token: "good-token" });
+    expect(asked).toEqual(["refused-token"]);
+    // A second refusal of the replacement is the call's error: one replay, not a loop.
+    asked = [];
+    expect(await call(renewable(async (refused) => (asked.push(refused), "also-refused")))).toMatchObject({
+      status: 401,
+      code: "InvalidAuthentication",
+    });
+    expect(asked).toEqual(["refused-token"]);
+    // A replace that fails: a ConfigError saying why (typed and redacted, as a token function's
+    // failure is); one that gives no text: a ConfigError too.
+    const failure = new Error("the user store is down");
+    const failing = [
+      () => Promise.reject(failure),
+      () => {
+        throw failure;
+      },
+    ];
+    for (const replace of failing) {
+      const error = await call(renewable(replace));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain("the user store is down");
+    }
+    for (const bad of [undefined, "", 42])
+      expect(await call(renewable(async () => bad))).toBeInstanceOf(ConfigError);
+    // A `replace` that cannot be read: a plain token function, never replayed.
+    const odd = Object.defineProperty(async () => "refused-token", "replace", {
+      get() {
+        throw new Error("no");
+      },
+    });
+    expect(await call(odd)).toMatchObject({ status: 401 });
+    expect(server.count("GET", "/v1.0/contact/users/me")).toBe(2 + 2 + 1 + 1 + 3 + 1);
+  });
+
+  it("a call aborted while its RenewableToken finds another token is never sent again", async () => {
+    userServer();
+    const dt = client();
+    const controller = new AbortController();
+    let release: (token: string) => void = () => undefined;
+    const token = Object.assign(async () => "refused-token", {
+      replace: () => {
+        controller.abort();
+        return new Promise<string>((resolve) => {
+          release = resolve;
+        });
+      },
+    });
+    const error = await dt.contact
+      .getUser({ unionId: "me" }, { accessToken: token, signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    release("good-token");
+    await delay(50);
+    expect(server.count("GET", "/v1.0/contact/users/me")).toBe(1);
   });
 
   it("exchangeCode and refresh without a code or refresh token are ConfigErrors, nothing sent", async () => {
