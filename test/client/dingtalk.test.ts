@@ -440,13 +440,16 @@ describe("createDingTalk: tokens", () => {
       Object.assign(async () => "refused-token", { replace }) as RenewableToken;
     // Another token: replayed with it, once.
     let asked: string[] = [];
-    await expect(
-      call(renewable(async (refused) => (asked.push(refused), "good-token"))),
-    ).resolves.toMatchObject({ token: "good-token" });
+    /** A replace that records the refused token and gives `next`. */
+    const giving = (next: string) => async (refused: string) => {
+      asked.push(refused);
+      return next;
+    };
+    await expect(call(renewable(giving("good-token")))).resolves.toMatchObject({ token: "good-token" });
     expect(asked).toEqual(["refused-token"]);
     // A second refusal of the replacement is the call's error: one replay, not a loop.
     asked = [];
-    expect(await call(renewable(async (refused) => (asked.push(refused), "also-refused")))).toMatchObject({
+    expect(await call(renewable(giving("also-refused")))).toMatchObject({
       status: 401,
       code: "InvalidAuthentication",
     });

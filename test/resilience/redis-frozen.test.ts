@@ -53,11 +53,6 @@ function store(): RedisTokenStore {
   return s;
 }
 
-/** How many EVALs Redis has run so far. */
-async function evalCalls(raw: Redis): Promise<number> {
-  return Number(/cmdstat_eval:calls=(\d+)/.exec(await raw.info("commandstats"))?.[1] ?? 0);
-}
-
 /** Runs `work` and returns how it ended and how long it took. */
 async function timed<T>(work: Promise<T>) {
   const started = performance.now();
