@@ -358,6 +358,11 @@ function appTokenFor(
     | { spec: TokenSpec; key: string; marginMs: number; fetch: () => Promise<StoredToken>; row: OperationRow }
     | undefined,
 ): { source: TokenSource | undefined; cache: TokenCache | undefined } {
+  // An empty credential (an environment variable that is not set, read as `?? ""`) is refused here
+  // by name, rather than sent and refused by the server as a wrong one, or sent as no token at all.
+  const credentials = ["accessToken", ...profile.tokens.flatMap((spec) => Object.values(spec.options))];
+  const empty = credentials.find((o) => options[o] === "");
+  if (empty) throw new ConfigError(`${profile.api}: ${empty} is an empty string`);
   if (managed) {
     const { spec, key, marginMs, fetch, row } = managed;
     const cache = new TokenCache({

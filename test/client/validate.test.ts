@@ -7,6 +7,8 @@ import { rawClient } from "../../src/raw/index.js";
 import { RedisLimiterStore } from "../../src/redis/limiter.js";
 import { createWeCom } from "../../src/wecom/index.js";
 import { createWorkPlus } from "../../src/workplus/index.js";
+import { entryOf } from "../contract/entries.js";
+import { APIS } from "../support/specs.js";
 
 /** The ConfigError `validateOptions` throws for `options` (fails the test if it throws none). */
 function refusal(options: unknown): ConfigError {
@@ -442,4 +444,32 @@ describe("rawClient's argument", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/rawClient needs a client made by imspec/);
   });
+});
+
+describe("an empty credential", () => {
+  // `process.env.SECRET ?? ""` with the variable unset: named at once, not sent as a wrong secret.
+  it.each(APIS)(
+    "%s: each option of each token source given as an empty string is a ConfigError naming it",
+    async (api) => {
+      const { create, profile } = await entryOf(api);
+      const baseUrl = "http://127.0.0.1:9";
+      for (const spec of profile.tokens) {
+        const options = Object.values(spec.options);
+        const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+        expect(() => create({ ...full, baseUrl })).not.toThrow();
+        for (const option of options) {
+          const refused = (() => {
+            try {
+              create({ ...full, [option]: "", baseUrl });
+            } catch (error) {
+              return error;
+            }
+          })();
+          expect(refused, `${api} ${option}`).toBeInstanceOf(ConfigError);
+          expect((refused as Error).message).toBe(`${api}: ${option} is an empty string`);
+        }
+      }
+      expect(() => create({ accessToken: "", baseUrl })).toThrow(`${api}: accessToken is an empty string`);
+    },
+  );
 });
