@@ -12,7 +12,7 @@ const USAGE = `Usage: imspec mock [--port 4010] [--host 127.0.0.1] [--token-life
 
 Serves every API of the bundled specs (generated/<api>/openapi.json), each under /<api>:
 requests are checked against the spec, answers are the spec's examples (pick one with
-"Prefer: example=NAME" or "Prefer: code=NNN").
+"Prefer: example=NAME" or "Prefer: code=NNN", NNN an HTTP status).
 
   --port            port to listen on (0 picks a free one; default 4010)
   --host            interface to listen on (default 127.0.0.1)
@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<void> {
         ...usageLines(api, mock.documentOf(api), mock.urlOf(api), lifetime),
       ]),
       "",
-      "Pick another documented answer with -H 'Prefer: example=NAME' or -H 'Prefer: code=NNN'.",
+      "Pick another documented answer with -H 'Prefer: example=NAME' or -H 'Prefer: code=NNN' (an HTTP status).",
       values["no-watch"] ? "" : "Watching the bundled specs: npm run generate reloads them.",
       "Press Ctrl-C to stop.",
       "",

@@ -66,8 +66,15 @@ function propertiesOf(schema: unknown): Json {
 
 /** The branch of a response's `oneOf` that describes success (its errcode is `const: 0`). */
 function successBranch(operationId: string): unknown {
-  const branches = deref(doc, media(operationId).schema).oneOf as unknown[];
-  const success = branches.filter((b) => (deref(doc, propertiesOf(b).errcode) as Json).const === 0);
+  const branches = deref(doc, media(operationId).schema).oneOf as unknown[] | undefined;
+  // WeCom answers errors with HTTP 200: its 200 body is either the data or the error envelope.
+  expect(
+    branches,
+    `${operationId}: the 200 schema is a oneOf of a success branch (SuccessStatus and the data) and ErrorEnvelope`,
+  ).toBeInstanceOf(Array);
+  const success = (branches as unknown[]).filter(
+    (b) => (deref(doc, propertiesOf(b).errcode) as Json).const === 0,
+  );
   expect(success, `${operationId}: one success branch`).toHaveLength(1);
   return success[0];
 }
