@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { watchSpecs } from "./lib/watch.js";
 import { listGenerated, produce, STEPS, type Step, writeOutputs } from "./pipeline.js";
 
-const USAGE = `Usage: npm run generate -- [--check] [--watch] [--step ${STEPS.join("|")}] [--api NAME]`;
+const USAGE = `Usage: npm run generate -- [--check] [--watch] [--step ${STEPS.join("|")}] [--api NAME] [--help]`;
 
 function args() {
   try {
@@ -31,6 +31,7 @@ function args() {
         watch: { type: "boolean", default: false },
         step: { type: "string" },
         api: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
       },
     }).values;
   } catch (error) {
@@ -39,6 +40,10 @@ function args() {
   }
 }
 const values = args();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const step = (values.step ?? "manifest") as Step;
 if (!STEPS.includes(step)) {
@@ -63,12 +68,14 @@ async function once(): Promise<number> {
     console.error("Run `npm run generate` and commit the result.");
     return 1;
   }
-  const changed = await writeOutputs(outputs, values.step === undefined && values.api === undefined);
-  console.log(
-    changed.length
-      ? `Updated ${changed.length} file(s):\n${changed.map((f) => `  ${f}`).join("\n")}`
-      : `No changes (${outputs.size} files up to date).`,
+  const { written, removed } = await writeOutputs(
+    outputs,
+    values.step === undefined && values.api === undefined,
   );
+  const list = (files: string[]) => files.map((f) => `\n  ${f}`).join("");
+  if (written.length) console.log(`Updated ${written.length} file(s):${list(written)}`);
+  if (removed.length) console.log(`Removed ${removed.length} file(s) no longer generated:${list(removed)}`);
+  if (!written.length && !removed.length) console.log(`No changes (${outputs.size} files up to date).`);
   return 0;
 }
 

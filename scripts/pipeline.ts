@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { checkedRegistry } from "./lib/preflight.js";
 import { SpecError } from "./lib/problems.js";
@@ -130,7 +130,13 @@ export class OutputError extends Error {
  * read-only folder, a full disk) then leaves generated/ as it was, rather than with some outputs
  * new and others old (generated/manifest.json, written first, vouching for files never written).
  */
-export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
+/** What a run changed in generated/: the outputs written, and the files no longer generated, removed. */
+export interface Changes {
+  written: string[];
+  removed: string[];
+}
+
+export async function writeOutputs(outputs: Map<string, string>, full: boolean): Promise<Changes> {
   // Ctrl-C between two renames would leave generated/ half old, half new, and temporary files in it:
   // the signal waits until every output is in place (or put back), a few milliseconds, then ends
   // the process as it would have. Another signal, half a second or more after the first, ends it at
@@ -160,7 +166,7 @@ const HELD_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** How long after a held signal another one means "end now" rather than the same one twice. */
 const INSIST_MS = 500;
 
-async function replaceOutputs(outputs: Map<string, string>, full: boolean): Promise<string[]> {
+async function replaceOutputs(outputs: Map<string, string>, full: boolean): Promise<Changes> {
   const { stale, extra, previous } = await listGenerated(outputs, full);
   const staged: Array<{ temporary: string; target: string }> = [];
   const made: string[] = []; // folders this run created, to remove if it writes nothing
@@ -207,5 +213,22 @@ async function replaceOutputs(outputs: Map<string, string>, full: boolean): Prom
       );
     }
   }
-  return [...stale, ...extra];
+  await removeEmptied(extra);
+  return { written: stale, removed: extra };
+}
+
+/** The folders under generated/ that removing `files` left empty (an API no longer in redocly.yaml). */
+async function removeEmptied(files: string[]): Promise<void> {
+  const generated = path.join(ROOT, "generated");
+  const folders = new Set(files.map((file) => path.dirname(path.join(ROOT, file))));
+  // Deepest first, so a parent is tried once its children are gone; rmdir refuses one that is not empty.
+  for (const folder of [...folders].sort((a, b) => b.length - a.length))
+    for (let dir = folder; dir.startsWith(`${generated}${path.sep}`); dir = path.dirname(dir))
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
 }

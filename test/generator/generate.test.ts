@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo, ROOT, runGenerate } from "../support/repo-copy.js";
@@ -298,6 +298,21 @@ describe("npm run generate", () => {
     expect(run.stderr, "a file that changed, not a crash").not.toMatch(/^\s+at /m);
     expect(run.stderr).toContain("generated/ was not changed");
     expect(fingerprint(repo.dir)).toBe(before);
+  });
+
+  it("the files of an API no longer in redocly.yaml are removed with their folder, and reported as removed", async () => {
+    const gone = path.join(repo.dir, "generated/retired");
+    mkdirSync(path.join(gone, "deeper"), { recursive: true });
+    writeFileSync(path.join(gone, "schema.ts"), "// no longer generated\n");
+    writeFileSync(path.join(gone, "deeper/operations.ts"), "// no longer generated\n");
+    const run = await runGenerate(repo.dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Removed 2 file\(s\) no longer generated:\n {2}generated\/retired\/deeper\/operations\.ts\n {2}generated\/retired\/schema\.ts$/m,
+    );
+    expect(run.stdout).not.toMatch(/Updated/);
+    expect(existsSync(gone)).toBe(false);
+    expect(existsSync(path.join(repo.dir, "generated/dingtalk"))).toBe(true);
   });
 
   it("a stale file another run removed first is no failure", async () => {
@@ -888,6 +903,17 @@ describe("npm run generate: a mistyped command line", () => {
       expect(run.stderr).not.toMatch(/^\s+at /m);
     });
   }
+});
+
+describe("npm run generate -- --help", () => {
+  it("prints the usage on stdout and exits 0", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const run = await runGenerate(ROOT, [flag]);
+      expect(run.code, flag).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: npm run generate -- \[--check\]/);
+      expect(run.stderr).toBe("");
+    }
+  });
 });
 
 describe("generated output", () => {
