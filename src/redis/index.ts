@@ -311,12 +311,18 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
  * Takes the lock `held` (TAKE_LOCK_SCRIPT), polling with backoff until `waitMs` has passed; renews it while
  * held. Resolves with its release, or undefined when it was not taken in time.
  */
-/** Redis's clock in ms (TIME), which the take script reads its deadline by. */
-async function serverMs(run: Send): Promise<number> {
-  const answer = await run("TIME");
-  const [seconds, micros] = Array.isArray(answer) ? answer.map((part) => Number(textOf(part))) : [];
-  if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(micros)) throw unexpected("TIME");
-  return (seconds as number) * 1000 + Math.floor((micros as number) / 1000);
+/**
+ * Redis's clock in ms, as the node holding KEYS[1] reads it: a script on the lock key, not a bare
+ * TIME, so that a Cluster asks the node that then runs the take, and a proxy that routes by key
+ * passes it.
+ */
+const NOW_SCRIPT = `local t = redis.call("TIME") return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** The clock the take script reads its deadline by. */
+async function serverMs(run: Send, held: string): Promise<number> {
+  const now = integerOf(await run("EVAL", NOW_SCRIPT, 1, held));
+  if (!Number.isSafeInteger(now)) throw unexpected("the clock script");
+  return now;
 }
 
 async function takeLock(run: Send, held: string, ttl: number, waitMs: number, commandMs: number) {
@@ -328,7 +334,7 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number, co
     let taken: number;
     try {
       // Void once the take's own command timeout has passed by Redis's clock.
-      const by = (await serverMs(run)) + commandMs;
+      const by = (await serverMs(run, held)) + commandMs;
       taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl, by));
       // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
       if (taken !== 0 && taken !== 1) throw unexpected("the lock script");
