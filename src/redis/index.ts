@@ -13,9 +13,9 @@
  * then reread the token it stored. The holder renews the lock while it is alive, and releases it
  * with a script that deletes the key only if it still holds the holder's id, so a late release
  * never frees a lock another process took since. A holder that crashes stops renewing: the others
- * are blocked at most `lockTtlMs`. A try whose answer never came in time takes nothing when Redis
- * runs it later (a frozen Redis runs it once it is back), and one that ran in time, its answer lost,
- * is released in the background.
+ * are blocked at most `lockTtlMs`. A try that fails (no answer in time, connection lost) may have
+ * taken the lock all the same, or take it once a frozen Redis is back: it is released in the
+ * background, again while Redis does not answer, and once more after it does.
  *
  * Every command ends within `commandTimeoutMs` (connecting within `connectTimeoutMs`): a frozen Redis
  * gives a typed TimeoutError, and the token cache goes on from memory. A connection the store opened
@@ -76,14 +76,8 @@ export const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then ret
  * ARGV[1] is taken too, for ARGV[2] ms: the answer to the first try was lost with its connection and
  * the client sent it again (ioredis resends what was unanswered). A plain `SET NX` would answer
  * "held" then, and every process would wait for this one's lock to lapse.
- *
- * A try that runs after ARGV[3] (Redis's clock, ms) does nothing: its client has given up on it,
- * and a lock it took would hold an id nobody renews or releases. A Redis frozen past the command's
- * timeout runs the try from its socket once it is back, whenever that is.
  */
-const TAKE_LOCK_SCRIPT = `local t = redis.call("TIME")
-if tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 > tonumber(ARGV[3]) then return 0 end
-local v = redis.call("GET", KEYS[1])
+const TAKE_LOCK_SCRIPT = `local v = redis.call("GET", KEYS[1])
 if v == ARGV[1] then redis.call("PEXPIRE", KEYS[1], ARGV[2]) return 1 end
 if v then return 0 end
 redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
@@ -311,18 +305,35 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
  * Takes the lock `held` (TAKE_LOCK_SCRIPT), polling with backoff until `waitMs` has passed; renews it while
  * held. Resolves with its release, or undefined when it was not taken in time.
  */
-/**
- * Redis's clock in ms, as the node holding KEYS[1] reads it: a script on the lock key, not a bare
- * TIME, so that a Cluster asks the node that then runs the take, and a proxy that routes by key
- * passes it.
- */
-const NOW_SCRIPT = `local t = redis.call("TIME") return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+/** How long a release after a failed take is tried again while Redis answers nothing. */
+const RELEASE_TRIES_MS = 60_000;
 
-/** The clock the take script reads its deadline by. */
-async function serverMs(run: Send, held: string): Promise<number> {
-  const now = integerOf(await run("EVAL", NOW_SCRIPT, 1, held));
-  if (!Number.isSafeInteger(now)) throw unexpected("the clock script");
-  return now;
+/**
+ * Frees the lock `held` for `id` in the background after a take that failed; its own failure changes
+ * nothing, and it frees nothing but this id. The take may not have run yet: a frozen Redis that is
+ * back runs what its sockets hold, a take in a connection dropped on its timeout included, and not
+ * necessarily before a release sent on another connection. So the release is sent again while
+ * Redis gives no answer in time (for a minute at most), then once more one command time after it
+ * answered, when whatever Redis held from before has run.
+ */
+function releaseAfterFailedTake(run: Send, held: string, id: string, commandMs: number): void {
+  const release = () => run("EVAL", RELEASE_SCRIPT, 1, held, id);
+  const pause = () => new Promise<void>((resolve) => setTimeout(resolve, commandMs).unref());
+  const until = performance.now() + RELEASE_TRIES_MS;
+  void (async () => {
+    for (;;) {
+      try {
+        await release();
+        break;
+      } catch (error) {
+        // Refused or unreachable rather than frozen: a connection that is gone took the take with it.
+        if (!(error instanceof TimeoutError) || performance.now() >= until) return;
+      }
+      await pause();
+    }
+    await pause();
+    await release();
+  })().catch(() => undefined);
 }
 
 async function takeLock(run: Send, held: string, ttl: number, waitMs: number, commandMs: number) {
@@ -333,17 +344,13 @@ async function takeLock(run: Send, held: string, ttl: number, waitMs: number, co
   for (let polls = 0; ; polls++) {
     let taken: number;
     try {
-      // Void once the take's own command timeout has passed by Redis's clock.
-      const by = (await serverMs(run, held)) + commandMs;
-      taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl, by));
+      taken = integerOf(await run("EVAL", TAKE_LOCK_SCRIPT, 1, held, id, ttl));
       // Read as "held", any other answer would keep the token cache waiting for a lock nobody holds.
       if (taken !== 0 && taken !== 1) throw unexpected("the lock script");
     } catch (error) {
-      // A take that ran in time but whose answer was lost or garbled holds the lock for an id nobody
-      // renews or releases, and every process would wait a whole TTL for it: released in the
-      // background (it ran before this gave up; one that runs later does nothing). The release
-      // frees nothing but this id, and its own failure changes nothing.
-      run("EVAL", RELEASE_SCRIPT, 1, held, id).catch(() => undefined);
+      // The script may have run all the same, or may yet (its answer late, lost or garbled): the lock
+      // would hold an id nobody renews or releases, and every process would wait a whole TTL for it.
+      releaseAfterFailedTake(run, held, id, commandMs);
       throw error;
     }
     if (taken === 1) break;
