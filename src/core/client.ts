@@ -359,9 +359,11 @@ function appTokenFor(
     | undefined,
 ): { source: TokenSource | undefined; cache: TokenCache | undefined } {
   // An empty credential (an environment variable that is not set, read as `?? ""`) is refused here
-  // by name, rather than sent and refused by the server as a wrong one, or sent as no token at all.
-  const credentials = ["accessToken", ...profile.tokens.flatMap((spec) => Object.values(spec.options))];
-  const empty = credentials.find((o) => options[o] === "");
+  // by name, rather than sent and refused by the server as a wrong one, or sent as no token at all:
+  // a fixed token, or a required option of the source in use (an optional one may be empty, as
+  // WorkPlus's owner_id beside an org_id).
+  const required = managed ? requiredOf(managed.spec) : [];
+  const empty = ["accessToken", ...required].find((o) => options[o] === "");
   if (empty) throw new ConfigError(`${profile.api}: ${empty} is an empty string`);
   if (managed) {
     const { spec, key, marginMs, fetch, row } = managed;
@@ -398,7 +400,7 @@ function appTokenFor(
     return { source: { get: async () => provider(), replace: async () => provider() }, cache: undefined };
   }
   for (const spec of profile.tokens) {
-    const required = Object.values(spec.options).filter((o) => !spec.optional.includes(o));
+    const required = requiredOf(spec);
     const missing = required.filter((o) => options[o] === undefined);
     if (missing.length < required.length)
       throw new ConfigError(
@@ -432,6 +434,10 @@ function engineFor(
   });
 }
 
+/** The options a token source cannot go without. */
+const requiredOf = (spec: TokenSpec): string[] =>
+  Object.values(spec.options).filter((o) => !spec.optional.includes(o));
+
 /** A managed token's fetch: the token operation called with the options' values (a function's result). */
 function tokenFetch(
   spec: TokenSpec,
@@ -444,6 +450,9 @@ function tokenFetch(
     for (const [field, option] of Object.entries(spec.options)) {
       const given = options[option];
       const value = typeof given === "function" ? await given() : given;
+      // What a function gives is checked as a value given is (`appTokenFor`), at each token request.
+      if (value === "" && !spec.optional.includes(option))
+        throw new ConfigError(`${spec.operation}: ${option} gave an empty string`, site);
       if (value !== undefined) params[field] = value; // secrets among them: the call's secretParams
     }
     return storedToken(spec, await call(params), site);

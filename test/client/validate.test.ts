@@ -447,29 +447,69 @@ describe("rawClient's argument", () => {
 });
 
 describe("an empty credential", () => {
+  const baseUrl = "http://127.0.0.1:9";
+  /** What `create(options)` throws, or undefined. */
+  const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
+    try {
+      create(options);
+    } catch (error) {
+      return error;
+    }
+  };
+
   // `process.env.SECRET ?? ""` with the variable unset: named at once, not sent as a wrong secret.
   it.each(APIS)(
-    "%s: each option of each token source given as an empty string is a ConfigError naming it",
+    '%s: a required option of the token source in use given as "" is a ConfigError naming it',
     async (api) => {
       const { create, profile } = await entryOf(api);
-      const baseUrl = "http://127.0.0.1:9";
       for (const spec of profile.tokens) {
         const options = Object.values(spec.options);
         const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
-        expect(() => create({ ...full, baseUrl })).not.toThrow();
-        for (const option of options) {
-          const refused = (() => {
-            try {
-              create({ ...full, [option]: "", baseUrl });
-            } catch (error) {
-              return error;
-            }
-          })();
+        expect(thrown(create, { ...full, baseUrl })).toBeUndefined();
+        for (const option of options.filter((o) => !spec.optional.includes(o))) {
+          const refused = thrown(create, { ...full, [option]: "", baseUrl });
           expect(refused, `${api} ${option}`).toBeInstanceOf(ConfigError);
           expect((refused as Error).message).toBe(`${api}: ${option} is an empty string`);
         }
+        // An optional one may be empty (WorkPlus's owner_id beside an org_id), as may one of a source
+        // not in use (a DingTalk suiteTicket beside appKey and appSecret).
+        for (const option of spec.optional)
+          expect(thrown(create, { ...full, [option]: "", baseUrl }), `${api} ${option}`).toBeUndefined();
+        const others = profile.tokens
+          .flatMap((t) => Object.values(t.options))
+          .filter((o) => !options.includes(o));
+        for (const option of others)
+          expect(thrown(create, { ...full, [option]: "", baseUrl }), `${api} ${option}`).toBeUndefined();
       }
       expect(() => create({ accessToken: "", baseUrl })).toThrow(`${api}: accessToken is an empty string`);
+    },
+  );
+
+  it.each(APIS)(
+    '%s: a required option given as a function that returns "" fails the token request, nothing sent',
+    async (api) => {
+      const { create, profile } = await entryOf(api);
+      for (const spec of profile.tokens) {
+        const options = Object.values(spec.options);
+        // An `identifying` secret is a string, never a function: it tells the app's token apart.
+        const identifying = spec.identifying ?? [];
+        const required = options.filter((o) => !spec.optional.includes(o) && !identifying.includes(o));
+        for (const option of required) {
+          const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+          let sent = 0;
+          const fetch = async () => {
+            sent++;
+            return new Response("{}");
+          };
+          const client = create({ ...full, [option]: async () => "", baseUrl, fetch }) as {
+            appToken: { get(): Promise<string> };
+          };
+          const error = await client.appToken.get().catch((e: unknown) => e);
+          expect(error, `${api} ${option}`).toBeInstanceOf(ConfigError);
+          expect((error as Error).message).toBe(`${spec.operation}: ${option} gave an empty string`);
+          expect(sent).toBe(0);
+        }
+      }
     },
   );
 });
