@@ -903,12 +903,10 @@ describe("npm run generate: a mistyped command line", () => {
       expect(run.stderr).not.toMatch(/^\s+at /m);
     });
   }
-});
 
-describe("npm run generate -- --help", () => {
-  it("prints the usage on stdout and exits 0", async () => {
+  it("--help and -h: the usage on stdout, exit 0", async () => {
     for (const flag of ["--help", "-h"]) {
-      const run = await runGenerate(ROOT, [flag]);
+      const run = await runGenerate(repo.dir, [flag]);
       expect(run.code, flag).toBe(0);
       expect(run.stdout).toMatch(/^Usage: npm run generate -- \[--check\]/);
       expect(run.stderr).toBe("");
