@@ -31,6 +31,11 @@ function op(fields: Doc): Doc {
   return { operationId: "doThing", tags: ["things"], responses: ok, ...fields };
 }
 
+/** A document of one GET operation at `path` that takes `parameters`. */
+function withParameters(parameters: Doc[], extra: Doc = {}, path = "/a"): Doc {
+  return doc({ [path]: { get: op({ parameters }) } }, extra);
+}
+
 function only(d: Doc): OperationInfo {
   const [first] = extractApi(d).operations;
   if (!first) throw new Error("no operation");
@@ -313,106 +318,61 @@ describe("extractApi: specs it refuses", () => {
     {
       // The client sends a path value as it is (`simple`): it sent `/a/5` where the spec says `/a/.5`.
       name: "a path parameter in a style the client does not send",
-      given: doc({
-        "/a/{id}": {
-          get: op({
-            parameters: [
-              { name: "id", in: "path", required: true, style: "label", schema: { type: "string" } },
-            ],
-          }),
-        },
-      }),
+      given: withParameters(
+        [{ name: "id", in: "path", required: true, style: "label", schema: { type: "string" } }],
+        {},
+        "/a/{id}",
+      ),
       error: /doThing: parameter "id" is sent as style: label, which the clients do not send/,
     },
     {
       // The client repeats an array (`ids=1&ids=2`) where the spec says `ids=1,2`.
       name: "a query array not exploded",
-      given: doc({
-        "/a": {
-          get: op({
-            parameters: [
-              {
-                name: "ids",
-                in: "query",
-                explode: false,
-                schema: { type: "array", items: { type: "integer" } },
-              },
-            ],
-          }),
-        },
-      }),
+      given: withParameters([
+        { name: "ids", in: "query", explode: false, schema: { type: "array", items: { type: "integer" } } },
+      ]),
       error: /doThing: parameter "ids" is sent as explode: false, which the clients do not send/,
     },
     {
       name: "a query array pipe-delimited",
-      given: doc({
-        "/a": {
-          get: op({
-            parameters: [
-              {
-                name: "ids",
-                in: "query",
-                style: "pipeDelimited",
-                explode: false,
-                schema: { type: "array", items: { type: "string" } },
-              },
-            ],
-          }),
+      given: withParameters([
+        {
+          name: "ids",
+          in: "query",
+          style: "pipeDelimited",
+          explode: false,
+          schema: { type: "array", items: { type: "string" } },
         },
-      }),
+      ]),
       error: /doThing: parameter "ids" is sent as style: pipeDelimited, which the clients do not send/,
     },
     {
       // The client sends a query object as `f[k]=v` (deepObject); form, the default, is `k=v`.
       name: "a query object in style form",
-      given: doc({
-        "/a": {
-          get: op({
-            parameters: [
-              { name: "f", in: "query", schema: { type: "object", properties: { k: { type: "string" } } } },
-            ],
-          }),
-        },
-      }),
+      given: withParameters([
+        { name: "f", in: "query", schema: { type: "object", properties: { k: { type: "string" } } } },
+      ]),
       error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
     },
     {
       // An object only through `allOf` and `$ref` (no `type` of its own) is still sent as `f[k]=v`.
       name: "a query object in style form, an object only through allOf and $ref",
-      given: doc(
-        {
-          "/a": {
-            get: op({
-              parameters: [
-                {
-                  name: "f",
-                  in: "query",
-                  schema: { description: "a filter", allOf: [{ $ref: "#/components/schemas/Filter" }] },
-                },
-              ],
-            }),
+      given: withParameters(
+        [
+          {
+            name: "f",
+            in: "query",
+            schema: { description: "a filter", allOf: [{ $ref: "#/components/schemas/Filter" }] },
           },
-        },
-        {
-          components: {
-            schemas: { Filter: { type: "object", properties: { k: { type: "string" } } } },
-          },
-        },
+        ],
+        { components: { schemas: { Filter: { type: "object", properties: { k: { type: "string" } } } } } },
       ),
       error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
     },
     {
       name: "a query array not exploded, an array only through a $ref to an allOf",
-      given: doc(
-        {
-          "/a": {
-            get: op({
-              parameters: [
-                { name: "ids", in: "query", explode: false, schema: { $ref: "#/components/schemas/Ids" } },
-              ],
-            }),
-          },
-        },
+      given: withParameters(
+        [{ name: "ids", in: "query", explode: false, schema: { $ref: "#/components/schemas/Ids" } }],
         {
           components: {
             schemas: {
@@ -427,59 +387,40 @@ describe("extractApi: specs it refuses", () => {
     {
       // Every branch is an object: whichever the caller gives, it goes out as `f[k]=v`.
       name: "a query object in style form, an object in every branch of its oneOf",
-      given: doc({
-        "/a": {
-          get: op({
-            parameters: [
-              {
-                name: "f",
-                in: "query",
-                schema: {
-                  oneOf: [
-                    { type: "object", properties: { a: { type: "string" } } },
-                    { allOf: [{ type: "object", properties: { b: { type: "string" } } }] },
-                  ],
-                },
-              },
+      given: withParameters([
+        {
+          name: "f",
+          in: "query",
+          schema: {
+            oneOf: [
+              { type: "object", properties: { a: { type: "string" } } },
+              { allOf: [{ type: "object", properties: { b: { type: "string" } } }] },
             ],
-          }),
+          },
         },
-      }),
+      ]),
       error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
     },
     {
       // A schema that includes itself through allOf (no $ref-only cycle, which bundling refuses):
       // the walk stops, and what it met on the way is enough.
       name: "a query object in style form, through an allOf that includes itself",
-      given: doc(
-        {
-          "/a": {
-            get: op({ parameters: [{ name: "f", in: "query", schema: { $ref: "#/components/schemas/A" } }] }),
+      given: withParameters([{ name: "f", in: "query", schema: { $ref: "#/components/schemas/A" } }], {
+        components: {
+          schemas: {
+            A: { allOf: [{ $ref: "#/components/schemas/B" }] },
+            B: { allOf: [{ $ref: "#/components/schemas/A" }, { type: "object" }] },
           },
         },
-        {
-          components: {
-            schemas: {
-              A: { allOf: [{ $ref: "#/components/schemas/B" }] },
-              B: { allOf: [{ $ref: "#/components/schemas/A" }, { type: "object" }] },
-            },
-          },
-        },
-      ),
+      }),
       error: /doThing: parameter "f" is sent as style: form \(an object\), which the clients do not send/,
     },
     {
       // The client never encodes a parameter as JSON: an object went out as `f[k]=v`.
       name: "a parameter whose value is a media type (content)",
-      given: doc({
-        "/a": {
-          get: op({
-            parameters: [
-              { name: "f", in: "query", content: { "application/json": { schema: { type: "object" } } } },
-            ],
-          }),
-        },
-      }),
+      given: withParameters([
+        { name: "f", in: "query", content: { "application/json": { schema: { type: "object" } } } },
+      ]),
       error: /doThing: parameter "f" is sent as content \(application\/json\), which the clients do not send/,
     },
     {
@@ -502,7 +443,7 @@ describe("extractApi: specs it refuses", () => {
       // A single value is written the same whatever explode says.
       { name: "q", in: "query", explode: false, schema: { type: "string" } },
     ];
-    const info = only(doc({ "/a/{id}": { get: op({ parameters }) } }));
+    const info = only(withParameters(parameters, {}, "/a/{id}"));
     expect(info.params.map((p) => p.name)).toEqual(["id", "ids", "f", "q"]);
   });
 
@@ -518,7 +459,7 @@ describe("extractApi: specs it refuses", () => {
       { name: "g", in: "query", schema: { oneOf: [{ type: "string" }, { $ref: "#/components/schemas/F" }] } },
     ];
     const components = { schemas: { F: { type: "object", properties: { k: { type: "string" } } } } };
-    const info = only(doc({ "/a": { get: op({ parameters }) } }, { components }));
+    const info = only(withParameters(parameters, { components }));
     expect(info.params.map((p) => p.name)).toEqual(["f", "g"]);
   });
 
