@@ -222,13 +222,13 @@ async function removeEmptied(files: string[]): Promise<void> {
   const generated = path.join(ROOT, "generated");
   const folders = new Set(files.map((file) => path.dirname(path.join(ROOT, file))));
   // Deepest first, so a parent is tried once its children are gone; rmdir refuses one that is not empty.
-  for (const folder of [...folders].sort((a, b) => b.length - a.length))
-    for (let dir = folder; dir.startsWith(`${generated}${path.sep}`); dir = path.dirname(dir))
-      if (
-        !(await rmdir(dir).then(
-          () => true,
-          () => false,
-        ))
-      )
-        break;
+  for (const folder of [...folders].sort((a, b) => b.length - a.length)) {
+    for (let dir = folder; dir.startsWith(`${generated}${path.sep}`); dir = path.dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break; // not empty, or gone with a deeper folder's walk, which went on above it
+      }
+    }
+  }
 }
