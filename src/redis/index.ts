@@ -301,10 +301,6 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
   return { run, close };
 }
 
-/**
- * Takes the lock `held` (TAKE_LOCK_SCRIPT), polling with backoff until `waitMs` has passed; renews it while
- * held. Resolves with its release, or undefined when it was not taken in time.
- */
 /** How long a release after a failed take is tried again while Redis answers nothing. */
 const RELEASE_TRIES_MS = 60_000;
 
@@ -318,6 +314,7 @@ const RELEASE_TRIES_MS = 60_000;
  */
 function releaseAfterFailedTake(run: Send, held: string, id: string, commandMs: number): void {
   const release = () => run("EVAL", RELEASE_SCRIPT, 1, held, id);
+  // Not `sleep` (core/retry.ts): a pause of work in the background must not keep the process alive.
   const pause = () => new Promise<void>((resolve) => setTimeout(resolve, commandMs).unref());
   const until = performance.now() + RELEASE_TRIES_MS;
   void (async () => {
@@ -336,6 +333,10 @@ function releaseAfterFailedTake(run: Send, held: string, id: string, commandMs: 
   })().catch(() => undefined);
 }
 
+/**
+ * Takes the lock `held` (TAKE_LOCK_SCRIPT), polling with backoff until `waitMs` has passed; renews it while
+ * held. Resolves with its release, or undefined when it was not taken in time.
+ */
 async function takeLock(run: Send, held: string, ttl: number, waitMs: number, commandMs: number) {
   const id = randomUUID();
   // Monotonic: by the wall clock, one set back meanwhile stretched the wait by as much.
