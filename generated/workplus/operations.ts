@@ -36,7 +36,7 @@ export const profile = {
     code: ["status"],
     message: ["message"],
     requestId: [],
-    requestIdHeader: ["x-request-id"],
+    requestIdHeader: [],
     tokenInvalid: {
       statuses: [401],
       codes: ["10011"],

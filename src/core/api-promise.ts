@@ -2,7 +2,7 @@
 export interface WithResponse<T> {
   data: T;
   response: Response;
-  /** `x-acs-request-id` (DingTalk) or `x-request-id`, when the server sent one. */
+  /** The request id, from the body or header the API's spec names (`x-imspec-errors`), when sent. */
   requestId: string | undefined;
 }
 
