@@ -146,3 +146,23 @@ export function choose(operation: Json, prefer: Prefer): Choice | string {
   }
   return { entry, example: examples[0] };
 }
+
+/**
+ * A paginated operation's success example asked for with the cursor that example hands out: made
+ * the last page, in place: its items emptied and its cursor ended (`hasMoreField` false, else the
+ * cursor `""`, which ends a listing without one). A client that follows the cursors then reads the
+ * example's items once and stops, where the same page again would repeat the cursor for ever.
+ * `data` is the body's data part (the envelope's result); `sent` the request's cursor.
+ */
+export function endListing(operation: Json, data: Json | undefined, sent: unknown): void {
+  const pagination = operation["x-imspec-pagination"] as Json | undefined;
+  if (!data || !pagination || sent === undefined || sent === null) return;
+  const { cursorField, hasMoreField, itemsField } = pagination as Record<string, unknown>;
+  if (typeof cursorField !== "string" || typeof itemsField !== "string") return;
+  const cursor = data[cursorField];
+  if (cursor === undefined || cursor === null || cursor === "" || String(cursor) !== String(sent)) return;
+  if (typeof hasMoreField === "string" && data[hasMoreField] === false) return;
+  if (Array.isArray(data[itemsField])) data[itemsField] = [];
+  if (typeof hasMoreField === "string") data[hasMoreField] = false;
+  else data[cursorField] = "";
+}

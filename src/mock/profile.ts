@@ -318,8 +318,8 @@ function tokenOperations(
   return out;
 }
 
-/** The token's part of a success body: the envelope's `resultField`, or the body itself. */
-export function tokenPart(body: unknown, envelope: Envelope | undefined): Json | undefined {
+/** A success body's data (a token operation's token, a page): the envelope's `resultField`, or the body itself. */
+export function dataPart(body: unknown, envelope: Envelope | undefined): Json | undefined {
   if (!isObject(body)) return undefined;
   if (!envelope) return body;
   if (body[envelope.statusField] !== envelope.successStatus) return undefined;
@@ -339,7 +339,7 @@ function exampleLifetime(
   expires: TokenOperation["expires"],
   set: TokenOperation["set"],
 ): number | undefined {
-  const part = tokenPart(example, envelope);
+  const part = dataPart(example, envelope);
   if (!part || !expires || typeof part[token] !== "string") return undefined;
   const value = part[expires.field];
   if (typeof value !== "number") return undefined;

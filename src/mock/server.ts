@@ -22,10 +22,17 @@ import {
   readDocument,
   specFile,
 } from "./documents.js";
-import { type Choice, choose, hasContent, isFinalStatus, parsePrefer } from "./examples.js";
+import { type Choice, choose, endListing, hasContent, isFinalStatus, parsePrefer } from "./examples.js";
 import { loadPeers, type Peers } from "./peers.js";
 import { type AjvError, type Problem, problem, problemsFromAjv } from "./problems.js";
-import { type Code, type MockProfile, profileOf, type TokenOperation, type TokenPlace } from "./profile.js";
+import {
+  type Code,
+  dataPart,
+  type MockProfile,
+  profileOf,
+  type TokenOperation,
+  type TokenPlace,
+} from "./profile.js";
 import { ownerOf, requirementProblems, tokenAnswer, tokenIn } from "./token-endpoints.js";
 import { type TokenCheck, type TokenKind, TokenRegistry } from "./tokens.js";
 
@@ -818,6 +825,12 @@ export class MockServer {
         issuing && !preferred
           ? this.#issue(served, issuing, chosen, { ...context.request.query, ...body })
           : this.#fromExample(served, operationId, chosen, issuing);
+      if (!preferred && !issuing && chosen.entry.status < 300) {
+        const param = (operation["x-imspec-pagination"] as { cursorParam?: unknown } | undefined)
+          ?.cursorParam;
+        const sent = typeof param === "string" ? (context.request.query[param] ?? body[param]) : undefined;
+        endListing(operation, dataPart(reply.body, served.profile.envelope), sent);
+      }
     }
     if (script?.status !== undefined) reply.status = script.status;
     if (script?.headers) reply.headers = { ...reply.headers, ...script.headers };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type Problem, problem } from "./problems.js";
-import { type Envelope, type Requirement, type TokenOperation, tokenPart } from "./profile.js";
+import { dataPart, type Envelope, type Requirement, type TokenOperation } from "./profile.js";
 
 type Json = Record<string, unknown>;
 
@@ -65,7 +65,7 @@ export function tokenIn(
   envelope: Envelope | undefined,
   body: unknown,
 ): string | undefined {
-  const value = tokenPart(body, envelope)?.[operation.token];
+  const value = dataPart(body, envelope)?.[operation.token];
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 

@@ -129,6 +129,49 @@ function chatSpec(): Json {
           },
         },
       },
+      // Listings: a cursor in the query that ends empty, one in the body beside a has-more flag.
+      "/threads": {
+        get: {
+          operationId: "listThreads",
+          parameters: [{ name: "after", in: "query", schema: { type: "string" } }],
+          "x-imspec-pagination": { cursorParam: "after", cursorField: "next", itemsField: "threads" },
+          responses: {
+            "200": {
+              description: "threads",
+              content: { "application/json": { example: { threads: [{ id: "t1" }], next: "c2" } } },
+            },
+          },
+        },
+      },
+      "/posts/search": {
+        post: {
+          operationId: "searchPosts",
+          requestBody: {
+            content: {
+              "application/json": {
+                schema: { type: "object", properties: { from: { type: "integer" } } },
+                example: {},
+              },
+            },
+          },
+          "x-imspec-pagination": {
+            cursorParam: "from",
+            cursorField: "cursor",
+            hasMoreField: "more",
+            itemsField: "posts",
+          },
+          responses: {
+            "200": {
+              description: "posts",
+              content: {
+                "application/json": {
+                  example: { posts: [{ id: "p1" }, { id: "p2" }], cursor: 7, more: true },
+                },
+              },
+            },
+          },
+        },
+      },
       "/rooms": {
         get: {
           operationId: "listRooms",
@@ -272,6 +315,33 @@ describe("an API the mock has never seen, served from its extensions", () => {
     // The token is checked first, as for any other request that breaks the spec.
     expect((await get("/messages?where=garbage")).body.error_code).toBe("auth.bad_token");
     expect(mock.requests.at(-1)).toMatchObject({ operationId: "listMessages", outcome: "unauthorized" });
+  });
+
+  test("a listing asked for with the cursor its example hands out gets the last page", async () => {
+    const authorization = `Bearer ${mock.issueToken("chatter")}`;
+    const first = { threads: [{ id: "t1" }], next: "c2" };
+    expect((await get("/threads", { authorization })).body).toEqual(first);
+    // Without a has-more field, an empty cursor ends the listing.
+    expect((await get("/threads?after=c2", { authorization })).body).toEqual({ threads: [], next: "" });
+    // Any other cursor: the example, as before.
+    expect((await get("/threads?after=c9", { authorization })).body).toEqual(first);
+    // Asked for by name, the example is sent as it is.
+    const named = await get("/threads?after=c2", { authorization, prefer: "example=example" });
+    expect(named.body).toEqual(first);
+
+    const search = async (body: Json) => {
+      const res = await fetch(`${base}/posts/search`, {
+        method: "POST",
+        headers: { authorization, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const page = { posts: [{ id: "p1" }, { id: "p2" }], cursor: 7, more: true };
+    expect(await search({})).toEqual({ status: 200, body: page });
+    // A cursor in the body, a number: the has-more flag ends the listing.
+    expect(await search({ from: 7 })).toEqual({ status: 200, body: { posts: [], cursor: 7, more: false } });
+    expect(await search({ from: 8 })).toEqual({ status: 200, body: page });
   });
 
   test("an unknown path: 404 in the API's error fields", async () => {
