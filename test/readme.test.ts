@@ -114,6 +114,9 @@ const SAMPLES: Record<string, Setup> = {
       );
     },
   },
+  "Tokens, retries and errors": {
+    replace: ({ mock }) => [insertBaseUrl(mock, "dingtalk", "createDingTalk")],
+  },
   "Rate limits": {
     replace: ({ mock }) => [insertBaseUrl(mock, "dingtalk", "createDingTalk")],
   },

@@ -30,6 +30,8 @@ export interface ClientDoc {
     codeField: string;
     /** The client method that renews a user token. */
     refresh: string;
+    /** Keeps a user token renewed: a token function to pass as `accessToken`. */
+    session: string;
   };
 }
 
@@ -85,6 +87,7 @@ export function clientOf(api: string, doc: Json): ClientDoc {
       exchange: "userTokens.exchangeCode",
       codeField: "code",
       refresh: "userTokens.refresh",
+      session: "userTokens.session",
     };
   return out;
 }

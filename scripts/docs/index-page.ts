@@ -96,7 +96,8 @@ function tokenSection(api: IndexApi): string {
     parts.push(
       `<p><strong>User tokens.</strong> ${list(userOps.map((o) => opLink(api, o, code(clientMethod(client, o)))))} ` +
         `${userOps.length === 1 ? "needs" : "need"} the user's own token: get it with ${code(`${v}.${u.exchange}(code)`)} from the OAuth2 authorization code, ` +
-        `renew it with ${code(`${v}.${u.refresh}(refreshToken)`)}, and pass ${code("{ accessToken }")} in the call's options.</p>`,
+        `keep it in ${code(`${v}.${u.session}(token, onRefresh)`)}, which renews it when it expires or is refused (and hands each new one to ${code("onRefresh")}, to be saved), ` +
+        `and pass that session as ${code("{ accessToken }")} in the call's options. ${code(`${v}.${u.refresh}(refreshToken)`)} renews one by hand.</p>`,
     );
   }
   const anonymous = info.operations.filter((o) => o.token === "none");

@@ -23,7 +23,7 @@ export interface CodeSample {
 const WIDTH = 64;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** An expression inside a literal, printed as is: `{ accessToken: user.accessToken }`. */
+/** An expression inside a literal, printed as is: `{ accessToken: user }`. */
 export class Code {
   constructor(readonly text: string) {}
 }
@@ -147,11 +147,13 @@ export function typescriptSample(doc: Json, api: ApiInfo, client: ClientDoc, op:
   }
   if (op.token === "user" && client.userToken) {
     lines.push(
-      "// A user token, from the OAuth2 redirect's authorization code:",
-      `const user = await ${client.variable}.${client.userToken.exchange}(${JSON.stringify(userCode(doc, api, client))});`,
+      "// A user token, from the OAuth2 redirect's authorization code, in a session that renews it:",
+      `const user = ${client.variable}.${client.userToken.session}(`,
+      `  await ${client.variable}.${client.userToken.exchange}(${JSON.stringify(userCode(doc, api, client))}),`,
+      ");",
     );
     if (args.length === 0) args.push({});
-    args.push({ accessToken: new Code("user.accessToken") });
+    args.push({ accessToken: new Code("user") });
   }
   lines.push(call(op.success.hasBody ? "const result = await " : "await ", method, args, ";"));
   if (op.pagination) {

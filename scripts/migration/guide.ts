@@ -200,7 +200,7 @@ function setupSection(modules: string[]): string[] {
   return [
     "## Setting up",
     "",
-    "The official SDK: one client per product module, and an access token you fetch, cache and refresh yourself.",
+    "The official SDK: one client per product module, and an access token you fetch, cache and refresh yourself. Its setup as its own samples write it, in TypeScript compiled to CommonJS with `esModuleInterop` (the SDK ships CommonJS without type declarations for its subpaths; an ES module reaches the class as the module's `default.default`):",
     "",
     fence(
       [

@@ -97,7 +97,7 @@ export interface CommonClientOptions {
   logger?: Logger | undefined;
   /** Where managed tokens are kept (default: in memory). Share one store to share one token. */
   tokenStore?: TokenStore | undefined;
-  /** Refresh a managed token this many ms before it expires. Default 5 minutes. */
+  /** Refresh a managed token this many ms before it expires. Default: the API's (5 minutes unless its entry point sets another). */
   tokenMarginMs?: number | undefined;
   /**
    * The client-side rate limiter over the spec's budgets (`x-imspec-rate-limits`): `false` turns it
