@@ -165,14 +165,12 @@ function statusOf(value: unknown): number | undefined {
   return typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : undefined;
 }
 
-/**
- * A JSON number token of 16+ digits, outside strings (which the alternation skips whole). A string
- * never closed (text that is not JSON) is skipped to the end in one match, not rescanned from each
- * of its quotes: the scan stays linear whatever the text, and JSON.parse then refuses it.
- */
-const LONG_INTEGER = /"(?:[^"\\]|\\.)*"?|(?<![\w.+-])-?\d{16,}(?![\w.])/g;
-
 const isDigit = (text: string, i: number) => (text.charCodeAt(i) - 48) >>> 0 <= 9;
+
+/** `[A-Za-z0-9_]`: a character a number token cannot run into. */
+function isWord(c: number): boolean {
+  return (c - 48) >>> 0 <= 9 || ((c | 32) - 97) >>> 0 <= 25 || c === 95;
+}
 
 /**
  * Whether `text` holds 16 digits in a row. Any such run covers one of the indexes 15, 31, 47, …: the
@@ -192,13 +190,60 @@ function hasLongDigitRun(text: string): boolean {
   return false;
 }
 
+/** The index after the string that opens at `open` (its closing quote's, plus one), or the end of a string never closed. */
+function stringEnd(text: string, open: number): number {
+  for (let from = open + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return text.length;
+    let escapes = 0;
+    while (quote - escapes - 1 > open && text.charCodeAt(quote - escapes - 1) === 92) escapes++;
+    if (escapes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
+
 /**
  * JSON text with each integer a number cannot hold exactly (an int64 id or cursor beyond 2^53) written
- * as its exact digits in a string: what JSON.parse then reads is not a rounded number.
+ * as its exact digits in a string: what JSON.parse then reads is not a rounded number. One pass that
+ * skips strings whole (a string never closed runs to the end): linear whatever the text, and with no
+ * regular expression, whose backtracking over a string of millions of characters overflows the stack.
  */
 export function exactJson(text: string): string {
   if (!hasLongDigitRun(text)) return text;
-  return text.replace(LONG_INTEGER, (t) => (t.startsWith('"') || String(Number(t)) === t ? t : `"${t}"`));
+  let out = "";
+  let copied = 0;
+  for (let i = 0; i < text.length; ) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      i = stringEnd(text, i);
+      continue;
+    }
+    const before = i === 0 ? 0 : text.charCodeAt(i - 1);
+    // A number token begins here: a sign or a digit, not inside a word or another number.
+    if (
+      (c !== 45 && !isDigit(text, i)) ||
+      isWord(before) ||
+      before === 46 ||
+      before === 43 ||
+      before === 45
+    ) {
+      i++;
+      continue;
+    }
+    const first = c === 45 ? i + 1 : i;
+    let end = first;
+    while (end < text.length && isDigit(text, end)) end++;
+    const after = end < text.length ? text.charCodeAt(end) : 0;
+    if (end - first >= 16 && !isWord(after) && after !== 46) {
+      const token = text.slice(i, end);
+      if (String(Number(token)) !== token) {
+        out += `${text.slice(copied, i)}"${token}"`;
+        copied = end;
+      }
+    }
+    i = Math.max(end, i + 1);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /**

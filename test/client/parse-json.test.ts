@@ -22,6 +22,18 @@ describe("parseJson", () => {
       }
   });
 
+  it("reads an answer with a string of millions of characters beside an int64 (no stack overflow)", () => {
+    // A regular expression over the strings kept one backtrack entry per character: past about 8.4
+    // million it overflowed, and a valid answer under the 10 MiB cap read as "not JSON".
+    const blob = "A".repeat(9_000_000);
+    const text = `{"blob":"${blob}","escaped":"a\\\\\\"b 12345678901234567890","id":1234567890123456789}`;
+    expect(parseJson(text)).toEqual({
+      blob,
+      escaped: 'a\\"b 12345678901234567890',
+      id: "1234567890123456789",
+    });
+  });
+
   it("refuses text that is not JSON: a string never closed is skipped in one pass, not rescanned from each quote", () => {
     // 200 KB of escaped quotes, then long digits: a scan that rescanned from every quote took tens
     // of seconds here, the event loop frozen past any timeout.
