@@ -65,6 +65,13 @@ export interface Profile {
     };
 }
 
+/**
+ * A token function may carry the source behind it under this key (a DingTalk user-token session:
+ * its cache). The engine then reads that source as it reads the app token's: waits bounded by the
+ * call, and the token still held while a refresh outlasts them.
+ */
+export const TOKEN_SOURCE: unique symbol = Symbol.for("imspec.tokenSource");
+
 /** Waits bounded by the call: its signal and what is left of its timeout. */
 export interface Bound {
   signal?: AbortSignal | undefined;
@@ -620,11 +627,15 @@ export class Engine {
         return { source: { get: async () => given, peek: () => given }, managed: false };
       // A renewable token is managed as the app token is: a refusal is replaced once and replayed.
       let replace: unknown;
+      let own: Partial<TokenSource> | undefined;
       try {
         replace = (given as Partial<RenewableToken>).replace;
+        own = (given as { [TOKEN_SOURCE]?: Partial<TokenSource> })[TOKEN_SOURCE];
       } catch {
         // A property that cannot be read is none: a plain token function.
       }
+      if (typeof own?.get === "function")
+        return { source: own as TokenSource, managed: typeof own.replace === "function" };
       const source: TokenSource = { get: async () => given() };
       if (typeof replace === "function") source.replace = async (refused) => replace.call(given, refused);
       return { source, managed: source.replace !== undefined };

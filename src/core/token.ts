@@ -84,7 +84,12 @@ export class TokenCache {
   get(wait: TokenWait = {}): Promise<string> {
     const held = this.peek();
     if (held !== undefined) return Promise.resolve(held);
-    return this.#wait(this.#start(undefined), wait).catch((error: unknown) => {
+    // While a token still valid is held, its early refresh is waited for half the caller's time at
+    // most: a refresh that hangs leaves the rest to the call the held token is sent with.
+    const left = (wait.deadline ?? Number.NaN) - Date.now();
+    const bound =
+      this.#valid(this.#current) && left > 0 ? { ...wait, deadline: Date.now() + left / 2 } : wait;
+    return this.#wait(this.#start(undefined), bound).catch((error: unknown) => {
       // An early refresh that failed or outlasted this call's bound: the cached token still works.
       if (!wait.signal?.aborted && this.#valid(this.#current)) return this.#current.accessToken;
       throw error;

@@ -15,6 +15,7 @@ import {
   type Internals,
   storedToken,
 } from "../core/client.js";
+import { TOKEN_SOURCE } from "../core/engine.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
@@ -206,7 +207,11 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
           return stored(current);
         },
       });
-      return Object.assign(() => cache.get(), { replace: (refused: string) => cache.replace(refused) });
+      // The cache itself to the engine (TOKEN_SOURCE), which bounds its waits by the call's.
+      return Object.assign(() => cache.get(), {
+        replace: (refused: string) => cache.replace(refused),
+        [TOKEN_SOURCE]: cache,
+      });
     },
   };
   return Object.assign(client, { userTokens });

@@ -400,6 +400,28 @@ describe("createDingTalk: tokens", () => {
     await expect(session()).resolves.toBe("user-2-token");
   });
 
+  it("a session whose early refresh hangs sends the token it still holds, within the call's timeout", async () => {
+    const users = userServer();
+    users.valid.add("held-user-token");
+    // The refresh is asked for and never answered.
+    server.on("POST", "/v1.0/oauth2/userAccessToken", () => {});
+    const dt = client({ tokenMarginMs: 60_000 });
+    // Inside the margin (30 s left of a 2-hour token): a refresh is due, and the token still works.
+    const obtainedAt = Date.now() - 7170_000;
+    const session = dt.userTokens.session({
+      accessToken: "held-user-token",
+      refreshToken: "refresh-held-token",
+      expiresAt: obtainedAt + 7200_000,
+    });
+    const started = performance.now();
+    const user = await dt.contact.getUser({ unionId: "me" }, { accessToken: session, timeout: 300 });
+    expect(user).toMatchObject({ token: "held-user-token" });
+    // One attempt's wait, not three timeouts in a row.
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(server.count("GET", "/v1.0/contact/users/me")).toBe(1);
+    expect(server.count("POST", "/v1.0/oauth2/userAccessToken")).toBe(1);
+  });
+
   it("a session's refresh that brings back the refused token ends the call with the refusal, not a loop", async () => {
     const users = userServer(() => "same-user-token");
     const dt = client();

@@ -58,6 +58,30 @@ describe("TokenCache", () => {
     expect(await other.get()).toBe("t1");
   });
 
+  it("an early refresh that hangs is waited for half the caller's time, then the held token is given", async () => {
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 60_000,
+      // Inside the margin: 30 s left, a refresh due.
+      initial: { accessToken: "held", expiresAt: Date.now() + 30_000 },
+      fetch: () => new Promise<StoredToken>(() => {}),
+    });
+    const started = Date.now();
+    const deadline = started + 400;
+    await expect(cache.get({ deadline })).resolves.toBe("held");
+    // Back with time left for the call that sends it (half of it, less the timers' lateness).
+    expect(Date.now()).toBeLessThan(deadline - 100);
+    // Without a valid token to fall back on, the whole wait is the caller's: no half measure.
+    const cold = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      fetch: () => new Promise<StoredToken>(() => {}),
+    });
+    const coldStart = Date.now();
+    await expect(cold.get({ deadline: coldStart + 200 })).rejects.toMatchObject({ beforeSend: true });
+    expect(Date.now() - coldStart).toBeGreaterThanOrEqual(195);
+  });
+
   it("replace() drops only the refused token, and concurrent replaces share one request", async () => {
     const { cache, fetched } = cacheWith();
     await cache.get();
