@@ -17,6 +17,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusCodes as workplusStatusCodes } from "../generated/workplus/operations.js";
 import { DEFAULT_TIMEOUT_MS } from "../src/core/client.js";
+import { DEFAULT_EMPTY_PAGES, MAX_EMPTY_PAGES } from "../src/core/methods.js";
 import { RETRY_DEFAULTS } from "../src/core/retry.js";
 import { type MockServer, startMockServer } from "../src/mock/index.js";
 import { OTHER_NODE_MAJORS } from "./package/consumer-project.js";
@@ -342,6 +343,7 @@ it("the README's figures are those of package.json, the client's defaults and th
     `${SHARED_TOKEN.processes} processes × ${SHARED_TOKEN.calls} calls`,
     `default ${RETRY_DEFAULTS.maxAttempts} attempts in all, full-jitter backoff from ${RETRY_DEFAULTS.baseDelayMs} ms, capped at ${RETRY_DEFAULTS.maxDelayMs / 1000} s`,
     `per-attempt timeout (default ${DEFAULT_TIMEOUT_MS / 1000} s)`,
+    `\`maxEmptyPages\` (default ${DEFAULT_EMPTY_PAGES}, at most ${MAX_EMPTY_PAGES.toLocaleString("en-US")})`,
     `\`maxAttempts\` attempts (default ${RETRY_DEFAULTS.maxAttempts}) of at most \`timeout\` each (default ${DEFAULT_TIMEOUT_MS / 1000} s), backoff waits of at most ${RETRY_DEFAULTS.maxDelayMs / 1000} s or an honoured \`Retry-After\` (up to ${RETRY_DEFAULTS.maxRetryAfterMs / 1000} s)`,
   ])
     expect(readme.replace(/\s+/g, " "), "README.md").toContain(sentence);

@@ -63,7 +63,10 @@ type ItemOf<R, F extends string> =
     : never;
 
 /** A call's options, and how many empty pages in a row that still say "more" are accepted (10). */
-export type PageOptions = RequestOptions & { maxEmptyPages?: number | undefined };
+export type PageOptions = RequestOptions & {
+  /** Empty pages in a row after which a listing that says there is more ends in a PaginationError. Default 10, at most 1,000. */
+  maxEmptyPages?: number | undefined;
+};
 
 /**
  * A listing's params: the method's, its cursor optional (the listing starts from the first page, or
@@ -143,6 +146,10 @@ const charsOf = (cursor: unknown) => (typeof cursor === "string" ? cursor.length
  * A call's params and options: each an object, or null or undefined for none; a ConfigError naming
  * the other. A method and its paginators report it as any failure of theirs: as a rejection.
  */
+/** Empty pages in a row a listing reads by default (`maxEmptyPages`), and the most whatever it asks. */
+export const DEFAULT_EMPTY_PAGES = 10;
+export const MAX_EMPTY_PAGES = 1000;
+
 function checkCall(params: unknown, options: unknown, site: CallSite): void {
   if (params !== undefined && params !== null) checkObject(`${site.operationId}: params`, params, site);
   if (options !== undefined && options !== null) checkObject(`${site.operationId}: options`, options, site);
@@ -162,9 +169,10 @@ function listingOf(
   checkCall(given, options, site);
   try {
     const params: Record<string, unknown> = { ...given };
-    const { maxEmptyPages = 10, ...request } = options ?? {};
+    const { maxEmptyPages = DEFAULT_EMPTY_PAGES, ...request } = options ?? {};
     const first: unknown = params[pagination.cursorParam] ?? pagination.firstCursor;
-    return { params, request, maxEmptyPages, first };
+    // Infinity (or any count past the most) would list empty pages for ever: held to the most.
+    return { params, request, maxEmptyPages: Math.min(maxEmptyPages, MAX_EMPTY_PAGES), first };
   } catch {
     throw new ConfigError(
       `${site.operationId}: params or options cannot be read (a getter or Proxy threw)`,

@@ -125,15 +125,19 @@ function errnoOf(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Reads at most `max` bytes of a fetch body, decoded; cancels the stream past that. */
-async function capped(response: Response, max: number): Promise<string> {
+/**
+ * Reads at most `max` bytes of a fetch body, decoded; cancels the stream past that. `framed`: the
+ * platform's own fetch, whose body is the length its content-length says (a fetch of one's own may
+ * answer with any body under any header).
+ */
+async function capped(response: Response, max: number, framed: boolean): Promise<string> {
   if (Number(response.headers.get("content-length")) > max) {
     response.body?.cancel().catch(() => {});
     throw new TransportFailure("too-large");
   }
   // A length within the cap and no encoding: the body cannot outgrow it, and text() is the fast path.
   const identity = !response.headers.get("content-encoding");
-  if (!response.body || (identity && response.headers.get("content-length") !== null))
+  if (!response.body || (framed && identity && response.headers.get("content-length") !== null))
     return typeof response.text === "function" ? response.text() : "";
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -196,6 +200,7 @@ async function fetched(
   fetch: typeof globalThis.fetch,
   request: TransportRequest,
   signal: AbortSignal,
+  framed: boolean,
 ): Promise<TransportResponse> {
   try {
     const response = await fetch(request.url, {
@@ -205,7 +210,7 @@ async function fetched(
       signal,
       redirect: "manual",
     });
-    const body = await capped(response, request.maxBytes);
+    const body = await capped(response, request.maxBytes, framed);
     return answerOf(response.status, response.statusText, response.headers, recordOf, body);
   } catch (error) {
     throw error instanceof TransportFailure ? error : new TransportFailure("network", error);
@@ -221,10 +226,11 @@ export function markBounded<T extends Transport>(transport: T): T {
 
 /** The transport over a `fetch` function. */
 export function fetchTransport(fetch: typeof globalThis.fetch = globalThis.fetch): Transport {
+  const framed = fetch === globalThis.fetch;
   return markBounded((request) => {
     const controller = new AbortController();
     const abort = (reason: unknown) => controller.abort(reason);
-    return settled(request, () => fetched(fetch, request, controller.signal), abort);
+    return settled(request, () => fetched(fetch, request, controller.signal, framed), abort);
   });
 }
 
@@ -264,12 +270,28 @@ function answerFrom(value: unknown, maxBytes: number): TransportResponse {
   ) {
     // Held to the cap as this package's transports are: a body past it is not parsed.
     if (overBytes(answer.body, maxBytes)) throw new TransportFailure("too-large");
+    if (!textHeaders(answer.headers))
+      throw new TransportFailure(
+        "network",
+        new Error("the transport resolved with a header that is not text"),
+      );
     return answer as TransportResponse;
   }
   throw new TransportFailure(
     "network",
     new Error("the transport resolved with no answer (an integer status, headers and a text body)"),
   );
+}
+
+/** Every header value text (`"retry-after": 5` is none), each read once: a getter that throws is a no. */
+function textHeaders(headers: object): boolean {
+  try {
+    for (const name in headers)
+      if (typeof (headers as Record<string, unknown>)[name] !== "string") return false;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A transport given as an option, held to its request's bound whatever it does with the signal. */

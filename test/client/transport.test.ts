@@ -1015,6 +1015,34 @@ describe("a client over either transport", () => {
     }
   });
 
+  it("a fetch option whose answer understates its content-length is still cut at maxResponseBytes", async () => {
+    // The platform's fetch reads a body of the length announced; a fetch of one's own (a wrapper, a
+    // mock) may answer with any body under any header: it is counted as it is read.
+    let pulled = 0;
+    const fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            pulled += 64 * 1024;
+            controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+            if (pulled >= 256 * 1024 * 1024) controller.close();
+          },
+        }),
+        { headers: { "content-length": "2" } },
+      );
+    const dt = createDingTalk({
+      rateLimit: false,
+      accessToken: TOKEN,
+      baseUrl: "http://127.0.0.1:9",
+      fetch,
+      maxResponseBytes: 1024 * 1024,
+    });
+    const error = await dt.contact.getLatestDingIndex().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "ResponseTooLargeError", maxBytes: 1024 * 1024 });
+    // Stopped soon after the cap: a few chunks the stream queued ahead, not its 256 MiB.
+    expect(pulled).toBeLessThan(4 * 1024 * 1024);
+  });
+
   it("a refused connection: ConnectionError before sending, retried, the same either way", async () => {
     const url = await FaultServer.refusedUrl();
     const run = (subject: Subject) =>

@@ -553,4 +553,30 @@ describe("a transport that resolves with what is not an answer", () => {
       expect((error as Error).message).toMatch(/no answer/);
     }
   });
+
+  const throwing = Object.defineProperty({}, "retry-after", {
+    enumerable: true,
+    get() {
+      throw new Error("a getter that throws");
+    },
+  });
+  it.each([
+    ["a number", { "retry-after": 5 }],
+    ["an array", { "x-acs-request-id": ["a", "b"] }],
+    ["a getter that throws", throwing],
+  ])(
+    "a header value that is not text (%s): a ConnectionError, retried, never a ConfigError",
+    async (_case, headers) => {
+      let attempts = 0;
+      const transport = async () => {
+        attempts++;
+        return { status: 503, statusText: "", headers, body: "{}" };
+      };
+      const dt = dingtalk({ transport, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+      const { error } = await settle(invites(dt, { accessToken: "given-token-1234" }));
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(/a header that is not text/);
+      expect(attempts).toBe(2);
+    },
+  );
 });

@@ -7,7 +7,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createDingTalk, PaginationError } from "imspec/dingtalk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createMethods, type OperationRow } from "../../src/core/methods.js";
+import { createMethods, MAX_EMPTY_PAGES, type OperationRow } from "../../src/core/methods.js";
 import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
 import { settler } from "./secrets.js";
 
@@ -87,6 +87,16 @@ describe.each([
       expect(error).toBeInstanceOf(PaginationError);
     }
     expect(listed()).toBe(3);
+  });
+
+  it("maxEmptyPages: Infinity is held to the most, never a listing without end", async () => {
+    page = (cursor) => ({ list: [], hasMore: true, nextCursor: Number(cursor) + 1 });
+    const { error } = await drain(
+      client().contact.listEmpAttributeVisibility.iterate({}, { maxEmptyPages: Number.POSITIVE_INFINITY }),
+    );
+    expect(error).toBeInstanceOf(PaginationError);
+    expect((error as Error).message).toMatch(`sent ${MAX_EMPTY_PAGES} empty pages`);
+    expect(listed()).toBe(MAX_EMPTY_PAGES);
   });
 
   it("a repeated cursor ends in a PaginationError, after the pages before it", async () => {
