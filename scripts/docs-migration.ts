@@ -6,12 +6,23 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT } from "./lib/registry.js";
+import { located } from "./lib/preflight.js";
+import { SpecError } from "./lib/problems.js";
+import { loadRegistry, ROOT } from "./lib/registry.js";
 import { buildGuide, GUIDE_PATH } from "./migration/guide.js";
 
 const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
 const file = path.join(ROOT, GUIDE_PATH);
-const guide = buildGuide();
+// The guide is the DingTalk spec's: a value of it the SDK does not know is named at its line.
+const spec = (await loadRegistry()).find((entry) => entry.name === "dingtalk");
+let guide: string;
+try {
+  guide = spec ? located(spec.root, buildGuide) : buildGuide();
+} catch (error) {
+  if (!(error instanceof SpecError)) throw error;
+  console.error(`migration:docs: ${error.message}`);
+  process.exit(1);
+}
 let current: string | undefined;
 try {
   current = readFileSync(file, "utf8");

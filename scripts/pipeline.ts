@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { checkedRegistry } from "./lib/preflight.js";
@@ -150,24 +151,53 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
     for (const signal of HELD_SIGNALS) process.off(signal, hold);
     return true;
   };
+  const progress: Progress = { temporaries: new Set(), replaced: 0, total: 0 };
   const hold = (signal: NodeJS.Signals) => {
     if (!held) held = { signal, at: Date.now() };
-    else if (Date.now() - held.at >= INSIST_MS && release()) process.kill(process.pid, signal);
+    else if (Date.now() - held.at >= INSIST_MS && release()) {
+      abandon(progress);
+      process.kill(process.pid, signal);
+    }
   };
   for (const signal of HELD_SIGNALS) process.on(signal, hold);
   try {
-    return await replaceOutputs(outputs, full);
+    return await replaceOutputs(outputs, full, progress);
   } finally {
     if (release() && held) process.kill(process.pid, held.signal);
   }
+}
+
+/** How far the replacing got: the temporary files not yet renamed, and the outputs replaced. */
+interface Progress {
+  temporaries: Set<string>;
+  replaced: number;
+  total: number;
+}
+
+/**
+ * A run ended at once by an insisting signal: its temporary files removed (synchronously, before
+ * the signal ends the process) and what it leaves said, so that nothing is left unexplained.
+ */
+function abandon({ temporaries, replaced, total }: Progress): void {
+  for (const temporary of temporaries) rmSync(temporary, { force: true });
+  process.stderr.write(
+    replaced === 0
+      ? "generate: stopped before replacing any output: generated/ is as it was\n"
+      : `generate: stopped after replacing ${replaced} of ${total} outputs: generated/ is partly updated; run generate again\n`,
+  );
 }
 
 const HELD_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** How long after a held signal another one means "end now" rather than the same one twice. */
 const INSIST_MS = 500;
 
-async function replaceOutputs(outputs: Map<string, string>, full: boolean): Promise<Changes> {
+async function replaceOutputs(
+  outputs: Map<string, string>,
+  full: boolean,
+  progress: Progress,
+): Promise<Changes> {
   const { stale, extra, previous } = await listGenerated(outputs, full);
+  progress.total = stale.length;
   const staged: Array<{ temporary: string; target: string }> = [];
   const made: string[] = []; // folders this run created, to remove if it writes nothing
   for (const file of stale) {
@@ -177,6 +207,7 @@ async function replaceOutputs(outputs: Map<string, string>, full: boolean): Prom
       const dir = await mkdir(path.dirname(target), { recursive: true });
       if (dir) made.push(dir);
       staged.push({ temporary, target });
+      progress.temporaries.add(temporary);
       await writeFile(temporary, outputs.get(file) as string);
     } catch (error) {
       await removeAll([...staged.map((s) => s.temporary), ...made.reverse()]);
@@ -188,6 +219,8 @@ async function replaceOutputs(outputs: Map<string, string>, full: boolean): Prom
   for (const [i, { temporary, target }] of staged.entries()) {
     try {
       await rename(temporary, target);
+      progress.temporaries.delete(temporary);
+      progress.replaced++;
     } catch (error) {
       await removeAll(staged.slice(i).map((s) => s.temporary));
       const done = staged.slice(0, i).map((s) => path.relative(ROOT, s.target));

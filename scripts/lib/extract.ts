@@ -84,6 +84,8 @@ export interface OperationInfo {
   params: Array<{ name: string; in: ParamLocation; required: boolean }>;
   /** Which parameter sources exist, to type the params object as their intersection. */
   sources: { path: boolean; query: boolean; header: boolean; body: boolean; bodyRequired: boolean };
+  /** The JSON body takes fields besides those `params` names (`additionalProperties`): any other key goes there. */
+  openBody?: true;
   /** The first 2xx status, and whether it has a JSON body. */
   success: { status: number; hasBody: boolean; optionalBody: boolean };
   /** Safe to retry after a failure that may have reached the server (RFC 9110 idempotent methods). */
@@ -124,6 +126,13 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * built-in function there and hang its methods on it, for every object of the process to see.
  */
 const FORBIDDEN_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
+
+/**
+ * Names a method or tag group may not take besides those: `then` makes the client (or a group) a
+ * thenable, so `await client` calls it with `resolve` as its params; `toJSON` is called by
+ * JSON.stringify of anything holding the client.
+ */
+const PROTOCOL_KEYS = new Set(["then", "toJSON"]);
 
 /**
  * What a client holds besides its tag groups (`Client` in src/core/client.ts): a tag of one of these
@@ -453,6 +462,13 @@ function checkKey(key: string, what: string): void {
   }
 }
 
+/** Why a name of PROTOCOL_KEYS is not usable on the client. */
+function protocolOf(name: string): string {
+  return name === "then"
+    ? "it would make the client a thenable, which `await` calls"
+    : "JSON.stringify would call it on any object holding the client";
+}
+
 /** An operation's method name and tag, checked as usable TypeScript names. */
 function namesOf(operation: Json, where: string): { operationId: string; tag: string } {
   const operationId = str(operation.operationId);
@@ -462,12 +478,18 @@ function namesOf(operation: Json, where: string): { operationId: string; tag: st
       `${where}: operationId "${operationId}" is not a usable method name${inherited(operationId)}`,
     );
   }
+  if (PROTOCOL_KEYS.has(operationId))
+    throw new SpecError(
+      `${where}: operationId "${operationId}" is not a usable method name: ${protocolOf(operationId)}`,
+    );
   const tags = Array.isArray(operation.tags)
     ? operation.tags.filter((t): t is string => typeof t === "string")
     : [];
   const tag = tags[0];
   if (!tag) throw new SpecError(`${where} (${operationId}): needs a tag (methods are grouped by tag)`);
   checkKey(tag, `${where}: tag`);
+  if (PROTOCOL_KEYS.has(tag))
+    throw new SpecError(`${where}: tag "${tag}" is not usable as a method group: ${protocolOf(tag)}`);
   if (CLIENT_KEYS.has(tag)) {
     throw new SpecError(
       `${where}: tag "${tag}" is the client's own property (client.${tag}), which would hide the tag's methods`,
@@ -540,6 +562,16 @@ function refuseSerialization(doc: Json, parameter: Json, what: string, at: Reado
     said = ["content", `content (${Object.keys(parameter.content).join(", ")})`];
   else if (parameter.in !== "query") {
     if (style !== undefined && style !== "simple") said = ["style", `style: ${String(style)}`];
+    // What the clients write there: a path segment is a string or a number, a header value text
+    // (an array joined with commas, as simple style says); an object has no such form.
+    const unsendable = [...types].filter((type) =>
+      parameter.in === "path" ? !["string", "integer", "number"].includes(String(type)) : type === "object",
+    );
+    if (!said && unsendable.length > 0)
+      throw new SpecError(
+        `${what} is typed ${unsendable.join(", ")}, which the clients cannot send in a ${String(parameter.in)}: ${parameter.in === "path" ? "a path segment is a string or a number" : "a header value is text, or a list of values"}`,
+        [...at, "schema"],
+      );
   } else if (types.has("object")) {
     if (style !== "deepObject") said = ["style", `style: ${String(style ?? "form")} (an object)`];
   } else if (types.has("array")) {
@@ -624,16 +656,60 @@ function paramsOf(
     plainJson(requestBody.content, ["paths", path, at.methodKey, "requestBody"]);
     const media = jsonMedia(requestBody.content);
     if (!media) throw new SpecError(`${operationId}: only JSON request bodies are supported`);
-    const schema = deref<Json>(doc, media.schema);
-    if (!schema || !isObject(schema.properties)) {
-      throw new SpecError(`${operationId}: the request body must be an object schema with properties`);
+    const mediaType = jsonKey(requestBody.content) as string;
+    const schemaAt = ["paths", path, at.methodKey, "requestBody", "content", mediaType, "schema"];
+    const fields = requestFieldsOf(doc, media.schema, schemaAt, operationId);
+    if (fields.names.size === 0) {
+      throw new SpecError(
+        `${operationId}: the request body must be an object schema with properties`,
+        schemaAt,
+      );
     }
-    const required = new Set(Array.isArray(schema.required) ? schema.required : []);
     sources.body = true;
     sources.bodyRequired = requestBody.required === true;
-    for (const name of Object.keys(schema.properties)) add(name, "body", required.has(name));
+    for (const name of fields.names) add(name, "body", fields.required.has(name));
+    if (fields.open) return { params, sources, seen, openBody: true as const };
   }
   return { params, sources, seen };
+}
+
+/**
+ * The fields of a request body's object schema: its own properties and those of its `allOf`
+ * members, each required where any of them requires it; `open` when it takes others too
+ * (`additionalProperties`, `patternProperties`), which the clients then send in the body as well. A
+ * body of one of several shapes (`oneOf`, `anyOf`) is refused where it says so: the clients could
+ * not tell which fields are the body's.
+ */
+function requestFieldsOf(
+  doc: Json,
+  raw: unknown,
+  at: ReadonlyArray<string | number>,
+  operationId: string,
+  depth = 0,
+): { names: Set<string>; required: Set<string>; open: boolean } {
+  const schema = deref<Json>(doc, raw);
+  const fields = { names: new Set<string>(), required: new Set<string>(), open: false };
+  if (!isObject(schema) || depth > 16) return fields;
+  for (const key of ["oneOf", "anyOf"])
+    if (schema[key] !== undefined)
+      throw new SpecError(
+        `${operationId}: a request body of several shapes (${key}) is not supported: the clients send the fields its properties (and its allOf members') name, and those its additionalProperties allow`,
+        [...at, key],
+      );
+  const { additionalProperties, patternProperties } = schema;
+  fields.open =
+    (additionalProperties !== undefined && additionalProperties !== false) || isObject(patternProperties);
+  if (isObject(schema.properties)) for (const name of Object.keys(schema.properties)) fields.names.add(name);
+  for (const name of Array.isArray(schema.required) ? schema.required : [])
+    if (typeof name === "string") fields.required.add(name);
+  const members = Array.isArray(schema.allOf) ? schema.allOf : [];
+  for (const [i, member] of members.entries()) {
+    const inner = requestFieldsOf(doc, member, [...at, "allOf", i], operationId, depth + 1);
+    for (const name of inner.names) fields.names.add(name);
+    for (const name of inner.required) fields.required.add(name);
+    fields.open ||= inner.open;
+  }
+  return fields;
 }
 
 /** The key of the first 2xx response, the one the clients read (spec:diff reads the same one). */
@@ -670,6 +746,12 @@ function successOf(
   }
   const successResponse = deref<Json>(doc, responses[successKey]) ?? {};
   plainJson(successResponse.content, [...at, "responses", successKey]);
+  const content = successResponse.content;
+  if (isObject(content) && Object.keys(content).length > 0 && !jsonMedia(content))
+    throw new SpecError(
+      `${operationId}: its ${successKey} answer is ${Object.keys(content).join(", ")}: the clients read JSON answers only, and would drop this one's body`,
+      [...at, "responses", successKey, "content"],
+    );
   return {
     status: Number(successKey),
     hasBody: jsonMedia(successResponse.content) !== undefined,
@@ -686,8 +768,24 @@ export function extractOperation(
   const operation = deref<Json>(doc, pathItem[methodKey]) as Json;
   const method = methodKey.toUpperCase() as HttpMethod;
   const where = `${method} ${path}`;
+  // The clients send every operation to one base URL (the document's server, or the baseUrl option).
+  for (const [owner, place] of [
+    [pathItem, ["paths", path, "servers"]],
+    [operation, ["paths", path, methodKey, "servers"]],
+  ] as const)
+    if (owner.servers !== undefined)
+      throw new SpecError(
+        `${where}: servers of its own are not supported: the clients send every operation to the document's servers (or the baseUrl option)`,
+        place,
+      );
+  const sdk = operation["x-sdk-operation"];
+  if (sdk !== undefined && (typeof sdk !== "string" || sdk.trim() === ""))
+    throw new SpecError(
+      `${where}: x-sdk-operation must be the official SDK's operation name, as text (such as GetUser)`,
+      ["paths", path, methodKey, "x-sdk-operation"],
+    );
   const { operationId, tag } = namesOf(operation, where);
-  const { params, sources, seen } = paramsOf(doc, pathItem, operation, {
+  const { params, sources, seen, openBody } = paramsOf(doc, pathItem, operation, {
     where,
     path,
     methodKey,
@@ -712,6 +810,7 @@ export function extractOperation(
           .sort((a, b) => a - b)
       : [],
   };
+  if (openBody) info.openBody = true;
   const summary = str(operation.summary);
   if (summary) info.summary = summary;
   const description = str(operation.description);
@@ -764,6 +863,39 @@ function fieldsOf(doc: Json, raw: unknown, seen = new Set<unknown>()): Map<strin
     }
   }
   return known ? fields : undefined;
+}
+
+/**
+ * What a listing reads from each page, as the clients read it (src/core/methods.ts): the has-more
+ * flag compared with `true`, the items as a list, the cursor as a string or a number. A field of
+ * another type would end the listing after one page, or list nothing, without a word.
+ */
+function checkPageFieldTypes(
+  doc: Json,
+  op: OperationInfo,
+  envelope: Envelope | undefined,
+  at: ReadonlyArray<string>,
+): void {
+  const pagination = op.pagination as Pagination;
+  const fields = dataFieldsOf(doc, op, envelope);
+  const wanted: Array<[keyof Pagination, string | undefined, string[], string]> = [
+    ["hasMoreField", pagination.hasMoreField, ["boolean"], "a boolean"],
+    ["itemsField", pagination.itemsField, ["array"], "a list"],
+    ["cursorField", pagination.cursorField, ["string", "integer", "number"], "a string or a number"],
+  ];
+  for (const [key, name, allowed, said] of wanted) {
+    if (name === undefined) continue;
+    const types = new Set<string>();
+    for (const schema of fields?.get(name) ?? [])
+      for (const type of typesOf(doc, schema)) types.add(String(type));
+    types.delete("null");
+    const other = [...types].filter((type) => !allowed.includes(type));
+    if (other.length > 0)
+      throw new SpecError(
+        `${op.operationId}: x-imspec-pagination.${key} "${name}" is typed ${[...types].join(", ")}, where the clients read ${said}`,
+        [...at, key],
+      );
+  }
 }
 
 /** The operation object of the bundled document that `op` was read from. */
@@ -1004,6 +1136,14 @@ export function extractApi(doc: Json): ApiInfo {
           ["paths", path, method, "operationId"],
         );
       ids.set(op.operationId, `${op.method} ${op.path}`);
+      // The docs site's anchors (Redoc's) are lower case: two ids that differ only by case share one.
+      const folded = op.operationId.toLowerCase();
+      const twinId = [...ids.keys()].find((id) => id !== op.operationId && id.toLowerCase() === folded);
+      if (twinId !== undefined)
+        throw new SpecError(
+          `operationIds "${twinId}" and "${op.operationId}" differ only by case: the docs site would link both to one entry`,
+          ["paths", path, method, "operationId"],
+        );
       const tagType = `${op.tag.charAt(0).toUpperCase()}${op.tag.slice(1)}Operations`;
       const twin = tagTypes.get(tagType);
       if (twin !== undefined && twin !== op.tag) {
@@ -1059,6 +1199,7 @@ export function extractApi(doc: Json): ApiInfo {
       "its",
       keys.map((key) => [`x-imspec-pagination.${key}`, pagination[key], [...at, key]] as const),
     );
+    checkPageFieldTypes(doc, op, envelope, at);
   }
   checkMockFields(doc, operations, envelope);
   checkDialectFields(doc, operations);

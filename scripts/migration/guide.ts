@@ -15,6 +15,7 @@ import { DEFAULT_TIMEOUT_MS } from "../../src/core/client.js";
 import { RETRY_DEFAULTS } from "../../src/core/retry.js";
 import { bodyExample, parameterExample } from "../docs/examples.js";
 import { deref } from "../lib/extract.js";
+import { SpecError } from "../lib/problems.js";
 import { ROOT } from "../lib/registry.js";
 import { readSdkModule, type SdkModule } from "./sdk.js";
 
@@ -128,7 +129,11 @@ function sdkCall(
 ): { code: string; notes: string[] } {
   const name = `${lowerFirst(op.sdkOperation)}WithOptions`;
   const parameters = sdk.methods.get(name);
-  if (!parameters) throw new Error(`@alicloud/dingtalk ${sdk.version} ${sdk.module}: no Client.${name}`);
+  if (!parameters)
+    throw new SpecError(
+      `${op.operationId}: x-sdk-operation "${op.sdkOperation}" names no operation of @alicloud/dingtalk ${sdk.version} ${sdk.module} (it has no Client.${name}): give the SDK's own name`,
+      ["paths", op.path, op.method.toLowerCase(), "x-sdk-operation"],
+    );
   const lines: string[] = [];
   const args: string[] = [];
   const notes: string[] = [];

@@ -158,7 +158,8 @@ function compiledOf(row: OperationRow): Compiled {
   let compiled = compiledRows.get(row);
   if (!compiled) {
     const list = Object.entries(row.params).map(([name, where]): Compiled["list"][number] => [name, where]);
-    compiled = { list, body: list.some(([, where]) => where === "body"), template: row.path.includes("{") };
+    const body = row.openBody === true || list.some(([, where]) => where === "body");
+    compiled = { list, body, template: row.path.includes("{") };
     compiledRows.set(row, compiled);
   }
   return compiled;
@@ -187,6 +188,12 @@ function requestOf(
     } else if (where === "header") headers[name] = String(value);
     else (body as Record<string, unknown>)[name] = value;
   }
+  // A body that takes fields besides its properties: every other key of the params is one of them
+  // (defined, not assigned: a key named __proto__ is a field, not the body's prototype).
+  if (row.openBody)
+    for (const name of Object.keys(params))
+      if (!Object.hasOwn(row.params, name) && params[name] !== undefined)
+        Object.defineProperty(body, name, { value: params[name], enumerable: true, writable: true });
   if (compiled.template && /\{[^}]+\}/.test(path))
     throw new ConfigError(`A path parameter of ${row.path} is missing`, site);
   let text: string | undefined;

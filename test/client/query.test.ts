@@ -314,3 +314,58 @@ describe("on the wire (default transport, a real server)", () => {
     expect(server.requests[0]?.url).toBe(`${url.pathname}${url.search}`);
   });
 });
+
+describe("request bodies", () => {
+  const bodyOperations = {
+    createItem: {
+      method: "POST",
+      path: "/items",
+      tag: "items",
+      params: { name: "body", dryRun: "query" },
+      idempotent: false,
+      token: "none",
+    },
+    tagItem: {
+      method: "POST",
+      path: "/items/tags",
+      tag: "items",
+      params: { name: "body" },
+      openBody: true,
+      idempotent: false,
+      token: "none",
+    },
+  } as const;
+  interface BodyOperations {
+    items: {
+      createItem: { params: Record<string, unknown>; result: unknown };
+      tagItem: { params: Record<string, unknown>; result: unknown };
+    };
+  }
+  const bodies = async (operationId: "createItem" | "tagItem", params: Record<string, unknown>) => {
+    const { sent, transport } = recorder();
+    const client = createClient<BodyOperations, typeof bodyOperations>(
+      { profile, operations: bodyOperations },
+      { baseUrl: BASE, transport, retry: false },
+    );
+    await client.items[operationId](params);
+    return { url: sent[0]?.url, body: JSON.parse(sent[0]?.body ?? "null") as unknown };
+  };
+
+  it("a body that takes other fields (additionalProperties) gets every key the table does not place", async () => {
+    const params = JSON.parse('{"name":"n","dryRun":true,"color":"red","__proto__":{"x":1},"gone":null}');
+    params.skipped = undefined;
+    const { url, body } = await bodies("tagItem", params);
+    expect(url).toBe(`${BASE}/items/tags`);
+    // __proto__ is a field like any other, sent as one; null is a value, undefined is none.
+    expect(body).toEqual(
+      JSON.parse('{"name":"n","dryRun":true,"color":"red","__proto__":{"x":1},"gone":null}'),
+    );
+    expect(Object.getPrototypeOf(body)).toBe(Object.prototype);
+  });
+
+  it("a body of its properties alone sends those, each other key where the table puts it", async () => {
+    const { url, body } = await bodies("createItem", { name: "n", dryRun: true, color: "red" });
+    expect(url).toBe(`${BASE}/items?dryRun=true`);
+    expect(body).toEqual({ name: "n" });
+  });
+});

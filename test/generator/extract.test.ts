@@ -31,6 +31,12 @@ function op(fields: Doc): Doc {
   return { operationId: "doThing", tags: ["things"], responses: ok, ...fields };
 }
 
+/** A document of one POST operation whose JSON request body has `schema`. */
+function withBody(schema: Doc, extra: Doc = {}): Doc {
+  const requestBody = { content: { "application/json": { schema } } };
+  return doc({ "/a": { post: op({ requestBody }) } }, extra);
+}
+
 /** A document of one GET operation at `path` that takes `parameters`. */
 function withParameters(parameters: Doc[], extra: Doc = {}, path = "/a"): Doc {
   return doc({ [path]: { get: op({ parameters }) } }, extra);
@@ -428,12 +434,117 @@ describe("extractApi: specs it refuses", () => {
       given: doc({ "/a": { get: op({ parameters: [{ $ref: "#/components/parameters/Nope" }] }) } }),
       error: /Unresolved reference/,
     },
+    ...(["oneOf", "anyOf"] as const).map((key) => ({
+      // The clients could not tell which of the params are the body's fields.
+      name: `a request body with ${key}`,
+      given: withBody({ type: "object", properties: { name: { type: "string" } }, [key]: [{}] }),
+      error: new RegExp(`doThing: a request body of several shapes \\(${key}\\) is not supported`),
+    })),
+    {
+      name: "servers on a path item",
+      given: doc({ "/a": { servers: [{ url: "https://other.example" }], get: op({}) } }),
+      error: /GET \/a: servers of its own are not supported/,
+    },
+    {
+      name: "servers on an operation",
+      given: doc({ "/a": { get: op({ servers: [{ url: "https://other.example" }] }) } }),
+      error: /GET \/a: servers of its own are not supported/,
+    },
+    {
+      name: "a first 2xx answer that is not JSON",
+      given: doc({
+        "/a": {
+          get: op({
+            responses: {
+              "200": { description: "OK", content: { "text/plain": { schema: { type: "string" } } } },
+            },
+          }),
+        },
+      }),
+      error: /doThing: its 200 answer is text\/plain: the clients read JSON answers only/,
+    },
+    ...[
+      ["path", "array", { type: "array", items: { type: "string" } }],
+      ["path", "boolean", { type: "boolean" }],
+      ["path", "object", { type: "object" }],
+      ["header", "object", { type: "object" }],
+    ].map(([where, type, schema]) => ({
+      name: `a ${where} parameter typed ${type}`,
+      given: withParameters(
+        [{ name: "p", in: where, required: true, schema }],
+        {},
+        where === "path" ? "/a/{p}" : "/a",
+      ),
+      error: new RegExp(`parameter "p" is typed ${type}, which the clients cannot send in a ${where}`),
+    })),
+    ...["then", "toJSON"].flatMap((name) => [
+      {
+        name: `operationId ${name}`,
+        given: doc({ "/a": { get: op({ operationId: name }) } }),
+        error: new RegExp(`operationId "${name}" is not a usable method name: `),
+      },
+      {
+        name: `tag ${name}`,
+        given: doc({ "/a": { get: op({ tags: [name] }) } }),
+        error: new RegExp(`tag "${name}" is not usable as a method group: `),
+      },
+    ]),
+    {
+      name: "operationIds that differ only by case",
+      given: doc({
+        "/a": { get: op({ operationId: "getRoom" }) },
+        "/b": { get: op({ operationId: "getroom" }) },
+      }),
+      error: /operationIds "getRoom" and "getroom" differ only by case/,
+    },
+    ...[42, "", " ", ["GetUser"]].map((value) => ({
+      name: `x-sdk-operation ${JSON.stringify(value)}`,
+      given: doc({ "/a": { get: op({ "x-sdk-operation": value }) } }),
+      error: /x-sdk-operation must be the official SDK's operation name/,
+    })),
   ];
   for (const { name, given, error } of cases) {
     it(name, () => {
       expect(() => extractApi(given)).toThrow(error);
     });
   }
+
+  it("reads a request body's fields through allOf, each required where any part requires it", () => {
+    const components = {
+      schemas: { Topic: { type: "object", required: ["topic"], properties: { topic: { type: "string" } } } },
+    };
+    const info = only(
+      withBody(
+        {
+          type: "object",
+          required: ["name", "note"],
+          properties: { name: { type: "string" } },
+          additionalProperties: false,
+          allOf: [{ $ref: "#/components/schemas/Topic" }, { properties: { note: { type: "string" } } }],
+        },
+        { components },
+      ),
+    );
+    expect(info.params).toEqual([
+      { name: "name", in: "body", required: true },
+      { name: "topic", in: "body", required: true },
+      { name: "note", in: "body", required: true },
+    ]);
+  });
+
+  it.each([
+    ["additionalProperties: true", { additionalProperties: true }],
+    ["additionalProperties: a schema", { additionalProperties: { type: "string" } }],
+    ["patternProperties", { patternProperties: { "^x-": { type: "string" } } }],
+    ["additionalProperties in an allOf member", { allOf: [{ additionalProperties: {} }] }],
+  ])("a request body that takes other fields (%s) is open: the clients send them too", (_name, extra) => {
+    const info = only(withBody({ type: "object", properties: { name: { type: "string" } }, ...extra }));
+    expect(info).toMatchObject({ openBody: true, params: [{ name: "name", in: "body", required: false }] });
+    const closed = only(
+      withBody({ type: "object", properties: { name: { type: "string" } }, additionalProperties: false }),
+    );
+    expect(closed.openBody).toBeUndefined();
+  });
 
   it("accepts the serializations the clients send: repeated arrays, deepObject objects, simple paths", () => {
     const parameters = [
@@ -562,6 +673,35 @@ describe("extractApi: the answer fields x-imspec-pagination names", () => {
     expect(() => extractApi(paginated({ properties: { nxt: { type: "string" }, items } }))).toThrow(
       /x-imspec-pagination\.cursorField "next" is not a field of its 2xx answer \(nxt, items\)/,
     );
+  });
+
+  it.each([
+    [
+      "cursorField",
+      { next: { type: "array" }, items: { type: "array" } },
+      /cursorField "next" is typed array/,
+    ],
+    [
+      "itemsField",
+      { next: { type: "string" }, items: { type: "integer" } },
+      /itemsField "items" is typed integer/,
+    ],
+    [
+      "hasMoreField",
+      { next: { type: "string" }, items: { type: "array" }, more: { type: "integer" } },
+      /hasMoreField "more" is typed integer, where the clients read a boolean/,
+    ],
+  ])("a %s of a type the clients do not read it as is refused", (_key, properties, error) => {
+    const d = paginated({ properties });
+    const operation = ((d.paths as Doc)["/things"] as Doc).get as Doc;
+    (operation["x-imspec-pagination"] as Doc).hasMoreField = "more" in properties ? "more" : undefined;
+    if (!("more" in properties)) delete (operation["x-imspec-pagination"] as Doc).hasMoreField;
+    expect(() => extractApi(d)).toThrow(error);
+    // Nullable is read as the type it is.
+    const fine = paginated({
+      properties: { next: { type: ["string", "null"] }, items: { type: "array" }, more: { type: "boolean" } },
+    });
+    expect(() => extractApi(fine)).not.toThrow();
   });
 
   it("a schema that takes other names too, or one that refers to itself, is read without hanging", () => {

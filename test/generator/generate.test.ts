@@ -274,7 +274,9 @@ describe("npm run generate", () => {
     expect(run.code, run.stderr).not.toBe(0);
     // Ended by the second signal, not once the hanging write came back.
     expect(Date.now() - started).toBeLessThan(30_000);
-    for (const file of temporaries()) rmSync(path.join(repo.dir, "generated", String(file)));
+    // Its temporary files gone with it, and what it left said.
+    expect(temporaries()).toEqual([]);
+    expect(run.stderr).toMatch(/^generate: stopped before replacing any output: generated\/ is as it was$/m);
     const restore = await runGenerate(repo.dir);
     expect(restore.code, restore.stderr).toBe(0);
   }, 90_000);
@@ -811,6 +813,18 @@ describe("npm run generate", () => {
       message:
         /^specs\/workplus\/openapi\.yaml:1:1: an OpenAPI document is a mapping \(openapi, info, paths, …\), not a list$/m,
     },
+    ...(
+      [
+        ["an empty root spec", ""],
+        ["a root spec of comments alone", "# nothing here yet\n"],
+      ] as const
+    ).map(([name, text]) => ({
+      name,
+      file: "specs/workplus/openapi.yaml",
+      edit: () => text,
+      message:
+        /^specs\/workplus\/openapi\.yaml:1:1: the file holds no document: an OpenAPI document is a mapping \(openapi, info, paths, …\)$/m,
+    })),
     {
       name: "a registry that extends a config at a URL, which Redocly would fetch",
       file: "redocly.yaml",
