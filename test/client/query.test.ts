@@ -23,7 +23,10 @@ function recorder(body = "{}") {
   return { sent, transport };
 }
 
-/** A small API of our own: one path parameter, query parameters with awkward names. */
+/**
+ * A small API of our own: one path parameter, query parameters with awkward names, a body of its
+ * properties alone and one that takes other fields too (`openBody`).
+ */
 const profile: ApiProfile = { ...dingTalkProfile, api: "test", tokens: [], rateLimits: [], auth: undefined };
 const operations = {
   getItem: {
@@ -42,12 +45,31 @@ const operations = {
     idempotent: true,
     token: "none",
   },
+  createItem: {
+    method: "POST",
+    path: "/items",
+    tag: "items",
+    params: { name: "body", dryRun: "query" },
+    idempotent: false,
+    token: "none",
+  },
+  tagItem: {
+    method: "POST",
+    path: "/items/tags",
+    tag: "items",
+    params: { name: "body" },
+    openBody: true,
+    idempotent: false,
+    token: "none",
+  },
 } as const;
 
 interface ItemsOperations {
   items: {
     getItem: { params: { id: unknown; part: unknown }; result: unknown };
     listItems: { params: Record<string, unknown>; result: unknown };
+    createItem: { params: Record<string, unknown>; result: unknown };
+    tagItem: { params: Record<string, unknown>; result: unknown };
   };
 }
 
@@ -316,38 +338,9 @@ describe("on the wire (default transport, a real server)", () => {
 });
 
 describe("request bodies", () => {
-  const bodyOperations = {
-    createItem: {
-      method: "POST",
-      path: "/items",
-      tag: "items",
-      params: { name: "body", dryRun: "query" },
-      idempotent: false,
-      token: "none",
-    },
-    tagItem: {
-      method: "POST",
-      path: "/items/tags",
-      tag: "items",
-      params: { name: "body" },
-      openBody: true,
-      idempotent: false,
-      token: "none",
-    },
-  } as const;
-  interface BodyOperations {
-    items: {
-      createItem: { params: Record<string, unknown>; result: unknown };
-      tagItem: { params: Record<string, unknown>; result: unknown };
-    };
-  }
   const bodies = async (operationId: "createItem" | "tagItem", params: Record<string, unknown>) => {
-    const { sent, transport } = recorder();
-    const client = createClient<BodyOperations, typeof bodyOperations>(
-      { profile, operations: bodyOperations },
-      { baseUrl: BASE, transport, retry: false },
-    );
-    await client.items[operationId](params);
+    const { sent, items } = testClient();
+    await items[operationId](params);
     return { url: sent[0]?.url, body: JSON.parse(sent[0]?.body ?? "null") as unknown };
   };
 
