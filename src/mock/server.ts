@@ -287,6 +287,29 @@ function foldDeepObjects(operation: unknown, query: Record<string, unknown>): vo
   }
 }
 
+/**
+ * The operation's header parameters typed as lists, read as the clients send them (simple style,
+ * `tags: a,b`) into the list openapi-backend validates: it took the line as one string and refused
+ * it. Returns the headers to validate, a copy when one changed.
+ */
+function splitHeaderLists(
+  operation: unknown,
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[] | undefined> {
+  const parameters = ((operation as Json | undefined)?.parameters ?? []) as Json[];
+  let out = headers;
+  for (const { name, in: where, schema } of parameters) {
+    const type = (schema as Json | undefined)?.type;
+    const list = type === "array" || (Array.isArray(type) && type.includes("array"));
+    if (where !== "header" || !list || typeof name !== "string") continue;
+    const value = headers[name.toLowerCase()];
+    if (typeof value !== "string") continue;
+    if (out === headers) out = { ...headers };
+    out[name.toLowerCase()] = value.split(",").map((item) => item.trim());
+  }
+  return out;
+}
+
 /** A query parameter declared with `content: application/json`: its value is JSON text. */
 const isJsonQuery = (parameter: Json): boolean =>
   parameter.in === "query" && Boolean((parameter.content as Json | undefined)?.["application/json"]);
@@ -968,6 +991,7 @@ export class MockServer {
       if (!decodes(url.pathname)) reply = this.#notFound(served, exchange);
       else {
         const operation = served.backend.matchOperation(request);
+        request.headers = splitHeaderLists(operation, request.headers) as Record<string, string | string[]>;
         foldDeepObjects(operation, query);
         exchange.undecoded = decodeJsonQuery(operation, query);
         reply = (await served.backend.handleRequest(request, exchange)) as Reply;

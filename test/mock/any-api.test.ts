@@ -119,6 +119,8 @@ function chatSpec(): Json {
               },
             },
             { name: "topic", in: "query", content: { "application/json": { schema: { type: "string" } } } },
+            // A list in a header, as the clients send one: simple style, `x-ids: 1,2`.
+            { name: "X-Ids", in: "header", schema: { type: "array", items: { type: "integer" } } },
           ],
           responses: {
             "200": {
@@ -315,6 +317,15 @@ describe("an API the mock has never seen, served from its extensions", () => {
     // The token is checked first, as for any other request that breaks the spec.
     expect((await get("/messages?where=garbage")).body.error_code).toBe("auth.bad_token");
     expect(mock.requests.at(-1)).toMatchObject({ operationId: "listMessages", outcome: "unauthorized" });
+  });
+
+  test("a header typed as a list is read as the comma-separated values the clients send", async () => {
+    const authorization = `Bearer ${mock.issueToken("chatter")}`;
+    for (const ids of ["1", "1,2", "1, 2 ,3"])
+      expect((await get("/messages", { authorization, "x-ids": ids })).status, ids).toBe(200);
+    const bad = await get("/messages", { authorization, "x-ids": "1,two" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/header x-ids/);
   });
 
   test("a listing asked for with the cursor its example hands out gets the last page", async () => {
