@@ -104,9 +104,15 @@ export function clientSetup(doc: Json, api: ApiInfo, client: ClientDoc): string 
     if (Object.hasOwn(example, field)) options[option] = example[field];
   }
   const prefix = `const ${client.variable} = ${client.factory}(`;
+  const servers = Array.isArray(doc.servers) ? doc.servers : [];
+  const template = String((servers[0] as Json | undefined)?.url ?? "");
   return [
     `import { ${client.factory} } from "${client.module}";`,
     "",
+    // A server that is a template has no one address: its default is the spec's example, not yours.
+    ...(client.needsBaseUrl
+      ? [`// baseUrl: your deployment's API root (the spec's server, ${template}, with its default).`]
+      : []),
     `${prefix}${tsLiteral(options, "", WIDTH - prefix.length - 2)});`,
   ].join("\n");
 }
