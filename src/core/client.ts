@@ -101,11 +101,16 @@ export interface Internals {
   redactor: Redactor;
 }
 
-let shared: RateLimiter | undefined;
-/** One in-process limiter for every client without a store: budgets are keyed by app, so they share correctly. */
+/**
+ * One in-process limiter for every client without a store: budgets are keyed by app, so they share
+ * correctly. Held under a registered symbol, so that the ES module and CommonJS builds of this
+ * package in one process count one budget, not one each (`.v1`: the limiter's shape, to change if it does).
+ */
+const SHARED_LIMITER = Symbol.for("imspec.sharedLimiter.v1");
 function sharedLimiter(): RateLimiter {
-  shared ??= createRateLimiter();
-  return shared;
+  const holder = globalThis as { [SHARED_LIMITER]?: RateLimiter };
+  holder[SHARED_LIMITER] ??= createRateLimiter();
+  return holder[SHARED_LIMITER];
 }
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** An attempt's timeout when the client's options give none. */

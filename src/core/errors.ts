@@ -19,7 +19,6 @@
 
 /** The brand an error class carries (`static readonly [ERROR_CLASS] = "MyError"`), one per class. */
 export const ERROR_CLASS: unique symbol = Symbol.for("imspec.errorClass") as never;
-const BRAND = ERROR_CLASS;
 
 /**
  * `instanceof` for a class that carries a brand: an instance of the class itself, or an object whose
@@ -27,11 +26,11 @@ const BRAND = ERROR_CLASS;
  */
 export function isBranded(cls: object, value: unknown): boolean {
   if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
-  if (!Object.hasOwn(cls, BRAND) || typeof value !== "object" || value === null) return false;
-  const brand = (cls as Record<symbol, unknown>)[BRAND];
+  if (!Object.hasOwn(cls, ERROR_CLASS) || typeof value !== "object" || value === null) return false;
+  const brand = (cls as Record<symbol, unknown>)[ERROR_CLASS];
   for (let p = Object.getPrototypeOf(value); p; p = Object.getPrototypeOf(p)) {
     const ctor = p.constructor as Record<symbol, unknown> | undefined;
-    if (ctor && Object.hasOwn(ctor, BRAND) && ctor[BRAND] === brand) return true;
+    if (ctor && Object.hasOwn(ctor, ERROR_CLASS) && ctor[ERROR_CLASS] === brand) return true;
   }
   return false;
 }
@@ -45,7 +44,7 @@ export interface CallSite {
 }
 
 export class ImspecError extends Error {
-  static readonly [BRAND]: string = "ImspecError";
+  static readonly [ERROR_CLASS]: string = "ImspecError";
   override name = "ImspecError";
   readonly operationId: string | undefined;
   readonly method: string | undefined;
@@ -90,7 +89,7 @@ export interface ApiErrorFields extends CallSite {
 }
 
 export class ApiError extends ImspecError {
-  static readonly [BRAND]: string = "ApiError";
+  static override readonly [ERROR_CLASS]: string = "ApiError";
   override name = "ApiError";
   readonly api: string;
   readonly status: number;
@@ -117,7 +116,7 @@ export class ApiError extends ImspecError {
 export type ApiErrorClass = new (fields: ApiErrorFields) => ApiError;
 
 export class ConnectionError extends ImspecError {
-  static readonly [BRAND]: string = "ConnectionError";
+  static override readonly [ERROR_CLASS]: string = "ConnectionError";
   override name = "ConnectionError";
   /** The system error code when there was one (`ECONNREFUSED`, `ECONNRESET`, …). */
   readonly errno: string | undefined;
@@ -138,7 +137,7 @@ export class ConnectionError extends ImspecError {
 }
 
 export class TimeoutError extends ImspecError {
-  static readonly [BRAND]: string = "TimeoutError";
+  static override readonly [ERROR_CLASS]: string = "TimeoutError";
   override name = "TimeoutError";
   readonly timeoutMs: number;
   /** True when the call was never sent: it ran out of time waiting for its token or rate budget. */
@@ -151,7 +150,7 @@ export class TimeoutError extends ImspecError {
 }
 
 export class AbortError extends ImspecError {
-  static readonly [BRAND]: string = "AbortError";
+  static override readonly [ERROR_CLASS]: string = "AbortError";
   override name = "AbortError";
   constructor(site: CallSite) {
     super(`${site.method ?? ""} ${site.path ?? ""} was aborted by the caller`.trim(), site);
@@ -159,7 +158,7 @@ export class AbortError extends ImspecError {
 }
 
 export class ParseError extends ImspecError {
-  static readonly [BRAND]: string = "ParseError";
+  static override readonly [ERROR_CLASS]: string = "ParseError";
   override name = "ParseError";
   readonly status: number;
   readonly requestId: string | undefined;
@@ -171,7 +170,7 @@ export class ParseError extends ImspecError {
 }
 
 export class ResponseTooLargeError extends ImspecError {
-  static readonly [BRAND]: string = "ResponseTooLargeError";
+  static override readonly [ERROR_CLASS]: string = "ResponseTooLargeError";
   override name = "ResponseTooLargeError";
   constructor(
     readonly maxBytes: number,
@@ -183,12 +182,12 @@ export class ResponseTooLargeError extends ImspecError {
 
 /** A paginated read that cannot be completed: a cursor came back twice, or pages stayed empty. */
 export class PaginationError extends ImspecError {
-  static readonly [BRAND]: string = "PaginationError";
+  static override readonly [ERROR_CLASS]: string = "PaginationError";
   override name = "PaginationError";
 }
 
 export class ConfigError extends ImspecError {
-  static readonly [BRAND]: string = "ConfigError";
+  static override readonly [ERROR_CLASS]: string = "ConfigError";
   override name = "ConfigError";
 }
 

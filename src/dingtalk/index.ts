@@ -32,7 +32,7 @@ export const DINGTALK_THROTTLE_CODES: ReadonlySet<string> = new Set(profile.erro
 
 /** A DingTalk refusal: `{code, message, requestid, accessdenieddetail}` (or the IP ban, code "1111"). */
 export class DingTalkError extends ApiError {
-  static readonly [ERROR_CLASS]: string = "DingTalkError";
+  static override readonly [ERROR_CLASS]: string = "DingTalkError";
   override name = "DingTalkError";
   declare readonly code: string | undefined;
   /** The permission points the token lacks (`accessdenieddetail.requiredScopes`), on 403 answers. */

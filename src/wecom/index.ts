@@ -23,7 +23,7 @@ export { operations, profile, statusCodes, statusMessages };
 
 /** A WeCom refusal: `errcode` ≠ 0 (usually with HTTP 200), with its `errmsg`. */
 export class WeComError extends ApiError {
-  static readonly [ERROR_CLASS]: string = "WeComError";
+  static override readonly [ERROR_CLASS]: string = "WeComError";
   override name = "WeComError";
   declare readonly code: number;
   constructor(fields: Omit<ApiErrorFields, "api"> & { api?: string }) {

@@ -24,7 +24,7 @@ export { operations, profile, statusCodes, statusMessages };
 
 /** A WorkPlus refusal: the envelope's `status` (e.g. 10011), or the HTTP status when the body had none. */
 export class WorkPlusError extends ApiError {
-  static readonly [ERROR_CLASS]: string = "WorkPlusError";
+  static override readonly [ERROR_CLASS]: string = "WorkPlusError";
   override name = "WorkPlusError";
   declare readonly code: number;
   constructor(fields: Omit<ApiErrorFields, "api"> & { api?: string }) {

@@ -42,6 +42,7 @@ const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
   bin: Record<string, string>;
   engines: { node: string };
+  license: string;
 };
 /** redocly.yaml's APIs, each an entry point `imspec/<api>` through the `./*` pattern. */
 const APIS = await apiNames();
@@ -170,13 +171,18 @@ afterAll(async () => {
 });
 
 describe("the packed package", () => {
-  it("ships dist/ and the changelog, and nothing of the sources", () => {
+  it("ships dist/, the changelog and the licence, and nothing of the sources", () => {
     const outside = files.filter(
       (f) => !f.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(f),
     );
     expect(outside).toEqual([]);
     expect(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     expect(files).toContain("CHANGELOG.md");
+    // The licence package.json names travels with the code, as MIT asks.
+    expect(files).toContain("LICENSE");
+    expect(readFileSync(path.join(ROOT, "LICENSE"), "utf8")).toMatch(
+      new RegExp(`^${manifest.license} License`),
+    );
   });
 
   it("ships each generated declaration once, with its JSDoc, and the bundled specs minified", () => {
@@ -324,7 +330,7 @@ describe("a consumer project with the tarball installed offline", () => {
       ).toBe(NODE_TRANSPORTS);
     });
 
-  it("(d) the CommonJS and the ES build in one process: errors are instanceof both ways", async () => {
+  it("(d) the CommonJS and the ES build in one process: errors are instanceof both ways, one rate budget", async () => {
     const result = must(await node(["dual-consumer.mjs"], consumer, { IMSPEC_TEST_URL: server.url }), "dual");
     expect(JSON.parse(result.stdout)).toEqual({
       twoBuilds: true,
@@ -335,6 +341,7 @@ describe("a consumer project with the tarball installed offline", () => {
       plainApiErrorIsNotDingTalkError: true,
       cjsTransportFailureIsEsmTooLarge: true,
       esmTransportFailureIsCjsTooLarge: true,
+      oneRateBudget: true,
     });
   });
 
