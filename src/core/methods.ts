@@ -118,10 +118,22 @@ type MethodOf<O, Row> = O extends OpTypes
     : Method<O, Row>
   : never;
 
+/**
+ * Params whose optional members also take `undefined`, as the client reads them (a member set to
+ * `undefined` is not sent): under `exactOptionalPropertyTypes`, `{ maxResults: n }` with `n: number |
+ * undefined` type-checks as it runs.
+ */
+type Undefinable<P> = P extends object
+  ? string extends keyof P
+    ? P // no params (`Record<string, never>`): nothing to loosen
+    : { [K in keyof P]: P[K] | (Record<never, never> extends Pick<P, K> ? undefined : never) }
+  : P;
+type Loosened<O> = { [K in keyof O]: K extends "params" ? Undefinable<O[K]> : O[K] };
+
 /** The client's method groups: `client.<tag>.<operationId>(params, options)`. */
 export type MethodGroups<Ops, Table> = {
   readonly [Tag in keyof Ops]: {
-    readonly [K in keyof Ops[Tag]]: MethodOf<Ops[Tag][K], K extends keyof Table ? Table[K] : never>;
+    readonly [K in keyof Ops[Tag]]: MethodOf<Loosened<Ops[Tag][K]>, K extends keyof Table ? Table[K] : never>;
   };
 };
 

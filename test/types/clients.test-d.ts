@@ -75,6 +75,18 @@ describe("DingTalk method types", () => {
     );
   });
 
+  it("takes undefined for an optional parameter (exactOptionalPropertyTypes), never for a required one", () => {
+    // The client sends no member whose value is undefined: typed so, a value that may be absent passes.
+    const maxResults = [100, undefined][Math.floor(Math.random() * 2)];
+    assertType(dt.contact.listEmpAttributeVisibility({ maxResults }));
+    assertType(dt.contact.listEmpAttributeVisibility.iterate({ maxResults }));
+    // @ts-expect-error seniorStaffId is required: undefined is no value
+    dt.contact.listSeniorSettings({ seniorStaffId: undefined });
+    assertType(dt.contact.updateSeniorSetting({ seniorStaffId: "u", open: true, protectScenes: undefined }));
+    // @ts-expect-error open is required in the body
+    dt.contact.updateSeniorSetting({ seniorStaffId: "u", open: undefined });
+  });
+
   it("requires the accessToken of an operation that takes a user token, as the client does", () => {
     // @ts-expect-error getUser takes a user token: without options it is a ConfigError at run time
     dt.contact.getUser({ unionId: "me" });
