@@ -292,8 +292,12 @@ type Options = ClientOptions & Record<string, unknown> & { baseUrl: string };
 function checkRateLimit(limits: Options["rateLimit"]): void {
   if (limits === undefined || limits === false) return;
   checkObject("rateLimit", limits);
+  if (limits.appName !== undefined && (typeof limits.appName !== "string" || limits.appName.trim() === ""))
+    throw new ConfigError(
+      "rateLimit.appName must be a non-empty string: the app whose budgets the calls spend",
+    );
   for (const [scope, numbers] of Object.entries(limits) as Array<[string, Record<string, unknown>]>) {
-    if (scope === "store" || numbers === undefined) continue;
+    if (scope === "store" || scope === "appName" || numbers === undefined) continue;
     if (!(SCOPES as readonly string[]).includes(scope))
       throw new ConfigError(`rateLimit.${scope} is no scope: give store, or one of ${SCOPES.join(", ")}`);
     checkObject(`rateLimit.${scope}`, numbers);
@@ -521,9 +525,21 @@ function appKeysOf(profile: ApiProfile, source: TokenSpec | undefined, options: 
     }
   }
   return {
-    budgets: tokenKey(profile.api, options.baseUrl, identity),
+    budgets: tokenKey(profile.api, options.baseUrl, budgetIdentity(source, identity, options)),
     token: tokenKey(profile.api, options.baseUrl, { ...identity, ...secrets }),
   };
+}
+
+/**
+ * Whose budgets a client's calls spend: the app `rateLimit.appName` names; else the app its credentials
+ * name; else, for a token given as a string, that token (hashed into the key with the rest: one
+ * token, one app); else one app per API and base URL, which a token function cannot tell apart.
+ */
+function budgetIdentity(source: TokenSpec | undefined, identity: Record<string, string>, options: Options) {
+  const named = options.rateLimit ? options.rateLimit.appName : undefined;
+  if (named !== undefined) return { "rateLimit.appName": named };
+  if (source) return identity;
+  return typeof options.accessToken === "string" ? { accessToken: options.accessToken } : identity;
 }
 
 /** The engine's view of each operation, made on its first call: its secret parameters and budgets. */

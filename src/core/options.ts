@@ -104,5 +104,18 @@ export interface CommonClientOptions {
    * off; overrides change a scope's numbers (a higher edition has higher limits); `store` shares one
    * budget between processes (`RedisLimiterStore` from `imspec/redis`).
    */
-  rateLimit?: false | (RateLimitOverrides & { store?: LimiterStore | undefined }) | undefined;
+  rateLimit?:
+    | false
+    | (RateLimitOverrides & {
+        store?: LimiterStore | undefined;
+        /**
+         * The app the `app` and `app-operation` budgets count this client's calls against. Default: the
+         * app the client's credentials name; with an `accessToken` string, that token; with a token
+         * function or `getAccessToken`, one app per API and base URL. Give every client of one app
+         * the same name when they get their tokens differently (credentials in one process, a token
+         * of your own in another), and apps whose tokens come from functions names of their own.
+         */
+        appName?: string | undefined;
+      })
+    | undefined;
 }
