@@ -210,7 +210,10 @@ export class TokenCache {
     } catch (error) {
       gaveUp = true;
       this.#storePausedUntil = elapsed() + PAUSE_MS;
-      this.#warn(`token store failed (${(error as Error)?.name}); memory only for ${PAUSE_MS} ms`);
+      // The error's code too where it has one (`ECONNREFUSED`, Redis's `NOPERM`, `OOM`): what to mend.
+      const code = (error as { errno?: unknown } | null)?.errno;
+      const named = typeof code === "string" && /^[A-Z][A-Z0-9_]{1,31}$/.test(code) ? ` ${code}` : "";
+      this.#warn(`token store failed (${(error as Error)?.name}${named}); memory only for ${PAUSE_MS} ms`);
     } finally {
       clearTimeout(timer);
     }

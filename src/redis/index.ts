@@ -134,10 +134,25 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
 const ms = <F extends number | undefined>(value: number | undefined, name: string, fallback: F) =>
   checked(`createRedisTokenStore: ${name}`, value, fallback, 1, MAX_WAIT_MS, true);
 
+/**
+ * The error code of a Redis reply (`WRONGTYPE`, `NOPERM`, `OOM`, …), also where Redis before 7 wraps
+ * it in a script's error: the one word of Redis's message that is the store's to repeat (the rest
+ * may quote a key or a user).
+ */
+function replyCode(error: unknown): string | undefined {
+  const said = (error as { message?: unknown } | null)?.message;
+  if (typeof said !== "string") return undefined;
+  return (
+    /\b(WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|OOM|READONLY|MISCONF|NOSCRIPT|BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|CROSSSLOT|TRYAGAIN)\b/.exec(
+      said,
+    )?.[1] ?? /^([A-Z]{2,})\b/.exec(said)?.[1]
+  );
+}
+
 /** A Redis failure as the library's typed error; the message names no host or password. */
 function storeError(error: unknown): ConnectionError {
   const e = error as { code?: unknown; name?: unknown };
-  const errno = typeof e?.code === "string" ? e.code : undefined;
+  const errno = typeof e?.code === "string" ? e.code : replyCode(error);
   const kind = typeof e?.name === "string" ? e.name : "Error";
   return new ConnectionError(
     `Redis token store failed: ${errno ?? kind}`,
@@ -413,9 +428,24 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   const connectTimeout = ms(options.connectTimeoutMs, "connectTimeoutMs", 2_000);
   const { run, close } = commands(options, commandTimeout, connectTimeout);
 
+  /**
+   * `work` on one of the store's keys; a key that holds another type than the store writes there (a
+   * list under the same prefix) is garbage to the store: deleted, then `work` once more, where every
+   * command on it would fail for good, and with it the sharing of the token.
+   */
+  const onKey = async <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno !== "WRONGTYPE") throw error;
+      await run("DEL", key);
+      return work();
+    }
+  };
+
   return {
     async get(key) {
-      return parse(textOf(await run("GET", tokenKey(key))));
+      return onKey(tokenKey(key), async () => parse(textOf(await run("GET", tokenKey(key)))));
     },
 
     async set(key, token) {
@@ -430,7 +460,10 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
     async delete(key, accessToken) {
       if (accessToken === undefined) await run("DEL", tokenKey(key));
-      else await run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, tokenKey(key), accessToken);
+      else
+        await onKey(tokenKey(key), () =>
+          run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, tokenKey(key), accessToken),
+        );
     },
 
     async lock(key, ttlMs, waitMs) {
@@ -438,7 +471,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       const given = asked > 0 && asked <= MAX_TTL_MS ? asked : DEFAULT_LOCK_TTL_MS; // NaN included
       // However short the TTL the token cache asks for.
       const ttl = Math.max(given, shortestLockTtl);
-      return takeLock(run, `${prefix}lock:${key}`, ttl, waitMs, commandTimeout);
+      const held = `${prefix}lock:${key}`;
+      return onKey(held, () => takeLock(run, held, ttl, waitMs, commandTimeout));
     },
 
     close,

@@ -358,6 +358,66 @@ describe("a Redis whose answers are not what the command gives", () => {
   );
 });
 
+describe("a Redis that answers with an error", () => {
+  it("a token or lock key of another type (a list under the same prefix) is replaced: the token is shared again", async () => {
+    const client = new Redis(redis.url);
+    try {
+      await client.rpush(`${prefix}token:k`, "stray");
+      await client.rpush(`${prefix}lock:k`, "stray");
+      let fetches = 0;
+      const warnings: string[] = [];
+      const cacheOf = () =>
+        new TokenCache({
+          key: "k",
+          store: store(),
+          marginMs: 0,
+          onWarning: (message) => void warnings.push(message),
+          fetch: async () => ({ accessToken: `tok-${++fetches}`, expiresAt: later(60_000) }),
+        });
+      // Two processes' caches: one token between them, stored where the list was.
+      await expect(cacheOf().get()).resolves.toBe("tok-1");
+      await expect(cacheOf().get()).resolves.toBe("tok-1");
+      expect(fetches).toBe(1);
+      expect(await client.type(`${prefix}token:k`)).toBe("string");
+      expect(await client.exists(`${prefix}lock:k`)).toBe(0);
+      expect(warnings).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("a command Redis refuses (an ACL without EVAL) is named by its code in the warning, never the user", async () => {
+    const client = new Redis(redis.url);
+    const user = `no-eval-${prefix.replace(/\W/g, "")}`;
+    try {
+      await client.call("ACL", "SETUSER", user, "on", ">pw-of-no-eval", "~*", "+@all", "-eval", "-evalsha");
+      const s = createRedisTokenStore({
+        url: redis.url.replace("redis://", `redis://${user}:pw-of-no-eval@`),
+        prefix,
+      });
+      stores.push(s);
+      const refused = await s.lock?.("k", 10_000, 0).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ConnectionError);
+      expect((refused as ConnectionError).errno).toBe("NOPERM");
+      expect(String((refused as Error).message)).toBe("Redis token store failed: NOPERM");
+      const warnings: string[] = [];
+      const cache = new TokenCache({
+        key: "k",
+        store: s,
+        marginMs: 0,
+        onWarning: (message) => void warnings.push(message),
+        fetch: async () => ({ accessToken: "tok-1", expiresAt: later(60_000) }),
+      });
+      await expect(cache.get()).resolves.toBe("tok-1");
+      expect(warnings).toEqual([expect.stringMatching(/^token store failed \(ConnectionError NOPERM\)/)]);
+      expect(warnings.join("")).not.toMatch(/no-eval|pw-of/);
+    } finally {
+      await client.call("ACL", "DELUSER", user).catch(() => undefined);
+      client.disconnect();
+    }
+  });
+});
+
 describe("a lock take that ran but whose answer is not read", () => {
   it("a garbled answer to a take that did take the lock: released, no lock left to lapse", async () => {
     const raw = new Redis(redis.url);
