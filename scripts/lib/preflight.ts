@@ -66,12 +66,12 @@ export function preflight(rootFile: string): void {
 
   const root = path.resolve(ROOT, rootFile);
   if (isSpecial(root)) throw new SpecError(`${path.relative(ROOT, root)}: ${NOT_A_FILE}`);
-  // Redocly says "must be JSON object, got object" of a list, and "got undefined" of an empty file,
-  // and names no line for either.
+  // Redocly says "must be JSON object, got object" of a list (named here at its line), and "got
+  // undefined" of an empty file (named here as empty: it has no line to name).
   const top = load(root);
   if (top && (top.value === null || top.value === undefined))
     throw new SpecError(
-      `${where(root, top.lines, 0)}: the file holds no document: an OpenAPI document is a mapping (openapi, info, paths, …)`,
+      `${path.relative(ROOT, root)}: the file is empty (comments at most): an OpenAPI document is a mapping (openapi, info, paths, …)`,
     );
   if (top && top.value !== null && (typeof top.value !== "object" || Array.isArray(top.value))) {
     const kind = Array.isArray(top.value) ? "a list" : `a ${typeof top.value}`;

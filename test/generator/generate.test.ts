@@ -813,18 +813,6 @@ describe("npm run generate", () => {
       message:
         /^specs\/workplus\/openapi\.yaml:1:1: an OpenAPI document is a mapping \(openapi, info, paths, …\), not a list$/m,
     },
-    ...(
-      [
-        ["an empty root spec", ""],
-        ["a root spec of comments alone", "# nothing here yet\n"],
-      ] as const
-    ).map(([name, text]) => ({
-      name,
-      file: "specs/workplus/openapi.yaml",
-      edit: () => text,
-      message:
-        /^specs\/workplus\/openapi\.yaml:1:1: the file holds no document: an OpenAPI document is a mapping \(openapi, info, paths, …\)$/m,
-    })),
     {
       name: "a registry that extends a config at a URL, which Redocly would fetch",
       file: "redocly.yaml",

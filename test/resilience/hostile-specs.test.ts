@@ -244,6 +244,12 @@ const cases: Case[] = [
     message: /specs\/workplus\/openapi\.yaml: .*(empty|must be)/i,
   },
   {
+    name: "a root spec of comments alone",
+    edits: [[OPENAPI, () => "# nothing here yet\n"]],
+    message:
+      /^specs\/workplus\/openapi\.yaml: the file is empty \(comments at most\): an OpenAPI document is a mapping/m,
+  },
+  {
     name: "NUL bytes in a spec file",
     edits: [[COMPONENTS, (t) => t.replace("\nparameters:\n", "\n\u0000\u0001 garbage\nparameters:\n")]],
     message: /specs\/workplus\/components\.yaml:\d+:\d+: .*null byte/,
