@@ -564,8 +564,11 @@ function refuseSerialization(doc: Json, parameter: Json, what: string, at: Reado
     if (style !== undefined && style !== "simple") said = ["style", `style: ${String(style)}`];
     // What the clients write there: a path segment is a string or a number, a header value text
     // (an array joined with commas, as simple style says); an object has no such form.
+    // `null` beside a type (`type: [string, "null"]`) is a value the clients leave out, as any other.
     const unsendable = [...types].filter((type) =>
-      parameter.in === "path" ? !["string", "integer", "number"].includes(String(type)) : type === "object",
+      parameter.in === "path"
+        ? !["string", "integer", "number", "null"].includes(String(type))
+        : type === "object",
     );
     if (!said && unsendable.length > 0)
       throw new SpecError(
@@ -659,7 +662,7 @@ function paramsOf(
     const mediaType = jsonKey(requestBody.content) as string;
     const schemaAt = ["paths", path, at.methodKey, "requestBody", "content", mediaType, "schema"];
     const fields = requestFieldsOf(doc, media.schema, schemaAt, operationId);
-    if (fields.names.size === 0) {
+    if (fields.names.size === 0 && !fields.open) {
       throw new SpecError(
         `${operationId}: the request body must be an object schema with properties`,
         schemaAt,
@@ -690,8 +693,19 @@ function requestFieldsOf(
   const schema = deref<Json>(doc, raw);
   const fields = { names: new Set<string>(), required: new Set<string>(), open: false };
   if (!isObject(schema) || depth > 16) return fields;
+  // Branches that only require one set of fields or another ("a or b") are one shape; branches that
+  // declare fields or types of their own are several.
+  const shaped = (branch: unknown) => {
+    const b = deref<Json>(doc, branch);
+    return (
+      isObject(b) &&
+      ["properties", "type", "additionalProperties", "patternProperties", "allOf", "oneOf", "anyOf"].some(
+        (k) => b[k] !== undefined,
+      )
+    );
+  };
   for (const key of ["oneOf", "anyOf"])
-    if (schema[key] !== undefined)
+    if (Array.isArray(schema[key]) ? schema[key].some(shaped) : schema[key] !== undefined)
       throw new SpecError(
         `${operationId}: a request body of several shapes (${key}) is not supported: the clients send the fields its properties (and its allOf members') name, and those its additionalProperties allow`,
         [...at, key],
@@ -1114,6 +1128,7 @@ export function extractApi(doc: Json): ApiInfo {
   const info = isObject(doc.info) ? doc.info : {};
   const operations: OperationInfo[] = [];
   const ids = new Map<string, string>();
+  const anchors = new Map<string, string>(); // operationId → its docs anchor, lower-cased
   // Each tag's methods are typed as the interface `${Tag}Operations` (lib/builders.ts): two tags that
   // differ only in their first letter's case would share one, and TypeScript merges the two
   // declarations into it without a word, giving each group the other's methods.
@@ -1136,9 +1151,11 @@ export function extractApi(doc: Json): ApiInfo {
           ["paths", path, method, "operationId"],
         );
       ids.set(op.operationId, `${op.method} ${op.path}`);
-      // The docs site's anchors (Redoc's) are lower case: two ids that differ only by case share one.
-      const folded = op.operationId.toLowerCase();
-      const twinId = [...ids.keys()].find((id) => id !== op.operationId && id.toLowerCase() === folded);
+      // The docs site's anchors (Redoc's, `#/<tag>/<operationid>`) are lower case: two operations of
+      // one tag whose ids differ only by case share one.
+      const anchor = `${op.tag}/${op.operationId}`.toLowerCase();
+      const twinId = [...anchors.entries()].find(([id, a]) => id !== op.operationId && a === anchor)?.[0];
+      anchors.set(op.operationId, anchor);
       if (twinId !== undefined)
         throw new SpecError(
           `operationIds "${twinId}" and "${op.operationId}" differ only by case: the docs site would link both to one entry`,

@@ -124,10 +124,14 @@ type MethodOf<O, Row> = O extends OpTypes
  * undefined` type-checks as it runs.
  */
 type Undefinable<P> = P extends object
-  ? string extends keyof P
-    ? P // no params (`Record<string, never>`): nothing to loosen
-    : { [K in keyof P]: P[K] | (Record<never, never> extends Pick<P, K> ? undefined : never) }
+  ? [keyof Named<P>] extends [never]
+    ? P // no params (`Record<string, never>`), or only an index signature: nothing to loosen
+    : Loose<Named<P>> & { [K in keyof P as string extends K ? K : never]: P[K] | undefined }
   : P;
+/** P's named members, without its index signature (an open body's `[key: string]: …`). */
+type Named<P> = { [K in keyof P as string extends K ? never : number extends K ? never : K]: P[K] };
+/** Each optional member of P also takes `undefined`. */
+type Loose<P> = { [K in keyof P]: P[K] | (Record<never, never> extends Pick<P, K> ? undefined : never) };
 type Loosened<O> = { [K in keyof O]: K extends "params" ? Undefinable<O[K]> : O[K] };
 
 /** The client's method groups: `client.<tag>.<operationId>(params, options)`. */

@@ -87,11 +87,14 @@ export class TokenCache {
     // While a token still valid is held, its early refresh is waited for half the caller's time at
     // most: a refresh that hangs leaves the rest to the call the held token is sent with.
     const left = (wait.deadline ?? Number.NaN) - Date.now();
-    const bound =
-      this.#valid(this.#current) && left > 0 ? { ...wait, deadline: Date.now() + left / 2 } : wait;
-    return this.#wait(this.#start(undefined), bound).catch((error: unknown) => {
+    const halved = this.#valid(this.#current) && left > 0;
+    const shared = this.#start(undefined);
+    const bound = halved ? { ...wait, deadline: Date.now() + left / 2 } : wait;
+    return this.#wait(shared, bound).catch((error: unknown) => {
       // An early refresh that failed or outlasted this call's bound: the cached token still works.
       if (!wait.signal?.aborted && this.#valid(this.#current)) return this.#current.accessToken;
+      // It expired during the halved wait: the rest of the caller's time is the refresh's again.
+      if (halved && !wait.signal?.aborted && error instanceof TimeoutError) return this.#wait(shared, wait);
       throw error;
     });
   }

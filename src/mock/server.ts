@@ -894,9 +894,11 @@ export class MockServer {
     }
     if (!hasContent(entry.response)) return { status: entry.status, headers: {} };
     // A response with a schema but no example: openapi-backend makes one up from the schema.
+    // A copy: what openapi-backend answers may be the schema's own example (kept by reference), which
+    // `endListing` would empty for every later request.
     return json(
       entry.status,
-      served.backend.mockResponseForOperation(operationId, { code: entry.status }).mock,
+      structuredClone(served.backend.mockResponseForOperation(operationId, { code: entry.status }).mock),
     );
   }
 

@@ -97,6 +97,12 @@ local ok, t = pcall(cjson.decode, v)
 if ok and type(t) == "table" and t.accessToken == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
 
+/** Deletes KEYS[1] only while it holds another type than a string (the store writes strings only). */
+const DELETE_WRONG_TYPE_SCRIPT = `local t = redis.call("TYPE", KEYS[1])
+if type(t) == "table" then t = t.ok end
+if t ~= "string" and t ~= "none" then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
 const DEFAULT_PREFIX = "imspec:";
 /** PX takes a 64-bit integer; no token lives longer than a year, whatever its expiry says. */
 const MAX_TTL_MS = 365 * 86_400_000;
@@ -438,7 +444,9 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       return await work();
     } catch (error) {
       if ((error as { errno?: unknown }).errno !== "WRONGTYPE") throw error;
-      await run("DEL", key);
+      // Only while it is still of another type: another process may have mended it and taken the
+      // lock (or stored a token) since, which a plain DEL would take from it.
+      await run("EVAL", DELETE_WRONG_TYPE_SCRIPT, 1, key);
       return work();
     }
   };

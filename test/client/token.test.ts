@@ -82,6 +82,20 @@ describe("TokenCache", () => {
     expect(Date.now() - coldStart).toBeGreaterThanOrEqual(195);
   });
 
+  it("a held token that expires during the halved wait: the refresh gets the rest of the caller's time", async () => {
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 60_000,
+      // Inside the margin and about to expire: the wait is halved, and the token is gone before it ends.
+      initial: { accessToken: "held", expiresAt: Date.now() + 150 },
+      fetch: () =>
+        new Promise<StoredToken>((resolve) =>
+          setTimeout(() => resolve({ accessToken: "new", expiresAt: Date.now() + 60_000 }), 500),
+        ),
+    });
+    await expect(cache.get({ deadline: Date.now() + 1_000 })).resolves.toBe("new");
+  });
+
   it("replace() drops only the refused token, and concurrent replaces share one request", async () => {
     const { cache, fetched } = cacheWith();
     await cache.get();

@@ -437,7 +437,11 @@ describe("extractApi: specs it refuses", () => {
     ...(["oneOf", "anyOf"] as const).map((key) => ({
       // The clients could not tell which of the params are the body's fields.
       name: `a request body with ${key}`,
-      given: withBody({ type: "object", properties: { name: { type: "string" } }, [key]: [{}] }),
+      given: withBody({
+        type: "object",
+        properties: { name: { type: "string" } },
+        [key]: [{ properties: { a: { type: "string" } } }, { properties: { b: { type: "integer" } } }],
+      }),
       error: new RegExp(`doThing: a request body of several shapes \\(${key}\\) is not supported`),
     })),
     {
@@ -490,7 +494,7 @@ describe("extractApi: specs it refuses", () => {
       },
     ]),
     {
-      name: "operationIds that differ only by case",
+      name: "operationIds of one tag that differ only by case",
       given: doc({
         "/a": { get: op({ operationId: "getRoom" }) },
         "/b": { get: op({ operationId: "getroom" }) },
@@ -508,6 +512,28 @@ describe("extractApi: specs it refuses", () => {
       expect(() => extractApi(given)).toThrow(error);
     });
   }
+
+  it("accepts what the clients can send: a nullable path parameter, an 'a or b' body, a body that is a map, ids equal but for case in two tags", () => {
+    const nullable = withParameters(
+      [{ name: "p", in: "path", required: true, schema: { type: ["string", "null"] } }],
+      {},
+      "/a/{p}",
+    );
+    expect(only(nullable).params).toEqual([{ name: "p", in: "path", required: true }]);
+    const either = withBody({
+      type: "object",
+      properties: { mobile: { type: "string" }, email: { type: "string" } },
+      oneOf: [{ required: ["mobile"] }, { required: ["email"] }],
+    });
+    expect(only(either).params.map((p) => p.name)).toEqual(["mobile", "email"]);
+    const map = only(withBody({ type: "object", additionalProperties: { type: "string" } }));
+    expect(map).toMatchObject({ openBody: true, params: [] });
+    const twoTags = doc({
+      "/a": { get: op({ operationId: "getUser", tags: ["users"] }) },
+      "/b": { get: op({ operationId: "GetUser", tags: ["admin"] }) },
+    });
+    expect(extractApi(twoTags).operations).toHaveLength(2);
+  });
 
   it("reads a request body's fields through allOf, each required where any part requires it", () => {
     const components = {

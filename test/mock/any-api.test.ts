@@ -145,6 +145,28 @@ function chatSpec(): Json {
           },
         },
       },
+      // The example on the schema, not the media: openapi-backend hands it out by reference.
+      "/topics": {
+        get: {
+          operationId: "listTopics",
+          parameters: [{ name: "after", in: "query", schema: { type: "string" } }],
+          "x-imspec-pagination": { cursorParam: "after", cursorField: "next", itemsField: "topics" },
+          responses: {
+            "200": {
+              description: "topics",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: { topics: { type: "array" }, next: { type: "string" } },
+                    example: { topics: [{ id: "x1" }], next: "n2" },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
       "/posts/search": {
         post: {
           operationId: "searchPosts",
@@ -339,6 +361,12 @@ describe("an API the mock has never seen, served from its extensions", () => {
     // Asked for by name, the example is sent as it is.
     const named = await get("/threads?after=c2", { authorization, prefer: "example=example" });
     expect(named.body).toEqual(first);
+
+    // Ended for one request only: the spec's example stays as it is for the next.
+    const topics = { topics: [{ id: "x1" }], next: "n2" };
+    expect((await get("/topics", { authorization })).body).toEqual(topics);
+    expect((await get("/topics?after=n2", { authorization })).body).toEqual({ topics: [], next: "" });
+    expect((await get("/topics", { authorization })).body).toEqual(topics);
 
     const search = async (body: Json) => {
       const res = await fetch(`${base}/posts/search`, {

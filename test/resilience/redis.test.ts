@@ -386,6 +386,36 @@ describe("a Redis that answers with an error", () => {
     }
   });
 
+  it("the repair never deletes a lock another process took since the refusal (it checks the type again)", async () => {
+    const real = new Redis(redis.url);
+    const key = `${prefix}lock:k`;
+    try {
+      await real.rpush(key, "stray");
+      let raced = false;
+      // Between this store's refusal and its repair, another process mends the key and takes the lock.
+      const client = {
+        call: async (command: string, ...args: Array<string | number>) => {
+          try {
+            return await real.call(command, ...args);
+          } catch (error) {
+            if (!raced && /WRONGTYPE/.test(String(error))) {
+              raced = true;
+              await real.del(key);
+              await real.set(key, "other-process-lock", "PX", 10_000);
+            }
+            throw error;
+          }
+        },
+      };
+      const s = createRedisTokenStore({ client, prefix });
+      await expect(s.lock?.("k", 10_000, 0)).resolves.toBeUndefined();
+      expect(raced).toBe(true);
+      expect(await real.get(key)).toBe("other-process-lock");
+    } finally {
+      real.disconnect();
+    }
+  });
+
   it("a command Redis refuses (an ACL without EVAL) is named by its code in the warning, never the user", async () => {
     const client = new Redis(redis.url);
     const user = `no-eval-${prefix.replace(/\W/g, "")}`;

@@ -85,6 +85,16 @@ describe("DingTalk method types", () => {
     assertType(dt.contact.updateSeniorSetting({ seniorStaffId: "u", open: true, protectScenes: undefined }));
     // @ts-expect-error open is required in the body
     dt.contact.updateSeniorSetting({ seniorStaffId: "u", open: undefined });
+    // An open body (additionalProperties: `[key: string]: …`) loosens its named members too.
+    type Open = {
+      params: { q?: string } & { name: string; note?: string; [key: string]: unknown };
+      result: unknown;
+    };
+    const open = {} as MethodGroups<{ things: { tagThing: Open } }, { tagThing: { readonly token: "none" } }>;
+    const maybe = [undefined, "x"][Math.floor(Math.random() * 2)];
+    assertType(open.things.tagThing({ name: "n", q: maybe, note: maybe, color: "red" }));
+    // @ts-expect-error name is required: undefined is no value
+    open.things.tagThing({ name: maybe });
   });
 
   it("requires the accessToken of an operation that takes a user token, as the client does", () => {
