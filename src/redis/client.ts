@@ -39,3 +39,18 @@ export function sender(client: RedisClientLike, who: string): Send {
   }
   throw new ConfigError(`${who}: give an ioredis or node-redis client`);
 }
+
+/**
+ * The error code of a Redis reply (`WRONGTYPE`, `NOPERM`, `OOM`, …), also where Redis before 7 wraps
+ * it in a script's error: the one word of Redis's message that is the store's to repeat (the rest
+ * may quote a key or a user).
+ */
+export function replyCode(error: unknown): string | undefined {
+  const said = (error as { message?: unknown } | null)?.message;
+  if (typeof said !== "string") return undefined;
+  return (
+    /\b(WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|OOM|READONLY|MISCONF|NOSCRIPT|BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|CROSSSLOT|TRYAGAIN)\b/.exec(
+      said,
+    )?.[1] ?? /^([A-Z]{2,})\b/.exec(said)?.[1]
+  );
+}

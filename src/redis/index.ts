@@ -29,7 +29,7 @@ import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
 import { whyUnusable } from "../core/token-store.js";
 import { checked, MAX_WAIT_MS } from "../core/validate.js";
-import { type IoRedisLike, integerOf, type RedisClientLike, type Send, sender } from "./client.js";
+import { type IoRedisLike, integerOf, type RedisClientLike, replyCode, type Send, sender } from "./client.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
 export type { IoRedisLike, NodeRedisLike, RedisClientLike } from "./client.js";
@@ -139,21 +139,6 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
 /** A whole number of ms, checked like every option, or `fallback`. */
 const ms = <F extends number | undefined>(value: number | undefined, name: string, fallback: F) =>
   checked(`createRedisTokenStore: ${name}`, value, fallback, 1, MAX_WAIT_MS, true);
-
-/**
- * The error code of a Redis reply (`WRONGTYPE`, `NOPERM`, `OOM`, …), also where Redis before 7 wraps
- * it in a script's error: the one word of Redis's message that is the store's to repeat (the rest
- * may quote a key or a user).
- */
-function replyCode(error: unknown): string | undefined {
-  const said = (error as { message?: unknown } | null)?.message;
-  if (typeof said !== "string") return undefined;
-  return (
-    /\b(WRONGTYPE|NOPERM|NOAUTH|WRONGPASS|OOM|READONLY|MISCONF|NOSCRIPT|BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|CROSSSLOT|TRYAGAIN)\b/.exec(
-      said,
-    )?.[1] ?? /^([A-Z]{2,})\b/.exec(said)?.[1]
-  );
-}
 
 /** A Redis failure as the library's typed error; the message names no host or password. */
 function storeError(error: unknown): ConnectionError {
@@ -453,7 +438,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
   return {
     async get(key) {
-      return onKey(tokenKey(key), async () => parse(textOf(await run("GET", tokenKey(key)))));
+      const stored = tokenKey(key);
+      return onKey(stored, async () => parse(textOf(await run("GET", stored))));
     },
 
     async set(key, token) {
@@ -468,10 +454,10 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
     async delete(key, accessToken) {
       if (accessToken === undefined) await run("DEL", tokenKey(key));
-      else
-        await onKey(tokenKey(key), () =>
-          run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, tokenKey(key), accessToken),
-        );
+      else {
+        const stored = tokenKey(key);
+        await onKey(stored, () => run("EVAL", COMPARE_AND_DELETE_SCRIPT, 1, stored, accessToken));
+      }
     },
 
     async lock(key, ttlMs, waitMs) {

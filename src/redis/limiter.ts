@@ -24,7 +24,7 @@ import { createHash } from "node:crypto";
 import { ConfigError } from "../core/errors.js";
 import { type Budget, type LimiterStore, MemoryLimiterStore } from "../core/limiter.js";
 import { checked, checkFunction, checkObject, MAX_WAIT_MS } from "../core/validate.js";
-import { integerOf, type RedisClientLike, type Send, sender } from "./client.js";
+import { integerOf, type RedisClientLike, replyCode, type Send, sender } from "./client.js";
 
 /**
  * KEYS: one key per budget, holding the earliest time (server ms) its next call may go; ARGV: per
@@ -228,8 +228,7 @@ export class RedisLimiterStore implements LimiterStore {
     // names them, so that the operator can find the key and delete it. They hold no secret: the API,
     // its origin, a hash of the app's ids, the operation. Redis does not say which of several it was.
     const message = typeof e?.message === "string" ? e.message : "";
-    // Anywhere in it: Redis before 7 wraps an error raised in a script (`ERR Error running script … WRONGTYPE …`).
-    const code = /\b(WRONGTYPE|NOPERM)\b/.exec(message)?.[1];
+    const code = replyCode(error);
     let keys = "";
     if (code === "WRONGTYPE" || (code === "NOPERM" && /\bkeys?\b/.test(message))) {
       const names = budgets.map((b) => JSON.stringify(this.#keyOf(b)));
