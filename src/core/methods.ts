@@ -160,14 +160,14 @@ const REMEMBERED = 1000;
 const REMEMBERED_CHARS = 1 << 20;
 const charsOf = (cursor: unknown) => (typeof cursor === "string" ? cursor.length : 0);
 
-/**
- * A call's params and options: each an object, or null or undefined for none; a ConfigError naming
- * the other. A method and its paginators report it as any failure of theirs: as a rejection.
- */
 /** Empty pages in a row a listing reads by default (`maxEmptyPages`), and the most whatever it asks. */
 export const DEFAULT_EMPTY_PAGES = 10;
 export const MAX_EMPTY_PAGES = 1000;
 
+/**
+ * A call's params and options: each an object, or null or undefined for none; a ConfigError naming
+ * the other. A method and its paginators report it as any failure of theirs: as a rejection.
+ */
 function checkCall(params: unknown, options: unknown, site: CallSite): void {
   if (params !== undefined && params !== null) checkObject(`${site.operationId}: params`, params, site);
   if (options !== undefined && options !== null) checkObject(`${site.operationId}: options`, options, site);
