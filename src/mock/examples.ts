@@ -152,13 +152,17 @@ export function choose(operation: Json, prefer: Prefer): Choice | string {
  * the last page, in place: its items emptied and its cursor ended (`hasMoreField` false, else the
  * cursor `""`, which ends a listing without one). A client that follows the cursors then reads the
  * example's items once and stops, where the same page again would repeat the cursor for ever.
- * `data` is the body's data part (the envelope's result); `sent` the request's cursor.
+ * `data` is the body's data part (the envelope's result); `sentOf` reads a request value by name
+ * (the query's, else the body's).
  */
-export function endListing(operation: Json, data: Json | undefined, sent: unknown): void {
+export function endListing(operation: Json, data: Json | undefined, sentOf: (name: string) => unknown): void {
   const pagination = operation["x-imspec-pagination"] as Json | undefined;
-  if (!data || !pagination || sent === undefined || sent === null) return;
-  const { cursorField, hasMoreField, itemsField } = pagination as Record<string, unknown>;
-  if (typeof cursorField !== "string" || typeof itemsField !== "string") return;
+  if (!data || !pagination) return;
+  const { cursorParam, cursorField, hasMoreField, itemsField } = pagination as Record<string, unknown>;
+  if (typeof cursorParam !== "string" || typeof cursorField !== "string" || typeof itemsField !== "string")
+    return;
+  const sent = sentOf(cursorParam);
+  if (sent === undefined || sent === null) return;
   const cursor = data[cursorField];
   if (cursor === undefined || cursor === null || cursor === "" || String(cursor) !== String(sent)) return;
   if (typeof hasMoreField === "string" && data[hasMoreField] === false) return;

@@ -849,10 +849,8 @@ export class MockServer {
           ? this.#issue(served, issuing, chosen, { ...context.request.query, ...body })
           : this.#fromExample(served, operationId, chosen, issuing);
       if (!preferred && !issuing && chosen.entry.status < 300) {
-        const param = (operation["x-imspec-pagination"] as { cursorParam?: unknown } | undefined)
-          ?.cursorParam;
-        const sent = typeof param === "string" ? (context.request.query[param] ?? body[param]) : undefined;
-        endListing(operation, dataPart(reply.body, served.profile.envelope), sent);
+        const sentOf = (name: string) => context.request.query[name] ?? body[name];
+        endListing(operation, dataPart(reply.body, served.profile.envelope), sentOf);
       }
     }
     if (script?.status !== undefined) reply.status = script.status;
