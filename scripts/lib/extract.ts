@@ -127,12 +127,11 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  */
 const FORBIDDEN_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
 
-/**
- * Names a method or tag group may not take besides those: `then` makes the client (or a group) a
- * thenable, so `await client` calls it with `resolve` as its params; `toJSON` is called by
- * JSON.stringify of anything holding the client.
- */
-const PROTOCOL_KEYS = new Set(["then", "toJSON"]);
+/** Names a method or tag group may not take besides those, and why: the language calls them. */
+const PROTOCOL_KEYS = new Map([
+  ["then", "it would make the client a thenable, which `await` calls"],
+  ["toJSON", "JSON.stringify would call it on any object holding the client"],
+]);
 
 /**
  * What a client holds besides its tag groups (`Client` in src/core/client.ts): a tag of one of these
@@ -462,13 +461,6 @@ function checkKey(key: string, what: string): void {
   }
 }
 
-/** Why a name of PROTOCOL_KEYS is not usable on the client. */
-function protocolOf(name: string): string {
-  return name === "then"
-    ? "it would make the client a thenable, which `await` calls"
-    : "JSON.stringify would call it on any object holding the client";
-}
-
 /** An operation's method name and tag, checked as usable TypeScript names. */
 function namesOf(operation: Json, where: string): { operationId: string; tag: string } {
   const operationId = str(operation.operationId);
@@ -480,7 +472,7 @@ function namesOf(operation: Json, where: string): { operationId: string; tag: st
   }
   if (PROTOCOL_KEYS.has(operationId))
     throw new SpecError(
-      `${where}: operationId "${operationId}" is not a usable method name: ${protocolOf(operationId)}`,
+      `${where}: operationId "${operationId}" is not a usable method name: ${PROTOCOL_KEYS.get(operationId)}`,
     );
   const tags = Array.isArray(operation.tags)
     ? operation.tags.filter((t): t is string => typeof t === "string")
@@ -489,7 +481,7 @@ function namesOf(operation: Json, where: string): { operationId: string; tag: st
   if (!tag) throw new SpecError(`${where} (${operationId}): needs a tag (methods are grouped by tag)`);
   checkKey(tag, `${where}: tag`);
   if (PROTOCOL_KEYS.has(tag))
-    throw new SpecError(`${where}: tag "${tag}" is not usable as a method group: ${protocolOf(tag)}`);
+    throw new SpecError(`${where}: tag "${tag}" is not usable as a method group: ${PROTOCOL_KEYS.get(tag)}`);
   if (CLIENT_KEYS.has(tag)) {
     throw new SpecError(
       `${where}: tag "${tag}" is the client's own property (client.${tag}), which would hide the tag's methods`,
@@ -887,11 +879,10 @@ function fieldsOf(doc: Json, raw: unknown, seen = new Set<unknown>()): Map<strin
 function checkPageFieldTypes(
   doc: Json,
   op: OperationInfo,
-  envelope: Envelope | undefined,
+  fields: ReturnType<typeof dataFieldsOf>,
   at: ReadonlyArray<string>,
 ): void {
   const pagination = op.pagination as Pagination;
-  const fields = dataFieldsOf(doc, op, envelope);
   const wanted: Array<[keyof Pagination, string | undefined, string[], string]> = [
     ["hasMoreField", pagination.hasMoreField, ["boolean"], "a boolean"],
     ["itemsField", pagination.itemsField, ["array"], "a list"],
@@ -1128,7 +1119,7 @@ export function extractApi(doc: Json): ApiInfo {
   const info = isObject(doc.info) ? doc.info : {};
   const operations: OperationInfo[] = [];
   const ids = new Map<string, string>();
-  const anchors = new Map<string, string>(); // operationId → its docs anchor, lower-cased
+  const anchors = new Map<string, string>(); // docs anchor, lower-cased → the operationId it links to
   // Each tag's methods are typed as the interface `${Tag}Operations` (lib/builders.ts): two tags that
   // differ only in their first letter's case would share one, and TypeScript merges the two
   // declarations into it without a word, giving each group the other's methods.
@@ -1154,8 +1145,8 @@ export function extractApi(doc: Json): ApiInfo {
       // The docs site's anchors (Redoc's, `#/<tag>/<operationid>`) are lower case: two operations of
       // one tag whose ids differ only by case share one.
       const anchor = `${op.tag}/${op.operationId}`.toLowerCase();
-      const twinId = [...anchors.entries()].find(([id, a]) => id !== op.operationId && a === anchor)?.[0];
-      anchors.set(op.operationId, anchor);
+      const twinId = anchors.get(anchor);
+      anchors.set(anchor, op.operationId);
       if (twinId !== undefined)
         throw new SpecError(
           `operationIds "${twinId}" and "${op.operationId}" differ only by case: the docs site would link both to one entry`,
@@ -1208,15 +1199,15 @@ export function extractApi(doc: Json): ApiInfo {
     if (!pagination) continue;
     const at = ["paths", op.path, op.method.toLowerCase(), "x-imspec-pagination"];
     const keys = ["cursorField", "itemsField", "hasMoreField"] as const;
-    requireAnswerFields(
-      doc,
-      op,
-      envelope,
+    // Read once: each field must be there, and of the type the clients read it as.
+    const fields = dataFieldsOf(doc, op, envelope);
+    requireFields(
+      fields,
       `${op.operationId}: `,
-      "its",
+      "its 2xx answer",
       keys.map((key) => [`x-imspec-pagination.${key}`, pagination[key], [...at, key]] as const),
     );
-    checkPageFieldTypes(doc, op, envelope, at);
+    checkPageFieldTypes(doc, op, fields, at);
   }
   checkMockFields(doc, operations, envelope);
   checkDialectFields(doc, operations);
