@@ -10,7 +10,8 @@ export default defineConfig({
         replacement: path.resolve(import.meta.dirname, "src/core/node-transport.ts"),
       },
       {
-        find: /^imspec\/([a-z]+)$/,
+        // Every name an API may have (scripts/lib/registry.ts): letters, digits, "-" and "_".
+        find: /^imspec\/([a-z0-9][a-z0-9_-]*)$/,
         replacement: path.resolve(import.meta.dirname, "src/$1/index.ts"),
       },
     ],

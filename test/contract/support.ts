@@ -246,12 +246,15 @@ export function dialectOf(api: MockApi): Dialect {
   };
 }
 
-/** The API's error class, `<Api>Error` from `imspec/<api>` (DingTalkError, WorkPlusError, …). */
+/**
+ * The API's error class, `<Api>Error` from `imspec/<api>` (DingTalkError, WorkPlusError, and
+ * TeamChatError for `team-chat`: a class name has no "-" or "_").
+ */
 async function errorClassOf(api: MockApi): Promise<abstract new (...args: never[]) => unknown> {
   const module = (await import(`imspec/${api}`)) as Record<string, unknown>;
+  const name = `${api.replace(/[-_]/g, "")}error`;
   const found = Object.values(module).find(
-    (v) =>
-      typeof v === "function" && v.name.toLowerCase() === `${api}error` && v.prototype instanceof ImspecError,
+    (v) => typeof v === "function" && v.name.toLowerCase() === name && v.prototype instanceof ImspecError,
   );
   if (!found) throw new Error(`imspec/${api} exports no ${api} error class (<Api>Error)`);
   return found as abstract new (

@@ -30,15 +30,17 @@ function vitest(dir: string, files: string[]): Promise<Run> {
 }
 
 beforeAll(async () => {
+  // Named with a "-" and a digit, as the registry allows: the entry point, the mock's URL and the
+  // contract suite's error class (ChatterV2Error) must all follow such a name.
   repo = copyRepo(["src", "test", "vitest.config.ts"]);
   mkdirSync(path.join(repo.dir, "specs/chatter"), { recursive: true });
-  mkdirSync(path.join(repo.dir, "src/chatter"), { recursive: true });
+  mkdirSync(path.join(repo.dir, "src/chatter-v2"), { recursive: true });
   cpSync(path.join(FIXTURE, "openapi.yaml"), path.join(repo.dir, "specs/chatter/openapi.yaml"));
-  cpSync(path.join(FIXTURE, "index.ts"), path.join(repo.dir, "src/chatter/index.ts"));
+  cpSync(path.join(FIXTURE, "index.ts"), path.join(repo.dir, "src/chatter-v2/index.ts"));
   const registry = path.join(repo.dir, "redocly.yaml");
   writeFileSync(
     registry,
-    `${readFileSync(registry, "utf8")}  chatter:\n    root: specs/chatter/openapi.yaml\n`,
+    `${readFileSync(registry, "utf8")}  chatter-v2:\n    root: specs/chatter/openapi.yaml\n`,
   );
 }, 60_000);
 afterAll(() => repo?.remove());
@@ -54,7 +56,7 @@ describe("adding an API", () => {
     const run = await runGenerate(repo.dir);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    const table = readFileSync(path.join(repo.dir, "generated/chatter/operations.ts"), "utf8");
+    const table = readFileSync(path.join(repo.dir, "generated/chatter-v2/operations.ts"), "utf8");
     expect(table).toMatch(/in: "header",\s+name: "authorization",\s+scheme: "Bearer"/);
     expect(table).toMatch(/code: \["fault"\],\s+message: \["detail"\],\s+requestId: \["trace"\]/);
   }, 120_000);
@@ -63,19 +65,19 @@ describe("adding an API", () => {
     const run = await vitest(repo.dir, ["test/contract/coverage.test.ts"]);
     expect(run.code).not.toBe(0);
     // Printed inside an assertion diff, where quotes are escaped.
-    expect(run.stdout + run.stderr).toMatch(/contract\(current, \\?"chatter\\?", \\?"getRoom\\?"/);
+    expect(run.stdout + run.stderr).toMatch(/contract\(current, \\?"chatter-v2\\?", \\?"getRoom\\?"/);
   }, 240_000);
 
   it("with them written, the contract suite passes through the mock: bearer sent, errors typed", async () => {
-    for (const name of ["chatter-auth", "chatter-rooms"])
+    for (const name of ["chatter-v2-auth", "chatter-v2-rooms"])
       cpSync(
         path.join(FIXTURE, `${name}.contract.ts`),
         path.join(repo.dir, "test/contract", `${name}.test.ts`),
       );
     await passes([
       "test/contract/coverage.test.ts",
-      "test/contract/chatter-auth.test.ts",
-      "test/contract/chatter-rooms.test.ts",
+      "test/contract/chatter-v2-auth.test.ts",
+      "test/contract/chatter-v2-rooms.test.ts",
     ]);
   }, 240_000);
 
