@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { type Config, loadConfig } from "@redocly/openapi-core";
 import { parse } from "yaml";
@@ -35,11 +35,14 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/;
  * src/<name>/ is a folder of the package that is no API's (the core, the mock, the Redis stores…):
  * it has no entry point that reads generated/<name>/. An API's own folder reads it, or is not written yet.
  */
-function otherFolder(name: string): boolean {
+function otherFolder(name: string): "no entry" | "other entry" | undefined {
   const folder = path.join(ROOT, "src", name);
-  if (!existsSync(folder)) return false;
+  if (!existsSync(folder)) return undefined;
   const entry = path.join(folder, "index.ts");
-  return !existsSync(entry) || !readFileSync(entry, "utf8").includes(`generated/${name}/`);
+  if (existsSync(entry))
+    return readFileSync(entry, "utf8").includes(`generated/${name}/`) ? undefined : "other entry";
+  // Made ahead of its profile (empty, or a README): not yet this API's, but not the package's either.
+  return readdirSync(folder).some((file) => file.endsWith(".ts")) ? "other entry" : "no entry";
 }
 
 /**
@@ -122,9 +125,13 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
           `API name ${JSON.stringify(name)} is a device name on Windows, where generated/${name}/ cannot be made: choose another`,
           entry,
         );
-      if (otherFolder(name))
+      const other = otherFolder(name);
+      if (other)
         throw new SpecError(
-          `API name ${JSON.stringify(name)} is taken by src/${name}/, a folder that is no API's (its entry point imspec/${name} is another): choose another`,
+          `API name ${JSON.stringify(name)} is taken by src/${name}/, a folder that is no API's ` +
+            (other === "no entry"
+              ? `(it has no index.ts): if it is to be this API's, remove it until this generate succeeds, then write src/${name}/index.ts importing generated/${name}/; else choose another name`
+              : `(its entry point imspec/${name}, if any, is another): choose another`),
           entry,
         );
       const root: unknown = apis[name]?.root;

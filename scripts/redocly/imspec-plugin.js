@@ -319,6 +319,21 @@ function reportExtensions(node, ctx) {
   }
 }
 
+/**
+ * Where an error's code is: `x-imspec-errors.code`, or the envelope's `statusField`. Without either
+ * no error would have a code, and the mock would answer a field the spec does not have.
+ */
+function reportErrorCode(root, ctx) {
+  if (root["x-imspec-envelope"] !== undefined) return;
+  const errors = root["x-imspec-errors"];
+  if (errors && typeof errors === "object" && !Array.isArray(errors) && errors.code !== undefined) return;
+  ctx.report({
+    message:
+      "x-imspec-errors.code is required without x-imspec-envelope: name the body field(s) of an error answer that hold its code.",
+    location: errors ? ctx.location.child(["x-imspec-errors"]).key() : ctx.location.child(["info"]).key(),
+  });
+}
+
 /** Each code of `x-imspec-errors.tokenInvalid.reasons` is one of `tokenInvalid.codes`, as written there. */
 function reportTokenReasons(root, ctx) {
   const invalid = root["x-imspec-errors"]?.tokenInvalid;
@@ -330,7 +345,7 @@ function reportTokenReasons(root, ctx) {
     if (!Object.hasOwn(TOKEN_REASONS, reason) || !KINDS.scalar(code) || codes.includes(String(code)))
       continue;
     ctx.report({
-      message: `x-imspec-errors.tokenInvalid.reasons.${reason}: "${code}" is not one of tokenInvalid.codes (${codes.join(", ") || "none"}).`,
+      message: `x-imspec-errors.tokenInvalid.reasons.${reason}: "${code}" is not one of tokenInvalid.codes (${codes.join(", ") || "none"}), as written there: the mock answers this code, so list it itself (a "*" pattern does not count).`,
       location: ctx.location.child(["x-imspec-errors", "tokenInvalid", "reasons", reason]),
     });
   }
@@ -356,6 +371,7 @@ function Extensions() {
         const codes = Array.isArray(root["x-imspec-status-codes"]) ? root["x-imspec-status-codes"] : [];
         documented = new Set(codes.map((c) => c?.status));
         reportTokenReasons(root, ctx);
+        reportErrorCode(root, ctx);
         const mock = root["x-imspec-mock"];
         for (const part of ["tokens", "requires"]) {
           const map = mock?.[part];

@@ -195,6 +195,39 @@ describe("extractApi: operation table data", () => {
         ],
       },
     },
+    {
+      name: "documented error codes are read from the API's own code field, numbers as numbers",
+      given: doc(
+        {
+          "/v1/e": {
+            get: op({
+              responses: {
+                ...ok,
+                "400": {
+                  description: "Bad",
+                  content: {
+                    "application/json": {
+                      examples: {
+                        a: { value: { error_code: "room.missing", code: "not.this" } },
+                        b: { value: { error_code: 4001 } },
+                        c: { value: { code: "nor.this" } },
+                      },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+        },
+        { "x-imspec-errors": { code: ["error_code"] } },
+      ),
+      want: {
+        errorCodes: [
+          { status: 400, code: 4001 },
+          { status: 400, code: "room.missing" },
+        ],
+      },
+    },
   ];
 
   for (const { name, given, want } of cases) {

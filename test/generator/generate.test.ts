@@ -596,6 +596,13 @@ describe("npm run generate", () => {
         /^ {2}error: specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-errors\.tokenInvalid\.reasons\.missing: "40001" is not one of tokenInvalid\.codes \(40014, 42001, 41001\)/m,
     },
     {
+      name: "an API without an envelope whose errors name no code field",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace("x-imspec-errors:\n  code: [code, Code]\n", "x-imspec-errors:\n"),
+      message:
+        /^ {2}error: specs\/dingtalk\/openapi\.yaml:\d+:1: x-imspec-errors\.code is required without x-imspec-envelope/m,
+    },
+    {
       name: "a token refusal reason the mock does not know",
       file: "specs/wecom/openapi.yaml",
       edit: (t) => t.replace('reasons: { missing: "41001",', 'reasons: { absent: "41001",'),
@@ -858,6 +865,28 @@ describe("npm run generate", () => {
       }
     });
   }
+
+  it("fails on a new API whose src/ folder was made before its profile, saying what to do", async () => {
+    const registry = path.join(repo.dir, "redocly.yaml");
+    const folder = path.join(repo.dir, "src/teamchat");
+    const original = readFileSync(registry, "utf8");
+    const before = fingerprint(repo.dir);
+    try {
+      mkdirSync(folder);
+      writeFileSync(path.join(folder, "README.md"), "# teamchat\n");
+      writeFileSync(registry, original.replace(/^ {2}wecom:$/m, "  teamchat:"));
+      const run = await runGenerate(repo.dir);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /^redocly\.yaml:\d+:3: API name "teamchat" is taken by src\/teamchat\/, a folder that is no API's \(it has no index\.ts\): if it is to be this API's, remove it until this generate succeeds/m,
+      );
+      expect(run.stderr).toContain("generated/ was not changed");
+      expect(fingerprint(repo.dir)).toBe(before);
+    } finally {
+      writeFileSync(registry, original);
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 
   it("fails on a URL that a local file the registry extends extends in turn, at its line", async () => {
     const registry = path.join(repo.dir, "redocly.yaml");
