@@ -28,7 +28,7 @@ import {
   type OperationRow,
   type OperationTable,
 } from "./methods.js";
-import type { CommonClientOptions, RequestOptions } from "./options.js";
+import type { CommonClientOptions, LogEvent, RequestOptions } from "./options.js";
 import { headerSecrets, Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions, whyUnusable } from "./token-store.js";
@@ -388,16 +388,7 @@ function appTokenFor(
       store: options.tokenStore,
       marginMs,
       onToken: (t) => redactor.add(t),
-      onWarning: (warning) =>
-        options.logger?.({
-          api: profile.api,
-          operationId: spec.operation,
-          method: row.method,
-          path: row.path,
-          attempt: 0,
-          durationMs: 0,
-          warning,
-        }),
+      onWarning: (warning) => options.logger?.(warningEvent(profile.api, spec.operation, row, warning)),
       fetch,
     });
     const source = {
@@ -567,6 +558,11 @@ function refsFor(
     }
     return ref;
   };
+}
+
+/** A log event about the client rather than a call (a fallback taken, a value clamped), for `operationId`. */
+export function warningEvent(api: string, operationId: string, row: OperationRow, warning: string): LogEvent {
+  return { api, operationId, method: row.method, path: row.path, attempt: 0, durationMs: 0, warning };
 }
 
 /**

@@ -113,6 +113,17 @@ export interface Sent {
   requestId: string | undefined;
 }
 
+/** Hands `event` to the logger: one that throws or rejects breaks nothing (a call, a refresh). */
+export function emit(logger: Logger | undefined, event: LogEvent): void {
+  try {
+    const out: unknown = logger?.(event);
+    if (out && typeof (out as Promise<void>).then === "function")
+      (out as Promise<void>).then(undefined, () => {});
+  } catch {
+    // A broken logger is the logger's problem.
+  }
+}
+
 export interface EngineOptions {
   profile: Profile;
   origin: string;
@@ -715,13 +726,7 @@ export class Engine {
       tokenReplaced: verdict.kind === "replay" || undefined,
       rateLimitedMs: waited || undefined,
     };
-    try {
-      const out: unknown = this.#o.logger?.(event);
-      if (out && typeof (out as Promise<void>).then === "function")
-        (out as Promise<void>).then(undefined, () => {});
-    } catch {
-      // A broken logger must not break the call.
-    }
+    emit(this.#o.logger, event);
   }
 
   /** The request's retry settings: the client's, or the call's over the defaults and the client's. */

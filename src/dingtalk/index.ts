@@ -14,8 +14,9 @@ import {
   INTERNALS,
   type Internals,
   storedToken,
+  warningEvent,
 } from "../core/client.js";
-import { TOKEN_SOURCE } from "../core/engine.js";
+import { emit, TOKEN_SOURCE } from "../core/engine.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
@@ -159,7 +160,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const margin = options.tokenMarginMs ?? 300_000;
   const clientId = o.clientId ?? o.appKey;
   const clientSecret = o.clientSecret ?? o.appSecret;
-  const { redactor } = (client as unknown as Record<symbol, Internals>)[INTERNALS] as Internals;
+  const { redactor, engine } = (client as unknown as Record<symbol, Internals>)[INTERNALS] as Internals;
+  const { logger } = engine.options;
   // When each user token this client fetched was obtained: a session refreshes one at most half its
   // lifetime early, as the app token is (a 2-minute token under a 5-minute margin, else, every call).
   const obtained = new WeakMap<UserToken, number>();
@@ -178,6 +180,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     const refreshToken = (r as Partial<typeof r> | null | undefined)?.refreshToken;
     if (typeof refreshToken !== "string")
       throw new ParseError("getUserAccessToken answered without a usable `refreshToken`", site, 200);
+    redactor.add(accessToken);
     redactor.add(refreshToken);
     const corpId = typeof r.corpId === "string" ? r.corpId : undefined;
     const token = { accessToken, refreshToken, expiresAt, corpId };
@@ -189,6 +192,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
     session: (initial, onRefresh) => {
       checkSession(initial, onRefresh);
+      redactor.add(initial.accessToken);
+      redactor.add(initial.refreshToken);
       // The app token's cache: one refresh shared by the callers, the margin capped at half the
       // lifetime, and while an early refresh fails the held token until its real expiry.
       let current = initial;
@@ -203,7 +208,18 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
         initial: stored(initial),
         fetch: async () => {
           current = await userToken({ refreshToken: current.refreshToken });
-          onRefresh?.(current);
+          // The new token is good whatever onRefresh does with it: a throw or a rejection (a
+          // database refusing the write) is the logger's warning, by its class only (its message
+          // may quote the token), never the call's failure nor an unhandled rejection.
+          const saved = current;
+          new Promise((resolve) => resolve(onRefresh?.(saved))).catch((error: unknown) => {
+            const named = error instanceof Error ? error.name : typeof error;
+            const warning = `userTokens.session: onRefresh failed (${named}); the new token is used, but was not saved`;
+            emit(
+              logger,
+              warningEvent(profile.api, "getUserAccessToken", operations.getUserAccessToken, warning),
+            );
+          });
           return stored(current);
         },
       });

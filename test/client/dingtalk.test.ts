@@ -400,6 +400,67 @@ describe("createDingTalk: tokens", () => {
     await expect(session()).resolves.toBe("user-2-token");
   });
 
+  it.each([
+    [
+      "throws",
+      (t: { accessToken: string }) => {
+        throw new Error(`Key (access_token)=(${t.accessToken}) already exists`);
+      },
+    ],
+    [
+      "rejects",
+      async (t: { accessToken: string }) => {
+        await delay(5);
+        throw new Error(`could not save ${t.accessToken}`);
+      },
+    ],
+  ])("a session whose onRefresh %s keeps the new token and warns, naming no token", async (_, onRefresh) => {
+    const users = userServer((n) => `user-${n}-secret-token`);
+    const events: LogEvent[] = [];
+    const dt = client({ logger: (e: LogEvent) => events.push(e) });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const session = dt.userTokens.session(await dt.userTokens.exchangeCode("auth-code-1"), onRefresh);
+      users.valid.delete("user-1-secret-token");
+      const user = await dt.contact.getUser({ unionId: "me" }, { accessToken: session });
+      expect(user).toMatchObject({ token: "user-2-secret-token" });
+      await delay(30);
+      expect(unhandled).toEqual([]);
+      const warnings = events.filter((e) => e.warning);
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          operationId: "getUserAccessToken",
+          warning: expect.stringContaining("onRefresh failed (Error)"),
+        }),
+      ]);
+      expect(JSON.stringify(events)).not.toContain("secret-token");
+      await expect(session()).resolves.toBe("user-2-secret-token");
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("user tokens a client fetched are redacted from its errors, even from calls that did not send them", async () => {
+    userServer((n) => `user-${n}-secret-token`);
+    server.on("GET", "/v1.0/contact/seniorSettings", (_req, res) =>
+      json(res, 400, {
+        code: "parameter.error",
+        message: "seen: user-1-secret-token refresh-1-token user-2-secret-token refresh-2-token",
+        requestid: "R-E",
+      }),
+    );
+    const dt = client();
+    await dt.userTokens.exchangeCode("auth-code-1");
+    await dt.userTokens.refresh("refresh-1-token");
+    // An app-token call: neither user token was sent with it.
+    const error = await dt.contact.listSeniorSettings({ seniorStaffId: "1" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect((error as Error).message).toContain("seen: ");
+    expect(inspect(error, { depth: null })).not.toMatch(/secret-token|refresh-[12]-token/);
+  });
+
   it("a session whose early refresh hangs sends the token it still holds, within the call's timeout", async () => {
     const users = userServer();
     users.valid.add("held-user-token");
