@@ -9,7 +9,10 @@ export interface LogEvent {
   api: string;
   operationId: string | undefined;
   method: string;
-  /** The spec's path template (`/v1/apps/{appId}/admins`), never the concrete URL. */
+  /**
+   * The spec's path template (`/v1/apps/{appId}/admins`), never the concrete URL; for an
+   * `imspec/raw` call to a path the spec does not list, that path, redacted, without its query.
+   */
   path: string;
   attempt: number;
   durationMs: number;

@@ -130,18 +130,21 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
     // The token goes only where the client was configured to send it.
     if (url.origin !== origin) throw new ConfigError(`rawClient sends only to ${origin}`);
     const path = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) : url.pathname;
-    const ref: OperationRef = route(request.method, path) ?? {
-      method: request.method,
-      path,
-      idempotent: IDEMPOTENT.has(request.method),
-      token: "app",
-      ...(budgets ? { budgets } : {}),
-    };
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {
       headers[name] = value;
     });
     const accessToken = givenToken(auth, headers, url);
+    // A path the spec does not list has no template: its own path stands in the logs and errors,
+    // redacted (a token given with this request is learnt first; the query is never in it).
+    redactor.add(accessToken);
+    const ref: OperationRef = route(request.method, path) ?? {
+      method: request.method,
+      path: redactor.text(path),
+      idempotent: IDEMPOTENT.has(request.method),
+      token: "app",
+      ...(budgets ? { budgets } : {}),
+    };
     const body = request.body ? await request.text() : undefined;
     // The caller's headers, as a method call's: over the client's, and never one the transport
     // frames the request with (a transfer-encoding beside its content-length smuggles a request).
@@ -173,10 +176,11 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
   for (const name of METHODS) {
     const method = (inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
     wrapped[name] = async (...args: unknown[]) => {
+      // As the caller wrote it, query included: redacted, as the message is.
       const siteOf = (): CallSite =>
         name === "request"
-          ? { method: String(args[0]).toUpperCase(), path: String(args[1]) }
-          : { method: name, path: String(args[0]) };
+          ? { method: redactor.text(String(args[0]).toUpperCase()), path: redactor.text(String(args[1])) }
+          : { method: name, path: redactor.text(String(args[0])) };
       try {
         const bad = badHeader(args[name === "request" ? 2 : 1]);
         if (bad !== undefined) throw new ConfigError(redactor.text(bad), siteOf());

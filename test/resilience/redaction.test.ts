@@ -719,3 +719,43 @@ describe.each(ENVELOPED)("%s: an envelope status that echoes a secret of digits"
     }
   });
 });
+
+describe("imspec/raw: a request's own path and query", () => {
+  it("a wrapper error's path field shows no token the caller put in the query", async () => {
+    const dt = createDingTalk({ rateLimit: false, accessToken: TOKEN, baseUrl: "http://127.0.0.1:9" });
+    const raw = rawClient<paths>(dt);
+    // A body JSON cannot hold: openapi-fetch's own TypeError, wrapped with the call's site.
+    const error = await raw
+      .request("post" as never, `/v1.0/unlisted?access_token=${TOKEN}` as never, { body: { a: 1n } } as never)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "ConfigError" });
+    expect(leaked(shown(error), [TOKEN])).toEqual([]);
+  });
+
+  it("a path the spec does not list is logged and thrown redacted: a token in it shows nowhere", async () => {
+    const server = await new ScriptedServer().start();
+    try {
+      server.on(
+        "GET",
+        (p) => p.startsWith("/v1.0/unlisted/"),
+        (_req, res) => json(res, 400, { code: "parameter.error", message: "no", requestid: "R-1" }),
+      );
+      const events: unknown[] = [];
+      const dt = createDingTalk({
+        rateLimit: false,
+        accessToken: TOKEN,
+        baseUrl: server.url,
+        retry: false,
+        logger: (e) => events.push(e),
+      });
+      const error = await rawClient<Record<string, never>>(dt)
+        .GET(`/v1.0/unlisted/${TOKEN}` as never)
+        .catch((e: unknown) => e);
+      expect(server.requests).toHaveLength(1);
+      expect(leaked(shown(error) + JSON.stringify(events), [TOKEN])).toEqual([]);
+      expect(events).toEqual([expect.objectContaining({ path: "/v1.0/unlisted/[redacted]" })]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
