@@ -179,8 +179,9 @@ export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** An envelope status: an integer, or a string of digits. Anything else (`""`, `"0x0"`) is none. */
 function statusOf(value: unknown): number | undefined {
-  if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
-  return typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : undefined;
+  // Beyond 2^53 a status is rounded (or Infinity, JSON's null): no code an API documents.
+  const status = typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+  return Number.isSafeInteger(status) ? (status as number) : undefined;
 }
 
 const isDigit = (text: string, i: number) => (text.charCodeAt(i) - 48) >>> 0 <= 9;

@@ -39,4 +39,16 @@ describe("an envelope whose status is optional (WeCom's errcode)", () => {
       expect((verdict as { error: unknown }).error).toBeInstanceOf(ParseError);
     });
   }
+
+  for (const body of [
+    `{"errcode":${"9".repeat(400)}}`,
+    '{"errcode":"99999999999999999999"}',
+    '{"errcode":12345678901234567890}',
+  ]) {
+    it(`${body.slice(0, 40)}: a status beyond 2^53 (rounded, or Infinity) is a ParseError, not a code`, () => {
+      const verdict = verdictOf(body);
+      expect(verdict.kind).toBe("error");
+      expect((verdict as { error: unknown }).error).toBeInstanceOf(ParseError);
+    });
+  }
 });
