@@ -112,8 +112,10 @@ export interface UserTokens {
    * user withdrew the authorization) fails the call with that refusal, a DingTalkError of
    * `getUserAccessToken`: the user has to sign in again. A `token` that is not a UserToken (or an
    * `onRefresh` that is not a function) is a ConfigError here, not at the session's first call.
+   * `onRefresh` gets each new token, to be saved; its promise is not awaited, and if it throws or
+   * rejects the new token is used all the same and the client's logger gets a warning.
    */
-  session(token: UserToken, onRefresh?: (token: UserToken) => void): RenewableToken;
+  session(token: UserToken, onRefresh?: (token: UserToken) => unknown): RenewableToken;
 }
 
 export type DingTalk = Client<Operations, typeof operations> & { readonly userTokens: UserTokens };
