@@ -1,33 +1,76 @@
-import { type FSWatcher, readFileSync, watch } from "node:fs";
+import { existsSync, type FSWatcher, readFileSync, realpathSync, watch } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { ROOT } from "./registry.js";
 
 const SPECS = path.join(ROOT, "specs");
+/** A `$ref` to another file, in YAML or JSON: its path, up to the `#` of a pointer. */
+const FILE_REF = /\$ref["']?\s*:\s*["']?([^"'#\s,}\]]+)/g;
+/** Most files followed from the roots: a bound on what one burst reads, whatever the specs hold. */
+const MAX_FILES = 2_000;
+
+/** Where a path really is (a symlink followed), or the path itself while it does not exist. */
+function real(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+}
 
 /**
- * The folders outside specs/ that hold a spec file: the roots redocly.yaml names and every file the
- * last run read (generated/manifest.json lists them, with the files their `$ref`s reach). Either
- * file may be missing or broken meanwhile: what it cannot tell is not watched until it can.
+ * The files the registry's roots reach through `$ref`s to other files, found or missing (a `$ref`
+ * to a file not written yet names a folder to watch as well). Read as text: a file that does not
+ * parse still names what it reaches.
  */
-function otherFolders(): string[] {
-  const files: string[] = [];
-  try {
-    const manifest = JSON.parse(readFileSync(path.join(ROOT, "generated/manifest.json"), "utf8"));
-    for (const api of Object.values<{ files?: object }>(manifest.apis ?? {}))
-      files.push(...Object.keys(api.files ?? {}));
-  } catch {
-    // No manifest yet, or one being written: the registry's roots below still count.
-  }
+function specFiles(): string[] {
+  const queue: string[] = [];
   try {
     const registry = parse(readFileSync(path.join(ROOT, "redocly.yaml"), "utf8"));
     for (const api of Object.values<{ root?: unknown }>(registry?.apis ?? {}))
-      if (typeof api?.root === "string") files.push(api.root);
+      if (typeof api?.root === "string") queue.push(path.resolve(ROOT, api.root));
   } catch {
     // A broken registry: its run says so, and the next burst reads it again.
   }
-  const folders = new Set(files.map((file) => path.dirname(path.resolve(ROOT, file))));
-  return [...folders].filter((folder) => path.relative(SPECS, folder).startsWith(".."));
+  const seen = new Set<string>();
+  for (let i = 0; i < queue.length && seen.size < MAX_FILES; i++) {
+    const file = queue[i] as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue; // missing, or a folder: its folder is watched all the same
+    }
+    for (const [, target] of text.matchAll(FILE_REF)) {
+      // A URL is not read by the generator (it refuses one at its line): nothing to watch.
+      if (target && !/^[a-z][a-z0-9+.-]*:/i.test(target))
+        queue.push(path.resolve(path.dirname(file), safeDecode(target)));
+    }
+  }
+  return [...seen];
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURI(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The folders, by where they really are, that hold a spec file and that the watch of specs/ does
+ * not cover: outside it, or reached through a symlink in it (a recursive watch does not follow one).
+ */
+function otherFolders(): string[] {
+  const specs = real(SPECS);
+  const folders = new Set(specFiles().map((file) => real(path.dirname(file))));
+  return [...folders].filter((folder) => {
+    const relative = path.relative(specs, folder);
+    return relative.startsWith("..") || path.isAbsolute(relative);
+  });
 }
 
 /**
@@ -36,45 +79,70 @@ function otherFolders(): string[] {
  * 150 ms after the last. A file saved by writing a new one and renaming it over the old (as many
  * editors and git do) leaves a watch on the old file: every burst arms the watchers anew. The end
  * of each run `changed` starts (a promise) adds the folders it read that are not watched yet, and
- * closes none: a save just after a run is seen by the watchers already there. With `now`, runs
- * `changed` once at the start too. Returns what stops watching.
+ * closes none: a save just after a run is seen by the watchers already there. A folder that does
+ * not exist (yet, or any more) is awaited from the nearest one that does. A watcher that fails (a
+ * folder made and removed faster than the recursive watch reads it) is armed anew, never a crash.
+ * With `now`, runs `changed` once at the start too. Returns what stops watching.
  */
 export function watchSpecs(changed: (file: string) => unknown, { now = false } = {}): () => void {
   let timer: NodeJS.Timeout | undefined;
   let watchers: FSWatcher[] = [];
-  /** The other folders watched since the last arming. */
+  /** The other folders watched (or awaited) since the last arming. */
   let folders = new Set<string>();
   let stopped = false;
   const run = (file: string) => {
     const ran = changed(file);
     if (ran instanceof Promise) ran.finally(() => stopped || widen()).catch(() => {});
   };
-  const onChange = (_event: string, file: string | Buffer | null) => {
-    if (file && !/\.(ya?ml|json)$/.test(String(file))) return;
+  /** One run after a burst, with every watcher armed anew. */
+  const trigger = (file: string) => {
+    if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       arm();
-      run(file ? String(file) : "specs/");
+      run(file);
     }, 150);
   };
-  const widen = () => {
-    for (const folder of otherFolders()) {
-      if (folders.has(folder)) continue;
-      try {
-        watchers.push(watch(folder, onChange));
-        folders.add(folder);
-      } catch {
-        // Gone since the run read it: the run after the next change says what is missing.
+  // A spec file, or a name without an extension (a folder moved in or out); not an editor's
+  // temporary files (`.openapi.yaml.swp`, `openapi.yaml~`).
+  const onChange = (_event: string, file: string | Buffer | null) => {
+    const name = file ? String(file) : "";
+    if (name && !/\.(ya?ml|json)$/.test(name) && /[.~]/.test(path.basename(name))) return;
+    trigger(name || "specs/");
+  };
+  const add = (watcher: FSWatcher) => {
+    watcher.on("error", () => {
+      watcher.close();
+      trigger("specs/");
+    });
+    watchers.push(watcher);
+  };
+  /** Watches `folder`, or while it is missing the nearest folder above it, for its coming back. */
+  const watchFolder = (folder: string) => {
+    let missing = folder;
+    while (!existsSync(path.dirname(missing)) && path.dirname(missing) !== missing)
+      missing = path.dirname(missing);
+    try {
+      if (missing === folder && existsSync(folder)) add(watch(folder, onChange));
+      else {
+        const name = path.basename(missing);
+        add(watch(path.dirname(missing), (_event, file) => String(file) === name && trigger(name)));
       }
+      folders.add(folder);
+    } catch {
+      // Gone since it was looked at: the next burst looks again.
     }
+  };
+  const widen = () => {
+    for (const folder of otherFolders()) if (!folders.has(folder)) watchFolder(folder);
   };
   const arm = (): boolean => {
     for (const watcher of watchers) watcher.close();
     watchers = [];
     folders = new Set();
     try {
-      watchers.push(watch(SPECS, { recursive: true }, onChange));
-      watchers.push(watch(path.join(ROOT, "redocly.yaml"), onChange));
+      add(watch(SPECS, { recursive: true }, onChange));
+      add(watch(path.join(ROOT, "redocly.yaml"), onChange));
     } catch {
       // A file missing (replaced by a rename, a checkout): watch again a little later, the watcher
       // already made closed then with the others, and run once it is back. The run that found it

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyRepo, ROOT, runGenerate } from "../support/repo-copy.js";
@@ -1000,6 +1009,99 @@ describe("npm run generate -- --watch", () => {
       expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
         "(Outside specs/)",
       );
+    } finally {
+      child.kill();
+      repo.remove();
+    }
+  }, 120_000);
+
+  it("follows what a failed run could not read: a $ref'd file written later, a folder removed and made again", async () => {
+    const repo = copyRepo();
+    renameSync(path.join(repo.dir, "specs/workplus"), path.join(repo.dir, "apis-workplus"));
+    const registry = path.join(repo.dir, "redocly.yaml");
+    writeFileSync(
+      registry,
+      readFileSync(registry, "utf8").replace("specs/workplus/openapi.yaml", "apis-workplus/openapi.yaml"),
+    );
+    const { child, waitFor, output } = await startWatch(repo.dir);
+    const wecom = path.join(repo.dir, "specs/wecom/openapi.yaml");
+    const wecomText = readFileSync(wecom, "utf8");
+    const workplus = path.join(repo.dir, "apis-workplus/openapi.yaml");
+    const workplusText = readFileSync(workplus, "utf8");
+    try {
+      await waitFor(/watching specs\//, 0);
+      // An example moved to a file (and a folder) that does not exist yet: the run fails on it.
+      let mark = output().length;
+      const ref = "$ref: ./components.yaml#/examples/TokenOk";
+      expect(wecomText).toContain(ref);
+      writeFileSync(wecom, wecomText.replace(ref, "$ref: ../../shared/examples.yaml#/TokenOk"));
+      await waitFor(/still watching specs\//, mark);
+      expect(output().slice(mark)).toMatch(/specs\/wecom\/openapi\.yaml:\d+:\d+: Can't resolve \$ref/);
+      // Written: the next run reads it, with no other save.
+      mark = output().length;
+      mkdirSync(path.join(repo.dir, "shared"));
+      writeFileSync(
+        path.join(repo.dir, "shared/examples.yaml"),
+        "TokenOk:\n  value:\n    errcode: 0\n    errmsg: ok\n    access_token: accesstoken000042\n    expires_in: 7200\n",
+      );
+      await waitFor(/generated\/wecom\/openapi\.json[\s\S]*watching specs\//, mark);
+      expect(readFileSync(path.join(repo.dir, "generated/wecom/openapi.json"), "utf8")).toContain(
+        "accesstoken000042",
+      );
+      // The folder outside specs/ removed, then back: still watched.
+      mark = output().length;
+      renameSync(path.join(repo.dir, "apis-workplus"), path.join(repo.dir, "apis-workplus.away"));
+      await waitFor(/still watching specs\//, mark);
+      mark = output().length;
+      renameSync(path.join(repo.dir, "apis-workplus.away"), path.join(repo.dir, "apis-workplus"));
+      await waitFor(/generated\/|watching specs\//, mark);
+      mark = output().length;
+      writeFileSync(workplus, workplusText.replace("(List the app's admins)", "(Back again)"));
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+        "(Back again)",
+      );
+    } finally {
+      child.kill();
+      repo.remove();
+    }
+  }, 120_000);
+
+  it("watches a spec folder symlinked into specs/, says when one moves out, and survives folders that flicker", async () => {
+    const repo = copyRepo();
+    const elsewhere = path.join(repo.dir, "elsewhere");
+    mkdirSync(elsewhere);
+    renameSync(path.join(repo.dir, "specs/workplus"), path.join(elsewhere, "workplus"));
+    symlinkSync(path.join(elsewhere, "workplus"), path.join(repo.dir, "specs/workplus"), "dir");
+    const { child, waitFor, output } = await startWatch(repo.dir);
+    const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
+    const original = readFileSync(spec, "utf8");
+    try {
+      await waitFor(/watching specs\//, 0);
+      let mark = output().length;
+      writeFileSync(spec, original.replace("(List the app's admins)", "(Through a symlink)"));
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      // Folders made and removed faster than a recursive watch reads them: no crash.
+      for (let i = 0; i < 200; i++) {
+        mkdirSync(path.join(repo.dir, `specs/t${i}/s`), { recursive: true });
+        writeFileSync(path.join(repo.dir, `specs/t${i}/s/a.yaml`), "a: 1\n");
+        rmSync(path.join(repo.dir, `specs/t${i}`), { recursive: true });
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(child.exitCode, output()).toBeNull();
+      // A spec folder moved out of specs/ (a folder event alone): the run says what is missing.
+      mark = output().length;
+      renameSync(path.join(repo.dir, "specs/wecom"), path.join(elsewhere, "wecom"));
+      await waitFor(/still watching specs\//, mark);
+      expect(output().slice(mark)).toMatch(/specs\/wecom\/openapi\.yaml/);
+      renameSync(path.join(elsewhere, "wecom"), path.join(repo.dir, "specs/wecom"));
+      mark = output().length;
+      writeFileSync(spec, original.replace("(List the app's admins)", "(Still watched)"));
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
+      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
+        "(Still watched)",
+      );
+      expect(child.exitCode).toBeNull();
     } finally {
       child.kill();
       repo.remove();
