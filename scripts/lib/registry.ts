@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { type Config, loadConfig } from "@redocly/openapi-core";
+import { type Config, lintConfig, loadConfig } from "@redocly/openapi-core";
 import { parse } from "yaml";
-import { SpecError } from "./problems.js";
+import { problemsError, SpecError } from "./problems.js";
 
 /**
  * The repository root: every path the generator prints or writes is relative to it. Two folders up
@@ -108,7 +108,7 @@ const SEVERITIES = new Set(["error", "warn", "off"]);
 export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml")): Promise<ApiEntry[]> {
   const config = await loadConfig({ configPath });
   const apis = config.resolvedConfig.apis ?? {};
-  return Object.keys(apis)
+  const entries = Object.keys(apis)
     .sort()
     .map((name) => {
       // Each refusal names its place in the registry (`at`), which the pipeline turns into a line.
@@ -179,4 +179,10 @@ export async function loadRegistry(configPath = path.join(ROOT, "redocly.yaml"))
         config: own,
       };
     });
+  // Then Redocly's own check of the file, for what the checks above do not name: a rule it does not
+  // know (`no-such-rul: error`) or a key out of place would be dropped, the rule off without a word
+  // (lint:specs only warns).
+  const problems = await lintConfig({ config });
+  if (problems.length) throw problemsError(`${path.relative(ROOT, configPath)} check`, problems);
+  return entries;
 }

@@ -847,6 +847,13 @@ describe("npm run generate", () => {
       message: /^redocly\.yaml: lists no API under `apis:`/m,
     },
     {
+      // Redocly drops it (lint:specs only warns): the rule the author meant to turn on would be off.
+      name: "a registry turning on a rule Redocly does not know",
+      file: "redocly.yaml",
+      edit: (t) => t.replace(/^rules:\n/m, "rules:\n  no-such-rule: error\n"),
+      message: /^ {2}error: redocly\.yaml:\d+:3: Property `no-such-rule` is not expected here/m,
+    },
+    {
       name: "a registry that is not YAML",
       file: "redocly.yaml",
       edit: (t) => t.replace(/^apis:/m, "apis: [\n"),
