@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import {
+  type Alias,
   type Document,
   isMap,
   isScalar,
@@ -291,15 +292,60 @@ function parse(file: string, text: string): Loaded | undefined {
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
-    let offset = 0;
-    visit(doc, {
+    throw new SpecError(`${where(file, lines, bombStart(doc))}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Where an alias bomb starts: the first alias, in the file, among the one whose expansion went past
+ * MAX_ALIAS_COUNT and those its anchors hold, however deep. Not merely the file's first alias,
+ * which may be a small anchor used lawfully above the bomb.
+ */
+function bombStart(doc: Document): number {
+  const culprit = culpritAlias(doc);
+  if (!culprit) return 0;
+  const seen = new Set<Alias>([culprit]);
+  const queue = [culprit];
+  for (let i = 0; i < queue.length; i++) {
+    const source = (queue[i] as Alias).resolve(doc);
+    if (!source) continue;
+    visit(source, {
       Alias(_key, node) {
-        offset = node.range?.[0] ?? 0;
-        return visit.BREAK;
+        if (!seen.has(node)) {
+          seen.add(node);
+          queue.push(node);
+        }
       },
     });
-    throw new SpecError(`${where(file, lines, offset)}: ${(error as Error).message}`);
   }
+  return Math.min(...[...seen].map((alias) => alias.range?.[0] ?? 0));
+}
+
+/**
+ * The alias whose expansion went past MAX_ALIAS_COUNT: the document converted again, each alias's
+ * conversion watched, the innermost one that throws kept.
+ */
+function culpritAlias(doc: Document): Alias | undefined {
+  let culprit: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      const own = node.toJSON;
+      node.toJSON = function (this: Alias, ...args: Parameters<Alias["toJSON"]>) {
+        try {
+          return own.apply(this, args);
+        } catch (error) {
+          culprit ??= this;
+          throw error;
+        }
+      };
+    },
+  });
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch {
+    // Thrown again, as expected: `culprit` is where.
+  }
+  return culprit;
 }
 
 /** A character no text holds: C0 controls but tab, line feed and carriage return, and DEL. */

@@ -130,6 +130,20 @@ describe("preflight", () => {
     expect(() => preflight(root)).toThrow(/a\.yaml:8:\d+: .*alias/i);
   });
 
+  it("names the bomb's first alias, not a small alias used lawfully above it", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    const lawful = "x-small:\n  one: &small {type: string}\n  two: *small\n";
+    const text = `${head}${lawful}x-bomb:\n${levels.map((l) => `  ${l}`).join("\n")}\n`;
+    const line = text.split("\n").findIndex((l) => l.startsWith("  b: &b")) + 1;
+    const root = mkspecs({ "a.yaml": text });
+    expect(() => preflight(root)).toThrow(new RegExp(`a\\.yaml:${line}:\\d+: .*alias`, "i"));
+  });
+
   it("lets one small anchor stand in many places", () => {
     const uses = Array.from({ length: MAX_ALIAS_COUNT / 2 }, () => "  - *e").join("\n");
     const root = mkspecs({ "a.yaml": `${head}    E: &e {type: string}\nx-uses:\n${uses}\n` });
