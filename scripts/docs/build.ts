@@ -7,6 +7,16 @@ import { parseArgs } from "node:util";
 import { buildSite, DEFAULT_OUT, shown } from "./site.js";
 
 const { values } = parseArgs({ options: { out: { type: "string" } } });
+// Ended by a signal through exit, so that the build's temporary files go (site.ts); each page is
+// written by a rename, so the site holds whole pages, old or new.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const)
+  process.once(signal, () => {
+    console.error("docs: interrupted.");
+    process.exit(code);
+  });
 const started = Date.now();
 try {
   const files = await buildSite({ outDir: values.out ?? DEFAULT_OUT });

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,9 +30,20 @@ export function shown(file: string): string {
   return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }
 
+/**
+ * What builds under way have made and not yet removed (work folders, pages being written): removed
+ * as the process exits, so a build ended by a signal leaves nothing behind. docs and docs:serve
+ * exit on SIGINT and SIGTERM (Node's default on a signal skips `exit` handlers).
+ */
+const temporaries = new Set<string>();
+process.once("exit", () => {
+  for (const file of temporaries) rmSync(file, { recursive: true, force: true });
+});
+
 export async function buildSite(options: { outDir?: string } = {}): Promise<string[]> {
   const outDir = path.resolve(options.outDir ?? DEFAULT_OUT);
   const workDir = await mkdtemp(path.join(tmpdir(), "imspec-docs-"));
+  temporaries.add(workDir);
   try {
     const registry = await checkedRegistry();
     const apis: IndexApi[] = [];
@@ -70,8 +82,10 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
     for (const [name, content] of files) {
       const target = path.join(outDir, name);
       const temporary = path.join(outDir, `.${name}.${process.pid}.tmp`);
+      temporaries.add(temporary);
       await writeFile(temporary, content);
       await rename(temporary, target);
+      temporaries.delete(temporary);
     }
     // A page of an API no longer in redocly.yaml goes too; an HTML file this build did not write is
     // left alone (the folder may be one of the user's).
@@ -83,5 +97,6 @@ export async function buildSite(options: { outDir?: string } = {}): Promise<stri
     return [...files.keys()].map((name) => path.join(outDir, name));
   } finally {
     await rm(workDir, { recursive: true, force: true });
+    temporaries.delete(workDir);
   }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -751,4 +752,47 @@ describe("npm run docs:serve", () => {
     }
     expect((await get("wecom.html")).status).toBe(200);
   });
+});
+
+describe("npm run docs, interrupted", () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)(
+    "on %s mid-build leaves no temporary files and exits %i",
+    async (signal, code) => {
+      // A private temporary folder, so that only this build's work folders are looked for.
+      const temp = mkdtempSync(path.join(tmpdir(), "imspec-docs-signal-"));
+      const outDir = path.join(temp, "site");
+      // What `npm run docs` runs, as package.json says: under plain node (the tsx command would
+      // SIGKILL a build that does not answer its relayed signal within 60 ms).
+      const { scripts } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+      };
+      const [command, ...args] = (scripts.docs as string).split(" ");
+      expect(command).toBe("node");
+      const child = spawn(process.execPath, [...args, "--out", outDir], {
+        cwd: ROOT,
+        detached: true,
+        stdio: "ignore",
+        env: { ...process.env, TMPDIR: temp },
+      });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+      const working = () => readdirSync(temp).filter((name) => name.startsWith("imspec-docs-"));
+      try {
+        await until("the build's work folder", 30_000, async () => (working().length ? true : undefined));
+        if (child.pid) process.kill(-child.pid, signal);
+        expect(await exited).toBe(code);
+        expect(working()).toEqual([]);
+        const leftovers = existsSync(outDir)
+          ? readdirSync(outDir).filter((name) => name.endsWith(".tmp"))
+          : [];
+        expect(leftovers).toEqual([]);
+      } finally {
+        await stop(child);
+        rmSync(temp, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
