@@ -372,7 +372,13 @@ export function profileOf(document: OpenApiDocument): MockProfile {
   }
   const tokenInvalid = object(errors.tokenInvalid, "x-imspec-errors.tokenInvalid");
   const statuses = Array.isArray(tokenInvalid.statuses) ? tokenInvalid.statuses.map(Number) : [];
-  const firstCode = Array.isArray(tokenInvalid.codes) ? tokenInvalid.codes[0] : undefined;
+  // A refusal no reason names gets the first code no reason claims (an unknown token is not
+  // "missing"), else the first code.
+  const codes: unknown[] = Array.isArray(tokenInvalid.codes) ? tokenInvalid.codes : [];
+  const claimed = new Set(
+    Object.values(isObject(tokenInvalid.reasons) ? tokenInvalid.reasons : {}).map(String),
+  );
+  const firstCode = codes.find((code) => !claimed.has(String(code))) ?? codes[0];
 
   const mock = object(document["x-imspec-mock"], "x-imspec-mock");
   known(mock, ["invalid", "missing", "notFound", "tokens", "requires"], "x-imspec-mock");

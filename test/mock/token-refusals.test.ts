@@ -97,3 +97,25 @@ describe("a spec whose reasons cannot be used is refused, naming the value", () 
     await expect(startMockServer({ documents: { broken: withReasons(reasons) } })).rejects.toThrow(message);
   });
 });
+
+describe("a refusal no reason names", () => {
+  test("gets the first tokenInvalid code no reason claims, not the code of another reason", async () => {
+    const spec = JSON.parse(
+      readFileSync(path.join(import.meta.dirname, "../../generated/wecom/openapi.json"), "utf8"),
+    ) as Json;
+    const errors = spec["x-imspec-errors"] as { tokenInvalid: { codes: unknown[]; reasons: Json } };
+    // The missing token's code listed first: an unknown token must still not be called missing.
+    errors.tokenInvalid.codes = ["41001", "42001", "40014"];
+    errors.tokenInvalid.reasons = { missing: "41001", expired: "42001" };
+    const own = await startMockServer({ documents: { reordered: spec } });
+    try {
+      const url = `${own.urls.reordered}/cgi-bin/user/get?userid=zhangsan&access_token=not-a-token`;
+      expect(await get(url)).toMatchObject({ status: 200, body: { errcode: 40014 } });
+      expect(await get(url.replace("&access_token=not-a-token", ""))).toMatchObject({
+        body: { errcode: 41001 },
+      });
+    } finally {
+      await own.stop();
+    }
+  });
+});
