@@ -294,10 +294,35 @@ function describe(kind) {
 }
 
 /** Every `x-imspec-*` key of a node: known, in its place, and of its shape. */
+const PREFIX = "x-imspec-";
+
+/** Edit distance (insertions, deletions, substitutions) between two short texts. */
+function distance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** An extension name whose start is a slip of `x-imspec-` (`x-imsepc-`, `X-IMSPEC-`, `x_imspec_`): read by nobody. */
+const nearPrefix = (name) =>
+  /^x/i.test(name) && distance(name.slice(0, PREFIX.length).toLowerCase(), PREFIX) <= 2;
+
 function reportExtensions(node, ctx) {
   const type = ctx.type.name;
   for (const name of Object.keys(node)) {
-    if (!name.startsWith("x-imspec-")) continue;
+    if (!name.startsWith(PREFIX)) {
+      if (nearPrefix(name))
+        ctx.report({
+          message: `${name} looks like a misspelled x-imspec-* extension, which nothing would read: spell it ${PREFIX}….`,
+          location: ctx.location.child(name).key(),
+        });
+      continue;
+    }
     const location = ctx.location.child(name);
     const shapes = EXTENSIONS[name];
     if (!shapes) {

@@ -633,6 +633,14 @@ describe("npm run generate", () => {
         /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-envelop is not an extension the generator reads/,
     },
     {
+      // A slip in the prefix: no x-imspec-* rule would look at it, and the budget would be gone.
+      name: "a misspelled extension prefix",
+      file: "specs/dingtalk/openapi.yaml",
+      edit: (t) => t.replace(/^x-imspec-rate-limits:/m, "x-imsepc-rate-limits:"),
+      message:
+        /specs\/dingtalk\/openapi\.yaml:\d+:1: x-imsepc-rate-limits looks like a misspelled x-imspec-\* extension/,
+    },
+    {
       name: "an extension out of its place",
       file: "specs/wecom/openapi.yaml",
       edit: (t) => t.replace(/^x-imspec-envelope:/m, "x-imspec-optional-body: true\nx-imspec-envelope:"),
