@@ -34,16 +34,31 @@ function parsedSource(source: Source): Source {
 export function formatProblem(problem: NormalizedProblem): string {
   const location = problem.location[0];
   let where = "(unknown location)";
+  let { message } = problem;
   if (location) {
     const file = path.relative(ROOT, location.source.absoluteRef);
     try {
-      const { start } = getLineColLocation({ ...location, source: parsedSource(location.source) });
+      const source = parsedSource(location.source);
+      const { start, end } = getLineColLocation({ ...location, source });
       where = `${file}:${start.line}:${start.col}`;
+      // Redocly says which file it could not read, but not which place in a file it could not find.
+      if (
+        problem.ruleId === "no-unresolved-refs" &&
+        message === "Can't resolve $ref" &&
+        end?.line === start.line
+      ) {
+        const line = source.body.split(/\r?\n/)[start.line - 1] ?? "";
+        const ref = line
+          .slice(start.col - 1, end.col - 1)
+          .replace(/^["']?\$ref["']?\s*:\s*/, "")
+          .replace(/^(["'])(.*)\1,?$/, "$2");
+        if (ref) message = `Can't resolve $ref ${JSON.stringify(ref)}: no such place in that file`;
+      }
     } catch {
       where = `${file}#${location.pointer ?? ""}`;
     }
   }
-  return `${where}: ${problem.message} (${problem.ruleId})`;
+  return `${where}: ${message} (${problem.ruleId})`;
 }
 
 export function problemsError(step: string, problems: NormalizedProblem[]): SpecError {

@@ -633,6 +633,17 @@ describe("npm run generate", () => {
         /specs\/wecom\/openapi\.yaml:\d+:\d+: x-imspec-envelop is not an extension the generator reads/,
     },
     {
+      name: "a $ref to a place its file does not have, named in the message",
+      file: "specs/wecom/openapi.yaml",
+      edit: (t) =>
+        t.replace(
+          "$ref: ./components.yaml#/examples/TokenOk",
+          "$ref: './components.yaml#/examples/TokenNope'",
+        ),
+      message:
+        /specs\/wecom\/openapi\.yaml:\d+:\d+: Can't resolve \$ref "\.\/components\.yaml#\/examples\/TokenNope": no such place in that file/,
+    },
+    {
       // A slip in the prefix: no x-imspec-* rule would look at it, and the budget would be gone.
       name: "a misspelled extension prefix",
       file: "specs/dingtalk/openapi.yaml",

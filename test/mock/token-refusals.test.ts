@@ -109,7 +109,7 @@ describe("a refusal no reason names", () => {
     errors.tokenInvalid.reasons = { missing: "41001", expired: "42001" };
     const own = await startMockServer({ documents: { reordered: spec } });
     try {
-      const url = `${own.urls.reordered}/cgi-bin/user/get?userid=zhangsan&access_token=not-a-token`;
+      const url = `${own.url}/reordered/cgi-bin/user/get?userid=zhangsan&access_token=not-a-token`;
       expect(await get(url)).toMatchObject({ status: 200, body: { errcode: 40014 } });
       expect(await get(url.replace("&access_token=not-a-token", ""))).toMatchObject({
         body: { errcode: 41001 },
