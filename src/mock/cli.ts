@@ -93,7 +93,18 @@ async function main(argv: string[]): Promise<void> {
         ? process.stderr.write(`imspec mock: kept the previous ${api} spec: ${error.message}\n`)
         : process.stdout.write(`imspec mock: reloaded ${api}\n`),
     onRequest: values.quiet ? undefined : (r) => process.stdout.write(logLine(r)),
-  }).catch((error: Error) => fail(`cannot start the mock server: ${error.message}`));
+  }).catch((error: Error & { code?: unknown }) => {
+    // Not a mistake in the command line: no usage text, which would bury the one line that matters.
+    if (error?.code === "EADDRINUSE" || error?.code === "EACCES") {
+      process.stderr.write(
+        `imspec: cannot listen on ${values.host}:${port} (${error.code}): ${
+          error.code === "EADDRINUSE" ? "another server (an earlier mock?) holds it" : "not allowed"
+        }; pick another port with --port, or --port 0 for a free one\n`,
+      );
+      process.exit(1);
+    }
+    return fail(`cannot start the mock server: ${error.message}`);
+  });
 
   process.stdout.write(
     [

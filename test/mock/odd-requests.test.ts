@@ -4,7 +4,8 @@
  * token request `imspec mock` prints for each API works as printed.
  */
 import { spawn } from "node:child_process";
-import { connect } from "node:net";
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
 import path from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -190,6 +191,42 @@ describe("the request log of imspec mock", () => {
     } finally {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
+    }
+  });
+});
+
+describe("imspec mock on a port another server holds", () => {
+  it("says so in one line, exit 1, without the usage text a command-line mistake gets", async () => {
+    const holder = createServer().listen(0, "127.0.0.1");
+    await once(holder, "listening");
+    const { port } = holder.address() as { port: number };
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          path.join(ROOT, "src", "mock", "cli.ts"),
+          "mock",
+          "--port",
+          String(port),
+          "--no-watch",
+        ],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
+      );
+      let err = "";
+      child.stderr.on("data", (d) => {
+        err += d;
+      });
+      const [code] = await once(child, "exit");
+      expect(code).toBe(1);
+      expect(err).toMatch(
+        new RegExp(`^imspec: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\): another server`),
+      );
+      expect(err).toContain("--port 0");
+      expect(err).not.toContain("Usage:");
+    } finally {
+      holder.close();
     }
   });
 });
