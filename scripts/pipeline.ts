@@ -66,8 +66,9 @@ async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).catch(
     () => [],
   );
+  // Anything but a folder: a symlink or a socket left in generated/ is as stray as a file.
   return entries
-    .filter((e) => e.isFile())
+    .filter((e) => !e.isDirectory())
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
     .sort();
 }

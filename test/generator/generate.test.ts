@@ -326,6 +326,22 @@ describe("npm run generate", () => {
     expect(existsSync(path.join(repo.dir, "generated/dingtalk"))).toBe(true);
   });
 
+  it("a symlink left in generated/ is stale to --check and removed by generate, its target left alone", async () => {
+    const target = path.join(repo.dir, "outside.txt");
+    writeFileSync(target, "kept\n");
+    const link = path.join(repo.dir, "generated/linked.ts");
+    symlinkSync(target, link);
+    const check = await runGenerate(repo.dir, ["--check"]);
+    expect(check.code).not.toBe(0);
+    expect(check.stdout + check.stderr).toContain("generated/linked.ts");
+    const run = await runGenerate(repo.dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Removed 1 file\(s\) no longer generated:\n {2}generated\/linked\.ts$/m);
+    expect(existsSync(link)).toBe(false);
+    expect(readFileSync(target, "utf8")).toBe("kept\n");
+    rmSync(target);
+  });
+
   it("a stale file another run removed first is no failure", async () => {
     const stale = path.join(repo.dir, "generated/stale.ts");
     writeFileSync(stale, "// no longer generated\n");
