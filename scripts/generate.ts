@@ -17,7 +17,10 @@
  * `npm run generate` runs this file through scripts/generate.mjs, which bundles it (cached by content)
  * and runs the bundle under plain Node; `npx tsx scripts/generate.ts` runs it from source.
  */
+import { stat } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
+import { ROOT } from "./lib/registry.js";
 import { watchSpecs } from "./lib/watch.js";
 import { listGenerated, produce, STEPS, type Step, writeOutputs } from "./pipeline.js";
 
@@ -61,6 +64,11 @@ async function once(): Promise<number> {
     if (stale.length === 0 && extra.length === 0) {
       console.log(`generated/ is up to date (${outputs.size} files).`);
       return 0;
+    }
+    const folder = await stat(path.join(ROOT, "generated")).catch(() => undefined);
+    if (folder && !folder.isDirectory()) {
+      console.error("generated/ is a file, not a folder: remove it, then run `npm run generate`.");
+      return 1;
     }
     console.error("generated/ is stale:");
     for (const file of stale) console.error(`  ${file}`);

@@ -342,6 +342,21 @@ describe("npm run generate", () => {
     rmSync(target);
   });
 
+  it("--check on a generated/ that is a file says so, not that every output is stale", async () => {
+    const generated = path.join(repo.dir, "generated");
+    renameSync(generated, `${generated}.away`);
+    try {
+      writeFileSync(generated, "not a folder\n");
+      const run = await runGenerate(repo.dir, ["--check"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^generated\/ is a file, not a folder: remove it/m);
+      expect(run.stderr).not.toMatch(/is stale/);
+    } finally {
+      rmSync(generated, { force: true });
+      renameSync(`${generated}.away`, generated);
+    }
+  });
+
   it("a stale file another run removed first is no failure", async () => {
     const stale = path.join(repo.dir, "generated/stale.ts");
     writeFileSync(stale, "// no longer generated\n");
