@@ -62,8 +62,10 @@ export function formatProblem(problem: NormalizedProblem): string {
 }
 
 export function problemsError(step: string, problems: NormalizedProblem[]): SpecError {
-  const lines = problems.map((p) => `  ${p.severity}: ${formatProblem(p)}`);
-  return new SpecError(`${step} failed with ${problems.length} problem(s):\n${lines.join("\n")}`);
+  // Once each: Redocly reports a place again for each path that reaches it (a missing file's $ref
+  // inside an example shared by several operations).
+  const lines = [...new Set(problems.map((p) => `  ${p.severity}: ${formatProblem(p)}`))];
+  return new SpecError(`${step} failed with ${lines.length} problem(s):\n${lines.join("\n")}`);
 }
 
 /**
