@@ -164,7 +164,14 @@ export async function writeOutputs(outputs: Map<string, string>, full: boolean):
   try {
     return await replaceOutputs(outputs, full, progress);
   } finally {
-    if (release() && held) process.kill(process.pid, held.signal);
+    if (release() && held) {
+      // Said before the held signal ends the process, which no summary of the run would follow.
+      if (progress.replaced === progress.total)
+        process.stderr.write(
+          `generate: stopped (${held.signal}) once every output was in place: generated/ is up to date\n`,
+        );
+      process.kill(process.pid, held.signal);
+    }
   }
 }
 

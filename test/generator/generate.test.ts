@@ -260,6 +260,7 @@ describe("npm run generate", () => {
     );
     expect(run.code, run.stderr).not.toBe(0);
     expect(temporaries()).toEqual([]);
+    expect(run.stderr).toMatch(/^generate: stopped \(SIGINT\) once every output was in place/m);
     // Every output of the edited spec is in place: the run finished its writes before ending.
     const check = await runGenerate(repo.dir, ["--check"]);
     expect(check.stderr).toMatch(/generated\/workplus\/operations\.ts/);
