@@ -14,6 +14,10 @@ export interface LogEvent {
    * `imspec/raw` call to a path the spec does not list, that path, redacted, without its query.
    */
   path: string;
+  /**
+   * 1, then one more for each retry. A replay with a new token after the server refused one is no
+   * retry: it keeps the number (the event before it has `tokenReplaced`), as the error's `attempts` does.
+   */
   attempt: number;
   durationMs: number;
   status?: number | undefined;
