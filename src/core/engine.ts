@@ -397,7 +397,9 @@ function readAnswer(
     // Optional means absent, from an object: a status of the wrong type (`"oops"`, `null`) is no success.
     const absent = object && !Array.isArray(object) && !Object.hasOwn(object, enveloped.statusField);
     if (!(enveloped.statusOptional && absent))
-      why = `the body has no integer \`${enveloped.statusField}\` envelope`;
+      why = body.length
+        ? `the body has no integer \`${enveloped.statusField}\` envelope`
+        : `the body is empty, where the \`${enveloped.statusField}\` envelope was expected`;
   }
   if (why !== undefined) return unreadable(answer, data, profile, op, redactor, why);
   if (enveloped && code !== undefined && code !== enveloped.successStatus) return refuse({ code });

@@ -51,4 +51,12 @@ describe("an envelope whose status is optional (WeCom's errcode)", () => {
       expect((verdict as { error: unknown }).error).toBeInstanceOf(ParseError);
     });
   }
+
+  it("an empty body is said to be empty, a ParseError", () => {
+    const verdict = verdictOf("");
+    expect(verdict.kind).toBe("error");
+    const error = (verdict as { error: Error }).error;
+    expect(error).toBeInstanceOf(ParseError);
+    expect(error.message).toMatch(/the body is empty, where the `errcode` envelope was expected/);
+  });
 });
