@@ -1047,17 +1047,21 @@ describe("npm run generate -- --watch", () => {
     return { child, waitFor, output: () => out };
   }
 
-  it("regenerates on a change to a spec kept outside specs/", async () => {
-    const repo = copyRepo();
-    // The API's spec moved to a folder of its own, and the registry pointed there.
-    renameSync(path.join(repo.dir, "specs/workplus"), path.join(repo.dir, "apis-workplus"));
-    const registry = path.join(repo.dir, "redocly.yaml");
+  /** In the copy at `dir`, the WorkPlus spec moved to a folder of its own and the registry pointed there. */
+  function workplusOutside(dir: string): string {
+    renameSync(path.join(dir, "specs/workplus"), path.join(dir, "apis-workplus"));
+    const registry = path.join(dir, "redocly.yaml");
     writeFileSync(
       registry,
       readFileSync(registry, "utf8").replace("specs/workplus/openapi.yaml", "apis-workplus/openapi.yaml"),
     );
+    return path.join(dir, "apis-workplus/openapi.yaml");
+  }
+
+  it("regenerates on a change to a spec kept outside specs/", async () => {
+    const repo = copyRepo();
+    const spec = workplusOutside(repo.dir);
     const { child, waitFor, output } = await startWatch(repo.dir);
-    const spec = path.join(repo.dir, "apis-workplus/openapi.yaml");
     const original = readFileSync(spec, "utf8");
     try {
       await waitFor(/watching specs\//, 0);
@@ -1075,16 +1079,10 @@ describe("npm run generate -- --watch", () => {
 
   it("follows what a failed run could not read: a $ref'd file written later, a folder removed and made again", async () => {
     const repo = copyRepo();
-    renameSync(path.join(repo.dir, "specs/workplus"), path.join(repo.dir, "apis-workplus"));
-    const registry = path.join(repo.dir, "redocly.yaml");
-    writeFileSync(
-      registry,
-      readFileSync(registry, "utf8").replace("specs/workplus/openapi.yaml", "apis-workplus/openapi.yaml"),
-    );
+    const workplus = workplusOutside(repo.dir);
     const { child, waitFor, output } = await startWatch(repo.dir);
     const wecom = path.join(repo.dir, "specs/wecom/openapi.yaml");
     const wecomText = readFileSync(wecom, "utf8");
-    const workplus = path.join(repo.dir, "apis-workplus/openapi.yaml");
     const workplusText = readFileSync(workplus, "utf8");
     try {
       await waitFor(/watching specs\//, 0);
