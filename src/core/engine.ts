@@ -72,11 +72,20 @@ export interface Profile {
  */
 export const TOKEN_SOURCE: unique symbol = Symbol.for("imspec.tokenSource");
 
-/** Waits bounded by the call: its signal and what is left of its timeout. */
+/** Waits bounded by the call: its signal and what is left of its timeout (`deadline`: epoch ms, `Date.now()`). */
 export interface Bound {
   signal?: AbortSignal | undefined;
   deadline?: number | undefined;
 }
+
+/**
+ * The clock of a call's own bounds: monotonic. By the wall clock, a clock set back 10 s during a
+ * call's token wait gave it 10 s more, and one set forward sent its request with a millisecond left.
+ */
+const clock = (): number => performance.now();
+
+/** A deadline of `clock()` as the epoch ms (`Date.now()`) the token cache and the limiter take, now. */
+const epoch = (deadline: number): number => Date.now() + (deadline - clock());
 
 /** A source of tokens; `replace` (optional) returns a token other than one the server refused. */
 export interface TokenSource {
@@ -495,7 +504,7 @@ function bounded<T>(
     off = bound.signal && onAbort(bound.signal, () => stop(new AbortError(op)));
     timer = setTimeout(
       () => stop(new TimeoutError(timeout, op, `waited for ${wait.what}`, true)),
-      Math.min(bound.deadline - Date.now(), MAX_WAIT_MS),
+      Math.min(bound.deadline - clock(), MAX_WAIT_MS),
     );
     promise.then(
       (value) => {
@@ -521,7 +530,8 @@ function tokenFor(
   // The token request has its own timeout, started a moment later: let its error, which names it,
   // be the one reported.
   const bound = { signal: call.signal, deadline: call.deadline + 100 };
-  const token = refused && source.replace ? source.replace(refused.token, bound) : source.get(bound);
+  const given = { signal: call.signal, deadline: epoch(bound.deadline) };
+  const token = refused && source.replace ? source.replace(refused.token, given) : source.get(given);
   // The cache's own end of the same wait, named as this call's.
   const named = token.catch((error: unknown) => {
     throw isWaitOver(error) ? new TimeoutError(timeout, op, "waited for its token", true) : error;
@@ -538,7 +548,7 @@ function budgetWait(
 ): Promise<number> {
   const leave = new AbortController();
   // A shared store (Redis) that is slow to answer may hold half of what is left, not all of it.
-  const storeBy = Date.now() + (bound.deadline - Date.now()) / 2;
+  const storeBy = Date.now() + (bound.deadline - clock()) / 2;
   const waiting = limiter.acquire(op.budgets as readonly Budget[], leave.signal, storeBy);
   return bounded(waiting, op, bound, timeout, { what: "its rate budget", giveUp: () => leave.abort() });
 }
@@ -755,7 +765,8 @@ export class Engine {
         headers,
         body: request.body,
         signal,
-        timeout: Math.max(1, deadline - Date.now()),
+        // Within what a timer can hold: a wait for the budget may add a fraction of a millisecond.
+        timeout: Math.min(MAX_WAIT_MS, Math.max(1, deadline - clock())),
         maxBytes: this.#o.maxBytes,
       });
       // Not an async function: one promise fewer per call.
@@ -772,7 +783,7 @@ export class Engine {
   async #attempt(call: Call, attempt: number, refused: Refused | undefined): Promise<Attempt> {
     const { request, op, headers, auth, signal, timeout } = call;
     const o = this.#o;
-    const deadline = Date.now() + timeout;
+    const deadline = clock() + timeout;
     const replacing = refused && auth?.source.replace ? refused : undefined;
     let token: string | undefined;
     let waited = 0;
@@ -787,13 +798,17 @@ export class Engine {
         throw new ConfigError("The token provider returned no token", op);
       if (refused && token === refused.token) throw failed(refused.error, attempt);
       if (op.budgets?.length && o.limiter && !o.limiter.tryAcquire(op.budgets)) {
-        budgetFrom = Date.now();
+        budgetFrom = clock();
         waited = await budgetWait(o.limiter, op, { signal, deadline }, timeout);
       }
     } catch (failure) {
       if (!isWaitOver(failure)) throw failure;
       // A wait for the budget that ran out is logged with how long it held the call, as one that ended.
-      return { outcome: { failure }, token: undefined, waited: budgetFrom ? Date.now() - budgetFrom : 0 };
+      return {
+        outcome: { failure },
+        token: undefined,
+        waited: budgetFrom === undefined ? 0 : clock() - budgetFrom,
+      };
     }
     // An aborted call is never sent, however late the abort came.
     if (signal?.aborted) throw failed(new AbortError(op), attempt);
