@@ -114,10 +114,33 @@ const POLL_MAX_MS = 250;
 type OwnedClient = IoRedisLike & {
   /** What ioredis read from the url: `db` is the database it selects on every connection. */
   options?: { db?: unknown };
+  /** The connection's socket, a new one on each connect. */
+  stream?: {
+    on(event: "data", listener: (chunk: Buffer) => void): unknown;
+    pause(): unknown;
+    destroy(): unknown;
+  };
   quit(): Promise<unknown>;
   disconnect(): void;
-  on(event: "error", listener: () => void): unknown;
+  on(event: "error" | "connect", listener: () => void): unknown;
 };
+
+/**
+ * Most bytes the store's own connection reads toward one reply. Its replies are a token and its
+ * expiry, a lock's owner, a count: a few kB, and a stored value of megabytes is read to be refused
+ * as no token. ioredis buffers a reply until it is whole, so a hostile server's bulk string of
+ * 512 MB took 1.7 GB of memory and blocked the event loop, and every call in the process, for over
+ * a second once it arrived.
+ */
+const MAX_REPLY_BYTES = 16 << 20;
+/** Bytes read since the last reply a command of the store got, per connection of its own. */
+const unreplied = new WeakMap<OwnedClient, { bytes: number }>();
+
+/** Closes a connection of ours now, socket and all: ioredis's disconnect() only half-closes it. */
+function drop(client: OwnedClient): void {
+  client.disconnect();
+  client.stream?.destroy();
+}
 type RedisConstructor = new (
   url: string,
   options: { maxRetriesPerRequest: number; connectTimeout: number },
@@ -230,6 +253,18 @@ function opened(Redis: RedisConstructor, url: string, connectTimeout: number): O
   // Connection errors also fail the commands that were waiting; without a listener ioredis
   // would print each one as an unhandled error event.
   client.on("error", () => undefined);
+  // Past the cap the socket is no longer read: the command waits out its timeout, which drops the
+  // connection (a TimeoutError, as for a reply without end), holding what it read meanwhile.
+  const meter = { bytes: 0 };
+  unreplied.set(client, meter);
+  client.on("connect", () => {
+    const stream = client.stream;
+    meter.bytes = 0;
+    stream?.on("data", (chunk: Buffer) => {
+      meter.bytes += chunk.length;
+      if (meter.bytes > MAX_REPLY_BYTES) stream.pause();
+    });
+  });
   return client;
 }
 
@@ -277,7 +312,10 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
     const send = await within(connect(), connectTimeout, "connect");
     const client = owned;
     try {
-      return await within(send(...args), commandTimeout, String(args[0]));
+      const reply = await within(send(...args), commandTimeout, String(args[0]));
+      const meter = client && unreplied.get(client);
+      if (meter) meter.bytes = 0;
+      return reply;
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw storeError(error);
       // A connection of ours that did not answer in time is dropped with all it holds: the commands
@@ -287,7 +325,7 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
         owned = undefined;
         connecting = undefined;
       }
-      client?.disconnect();
+      if (client) drop(client);
       throw error;
     }
   };
@@ -298,8 +336,8 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
     await connecting.catch(() => undefined);
     // QUIT waits for Redis's answer: a frozen Redis gets the socket closed instead.
     const client = owned;
-    await within(client?.quit() ?? Promise.resolve(), commandTimeout, "QUIT").catch(() =>
-      client?.disconnect(),
+    await within(client?.quit() ?? Promise.resolve(), commandTimeout, "QUIT").catch(
+      () => client && drop(client),
     );
     owned = undefined;
     connecting = undefined;

@@ -354,3 +354,63 @@ describe("Redis: expiries and the lock wait", () => {
     }
   });
 });
+
+describe("a hostile Redis with a reply of 256 MB", () => {
+  it("is read no further than the store's cap: the command times out, and no call is held up by it", async () => {
+    // A whole reply, sent as fast as the socket takes it: ioredis would buffer all of it, then
+    // build one string of it, the event loop blocked meanwhile.
+    const size = 256 << 20;
+    let written = 0;
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+      socket.once("data", () => {
+        socket.write(`$${size}\r\n`);
+        const chunk = Buffer.alloc(1 << 20, 97);
+        const pump = () => {
+          while (!socket.destroyed && written < size) {
+            written += chunk.length;
+            if (!socket.write(chunk)) return;
+          }
+          if (written >= size) socket.write("\r\n");
+        };
+        socket.on("drain", pump);
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const s = createRedisTokenStore({
+      url: `redis://127.0.0.1:${port}`,
+      commandTimeoutMs: COMMAND_MS,
+      connectTimeoutMs: CONNECT_MS,
+    });
+    // A timer beside it fires on time: the event loop is never held by the reply.
+    let late = 0;
+    const ticks = setInterval(
+      (() => {
+        let last = performance.now();
+        return () => {
+          late = Math.max(late, performance.now() - last - 20);
+          last = performance.now();
+        };
+      })(),
+      20,
+    );
+    try {
+      const first = await timed(s.get("k"));
+      expect(first.error).toMatchObject({ name: "TimeoutError" });
+      expect(first.ms).toBeLessThan(STORE_BOUND_MS);
+      await delay(200);
+      // What the kernel's buffers took before the client stopped reading, far from the whole.
+      expect(written).toBeLessThan(64 << 20);
+      expect(late).toBeLessThan(500);
+    } finally {
+      clearInterval(ticks);
+      await settle(s.close());
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
