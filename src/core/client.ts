@@ -657,7 +657,9 @@ export function responseFrom(answer: TransportResponse): Response {
     ...(statusText && HEADER_VALUE.test(statusText) ? { statusText } : {}),
   };
   let lines = answer.headers as Record<string, string>;
-  if (lines["content-encoding"] !== undefined) {
+  // The length given must be the body's: decoded, or dropped (a 205 sent with a body), openapi-fetch
+  // would read the length the server gave and fail to parse what is not there.
+  if (lines["content-encoding"] !== undefined || (body === null && lines["content-length"] !== undefined)) {
     const { "content-encoding": _encoding, "content-length": _length, ...rest } = lines;
     lines = rest;
   }

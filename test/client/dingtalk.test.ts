@@ -908,6 +908,19 @@ describe("createDingTalk: requests", () => {
     });
   });
 
+  it("the raw client reads a 205 sent with a body as no content, not as a body cut short", async () => {
+    server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+      res.writeHead(205, { "content-type": "application/json", "content-length": "2" });
+      res.end("{}");
+    });
+    const { data, error, response } = await rawClient<DingTalkPaths>(client()).GET(
+      "/v1.0/contact/dingIndexs",
+    );
+    expect(response.status).toBe(205);
+    expect(data).toBeUndefined();
+    expect(error).toBeUndefined();
+  });
+
   it("a numeric code in an error body is read as its text: DingTalkError's code is a string", async () => {
     server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
       json(res, 400, { code: 40001, message: "bad", requestid: "R-NUM" }),
