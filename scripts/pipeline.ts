@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { type Dirent, rmSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { checkedRegistry } from "./lib/preflight.js";
@@ -66,9 +66,14 @@ async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).catch(
     () => [],
   );
-  // Anything but a folder: a symlink or a socket left in generated/ is as stray as a file.
+  // A file, or anything else that is no folder: a symlink or a socket left in generated/ is as stray
+  // as a file. Not a symlink to a folder (an API's outputs kept elsewhere): the run writes through it.
+  const folder = (e: Dirent) =>
+    e.isDirectory() ||
+    (e.isSymbolicLink() &&
+      !!statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.isDirectory());
   return entries
-    .filter((e) => !e.isDirectory())
+    .filter((e) => !folder(e))
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))
     .sort();
 }

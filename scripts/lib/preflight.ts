@@ -3,10 +3,12 @@ import path from "node:path";
 import {
   type Alias,
   type Document,
+  isAlias,
   isMap,
   isScalar,
   isSeq,
   LineCounter,
+  type Node,
   Parser,
   parseDocument,
   visit,
@@ -306,8 +308,20 @@ function bombStart(doc: Document): number {
   if (!culprit) return 0;
   const seen = new Set<Alias>([culprit]);
   const queue = [culprit];
+  // What each alias stands for, from one walk in document order (the last anchor of its name
+  // before it), not a walk of the whole document per alias as `Alias.resolve` does.
+  const sourceOf = new Map<Alias, Node>();
+  const latest = new Map<string, Node>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        const source = latest.get(node.source);
+        if (source) sourceOf.set(node, source);
+      } else if (node.anchor) latest.set(node.anchor, node);
+    },
+  });
   for (let i = 0; i < queue.length; i++) {
-    const source = (queue[i] as Alias).resolve(doc);
+    const source = sourceOf.get(queue[i] as Alias);
     if (!source) continue;
     visit(source, {
       Alias(_key, node) {
@@ -318,7 +332,9 @@ function bombStart(doc: Document): number {
       },
     });
   }
-  return Math.min(...[...seen].map((alias) => alias.range?.[0] ?? 0));
+  let first = Number.POSITIVE_INFINITY;
+  for (const alias of seen) first = Math.min(first, alias.range?.[0] ?? 0);
+  return first;
 }
 
 /**

@@ -48,10 +48,10 @@ export function formatProblem(problem: NormalizedProblem): string {
         end?.line === start.line
       ) {
         const line = source.body.split(/\r?\n/)[start.line - 1] ?? "";
-        const ref = line
-          .slice(start.col - 1, end.col - 1)
-          .replace(/^["']?\$ref["']?\s*:\s*/, "")
-          .replace(/^(["'])(.*)\1,?$/, "$2");
+        const text = line.slice(start.col - 1, end.col - 1);
+        // The value alone, or the `$ref` of a flow or JSON mapping around it.
+        const inner = /\$ref["']?\s*:\s*(?:"([^"]*)"|'([^']*)'|([^\s,}]+))/.exec(text);
+        const ref = inner ? (inner[1] ?? inner[2] ?? inner[3]) : text.replace(/^(["'])(.*)\1,?$/, "$2");
         if (ref) message = `Can't resolve $ref ${JSON.stringify(ref)}: no such place in that file`;
       }
     } catch {

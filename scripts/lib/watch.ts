@@ -1,13 +1,14 @@
-import { existsSync, type FSWatcher, readFileSync, realpathSync, watch } from "node:fs";
+import { existsSync, type FSWatcher, readFileSync, realpathSync, statSync, watch } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { ROOT } from "./registry.js";
 
 const SPECS = path.join(ROOT, "specs");
-/** A `$ref` to another file, in YAML or JSON: its path, up to the `#` of a pointer. */
-const FILE_REF = /\$ref["']?\s*:\s*["']?([^"'#\s,}\]]+)/g;
-/** Most files followed from the roots: a bound on what one burst reads, whatever the specs hold. */
+/** A `$ref` to another file, in YAML or JSON: its path (quoted, it may hold spaces), up to the `#`. */
+const FILE_REF = /\$ref["']?\s*:\s*(?:"([^"#]+)|'([^'#]+)|([^"'#\s,}\]]+))/g;
+/** Most files followed from the roots, and most bytes of each: what one burst reads, whatever the specs hold. */
 const MAX_FILES = 2_000;
+const MAX_FILE_BYTES = 16 << 20;
 
 /** Where a path really is (a symlink followed), or the path itself while it does not exist. */
 function real(file: string): string {
@@ -39,13 +40,19 @@ function specFiles(): string[] {
     seen.add(file);
     let text: string;
     try {
+      // A regular file only: a named pipe or a device (`/dev/zero`) would never end; generate says
+      // what is wrong with it.
+      const stats = statSync(file);
+      if (!stats.isFile() || stats.size > MAX_FILE_BYTES) continue;
       text = readFileSync(file, "utf8");
     } catch {
-      continue; // missing, or a folder: its folder is watched all the same
+      continue; // missing: its folder is watched all the same
     }
-    for (const [, target] of text.matchAll(FILE_REF)) {
-      // A URL is not read by the generator (it refuses one at its line): nothing to watch.
-      if (target && !/^[a-z][a-z0-9+.-]*:/i.test(target))
+    for (const match of text.matchAll(FILE_REF)) {
+      const target = match[1] ?? match[2] ?? match[3];
+      // A URL is not read by the generator (it refuses one at its line): nothing to watch. A drive
+      // letter (`C:/specs/…`) is a path.
+      if (target && !/^[a-z][a-z0-9+.-]+:/i.test(target))
         queue.push(path.resolve(path.dirname(file), safeDecode(target)));
     }
   }
@@ -126,7 +133,10 @@ export function watchSpecs(changed: (file: string) => unknown, { now = false } =
       if (missing === folder && existsSync(folder)) add(watch(folder, onChange));
       else {
         const name = path.basename(missing);
-        add(watch(path.dirname(missing), (_event, file) => String(file) === name && trigger(name)));
+        // Any name on a platform that gives none, and in either case where names are not told apart by it.
+        const awaited = (file: string | Buffer | null) =>
+          !file || String(file).toLowerCase() === name.toLowerCase();
+        add(watch(path.dirname(missing), (_event, file) => awaited(file) && trigger(name)));
       }
       folders.add(folder);
     } catch {

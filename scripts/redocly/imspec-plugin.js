@@ -316,7 +316,9 @@ function reportExtensions(node, ctx) {
   const type = ctx.type.name;
   for (const name of Object.keys(node)) {
     if (!name.startsWith(PREFIX)) {
-      if (nearPrefix(name))
+      // Only where a key is an extension (an OpenAPI object's), not a name of the spec's own (a
+      // schema property `x-inspection-id`, a header).
+      if (ctx.type.extensionsPrefix && nearPrefix(name))
         ctx.report({
           message: `${name} looks like a misspelled x-imspec-* extension, which nothing would read: spell it ${PREFIX}….`,
           location: ctx.location.child(name).key(),

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -341,6 +342,23 @@ describe("npm run generate", () => {
     expect(existsSync(link)).toBe(false);
     expect(readFileSync(target, "utf8")).toBe("kept\n");
     rmSync(target);
+  });
+
+  it("an API's outputs kept in a folder elsewhere, symlinked into generated/, are written through the link", async () => {
+    const folder = path.join(repo.dir, "generated/wecom");
+    const elsewhere = path.join(repo.dir, "wecom-outputs");
+    renameSync(folder, elsewhere);
+    symlinkSync(elsewhere, folder, "dir");
+    try {
+      const run = await runGenerate(repo.dir);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).not.toMatch(/Removed/);
+      expect(existsSync(path.join(folder, "operations.ts"))).toBe(true);
+      expect((await runGenerate(repo.dir, ["--check"])).code).toBe(0);
+    } finally {
+      rmSync(folder, { force: true });
+      renameSync(elsewhere, folder);
+    }
   });
 
   it("--check on a generated/ that is a file says so, not that every output is stale", async () => {
@@ -933,6 +951,25 @@ describe("npm run generate", () => {
     });
   }
 
+  it("a schema property or header named like x-insp… is a name of the spec's own, not a misspelled extension", async () => {
+    const file = path.join(repo.dir, "specs/workplus/components.yaml");
+    const original = readFileSync(file, "utf8");
+    const edited = original.replace(
+      "      total_counts:\n        type: integer\n",
+      "      total_counts:\n        type: integer\n      x-inspection-id:\n        type: string\n",
+    );
+    expect(edited).not.toBe(original);
+    try {
+      writeFileSync(file, edited);
+      const run = await runGenerate(repo.dir);
+      expect(run.stderr).not.toMatch(/misspelled/);
+      expect(run.code, run.stderr).toBe(0);
+    } finally {
+      writeFileSync(file, original);
+      await runGenerate(repo.dir);
+    }
+  });
+
   it("fails on a new API whose src/ folder was made before its profile, saying what to do", async () => {
     const registry = path.join(repo.dir, "redocly.yaml");
     const folder = path.join(repo.dir, "src/teamchat");
@@ -1117,6 +1154,23 @@ describe("npm run generate -- --watch", () => {
       expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
         "(Back again)",
       );
+    } finally {
+      child.kill();
+      repo.remove();
+    }
+  }, 120_000);
+
+  it("a $ref to a named pipe is reported, not read by the watcher until the end of time", async () => {
+    const repo = copyRepo();
+    const spec = path.join(repo.dir, "specs/wecom/openapi.yaml");
+    const ref = "$ref: ./components.yaml#/examples/TokenOk";
+    execFileSync("mkfifo", [path.join(repo.dir, "specs/wecom/pipe.yaml")]);
+    writeFileSync(spec, readFileSync(spec, "utf8").replace(ref, "$ref: ./pipe.yaml#/TokenOk"));
+    const { child, waitFor, output } = await startWatch(repo.dir);
+    try {
+      await waitFor(/still watching specs\//, 0);
+      expect(output()).toMatch(/pipe\.yaml/);
+      expect(child.exitCode).toBeNull();
     } finally {
       child.kill();
       repo.remove();

@@ -64,3 +64,19 @@ describe("formatProblem of an unresolved $ref", () => {
     );
   });
 });
+
+describe("formatProblem of an unresolved $ref in a flow or JSON mapping", () => {
+  it.each([
+    ["a flow mapping", "openapi: 3.1.0\nx:\n  ok: {$ref: './b.yaml#/Nope'}\n", "#/x/ok"],
+    ["a JSON mapping", 'openapi: 3.1.0\nx:\n  ok: {"$ref": "./b.yaml#/Nope"}\n', "#/x/ok"],
+  ])("quotes the $ref alone, in %s", (_case, body, pointer) => {
+    const problem = {
+      ...problemAt(body, pointer),
+      ruleId: "no-unresolved-refs",
+      message: "Can't resolve $ref",
+    };
+    expect(formatProblem(problem)).toMatch(
+      /Can't resolve \$ref "\.\/b\.yaml#\/Nope": no such place in that file/,
+    );
+  });
+});
