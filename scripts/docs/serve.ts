@@ -44,16 +44,18 @@ function rebuild(reason: string): Promise<void> {
   return running;
 }
 
+// Handled from the start: a signal during the first build ends through exit, so its temporary
+// files go (site.ts).
+let stop = async () => process.exit(0);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stop());
+
 await rebuild("built");
 const server = await serveDir(outDir, { host: values.host, port });
 console.log(`Serving ${shown(outDir)} at ${server.url} (watching specs/ …)`);
 
 const unwatch = watchSpecs((file) => rebuild(`rebuilt after a change to ${file}`));
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    unwatch();
-    await server.close();
-    process.exit(0);
-  });
-}
+stop = async () => {
+  unwatch();
+  await server.close();
+  process.exit(0);
+};

@@ -38,6 +38,7 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/;
 function otherFolder(name: string): "no entry" | "other entry" | undefined {
   const folder = path.join(ROOT, "src", name);
   if (!existsSync(folder)) return undefined;
+  if (!statSync(folder).isDirectory()) return "other entry";
   const entry = path.join(folder, "index.ts");
   if (existsSync(entry))
     return readFileSync(entry, "utf8").includes(`generated/${name}/`) ? undefined : "other entry";

@@ -215,7 +215,12 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
           // may quote the token), never the call's failure nor an unhandled rejection.
           const saved = current;
           new Promise((resolve) => resolve(onRefresh?.(saved))).catch((error: unknown) => {
-            const named = error instanceof Error ? error.name : typeof error;
+            let named: string = typeof error;
+            try {
+              if (error instanceof Error) named = String(error.name);
+            } catch {
+              // A name that throws when read: its type says enough.
+            }
             const warning = `userTokens.session: onRefresh failed (${named}); the new token is used, but was not saved`;
             emit(
               logger,

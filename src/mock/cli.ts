@@ -95,9 +95,12 @@ async function main(argv: string[]): Promise<void> {
     onRequest: values.quiet ? undefined : (r) => process.stdout.write(logLine(r)),
   }).catch((error: Error & { code?: unknown }) => {
     // Not a mistake in the command line: no usage text, which would bury the one line that matters.
-    if (error?.code === "EADDRINUSE" || error?.code === "EACCES") {
+    if (
+      (error as { syscall?: unknown })?.syscall === "listen" &&
+      (error.code === "EADDRINUSE" || error.code === "EACCES")
+    ) {
       process.stderr.write(
-        `imspec: cannot listen on ${values.host}:${port} (${error.code}): ${
+        `imspec: cannot listen on ${values.host.includes(":") ? `[${values.host}]` : values.host}:${port} (${error.code}): ${
           error.code === "EADDRINUSE" ? "another server (an earlier mock?) holds it" : "not allowed"
         }; pick another port with --port, or --port 0 for a free one\n`,
       );
