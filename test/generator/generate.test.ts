@@ -1081,7 +1081,12 @@ describe("npm run generate -- --watch", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    return { child, waitFor, output: () => out };
+    /** Waits for a run after `from` that rewrote WorkPlus's table, which then holds `marker`. */
+    const rewrote = async (marker: string, from: number) => {
+      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, from);
+      expect(readFileSync(path.join(dir, "generated/workplus/operations.ts"), "utf8")).toContain(marker);
+    };
+    return { child, waitFor, rewrote, output: () => out };
   }
 
   /** In the copy at `dir`, the WorkPlus spec moved to a folder of its own and the registry pointed there. */
@@ -1098,16 +1103,13 @@ describe("npm run generate -- --watch", () => {
   it("regenerates on a change to a spec kept outside specs/", async () => {
     const repo = copyRepo();
     const spec = workplusOutside(repo.dir);
-    const { child, waitFor, output } = await startWatch(repo.dir);
+    const { child, waitFor, rewrote, output } = await startWatch(repo.dir);
     const original = readFileSync(spec, "utf8");
     try {
       await waitFor(/watching specs\//, 0);
       const mark = output().length;
       writeFileSync(spec, original.replace("(List the app's admins)", "(Outside specs/)"));
-      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
-      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
-        "(Outside specs/)",
-      );
+      await rewrote("(Outside specs/)", mark);
     } finally {
       child.kill();
       repo.remove();
@@ -1117,7 +1119,7 @@ describe("npm run generate -- --watch", () => {
   it("follows what a failed run could not read: a $ref'd file written later, a folder removed and made again", async () => {
     const repo = copyRepo();
     const workplus = workplusOutside(repo.dir);
-    const { child, waitFor, output } = await startWatch(repo.dir);
+    const { child, waitFor, rewrote, output } = await startWatch(repo.dir);
     const wecom = path.join(repo.dir, "specs/wecom/openapi.yaml");
     const wecomText = readFileSync(wecom, "utf8");
     const workplusText = readFileSync(workplus, "utf8");
@@ -1150,10 +1152,7 @@ describe("npm run generate -- --watch", () => {
       await waitFor(/generated\/|watching specs\//, mark);
       mark = output().length;
       writeFileSync(workplus, workplusText.replace("(List the app's admins)", "(Back again)"));
-      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
-      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
-        "(Back again)",
-      );
+      await rewrote("(Back again)", mark);
     } finally {
       child.kill();
       repo.remove();
@@ -1183,7 +1182,7 @@ describe("npm run generate -- --watch", () => {
     mkdirSync(elsewhere);
     renameSync(path.join(repo.dir, "specs/workplus"), path.join(elsewhere, "workplus"));
     symlinkSync(path.join(elsewhere, "workplus"), path.join(repo.dir, "specs/workplus"), "dir");
-    const { child, waitFor, output } = await startWatch(repo.dir);
+    const { child, waitFor, rewrote, output } = await startWatch(repo.dir);
     const spec = path.join(repo.dir, "specs/workplus/openapi.yaml");
     const original = readFileSync(spec, "utf8");
     try {
@@ -1207,10 +1206,7 @@ describe("npm run generate -- --watch", () => {
       renameSync(path.join(elsewhere, "wecom"), path.join(repo.dir, "specs/wecom"));
       mark = output().length;
       writeFileSync(spec, original.replace("(List the app's admins)", "(Still watched)"));
-      await waitFor(/generated\/workplus\/operations\.ts[\s\S]*watching specs\//, mark);
-      expect(readFileSync(path.join(repo.dir, "generated/workplus/operations.ts"), "utf8")).toContain(
-        "(Still watched)",
-      );
+      await rewrote("(Still watched)", mark);
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill();
