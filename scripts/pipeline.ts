@@ -62,6 +62,15 @@ export async function produce(
   return new Map([...outputs].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** Whether a symlink leads to a folder; one that leads nowhere or loops (ELOOP) does not. */
+function linksToFolder(link: string): boolean {
+  try {
+    return statSync(link).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(path.join(ROOT, dir), { withFileTypes: true, recursive: true }).catch(
     () => [],
@@ -69,9 +78,7 @@ async function filesUnder(dir: string): Promise<string[]> {
   // A file, or anything else that is no folder: a symlink or a socket left in generated/ is as stray
   // as a file. Not a symlink to a folder (an API's outputs kept elsewhere): the run writes through it.
   const folder = (e: Dirent) =>
-    e.isDirectory() ||
-    (e.isSymbolicLink() &&
-      !!statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.isDirectory());
+    e.isDirectory() || (e.isSymbolicLink() && linksToFolder(path.join(e.parentPath, e.name)));
   return entries
     .filter((e) => !folder(e))
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)))

@@ -659,7 +659,8 @@ export function responseFrom(answer: TransportResponse): Response {
   let lines = answer.headers as Record<string, string>;
   // The length given must be the body's: decoded, or dropped (a 205 sent with a body), openapi-fetch
   // would read the length the server gave and fail to parse what is not there.
-  if (lines["content-encoding"] !== undefined || (body === null && lines["content-length"] !== undefined)) {
+  const emptied = (answer.status === 204 || answer.status === 205) && lines["content-length"] !== undefined;
+  if (lines["content-encoding"] !== undefined || emptied) {
     const { "content-encoding": _encoding, "content-length": _length, ...rest } = lines;
     lines = rest;
   }

@@ -344,6 +344,18 @@ describe("npm run generate", () => {
     rmSync(target);
   });
 
+  it("a symlink loop or a dangling link in generated/ is stray too, not a crash", async () => {
+    const loop = path.join(repo.dir, "generated/loop.ts");
+    const dangling = path.join(repo.dir, "generated/dangling.ts");
+    symlinkSync(loop, loop);
+    symlinkSync(path.join(repo.dir, "nowhere"), dangling);
+    const run = await runGenerate(repo.dir);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/generated\/loop\.ts/);
+    expect(run.stdout).toMatch(/generated\/dangling\.ts/);
+    expect(readdirSync(path.join(repo.dir, "generated"))).not.toContain("loop.ts");
+  });
+
   it("an API's outputs kept in a folder elsewhere, symlinked into generated/, are written through the link", async () => {
     const folder = path.join(repo.dir, "generated/wecom");
     const elsewhere = path.join(repo.dir, "wecom-outputs");
