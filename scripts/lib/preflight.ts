@@ -118,6 +118,38 @@ export function preflight(rootFile: string): void {
 }
 
 /**
+ * The files `rootFile` reaches through `$ref`s, itself first, found or missing (a `$ref` to a file
+ * not written yet names one to wait for): what a watcher watches. Read as `preflight` reads them,
+ * without refusing anything: a file that is no regular file, does not read or does not parse names
+ * nothing further. At most `max` files.
+ */
+export function reachedFiles(rootFile: string, max = 2_000): string[] {
+  const seen = new Set<string>();
+  const queue = [path.resolve(ROOT, rootFile)];
+  for (let i = 0; i < queue.length && seen.size < max; i++) {
+    const file = queue[i] as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let value: unknown;
+    try {
+      if (isSpecial(file)) continue;
+      value = parse(file, readText(file))?.value;
+    } catch {
+      continue; // missing or broken: generate says what is wrong with it
+    }
+    for (const { ref } of refsIn(value)) {
+      try {
+        const target = targetOf(file, ref);
+        if (target) queue.push(target.file);
+      } catch {
+        // A $ref that does not decode: generate names it where it stands.
+      }
+    }
+  }
+  return [...seen];
+}
+
+/**
  * Checks redocly.yaml before Redocly reads it, as the spec files are checked: aliases that expand
  * without bound, a key twice, YAML that does not parse, each where it is. An `extends` that is a
  * URL is refused: Redocly would fetch it, and generating never reaches the network. A local file it

@@ -1,14 +1,10 @@
-import { existsSync, type FSWatcher, readFileSync, realpathSync, statSync, watch } from "node:fs";
+import { existsSync, type FSWatcher, readFileSync, realpathSync, watch } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
+import { reachedFiles } from "./preflight.js";
 import { ROOT } from "./registry.js";
 
 const SPECS = path.join(ROOT, "specs");
-/** A `$ref` to another file, in YAML or JSON: its path (quoted, it may hold spaces), up to the `#`. */
-const FILE_REF = /\$ref["']?\s*:\s*(?:"([^"#]+)|'([^'#]+)|([^"'#\s,}\]]+))/g;
-/** Most files followed from the roots, and most bytes of each: what one burst reads, whatever the specs hold. */
-const MAX_FILES = 2_000;
-const MAX_FILE_BYTES = 16 << 20;
 
 /** Where a path really is (a symlink followed), or the path itself while it does not exist. */
 function real(file: string): string {
@@ -19,52 +15,17 @@ function real(file: string): string {
   }
 }
 
-/**
- * The files the registry's roots reach through `$ref`s to other files, found or missing (a `$ref`
- * to a file not written yet names a folder to watch as well). Read as text: a file that does not
- * parse still names what it reaches.
- */
+/** The files the registry's roots reach through `$ref`s, found or missing (`reachedFiles`). */
 function specFiles(): string[] {
-  const queue: string[] = [];
+  const files: string[] = [];
   try {
     const registry = parse(readFileSync(path.join(ROOT, "redocly.yaml"), "utf8"));
     for (const api of Object.values<{ root?: unknown }>(registry?.apis ?? {}))
-      if (typeof api?.root === "string") queue.push(path.resolve(ROOT, api.root));
+      if (typeof api?.root === "string") files.push(...reachedFiles(api.root));
   } catch {
     // A broken registry: its run says so, and the next burst reads it again.
   }
-  const seen = new Set<string>();
-  for (let i = 0; i < queue.length && seen.size < MAX_FILES; i++) {
-    const file = queue[i] as string;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    let text: string;
-    try {
-      // A regular file only: a named pipe or a device (`/dev/zero`) would never end; generate says
-      // what is wrong with it.
-      const stats = statSync(file);
-      if (!stats.isFile() || stats.size > MAX_FILE_BYTES) continue;
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue; // missing: its folder is watched all the same
-    }
-    for (const match of text.matchAll(FILE_REF)) {
-      const target = match[1] ?? match[2] ?? match[3];
-      // A URL is not read by the generator (it refuses one at its line): nothing to watch. A drive
-      // letter (`C:/specs/…`) is a path.
-      if (target && !/^[a-z][a-z0-9+.-]+:/i.test(target))
-        queue.push(path.resolve(path.dirname(file), safeDecode(target)));
-    }
-  }
-  return [...seen];
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURI(text);
-  } catch {
-    return text;
-  }
+  return files;
 }
 
 /**
