@@ -2,7 +2,7 @@
  * The Redis token store against a real redis-server that is frozen (SIGSTOP: connections are still
  * accepted, nothing is answered), and the lock wait that follows a live holder's renewals.
  */
-import { connect, createServer, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRedisTokenStore, type RedisTokenStore } from "imspec/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -170,6 +170,17 @@ describe("Redis frozen (SIGSTOP)", () => {
   );
 });
 
+/** A token store whose own connection goes to `server`, listening on a free loopback port. */
+async function storeOver(server: Server): Promise<RedisTokenStore> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return createRedisTokenStore({
+    url: `redis://127.0.0.1:${port}`,
+    commandTimeoutMs: COMMAND_MS,
+    connectTimeoutMs: CONNECT_MS,
+  });
+}
+
 describe("a hostile Redis (a loopback server speaking just enough RESP)", () => {
   it("a reply without end is not buffered past the command's timeout: the store closes that connection", async () => {
     // Answers the first command with the header of a 2 GB bulk string, then streams it as fast as
@@ -192,13 +203,7 @@ describe("a hostile Redis (a loopback server speaking just enough RESP)", () => 
         pump();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as { port: number };
-    const s = createRedisTokenStore({
-      url: `redis://127.0.0.1:${port}`,
-      commandTimeoutMs: COMMAND_MS,
-      connectTimeoutMs: CONNECT_MS,
-    });
+    const s = await storeOver(server);
     try {
       const first = await timed(s.get("k"));
       expect(first.error).toMatchObject({ name: "TimeoutError" });
@@ -379,25 +384,15 @@ describe("a hostile Redis with a reply of 256 MB", () => {
         pump();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as { port: number };
-    const s = createRedisTokenStore({
-      url: `redis://127.0.0.1:${port}`,
-      commandTimeoutMs: COMMAND_MS,
-      connectTimeoutMs: CONNECT_MS,
-    });
+    const s = await storeOver(server);
     // A timer beside it fires on time: the event loop is never held by the reply.
     let late = 0;
-    const ticks = setInterval(
-      (() => {
-        let last = performance.now();
-        return () => {
-          late = Math.max(late, performance.now() - last - 20);
-          last = performance.now();
-        };
-      })(),
-      20,
-    );
+    let last = performance.now();
+    const ticks = setInterval(() => {
+      const now = performance.now();
+      late = Math.max(late, now - last - 20);
+      last = now;
+    }, 20);
     try {
       const first = await timed(s.get("k"));
       expect(first.error).toMatchObject({ name: "TimeoutError" });
