@@ -118,6 +118,7 @@ type OwnedClient = IoRedisLike & {
   stream?: {
     on(event: "data", listener: (chunk: Buffer) => void): unknown;
     pause(): unknown;
+    resume(): unknown;
     destroy(): unknown;
   };
   quit(): Promise<unknown>;
@@ -134,7 +135,21 @@ type OwnedClient = IoRedisLike & {
  */
 const MAX_REPLY_BYTES = 16 << 20;
 /** Bytes read since the last reply a command of the store got, per connection of its own. */
-const unreplied = new WeakMap<OwnedClient, { bytes: number }>();
+const unreplied = new WeakMap<OwnedClient, { bytes: number; paused: boolean }>();
+
+/**
+ * A command of the store got its reply, a value or an error: the bytes read so far made a reply.
+ * The chunk that crossed the cap may have held the end of it; the socket is read again.
+ */
+function replied(client: OwnedClient | undefined): void {
+  const meter = client && unreplied.get(client);
+  if (!meter) return;
+  meter.bytes = 0;
+  if (meter.paused) {
+    meter.paused = false;
+    client.stream?.resume();
+  }
+}
 
 /** Closes a connection of ours now, socket and all: ioredis's disconnect() only half-closes it. */
 function drop(client: OwnedClient): void {
@@ -255,14 +270,17 @@ function opened(Redis: RedisConstructor, url: string, connectTimeout: number): O
   client.on("error", () => undefined);
   // Past the cap the socket is no longer read: the command waits out its timeout, which drops the
   // connection (a TimeoutError, as for a reply without end), holding what it read meanwhile.
-  const meter = { bytes: 0 };
+  const meter = { bytes: 0, paused: false };
   unreplied.set(client, meter);
   client.on("connect", () => {
     const stream = client.stream;
     meter.bytes = 0;
+    meter.paused = false;
     stream?.on("data", (chunk: Buffer) => {
       meter.bytes += chunk.length;
-      if (meter.bytes > MAX_REPLY_BYTES) stream.pause();
+      if (meter.bytes <= MAX_REPLY_BYTES || meter.paused) return;
+      meter.paused = true;
+      stream.pause();
     });
   });
   return client;
@@ -313,11 +331,14 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
     const client = owned;
     try {
       const reply = await within(send(...args), commandTimeout, String(args[0]));
-      const meter = client && unreplied.get(client);
-      if (meter) meter.bytes = 0;
+      replied(client);
       return reply;
     } catch (error) {
-      if (!(error instanceof TimeoutError)) throw storeError(error);
+      if (!(error instanceof TimeoutError)) {
+        // Redis's refusal is a reply too (or the connection is gone, and its meter with it).
+        replied(client);
+        throw storeError(error);
+      }
       // A connection of ours that did not answer in time is dropped with all it holds: the commands
       // queued in it, and a reply still coming in (a hostile server can send one without end, and
       // ioredis would buffer every byte of it). The next command opens another.

@@ -222,6 +222,98 @@ describe("a hostile Redis (a loopback server speaking just enough RESP)", () => 
   });
 });
 
+/**
+ * A loopback server answering ioredis's handshake as a Redis without RESP3 does (HELLO unknown,
+ * CLIENT SETINFO, INFO for the ready check) and every other command with `refuse()`'s error reply.
+ */
+function refusingRedis(refuse: () => string): { server: Server; sockets: Socket[] } {
+  const handshake: Record<string, string> = {
+    HELLO: "-ERR unknown command 'HELLO'\r\n",
+    CLIENT: "+OK\r\n",
+    INFO: "$9\r\nloading:0\r\n",
+  };
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on("error", () => undefined);
+    let pending = "";
+    socket.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("latin1");
+      for (let command = firstCommand(pending); command; command = firstCommand(pending)) {
+        pending = pending.slice(command.length);
+        socket.write(handshake[command.name] ?? refuse());
+      }
+    });
+  });
+  return { server, sockets };
+}
+
+/** `count` SETs one after another over `server`: how each ended, as `name: message`. */
+async function refusedSets(server: Server, count: number): Promise<string[]> {
+  const s = await storeOver(server);
+  try {
+    const seen: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const { error } = await settle(s.set("k", { accessToken: "tok-x", expiresAt: Date.now() + 60_000 }));
+      seen.push(`${(error as Error)?.name}: ${(error as Error)?.message}`);
+    }
+    return seen;
+  } finally {
+    await settle(s.close());
+  }
+}
+
+describe("a Redis whose answers are large errors (a loopback server speaking just enough RESP)", () => {
+  const refused = "ConnectionError: Redis token store failed: ERR";
+  let fake: { server: Server; sockets: Socket[] } | undefined;
+  afterEach(async () => {
+    if (!fake) return;
+    for (const socket of fake.sockets) socket.destroy();
+    const { server } = fake;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fake = undefined;
+  });
+
+  it("each answer counts toward its own reply: the store's cap never stops a connection that keeps answering", async () => {
+    // An error of 1 MB to every command: twenty of them are more than the cap, each well under it.
+    const refusal = `-ERR ${"x".repeat(1 << 20)}\r\n`;
+    fake = refusingRedis(() => refusal);
+    // Every one an answer from Redis, read and refused; none waited out its command timeout.
+    expect(await refusedSets(fake.server, 20)).toEqual(Array(20).fill(refused));
+    expect(fake.sockets).toHaveLength(1);
+  });
+
+  it("a reply that ends in the chunk reaching the cap is read, and so is the next", async () => {
+    // README: the store's own connection reads at most 16 MiB toward one reply.
+    const cap = 16 << 20;
+    // The second refusal is sent whole, its closing \r the first byte past the cap (ioredis's
+    // parser ends a simple error there): however the socket splits it, the chunk that crosses the
+    // cap also ends the reply. The first and third are short.
+    const refusals = ["-ERR first\r\n", `-ERR ${"x".repeat(cap - 5)}\r\n`, "-ERR third\r\n"];
+    fake = refusingRedis(() => refusals.shift() ?? "-ERR more\r\n");
+    expect(await refusedSets(fake.server, 3)).toEqual(Array(3).fill(refused));
+    expect(fake.sockets).toHaveLength(1);
+  });
+});
+
+/** The first whole RESP command in `text` (an array of bulk strings): its name and length, if whole. */
+function firstCommand(text: string): { name: string; length: number } | undefined {
+  const head = /^\*(\d+)\r\n/.exec(text);
+  if (!head) return undefined;
+  let at = head[0].length;
+  let name = "";
+  for (let i = 0; i < Number(head[1]); i++) {
+    const bulk = /^\$(\d+)\r\n/.exec(text.slice(at));
+    if (!bulk) return undefined;
+    const start = at + bulk[0].length;
+    const end = start + Number(bulk[1]);
+    if (text.length < end + 2) return undefined;
+    if (i === 0) name = text.slice(start, end).toUpperCase();
+    at = end + 2;
+  }
+  return { name, length: at };
+}
+
 describe("a connection lost with a reply (a loopback proxy in front of the real redis-server)", () => {
   it("a lock taken whose answer was lost is the store's own when its command is sent again", async () => {
     // Forwards both ways, but cuts both connections instead of passing on the answer to the first
