@@ -19,7 +19,7 @@ export const profile = {
     requestIdHeader: ["x-acs-request-id"],
     tokenInvalid: {
       statuses: [401],
-      codes: ["InvalidAuthentication*", "invalidAccessToken*", "invalid.accessToken*", "token.invalid*", "token.expired*"],
+      codes: ["InvalidAuthentication*", "accesstoken.expired*", "invalid.accessToken*", "token.invalid*", "token.expired*"],
     },
     throttled: ["Forbidden.AccessDenied.QpsLimitForApi", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "Forbidden.AccessDenied.QpsLimitForSuitekeyAndOrgAndApi", "Forbidden.AccessDenied.QpmLimitForAppkeyAndApi", "Forbidden.AccessDenied.QpmLimitForSuitekeyAndOrgAndApi", "system.busy", "systemBusy"],
     neverRetry: ["parameter.userNotExists", "parameter.orgNotExists"],
@@ -576,12 +576,14 @@ export interface Oauth2Operations {
   /**
    * 获取第三方应用授权企业的accessToken (Get the access token of an organisation that authorised a third-party app)
    *
-   * 第三方企业应用（产品服务商）通过本接口获取授权企业的accessToken。有效期7200秒，请缓存。本接口为匿名调用，无需 x-acs-dingtalk-access-token。
+   * 第三方企业应用（产品服务商）通过本接口获取授权企业的accessToken。有效期7200秒，有效期内重复获取会返回新的accessToken，请缓存。
+   * 本接口为匿名调用，无需 x-acs-dingtalk-access-token。
    * 文档“基本信息”表中的地址漏写了 /v1.0，SDK与文档请求示例均为 /v1.0/oauth2/corpAccessToken。
    *
    * A third-party enterprise app (service provider) gets the access token of an organisation that has
-   * authorised it. Valid for 7200 s; cache it. Anonymous (no access-token header). The DOC's basic-info table
-   * omits `/v1.0`, which looks like a typo: the SDK and the DOC request example both use this path.
+   * authorised it. Valid for 7200 s; asking again within the lifetime returns a new token, so cache it.
+   * Anonymous (no access-token header). The DOC's basic-info table omits `/v1.0`, which looks like a typo:
+   * the SDK and the DOC request example both use this path.
    *
    * - 权限 / Permission: `isvapi_base`（三方应用开通使用基础权限 / basic third-party app permission).
    * - 应用类型 / App types: 第三方企业应用；以及委托产品服务商开发的企业内部应用 / third-party enterprise apps, and

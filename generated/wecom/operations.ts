@@ -346,7 +346,8 @@ export interface AuthOperations {
    *   the calling IP for an hour (45009); WeCom staff said about 2 000 erroneous calls within an hour
    *   trigger a one-hour block, and 45033 was seen under hundreds of parallel calls.
    * - **Errors:** 40001 bad secret (corpid/secret mismatch, app disabled), 40013 bad corpid, 41002 corpid
-   *   missing, 41004 secret missing, all with HTTP 200. Sources disagree on 40001: WeCom's error-code page
+   *   missing, 41004 secret missing (40001 was seen with HTTP 200; the others are taken to come the same
+   *   way). Sources disagree on 40001: WeCom's error-code page
    *   makes it a configuration error, while WxJava and wechatpy refresh the token and replay on it (a
    *   WeChat Official Account habit); a refresh with the same secret fails again, so it is not retried.
    *

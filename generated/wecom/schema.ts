@@ -26,7 +26,8 @@ export interface paths {
          *       the calling IP for an hour (45009); WeCom staff said about 2 000 erroneous calls within an hour
          *       trigger a one-hour block, and 45033 was seen under hundreds of parallel calls.
          *     - **Errors:** 40001 bad secret (corpid/secret mismatch, app disabled), 40013 bad corpid, 41002 corpid
-         *       missing, 41004 secret missing, all with HTTP 200. Sources disagree on 40001: WeCom's error-code page
+         *       missing, 41004 secret missing (40001 was seen with HTTP 200; the others are taken to come the same
+         *       way). Sources disagree on 40001: WeCom's error-code page
          *       makes it a configuration error, while WxJava and wechatpy refresh the token and replay on it (a
          *       WeChat Official Account habit); a refresh with the same secret fails again, so it is not retried.
          */
@@ -586,7 +587,7 @@ export interface components {
         /**
          * @description HTTP 4xx(文档未说明)。
          *
-         *     Not documented: WeCom answers errors with HTTP 200 and a non-zero `errcode`. A proxy in front of it
+         *     Not documented: the errors observed came with HTTP 200 and a non-zero `errcode`. A proxy in front of it
          *     may still answer with a 4xx; its body is not documented and may not be JSON;
          *     when it is the envelope it looks like this.
          */
@@ -601,9 +602,9 @@ export interface components {
         /**
          * @description HTTP 5xx(文档未说明)。
          *
-         *     Not documented: WeCom answers errors (system busy included, `errcode` -1) with HTTP 200. A 5xx, if
-         *     one comes, is a transport failure; its body is not documented and may not
-         *     be JSON; when it is the envelope it looks like this.
+         *     Not documented: the errors observed came with HTTP 200, and system busy (`errcode` -1) is taken to come
+         *     the same way. A 5xx, if one comes, is a transport failure; its body is not documented and may not be
+         *     JSON; when it is the envelope it looks like this.
          */
         Undocumented5xx: {
             headers: {
@@ -696,7 +697,7 @@ export interface operations {
         responses: {
             /**
              * @description The token (`errcode` 0), or an error body with a non-zero `errcode`: WeCom answers errors with
-             *     HTTP 200 (40001 不合法的secret参数 / invalid secret, 40013 不合法的CorpID / invalid corpid,
+             *     HTTP 200 as far as observed (40001 不合法的secret参数 / invalid secret, 40013 不合法的CorpID / invalid corpid,
              *     45009 接口调用超过限制 / frequency limit).
              */
             200: {
@@ -734,7 +735,7 @@ export interface operations {
         responses: {
             /**
              * @description The member (`errcode` 0), or an error body with a non-zero `errcode`: WeCom answers errors with
-             *     HTTP 200 (60111 UserID不存在 / userid not found, 60011 无权限 / no permission, 42001
+             *     HTTP 200 as far as observed (60111 UserID不存在 / userid not found, 60011 无权限 / no permission, 42001
              *     access_token已过期 / token expired, 48009, 60020).
              */
             200: {
@@ -764,7 +765,7 @@ export interface operations {
         responses: {
             /**
              * @description One page (`errcode` 0), or an error body with a non-zero `errcode`: WeCom answers errors with
-             *     HTTP 200 (701105 cursor不合法 / invalid cursor, 42001 access_token已过期 / token expired).
+             *     HTTP 200 as far as observed (701105 cursor不合法 / invalid cursor, 42001 access_token已过期 / token expired).
              */
             200: {
                 headers: {
@@ -793,7 +794,7 @@ export interface operations {
         responses: {
             /**
              * @description The userid (`errcode` 0), or an error body with a non-zero `errcode`: WeCom answers errors with
-             *     HTTP 200 (46004 指定的用户不存在 / no such member, 45009 接口调用超过限制 / blocked).
+             *     HTTP 200 as far as observed (46004 指定的用户不存在 / no such member, 45009 接口调用超过限制 / blocked).
              */
             200: {
                 headers: {
@@ -828,7 +829,8 @@ export interface operations {
         responses: {
             /**
              * @description The departments (`errcode` 0), or an error body with a non-zero `errcode`: WeCom answers errors
-             *     with HTTP 200 (40014 不合法的access_token / invalid token, 60020 不安全的访问IP / untrusted IP).
+             *     with HTTP 200 as far as observed (40014 不合法的access_token / invalid token, 60020 不安全的访问IP /
+             *     untrusted IP).
              */
             200: {
                 headers: {
@@ -862,7 +864,7 @@ export interface operations {
         responses: {
             /**
              * @description The department (`errcode` 0), or an error body with a non-zero `errcode`: WeCom answers errors
-             *     with HTTP 200 (60003 部门ID不存在 / not found, 60123 无效的部门id / invalid id, 60011 无权限 / no
+             *     with HTTP 200 as far as observed (60003 部门ID不存在 / not found, 60123 无效的部门id / invalid id, 60011 无权限 / no
              *     permission).
              */
             200: {

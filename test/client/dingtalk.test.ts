@@ -357,6 +357,11 @@ describe("createDingTalk: tokens", () => {
   function userServer(grant: (n: number) => string = (n) => `user-${n}-token`) {
     let grants = 0;
     const valid = new Set<string>();
+    /** How a token not in `valid` is refused: status and body. */
+    const refusal = {
+      status: 401,
+      body: { code: "InvalidAuthentication", message: "token revoked", requestid: "R-U" } as object,
+    };
     server.on("POST", "/v1.0/oauth2/userAccessToken", (_req, res) => {
       grants++;
       valid.add(grant(grants));
@@ -367,16 +372,11 @@ describe("createDingTalk: tokens", () => {
       (p) => p.startsWith("/v1.0/contact/users/"),
       (req, res) => {
         const token = String(req.headers["x-acs-dingtalk-access-token"]);
-        if (!valid.has(token))
-          return json(res, 401, {
-            code: "InvalidAuthentication",
-            message: "token revoked",
-            requestid: "R-U",
-          });
+        if (!valid.has(token)) return json(res, refusal.status, refusal.body);
         json(res, 200, { nick: "张三", unionId: "me", token });
       },
     );
-    return { valid, grants: () => grants };
+    return { valid, refusal, grants: () => grants };
   }
 
   it("a session whose token the server refuses refreshes it once, shared, and replays the calls", async () => {
@@ -398,6 +398,28 @@ describe("createDingTalk: tokens", () => {
     expect(users.grants()).toBe(2);
     expect(refreshed).toEqual(["user-2-token"]);
     await expect(session()).resolves.toBe("user-2-token");
+  });
+
+  it("an expired user token in the error table's words (400 accesstoken.expired) is refreshed; 400 invalidAccessToken (no access) is not", async () => {
+    const users = userServer();
+    const dt = client();
+    const session = dt.userTokens.session(await dt.userTokens.exchangeCode("auth-code-1"));
+    users.valid.clear();
+    users.refusal.status = 400;
+    users.refusal.body = { code: "accesstoken.expired", message: "用户accessToken过期", requestid: "R-U" };
+    await expect(dt.contact.getUser({ unionId: "me" }, { accessToken: session })).resolves.toMatchObject({
+      token: "user-2-token",
+    });
+    expect(users.grants()).toBe(2);
+    // 无权访问: the app may not read this user, whatever its token; a new one changes nothing.
+    users.valid.clear();
+    users.refusal.body = { code: "invalidAccessToken", message: "无权访问", requestid: "R-U" };
+    const error = await dt.contact
+      .getUser({ unionId: "me" }, { accessToken: session })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DingTalkError);
+    expect(error).toMatchObject({ status: 400, code: "invalidAccessToken" });
+    expect(users.grants()).toBe(2);
   });
 
   it.each([

@@ -143,6 +143,17 @@ describe("oauth2.getCorpAccessToken", () => {
     { requestExample: "default" },
   );
 
+  test("asking again within the lifetime returns a new token, and the first still works (the spec says so)", async () => {
+    const input = { suiteKey: "again", suiteSecret: "s", authCorpId: "ding123456", suiteTicket: "t" };
+    const first = await dt.oauth2.getCorpAccessToken(input);
+    const second = await dt.oauth2.getCorpAccessToken(input);
+    expect(second.accessToken).not.toBe(first.accessToken);
+    for (const { accessToken } of [first, second])
+      await expect(
+        dt.contact.listSeniorSettings({ seniorStaffId: "x" }, { accessToken: String(accessToken) }),
+      ).resolves.toMatchObject({ seniorStaffId: "013349365367-1094322561" });
+  });
+
   test("a third-party app client gets its organisation's token once", async () => {
     const client = createDingTalk({
       rateLimit: false,
