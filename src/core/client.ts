@@ -33,7 +33,7 @@ import { headerSecrets, Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions, whyUnusable } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
-import { check, checkObject, MAX_WAIT_MS, validateOptions } from "./validate.js";
+import { check, checkObject, kindOf, MAX_WAIT_MS, readingOptions, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -457,9 +457,12 @@ function tokenFetch(
     for (const [field, option] of Object.entries(spec.options)) {
       const given = options[option];
       const value = typeof given === "function" ? await given() : given;
-      // What a function gives is checked as a value given is (`appTokenFor`), at each token request.
+      // What a function gives is checked as a value given is (`checkCredentials`, `appTokenFor`), at
+      // each token request.
       if (value === "" && !spec.optional.includes(option))
         throw new ConfigError(`${spec.operation}: ${option} gave an empty string`, site);
+      if (value !== undefined && typeof value !== "string")
+        throw new ConfigError(`${spec.operation}: ${option} gave ${kindOf(value)}, not a string`, site);
       if (value !== undefined) params[field] = value; // secrets among them: the call's secretParams
     }
     return storedToken(spec, await call(params), site);
@@ -507,13 +510,9 @@ function appKeysOf(profile: ApiProfile, source: TokenSpec | undefined, options: 
   const secrets: Record<string, string> = {};
   for (const [, o] of source ? ownerOptions(source) : []) {
     const value = options[o];
-    if (!source?.secrets.includes(o)) {
-      if (typeof value === "string") identity[o] = value;
-    } else if (value !== undefined) {
-      if (typeof value !== "string")
-        throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
-      secrets[o] = value;
-    }
+    if (typeof value !== "string") continue;
+    if (source?.secrets.includes(o)) secrets[o] = value;
+    else identity[o] = value;
   }
   return {
     budgets: tokenKey(profile.api, options.baseUrl, budgetIdentity(source, identity, options)),
@@ -566,6 +565,24 @@ export function warningEvent(api: string, operationId: string, row: OperationRow
 }
 
 /**
+ * The token sources' options, where given, are text or a function that gives it: an all-digit secret
+ * or key read from JSON or YAML comes as a number, which would be sent unredacted and left out of
+ * the app's keys (two such apps would share one token). An `identifying` secret is text only: it
+ * tells the app's token apart. Refused by name, never with its value.
+ */
+function checkCredentials(profile: ApiProfile, options: Options): void {
+  for (const spec of profile.tokens)
+    for (const o of Object.values(spec.options)) {
+      const value = options[o];
+      if (value === undefined || typeof value === "string") continue;
+      if (spec.identifying?.includes(o))
+        throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
+      if (typeof value !== "function")
+        throw new ConfigError(`${o} must be a string or a function that gives one, not ${kindOf(value)}`);
+    }
+}
+
+/**
  * Builds a client for one API from its generated table and profile: methods grouped by tag, the
  * managed app token, retries, typed errors, the rate limiter. `createDingTalk`, `createWorkPlus` and
  * `createWeCom` are this plus a few lines of their own; a new API needs nothing more.
@@ -574,12 +591,21 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   api: ApiDefinition<Table>,
   clientOptions: O = {} as O,
 ): Client<Ops, Table> {
+  // Building the client is reading its options: all of it, so a getter anywhere in them is covered.
+  return readingOptions(`${api.profile.api}: options`, () => buildClient<Ops, Table>(api, clientOptions));
+}
+
+function buildClient<Ops, Table extends OperationTable>(
+  api: ApiDefinition<Table>,
+  clientOptions: ClientOptions,
+): Client<Ops, Table> {
   checkObject("options", clientOptions);
   const options = validateOptions({
     ...clientOptions,
     baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
   }) as Options;
   const { profile, operations } = api;
+  checkCredentials(profile, options);
   const { baseUrl } = options;
   const origin = new URL(baseUrl).origin;
   const redactor = new Redactor();

@@ -19,16 +19,17 @@ const MAX_TOKEN_LENGTH = 8192;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Why a token cannot be used, or `undefined` when it can: too long, not well-formed Unicode, or
- * holding a control character (a line break cannot be sent in a header; no platform issues one).
- * The one rule for a token a source answers and for one read back from a shared store: a token
- * every call fails with before reaching a server is never refused, so never replaced.
+ * Why a token cannot be used, or `undefined` when it can: too long, not well-formed Unicode,
+ * holding a control character or a character past U+00FF (neither can be sent in a header; no
+ * platform issues one). The one rule for a token a source answers and for one read back from a
+ * store: a token every call fails with before reaching a server is never refused, so never replaced.
  */
 export function whyUnusable(token: string): string | undefined {
   if (token.length > MAX_TOKEN_LENGTH)
     return `is ${token.length} characters long (at most ${MAX_TOKEN_LENGTH} are taken)`;
   if (LONE_SURROGATE.test(token)) return "cannot be sent (not well-formed Unicode)";
   if (/\p{Cc}/u.test(token)) return "cannot be sent (it holds a control character)";
+  if (/[^\0-\xff]/.test(token)) return "cannot be sent in a header (it holds a character past U+00FF)";
   return undefined;
 }
 

@@ -5,7 +5,7 @@
  * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
 import { TimeoutError } from "./errors.js";
 import { sleep } from "./retry.js";
-import { MemoryTokenStore, type StoredToken, type TokenStore } from "./token-store.js";
+import { MemoryTokenStore, type StoredToken, type TokenStore, whyUnusable } from "./token-store.js";
 import { onAbort } from "./transport.js";
 import { MAX_WAIT_MS } from "./validate.js";
 
@@ -35,6 +35,15 @@ export interface TokenCacheOptions {
 // costs one timeout, not one per call). The lock is awaited in 250 ms slices, rereading the store.
 const MIN_LIFETIME_MS = 10_000;
 const MAX_LIFETIME_MS = 365 * 86_400_000;
+
+/**
+ * A token read back from a store of the user's own is used only if it could have been answered: one
+ * every call would fail with before reaching a server (a number, a line break) is fetched anew.
+ */
+const usable = (found: StoredToken): boolean =>
+  typeof found.accessToken === "string" &&
+  found.accessToken !== "" &&
+  whyUnusable(found.accessToken) === undefined;
 const PAUSE_MS = 5_000;
 const LOCK_SLICE_MS = 250;
 /**
@@ -163,7 +172,7 @@ export class TokenCache {
         const found = await this.#safely(() => this.#store.get(key));
         // Another process's expiry, kept unless it is further away than any token lives.
         const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
-        if (this.#fresh(found, rejected)) return this.#use({ ...found, expiresAt });
+        if (this.#fresh(found, rejected) && usable(found)) return this.#use({ ...found, expiresAt });
         if (release || !lock || elapsed() >= until || elapsed() < this.#storePausedUntil) break;
         const asked = elapsed();
         release = await this.#safely(

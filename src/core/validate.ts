@@ -5,7 +5,7 @@
  * credentials or a token in its query.
  */
 import type { ClientOptions } from "./client.js";
-import { type CallSite, ConfigError } from "./errors.js";
+import { type CallSite, ConfigError, ImspecError } from "./errors.js";
 import type { RetryOptions } from "./retry.js";
 
 export interface CheckedOptions {
@@ -49,11 +49,25 @@ export function check(
 }
 
 /** What `value` is, for a message: `null`, `undefined`, `an array`, `a string`, `a number`, … */
-function kindOf(value: unknown): string {
+export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array";
   const type = typeof value;
   return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+}
+
+/**
+ * `read()`, which reads what a caller gave (options, a token): a getter or Proxy trap that throws
+ * meanwhile is a ConfigError naming `name`, not the caller's own error (whose message may quote a
+ * value). The ConfigErrors `read` throws itself pass as they are.
+ */
+export function readingOptions<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ImspecError) throw error;
+    throw new ConfigError(`${name} cannot be read (a getter or Proxy threw)`);
+  }
 }
 
 /** An object, not null or an array, that can be read (a revoked Proxy cannot). */

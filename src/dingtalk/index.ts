@@ -20,7 +20,7 @@ import { emit, TOKEN_SOURCE } from "../core/engine.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
-import { checkFunction, checkObject } from "../core/validate.js";
+import { checkFunction, checkObject, readingOptions } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -193,7 +193,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     exchangeCode: (code, call) => userToken({ code }, call),
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
     session: (initial, onRefresh) => {
-      checkSession(initial, onRefresh);
+      readingOptions("userTokens.session: token", () => checkSession(initial, onRefresh));
       redactor.add(initial.accessToken);
       redactor.add(initial.refreshToken);
       // The app token's cache: one refresh shared by the callers, the margin capped at half the

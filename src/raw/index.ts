@@ -12,7 +12,7 @@
 import createFetchClient, { type Client } from "openapi-fetch";
 import { INTERNALS, type Internals, pathSegment, queryPairs, responseFrom } from "../core/client.js";
 import { exactJson, HEADER_NAME, HEADER_VALUE, type OperationRef, type Profile } from "../core/engine.js";
-import { type CallSite, ConfigError, ImspecError } from "../core/errors.js";
+import { type CallSite, ConfigError, ImspecError, textOf } from "../core/errors.js";
 import type { OperationRow } from "../core/methods.js";
 
 const METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "request"] as const;
@@ -177,10 +177,12 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
     const method = (inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
     wrapped[name] = async (...args: unknown[]) => {
       // As the caller wrote it, query included: redacted, as the message is.
+      // textOf: a path or method that cannot be made text (a getter or toString that throws) is a
+      // ConfigError too, never a TypeError from the handler itself.
       const siteOf = (): CallSite =>
         name === "request"
-          ? { method: redactor.text(String(args[0]).toUpperCase()), path: redactor.text(String(args[1])) }
-          : { method: name, path: redactor.text(String(args[0])) };
+          ? { method: redactor.text(textOf(args[0]).toUpperCase()), path: redactor.text(textOf(args[1])) }
+          : { method: name, path: redactor.text(textOf(args[0])) };
       try {
         const bad = badHeader(args[name === "request" ? 2 : 1]);
         if (bad !== undefined) throw new ConfigError(redactor.text(bad), siteOf());
@@ -188,7 +190,7 @@ export function rawClient<Paths extends {}>(client: object): Client<Paths> {
       } catch (error) {
         if (error instanceof ImspecError) throw error;
         const site = siteOf();
-        const said = (error as Error)?.message ?? String(error);
+        const said = textOf(error);
         // The fetch API's Headers quotes the value it refuses: a header may carry a credential.
         const message = /^Headers\./.test(said) ? "a request header the fetch API refuses" : said;
         throw new ConfigError(redactor.text(`${site.method} ${site.path}: ${message}`), site);

@@ -16,7 +16,7 @@ import type { components, paths } from "../../generated/workplus/schema.js";
 import { type Client, type ClientOptions, createClient } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS } from "../core/errors.js";
 import type { CommonClientOptions } from "../core/options.js";
-import { checkObject, isRecord } from "../core/validate.js";
+import { checkObject, isRecord, readingOptions } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -57,6 +57,10 @@ export type WorkPlusOptions = CommonClientOptions & {
 export type WorkPlus = Client<Operations, typeof operations>;
 
 export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
+  return readingOptions("createWorkPlus: options", () => build(options));
+}
+
+function build(options: WorkPlusOptions): WorkPlus {
   checkObject("createWorkPlus: options", options);
   if (!options.baseUrl)
     throw new ConfigError("createWorkPlus: baseUrl is required (WorkPlus is self-hosted)");
@@ -68,7 +72,8 @@ export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
     { profile, operations, error: WorkPlusError, tokenMarginMs: 600_000 },
     o,
   );
-  if (!options.sourceType) return client;
+  const { sourceType } = options;
+  if (!sourceType) return client;
   // A client-wide source_type: added to every operation that declares the parameter, unless given.
   for (const [id, row] of Object.entries(operations)) {
     if (!("source_type" in row.params)) continue;
@@ -77,14 +82,18 @@ export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
       {};
     const method = group[id] as (p?: object, c?: object) => unknown;
     group[id] = Object.assign(
-      // Params that are not an object are left to the method, which refuses them.
-      (p?: { source_type?: string } | null, c?: object) =>
-        method(
-          p == null || (isRecord(p) && p.source_type === undefined)
-            ? { ...p, source_type: options.sourceType }
-            : p,
-          c,
-        ),
+      // Params that are not an object, or that cannot be read, are left to the method, which
+      // refuses them as a rejection.
+      (p?: { source_type?: string } | null, c?: object) => {
+        let given = p as object | undefined;
+        try {
+          if (p == null || (isRecord(p) && p.source_type === undefined))
+            given = { ...p, source_type: sourceType };
+        } catch {
+          // Given as it is: the method reads the getter that threw again, and says so.
+        }
+        return method(given, c);
+      },
       method,
     );
   }

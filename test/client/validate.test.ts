@@ -513,3 +513,108 @@ describe("an empty credential", () => {
     },
   );
 });
+
+describe("a credential that is not text", () => {
+  const baseUrl = "http://127.0.0.1:9";
+  /** What `create(options)` throws, or undefined. */
+  const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
+    try {
+      create(options);
+    } catch (error) {
+      return error;
+    }
+  };
+
+  // An all-digit secret read from JSON or YAML config: a number, which would be sent unredacted and
+  // left out of the app's keys (two apps, one token).
+  it.each(APIS)(
+    "%s: each token source option given as a number or an object is a ConfigError naming it, not its value",
+    async (api) => {
+      const { create, profile } = await entryOf(api);
+      for (const spec of profile.tokens) {
+        const options = Object.values(spec.options);
+        const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+        for (const option of options)
+          for (const value of [918273645, { secret: 918273645 }, true]) {
+            const refused = thrown(create, { ...full, [option]: value, baseUrl });
+            expect(refused, `${api} ${option} ${typeof value}`).toBeInstanceOf(ConfigError);
+            expect((refused as Error).message).toMatch(new RegExp(`^${option} must be a string`));
+            expect((refused as Error).message).not.toContain("918273645");
+          }
+      }
+    },
+  );
+
+  it.each(APIS)(
+    "%s: a function giving a number fails the token request by name, nothing sent",
+    async (api) => {
+      const { create, profile } = await entryOf(api);
+      for (const spec of profile.tokens) {
+        const options = Object.values(spec.options);
+        const identifying = spec.identifying ?? [];
+        for (const option of options.filter((o) => !identifying.includes(o))) {
+          const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+          let sent = 0;
+          const fetch = async () => {
+            sent++;
+            return new Response("{}");
+          };
+          const client = create({ ...full, [option]: async () => 918273645, baseUrl, fetch }) as {
+            appToken: { get(): Promise<string> };
+          };
+          const error = await client.appToken.get().catch((e: unknown) => e);
+          expect(error, `${api} ${option}`).toBeInstanceOf(ConfigError);
+          expect((error as Error).message).toBe(`${spec.operation}: ${option} gave a number, not a string`);
+          expect(sent).toBe(0);
+        }
+      }
+    },
+  );
+});
+
+describe("options that throw when read (a getter, a Proxy trap)", () => {
+  const boom = () => {
+    throw new Error("read-trap-shown");
+  };
+  /** `fields` and a field `name` whose getter throws. */
+  const withGetter = (fields: object, name: string) =>
+    Object.defineProperty({ ...fields }, name, { enumerable: true, get: boom });
+
+  it.each(APIS)("%s: a ConfigError when the client is made, never the caller's own error", async (api) => {
+    const { create } = await entryOf(api);
+    for (const options of [
+      withGetter({ baseUrl: "http://127.0.0.1:9" }, "timeout"),
+      { baseUrl: "http://127.0.0.1:9", retry: new Proxy({}, { get: boom }) },
+      { baseUrl: "http://127.0.0.1:9", headers: new Proxy({}, { ownKeys: boom }) },
+      { baseUrl: "http://127.0.0.1:9", rateLimit: new Proxy({}, { get: boom, ownKeys: boom }) },
+      new Proxy({ baseUrl: "http://127.0.0.1:9" }, { get: boom }),
+    ]) {
+      let error: unknown;
+      try {
+        create(options);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/cannot be read \(a getter or Proxy threw\)/);
+    }
+  });
+
+  it("WorkPlus with sourceType: params that throw when read are a rejection, as without it", async () => {
+    const options = { baseUrl: "http://127.0.0.1:9", accessToken: "tok-abcdefgh", rateLimit: false } as const;
+    const params = withGetter({}, "appId");
+    for (const wp of [createWorkPlus(options), createWorkPlus({ ...options, sourceType: "NATIVE" })]) {
+      let call: Promise<unknown> | undefined;
+      expect(() => {
+        call = wp.apps.listScopeViews(params as never);
+      }).not.toThrow();
+      await expect(call).rejects.toBeInstanceOf(ConfigError);
+    }
+  });
+
+  it("DingTalk userTokens.session: a token that throws when read is a ConfigError", () => {
+    const dt = createDingTalk({ appKey: "k", appSecret: "s3cret-v" });
+    const token = withGetter({ refreshToken: "r-123456", expiresAt: 0 }, "accessToken");
+    expect(() => dt.userTokens.session(token as never)).toThrow(ConfigError);
+  });
+});

@@ -95,6 +95,38 @@ describe("tokens the server should not have sent", () => {
     expect(apiRequests()).toEqual([]);
   });
 
+  it("a token holding a character past U+00FF is a ParseError, and nothing is sent with it", async () => {
+    // A header carries Latin-1 at most: every call would fail before any server could refuse it.
+    for (const token of ["tok-令牌-123456", "tok-\u{1F511}-123456"]) {
+      issue(token);
+      echoToken();
+      const { error } = await settle(invites(dingtalk()));
+      expect(error, JSON.stringify(token)).toBeInstanceOf(ParseError);
+      expect((error as Error).message).toMatch(/accessToken cannot be sent in a header/);
+    }
+    expect(apiRequests()).toEqual([]);
+  });
+
+  it("a token read back from a store of one's own that could not be sent is fetched anew, and the call goes", async () => {
+    for (const accessToken of ["tok\r\nen-1234", "tok-令牌-123456", 42, ""]) {
+      const stored = { accessToken, expiresAt: Date.now() + 3_600_000 };
+      const saved: unknown[] = [];
+      const tokenStore = {
+        get: async () => stored,
+        set: async (_key: string, token: unknown) => void saved.push(token),
+        delete: async () => undefined,
+      };
+      issue("tok-fresh-1234");
+      server.on("GET", INVITES, (req: Received, res) =>
+        json(res, 200, { token: req.headers["x-acs-dingtalk-access-token"] }),
+      );
+      const { data, error } = await settle(invites(dingtalk({ tokenStore })));
+      expect(error, JSON.stringify(accessToken)).toBeUndefined();
+      expect(data).toEqual({ token: "tok-fresh-1234" });
+      expect(saved).toMatchObject([{ accessToken: "tok-fresh-1234" }]);
+    }
+  });
+
   it("a per-call query token that is not well-formed Unicode is a ConfigError, not a URIError", async () => {
     const wp = createWorkPlus({ baseUrl: server.url, accessToken: "unused-token", retry: false });
     const { error } = await settle(wp.apps.listAdmins({ appId: "a" }, { accessToken: "tok\ud800en" }));
@@ -533,6 +565,37 @@ describe("values thrown that have no text", () => {
         expect(attempts).toBe(2);
       }
     }
+  });
+
+  it("rawClient: a body, query or path that throws one, or is one: a ConfigError, nothing sent", async () => {
+    const api = rawClient(dingtalk({ accessToken: "given-token-1234" })) as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<unknown>
+    >;
+    for (const value of textless()) {
+      const throwing = {
+        toJSON() {
+          throw value;
+        },
+      };
+      const query = Object.defineProperty({}, "a", {
+        enumerable: true,
+        get() {
+          throw value;
+        },
+      });
+      const calls = [
+        () => api.POST?.("/v1.0/contact/seniorSettings", { body: throwing }),
+        () => api.GET?.("/v1.0/contact/dingIndexs", { params: { query } }),
+        () => api.GET?.(value),
+        () => api.request?.(value, "/v1.0/contact/dingIndexs"),
+      ];
+      for (const call of calls) {
+        const { error } = await settle(Promise.resolve().then(call));
+        expect(error).toBeInstanceOf(ConfigError);
+      }
+    }
+    expect(server.requests).toEqual([]);
   });
 });
 
