@@ -446,7 +446,7 @@ describe("rawClient's argument", () => {
   });
 });
 
-describe("an empty credential", () => {
+describe("a credential that is empty or not text", () => {
   const baseUrl = "http://127.0.0.1:9";
   /** What `create(options)` throws, or undefined. */
   const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
@@ -455,6 +455,20 @@ describe("an empty credential", () => {
     } catch (error) {
       return error;
     }
+  };
+  /** The app token request of a client made with `options`: how it failed, and how many requests it sent. */
+  const tokenRequest = async (
+    create: (o: Record<string, unknown>) => unknown,
+    options: Record<string, unknown>,
+  ) => {
+    let sent = 0;
+    const fetch = async () => {
+      sent++;
+      return new Response("{}");
+    };
+    const client = create({ ...options, baseUrl, fetch }) as { appToken: { get(): Promise<string> } };
+    const error = await client.appToken.get().catch((e: unknown) => e);
+    return { error, sent };
   };
 
   // `process.env.SECRET ?? ""` with the variable unset: named at once, not sent as a wrong secret.
@@ -496,15 +510,7 @@ describe("an empty credential", () => {
         const required = options.filter((o) => !spec.optional.includes(o) && !identifying.includes(o));
         for (const option of required) {
           const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
-          let sent = 0;
-          const fetch = async () => {
-            sent++;
-            return new Response("{}");
-          };
-          const client = create({ ...full, [option]: async () => "", baseUrl, fetch }) as {
-            appToken: { get(): Promise<string> };
-          };
-          const error = await client.appToken.get().catch((e: unknown) => e);
+          const { error, sent } = await tokenRequest(create, { ...full, [option]: async () => "" });
           expect(error, `${api} ${option}`).toBeInstanceOf(ConfigError);
           expect((error as Error).message).toBe(`${spec.operation}: ${option} gave an empty string`);
           expect(sent).toBe(0);
@@ -512,18 +518,6 @@ describe("an empty credential", () => {
       }
     },
   );
-});
-
-describe("a credential that is not text", () => {
-  const baseUrl = "http://127.0.0.1:9";
-  /** What `create(options)` throws, or undefined. */
-  const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
-    try {
-      create(options);
-    } catch (error) {
-      return error;
-    }
-  };
 
   // An all-digit secret read from JSON or YAML config: a number, which would be sent unredacted and
   // left out of the app's keys (two apps, one token).
@@ -554,15 +548,7 @@ describe("a credential that is not text", () => {
         const identifying = spec.identifying ?? [];
         for (const option of options.filter((o) => !identifying.includes(o))) {
           const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
-          let sent = 0;
-          const fetch = async () => {
-            sent++;
-            return new Response("{}");
-          };
-          const client = create({ ...full, [option]: async () => 918273645, baseUrl, fetch }) as {
-            appToken: { get(): Promise<string> };
-          };
-          const error = await client.appToken.get().catch((e: unknown) => e);
+          const { error, sent } = await tokenRequest(create, { ...full, [option]: async () => 918273645 });
           expect(error, `${api} ${option}`).toBeInstanceOf(ConfigError);
           expect((error as Error).message).toBe(`${spec.operation}: ${option} gave a number, not a string`);
           expect(sent).toBe(0);
