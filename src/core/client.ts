@@ -33,7 +33,7 @@ import { headerSecrets, Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions, whyUnusable } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
-import { check, checkObject, kindOf, MAX_WAIT_MS, readingOptions, validateOptions } from "./validate.js";
+import { check, checkObject, kindOf, MAX_WAIT_MS, readOptions, validateOptions } from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -130,16 +130,20 @@ function numberOf(value: unknown): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+/** Whether the API's tokens go in a header (a query carries any text, a header Latin-1 at most). */
+export const inHeader = (profile: Profile): boolean => profile.auth?.in === "header";
+
 /** The token a source's answer holds, and when it expires; a ParseError for an answer without a usable one. */
 export function storedToken(
   spec: Pick<TokenSpec, "operation" | "token" | "expires" | "defaultLifetime">,
   answer: unknown,
   site: CallSite,
+  header: boolean,
 ): StoredToken {
   const token = (answer as Record<string, unknown> | undefined)?.[spec.token];
   if (typeof token !== "string" || token.length === 0)
     throw new ParseError(`${spec.operation} answered without a usable \`${spec.token}\``, site, 200);
-  const why = whyUnusable(token);
+  const why = whyUnusable(token, header);
   if (why) throw new ParseError(`${spec.operation}'s ${spec.token} ${why}`, site, 200);
   const now = Date.now();
   const raw = spec.expires && numberOf((answer as Record<string, unknown>)[spec.expires.field]);
@@ -389,6 +393,7 @@ function appTokenFor(
       marginMs,
       onToken: (t) => redactor.add(t),
       onWarning: (warning) => options.logger?.(warningEvent(profile.api, spec.operation, row, warning)),
+      inHeader: inHeader(profile),
       fetch,
     });
     const source = {
@@ -451,6 +456,7 @@ function tokenFetch(
   options: Options,
   call: (params: Record<string, unknown>) => Promise<unknown> | undefined,
   site: CallSite,
+  header: boolean,
 ): () => Promise<StoredToken> {
   return async () => {
     const params: Record<string, unknown> = { ...spec.fixed };
@@ -458,14 +464,16 @@ function tokenFetch(
       const given = options[option];
       const value = typeof given === "function" ? await given() : given;
       // What a function gives is checked as a value given is (`checkCredentials`, `appTokenFor`), at
-      // each token request.
-      if (value === "" && !spec.optional.includes(option))
+      // each token request: a required one that gives nothing is refused, not sent without.
+      const optional = spec.optional.includes(option);
+      if (value == null && optional) continue;
+      if (value === "" && !optional)
         throw new ConfigError(`${spec.operation}: ${option} gave an empty string`, site);
-      if (value !== undefined && typeof value !== "string")
+      if (typeof value !== "string")
         throw new ConfigError(`${spec.operation}: ${option} gave ${kindOf(value)}, not a string`, site);
-      if (value !== undefined) params[field] = value; // secrets among them: the call's secretParams
+      params[field] = value; // secrets among them: the call's secretParams
     }
-    return storedToken(spec, await call(params), site);
+    return storedToken(spec, await call(params), site, header);
   };
 }
 
@@ -499,6 +507,10 @@ function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined 
   );
 }
 
+let clients = 0;
+/** A key part no other client has, in this process or another. */
+const unshared = (): string => `unshared:${++clients}:${Math.random().toString(36).slice(2)}:${Date.now()}`;
+
 /**
  * The app's keys: of its budgets, the API, the base URL and the token source's non-secret options;
  * of its token, those and its `identifying` secrets too (hashed with the rest). One company's apps
@@ -510,8 +522,11 @@ function appKeysOf(profile: ApiProfile, source: TokenSpec | undefined, options: 
   const secrets: Record<string, string> = {};
   for (const [, o] of source ? ownerOptions(source) : []) {
     const value = options[o];
-    if (typeof value !== "string") continue;
-    if (source?.secrets.includes(o)) secrets[o] = value;
+    // A function cannot be told apart from another app's: this client's token and budgets are its
+    // own, never another company's through a shared store.
+    if (typeof value === "function") identity[o] = unshared();
+    else if (typeof value !== "string") continue;
+    else if (source?.secrets.includes(o)) secrets[o] = value;
     else identity[o] = value;
   }
   return {
@@ -568,13 +583,15 @@ export function warningEvent(api: string, operationId: string, row: OperationRow
  * The token sources' options, where given, are text or a function that gives it: an all-digit secret
  * or key read from JSON or YAML comes as a number, which would be sent unredacted and left out of
  * the app's keys (two such apps would share one token). An `identifying` secret is text only: it
- * tells the app's token apart. Refused by name, never with its value.
+ * tells the app's token apart. An optional one may be null, as JSON writes an absent value. Refused
+ * by name, never with its value.
  */
 function checkCredentials(profile: ApiProfile, options: Options): void {
   for (const spec of profile.tokens)
     for (const o of Object.values(spec.options)) {
       const value = options[o];
       if (value === undefined || typeof value === "string") continue;
+      if (value === null && spec.optional.includes(o)) continue;
       if (spec.identifying?.includes(o))
         throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
       if (typeof value !== "function")
@@ -591,15 +608,14 @@ export function createClient<Ops, Table extends OperationTable, O extends Client
   api: ApiDefinition<Table>,
   clientOptions: O = {} as O,
 ): Client<Ops, Table> {
-  // Building the client is reading its options: all of it, so a getter anywhere in them is covered.
-  return readingOptions(`${api.profile.api}: options`, () => buildClient<Ops, Table>(api, clientOptions));
+  // Read once: nothing below meets a getter of the caller's.
+  return buildClient<Ops, Table>(api, readOptions("options", clientOptions));
 }
 
 function buildClient<Ops, Table extends OperationTable>(
   api: ApiDefinition<Table>,
   clientOptions: ClientOptions,
 ): Client<Ops, Table> {
-  checkObject("options", clientOptions);
   const options = validateOptions({
     ...clientOptions,
     baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
@@ -628,7 +644,7 @@ function buildClient<Ops, Table extends OperationTable>(
     const row = operations[source.operation] as OperationRow;
     const group = (methods as Record<string, Record<string, (p: unknown) => Promise<unknown>>>)[row.tag];
     const call = (params: Record<string, unknown>) => group?.[source.operation]?.(params);
-    const fetch = tokenFetch(source, options, call, refOf(source.operation, row));
+    const fetch = tokenFetch(source, options, call, refOf(source.operation, row), inHeader(profile));
     const marginMs = options.tokenMarginMs ?? api.tokenMarginMs ?? 300_000;
     managed = { spec: source, key: keys.token, marginMs, fetch, row };
   }

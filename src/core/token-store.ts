@@ -19,18 +19,25 @@ const MAX_TOKEN_LENGTH = 8192;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Why a token cannot be used, or `undefined` when it can: too long, not well-formed Unicode,
- * holding a control character or a character past U+00FF (neither can be sent in a header; no
- * platform issues one). The one rule for a token a source answers and for one read back from a
+ * Why a token cannot be used, or `undefined` when it can: too long, not well-formed Unicode, or
+ * holding a control character (a line break cannot be sent in a header; no platform issues one); for
+ * a token sent in a header (`inHeader`), also a character past U+00FF, which no header carries (a
+ * query percent-encodes it). The one rule for a token a source answers and for one read back from a
  * store: a token every call fails with before reaching a server is never refused, so never replaced.
  */
-export function whyUnusable(token: string): string | undefined {
+export function whyUnusable(token: string, inHeader = false): string | undefined {
   if (token.length > MAX_TOKEN_LENGTH)
     return `is ${token.length} characters long (at most ${MAX_TOKEN_LENGTH} are taken)`;
   if (LONE_SURROGATE.test(token)) return "cannot be sent (not well-formed Unicode)";
   if (/\p{Cc}/u.test(token)) return "cannot be sent (it holds a control character)";
-  if (/[^\0-\xff]/.test(token)) return "cannot be sent in a header (it holds a character past U+00FF)";
+  if (inHeader && /[^\0-\xff]/.test(token))
+    return "cannot be sent in a header (it holds a character past U+00FF)";
   return undefined;
+}
+
+/** A token read back from a store that could have been answered: a non-empty string `whyUnusable` takes. */
+export function usableToken(token: unknown, inHeader = false): token is string {
+  return typeof token === "string" && token !== "" && whyUnusable(token, inHeader) === undefined;
 }
 
 export interface TokenStore {

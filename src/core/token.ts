@@ -5,7 +5,7 @@
  * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
 import { TimeoutError } from "./errors.js";
 import { sleep } from "./retry.js";
-import { MemoryTokenStore, type StoredToken, type TokenStore, whyUnusable } from "./token-store.js";
+import { MemoryTokenStore, type StoredToken, type TokenStore, usableToken } from "./token-store.js";
 import { onAbort } from "./transport.js";
 import { MAX_WAIT_MS } from "./validate.js";
 
@@ -28,6 +28,8 @@ export interface TokenCacheOptions {
   storeWaitMs?: number; // longest wait for one store call: a frozen store counts as failed (5 000)
   /** Told once of each kind of trouble (nonsense expiry, failing store); never given a secret. */
   onWarning?: ((message: string) => void) | undefined;
+  /** The token goes in a header: one read back from the store must be one a header can carry. */
+  inHeader?: boolean | undefined;
 }
 
 // Lifetimes outside 10 s…1 year are nonsense (tokens live hours to 30 days): 10 s still means one
@@ -35,15 +37,6 @@ export interface TokenCacheOptions {
 // costs one timeout, not one per call). The lock is awaited in 250 ms slices, rereading the store.
 const MIN_LIFETIME_MS = 10_000;
 const MAX_LIFETIME_MS = 365 * 86_400_000;
-
-/**
- * A token read back from a store of the user's own is used only if it could have been answered: one
- * every call would fail with before reaching a server (a number, a line break) is fetched anew.
- */
-const usable = (found: StoredToken): boolean =>
-  typeof found.accessToken === "string" &&
-  found.accessToken !== "" &&
-  whyUnusable(found.accessToken) === undefined;
 const PAUSE_MS = 5_000;
 const LOCK_SLICE_MS = 250;
 /**
@@ -172,7 +165,10 @@ export class TokenCache {
         const found = await this.#safely(() => this.#store.get(key));
         // Another process's expiry, kept unless it is further away than any token lives.
         const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
-        if (this.#fresh(found, rejected) && usable(found)) return this.#use({ ...found, expiresAt });
+        // Only one that could have been answered: a token of the user's own store that every call
+        // would fail with before reaching a server (a number, a line break) is fetched anew.
+        if (this.#fresh(found, rejected) && usableToken(found.accessToken, this.#o.inHeader))
+          return this.#use({ ...found, expiresAt });
         if (release || !lock || elapsed() >= until || elapsed() < this.#storePausedUntil) break;
         const asked = elapsed();
         release = await this.#safely(

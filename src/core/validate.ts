@@ -5,7 +5,7 @@
  * credentials or a token in its query.
  */
 import type { ClientOptions } from "./client.js";
-import { type CallSite, ConfigError, ImspecError } from "./errors.js";
+import { type CallSite, ConfigError } from "./errors.js";
 import type { RetryOptions } from "./retry.js";
 
 export interface CheckedOptions {
@@ -57,15 +57,19 @@ export function kindOf(value: unknown): string {
 }
 
 /**
- * `read()`, which reads what a caller gave (options, a token): a getter or Proxy trap that throws
+ * A copy of what a caller gave (options, a token), read once: its fields, and the fields of those
+ * that are plain objects (`retry`, `headers`, `rateLimit`). A getter or Proxy trap that throws
  * meanwhile is a ConfigError naming `name`, not the caller's own error (whose message may quote a
- * value). The ConfigErrors `read` throws itself pass as they are.
+ * value); what is built from the copy reads no getter again.
  */
-export function readingOptions<T>(name: string, read: () => T): T {
+export function readOptions<T>(name: string, given: T): T {
+  checkObject(name, given);
   try {
-    return read();
-  } catch (error) {
-    if (error instanceof ImspecError) throw error;
+    const copy: Record<string, unknown> = { ...(given as object) };
+    for (const [key, value] of Object.entries(copy))
+      if (isRecord(value) && Object.getPrototypeOf(value) === Object.prototype) copy[key] = { ...value };
+    return copy as T;
+  } catch {
     throw new ConfigError(`${name} cannot be read (a getter or Proxy threw)`);
   }
 }

@@ -13,6 +13,7 @@ import {
   createClient,
   INTERNALS,
   type Internals,
+  inHeader,
   storedToken,
   warningEvent,
 } from "../core/client.js";
@@ -20,7 +21,7 @@ import { emit, TOKEN_SOURCE } from "../core/engine.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
-import { checkFunction, checkObject, readingOptions } from "../core/validate.js";
+import { checkFunction, checkObject, kindOf, readOptions } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -149,17 +150,22 @@ function checkSession(token: unknown, onRefresh: unknown): void {
 }
 
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
-  const o = options as ClientOptions & {
-    appKey?: string;
-    appSecret?: string;
-    clientId?: string;
-    clientSecret?: string;
+  // Read once: nothing below meets a getter of the caller's.
+  const o = readOptions("options", options) as ClientOptions & {
+    appKey?: unknown;
+    appSecret?: unknown;
+    clientId?: unknown;
+    clientSecret?: unknown;
   };
+  // The OAuth client's own credentials are text, as the app's are (`createClient` checks those).
+  for (const name of ["clientId", "clientSecret"] as const)
+    if (o[name] !== undefined && typeof o[name] !== "string")
+      throw new ConfigError(`${name} must be a string, not ${kindOf(o[name])}`);
   const client = createClient<Operations, typeof operations>(
     { profile, operations, error: DingTalkError },
     o,
   );
-  const margin = options.tokenMarginMs ?? 300_000;
+  const margin = o.tokenMarginMs ?? 300_000;
   const clientId = o.clientId ?? o.appKey;
   const clientSecret = o.clientSecret ?? o.appSecret;
   const { redactor, engine } = (client as unknown as Record<symbol, Internals>)[INTERNALS] as Internals;
@@ -172,13 +178,19 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     // Never sent without it: the server's refusal would not say which argument was missing.
     if (typeof value !== "string" || value === "")
       throw new ConfigError(`userTokens: the ${name} must be a non-empty string`);
-    if (!clientId || !clientSecret)
+    // appKey and appSecret may be functions (as a token source's options may): asked here, each time.
+    const id = typeof clientId === "function" ? await clientId() : clientId;
+    const secret = typeof clientSecret === "function" ? await clientSecret() : clientSecret;
+    if (typeof id !== "string" || !id || typeof secret !== "string" || !secret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
-    const r = await client.oauth2.getUserAccessToken({ clientId, clientSecret, grantType, ...body }, call);
+    const r = await client.oauth2.getUserAccessToken(
+      { clientId: id, clientSecret: secret, grantType, ...body },
+      call,
+    );
     const site = { operationId: "getUserAccessToken" };
     // Read as an app token is read: checked, its lifetime a number or the default.
-    const { accessToken, expiresAt, obtainedAt } = storedToken(USER_TOKEN, r, site);
+    const { accessToken, expiresAt, obtainedAt } = storedToken(USER_TOKEN, r, site, inHeader(profile));
     const refreshToken = (r as Partial<typeof r> | null | undefined)?.refreshToken;
     if (typeof refreshToken !== "string")
       throw new ParseError("getUserAccessToken answered without a usable `refreshToken`", site, 200);
@@ -192,8 +204,10 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
   const userTokens: UserTokens = {
     exchangeCode: (code, call) => userToken({ code }, call),
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
-    session: (initial, onRefresh) => {
-      readingOptions("userTokens.session: token", () => checkSession(initial, onRefresh));
+    session: (given, onRefresh) => {
+      // Read once: a getter gives one value, the one checked and used.
+      const initial = readOptions("userTokens.session: token", given);
+      checkSession(initial, onRefresh);
       redactor.add(initial.accessToken);
       redactor.add(initial.refreshToken);
       // The app token's cache: one refresh shared by the callers, the margin capped at half the
@@ -207,7 +221,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
       const cache = new TokenCache({
         key: "userToken",
         marginMs: margin,
-        initial: stored(initial),
+        initial: { ...stored(initial), obtainedAt: obtained.get(given) },
+        inHeader: inHeader(profile),
         fetch: async () => {
           current = await userToken({ refreshToken: current.refreshToken });
           // The new token is good whatever onRefresh does with it: a throw or a rejection (a

@@ -27,7 +27,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ConnectionError, TimeoutError } from "../core/errors.js";
 import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
-import { whyUnusable } from "../core/token-store.js";
+import { usableToken } from "../core/token-store.js";
 import { checked, MAX_WAIT_MS } from "../core/validate.js";
 import { type IoRedisLike, integerOf, type RedisClientLike, replyCode, type Send, sender } from "./client.js";
 
@@ -214,10 +214,8 @@ function parse(text: string | undefined): StoredToken | undefined {
     const value = JSON.parse(text) as Partial<StoredToken> | null;
     if (
       value &&
-      typeof value.accessToken === "string" &&
-      value.accessToken.length > 0 &&
       // One the client would refuse from a source: every call of every process would fail with it.
-      whyUnusable(value.accessToken) === undefined &&
+      usableToken(value.accessToken) &&
       typeof value.expiresAt === "number" &&
       Number.isFinite(value.expiresAt)
     ) {
@@ -335,8 +333,9 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       return reply;
     } catch (error) {
       if (!(error instanceof TimeoutError)) {
-        // Redis's refusal is a reply too (or the connection is gone, and its meter with it).
-        replied(client);
+        // Redis's refusal is a reply too; a lost connection is not, and its client's meter goes on
+        // counting toward a reply on the next one.
+        if ((error as { name?: unknown })?.name === "ReplyError") replied(client);
         throw storeError(error);
       }
       // A connection of ours that did not answer in time is dropped with all it holds: the commands

@@ -16,7 +16,7 @@ import type { components, paths } from "../../generated/workplus/schema.js";
 import { type Client, type ClientOptions, createClient } from "../core/client.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS } from "../core/errors.js";
 import type { CommonClientOptions } from "../core/options.js";
-import { checkObject, isRecord, readingOptions } from "../core/validate.js";
+import { isRecord, readOptions } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -56,12 +56,8 @@ export type WorkPlusOptions = CommonClientOptions & {
 
 export type WorkPlus = Client<Operations, typeof operations>;
 
-export function createWorkPlus(options: WorkPlusOptions): WorkPlus {
-  return readingOptions("createWorkPlus: options", () => build(options));
-}
-
-function build(options: WorkPlusOptions): WorkPlus {
-  checkObject("createWorkPlus: options", options);
+export function createWorkPlus(given: WorkPlusOptions): WorkPlus {
+  const options = readOptions("createWorkPlus: options", given);
   if (!options.baseUrl)
     throw new ConfigError("createWorkPlus: baseUrl is required (WorkPlus is self-hosted)");
   const o = options as ClientOptions & Partial<WorkPlusCredentials>;

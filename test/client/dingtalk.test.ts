@@ -270,6 +270,34 @@ describe("createDingTalk: tokens", () => {
     });
   });
 
+  it("the OAuth client's credentials: text given, a function asked at each exchange, anything else refused by name", async () => {
+    const grants: Record<string, unknown>[] = [];
+    server.on("POST", "/v1.0/oauth2/userAccessToken", (req, res) => {
+      grants.push(JSON.parse(req.body) as Record<string, unknown>);
+      json(res, 200, { accessToken: "user-1-token", refreshToken: "refresh-1-token", expireIn: 7200 });
+    });
+    // appKey and appSecret stand in for clientId and clientSecret; given as functions, asked here.
+    const dt = client({ appKey: async () => "ding-app", appSecret: async () => SECRET } as never);
+    await dt.userTokens.exchangeCode("auth-code-1");
+    expect(grants).toEqual([
+      { clientId: "ding-app", clientSecret: SECRET, grantType: "authorization_code", code: "auth-code-1" },
+    ]);
+    // An all-digit secret read from JSON config is a number: never sent, nor shown.
+    for (const name of ["clientId", "clientSecret"])
+      for (const value of [918273645, { id: 918273645 }, async () => "x"]) {
+        let error: unknown;
+        try {
+          client({ [name]: value });
+        } catch (e) {
+          error = e;
+        }
+        expect(error, `${name} ${typeof value}`).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toMatch(new RegExp(`^${name} must be a string`));
+        expect((error as Error).message).not.toContain("918273645");
+      }
+    expect(grants).toHaveLength(1);
+  });
+
   it("a session keeps a short-lived user token until half its lifetime, not one refresh per call", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     let grants = 0;

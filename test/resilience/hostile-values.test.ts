@@ -107,6 +107,21 @@ describe("tokens the server should not have sent", () => {
     expect(apiRequests()).toEqual([]);
   });
 
+  it("the same token where it goes in the query (WeCom): used, percent-encoded, as the server gave it", async () => {
+    const token = "tok-令牌-123456";
+    server.on("GET", "/cgi-bin/gettoken", (_req, res) =>
+      json(res, 200, { errcode: 0, errmsg: "ok", access_token: token, expires_in: 7200 }),
+    );
+    server.on("GET", "/cgi-bin/department/simplelist", (_req, res) =>
+      json(res, 200, { errcode: 0, errmsg: "ok", department_id: [{ id: 1, parentid: 0, order: 1 }] }),
+    );
+    const wc = createWeCom({ baseUrl: server.url, corpId: "corp", corpSecret: SECRET, rateLimit: false });
+    const { error } = await settle(wc.department.listDepartmentIds({}));
+    expect(error).toBeUndefined();
+    const sent = server.requests.find((r) => r.pathname === "/cgi-bin/department/simplelist");
+    expect(sent?.query.get("access_token")).toBe(token);
+  });
+
   it("a token read back from a store of one's own that could not be sent is fetched anew, and the call goes", async () => {
     for (const accessToken of ["tok\r\nen-1234", "tok-令牌-123456", 42, ""]) {
       const stored = { accessToken, expiresAt: Date.now() + 3_600_000 };

@@ -1,0 +1,47 @@
+/**
+ * Whose token a client holds, when a key option of its token source is a function (a value read at
+ * each token request): such a function cannot be told apart from another app's, so its client's
+ * token is its own, never another company's through a shared store. Derived from each API's token
+ * sources; against the mock, which issues one token per owner.
+ */
+import { MemoryTokenStore } from "imspec";
+import { type MockServer, startMockServer } from "imspec/mock";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ownerOptions } from "../../src/core/token-store.js";
+import { entryOf } from "./entries.js";
+import { APIS } from "./support.js";
+
+let mock: MockServer;
+beforeAll(async () => {
+  mock = await startMockServer();
+});
+afterAll(() => mock?.stop());
+
+describe("a key option given as a function", () => {
+  it.each(APIS)(
+    "%s: two clients sharing a store, whose functions name two owners, hold two tokens",
+    async (api) => {
+      const { create, profile } = await entryOf(api);
+      const baseUrl = (mock.urls as Record<string, string>)[api];
+      for (const spec of profile.tokens) {
+        const options = Object.values(spec.options);
+        const keys = ownerOptions(spec)
+          .map(([, o]) => o)
+          .filter((o) => !spec.secrets.includes(o));
+        for (const option of keys) {
+          const tokenStore = new MemoryTokenStore();
+          const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+          const client = (owner: string) =>
+            create({ ...full, [option]: async () => owner, baseUrl, tokenStore, rateLimit: false }) as {
+              appToken: { get(): Promise<string> };
+            };
+          const before = mock.tokenRequests(api);
+          const [a, b] = [client(`${option}-owner-a`), client(`${option}-owner-b`)];
+          const tokens = [await a.appToken.get(), await b.appToken.get()];
+          expect(tokens[1], `${api} ${spec.operation} ${option}`).not.toBe(tokens[0]);
+          expect(mock.tokenRequests(api) - before).toBe(2);
+        }
+      }
+    },
+  );
+});
