@@ -56,9 +56,12 @@ export function kindOf(value: unknown): string {
   return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
 }
 
+/** The options whose own fields are settings, read once with them (a store or an agent is not copied). */
+const SETTINGS = ["retry", "headers", "rateLimit"];
+
 /**
- * A copy of what a caller gave (options, a token), read once: its fields, and the fields of those
- * that are plain objects (`retry`, `headers`, `rateLimit`). A getter or Proxy trap that throws
+ * A copy of what a caller gave (options, a token), read once: its fields, and those of the settings
+ * objects among them (`retry`, `headers`, `rateLimit`) when plain. A getter or Proxy trap that throws
  * meanwhile is a ConfigError naming `name`, not the caller's own error (whose message may quote a
  * value); what is built from the copy reads no getter again.
  */
@@ -66,8 +69,10 @@ export function readOptions<T>(name: string, given: T): T {
   checkObject(name, given);
   try {
     const copy: Record<string, unknown> = { ...(given as object) };
-    for (const [key, value] of Object.entries(copy))
+    for (const key of SETTINGS) {
+      const value = copy[key];
       if (isRecord(value) && Object.getPrototypeOf(value) === Object.prototype) copy[key] = { ...value };
+    }
     return copy as T;
   } catch {
     throw new ConfigError(`${name} cannot be read (a getter or Proxy threw)`);
