@@ -522,9 +522,10 @@ function appKeysOf(profile: ApiProfile, source: TokenSpec | undefined, options: 
   const secrets: Record<string, string> = {};
   for (const [, o] of source ? ownerOptions(source) : []) {
     const value = options[o];
-    // A function cannot be told apart from another app's: this client's token and budgets are its
-    // own, never another company's through a shared store.
-    if (typeof value === "function") identity[o] = unshared();
+    // A function cannot be told apart from another app's: this client's token is its own, never
+    // another company's through a shared store; its calls spend the budgets of the API and base URL
+    // that every such client spends (as a token function's do), unless `rateLimit.appName` names it.
+    if (typeof value === "function") secrets[o] = unshared();
     else if (typeof value !== "string") continue;
     else if (source?.secrets.includes(o)) secrets[o] = value;
     else identity[o] = value;
