@@ -33,7 +33,15 @@ import { headerSecrets, Redactor, SECRET_NAME } from "./redact.js";
 import { type StoredToken, TokenCache, tokenKey } from "./token.js";
 import { ownerOptions, whyUnusable } from "./token-store.js";
 import { boundedTransport, fetchTransport, type TransportResponse } from "./transport.js";
-import { check, checkObject, kindOf, MAX_WAIT_MS, readOptions, validateOptions } from "./validate.js";
+import {
+  check,
+  checkObject,
+  guarded,
+  kindOf,
+  MAX_WAIT_MS,
+  readOptions,
+  validateOptions,
+} from "./validate.js";
 
 /** One way to get an app token, from the spec's `x-imspec-token` (scripts/README.md). */
 export interface TokenSpec {
@@ -315,7 +323,6 @@ function limiterFor(
   api: ApiDefinition<OperationTable>,
   limits: Options["rateLimit"],
 ): RateLimiter | undefined {
-  checkRateLimit(limits);
   const budgets =
     api.profile.rateLimits.length + Object.values(api.operations).filter((r) => "rateLimits" in r).length;
   if (limits === false || !budgets) return undefined;
@@ -617,10 +624,15 @@ function buildClient<Ops, Table extends OperationTable>(
   api: ApiDefinition<Table>,
   clientOptions: ClientOptions,
 ): Client<Ops, Table> {
-  const options = validateOptions({
-    ...clientOptions,
-    baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
-  }) as Options;
+  // A settings object that is a class instance is read here, not copied: guarded as the copy was.
+  const options = guarded("options", () => {
+    const checked = validateOptions({
+      ...clientOptions,
+      baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
+    }) as Options;
+    checkRateLimit(checked.rateLimit);
+    return checked;
+  });
   const { profile, operations } = api;
   checkCredentials(profile, options);
   const { baseUrl } = options;
@@ -630,7 +642,7 @@ function buildClient<Ops, Table extends OperationTable>(
   for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
   for (const [name, value] of Object.entries(options))
     if (SECRET_NAME.test(name) && typeof value === "string") redactor.pin(value);
-  for (const secret of headerSecrets(options.headers ?? {})) redactor.pin(secret);
+  for (const secret of guarded("options", () => headerSecrets(options.headers ?? {}))) redactor.pin(secret);
   const limiter = limiterFor(api, options.rateLimit);
   let appToken: TokenSource | undefined;
   const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });

@@ -60,21 +60,51 @@ export function kindOf(value: unknown): string {
 const SETTINGS = ["retry", "headers", "rateLimit"];
 
 /**
- * A copy of what a caller gave (options, a token), read once: its fields, and those of the settings
- * objects among them (`retry`, `headers`, `rateLimit`) when plain. A getter or Proxy trap that throws
- * meanwhile is a ConfigError naming `name`, not the caller's own error (whose message may quote a
- * value); what is built from the copy reads no getter again.
+ * A copy of the options a caller gave, read once: their fields, and those of the settings objects
+ * among them (`retry`, `headers`, `rateLimit`) when plain (a class instance is kept as given, and read
+ * through `guarded`). A getter or Proxy trap that throws meanwhile is a ConfigError naming `name`, not
+ * the caller's own error (whose message may quote a value).
  */
 export function readOptions<T>(name: string, given: T): T {
   checkObject(name, given);
-  try {
+  return guarded(name, () => {
     const copy: Record<string, unknown> = { ...(given as object) };
     for (const key of SETTINGS) {
       const value = copy[key];
-      if (isRecord(value) && Object.getPrototypeOf(value) === Object.prototype) copy[key] = { ...value };
+      const proto = isRecord(value) ? Object.getPrototypeOf(value) : undefined;
+      if (proto === Object.prototype || proto === null) copy[key] = { ...(value as object) };
     }
     return copy as T;
-  } catch {
+  });
+}
+
+/** `fields` of what a caller gave, read by name (inherited ones and getters too), once. */
+export function readFields<K extends string>(
+  name: string,
+  given: unknown,
+  fields: readonly K[],
+): Record<K, unknown> {
+  checkObject(name, given);
+  return guarded(name, () =>
+    Object.fromEntries(fields.map((f) => [f, (given as Record<string, unknown>)[f]])),
+  ) as Record<K, unknown>;
+}
+
+/**
+ * `read()`, which reads what a caller gave: a throw that is not one of imspec's own ConfigErrors (a
+ * getter or Proxy trap of the caller's) is a ConfigError naming `name`, never the caller's error.
+ */
+export function guarded<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    let own = false;
+    try {
+      own = error instanceof ConfigError;
+    } catch {
+      // a thrown revoked Proxy: not ours
+    }
+    if (own) throw error;
     throw new ConfigError(`${name} cannot be read (a getter or Proxy threw)`);
   }
 }

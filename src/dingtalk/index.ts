@@ -21,7 +21,7 @@ import { emit, TOKEN_SOURCE } from "../core/engine.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
-import { checkFunction, checkObject, kindOf, readOptions } from "../core/validate.js";
+import { checkFunction, checkObject, kindOf, readFields, readOptions } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -132,6 +132,14 @@ const USER_TOKEN = {
   defaultLifetime: profile.tokens[0].defaultLifetime,
 } as const;
 
+/** The fields of a UserToken, read from what a session is given. */
+const USER_TOKEN_FIELDS = [
+  "accessToken",
+  "refreshToken",
+  "expiresAt",
+  "corpId",
+] as const satisfies ReadonlyArray<keyof UserToken>;
+
 /**
  * A session's token and callback, checked when the session is made: something else is a ConfigError
  * (naming no value: a token's are secrets), not a TypeError at its first call, nor a refresh sent
@@ -157,10 +165,13 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     clientId?: unknown;
     clientSecret?: unknown;
   };
-  // The OAuth client's own credentials are text, as the app's are (`createClient` checks those).
-  for (const name of ["clientId", "clientSecret"] as const)
-    if (o[name] !== undefined && typeof o[name] !== "string")
-      throw new ConfigError(`${name} must be a string, not ${kindOf(o[name])}`);
+  // The OAuth client's own credentials, as the app's (`createClient` checks those): text, or a
+  // function that gives it, asked at each exchange; null, as JSON writes an absent value, is none.
+  for (const name of ["clientId", "clientSecret"] as const) {
+    const value = o[name];
+    if (value != null && typeof value !== "string" && typeof value !== "function")
+      throw new ConfigError(`${name} must be a string or a function that gives one, not ${kindOf(value)}`);
+  }
   const client = createClient<Operations, typeof operations>(
     { profile, operations, error: DingTalkError },
     o,
@@ -205,8 +216,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     exchangeCode: (code, call) => userToken({ code }, call),
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
     session: (given, onRefresh) => {
-      // Read once: a getter gives one value, the one checked and used.
-      const initial = readOptions("userTokens.session: token", given);
+      // Read once, by name (a database row's fields may be getters): the values checked and used.
+      const initial = readFields("userTokens.session: token", given, USER_TOKEN_FIELDS) as UserToken;
       checkSession(initial, onRefresh);
       redactor.add(initial.accessToken);
       redactor.add(initial.refreshToken);

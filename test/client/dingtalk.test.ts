@@ -270,21 +270,30 @@ describe("createDingTalk: tokens", () => {
     });
   });
 
-  it("the OAuth client's credentials: text given, a function asked at each exchange, anything else refused by name", async () => {
+  it("the OAuth client's credentials: text, or a function asked at each exchange; null is none; anything else refused by name", async () => {
     const grants: Record<string, unknown>[] = [];
     server.on("POST", "/v1.0/oauth2/userAccessToken", (req, res) => {
       grants.push(JSON.parse(req.body) as Record<string, unknown>);
       json(res, 200, { accessToken: "user-1-token", refreshToken: "refresh-1-token", expireIn: 7200 });
     });
+    const exchanged = { grantType: "authorization_code", code: "auth-code-1" };
     // appKey and appSecret stand in for clientId and clientSecret; given as functions, asked here.
-    const dt = client({ appKey: async () => "ding-app", appSecret: async () => SECRET } as never);
-    await dt.userTokens.exchangeCode("auth-code-1");
+    await client({
+      appKey: async () => "ding-app",
+      appSecret: async () => SECRET,
+    } as never).userTokens.exchangeCode("auth-code-1");
+    // clientId as JSON writes an absent one: appKey stands in; clientSecret as a function: asked.
+    await client({
+      clientId: null,
+      clientSecret: async () => "oauth-secret",
+    } as never).userTokens.exchangeCode("auth-code-1");
     expect(grants).toEqual([
-      { clientId: "ding-app", clientSecret: SECRET, grantType: "authorization_code", code: "auth-code-1" },
+      { clientId: "ding-app", clientSecret: SECRET, ...exchanged },
+      { clientId: "ding-app", clientSecret: "oauth-secret", ...exchanged },
     ]);
     // An all-digit secret read from JSON config is a number: never sent, nor shown.
     for (const name of ["clientId", "clientSecret"])
-      for (const value of [918273645, { id: 918273645 }, async () => "x"]) {
+      for (const value of [918273645, { id: 918273645 }, true]) {
         let error: unknown;
         try {
           client({ [name]: value });
@@ -295,7 +304,32 @@ describe("createDingTalk: tokens", () => {
         expect((error as Error).message).toMatch(new RegExp(`^${name} must be a string`));
         expect((error as Error).message).not.toContain("918273645");
       }
-    expect(grants).toHaveLength(1);
+    expect(grants).toHaveLength(2);
+  });
+
+  it("a session takes a token whose fields are getters or inherited (a database row), read once", async () => {
+    const users = userServer();
+    const dt = client();
+    const token = await dt.userTokens.exchangeCode("auth-code-1");
+    let reads = 0;
+    class Row {
+      get accessToken() {
+        reads++;
+        return token.accessToken;
+      }
+      get refreshToken() {
+        return token.refreshToken;
+      }
+      get expiresAt() {
+        return token.expiresAt;
+      }
+    }
+    const session = dt.userTokens.session(new Row() as never);
+    await expect(dt.contact.getUser({ unionId: "me" }, { accessToken: session })).resolves.toMatchObject({
+      token: "user-1-token",
+    });
+    expect(reads).toBe(1);
+    expect(users.grants()).toBe(1);
   });
 
   it("a session keeps a short-lived user token until half its lifetime, not one refresh per call", async () => {

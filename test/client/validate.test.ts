@@ -605,6 +605,19 @@ describe("options that throw when read (a getter, a Proxy trap)", () => {
       { baseUrl: "http://127.0.0.1:9", retry: new Proxy({ maxAttempts: 2 }, { get: boom }) },
       { baseUrl: "http://127.0.0.1:9", headers: new Proxy({}, { ownKeys: boom }) },
       { baseUrl: "http://127.0.0.1:9", rateLimit: new Proxy({}, { get: boom, ownKeys: boom }) },
+      // Settings objects not copied whole: one without a prototype, and a class instance.
+      {
+        baseUrl: "http://127.0.0.1:9",
+        retry: Object.create(null, { maxAttempts: { enumerable: true, get: boom } }),
+      },
+      {
+        baseUrl: "http://127.0.0.1:9",
+        retry: new (class {
+          get maxAttempts() {
+            return boom();
+          }
+        })(),
+      },
       new Proxy({ baseUrl: "http://127.0.0.1:9" }, { get: boom }),
     ]) {
       let error: unknown;
