@@ -448,6 +448,8 @@ describe("rawClient's argument", () => {
 
 describe("a credential that is empty or not text", () => {
   const baseUrl = "http://127.0.0.1:9";
+  /** Each of `options` given as a string of its own. */
+  const given = (options: string[]) => Object.fromEntries(options.map((o) => [o, `${o}-value`]));
   /** What `create(options)` throws, or undefined. */
   const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
     try {
@@ -482,7 +484,7 @@ describe("a credential that is empty or not text", () => {
       const { create, profile } = await entryOf(api);
       for (const spec of profile.tokens) {
         const options = Object.values(spec.options);
-        const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+        const full = given(options);
         expect(thrown(create, { ...full, baseUrl })).toBeUndefined();
         for (const option of options.filter((o) => !spec.optional.includes(o))) {
           const refused = thrown(create, { ...full, [option]: "", baseUrl });
@@ -513,7 +515,7 @@ describe("a credential that is empty or not text", () => {
         const identifying = spec.identifying ?? [];
         const required = options.filter((o) => !spec.optional.includes(o) && !identifying.includes(o));
         for (const option of required) {
-          const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+          const full = given(options);
           const { error, sent } = await tokenRequest(create, { ...full, [option]: async () => "" });
           expect(error, `${api} ${option}`).toBeInstanceOf(ConfigError);
           expect((error as Error).message).toBe(`${spec.operation}: ${option} gave an empty string`);
@@ -531,7 +533,7 @@ describe("a credential that is empty or not text", () => {
       const { create, profile } = await entryOf(api);
       for (const spec of profile.tokens) {
         const options = Object.values(spec.options);
-        const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+        const full = given(options);
         for (const option of options)
           for (const value of [918273645, { secret: 918273645 }, true]) {
             const refused = thrown(create, { ...full, [option]: value, baseUrl });
@@ -551,7 +553,7 @@ describe("a credential that is empty or not text", () => {
         const options = Object.values(spec.options);
         const identifying = spec.identifying ?? [];
         for (const option of options.filter((o) => !identifying.includes(o))) {
-          const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+          const full = given(options);
           // A suite ticket not pushed yet: undefined, never a request sent without it.
           const gives: Array<[unknown, string]> = [[918273645, "a number"]];
           if (!spec.optional.includes(option)) gives.push([undefined, "undefined"], [null, "null"]);
@@ -573,7 +575,7 @@ describe("a credential that is empty or not text", () => {
       const { create, profile } = await entryOf(api);
       for (const spec of profile.tokens) {
         const options = Object.values(spec.options);
-        const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+        const full = given(options);
         for (const [field, option] of Object.entries(spec.options)) {
           const refused = thrown(create, { ...full, [option]: null, baseUrl });
           if (!spec.optional.includes(option)) {
