@@ -420,7 +420,7 @@ function appTokenFor(
   }
   for (const spec of profile.tokens) {
     const required = requiredOf(spec);
-    const missing = required.filter((o) => options[o] === undefined);
+    const missing = required.filter((o) => options[o] == null);
     if (missing.length < required.length)
       throw new ConfigError(
         `${profile.api}: ${required.join(", ")} are all required (missing: ${missing.join(", ")})`,
@@ -507,10 +507,10 @@ function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, red
   return Object.assign(invoke, { result: responseOf as (answer: never) => WithResponse<unknown> });
 }
 
-/** The spec's token source whose options are all given. */
+/** The spec's token source whose options are all given (null is none, as JSON writes an absent value). */
 function sourceOf(profile: ApiProfile, options: Options): TokenSpec | undefined {
   return profile.tokens.find((spec) =>
-    Object.values(spec.options).every((o) => spec.optional.includes(o) || options[o] !== undefined),
+    Object.values(spec.options).every((o) => spec.optional.includes(o) || options[o] != null),
   );
 }
 
@@ -591,15 +591,14 @@ export function warningEvent(api: string, operationId: string, row: OperationRow
  * The token sources' options, where given, are text or a function that gives it: an all-digit secret
  * or key read from JSON or YAML comes as a number, which would be sent unredacted and left out of
  * the app's keys (two such apps would share one token). An `identifying` secret is text only: it
- * tells the app's token apart. An optional one may be null, as JSON writes an absent value. Refused
- * by name, never with its value.
+ * tells the app's token apart. Null is none, as JSON writes an absent value (`sourceOf`). Refused by
+ * name, never with its value.
  */
 function checkCredentials(profile: ApiProfile, options: Options): void {
   for (const spec of profile.tokens)
     for (const o of Object.values(spec.options)) {
       const value = options[o];
-      if (value === undefined || typeof value === "string") continue;
-      if (value === null && spec.optional.includes(o)) continue;
+      if (value == null || typeof value === "string") continue;
       if (spec.identifying?.includes(o))
         throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
       if (typeof value !== "function")

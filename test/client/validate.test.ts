@@ -568,14 +568,20 @@ describe("a credential that is empty or not text", () => {
     },
   );
 
-  // JSON writes an absent value as null: an optional option given so is absent, not refused nor sent.
+  // JSON writes an absent value as null: an optional option given so is absent, not refused nor sent;
+  // a required one leaves its source incomplete (refused), and one of a source not in use is none.
   it.each(APIS)(
-    "%s: an optional option given as null is left out; a required one is refused",
+    "%s: an optional option given as null is left out; a required one is refused; another source's is none",
     async (api) => {
       const { create, profile } = await entryOf(api);
       for (const spec of profile.tokens) {
         const options = Object.values(spec.options);
         const full = given(options);
+        const others = profile.tokens
+          .flatMap((t) => Object.values(t.options))
+          .filter((o) => !options.includes(o));
+        for (const option of others)
+          expect(thrown(create, { ...full, [option]: null, baseUrl }), `${api} ${option}`).toBeUndefined();
         for (const [field, option] of Object.entries(spec.options)) {
           const refused = thrown(create, { ...full, [option]: null, baseUrl });
           if (!spec.optional.includes(option)) {
