@@ -468,8 +468,7 @@ function tokenFetch(
   return async () => {
     const params: Record<string, unknown> = { ...spec.fixed };
     for (const [field, option] of Object.entries(spec.options)) {
-      const given = options[option];
-      const value = typeof given === "function" ? await given() : given;
+      const value = await credential(options[option]);
       // What a function gives is checked as a value given is (`checkCredentials`, `appTokenFor`), at
       // each token request: a required one that gives nothing is refused, not sent without.
       const optional = spec.optional.includes(option);
@@ -598,13 +597,21 @@ function checkCredentials(profile: ApiProfile, options: Options): void {
   for (const spec of profile.tokens)
     for (const o of Object.values(spec.options)) {
       const value = options[o];
-      if (value == null || typeof value === "string") continue;
-      if (spec.identifying?.includes(o))
+      if (spec.identifying?.includes(o) && value != null && typeof value !== "string")
         throw new ConfigError(`${o} must be a string: it tells this app's token apart from other apps'`);
-      if (typeof value !== "function")
-        throw new ConfigError(`${o} must be a string or a function that gives one, not ${kindOf(value)}`);
+      checkCredential(o, value);
     }
 }
+
+/** One credential option: none (undefined, or null as JSON writes it), text, or a function that gives it. */
+export function checkCredential(name: string, value: unknown): void {
+  if (value != null && typeof value !== "string" && typeof value !== "function")
+    throw new ConfigError(`${name} must be a string or a function that gives one, not ${kindOf(value)}`);
+}
+
+/** A credential option's value: what its function gives, asked now, or the value given. */
+export const credential = async (given: unknown): Promise<unknown> =>
+  typeof given === "function" ? given() : given;
 
 /**
  * Builds a client for one API from its generated table and profile: methods grouped by tag, the
@@ -624,13 +631,13 @@ function buildClient<Ops, Table extends OperationTable>(
   clientOptions: ClientOptions,
 ): Client<Ops, Table> {
   // A settings object that is a class instance is read here, not copied: guarded as the copy was.
-  const options = guarded("options", () => {
+  const { options, headerPins } = guarded("options", () => {
     const checked = validateOptions({
       ...clientOptions,
       baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
     }) as Options;
     checkRateLimit(checked.rateLimit);
-    return checked;
+    return { options: checked, headerPins: headerSecrets(checked.headers ?? {}) };
   });
   const { profile, operations } = api;
   checkCredentials(profile, options);
@@ -641,7 +648,7 @@ function buildClient<Ops, Table extends OperationTable>(
   for (const spec of profile.tokens) for (const s of spec.secrets) redactor.pin(options[s] as string);
   for (const [name, value] of Object.entries(options))
     if (SECRET_NAME.test(name) && typeof value === "string") redactor.pin(value);
-  for (const secret of guarded("options", () => headerSecrets(options.headers ?? {}))) redactor.pin(secret);
+  for (const secret of headerPins) redactor.pin(secret);
   const limiter = limiterFor(api, options.rateLimit);
   let appToken: TokenSource | undefined;
   const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });

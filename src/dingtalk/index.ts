@@ -10,7 +10,9 @@ import type { components, paths } from "../../generated/dingtalk/schema.js";
 import {
   type Client,
   type ClientOptions,
+  checkCredential,
   createClient,
+  credential,
   INTERNALS,
   type Internals,
   inHeader,
@@ -21,7 +23,7 @@ import { emit, TOKEN_SOURCE } from "../core/engine.js";
 import { ApiError, type ApiErrorFields, ConfigError, ERROR_CLASS, ParseError } from "../core/errors.js";
 import type { CommonClientOptions, RenewableToken, RequestOptions } from "../core/options.js";
 import { TokenCache } from "../core/token.js";
-import { checkFunction, checkObject, kindOf, readFields, readOptions } from "../core/validate.js";
+import { checkFunction, readFields, readOptions } from "../core/validate.js";
 
 export * from "../core/public.js";
 export type { components, Operations, paths };
@@ -141,13 +143,14 @@ const USER_TOKEN_FIELDS = [
 ] as const satisfies ReadonlyArray<keyof UserToken>;
 
 /**
- * A session's token and callback, checked when the session is made: something else is a ConfigError
+ * A session's token, read once by name (a database row's fields may be getters), and its callback,
+ * checked when the session is made: something else is a ConfigError
  * (naming no value: a token's are secrets), not a TypeError at its first call, nor a refresh sent
  * without a refresh token, nor one sent on every call for an expiry that is not a number.
  */
-function checkSession(token: unknown, onRefresh: unknown): void {
-  checkObject("userTokens.session: token", token);
-  const { accessToken, refreshToken, expiresAt } = token as Partial<Record<keyof UserToken, unknown>>;
+function sessionToken(given: unknown, onRefresh: unknown): UserToken {
+  const token = readFields("userTokens.session: token", given, USER_TOKEN_FIELDS);
+  const { accessToken, refreshToken, expiresAt } = token;
   if (typeof accessToken !== "string" || typeof refreshToken !== "string" || !accessToken || !refreshToken)
     throw new ConfigError(
       "userTokens.session: the token's accessToken and refreshToken must be non-empty strings",
@@ -155,6 +158,7 @@ function checkSession(token: unknown, onRefresh: unknown): void {
   if (typeof expiresAt !== "number" || Number.isNaN(expiresAt))
     throw new ConfigError("userTokens.session: the token's expiresAt must be a number (epoch ms)");
   checkFunction("userTokens.session: onRefresh", onRefresh);
+  return token as UserToken;
 }
 
 export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
@@ -165,13 +169,8 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     clientId?: unknown;
     clientSecret?: unknown;
   };
-  // The OAuth client's own credentials, as the app's (`createClient` checks those): text, or a
-  // function that gives it, asked at each exchange; null, as JSON writes an absent value, is none.
-  for (const name of ["clientId", "clientSecret"] as const) {
-    const value = o[name];
-    if (value != null && typeof value !== "string" && typeof value !== "function")
-      throw new ConfigError(`${name} must be a string or a function that gives one, not ${kindOf(value)}`);
-  }
+  // The OAuth client's own credentials, checked as the app's are (`createClient` checks those).
+  for (const name of ["clientId", "clientSecret"] as const) checkCredential(name, o[name]);
   const client = createClient<Operations, typeof operations>(
     { profile, operations, error: DingTalkError },
     o,
@@ -189,9 +188,9 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     // Never sent without it: the server's refusal would not say which argument was missing.
     if (typeof value !== "string" || value === "")
       throw new ConfigError(`userTokens: the ${name} must be a non-empty string`);
-    // appKey and appSecret may be functions (as a token source's options may): asked here, each time.
-    const id = typeof clientId === "function" ? await clientId() : clientId;
-    const secret = typeof clientSecret === "function" ? await clientSecret() : clientSecret;
+    // Functions among them (as a token source's options may be) are asked here, each time.
+    const id = await credential(clientId);
+    const secret = await credential(clientSecret);
     if (typeof id !== "string" || !id || typeof secret !== "string" || !secret)
       throw new ConfigError("User tokens need clientId and clientSecret (or appKey and appSecret)");
     const grantType = "code" in body ? "authorization_code" : "refresh_token";
@@ -216,9 +215,7 @@ export function createDingTalk(options: DingTalkOptions = {}): DingTalk {
     exchangeCode: (code, call) => userToken({ code }, call),
     refresh: (refreshToken, call) => userToken({ refreshToken }, call),
     session: (given, onRefresh) => {
-      // Read once, by name (a database row's fields may be getters): the values checked and used.
-      const initial = readFields("userTokens.session: token", given, USER_TOKEN_FIELDS) as UserToken;
-      checkSession(initial, onRefresh);
+      const initial = sessionToken(given, onRefresh);
       redactor.add(initial.accessToken);
       redactor.add(initial.refreshToken);
       // The app token's cache: one refresh shared by the callers, the margin capped at half the
