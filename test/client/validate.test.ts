@@ -448,8 +448,20 @@ describe("rawClient's argument", () => {
 
 describe("a credential that is empty or not text", () => {
   const baseUrl = "http://127.0.0.1:9";
-  /** Each of `options` given as a string of its own. */
-  const given = (options: string[]) => Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+  /**
+   * The API's client factory, and each of its token sources: the spec, its options, all of them given
+   * as strings of their own (`full`), and the options of the API's other sources.
+   */
+  const sourcesOf = async (api: string) => {
+    const { create, profile } = await entryOf(api);
+    const every = profile.tokens.flatMap((t) => Object.values(t.options));
+    const sources = profile.tokens.map((spec) => {
+      const options = Object.values(spec.options);
+      const full = Object.fromEntries(options.map((o) => [o, `${o}-value`]));
+      return { spec, options, full, others: every.filter((o) => !options.includes(o)) };
+    });
+    return { create, sources };
+  };
   /** What `create(options)` throws, or undefined. */
   const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
     try {
@@ -481,10 +493,8 @@ describe("a credential that is empty or not text", () => {
   it.each(APIS)(
     '%s: a required option of the token source in use given as "" is a ConfigError naming it',
     async (api) => {
-      const { create, profile } = await entryOf(api);
-      for (const spec of profile.tokens) {
-        const options = Object.values(spec.options);
-        const full = given(options);
+      const { create, sources } = await sourcesOf(api);
+      for (const { spec, options, full, others } of sources) {
         expect(thrown(create, { ...full, baseUrl })).toBeUndefined();
         for (const option of options.filter((o) => !spec.optional.includes(o))) {
           const refused = thrown(create, { ...full, [option]: "", baseUrl });
@@ -495,9 +505,6 @@ describe("a credential that is empty or not text", () => {
         // not in use (a DingTalk suiteTicket beside appKey and appSecret).
         for (const option of spec.optional)
           expect(thrown(create, { ...full, [option]: "", baseUrl }), `${api} ${option}`).toBeUndefined();
-        const others = profile.tokens
-          .flatMap((t) => Object.values(t.options))
-          .filter((o) => !options.includes(o));
         for (const option of others)
           expect(thrown(create, { ...full, [option]: "", baseUrl }), `${api} ${option}`).toBeUndefined();
       }
@@ -508,14 +515,12 @@ describe("a credential that is empty or not text", () => {
   it.each(APIS)(
     '%s: a required option given as a function that returns "" fails the token request, nothing sent',
     async (api) => {
-      const { create, profile } = await entryOf(api);
-      for (const spec of profile.tokens) {
-        const options = Object.values(spec.options);
+      const { create, sources } = await sourcesOf(api);
+      for (const { spec, options, full } of sources) {
         // An `identifying` secret is a string, never a function: it tells the app's token apart.
         const identifying = spec.identifying ?? [];
         const required = options.filter((o) => !spec.optional.includes(o) && !identifying.includes(o));
         for (const option of required) {
-          const full = given(options);
           const { error, sent } = await tokenRequest(create, { ...full, [option]: async () => "" });
           expect(error, `${api} ${option}`).toBeInstanceOf(ConfigError);
           expect((error as Error).message).toBe(`${spec.operation}: ${option} gave an empty string`);
@@ -530,10 +535,8 @@ describe("a credential that is empty or not text", () => {
   it.each(APIS)(
     "%s: each token source option given as a number or an object is a ConfigError naming it, not its value",
     async (api) => {
-      const { create, profile } = await entryOf(api);
-      for (const spec of profile.tokens) {
-        const options = Object.values(spec.options);
-        const full = given(options);
+      const { create, sources } = await sourcesOf(api);
+      for (const { options, full } of sources) {
         for (const option of options)
           for (const value of [918273645, { secret: 918273645 }, true]) {
             const refused = thrown(create, { ...full, [option]: value, baseUrl });
@@ -548,12 +551,10 @@ describe("a credential that is empty or not text", () => {
   it.each(APIS)(
     "%s: a function giving a number, or nothing for a required option, fails the token request by name, nothing sent",
     async (api) => {
-      const { create, profile } = await entryOf(api);
-      for (const spec of profile.tokens) {
-        const options = Object.values(spec.options);
+      const { create, sources } = await sourcesOf(api);
+      for (const { spec, options, full } of sources) {
         const identifying = spec.identifying ?? [];
         for (const option of options.filter((o) => !identifying.includes(o))) {
-          const full = given(options);
           // A suite ticket not pushed yet: undefined, never a request sent without it.
           const gives: Array<[unknown, string]> = [[918273645, "a number"]];
           if (!spec.optional.includes(option)) gives.push([undefined, "undefined"], [null, "null"]);
@@ -573,13 +574,8 @@ describe("a credential that is empty or not text", () => {
   it.each(APIS)(
     "%s: an optional option given as null is left out; a required one is refused; another source's is none",
     async (api) => {
-      const { create, profile } = await entryOf(api);
-      for (const spec of profile.tokens) {
-        const options = Object.values(spec.options);
-        const full = given(options);
-        const others = profile.tokens
-          .flatMap((t) => Object.values(t.options))
-          .filter((o) => !options.includes(o));
+      const { create, sources } = await sourcesOf(api);
+      for (const { spec, full, others } of sources) {
         for (const option of others)
           expect(thrown(create, { ...full, [option]: null, baseUrl }), `${api} ${option}`).toBeUndefined();
         for (const [field, option] of Object.entries(spec.options)) {
