@@ -232,6 +232,13 @@ function parse(text: string | undefined): StoredToken | undefined {
   return undefined;
 }
 
+/** Failures no retry mends: Redis's own refusals (a reply), and commands on a closed store. */
+const lasting = new WeakSet<Error>();
+function lastingError(error: ConnectionError): ConnectionError {
+  lasting.add(error);
+  return error;
+}
+
 /**
  * The url's database, selected once more before the connection is used. ioredis selects it on every
  * connection, but when Redis refuses (it has fewer databases) it only emits an error and goes on in
@@ -297,7 +304,9 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
     // process alive.
     if (closed)
       return Promise.reject(
-        new ConnectionError("Redis token store is closed", { operationId: "tokenStore" }, undefined, true),
+        lastingError(
+          new ConnectionError("Redis token store is closed", { operationId: "tokenStore" }, undefined, true),
+        ),
       );
     connecting ??= (async () => {
       let mod: { Redis?: RedisConstructor; default?: RedisConstructor };
@@ -335,8 +344,9 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       if (!(error instanceof TimeoutError)) {
         // Redis's refusal is a reply too; a lost connection is not, and its client's meter goes on
         // counting toward a reply on the next one.
-        if ((error as { name?: unknown })?.name === "ReplyError") replied(client);
-        throw storeError(error);
+        if ((error as { name?: unknown })?.name !== "ReplyError") throw storeError(error);
+        replied(client);
+        throw lastingError(storeError(error));
       }
       // A connection of ours that did not answer in time is dropped with all it holds: the commands
       // queued in it, and a reply still coming in (a hostile server can send one without end, and
@@ -387,8 +397,11 @@ function releaseAfterFailedTake(run: Send, held: string, id: string, commandMs: 
         await release();
         break;
       } catch (error) {
-        // Refused or unreachable rather than frozen: a connection that is gone took the take with it.
-        if (!(error instanceof TimeoutError) || performance.now() >= until) return;
+        // Tried again whatever kept it from Redis (no answer, a connection lost or refused): the take
+        // may have run all the same, its answer lost. Not once Redis refused it, or the store closed.
+        const again =
+          error instanceof TimeoutError || (error instanceof ConnectionError && !lasting.has(error));
+        if (!again || performance.now() >= until) return;
       }
       await pause();
     }

@@ -296,6 +296,28 @@ describe("a Redis whose answers are large errors (a loopback server speaking jus
   });
 });
 
+describe("a Redis that refuses the lock (a loopback server speaking just enough RESP)", () => {
+  it("a refused take is released once, and a refused release is not sent again", async () => {
+    let evals = 0;
+    const fake = refusingRedis(() => {
+      evals++;
+      return "-NOPERM this user has no permissions to run the 'eval' command\r\n";
+    });
+    const s = await storeOver(fake.server);
+    try {
+      const taken = await settle(s.lock?.("k", 10_000, 0) ?? Promise.resolve(undefined));
+      expect(taken.error).toMatchObject({ name: "ConnectionError", errno: "NOPERM" });
+      // Several command times: a release tried again would have come by now.
+      await delay(4 * COMMAND_MS);
+      expect(evals).toBe(2);
+    } finally {
+      await settle(s.close());
+      for (const socket of fake.sockets) socket.destroy();
+      await new Promise<void>((resolve) => fake.server.close(() => resolve()));
+    }
+  });
+});
+
 /** The first whole RESP command in `text` (an array of bulk strings): its name and length, if whole. */
 function firstCommand(text: string): { name: string; length: number } | undefined {
   const head = /^\*(\d+)\r\n/.exec(text);
@@ -362,6 +384,59 @@ describe("a connection lost with a reply (a loopback proxy in front of the real 
       } finally {
         raw.disconnect();
       }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+  it("a lock take whose answer never came is released once Redis can be reached again, though it could not be at first", async () => {
+    // Forwards both ways, but passes on nothing Redis answers to the command taking the lock: Redis
+    // has run it, the store times out. From then on, until told otherwise, every new connection is
+    // cut as it opens (a failover, a proxy restarting): the release fails, and not by a timeout.
+    const sockets: Socket[] = [];
+    let withheld = false;
+    let refusing = false;
+    let refused = 0;
+    const proxy = createServer((near) => {
+      near.on("error", () => undefined);
+      if (refusing) {
+        refused++;
+        return void near.destroy();
+      }
+      const far = connect(redis.port, "127.0.0.1");
+      let taking = false;
+      sockets.push(near, far);
+      far.on("error", () => undefined);
+      near.on("close", () => far.destroy());
+      far.on("close", () => near.destroy());
+      near.on("data", (d) => {
+        if (!withheld && String(d).includes(`${prefix}lock:`)) withheld = taking = refusing = true;
+        far.write(d);
+      });
+      far.on("data", (d) => void (taking || near.write(d)));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { port } = proxy.address() as { port: number };
+    // A command time well past ioredis's three tries to connect (about 150 ms): the first release
+    // fails with them, not by its own timeout.
+    const commandTimeoutMs = 1_000;
+    const s = createRedisTokenStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeoutMs });
+    stores.push(s);
+    const raw = new Redis(redis.url);
+    clients.push(raw);
+    try {
+      await s.get("warm-up");
+      const taken = await timed(s.lock?.("k", 20_000, 0) ?? Promise.resolve(undefined));
+      expect(taken.error).toMatchObject({ name: "TimeoutError" });
+      const key = `${prefix}lock:k`;
+      expect(await raw.exists(key)).toBe(1); // Redis ran the take
+      for (let waited = 0; waited < 3_000 && refused < 3; waited += 20) await delay(20);
+      expect(refused).toBeGreaterThanOrEqual(3);
+      await delay(200);
+      refusing = false;
+      // Released well before its 20 s TTL: tried again once a command time after the failure.
+      for (let waited = 0; waited < 5_000 && (await raw.exists(key)); waited += 20) await delay(20);
+      expect(await raw.exists(key)).toBe(0);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
