@@ -95,6 +95,7 @@ export const operations = {
     params: {
       settingId: "path",
     },
+    optionalBody: true,
     idempotent: true,
     token: "app",
   },
@@ -241,6 +242,7 @@ export const operations = {
     params: {
       enable: "body",
     },
+    optionalBody: true,
     idempotent: false,
     token: "app",
   },

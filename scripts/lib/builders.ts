@@ -94,6 +94,7 @@ export function operationRow(op: OperationInfo): Record<string, unknown> {
     tag: op.tag,
     params: Object.fromEntries(op.params.map((p) => [p.name, p.in])),
     ...(op.success.hasBody ? {} : { noBody: true }),
+    ...(op.success.optionalBody ? { optionalBody: true } : {}),
     ...(op.openBody ? { openBody: true } : {}),
     idempotent: op.idempotent,
     token: op.token,

@@ -565,8 +565,8 @@ function refsFor(
   return (operationId, row) => {
     let ref = refs.get(operationId);
     if (!ref) {
-      const { method, path, idempotent, token, noBody } = row;
-      ref = { operationId, method, path, idempotent, token, noBody };
+      const { method, path, idempotent, token, noBody, optionalBody } = row;
+      ref = { operationId, method, path, idempotent, token, noBody, optionalBody };
       const secretParams = secretParamsOf(api.profile, operationId, row);
       if (secretParams.length) ref.secretParams = secretParams;
       if (limited) {

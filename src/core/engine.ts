@@ -101,6 +101,7 @@ export interface OperationRef extends CallSite {
   idempotent: boolean;
   token: TokenKind;
   noBody?: boolean | undefined;
+  optionalBody?: boolean | undefined;
   budgets?: readonly Budget[] | undefined;
   /** The parameters whose values are secrets (client.ts `secretParamsOf`). */
   secretParams?: readonly string[] | undefined;
@@ -409,6 +410,9 @@ function readAnswer(
       why = body.length
         ? `the body has no integer \`${enveloped.statusField}\` envelope`
         : `the body is empty, where the \`${enveloped.statusField}\` envelope was expected`;
+  } else if (!body.length && !op.noBody && !op.optionalBody) {
+    // The operation's types promise its data: an empty answer is none, not an `undefined` typed as it.
+    why = "the body is empty, where the operation's JSON was expected";
   }
   if (why !== undefined) return unreadable(answer, data, profile, op, redactor, why);
   if (enveloped && code !== undefined && code !== enveloped.successStatus) return refuse({ code });

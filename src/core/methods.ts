@@ -24,6 +24,8 @@ export interface OperationRow {
   readonly tag: string;
   readonly params: Readonly<Record<string, ParamLocation>>;
   readonly noBody?: boolean;
+  /** The JSON body may be absent: an empty answer is `undefined`, not a ParseError. */
+  readonly optionalBody?: boolean;
   /** The JSON body takes fields besides those `params` names: any other key of the params goes there. */
   readonly openBody?: boolean;
   readonly idempotent: boolean;

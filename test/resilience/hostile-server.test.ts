@@ -9,6 +9,7 @@ import {
   createClient,
   createDingTalk,
   type DingTalkOptions,
+  ImspecError,
   type LogEvent,
   type Operations,
   operations,
@@ -329,12 +330,57 @@ describe.each(transports)("on $name", ({ options: transport }) => {
     };
 
     it("an empty 200 body sent gzipped is no data through raw, as through the method", async () => {
-      server.on("GET", "/v1.0/contact/dingIndexs", gzipped(""));
+      // An operation whose spec allows its body to be absent (x-imspec-optional-body).
+      const visibility = "/v1.0/contact/staffAttributes/visibilitySettings/{settingId}" as const;
+      server.on(
+        "DELETE",
+        (p) => p.startsWith("/v1.0/contact/staffAttributes/visibilitySettings/"),
+        gzipped(""),
+      );
       const dt = client();
-      await expect(dt.contact.getLatestDingIndex()).resolves.toBeUndefined();
-      const raw = await rawClient<paths>(dt).GET("/v1.0/contact/dingIndexs");
+      await expect(dt.contact.deleteEmpAttributeVisibility({ settingId: 7 })).resolves.toBeUndefined();
+      const raw = await rawClient<paths>(dt).DELETE(visibility, { params: { path: { settingId: 7 } } });
       expect(raw.data).toBeUndefined();
       expect(raw.response.status).toBe(200);
+    });
+
+    it.each([
+      [
+        "empty",
+        (_req: unknown, res: import("node:http").ServerResponse) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end();
+        },
+      ],
+      ["empty, sent gzipped", gzipped("")],
+    ])(
+      "a 200 body %s where the spec wants one is a ParseError, through the method and raw",
+      async (_, answer) => {
+        server.on("GET", "/v1.0/contact/dingIndexs", answer);
+        const dt = client();
+        const error = await dt.contact.getLatestDingIndex().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ParseError);
+        expect(error).toMatchObject({ status: 200, operationId: "getLatestDingIndex" });
+        expect(String(error)).toMatch(/the body is empty, where the operation's JSON was expected/);
+        const raw = await rawClient<paths>(dt)
+          .GET("/v1.0/contact/dingIndexs")
+          .catch((e: unknown) => e);
+        expect(raw).toBeInstanceOf(ParseError);
+      },
+    );
+
+    it("a brotli body cut short is an error, never data", async () => {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "br" });
+        res.end(brotliCompressSync('{"idxTotal":5}').subarray(0, 1));
+      });
+      const error = await client({ retry: false })
+        .contact.getLatestDingIndex()
+        .catch((e: unknown) => e);
+      // node:http's decoder says the stream ended early (a ConnectionError); Node's fetch gives what
+      // it decoded before the end, nothing here, without a word: a ParseError, as any empty body.
+      expect(error).toBeInstanceOf(ImspecError);
+      expect(error).toMatchObject({ name: expect.stringMatching(/^(ConnectionError|ParseError)$/) });
     });
 
     it("the Response holds the decoded body, and no header says it is still encoded", async () => {
