@@ -68,7 +68,7 @@ type ItemOf<R, F extends string> =
 
 /** A call's options, and how many empty pages in a row that still say "more" are accepted (10). */
 export type PageOptions = RequestOptions & {
-  /** Empty pages in a row after which a listing that says there is more ends in a PaginationError. Default 10, at most 1,000. */
+  /** Empty pages in a row after which a listing that says there is more ends in a PaginationError. Default 10, at least 1, at most 1,000. */
   maxEmptyPages?: number | undefined;
 };
 
@@ -187,18 +187,32 @@ function listingOf(
   site: CallSite,
 ) {
   checkCall(given, options, site);
+  let listing: { params: Record<string, unknown>; request: RequestOptions; given: unknown; first: unknown };
   try {
     const params: Record<string, unknown> = { ...given };
-    const { maxEmptyPages = DEFAULT_EMPTY_PAGES, ...request } = options ?? {};
-    const first: unknown = params[pagination.cursorParam] ?? pagination.firstCursor;
-    // Infinity (or any count past the most) would list empty pages for ever: held to the most.
-    return { params, request, maxEmptyPages: Math.min(maxEmptyPages, MAX_EMPTY_PAGES), first };
+    const { maxEmptyPages: pages, ...request } = options ?? {};
+    listing = {
+      params,
+      request,
+      given: pages,
+      first: params[pagination.cursorParam] ?? pagination.firstCursor,
+    };
   } catch {
     throw new ConfigError(
       `${site.operationId}: params or options cannot be read (a getter or Proxy threw)`,
       site,
     );
   }
+  // null is none, as for every option; a count that is not a number is refused before any page.
+  const count = listing.given ?? DEFAULT_EMPTY_PAGES;
+  if (typeof count !== "number")
+    throw new ConfigError(`${site.operationId}: maxEmptyPages must be a number of pages`, site);
+  // A careless count (NaN, 0, -1) reads one: the listing stops at its first empty page, and pages
+  // with items go on (read as 0, it stopped after the first page whatever it held). Infinity, or any
+  // count past the most, would list empty pages for ever: held to the most.
+  const { params, request, first } = listing;
+  const maxEmptyPages = count >= 1 ? Math.min(Math.floor(count), MAX_EMPTY_PAGES) : 1;
+  return { params, request, maxEmptyPages, first };
 }
 
 function paginate(operationId: string, row: OperationRow, pagination: Pagination, invoke: Invoke) {
@@ -218,12 +232,11 @@ function paginate(operationId: string, row: OperationRow, pagination: Pagination
       const none = cursor === undefined || cursor === null || cursor === "";
       if (hasMoreField ? body[hasMoreField] !== true : none) return;
       empty = Array.isArray(body[itemsField]) && (body[itemsField] as []).length > 0 ? 0 : empty + 1;
-      // The listing is incomplete: say so rather than end as if it were whole, or run forever (written
-      // `!(empty < max)` so that a NaN limit stops at once).
+      // The listing is incomplete: say so rather than end as if it were whole, or run forever.
       // Cursors are compared by value, so only strings and numbers are taken (an object is new each page).
       const odd = !none && typeof cursor !== "string" && typeof cursor !== "number";
       const repeated = recent.has(cursor) || cursor === checkpoint;
-      if (none || odd || repeated || !(empty < maxEmptyPages)) {
+      if (none || odd || repeated || empty >= maxEmptyPages) {
         const why = none
           ? "gave no cursor"
           : odd

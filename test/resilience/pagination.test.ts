@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createDingTalk, PaginationError } from "imspec/dingtalk";
+import { ConfigError, createDingTalk, PaginationError } from "imspec/dingtalk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMethods, MAX_EMPTY_PAGES, type OperationRow } from "../../src/core/methods.js";
 import { json, type Received, ScriptedServer } from "../support/scripted-server.js";
@@ -87,6 +87,31 @@ describe.each([
       expect(error).toBeInstanceOf(PaginationError);
     }
     expect(listed()).toBe(3);
+  });
+
+  it("a careless maxEmptyPages reads one empty page: pages with items go on to the end", async () => {
+    page = (cursor) => ({
+      list: Number(cursor) < 2 ? [{ id: cursor }] : [],
+      hasMore: Number(cursor) < 2,
+      nextCursor: Number(cursor) + 1,
+    });
+    for (const maxEmptyPages of [Number.NaN, 0, -1, 0.5, null]) {
+      const options = { maxEmptyPages } as { maxEmptyPages?: number };
+      const { items, error } = await drain(client().contact.listEmpAttributeVisibility.iterate({}, options));
+      expect(error).toBeUndefined();
+      expect(items).toEqual([{ id: "-1" }, { id: "0" }, { id: "1" }]);
+    }
+  });
+
+  it("a maxEmptyPages that is not a number is a ConfigError, before any page is asked for", async () => {
+    page = (cursor) => ({ list: [{ id: 1 }], hasMore: false, nextCursor: Number(cursor) + 1 });
+    for (const maxEmptyPages of ["3", {}, true]) {
+      const options = { maxEmptyPages } as unknown as { maxEmptyPages?: number };
+      const { error } = await drain(client().contact.listEmpAttributeVisibility.iterate({}, options));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/maxEmptyPages must be a number/);
+    }
+    expect(listed()).toBe(0);
   });
 
   it("maxEmptyPages: Infinity is held to the most, never a listing without end", async () => {
