@@ -410,7 +410,7 @@ function appTokenFor(
     };
     return { source, cache };
   }
-  if (options.accessToken !== undefined) {
+  if (options.accessToken != null) {
     const fixed = options.accessToken;
     return { source: { get: async () => fixed, peek: () => fixed }, cache: undefined };
   }
@@ -673,8 +673,21 @@ function buildClient<Ops, Table extends OperationTable>(
   const client = {
     ...methods,
     appToken: {
-      get: () =>
-        appToken ? appToken.get() : Promise.reject(new ConfigError("This client has no app token source")),
+      get: async () => {
+        if (!appToken) throw new ConfigError("This client has no app token source");
+        let token: unknown;
+        try {
+          token = await appToken.get();
+        } catch (error) {
+          // As a method call's failure: typed, and redacted (a credential function may quote its secret).
+          if (error instanceof ImspecError) throw error;
+          throw new ConfigError(redactor.text(`appToken.get(): ${textOf(error)}`));
+        }
+        // What a method would refuse to send, it does not give here as a string either.
+        if (typeof token !== "string" || token === "")
+          throw new ConfigError("appToken.get(): the token provider returned no token");
+        return token;
+      },
       clear: async () => {
         await cache?.clear();
       },

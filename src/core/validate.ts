@@ -16,6 +16,7 @@ export interface CheckedOptions {
   tokenMarginMs?: number | undefined;
   maxResponseBytes?: number | undefined;
   tokenStore?: unknown;
+  accessToken?: unknown;
 }
 
 /** The longest wait `setTimeout` honours (a longer one fires at once, which would spin). */
@@ -260,5 +261,11 @@ export function validateOptions<T extends CheckedOptions>(options: T): T {
   check("maxResponseBytes", options.maxResponseBytes, 1, MAX_BYTES, true);
   checkRetry(options.retry);
   checkTokenStore(options.tokenStore);
+  // The client's fixed token is text: a number or object would be sent as its string form, and
+  // `appToken.get()` would give it typed as a string. A function is `getAccessToken`.
+  if (options.accessToken != null && typeof options.accessToken !== "string")
+    throw new ConfigError(
+      `accessToken must be the token as a string, not ${kindOf(options.accessToken)} (a function goes in getAccessToken)`,
+    );
   return options.baseUrl === undefined ? options : { ...options, baseUrl: baseUrlOf(options.baseUrl) };
 }

@@ -594,6 +594,63 @@ describe("a credential that is empty or not text", () => {
   );
 });
 
+describe("the client's accessToken and appToken.get()", () => {
+  const baseUrl = "http://127.0.0.1:9";
+  it.each(APIS)(
+    "%s: an accessToken that is not a string is a ConfigError naming it, not its value",
+    async (api) => {
+      const { create } = await entryOf(api);
+      for (const accessToken of [918273645, { token: "x" }, true, async () => "tok-fn"]) {
+        const refused = (() => {
+          try {
+            create({ accessToken, baseUrl } as Record<string, unknown>);
+          } catch (error) {
+            return error;
+          }
+        })();
+        expect(refused, `${api} ${typeof accessToken}`).toBeInstanceOf(ConfigError);
+        expect((refused as Error).message).toMatch(/^accessToken must be the token as a string/);
+        expect((refused as Error).message).not.toContain("918273645");
+      }
+    },
+  );
+
+  it.each(APIS)("%s: an accessToken given as null is none: the client has no app token", async (api) => {
+    const { create } = await entryOf(api);
+    const client = create({ accessToken: null, baseUrl }) as { appToken: { get(): Promise<string> } };
+    const error = await client.appToken.get().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe("This client has no app token source");
+  });
+
+  it.each(APIS)(
+    "%s: appToken.get() fails as a method does: a provider's throw is a redacted ConfigError, a non-string no token",
+    async (api) => {
+      const { create } = await entryOf(api);
+      const secret = "provider-secret-31337";
+      for (const [getAccessToken, message] of [
+        [
+          () => {
+            throw new TypeError(`vault down: ${secret}`);
+          },
+          /^appToken\.get\(\): vault down: \[redacted\]$/,
+        ],
+        [async () => Promise.reject(undefined), /^appToken\.get\(\): /],
+        [async () => 42, /^appToken\.get\(\): the token provider returned no token$/],
+        [async () => "", /^appToken\.get\(\): the token provider returned no token$/],
+      ] as const) {
+        const client = create({ getAccessToken, baseUrl, clientSecret: secret, appSecret: secret }) as {
+          appToken: { get(): Promise<unknown> };
+        };
+        const error = await client.appToken.get().catch((e: unknown) => e);
+        expect(error, `${api} ${String(message)}`).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toMatch(message);
+        expect((error as Error).message).not.toContain(secret);
+      }
+    },
+  );
+});
+
 describe("options that throw when read (a getter, a Proxy trap)", () => {
   const boom = () => {
     throw new Error("read-trap-shown");
