@@ -3,7 +3,7 @@
  * marginMs` (the margin capped at half its lifetime), and while that early refresh fails, until its
  * real expiry. Invalidation is compare-and-delete. Stores are pluggable (memory by default); a failing
  * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
-import { TimeoutError } from "./errors.js";
+import { ConfigError, TimeoutError } from "./errors.js";
 import { sleep } from "./retry.js";
 import { MemoryTokenStore, type StoredToken, type TokenStore, usableToken } from "./token-store.js";
 import { onAbort } from "./transport.js";
@@ -217,6 +217,9 @@ export class TokenCache {
       return await Promise.race([answer, frozen]);
     } catch (error) {
       gaveUp = true;
+      // A store set up wrong (ioredis not installed, a database Redis refuses) heals by no waiting: in
+      // memory, each process would fetch its own token, and WorkPlus's revoke each other's. Said at once.
+      if (error instanceof ConfigError) throw error;
       this.#storePausedUntil = elapsed() + PAUSE_MS;
       // The error's code too where it has one (`ECONNREFUSED`, Redis's `NOPERM`, `OOM`): what to mend.
       const code = (error as { errno?: unknown } | null)?.errno;

@@ -303,6 +303,28 @@ describe("createRedisTokenStore({ url }): the url's database", () => {
     }
   });
 
+  it("a store set up wrong fails the token request with its ConfigError, not a token of this process's own", async () => {
+    // Kept in memory instead, each process would fetch its own token: WorkPlus's revoke each other's.
+    const s = createRedisTokenStore({ url: `${redis.url}/99`, prefix });
+    stores.push(s);
+    const warnings: string[] = [];
+    let fetches = 0;
+    const cache = new TokenCache({
+      key: "k",
+      store: s,
+      marginMs: 1_000,
+      onWarning: (w) => warnings.push(w),
+      fetch: async () => ({ accessToken: `tok-${++fetches}`, expiresAt: later(60_000) }),
+    });
+    for (const attempt of [1, 2]) {
+      const error = await cache.get().catch((e: unknown) => e);
+      expect(error, `attempt ${attempt}`).toBeInstanceOf(ConfigError);
+      expect(String((error as Error).message)).toMatch(/refused database 99/);
+    }
+    expect(fetches).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
   it("a database Redis does not have is a ConfigError, and nothing goes to database 0", async () => {
     // redis-server has 16 databases unless told otherwise; ioredis alone would go on in database 0.
     const s = createRedisTokenStore({ url: `${redis.url}/99`, prefix });
