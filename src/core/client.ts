@@ -433,7 +433,7 @@ function appTokenFor(
 function engineFor(
   api: ApiDefinition<OperationTable>,
   options: Options,
-  parts: Pick<EngineOptions, "redactor" | "limiter" | "origin" | "appToken">,
+  parts: Pick<EngineOptions, "redactor" | "limiter" | "baseUrl" | "appToken">,
 ): Engine {
   return new Engine({
     ...parts,
@@ -651,7 +651,7 @@ function buildClient<Ops, Table extends OperationTable>(
   for (const secret of headerPins) redactor.pin(secret);
   const limiter = limiterFor(api, options.rateLimit);
   let appToken: TokenSource | undefined;
-  const engine = engineFor(api, options, { redactor, limiter, origin, appToken: () => appToken });
+  const engine = engineFor(api, options, { redactor, limiter, baseUrl, appToken: () => appToken });
 
   const source = sourceOf(profile, options);
   const keys = appKeysOf(profile, source, options);

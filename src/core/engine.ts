@@ -136,7 +136,8 @@ export function emit(logger: Logger | undefined, event: LogEvent): void {
 
 export interface EngineOptions {
   profile: Profile;
-  origin: string;
+  /** The base URL (normalised: no trailing slash), named in connection errors. */
+  baseUrl: string;
   transport: Transport;
   timeout: number;
   retry: RetryOptions | false | undefined;
@@ -169,8 +170,8 @@ export interface Situation {
   timeout: number;
   maxBytes: number;
   random: () => number;
-  /** The base URL's origin, to name in connection errors (never credentials: they are refused). */
-  origin: string;
+  /** The base URL, to name in connection errors (never credentials: they are refused). */
+  baseUrl: string;
 }
 
 const NOT_SENT = new Set([
@@ -346,7 +347,7 @@ function failureVerdict(failure: unknown, s: Situation, redactor: Redactor): Ver
   const errno = code === undefined ? undefined : redactor.text(code);
   const detail = redactor.text(textOf(failure));
   const error = new ConnectionError(
-    redactor.text(`${op.method} ${s.origin}${op.path} failed: ${errno ?? detail}`),
+    redactor.text(`${op.method} ${s.baseUrl}${op.path} failed: ${errno ?? detail}`),
     op,
     errno,
     errno !== undefined && NOT_SENT.has(errno),
@@ -436,10 +437,14 @@ function unreadable(
   };
 }
 
-/** Each field redacted apart, with a budget of its own: one of megabytes does not cut the others. */
+/**
+ * Each field's value redacted apart, with a budget of its own: one of megabytes does not cut the
+ * others. Not the names: they are the spec's, and a secret that happens to spell one (`code`) would
+ * hide the code, and with it whether the token is to be refreshed.
+ */
 function redactedFields(fields: Record<string, unknown> | undefined, redactor: Redactor) {
   if (!fields) return undefined;
-  return Object.assign({}, ...Object.entries(fields).map(([k, v]) => redactor.value({ [k]: v }) as object));
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, redactor.value(v)]));
 }
 
 /** The request id of an answer (its body parsed as `data`), redacted. */
@@ -855,8 +860,8 @@ export class Engine {
       }
       if (carried) for (const secret of carried) o.redactor.add(secret);
       const canReplay = !!call.auth?.managed && !replayed;
-      const { origin, maxBytes, random } = o;
-      const situation = { op, attempt, retry, timeout, origin, maxBytes, random, canReplay };
+      const { baseUrl, maxBytes, random } = o;
+      const situation = { op, attempt, retry, timeout, baseUrl, maxBytes, random, canReplay };
       const verdict = classify(outcome, o.profile, situation, o.redactor, o.errorClass);
       if (o.logger) this.#log(op, attempt, started, outcome, verdict, waited);
       if (verdict.kind === "data") return verdict;

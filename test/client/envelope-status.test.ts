@@ -13,7 +13,7 @@ const situation: Situation = {
   timeout: 1000,
   maxBytes: 1 << 20,
   random: () => 0,
-  origin: "http://127.0.0.1",
+  baseUrl: "http://127.0.0.1",
 };
 const answer = (body: string) => ({ status: 200, statusText: "OK", headers: {}, body });
 const verdictOf = (body: string) =>

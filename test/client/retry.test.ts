@@ -138,7 +138,7 @@ describe("classify: an attempt that ended without an answer", () => {
     timeout: 100,
     maxBytes: 1 << 20,
     random: () => 0,
-    origin: "http://127.0.0.1",
+    baseUrl: "http://127.0.0.1",
   });
   const verdict = (failure: unknown, attempt = 1) =>
     classify({ failure }, profile, situation(attempt), new Redactor(), ApiError);

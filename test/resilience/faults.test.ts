@@ -605,6 +605,18 @@ describe("faults: one call each, attempts counted at the server", () => {
     });
   });
 
+  it("a connection error names the URL the call went to, the base URL's path included", async () => {
+    // A self-hosted server under a path (WorkPlus at https://host/api): the message names that path.
+    const base = `${await FaultServer.refusedUrl()}/im/api`;
+    const outcome = await settle(
+      createWorkPlus({ baseUrl: base, accessToken: "wp-static-token-0002", retry: false }).apps.listAdmins({
+        appId: "app-1",
+      }),
+    );
+    expect(outcome.error).toMatchObject({ name: "ConnectionError", errno: "ECONNREFUSED" });
+    expect((outcome.error as Error).message).toBe(`GET ${base}/v1/apps/{appId}/admins failed: ECONNREFUSED`);
+  });
+
   it("a 429 Retry-After is waited for before the next attempt", async () => {
     const seen: number[] = [];
     server.on("GET", PATHS.dtGet, (req, res) => {

@@ -589,6 +589,36 @@ describe.each([
     expect(headers).toContainEqual(["x-echo-redacted", "1"]);
   });
 
+  it("a secret that spells a field's name hides neither its code nor the refresh that code asks for", async () => {
+    // A short secret (from 4 characters) that is the name of DingTalk's code field.
+    let tokens = 0;
+    server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+      json(res, 200, { accessToken: `tok-named-field-${++tokens}`, expireIn: 7200 }),
+    );
+    try {
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+        json(res, 400, { code: "parameter.error", message: "refused", requestid: "R-2" }),
+      );
+      const { error } = await settle(dingtalk("code").contact.getLatestDingIndex());
+      expect(error).toMatchObject({ name: "DingTalkError", code: "parameter.error", requestId: "R-2" });
+      // The code that says "token invalid" is read so: the token is replaced and the call replayed.
+      let calls = 0;
+      server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) =>
+        ++calls === 1
+          ? json(res, 401, { code: "InvalidAuthentication", message: "expired" })
+          : json(res, 200, { idxTotal: 3 }),
+      );
+      const before = tokens;
+      const { data } = await settle(dingtalk("code").contact.getLatestDingIndex());
+      expect(data).toEqual({ idxTotal: 3 });
+      expect(tokens - before).toBe(2);
+    } finally {
+      server.on("POST", "/v1.0/oauth2/accessToken", (_req, res) =>
+        json(res, 200, { accessToken: issued, expireIn: 7200 }),
+      );
+    }
+  });
+
   it("without the whitespace around them: a token goes out trimmed, and a secret is echoed so", async () => {
     const token = "tok-trimmed-on-the-wire-5e4d";
     const secret = "app-secret-read-with-its-newline-7Qx";
