@@ -190,8 +190,9 @@ function compareShapes(
   const b = shapeOf(document.after, after);
   if (direction === "input") {
     const lost = lostTypes(a.types, b.types);
-    if (lost.length)
-      report("breaking", at, `type narrowed from ${list(a.types) || "any"} to ${list(b.types)}`);
+    // Narrowed when every type it takes now was taken before; changed when it takes another.
+    const how = lostTypes(b.types, a.types).length ? "changed" : "narrowed";
+    if (lost.length) report("breaking", at, `type ${how} from ${list(a.types) || "any"} to ${list(b.types)}`);
     if (b.values && !a.values) report("breaking", at, `now restricted to ${list(b.values)}`);
     else if (a.values && b.values) {
       const removed = [...a.values].filter((v) => !b.values?.has(v));
@@ -200,7 +201,9 @@ function compareShapes(
   } else {
     const gained = lostTypes(b.types, a.types);
     if (gained.length && a.types.size > 0) {
-      report("breaking", at, `type widened from ${list(a.types)} to ${list(b.types) || "any"}`);
+      // Widened when every type it gave before it may still give; changed when one is gone.
+      const how = lostTypes(a.types, b.types).length ? "changed" : "widened";
+      report("breaking", at, `type ${how} from ${list(a.types)} to ${list(b.types) || "any"}`);
     }
     if (a.values && !b.values) report("breaking", at, `no longer limited to ${list(a.values)}`);
     else if (a.values && b.values) {

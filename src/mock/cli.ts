@@ -18,7 +18,8 @@ requests are checked against the spec, answers are the spec's examples (pick one
   --host            interface to listen on (default 127.0.0.1)
   --token-lifetime  lifetime of issued tokens in seconds (default: what each token
                     operation's example shows)
-  --no-watch        do not reload an API when npm run generate rewrites its spec
+  --no-watch        do not reload an API when its bundled spec is rewritten
+                    (in this repository: by npm run generate)
   --quiet           do not log each request
 
 Needs the optional peer dependencies ajv, ajv-formats and openapi-backend.`;
@@ -118,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
       ]),
       "",
       "Pick another documented answer with -H 'Prefer: example=NAME' or -H 'Prefer: code=NNN' (an HTTP status).",
-      values["no-watch"] ? "" : "Watching the bundled specs: npm run generate reloads them.",
+      values["no-watch"] ? "" : "Watching the bundled specs: an API is reloaded when its spec is rewritten.",
       "Press Ctrl-C to stop.",
       "",
     ].join("\n"),

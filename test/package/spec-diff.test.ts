@@ -134,6 +134,12 @@ describe("compareDocuments", () => {
       ["breaking a params.id: type narrowed from string, integer to string"],
     ],
     [
+      "input type replaced",
+      doc({ a: { params: [query("id", { type: "integer" })] } }),
+      doc({ a: { params: [query("id", { type: "string" })] } }),
+      ["breaking a params.id: type changed from integer to string"],
+    ],
+    [
       "input number narrowed to integer",
       doc({ a: { params: [query("n", { type: "number" })] } }),
       doc({ a: { params: [query("n", { type: "integer" })] } }),
@@ -168,6 +174,12 @@ describe("compareDocuments", () => {
       doc({ a: { result: object({ id: str }) } }),
       doc({ a: { result: object({ id: { type: ["string", "null"] } }) } }),
       ["breaking a result.id: type widened from string to string, null"],
+    ],
+    [
+      "result type replaced",
+      doc({ a: { result: object({ idxTotal: { type: "number" } }) } }),
+      doc({ a: { result: object({ idxTotal: str }) } }),
+      ["breaking a result.idxTotal: type changed from number to string"],
     ],
     [
       "result enum gains a value",
