@@ -306,28 +306,65 @@ function parse(file: string, text: string): Loaded | undefined {
   // `<<` may repeat: Redocly's parser reads it as a YAML merge key, as many as a map has.
   const uniqueKeys = (a: unknown, b: unknown) =>
     a === b || (isScalar(a) && isScalar(b) && a.value === b.value && a.value !== "<<");
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys });
+  // Merge keys applied, as Redocly's parser applies them: a `$ref` a merge brings in is checked too.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys, merge: true });
   // A syntax error first: it may be what makes a key seem repeated (an unclosed bracket takes in
   // the lines after it).
   const first = doc.errors.find((e) => e.code !== "DUPLICATE_KEY") ?? doc.errors[0];
   if (first) throw syntaxError(file, text, lines, first, doc);
   // A quoted string spells any character through an escape (`"\0"`, `"\e[31m"`): one that is no
   // text would go on into the generated TypeScript and docs, as the raw byte (refused above) would.
+  // A lone surrogate (`"\ud83d"`) is no character either: written out, it becomes U+FFFD, and the
+  // output would never match what generating it again produces.
   visit(doc, {
     Scalar(_key, node) {
-      const control = typeof node.value === "string" ? [...node.value].find(isControl) : undefined;
+      if (typeof node.value !== "string") return;
+      const control = [...node.value].find(isControl);
+      const lone = control === undefined ? LONE_SURROGATE.exec(node.value)?.[0] : undefined;
+      const at = where(file, lines, node.range?.[0] ?? 0);
+      if (lone !== undefined)
+        throw new SpecError(
+          `${at}: a lone surrogate (\\u${lone.charCodeAt(0).toString(16)}) in a string: half of a character, not text`,
+        );
       if (control === undefined) return;
       const code = `U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
       throw new SpecError(
-        `${where(file, lines, node.range?.[0] ?? 0)}: a control character (${code}) in a string: a spec is text (a tab or a line break aside)`,
+        `${at}: a control character (${code}) in a string: a spec is text (a tab or a line break aside)`,
       );
     },
   });
+  refuseSelfAliases(file, lines, doc);
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
     throw new SpecError(`${where(file, lines, bombStart(doc))}: ${(error as Error).message}`);
   }
+}
+
+/** A high surrogate with no low one after it, or a low one with no high one before it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * An alias inside the node its anchor names (`&a {b: *a}`, a recursive schema written with anchors
+ * rather than `$ref`): the structure it stands for has no end, and every walk of it would run for
+ * ever. Refused where the alias is.
+ */
+function refuseSelfAliases(file: string, lines: LineCounter, doc: Document): void {
+  // What each alias stands for: the last anchor of its name before it, in document order.
+  const latest = new Map<string, Node>();
+  visit(doc, {
+    Node(_key, node, path) {
+      if (!isAlias(node)) {
+        if (node.anchor) latest.set(node.anchor, node);
+        return;
+      }
+      const source = latest.get(node.source);
+      if (source && path.includes(source))
+        throw new SpecError(
+          `${where(file, lines, node.range?.[0] ?? 0)}: the alias *${node.source} is inside the node &${node.source} names: a structure without end (a recursive schema is a $ref to itself)`,
+        );
+    },
+  });
 }
 
 /**
@@ -546,8 +583,12 @@ function where(file: string, lines: LineCounter, offset: number): string {
 
 /** `file:line:col` of the node at `segments` in a loaded file (its start when there is none). */
 function whereAt(file: string, loaded: Loaded, segments: ReadonlyArray<unknown>): string {
-  const node = loaded.doc.getIn(segments, true) as { range?: number[] } | undefined;
-  return where(file, loaded.lines, node?.range?.[0] ?? 0);
+  // A key a merge (`<<`) brought in is not where the path names it: the nearest node that is.
+  for (let n = segments.length; n >= 0; n--) {
+    const node = loaded.doc.getIn(segments.slice(0, n), true) as { range?: number[] } | undefined;
+    if (node?.range) return where(file, loaded.lines, node.range[0] as number);
+  }
+  return where(file, loaded.lines, 0);
 }
 
 /**

@@ -192,6 +192,39 @@ describe("preflight", () => {
     expect(() => preflight(merged)).not.toThrow();
   });
 
+  it("refuses an alias inside the node its anchor names, where the alias is, without walking it for ever", () => {
+    // A recursive schema written with anchors: a structure without end.
+    const schema = mkspecs({
+      "a.yaml": `${head}    T: &t\n      type: object\n      properties:\n        again: *t\n`,
+    });
+    expect(() => preflight(schema)).toThrow(
+      /a\.yaml:9:16: the alias \*t is inside the node &t names: a structure without end/,
+    );
+    const extension = mkspecs({ "a.yaml": `${head}    T: {type: object}\nx-loop: &a { b: *a }\n` });
+    expect(() => preflight(extension)).toThrow(/a\.yaml:7:17: the alias \*a is inside the node &a names/);
+    // An anchor used after it, or beside it, is no cycle.
+    const lawful = mkspecs({
+      "a.yaml": `${head}    T: &t {type: object}\n    U:\n      type: object\n      properties:\n        t: *t\n`,
+    });
+    expect(() => preflight(lawful)).not.toThrow();
+  });
+
+  it("reads merge keys as Redocly does: a $ref cycle a merge brings in is named where the merge is", () => {
+    const root = mkspecs({ "a.yaml": `${head}    A:\n      <<: {$ref: '#/components/schemas/A'}\n` });
+    expect(() => preflight(root)).toThrow(/a\.yaml:7:7: the \$ref at #\/components\/schemas\/A is circular/);
+  });
+
+  it("refuses a lone surrogate escaped in a string, where it is: no text, and output that never settles", () => {
+    const root = mkspecs({
+      "a.yaml": `${head}    A:\n      type: object\n      description: "token \\ud83d"\n`,
+    });
+    expect(() => preflight(root)).toThrow(/a\.yaml:8:20: a lone surrogate \(\\ud83d\) in a string/);
+    const pair = mkspecs({
+      "a.yaml": `${head}    A:\n      type: object\n      description: "token \\ud83d\\ude00"\n`,
+    });
+    expect(() => preflight(pair)).not.toThrow();
+  });
+
   it("refuses an example's externalValue and a discriminator mapping that are URLs, where they stand, without the URL's user", () => {
     const external = mkspecs({
       "a.yaml": `${head}    A:\n      type: object\n      examples: []\n  examples:\n    E:\n      externalValue: 'http://user:pw@127.0.0.1:9/x.json'\n`,
