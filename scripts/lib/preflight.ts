@@ -14,6 +14,7 @@ import {
   visit,
   type YAMLError,
 } from "yaml";
+import { nearPrefix } from "../redocly/imspec-plugin.js";
 import { SpecError, toSpecError } from "./problems.js";
 import { type ApiEntry, loadRegistry, ROOT } from "./registry.js";
 
@@ -89,6 +90,7 @@ export function preflight(rootFile: string): void {
     const loaded = load(file);
     if (!loaded) continue;
     refuseRemote(file, loaded);
+    refuseRefExtensions(file, loaded);
     for (const { segments, ref } of refsIn(loaded.value)) {
       const target = targetAt({ file, segments }, ref, load);
       // Redocly would fetch a URL (lint and bundle each, with no bound on how long), and what it
@@ -646,6 +648,22 @@ function refuseRemote(file: string, loaded: Loaded): void {
     if (at.at(-1) !== "discriminator" || !mapping || typeof mapping !== "object") continue;
     for (const [k, v] of Object.entries(mapping))
       if (isUrl(v)) throw refuse([...at, "mapping", k], "a discriminator mapping", v);
+  }
+}
+
+/**
+ * An `x-imspec-*` key beside a `$ref`: OpenAPI 3.1 allows keys there, but the generator and the
+ * linter read the schema the `$ref` names, so the key would be ignored without a word (an open enum
+ * would close). Refused where it stands.
+ */
+function refuseRefExtensions(file: string, loaded: Loaded): void {
+  for (const { node, at } of objectsIn(loaded.value, [], isData)) {
+    if (Array.isArray(node) || typeof (node as Json).$ref !== "string") continue;
+    const key = Object.keys(node).find(nearPrefix);
+    if (key !== undefined)
+      throw new SpecError(
+        `${whereAt(file, loaded, [...at, key])}: ${key} beside a $ref is not read: the generator reads the target's keys; put it on the schema the $ref names`,
+      );
   }
 }
 

@@ -308,8 +308,11 @@ function distance(a, b) {
   return row[b.length];
 }
 
-/** An extension name whose start is a slip of `x-imspec-` (`x-imsepc-`, `X-IMSPEC-`, `x_imspec_`): read by nobody. */
-const nearPrefix = (name) =>
+/**
+ * `x-imspec-`, or a slip of it (`x-imsepc-`, `X-IMSPEC-`, `x_imspec_`), starts the name: one of
+ * ours, or one read by nobody. Preflight uses it too, for the keys beside a `$ref`.
+ */
+export const nearPrefix = (name) =>
   /^x/i.test(name) && distance(name.slice(0, PREFIX.length).toLowerCase(), PREFIX) <= 2;
 
 function reportExtensions(node, ctx) {

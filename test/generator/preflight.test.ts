@@ -209,6 +209,24 @@ describe("preflight", () => {
     expect(() => preflight(lawful)).not.toThrow();
   });
 
+  it("refuses an x-imspec key beside a $ref, which nothing would read, where it stands", () => {
+    const root = mkspecs({
+      "a.yaml": `${head}    Scene: {type: string, enum: [CHAT]}\n    A:\n      type: object\n      properties:\n        scene:\n          $ref: '#/components/schemas/Scene'\n          x-imspec-open-enum: true\n`,
+    });
+    expect(() => preflight(root)).toThrow(
+      /a\.yaml:12:31: x-imspec-open-enum beside a \$ref is not read: the generator reads the target's keys/,
+    );
+    const slip = mkspecs({
+      "a.yaml": `${head}    Scene: {type: string, enum: [CHAT]}\n    A:\n      type: object\n      properties:\n        scene:\n          $ref: '#/components/schemas/Scene'\n          x-imsepc-open-enum: true\n`,
+    });
+    expect(() => preflight(slip)).toThrow(/a\.yaml:12:31: x-imsepc-open-enum beside a \$ref is not read/);
+    // A description beside it is OpenAPI 3.1's own, and an example's data may hold any key.
+    const lawful = mkspecs({
+      "a.yaml": `${head}    Scene: {type: string, enum: [CHAT]}\n    A:\n      type: object\n      properties:\n        scene:\n          $ref: '#/components/schemas/Scene'\n          description: the scene\n      example: {scene: {$ref: x, x-imspec-open-enum: true}}\n`,
+    });
+    expect(() => preflight(lawful)).not.toThrow();
+  });
+
   it("reads merge keys as Redocly does: a $ref cycle a merge brings in is named where the merge is", () => {
     const root = mkspecs({ "a.yaml": `${head}    A:\n      <<: {$ref: '#/components/schemas/A'}\n` });
     expect(() => preflight(root)).toThrow(/a\.yaml:7:7: the \$ref at #\/components\/schemas\/A is circular/);
