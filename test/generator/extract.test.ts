@@ -650,6 +650,34 @@ describe("extractApi: specs it refuses", () => {
   );
 });
 
+describe("extractApi: $ref pointers", () => {
+  it("reads a pointer written as a URI fragment, its {braces} percent-encoded, as Redocly does", () => {
+    const listed = {
+      "200": { description: "OK", content: { "application/json": { schema: { type: "array" } } } },
+    };
+    const given = doc({
+      "/v1/apps/{appId}/admins": {
+        get: op({
+          operationId: "listAdmins",
+          parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
+          responses: listed,
+        }),
+      },
+      "/v1/apps/{appId}/super-admins": {
+        get: op({
+          operationId: "listSuperAdmins",
+          parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": { $ref: "#/paths/~1v1~1apps~1%7BappId%7D~1admins/get/responses/200" } },
+        }),
+      },
+    });
+    const ops = extractApi(given).operations;
+    const success = { status: 200, hasBody: true, optionalBody: false };
+    expect(ops.find((o) => o.operationId === "listAdmins")?.success).toEqual(success);
+    expect(ops.find((o) => o.operationId === "listSuperAdmins")?.success).toEqual(success);
+  });
+});
+
 describe("extractApi: document-level data", () => {
   it("reads auth location, envelope, status codes and tags", () => {
     const api = extractApi(
