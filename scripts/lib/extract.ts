@@ -223,9 +223,13 @@ function authOf(doc: Json): ApiInfo["auth"] {
         `securitySchemes.${name}: only apiKey schemes in a header or the query, and http bearer, are supported`,
         ["components", "securitySchemes", name],
       );
-    if (auth && (auth.in !== place.in || auth.name.toLowerCase() !== place.name.toLowerCase())) {
+    // One way for every token: the client sends each as the profile says. Header names are
+    // compared in any letter case, as HTTP does; query names as they are, as servers read them.
+    const named = (a: string, b: string) =>
+      place.in === "header" ? a.toLowerCase() === b.toLowerCase() : a === b;
+    if (auth && (auth.in !== place.in || !named(auth.name, place.name) || auth.scheme !== place.scheme)) {
       throw new SpecError(
-        `securitySchemes.${name}: all schemes of one API must put the token in the same place`,
+        `securitySchemes.${name}: all schemes of one API must put the token in the same place, under the same name, with the same prefix: ${describeAuth(auth)}, then ${describeAuth(place)}`,
         ["components", "securitySchemes", name],
       );
     }
@@ -233,6 +237,10 @@ function authOf(doc: Json): ApiInfo["auth"] {
   }
   return auth;
 }
+
+/** How a scheme sends its token, for a message: `header authorization (Bearer)`, `query access_token`. */
+const describeAuth = (auth: NonNullable<ApiInfo["auth"]>) =>
+  `${auth.in} ${auth.name}${auth.scheme ? ` (${auth.scheme})` : ""}`;
 
 const list = (value: unknown): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);

@@ -255,6 +255,37 @@ describe("extractApi: specs it refuses", () => {
       error: /not a usable method name/,
     },
     {
+      name: "two schemes in one header, one with a Bearer prefix and one without",
+      given: doc(
+        { "/a": { get: op({}) } },
+        {
+          components: {
+            securitySchemes: {
+              app: { type: "apiKey", in: "header", name: "Authorization", "x-imspec-token-kind": "app" },
+              user: { type: "http", scheme: "bearer", "x-imspec-token-kind": "user" },
+            },
+          },
+        },
+      ),
+      error:
+        /securitySchemes\.user: all schemes of one API must put the token in the same place, under the same name, with the same prefix: header Authorization, then header authorization \(Bearer\)/,
+    },
+    {
+      name: "two schemes in the query under names that differ in letter case",
+      given: doc(
+        { "/a": { get: op({}) } },
+        {
+          components: {
+            securitySchemes: {
+              app: QUERY_TOKEN,
+              user: { ...QUERY_TOKEN, name: "Access_Token", "x-imspec-token-kind": "user" },
+            },
+          },
+        },
+      ),
+      error: /securitySchemes\.user: all schemes of one API .*: query access_token, then query Access_Token/,
+    },
+    {
       name: "undeclared path parameter",
       given: doc({ "/a/{id}": { get: op({}) } }),
       error: /path parameter \{id\} is not declared/,
