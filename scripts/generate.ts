@@ -62,7 +62,12 @@ async function once(): Promise<number> {
       values.step === undefined && values.api === undefined,
     );
     if (stale.length === 0 && extra.length === 0) {
-      console.log(`generated/ is up to date (${outputs.size} files).`);
+      // A step that writes nothing (lint, bundle) ran and passed, but compared nothing: not said to be up to date.
+      console.log(
+        outputs.size
+          ? `generated/ is up to date (${outputs.size} files).`
+          : `The ${step} step passed; it writes nothing in generated/, so nothing was compared.`,
+      );
       return 0;
     }
     const folder = await stat(path.join(ROOT, "generated")).catch(() => undefined);

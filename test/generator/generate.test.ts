@@ -73,6 +73,23 @@ describe("npm run generate", () => {
     }
   });
 
+  it("--check of a step that writes nothing says it compared nothing, not that generated/ is up to date", async () => {
+    const file = path.join(repo.dir, "generated", APIS[0] as string, "operations.ts");
+    const original = readFileSync(file, "utf8");
+    try {
+      writeFileSync(file, `${original}// stale\n`);
+      const bundle = await runGenerate(repo.dir, ["--check", "--step", "bundle"]);
+      expect(bundle.code).toBe(0);
+      expect(bundle.stdout).toContain(
+        "The bundle step passed; it writes nothing in generated/, so nothing was compared.",
+      );
+      expect(bundle.stdout).not.toContain("up to date");
+      expect((await runGenerate(repo.dir, ["--check"])).code).toBe(1);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it("--api NAME regenerates that API alone: the manifest keeps the others, and --check agrees", async () => {
     for (const api of APIS) {
       const check = await runGenerate(repo.dir, ["--check", "--api", api]);
