@@ -3,7 +3,7 @@
  * marginMs` (the margin capped at half its lifetime), and while that early refresh fails, until its
  * real expiry. Invalidation is compare-and-delete. Stores are pluggable (memory by default); a failing
  * one is skipped for a while. Each caller's wait is bounded by its signal and deadline (`TokenWait`). */
-import { ConfigError, TimeoutError } from "./errors.js";
+import { ApiError, ConfigError, TimeoutError } from "./errors.js";
 import { sleep } from "./retry.js";
 import { MemoryTokenStore, type StoredToken, type TokenStore, usableToken } from "./token-store.js";
 import { onAbort } from "./transport.js";
@@ -40,6 +40,14 @@ const MAX_LIFETIME_MS = 365 * 86_400_000;
 const PAUSE_MS = 5_000;
 const LOCK_SLICE_MS = 250;
 /**
+ * After the server refused a token request, the next waits 1 s, then twice as long after each
+ * refusal in a row, up to 30 s; meanwhile calls fail with that refusal, nothing sent. A wrong secret
+ * is otherwise sent once per call, and some platforms block the IP that sends it too often (WeCom:
+ * for an hour); a token endpoint in trouble is not asked by every call either.
+ */
+const REFUSED_FIRST_MS = 1_000;
+const REFUSED_MAX_MS = 30_000;
+/**
  * The cache's own time for its pauses and lock waits (ms): monotonic. By the wall clock, one set
  * back an hour kept a store that had failed aside for the hour, and slept a lock wait as long.
  */
@@ -53,6 +61,7 @@ export class TokenCache {
   #retryAt = 0; // after an early refresh failed, no other before this (`now()`)
   #storePausedUntil = 0; // `elapsed()`
   #insisted = { token: "", until: 0 }; // a refused token the server handed back, and until when
+  #refused: { error: unknown; until: number; pauseMs: number } | undefined; // the last token request's refusal (`elapsed()`)
   readonly #warned = new Set<string>();
   fetches = 0; // token requests this cache made (not reads from a shared store)
 
@@ -112,12 +121,18 @@ export class TokenCache {
   /** Forgets the token everywhere (memory and store). */
   async clear(): Promise<void> {
     this.#current = undefined;
+    // A fresh start: the next call asks the server again (credentials mended meanwhile, say).
+    this.#refused = undefined;
     await this.#safely(() => this.#store.delete(this.#o.key));
   }
 
   #start(rejected: string | undefined): Promise<string> {
     const prev = this.#inflight;
     if (prev && (rejected === undefined || prev.rejected === rejected)) return prev.promise;
+    // Only while no valid token is held: with one, its early refresh has a pause of its own (`#retryAt`).
+    const refused = this.#refused;
+    if (refused && elapsed() < refused.until && !this.#valid(this.#current))
+      return Promise.reject(refused.error);
     // A refresh that began before this refusal may bring the refused token: run after it.
     const promise: Promise<string> = (prev ? prev.promise.catch(() => undefined) : Promise.resolve())
       .then(() => this.#refresh(rejected))
@@ -183,11 +198,17 @@ export class TokenCache {
       const token = this.#sane(await this.#o.fetch(), this.#now());
       await this.#safely(() => this.#store.set(key, token));
       this.#retryAt = 0;
+      this.#refused = undefined;
       // The server handed the refused token back: later refusals of it get it again, not another request.
       if (token.accessToken === rejected) this.#insisted = { token: rejected, until: this.#now() + PAUSE_MS };
       return this.#use(token);
     } catch (error) {
       this.#retryAt = this.#now() + PAUSE_MS;
+      if (error instanceof ApiError) {
+        const pauseMs = Math.min(REFUSED_MAX_MS, 2 * (this.#refused?.pauseMs ?? REFUSED_FIRST_MS / 2));
+        this.#refused = { error, until: elapsed() + pauseMs, pauseMs };
+        this.#warn(`token request refused: calls fail with that refusal for ${pauseMs} ms, nothing sent`);
+      }
       throw error;
     } finally {
       // Nobody waits for the release; a release that throws or answers no promise changes nothing.

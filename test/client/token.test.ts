@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { ApiError } from "../../src/core/errors.js";
 import { MemoryTokenStore, type StoredToken, TokenCache } from "../../src/core/token.js";
 
 function cacheWith(options: { store?: MemoryTokenStore; now?: () => number; delayMs?: number } = {}) {
@@ -229,6 +230,69 @@ describe("TokenCache", () => {
     // One try at once, then one a slice (250 ms): a handful, where a loop made hundreds of thousands.
     expect(locks).toBeLessThanOrEqual(6);
     expect(ticks).toBeGreaterThanOrEqual(10);
+  });
+
+  it("after the server refuses a token request, calls fail with that refusal, the next request 1 s, 2 s, … 30 s later", async () => {
+    vi.useFakeTimers({ toFake: ["performance", "Date"] });
+    try {
+      let asked = 0;
+      let refusing = true;
+      const warnings: string[] = [];
+      const refusal = () =>
+        new ApiError({ api: "t", status: 200, code: 40001, message: "invalid credential" });
+      const cache = new TokenCache({
+        key: "k",
+        marginMs: 1000,
+        onWarning: (w) => warnings.push(w),
+        fetch: async () => {
+          asked++;
+          if (refusing) throw refusal();
+          return { accessToken: `t${asked}`, expiresAt: Date.now() + 60_000 };
+        },
+      });
+      const first = await cache.get().catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(ApiError);
+      // Twenty calls in the pause: the same refusal, nothing sent.
+      for (let i = 0; i < 20; i++) expect(await cache.get().catch((e: unknown) => e)).toBe(first);
+      expect(asked).toBe(1);
+      // Each refusal in a row doubles the pause, up to 30 s.
+      for (const pauseMs of [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]) {
+        vi.advanceTimersByTime(pauseMs - 1);
+        await cache.get().catch(() => undefined);
+        const before = asked;
+        vi.advanceTimersByTime(1);
+        await cache.get().catch(() => undefined);
+        expect(asked, `after ${pauseMs} ms`).toBe(before + 1);
+      }
+      expect(warnings).toHaveLength(1);
+      // clear() starts afresh: the next call asks at once; a token ends the pauses.
+      refusing = false;
+      await cache.clear();
+      expect(await cache.get()).toBe(`t${asked}`);
+      refusing = true;
+      await cache.clear();
+      await cache.get().catch(() => undefined);
+      const after = asked;
+      vi.advanceTimersByTime(1_000);
+      await cache.get().catch(() => undefined);
+      expect(asked).toBe(after + 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a token request that fails without the server's refusal (the network, a timeout) is not paused", async () => {
+    let asked = 0;
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      fetch: async () => {
+        asked++;
+        throw new TypeError("fetch failed");
+      },
+    });
+    for (let i = 0; i < 3; i++) await cache.get().catch(() => undefined);
+    expect(asked).toBe(3);
   });
 
   it("the memory store deletes compare-and-delete", async () => {

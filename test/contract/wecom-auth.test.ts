@@ -205,6 +205,8 @@ describe("auth.getAccessToken", () => {
       headers: { "x-echo": `corpsecret=${SECRET}` },
     });
     await settle(wc.user.getUser({ userid: "zhangsan" }));
+    // The refusal would stand for a second (no gettoken sent meanwhile): the secret is mended.
+    await wc.appToken.clear();
     // gettoken hands out a token the mock never issued: the call is refused, the token replaced, the call replayed.
     mock.script("wecom", "getAccessToken", {
       body: { errcode: 0, errmsg: "ok", access_token: PLANTED_TOKEN, expires_in: 7200 },
@@ -246,6 +248,26 @@ describe("auth.getAccessToken", () => {
     expect(leaked(seen, [SECRET, PLANTED_TOKEN, issued])).toEqual([]);
     // The errmsg is still shown, with the secrets masked.
     expect((thrown[1] as Error).message).toContain("echo corpsecret=");
+  });
+
+  test("a refused secret is not sent again by every call: they fail with its refusal until a pause ends", async () => {
+    // WeCom blocks an IP that sends a wrong secret too often (reference §4): ten calls, one gettoken.
+    const wc = createWeCom({
+      rateLimit: false,
+      baseUrl: mock.urls.wecom,
+      corpId: "ww-paused",
+      corpSecret: SECRET,
+    });
+    mock.script("wecom", "getAccessToken", { error: statusCodes.INVALID_SECRET, times: 100 });
+    const count = (operationId: string) => mock.requests.filter((r) => r.operationId === operationId).length;
+    const before = { token: count("getAccessToken"), calls: count("getUser") };
+    for (let i = 0; i < 10; i++) {
+      const error = await wc.user.getUser({ userid: "zhangsan" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WeComError);
+      expect(error).toMatchObject({ code: statusCodes.INVALID_SECRET, operationId: "getAccessToken" });
+    }
+    expect(count("getAccessToken") - before.token).toBe(1);
+    expect(count("getUser") - before.calls).toBe(0);
   });
 
   test("a corpsecret passed to getAccessToken directly is kept out of its error too, though the client was not given it", async () => {
