@@ -218,12 +218,22 @@ function requestOf(
     headers["content-type"] = "application/json";
     try {
       text = JSON.stringify(body);
+      // JSON writes NaN and Infinity as null: a field the caller gave as a number would go out as
+      // none. Looked for only when a null was written (a second pass, with a replacer, finds it).
+      if (text.includes("null")) JSON.stringify(body, finiteNumbers);
     } catch (error) {
       // Not a ConfigError here: the invoker makes one of it, redacted (a toJSON's message is the caller's).
       throw new Error(`the body cannot be serialized: ${textOf(error)}`);
     }
   }
   return { url: base + path + query, method: row.method, headers, body: text };
+}
+
+/** A JSON.stringify replacer that refuses a number JSON cannot write (NaN, ±Infinity), by its field's name. */
+function finiteNumbers(key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value))
+    throw new Error(`its field "${key}" is ${value}, which JSON writes as null: give a finite number`);
+  return value;
 }
 
 function encoded(name: string, value: string, site: CallSite): string {

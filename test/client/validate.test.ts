@@ -176,6 +176,31 @@ describe("options that must be functions", () => {
 describe("a method's params and options, and its paginators'", () => {
   const PAGE = { list: [{ id: 1 }, { id: 2 }], hasMore: false };
 
+  it("a body number JSON cannot write (NaN, ±Infinity), at any depth, is a ConfigError naming its field; nothing is sent", async () => {
+    const sent: TransportRequest[] = [];
+    const transport: Transport = async (request) => {
+      sent.push(request);
+      return { status: 200, headers: {}, body: '{"errcode":0,"errmsg":"ok","dept_user":[]}' };
+    };
+    const wc = createWeCom({ accessToken: "given-token", transport, rateLimit: false, retry: false });
+    const limits: unknown[] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    for (const limit of limits) {
+      const error = await wc.user.listUserIds({ limit: limit as number }).catch((e: unknown) => e);
+      expect(error, String(limit)).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(
+        `POST /cgi-bin/user/list_id: the body cannot be serialized: its field "limit" is ${limit}, which JSON writes as null: give a finite number`,
+      );
+      const nested = await wc.user
+        .listUserIds({ cursor: { deep: [1, limit] } as unknown as string })
+        .catch((e: unknown) => e);
+      expect((nested as Error).message).toMatch(/its field "1" is /);
+    }
+    expect(sent).toEqual([]);
+    // A null the caller gave is sent as null; a finite number as it is.
+    await wc.user.listUserIds({ cursor: null as unknown as string, limit: 10 });
+    expect(sent.map((r) => r.body)).toEqual(['{"cursor":null,"limit":10}']);
+  });
+
   /** A DingTalk client over a transport that answers one page and records what it was sent. */
   function listing() {
     const sent: TransportRequest[] = [];
