@@ -36,6 +36,7 @@ import { boundedTransport, fetchTransport, type TransportResponse } from "./tran
 import {
   check,
   checkObject,
+  givenRetry,
   guarded,
   kindOf,
   MAX_WAIT_MS,
@@ -310,22 +311,55 @@ function nested(name: string, site: CallSite): never {
 
 type Options = ClientOptions & Record<string, unknown> & { baseUrl: string };
 
-/** The `rateLimit` option, checked whatever budgets the API has: `false`, or known scopes and a store. */
-function checkRateLimit(limits: Options["rateLimit"]): void {
-  if (limits === undefined || limits === false) return;
+/**
+ * The `rateLimit` option, checked whatever budgets the API has (`false`, or known scopes and a
+ * store) and read once: a copy of plain numbers, which the budgets of every operation are made from
+ * later, when no getter of the caller's is read again.
+ */
+function rateLimitOf(limits: Options["rateLimit"]): Options["rateLimit"] {
+  if (limits === undefined || limits === false) return limits;
   checkObject("rateLimit", limits);
   if (limits.appName !== undefined && (typeof limits.appName !== "string" || limits.appName.trim() === ""))
     throw new ConfigError(
       "rateLimit.appName must be a non-empty string: the app whose budgets the calls spend",
     );
-  for (const [scope, numbers] of Object.entries(limits) as Array<[string, Record<string, unknown>]>) {
-    if (scope === "store" || scope === "appName" || numbers === undefined) continue;
+  const out: Record<string, unknown> = {};
+  for (const [scope, numbers] of Object.entries(limits) as Array<[string, unknown]>) {
+    if (scope === "store" || scope === "appName" || numbers === undefined) {
+      out[scope] = numbers;
+      continue;
+    }
     if (!(SCOPES as readonly string[]).includes(scope))
       throw new ConfigError(`rateLimit.${scope} is no scope: give store, or one of ${SCOPES.join(", ")}`);
-    checkObject(`rateLimit.${scope}`, numbers);
-    check(`rateLimit.${scope}.calls`, numbers.calls, 1, Number.MAX_SAFE_INTEGER, true);
-    check(`rateLimit.${scope}.seconds`, numbers.seconds, 0.001, MAX_WINDOW_S);
+    if (!Array.isArray(numbers)) {
+      out[scope] = budgetNumbers(`rateLimit.${scope}`, numbers, false);
+      continue;
+    }
+    if (numbers.length === 0 || numbers.length > 16)
+      throw new ConfigError(`rateLimit.${scope} must list 1 to 16 budgets ({ calls, seconds })`);
+    out[scope] = numbers.map((budget, i) => budgetNumbers(`rateLimit.${scope}[${i}]`, budget, true));
   }
+  return out as Options["rateLimit"];
+}
+
+/** A scope's override that lists its budgets (`Array.isArray` narrows no readonly array). */
+const isBudgetList = (value: unknown): value is ReadonlyArray<{ calls: number; seconds: number }> =>
+  Array.isArray(value);
+
+/** One budget's numbers, checked and copied; in a list, both are given. */
+function budgetNumbers(name: string, given: unknown, both: boolean): { calls?: number; seconds?: number } {
+  checkObject(name, given);
+  const { calls, seconds } = given as { calls?: unknown; seconds?: unknown };
+  if (both && (calls === undefined || seconds === undefined))
+    throw new ConfigError(
+      `${name} must give both calls and seconds: a budget of a list has no documented numbers`,
+    );
+  check(`${name}.calls`, calls, 1, Number.MAX_SAFE_INTEGER, true);
+  check(`${name}.seconds`, seconds, 0.001, MAX_WINDOW_S);
+  return {
+    ...(calls === undefined ? {} : { calls: calls as number }),
+    ...(seconds === undefined ? {} : { seconds: seconds as number }),
+  };
 }
 
 /** The limiter, when the spec has budgets and the options do not turn it off. */
@@ -347,17 +381,21 @@ function budgetsFor(
 ): Budget[] {
   const budgets = new Map<string, Budget>();
   for (const limit of specs) {
+    // The override was checked and copied with the options (rateLimitOf): a list replaces the
+    // scope's budgets, numbers change each of them.
     const changed = limits ? limits[limit.scope] : undefined;
-    // The override was checked with the options (checkRateLimit).
-    const calls = changed?.calls ?? limit.calls;
-    const seconds = changed?.seconds ?? limit.seconds;
+    const numbers: ReadonlyArray<{ calls: number; seconds: number }> = isBudgetList(changed)
+      ? changed
+      : [{ calls: changed?.calls ?? limit.calls, seconds: changed?.seconds ?? limit.seconds }];
     const whose = limit.scope.startsWith("ip") ? `ip:${keys.origin}` : keys.app;
     // An operation of one API, whoever else serves an operation of that name at the origin.
     const key = limit.scope.endsWith("-operation") ? `${whose}:${keys.operation}` : whose;
-    // A little wider than documented: the server counts arrivals, which jitter behind our sends.
-    // Two budgets an override made the same are one, not one charged twice.
-    const budget = `${key}:${calls}/${seconds}`;
-    budgets.set(budget, { key: budget, calls, windowMs: seconds * 1000 + 50 });
+    for (const { calls, seconds } of numbers) {
+      // A little wider than documented: the server counts arrivals, which jitter behind our sends.
+      // Two budgets an override made the same are one, not one charged twice.
+      const budget = `${key}:${calls}/${seconds}`;
+      budgets.set(budget, { key: budget, calls, windowMs: seconds * 1000 + 50 });
+    }
   }
   return [...budgets.values()];
 }
@@ -642,11 +680,15 @@ function buildClient<Ops, Table extends OperationTable>(
 ): Client<Ops, Table> {
   // A settings object that is a class instance is read here, not copied: guarded as the copy was.
   const { options, headerPins } = guarded("options", () => {
+    // Read once, here, and checked as read: the engine and each operation's budgets use these
+    // copies, never the caller's objects again.
+    const { retry } = clientOptions;
     const checked = validateOptions({
       ...clientOptions,
       baseUrl: clientOptions.baseUrl ?? api.profile.servers[0],
+      ...(retry !== null && typeof retry === "object" ? { retry: givenRetry(retry) } : {}),
     }) as Options;
-    checkRateLimit(checked.rateLimit);
+    checked.rateLimit = rateLimitOf(checked.rateLimit);
     return { options: checked, headerPins: headerSecrets(checked.headers ?? {}) };
   });
   const { profile, operations } = api;

@@ -71,9 +71,16 @@ export interface RequestOptions {
   accessToken?: AccessTokenInput | undefined;
 }
 
-/** A budget override: the documented one of this scope, with other numbers. */
+/**
+ * A scope's budgets changed: its documented ones with other numbers (`{ calls }`, `{ seconds }` or
+ * both, each budget of the scope alike), or a list that replaces them, each with its own numbers
+ * (a higher edition's minute and hour budgets: `[{ calls, seconds: 60 }, { calls, seconds: 3600 }]`).
+ */
 export type RateLimitOverrides = Partial<
-  Record<RateLimitSpec["scope"], { calls?: number; seconds?: number }>
+  Record<
+    RateLimitSpec["scope"],
+    { calls?: number; seconds?: number } | ReadonlyArray<{ calls: number; seconds: number }>
+  >
 >;
 
 /** Options every client takes. */

@@ -243,10 +243,25 @@ export function checkTokenStore(value: unknown): void {
     );
 }
 
-/** The retry settings given, without the ones left undefined (which would erase a default when spread). */
+/** Every retry setting by name: the compiler refuses this record if one is missing. */
+const RETRY_FIELDS = Object.keys({
+  maxAttempts: true,
+  baseDelayMs: true,
+  maxDelayMs: true,
+  maxRetryAfterMs: true,
+} satisfies Record<keyof RetryOptions, true>) as Array<keyof RetryOptions>;
+
+/**
+ * The retry settings given, read once each by name (a class's getters too, which own keys would
+ * miss), without the ones left undefined (which would erase a default when spread).
+ */
 export function givenRetry(retry: RetryOptions | undefined): RetryOptions {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(retry ?? {})) if (value !== undefined) out[key] = value as number;
+  const out: RetryOptions = {};
+  if (retry === null || typeof retry !== "object") return out;
+  for (const key of RETRY_FIELDS) {
+    const value = retry[key];
+    if (value !== undefined) out[key] = value;
+  }
   return out;
 }
 

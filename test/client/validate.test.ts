@@ -386,6 +386,69 @@ describe("the rateLimit option, checked when the client is made, whatever budget
   ])("accepts %s", (_name, rateLimit) => {
     expect(make(rateLimit)).not.toThrow();
   });
+
+  it.each([
+    ["an empty list", { "app-operation": [] }, /^rateLimit\.app-operation must list 1 to 16 budgets/],
+    [
+      "a listed budget without its window",
+      { "app-operation": [{ calls: 20_000, seconds: 60 }, { calls: 300_000 }] },
+      /^rateLimit\.app-operation\[1\] must give both calls and seconds/,
+    ],
+    ["a listed budget that is a number", { ip: [600] }, /^rateLimit\.ip\[0\] must be an object/],
+    [
+      "a listed budget of no calls",
+      { ip: [{ calls: 0, seconds: 1 }] },
+      /^rateLimit\.ip\[0\]\.calls must be an integer/,
+    ],
+  ])("refuses %s, naming it", (_name, rateLimit, message) => {
+    expect(make(rateLimit)).toThrow(
+      expect.objectContaining({ name: "ConfigError", message: expect.stringMatching(message) }),
+    );
+  });
+
+  it("a list replaces the scope's budgets with its own: a higher edition's minute and hour", async () => {
+    const taken: string[][] = [];
+    const store = {
+      async take(budgets: ReadonlyArray<{ key: string; calls: number; windowMs: number }>) {
+        taken.push(budgets.filter((b) => !b.key.startsWith("ip:")).map((b) => `${b.calls}/${b.windowMs}`));
+        return 0;
+      },
+    };
+    const transport: Transport = async () => ({
+      status: 200,
+      headers: {},
+      body: '{"errcode":0,"errmsg":"ok","userid":"zhangsan"}',
+    });
+    const budgets = async (rateLimit: Record<string, unknown>) => {
+      taken.length = 0;
+      const wc = createWeCom({ accessToken: "given-token", transport, rateLimit: { store, ...rateLimit } });
+      await wc.user.getUser({ userid: "zhangsan" });
+      return taken.at(-1);
+    };
+    // As documented (10,000 a minute, 150,000 an hour), each window 50 ms wider.
+    expect(await budgets({})).toEqual(["10000/60050", "150000/3600050"]);
+    expect(
+      await budgets({
+        "app-operation": [
+          { calls: 20_000, seconds: 60 },
+          { calls: 300_000, seconds: 3600 },
+        ],
+      }),
+    ).toEqual(["20000/60050", "300000/3600050"]);
+    // Numbers alone change every budget of the scope alike, which then count as one.
+    expect(await budgets({ "app-operation": { calls: 20_000 } })).toEqual(["20000/60050", "20000/3600050"]);
+    // Read when the client is made: changing the list afterwards changes nothing.
+    const list = [{ calls: 5, seconds: 1 }];
+    taken.length = 0;
+    const wc = createWeCom({
+      accessToken: "given-token",
+      transport,
+      rateLimit: { store, "app-operation": list },
+    });
+    list[0] = { calls: 7, seconds: 1 };
+    await wc.user.getUser({ userid: "zhangsan" });
+    expect(taken.at(-1)).toEqual(["5/1050"]);
+  });
 });
 
 describe("the tokenStore option, checked when the client is made", () => {
@@ -715,6 +778,62 @@ describe("options that throw when read (a getter, a Proxy trap)", () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as Error).message).toMatch(/cannot be read \(a getter or Proxy threw\)/);
     }
+  });
+
+  it("settings that read well once and throw after are read once, when the client is made", async () => {
+    // A class instance is not copied: its fields are read where it is checked, and only there.
+    const once = (name: string, value: unknown) => {
+      let reads = 0;
+      return new (class {
+        constructor() {
+          Object.defineProperty(this, name, {
+            enumerable: true,
+            get: () => {
+              if (++reads > 1) throw new TypeError(`${name} read twice`);
+              return value;
+            },
+          });
+        }
+      })();
+    };
+    const transport: Transport = async () => ({
+      status: 200,
+      headers: {},
+      body: '{"errcode":0,"errmsg":"ok","userid":"zhangsan"}',
+    });
+    const wc = createWeCom({
+      accessToken: "given-token",
+      transport,
+      retry: once("maxAttempts", 2) as never,
+      rateLimit: once("app-operation", { calls: 5_000 }) as never,
+    });
+    await expect(wc.user.getUser({ userid: "zhangsan" })).resolves.toMatchObject({ userid: "zhangsan" });
+  });
+
+  it("a retry given as a class instance is read through its getters, not ignored", async () => {
+    let sent = 0;
+    const transport: Transport = async () => {
+      sent++;
+      return { status: 200, headers: {}, body: '{"errcode":-1,"errmsg":"system busy"}' };
+    };
+    class OneAttempt {
+      get maxAttempts() {
+        return 1;
+      }
+    }
+    const wc = createWeCom({
+      accessToken: "given-token",
+      transport,
+      rateLimit: false,
+      retry: new OneAttempt(),
+    });
+    await expect(wc.user.getUser({ userid: "zhangsan" })).rejects.toMatchObject({ attempts: 1 });
+    expect(sent).toBe(1);
+    const busy = createWeCom({ accessToken: "given-token", transport, rateLimit: false });
+    await expect(
+      busy.user.getUser({ userid: "zhangsan" }, { retry: new OneAttempt() }),
+    ).rejects.toMatchObject({ attempts: 1 });
+    expect(sent).toBe(2);
   });
 
   it("WorkPlus with sourceType: params that throw when read are a rejection, as without it", async () => {
