@@ -319,19 +319,22 @@ type Options = ClientOptions & Record<string, unknown> & { baseUrl: string };
 function rateLimitOf(limits: Options["rateLimit"]): Options["rateLimit"] {
   if (limits === undefined || limits === false) return limits;
   checkObject("rateLimit", limits);
-  if (limits.appName !== undefined && (typeof limits.appName !== "string" || limits.appName.trim() === ""))
+  // A name it owns that is none of these is a scope misspelt; the known ones are read by name,
+  // once each (a class's getters too, which its own keys would miss).
+  for (const name of Object.keys(limits))
+    if (name !== "store" && name !== "appName" && !(SCOPES as readonly string[]).includes(name))
+      throw new ConfigError(`rateLimit.${name} is no scope: give store, or one of ${SCOPES.join(", ")}`);
+  const given = limits as Record<string, unknown>;
+  const { store, appName } = given;
+  if (appName !== undefined && (typeof appName !== "string" || appName.trim() === ""))
     throw new ConfigError(
       "rateLimit.appName must be a non-empty string: the app whose budgets the calls spend",
     );
-  const out: Record<string, unknown> = {};
-  for (const [scope, numbers] of Object.entries(limits) as Array<[string, unknown]>) {
-    if (scope === "store" || scope === "appName" || numbers === undefined) {
-      out[scope] = numbers;
-      continue;
-    }
-    if (!(SCOPES as readonly string[]).includes(scope))
-      throw new ConfigError(`rateLimit.${scope} is no scope: give store, or one of ${SCOPES.join(", ")}`);
-    if (!Array.isArray(numbers)) {
+  const out: Record<string, unknown> = { store, appName };
+  for (const scope of SCOPES) {
+    const numbers = given[scope];
+    if (numbers === undefined) continue;
+    if (!isBudgetList(numbers)) {
       out[scope] = budgetNumbers(`rateLimit.${scope}`, numbers, false);
       continue;
     }

@@ -755,8 +755,11 @@ export class Engine {
   #retryFor(retry: RequestOptions["retry"], op: OperationRef): Required<RetryOptions> {
     if (retry === undefined) return this.#retry;
     if (retry === false) return ONCE;
-    checkRetry(retry, op);
-    return { ...this.#given, ...givenRetry(retry) };
+    // Read once, by name, then checked as read: a getter is not asked twice (and cannot answer
+    // the check one number and the call another).
+    const given = retry !== null && typeof retry === "object" ? givenRetry(retry) : retry;
+    checkRetry(given, op);
+    return { ...this.#given, ...(given as RetryOptions) };
   }
 
   /** One exchange with the server: its answer, or the failure that stopped it (never a rejection). */

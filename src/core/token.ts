@@ -129,10 +129,6 @@ export class TokenCache {
   #start(rejected: string | undefined): Promise<string> {
     const prev = this.#inflight;
     if (prev && (rejected === undefined || prev.rejected === rejected)) return prev.promise;
-    // Only while no valid token is held: with one, its early refresh has a pause of its own (`#retryAt`).
-    const refused = this.#refused;
-    if (refused && elapsed() < refused.until && !this.#valid(this.#current))
-      return Promise.reject(refused.error);
     // A refresh that began before this refusal may bring the refused token: run after it.
     const promise: Promise<string> = (prev ? prev.promise.catch(() => undefined) : Promise.resolve())
       .then(() => this.#refresh(rejected))
@@ -184,6 +180,11 @@ export class TokenCache {
         // would fail with before reaching a server (a number, a line break) is fetched anew.
         if (this.#fresh(found, rejected) && usableToken(found.accessToken, this.#o.inHeader))
           return this.#use({ ...found, expiresAt });
+        // After a refusal, a token another client stored is taken (read above), but none is asked
+        // for until the pause ends: no lock, no request. Not while a valid token is held, whose
+        // early refresh has a pause of its own (`#retryAt`).
+        const refused = this.#refused;
+        if (refused && elapsed() < refused.until && !this.#valid(this.#current)) throw refused.error;
         if (release || !lock || elapsed() >= until || elapsed() < this.#storePausedUntil) break;
         const asked = elapsed();
         release = await this.#safely(
@@ -204,7 +205,8 @@ export class TokenCache {
       return this.#use(token);
     } catch (error) {
       this.#retryAt = this.#now() + PAUSE_MS;
-      if (error instanceof ApiError) {
+      // A new refusal (not the one a call in the pause is given again) doubles the pause.
+      if (error instanceof ApiError && error !== this.#refused?.error) {
         const pauseMs = Math.min(REFUSED_MAX_MS, 2 * (this.#refused?.pauseMs ?? REFUSED_FIRST_MS / 2));
         this.#refused = { error, until: elapsed() + pauseMs, pauseMs };
         this.#warn(`token request refused: calls fail with that refusal for ${pauseMs} ms, nothing sent`);

@@ -41,6 +41,34 @@ export function sender(client: RedisClientLike, who: string): Send {
 }
 
 /**
+ * Whether a failure is Redis's own answer, an error reply: ioredis's `ReplyError`, node-redis's
+ * `ErrorReply` (and its `SimpleError`, `BlobError`), told by name along the prototype chain.
+ */
+export function isReply(error: unknown): boolean {
+  try {
+    if ((error as { name?: unknown } | null)?.name === "ReplyError") return true;
+    let proto = error !== null && typeof error === "object" ? Object.getPrototypeOf(error) : null;
+    for (let depth = 0; proto && depth < 8; depth++, proto = Object.getPrototypeOf(proto)) {
+      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+      if (name === "ErrorReply" || name === "ReplyError") return true;
+    }
+  } catch {
+    // A Proxy or getter that throws: not an answer this store can read.
+  }
+  return false;
+}
+
+/** A client of the caller's that has been closed (ioredis `quit()`, node-redis `quit()`/not connected). */
+export function isClosed(client: RedisClientLike): boolean {
+  try {
+    const c = client as { status?: unknown; isOpen?: unknown };
+    return c.status === "end" || c.isOpen === false;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The error code of a Redis reply (`WRONGTYPE`, `NOPERM`, `OOM`, …), also where Redis before 7 wraps
  * it in a script's error: the one word of Redis's message that is the store's to repeat (the rest
  * may quote a key or a user).

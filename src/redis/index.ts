@@ -29,7 +29,16 @@ import { sleep } from "../core/retry.js";
 import type { StoredToken, TokenStore } from "../core/token.js";
 import { usableToken } from "../core/token-store.js";
 import { checked, MAX_WAIT_MS } from "../core/validate.js";
-import { type IoRedisLike, integerOf, type RedisClientLike, replyCode, type Send, sender } from "./client.js";
+import {
+  type IoRedisLike,
+  integerOf,
+  isClosed,
+  isReply,
+  type RedisClientLike,
+  replyCode,
+  type Send,
+  sender,
+} from "./client.js";
 
 export type { StoredToken, TokenStore } from "../core/token.js";
 export type { IoRedisLike, NodeRedisLike, RedisClientLike } from "./client.js";
@@ -253,7 +262,7 @@ async function selected(client: OwnedClient, send: Send, timeoutMs: number): Pro
     await within(send("SELECT", db), timeoutMs, "SELECT");
   } catch (error) {
     if (error instanceof TimeoutError) throw error;
-    if ((error as { name?: unknown })?.name !== "ReplyError") throw storeError(error);
+    if (!isReply(error)) throw storeError(error);
     throw new ConfigError(`createRedisTokenStore: Redis refused database ${db}, the one the url names`);
   }
 }
@@ -324,8 +333,13 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       owned = client;
       const send = sender(client, "createRedisTokenStore");
       await selected(client, send, commandTimeout).catch((error: unknown) => {
-        // Not kept: the next command opens a connection again.
-        if (owned === client) owned = connecting = undefined;
+        // Not kept: the next command opens a connection again, unless Redis refused the database (a
+        // ConfigError, as a missing ioredis): that failure stays, every command failing with it at
+        // once rather than opening a connection to be refused again.
+        if (owned === client) {
+          owned = undefined;
+          if (!(error instanceof ConfigError)) connecting = undefined;
+        }
         client.disconnect();
         throw error;
       });
@@ -344,9 +358,13 @@ function commands(options: RedisTokenStoreOptions, commandTimeout: number, conne
       if (!(error instanceof TimeoutError)) {
         // Redis's refusal is a reply too; a lost connection is not, and its client's meter goes on
         // counting toward a reply on the next one.
-        if ((error as { name?: unknown })?.name !== "ReplyError") throw storeError(error);
-        replied(client);
-        throw lastingError(storeError(error));
+        if (isReply(error)) {
+          replied(client);
+          throw lastingError(storeError(error));
+        }
+        // A client of the caller's that is closed stays so: no command of the store's goes through it.
+        if (options.client && isClosed(options.client)) throw lastingError(storeError(error));
+        throw storeError(error);
       }
       // A connection of ours that did not answer in time is dropped with all it holds: the commands
       // queued in it, and a reply still coming in (a hostile server can send one without end, and

@@ -281,6 +281,47 @@ describe("TokenCache", () => {
     }
   });
 
+  it("in the pause after a refusal, a token another client stored is used, no request sent", async () => {
+    const store = new MemoryTokenStore();
+    let asked = 0;
+    const refusal = new ApiError({ api: "t", status: 503, code: 503, message: "unavailable" });
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      store,
+      fetch: async () => {
+        asked++;
+        throw refusal;
+      },
+    });
+    expect(await cache.get().catch((e: unknown) => e)).toBe(refusal);
+    // Another process (or client) got a token and stored it: read, though no request may go yet.
+    await store.set("k", { accessToken: "from-elsewhere", expiresAt: Date.now() + 60_000 });
+    expect(await cache.get()).toBe("from-elsewhere");
+    expect(asked).toBe(1);
+  });
+
+  it("a refresh queued behind one in flight that is refused sends nothing: it gets that refusal", async () => {
+    let asked = 0;
+    const refusal = new ApiError({ api: "t", status: 400, code: 40001, message: "invalid credential" });
+    const cache = new TokenCache({
+      key: "k",
+      marginMs: 1000,
+      initial: { accessToken: "held", expiresAt: Date.now() + 60_000 },
+      fetch: async () => {
+        asked++;
+        await new Promise((r) => setTimeout(r, 20));
+        throw refusal;
+      },
+    });
+    // "held" refused: a refresh in flight; then another token refused, its refresh queued after it.
+    const first = cache.replace("held").catch((e: unknown) => e);
+    const second = cache.replace("another").catch((e: unknown) => e);
+    expect(await first).toBe(refusal);
+    expect(await second).toBe(refusal);
+    expect(asked).toBe(1);
+  });
+
   it("a token request that fails without the server's refusal (the network, a timeout) is not paused", async () => {
     let asked = 0;
     const cache = new TokenCache({

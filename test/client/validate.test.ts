@@ -810,6 +810,47 @@ describe("options that throw when read (a getter, a Proxy trap)", () => {
     await expect(wc.user.getUser({ userid: "zhangsan" })).resolves.toMatchObject({ userid: "zhangsan" });
   });
 
+  it("a rateLimit given as a class instance is read through its getters: its store, scopes and app name", async () => {
+    const taken: string[] = [];
+    const store = {
+      async take(budgets: ReadonlyArray<{ key: string; calls: number; windowMs: number }>) {
+        for (const b of budgets)
+          if (!b.key.startsWith("ip:")) taken.push(`${b.key} ${b.calls}/${b.windowMs}`);
+        return 0;
+      },
+    };
+    class Limits {
+      get store() {
+        return store;
+      }
+      get "app-operation"() {
+        return [{ calls: 5, seconds: 1 }];
+      }
+      get appName() {
+        return "named-app";
+      }
+    }
+    const transport: Transport = async () => ({
+      status: 200,
+      headers: {},
+      body: '{"errcode":0,"errmsg":"ok","userid":"zhangsan"}',
+    });
+    const wc = createWeCom({ accessToken: "given-token", transport, rateLimit: new Limits() as never });
+    await wc.user.getUser({ userid: "zhangsan" });
+    expect(taken).toEqual([expect.stringMatching(/ 5\/1050$/)]);
+    // The same budget as the same settings given as a plain object: the app name was read too.
+    const plain = { store, "app-operation": [{ calls: 5, seconds: 1 }], appName: "named-app" };
+    const other = { ...plain, appName: "another-app" };
+    await createWeCom({ accessToken: "given-token", transport, rateLimit: plain }).user.getUser({
+      userid: "z",
+    });
+    await createWeCom({ accessToken: "given-token", transport, rateLimit: other }).user.getUser({
+      userid: "z",
+    });
+    expect(taken[1]).toBe(taken[0]);
+    expect(taken[2]).not.toBe(taken[0]);
+  });
+
   it("a retry given as a class instance is read through its getters, not ignored", async () => {
     let sent = 0;
     const transport: Transport = async () => {
@@ -834,6 +875,21 @@ describe("options that throw when read (a getter, a Proxy trap)", () => {
       busy.user.getUser({ userid: "zhangsan" }, { retry: new OneAttempt() }),
     ).rejects.toMatchObject({ attempts: 1 });
     expect(sent).toBe(2);
+    // A call's retry is read once, field by field: the number checked is the number used.
+    const reads: string[] = [];
+    const counted = new Proxy(
+      { maxAttempts: 1 },
+      {
+        get: (t, k) => {
+          reads.push(String(k));
+          return Reflect.get(t, k);
+        },
+      },
+    );
+    await expect(busy.user.getUser({ userid: "zhangsan" }, { retry: counted })).rejects.toMatchObject({
+      attempts: 1,
+    });
+    expect(reads.filter((k) => k === "maxAttempts")).toHaveLength(1);
   });
 
   it("WorkPlus with sourceType: params that throw when read are a rejection, as without it", async () => {

@@ -369,6 +369,24 @@ describe.each(transports)("on $name", ({ options: transport }) => {
       },
     );
 
+    it("through raw, an empty answer to a path or method the spec does not list is no data, not a ParseError", async () => {
+      server.on("DELETE", "/v1.0/some/unlisted/thing", (_req, res) => {
+        res.writeHead(204);
+        res.end();
+      });
+      server.on("HEAD", "/v1.0/contact/dingIndexs", (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end();
+      });
+      const raw = rawClient<paths>(client());
+      const deleted = await raw.request("delete" as never, "/v1.0/some/unlisted/thing" as never);
+      expect(deleted.response.status).toBe(204);
+      expect(deleted.data).toBeUndefined();
+      const head = await raw.HEAD("/v1.0/contact/dingIndexs" as never);
+      expect(head.response.status).toBe(200);
+      expect(head.data).toBeUndefined();
+    });
+
     it("a brotli body cut short is an error, never data", async () => {
       server.on("GET", "/v1.0/contact/dingIndexs", (_req, res) => {
         res.writeHead(200, { "content-type": "application/json", "content-encoding": "br" });

@@ -296,6 +296,35 @@ describe("a Redis whose answers are large errors (a loopback server speaking jus
   });
 });
 
+describe("a node-redis client of the caller's that refuses the lock, or is closed", () => {
+  // node-redis's error replies are ErrorReply (a plain Error by name), its closed client's failures
+  // ClientClosedError: told apart from a connection lost for a while by the class and isOpen.
+  class ErrorReply extends Error {}
+  class ClientClosedError extends Error {}
+  it.each([
+    [
+      "refuses EVAL",
+      true,
+      () => new ErrorReply("NOPERM this user has no permissions to run the 'eval' command"),
+    ],
+    ["is closed", false, () => new ClientClosedError("The client is closed")],
+  ])("a take it %s is released once at most, not tried again for a minute", async (_, isOpen, failure) => {
+    const sent: string[] = [];
+    const client = {
+      isOpen,
+      async sendCommand(args: string[]) {
+        sent.push(args[0] as string);
+        throw failure();
+      },
+    };
+    const s = createRedisTokenStore({ client, prefix, commandTimeoutMs: 100 });
+    const taken = await settle(s.lock?.("k", 10_000, 0) ?? Promise.resolve(undefined));
+    expect(taken.error).toMatchObject({ name: "ConnectionError" });
+    await delay(600); // six command times: a release tried again would have come by now
+    expect(sent).toEqual(["EVAL", "EVAL"]);
+  });
+});
+
 describe("a Redis that refuses the lock (a loopback server speaking just enough RESP)", () => {
   it("a refused take is released once, and a refused release is not sent again", async () => {
     let evals = 0;

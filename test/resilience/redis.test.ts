@@ -316,10 +316,20 @@ describe("createRedisTokenStore({ url }): the url's database", () => {
       onWarning: (w) => warnings.push(w),
       fetch: async () => ({ accessToken: `tok-${++fetches}`, expiresAt: later(60_000) }),
     });
-    for (const attempt of [1, 2]) {
-      const error = await cache.get().catch((e: unknown) => e);
-      expect(error, `attempt ${attempt}`).toBeInstanceOf(ConfigError);
-      expect(String((error as Error).message)).toMatch(/refused database 99/);
+    const raw = new Redis(redis.url);
+    const connections = async () =>
+      Number(/total_connections_received:(\d+)/.exec(await raw.info("stats"))?.[1] ?? Number.NaN);
+    try {
+      const before = await connections();
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        const error = await cache.get().catch((e: unknown) => e);
+        expect(error, `attempt ${attempt}`).toBeInstanceOf(ConfigError);
+        expect(String((error as Error).message)).toMatch(/refused database 99/);
+      }
+      // Refused once: not a connection opened, and refused again, for each of the ten.
+      expect((await connections()) - before).toBe(1);
+    } finally {
+      raw.disconnect();
     }
     expect(fetches).toBe(0);
     expect(warnings).toEqual([]);
