@@ -88,7 +88,8 @@ async function once(): Promise<number> {
   const list = (files: string[]) => files.map((f) => `\n  ${f}`).join("");
   if (written.length) console.log(`Updated ${written.length} file(s):${list(written)}`);
   if (removed.length) console.log(`Removed ${removed.length} file(s) no longer generated:${list(removed)}`);
-  if (!written.length && !removed.length) console.log(`No changes (${outputs.size} files up to date).`);
+  if (!outputs.size) console.log(`The ${step} step passed; it writes nothing in generated/.`);
+  else if (!written.length && !removed.length) console.log(`No changes (${outputs.size} files up to date).`);
   return 0;
 }
 

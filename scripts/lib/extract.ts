@@ -155,22 +155,12 @@ export function deref<T = Json>(doc: Json, node: unknown): T | undefined {
     current = ref
       .slice(2)
       .split("/")
-      // A URI fragment (RFC 6901 §6): percent-decoded first, as Redocly and preflight read it
-      // (`{appId}` written `%7BappId%7D`), then unescaped.
-      .map((part) => percentDecoded(part).replace(/~1/g, "/").replace(/~0/g, "~"))
+      // Percent escapes were decoded with the bundle (steps/bundle.ts): a pointer as written.
+      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
       .reduce<unknown>((acc, key) => (isObject(acc) ? acc[key] : undefined), doc);
     if (current === undefined) throw new SpecError(`Unresolved reference ${ref}`);
   }
   return current as T | undefined;
-}
-
-/** `part` percent-decoded; as it is when it is no escape (preflight refuses such a `$ref` first). */
-function percentDecoded(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
 }
 
 function str(value: unknown): string | undefined {

@@ -339,8 +339,34 @@ function parse(file: string, text: string): Loaded | undefined {
   try {
     return { doc, lines, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
-    throw new SpecError(`${where(file, lines, bombStart(doc))}: ${(error as Error).message}`);
+    // A merge of what is no map is named where it is; too many aliases, where the bomb starts.
+    const at = badMerge(doc) ?? bombStart(doc);
+    throw new SpecError(`${where(file, lines, at)}: ${(error as Error).message}`);
   }
+}
+
+/** A merge (`<<: …`): with `merge` on, the parser gives its key a symbol for a value. */
+const isMerge = (pair: { key: unknown }): boolean => isScalar(pair.key) && typeof pair.key.value === "symbol";
+
+/** Where a merge key (`<<`) takes what is no map (a scalar, or a list with one): its value's offset. */
+function badMerge(doc: Document): number | undefined {
+  const isMapLike = (node: unknown): boolean => {
+    if (isAlias(node)) return isMapLike(node.resolve(doc));
+    return isMap(node);
+  };
+  let found: number | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isMerge(pair)) return;
+      const value = pair.value;
+      const ok = isSeq(value) ? value.items.every(isMapLike) : isMapLike(value);
+      if (ok) return;
+      found =
+        (value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** A high surrogate with no low one after it, or a low one with no high one before it. */
@@ -585,36 +611,81 @@ function where(file: string, lines: LineCounter, offset: number): string {
 
 /** `file:line:col` of the node at `segments` in a loaded file (its start when there is none). */
 function whereAt(file: string, loaded: Loaded, segments: ReadonlyArray<unknown>): string {
-  // A key a merge (`<<`) brought in is not where the path names it: the nearest node that is.
-  for (let n = segments.length; n >= 0; n--) {
-    const node = loaded.doc.getIn(segments.slice(0, n), true) as { range?: number[] } | undefined;
-    if (node?.range) return where(file, loaded.lines, node.range[0] as number);
+  const start = (node: unknown) => (node as { range?: number[] } | null)?.range?.[0];
+  let node: unknown = loaded.doc.contents;
+  let offset = start(node) ?? 0;
+  for (const segment of segments.map(String)) {
+    // Keys compared as text, as the path holds them: `200:` unquoted is a number in the YAML.
+    const pair = isMap(node)
+      ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment)
+      : undefined;
+    const item = isSeq(node) ? node.items[Number(segment)] : undefined;
+    if (!pair && item === undefined) {
+      // A key a merge brought in: where the merge (`<<`) is.
+      const merge = isMap(node) ? node.items.find(isMerge) : undefined;
+      offset = start(merge?.key) ?? offset;
+      break;
+    }
+    node = pair ? pair.value : item;
+    offset = start(node) ?? start(pair?.key) ?? offset;
   }
-  return where(file, loaded.lines, 0);
+  return where(file, loaded.lines, offset);
 }
 
 /**
  * Every object and list in `value`, in document order, with its path from the document root;
- * `skip(key, at)` leaves out the subtree under `key` of the object at `at`.
+ * `skip(key, at, child, names)` leaves out the subtree under `key` of the object at `at`, told
+ * whether that object's keys are names (`names`: a map of properties, responses, components…)
+ * rather than an OpenAPI or JSON Schema object's own keywords.
  */
 function* objectsIn(
   value: unknown,
   segments: string[] = [],
-  skip: (key: string, at: string[]) => boolean = () => false,
+  skip: (key: string, at: string[], child: unknown, names: boolean) => boolean = () => false,
 ): Generator<{ node: object; at: string[] }> {
-  const stack: Array<{ node: unknown; at: string[] }> = [{ node: value, at: segments }];
+  const stack: Array<{ node: unknown; at: string[]; names: boolean }> = [
+    { node: value, at: segments, names: false },
+  ];
   while (stack.length > 0) {
-    const { node, at } = stack.pop() as { node: unknown; at: string[] };
+    const { node, at, names } = stack.pop() as { node: unknown; at: string[]; names: boolean };
     if (!node || typeof node !== "object") continue;
     yield { node, at };
     // Pushed in reverse so they come off the stack in document order.
     const entries = Object.entries(node);
+    const list = Array.isArray(node);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i] as [string, unknown];
-      if (!skip(key, at)) stack.push({ node: child, at: [...at, key] });
+      if (skip(key, at, child, names)) continue;
+      // A keyword that holds a map of names: its keys are names, whatever they spell.
+      stack.push({ node: child, at: [...at, key], names: !list && !names && NAME_MAPS.has(key) });
     }
   }
 }
+
+/** Keywords whose value is a map of names (a property named `default` is no default value). */
+const NAME_MAPS = new Set([
+  "paths",
+  "webhooks",
+  "schemas",
+  "responses",
+  "parameters",
+  "examples",
+  "requestBodies",
+  "headers",
+  "securitySchemes",
+  "links",
+  "callbacks",
+  "pathItems",
+  "content",
+  "encoding",
+  "variables",
+  "mapping",
+  "properties",
+  "patternProperties",
+  "dependentSchemas",
+  "$defs",
+  "definitions",
+]);
 
 /** Every object holding a string `$ref`, in document order, with its path from the document root. */
 function* refsIn(value: unknown, segments: string[] = []): Generator<{ segments: string[]; ref: string }> {
@@ -627,9 +698,17 @@ const URL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 /** A URL as a message may show it: never the user and password it may carry. */
 const withoutUser = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 
-/** Where a spec holds data, not references: an `externalValue` key there is a field of an example. */
+/**
+ * Where a spec holds data, not references: an `externalValue` key there is a field of an example.
+ * A keyword only, never a name that spells one; a schema's `examples` is a list of data, a media
+ * type's a map of Example objects, whose `value` is data.
+ */
 const DATA = new Set(["example", "default", "enum", "const"]);
-const isData = (key: string, at: string[]) => DATA.has(key) || (key === "value" && at.at(-2) === "examples");
+const isData = (key: string, at: string[], child: unknown, names: boolean) =>
+  !names &&
+  (DATA.has(key) ||
+    (key === "examples" && Array.isArray(child)) ||
+    (key === "value" && at.at(-2) === "examples"));
 
 /**
  * Besides `$ref`, Redocly fetches an example's `externalValue` and a discriminator's `mapping`

@@ -24,5 +24,27 @@ export async function bundleStep(api: ApiEntry): Promise<Bundled> {
   const document = result.bundle.parsed as Record<string, unknown> | undefined;
   if (!document || typeof document !== "object") throw new SpecError(`${api.root}: the spec is empty`);
   const files = [...result.fileDependencies, path.join(ROOT, api.root)].map((f) => path.relative(ROOT, f));
-  return { document, files: [...new Set(files)].sort() };
+  return { document: unescapedPointers(document), files: [...new Set(files)].sort() };
+}
+
+/**
+ * The document with each local `$ref` written without percent escapes (`#/paths/~1a~1{id}`, not
+ * `~1a~1%7Bid%7D`): the same pointer (RFC 6901 §6), in the one form every reader of the bundle
+ * resolves. The mock's resolver and the generator's read pointers as they are written.
+ */
+function unescapedPointers(document: Record<string, unknown>): Record<string, unknown> {
+  const stack: unknown[] = [document];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (!node || typeof node !== "object") continue;
+    const ref = (node as { $ref?: unknown }).$ref;
+    // Preflight has refused a % that starts no escape: each one here decodes. One that gives a %
+    // or a # of its own stays escaped, as only an escape can write it.
+    if (typeof ref === "string" && ref.startsWith("#") && ref.includes("%")) {
+      const pointer = decodeURIComponent(ref.slice(1));
+      if (!/[%#]/.test(pointer)) (node as { $ref: string }).$ref = `#${pointer}`;
+    }
+    stack.push(...Object.values(node));
+  }
+  return document;
 }

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { extractApi, type OperationInfo } from "../../scripts/lib/extract.js";
 import { SpecError } from "../../scripts/lib/problems.js";
+import { type ApiEntry, loadRegistry, ROOT } from "../../scripts/lib/registry.js";
+import { bundleStep } from "../../scripts/steps/bundle.js";
 
 type Doc = Record<string, unknown>;
 
@@ -682,30 +687,45 @@ describe("extractApi: specs it refuses", () => {
 });
 
 describe("extractApi: $ref pointers", () => {
-  it("reads a pointer written as a URI fragment, its {braces} percent-encoded, as Redocly does", () => {
-    const listed = {
-      "200": { description: "OK", content: { "application/json": { schema: { type: "array" } } } },
-    };
-    const given = doc({
-      "/v1/apps/{appId}/admins": {
-        get: op({
-          operationId: "listAdmins",
-          parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
-          responses: listed,
-        }),
-      },
-      "/v1/apps/{appId}/super-admins": {
-        get: op({
-          operationId: "listSuperAdmins",
-          parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "200": { $ref: "#/paths/~1v1~1apps~1%7BappId%7D~1admins/get/responses/200" } },
-        }),
-      },
-    });
-    const ops = extractApi(given).operations;
-    const success = { status: 200, hasBody: true, optionalBody: false };
-    expect(ops.find((o) => o.operationId === "listAdmins")?.success).toEqual(success);
-    expect(ops.find((o) => o.operationId === "listSuperAdmins")?.success).toEqual(success);
+  it("reads a pointer written as a URI fragment, its {braces} percent-encoded: the bundle writes it plainly", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "imspec-pointer-"));
+    try {
+      const file = path.join(dir, "openapi.yaml");
+      const listed =
+        "responses:\n        '200':\n          description: OK\n          content: {application/json: {schema: {type: array}}}";
+      const param = "parameters: [{name: appId, in: path, required: true, schema: {type: string}}]";
+      writeFileSync(
+        file,
+        [
+          "openapi: 3.1.0",
+          "info: {title: t, version: '1'}",
+          "security: [{app: []}]",
+          "components:",
+          "  securitySchemes:",
+          "    app: {type: apiKey, in: header, name: x-token, x-imspec-token-kind: app}",
+          "paths:",
+          "  /v1/apps/{appId}/admins:",
+          "    get:",
+          `      operationId: listAdmins\n      tags: [apps]\n      ${param}\n      ${listed}`,
+          "  /v1/apps/{appId}/super-admins:",
+          "    get:",
+          `      operationId: listSuperAdmins\n      tags: [apps]\n      ${param}`,
+          "      responses:",
+          "        '200': {$ref: '#/paths/~1v1~1apps~1%7BappId%7D~1admins/get/responses/200'}",
+          "",
+        ].join("\n"),
+      );
+      const [entry] = await loadRegistry();
+      const { document } = await bundleStep({ ...(entry as ApiEntry), root: path.relative(ROOT, file) });
+      // Written as every reader resolves it: the mock's resolver reads a pointer as it is written.
+      expect(JSON.stringify(document)).toContain('"#/paths/~1v1~1apps~1{appId}~1admins/get/responses/200"');
+      const ops = extractApi(document).operations;
+      const success = { status: 200, hasBody: true, optionalBody: false };
+      expect(ops.find((o) => o.operationId === "listAdmins")?.success).toEqual(success);
+      expect(ops.find((o) => o.operationId === "listSuperAdmins")?.success).toEqual(success);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

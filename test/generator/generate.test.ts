@@ -84,6 +84,9 @@ describe("npm run generate", () => {
         "The bundle step passed; it writes nothing in generated/, so nothing was compared.",
       );
       expect(bundle.stdout).not.toContain("up to date");
+      const run = await runGenerate(repo.dir, ["--step", "bundle"]);
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim()).toBe("The bundle step passed; it writes nothing in generated/.");
       expect((await runGenerate(repo.dir, ["--check"])).code).toBe(1);
     } finally {
       writeFileSync(file, original);

@@ -220,7 +220,38 @@ describe("preflight", () => {
       "a.yaml": `${head}    Scene: {type: string, enum: [CHAT]}\n    A:\n      type: object\n      properties:\n        scene:\n          $ref: '#/components/schemas/Scene'\n          x-imsepc-open-enum: true\n`,
     });
     expect(() => preflight(slip)).toThrow(/a\.yaml:12:31: x-imsepc-open-enum beside a \$ref is not read/);
-    // A description beside it is OpenAPI 3.1's own, and an example's data may hold any key.
+    // Under a property, or a response, that is named like a keyword of data: refused all the same.
+    for (const name of ["default", "enum", "example", "const"]) {
+      const named = mkspecs({
+        "a.yaml": `${head}    Scene: {type: string, enum: [CHAT]}\n    A:\n      type: object\n      properties:\n        ${name}:\n          $ref: '#/components/schemas/Scene'\n          x-imspec-open-enum: true\n`,
+      });
+      expect(() => preflight(named), name).toThrow(
+        /a\.yaml:12:31: x-imspec-open-enum beside a \$ref is not read/,
+      );
+    }
+    const response = mkspecs({
+      "a.yaml":
+        `${head}    S: {type: object}\n  responses:\n    R: {description: r}\npaths:\n  /a:\n    get:\n      responses:\n        default:\n          $ref: '#/components/responses/R'\n          x-imspec-optional-body: true\n`.replace(
+          "paths: {}\n",
+          "",
+        ),
+    });
+    expect(() => preflight(response)).toThrow(/x-imspec-optional-body beside a \$ref is not read/);
+    // Unquoted status codes are numbers in YAML: named where the key is, not at the map.
+    const status = mkspecs({
+      "a.yaml":
+        `${head}    S: {type: object}\n  responses:\n    R: {description: r}\npaths:\n  /a:\n    get:\n      responses:\n        400: {description: bad}\n        200: {$ref: '#/components/responses/R', x-imspec-optional-body: true}\n`.replace(
+          "paths: {}\n",
+          "",
+        ),
+    });
+    expect(() => preflight(status)).toThrow(/a\.yaml:13:73: x-imspec-optional-body beside a \$ref/);
+    // A description beside it is OpenAPI 3.1's own, and data may hold any key: an example, or a
+    // schema's examples.
+    const examples = mkspecs({
+      "a.yaml": `${head}    A: {type: object, examples: [{$ref: x, x-imspec-open-enum: true}]}\n`,
+    });
+    expect(() => preflight(examples)).not.toThrow();
     const lawful = mkspecs({
       "a.yaml": `${head}    Scene: {type: string, enum: [CHAT]}\n    A:\n      type: object\n      properties:\n        scene:\n          $ref: '#/components/schemas/Scene'\n          description: the scene\n      example: {scene: {$ref: x, x-imspec-open-enum: true}}\n`,
     });
@@ -230,6 +261,18 @@ describe("preflight", () => {
   it("reads merge keys as Redocly does: a $ref cycle a merge brings in is named where the merge is", () => {
     const root = mkspecs({ "a.yaml": `${head}    A:\n      <<: {$ref: '#/components/schemas/A'}\n` });
     expect(() => preflight(root)).toThrow(/a\.yaml:7:7: the \$ref at #\/components\/schemas\/A is circular/);
+    // The merge after another key: still where the merge is, not where the map starts.
+    const later = mkspecs({
+      "a.yaml": `${head}    A:\n      description: a\n      <<: {$ref: '#/components/schemas/A'}\n`,
+    });
+    expect(() => preflight(later)).toThrow(/a\.yaml:8:7: the \$ref at #\/components\/schemas\/A is circular/);
+  });
+
+  it("names a merge of what is no map where it is", () => {
+    const scalar = mkspecs({ "a.yaml": `${head}    A:\n      type: object\n      <<: 1\n` });
+    expect(() => preflight(scalar)).toThrow(/a\.yaml:8:11: Merge sources must be maps or map aliases/);
+    const listed = mkspecs({ "a.yaml": `${head}    B: &b {type: object}\n    A:\n      <<: [*b, 1]\n` });
+    expect(() => preflight(listed)).toThrow(/a\.yaml:8:11: Merge sources must be maps or map aliases/);
   });
 
   it("refuses a lone surrogate escaped in a string, where it is: no text, and output that never settles", () => {
