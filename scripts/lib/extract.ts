@@ -155,12 +155,24 @@ export function deref<T = Json>(doc: Json, node: unknown): T | undefined {
     current = ref
       .slice(2)
       .split("/")
-      // Percent escapes were decoded with the bundle (steps/bundle.ts): a pointer as written.
-      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+      // The bundle writes pointers without escapes (steps/bundle.ts) but where a key holds a % or a
+      // #: such a segment is decoded here, as preflight and Redocly decode it.
+      .map((part) =>
+        (part.includes("%") ? percentDecoded(part) : part).replace(/~1/g, "/").replace(/~0/g, "~"),
+      )
       .reduce<unknown>((acc, key) => (isObject(acc) ? acc[key] : undefined), doc);
     if (current === undefined) throw new SpecError(`Unresolved reference ${ref}`);
   }
   return current as T | undefined;
+}
+
+/** `part` percent-decoded; as it is when it is no escape (preflight refuses such a `$ref` first). */
+function percentDecoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function str(value: unknown): string | undefined {

@@ -348,22 +348,26 @@ function parse(file: string, text: string): Loaded | undefined {
 /** A merge (`<<: …`): with `merge` on, the parser gives its key a symbol for a value. */
 const isMerge = (pair: { key: unknown }): boolean => isScalar(pair.key) && typeof pair.key.value === "symbol";
 
-/** Where a merge key (`<<`) takes what is no map (a scalar, or a list with one): its value's offset. */
+/**
+ * Where a merge key (`<<`) takes what is no map (a scalar, or a list with one): its value's offset.
+ * One walk in document order, each alias read as the last anchor of its name before it (as
+ * `bombStart` does): `Alias.resolve` walks the whole document for each alias.
+ */
 function badMerge(doc: Document): number | undefined {
-  const isMapLike = (node: unknown): boolean => {
-    if (isAlias(node)) return isMapLike(node.resolve(doc));
-    return isMap(node);
-  };
+  const latest = new Map<string, Node>();
+  const isMapLike = (node: unknown): boolean => isMap(isAlias(node) ? latest.get(node.source) : node);
   let found: number | undefined;
   visit(doc, {
     Pair(_key, pair) {
       if (!isMerge(pair)) return;
       const value = pair.value;
-      const ok = isSeq(value) ? value.items.every(isMapLike) : isMapLike(value);
-      if (ok) return;
+      if (isSeq(value) ? value.items.every(isMapLike) : isMapLike(value)) return;
       found =
         (value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0];
       return visit.BREAK;
+    },
+    Node(_key, node) {
+      if (!isAlias(node) && node.anchor) latest.set(node.anchor, node);
     },
   });
   return found;

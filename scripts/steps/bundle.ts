@@ -29,8 +29,9 @@ export async function bundleStep(api: ApiEntry): Promise<Bundled> {
 
 /**
  * The document with each local `$ref` written without percent escapes (`#/paths/~1a~1{id}`, not
- * `~1a~1%7Bid%7D`): the same pointer (RFC 6901 §6), in the one form every reader of the bundle
- * resolves. The mock's resolver and the generator's read pointers as they are written.
+ * `~1a~1%7Bid%7D`): the same pointer, read as preflight and Redocly read it (each segment decoded,
+ * so `%2F` is a `/` in a key, written `~1`), in the one form every reader of the bundle resolves:
+ * the mock's resolver reads a pointer as it is written.
  */
 function unescapedPointers(document: Record<string, unknown>): Record<string, unknown> {
   const stack: unknown[] = [document];
@@ -38,11 +39,16 @@ function unescapedPointers(document: Record<string, unknown>): Record<string, un
     const node = stack.pop();
     if (!node || typeof node !== "object") continue;
     const ref = (node as { $ref?: unknown }).$ref;
-    // Preflight has refused a % that starts no escape: each one here decodes. One that gives a %
-    // or a # of its own stays escaped, as only an escape can write it.
     if (typeof ref === "string" && ref.startsWith("#") && ref.includes("%")) {
-      const pointer = decodeURIComponent(ref.slice(1));
-      if (!/[%#]/.test(pointer)) (node as { $ref: string }).$ref = `#${pointer}`;
+      // Preflight has refused a % that starts no escape: each one here decodes.
+      const keys = ref
+        .slice(1)
+        .split("/")
+        .map((s) => decodeURIComponent(s).replace(/~1/g, "/").replace(/~0/g, "~"));
+      // A key with a % or # of its own is written only with an escape: that pointer stays as it is.
+      if (!keys.some((k) => /[%#]/.test(k)))
+        (node as { $ref: string }).$ref =
+          `#${keys.map((k) => k.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
     }
     stack.push(...Object.values(node));
   }

@@ -399,7 +399,9 @@ function readAnswer(
   const code = env && statusOf(object?.[env.statusField]);
   // An envelope API's code is the envelope status, or the HTTP status when the body has none.
   if (status < 200 || status >= 300) return refuse(env ? { code: code ?? status } : {});
-  const enveloped = env && !op.noBody ? env : undefined;
+  // An answer with no body where none may come (an operation without one, or one whose body is
+  // optional: raw's unlisted paths, a HEAD) has no envelope to read either.
+  const enveloped = env && !op.noBody && !(op.optionalBody && !body.length) ? env : undefined;
   let why: string | undefined;
   if (!parsed) {
     const type = redactor.text(answer.headers["content-type"] ?? "no content type");

@@ -180,11 +180,16 @@ export class TokenCache {
         // would fail with before reaching a server (a number, a line break) is fetched anew.
         if (this.#fresh(found, rejected) && usableToken(found.accessToken, this.#o.inHeader))
           return this.#use({ ...found, expiresAt });
-        // After a refusal, a token another client stored is taken (read above), but none is asked
-        // for until the pause ends: no lock, no request. Not while a valid token is held, whose
-        // early refresh has a pause of its own (`#retryAt`).
+        // After a refusal, none is asked for until the pause ends: no lock, no request. A token
+        // another client stored is taken (one still valid, inside its refresh margin too). Not
+        // while a valid token is held, whose early refresh has a pause of its own (`#retryAt`).
         const refused = this.#refused;
-        if (refused && elapsed() < refused.until && !this.#valid(this.#current)) throw refused.error;
+        if (refused && elapsed() < refused.until && !this.#valid(this.#current)) {
+          const stored = found && found.accessToken !== rejected && this.#valid({ ...found, expiresAt });
+          if (stored && usableToken(found.accessToken, this.#o.inHeader))
+            return this.#use({ ...found, expiresAt });
+          throw refused.error;
+        }
         if (release || !lock || elapsed() >= until || elapsed() < this.#storePausedUntil) break;
         const asked = elapsed();
         release = await this.#safely(

@@ -299,6 +299,20 @@ describe("TokenCache", () => {
     await store.set("k", { accessToken: "from-elsewhere", expiresAt: Date.now() + 60_000 });
     expect(await cache.get()).toBe("from-elsewhere");
     expect(asked).toBe(1);
+    // One inside its refresh margin (500 ms left, the margin 1 s) is still valid: used too, in the pause.
+    const again = new TokenCache({
+      key: "k2",
+      marginMs: 1000,
+      store,
+      fetch: async () => {
+        asked++;
+        throw refusal;
+      },
+    });
+    expect(await again.get().catch((e: unknown) => e)).toBe(refusal);
+    await store.set("k2", { accessToken: "nearly-due", expiresAt: Date.now() + 500 });
+    expect(await again.get()).toBe("nearly-due");
+    expect(asked).toBe(2);
   });
 
   it("a refresh queued behind one in flight that is refused sends nothing: it gets that refusal", async () => {

@@ -4,8 +4,9 @@
  * hang. Nothing here names an API: clients come from each entry module, expectations from its
  * generated `profile`.
  */
-import { ApiError, ConnectionError, type ImspecError, ParseError } from "imspec";
+import { ApiError, ConnectionError, type ImspecError, ParseError, type Transport } from "imspec";
 import { type MockAnswer, type MockApi, type MockServer, startMockServer } from "imspec/mock";
+import { rawClient } from "imspec/raw";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { loadEntries } from "./entries.js";
 import { APIS, callOperation, needsUserToken, operationsOf, successOf } from "./support.js";
@@ -124,3 +125,27 @@ for (const api of APIS) {
     }
   });
 }
+
+// Through raw, a path the spec does not list promises no body, envelope or not: an empty answer
+// (a HEAD, a 204) is no data.
+describe("raw: an empty answer to a path the spec does not list", () => {
+  test.each(APIS)("%s: no data, not a ParseError", async (api) => {
+    const transport: Transport = async () => ({ status: 200, headers: {}, body: "" });
+    const client = entries[api].create({
+      rateLimit: false,
+      baseUrl: mock.urls[api],
+      accessToken: "given-token",
+      retry: false,
+      transport,
+    });
+    const raw = rawClient<Record<string, never>>(client);
+    for (const [method, status] of [
+      ["HEAD", 200],
+      ["DELETE", 200],
+    ] as const) {
+      const answer = await raw.request(method.toLowerCase() as never, "/not/in/the/spec" as never);
+      expect(answer.response.status, `${api} ${method}`).toBe(status);
+      expect(answer.data, `${api} ${method}`).toBeUndefined();
+    }
+  });
+});

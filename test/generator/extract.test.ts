@@ -727,6 +727,44 @@ describe("extractApi: $ref pointers", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("reads %2F as a / inside a key, and a key holding a % or # through its escapes", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "imspec-pointer-"));
+    try {
+      const file = path.join(dir, "openapi.yaml");
+      writeFileSync(
+        file,
+        [
+          "openapi: 3.1.0",
+          "info: {title: t, version: '1'}",
+          "security: [{app: []}]",
+          "components:",
+          "  securitySchemes:",
+          "    app: {type: apiKey, in: header, name: x-token, x-imspec-token-kind: app}",
+          "  parameters:",
+          "    a/b: {name: slashed, in: query, schema: {type: string}}",
+          "    rate%: {name: percent, in: query, schema: {type: string}}",
+          "paths:",
+          "  /a:",
+          "    get:",
+          "      operationId: getA",
+          "      tags: [things]",
+          "      parameters: [{$ref: '#/components/parameters/a%2Fb'}, {$ref: '#/components/parameters/rate%25'}]",
+          "      responses: {'200': {description: OK, content: {application/json: {schema: {type: object}}}}}",
+          "",
+        ].join("\n"),
+      );
+      const [entry] = await loadRegistry();
+      const { document } = await bundleStep({ ...(entry as ApiEntry), root: path.relative(ROOT, file) });
+      const text = JSON.stringify(document);
+      expect(text).toContain('"#/components/parameters/a~1b"');
+      expect(text).toContain('"#/components/parameters/rate%25"');
+      const [op] = extractApi(document).operations;
+      expect(op?.params.map((p) => p.name)).toEqual(["slashed", "percent"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("extractApi: document-level data", () => {
