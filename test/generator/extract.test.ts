@@ -687,83 +687,75 @@ describe("extractApi: specs it refuses", () => {
 });
 
 describe("extractApi: $ref pointers", () => {
-  it("reads a pointer written as a URI fragment, its {braces} percent-encoded: the bundle writes it plainly", async () => {
+  /** The bundle of a spec whose `components:` and `paths:` are these lines, one app token scheme beside them. */
+  async function bundled(components: string[], paths: string[]) {
     const dir = mkdtempSync(path.join(tmpdir(), "imspec-pointer-"));
     try {
       const file = path.join(dir, "openapi.yaml");
-      const listed =
-        "responses:\n        '200':\n          description: OK\n          content: {application/json: {schema: {type: array}}}";
-      const param = "parameters: [{name: appId, in: path, required: true, schema: {type: string}}]";
-      writeFileSync(
-        file,
-        [
-          "openapi: 3.1.0",
-          "info: {title: t, version: '1'}",
-          "security: [{app: []}]",
-          "components:",
-          "  securitySchemes:",
-          "    app: {type: apiKey, in: header, name: x-token, x-imspec-token-kind: app}",
-          "paths:",
-          "  /v1/apps/{appId}/admins:",
-          "    get:",
-          `      operationId: listAdmins\n      tags: [apps]\n      ${param}\n      ${listed}`,
-          "  /v1/apps/{appId}/super-admins:",
-          "    get:",
-          `      operationId: listSuperAdmins\n      tags: [apps]\n      ${param}`,
-          "      responses:",
-          "        '200': {$ref: '#/paths/~1v1~1apps~1%7BappId%7D~1admins/get/responses/200'}",
-          "",
-        ].join("\n"),
-      );
+      const head = [
+        "openapi: 3.1.0",
+        "info: {title: t, version: '1'}",
+        "security: [{app: []}]",
+        "components:",
+      ];
+      const scheme = [
+        "  securitySchemes:",
+        "    app: {type: apiKey, in: header, name: x-token, x-imspec-token-kind: app}",
+      ];
+      writeFileSync(file, [...head, ...scheme, ...components, "paths:", ...paths, ""].join("\n"));
       const [entry] = await loadRegistry();
-      const { document } = await bundleStep({ ...(entry as ApiEntry), root: path.relative(ROOT, file) });
-      // Written as every reader resolves it: the mock's resolver reads a pointer as it is written.
-      expect(JSON.stringify(document)).toContain('"#/paths/~1v1~1apps~1{appId}~1admins/get/responses/200"');
-      const ops = extractApi(document).operations;
-      const success = { status: 200, hasBody: true, optionalBody: false };
-      expect(ops.find((o) => o.operationId === "listAdmins")?.success).toEqual(success);
-      expect(ops.find((o) => o.operationId === "listSuperAdmins")?.success).toEqual(success);
+      return (await bundleStep({ ...(entry as ApiEntry), root: path.relative(ROOT, file) })).document;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it("reads a pointer written as a URI fragment, its {braces} percent-encoded: the bundle writes it plainly", async () => {
+    const listed =
+      "responses:\n        '200':\n          description: OK\n          content: {application/json: {schema: {type: array}}}";
+    const param = "parameters: [{name: appId, in: path, required: true, schema: {type: string}}]";
+    const document = await bundled(
+      [],
+      [
+        "  /v1/apps/{appId}/admins:",
+        "    get:",
+        `      operationId: listAdmins\n      tags: [apps]\n      ${param}\n      ${listed}`,
+        "  /v1/apps/{appId}/super-admins:",
+        "    get:",
+        `      operationId: listSuperAdmins\n      tags: [apps]\n      ${param}`,
+        "      responses:",
+        "        '200': {$ref: '#/paths/~1v1~1apps~1%7BappId%7D~1admins/get/responses/200'}",
+      ],
+    );
+    // Written as every reader resolves it: the mock's resolver reads a pointer as it is written.
+    expect(JSON.stringify(document)).toContain('"#/paths/~1v1~1apps~1{appId}~1admins/get/responses/200"');
+    const ops = extractApi(document).operations;
+    const success = { status: 200, hasBody: true, optionalBody: false };
+    expect(ops.find((o) => o.operationId === "listAdmins")?.success).toEqual(success);
+    expect(ops.find((o) => o.operationId === "listSuperAdmins")?.success).toEqual(success);
   });
 
   it("reads %2F as a / inside a key, and a key holding a % or # through its escapes", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "imspec-pointer-"));
-    try {
-      const file = path.join(dir, "openapi.yaml");
-      writeFileSync(
-        file,
-        [
-          "openapi: 3.1.0",
-          "info: {title: t, version: '1'}",
-          "security: [{app: []}]",
-          "components:",
-          "  securitySchemes:",
-          "    app: {type: apiKey, in: header, name: x-token, x-imspec-token-kind: app}",
-          "  parameters:",
-          "    a/b: {name: slashed, in: query, schema: {type: string}}",
-          "    rate%: {name: percent, in: query, schema: {type: string}}",
-          "paths:",
-          "  /a:",
-          "    get:",
-          "      operationId: getA",
-          "      tags: [things]",
-          "      parameters: [{$ref: '#/components/parameters/a%2Fb'}, {$ref: '#/components/parameters/rate%25'}]",
-          "      responses: {'200': {description: OK, content: {application/json: {schema: {type: object}}}}}",
-          "",
-        ].join("\n"),
-      );
-      const [entry] = await loadRegistry();
-      const { document } = await bundleStep({ ...(entry as ApiEntry), root: path.relative(ROOT, file) });
-      const text = JSON.stringify(document);
-      expect(text).toContain('"#/components/parameters/a~1b"');
-      expect(text).toContain('"#/components/parameters/rate%25"');
-      const [op] = extractApi(document).operations;
-      expect(op?.params.map((p) => p.name)).toEqual(["slashed", "percent"]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const document = await bundled(
+      [
+        "  parameters:",
+        "    a/b: {name: slashed, in: query, schema: {type: string}}",
+        "    rate%: {name: percent, in: query, schema: {type: string}}",
+      ],
+      [
+        "  /a:",
+        "    get:",
+        "      operationId: getA",
+        "      tags: [things]",
+        "      parameters: [{$ref: '#/components/parameters/a%2Fb'}, {$ref: '#/components/parameters/rate%25'}]",
+        "      responses: {'200': {description: OK, content: {application/json: {schema: {type: object}}}}}",
+      ],
+    );
+    const text = JSON.stringify(document);
+    expect(text).toContain('"#/components/parameters/a~1b"');
+    expect(text).toContain('"#/components/parameters/rate%25"');
+    const [op] = extractApi(document).operations;
+    expect(op?.params.map((p) => p.name)).toEqual(["slashed", "percent"]);
   });
 });
 
