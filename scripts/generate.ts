@@ -56,18 +56,20 @@ if (!STEPS.includes(step)) {
 
 async function once(): Promise<number> {
   const outputs = await produce({ step, only: values.step !== undefined, api: values.api });
+  // A step that writes nothing (lint, bundle) ran and passed: neither "up to date" nor "no changes".
+  if (!outputs.size) {
+    console.log(
+      `The ${step} step passed; it writes nothing in generated/${values.check ? ", so nothing was compared" : ""}.`,
+    );
+    return 0;
+  }
   if (values.check) {
     const { stale, extra } = await listGenerated(
       outputs,
       values.step === undefined && values.api === undefined,
     );
     if (stale.length === 0 && extra.length === 0) {
-      // A step that writes nothing (lint, bundle) ran and passed, but compared nothing: not said to be up to date.
-      console.log(
-        outputs.size
-          ? `generated/ is up to date (${outputs.size} files).`
-          : `The ${step} step passed; it writes nothing in generated/, so nothing was compared.`,
-      );
+      console.log(`generated/ is up to date (${outputs.size} files).`);
       return 0;
     }
     const folder = await stat(path.join(ROOT, "generated")).catch(() => undefined);
@@ -88,8 +90,7 @@ async function once(): Promise<number> {
   const list = (files: string[]) => files.map((f) => `\n  ${f}`).join("");
   if (written.length) console.log(`Updated ${written.length} file(s):${list(written)}`);
   if (removed.length) console.log(`Removed ${removed.length} file(s) no longer generated:${list(removed)}`);
-  if (!outputs.size) console.log(`The ${step} step passed; it writes nothing in generated/.`);
-  else if (!written.length && !removed.length) console.log(`No changes (${outputs.size} files up to date).`);
+  if (!written.length && !removed.length) console.log(`No changes (${outputs.size} files up to date).`);
   return 0;
 }
 

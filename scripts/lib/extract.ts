@@ -1,3 +1,4 @@
+import { pointerKeys } from "./pointer.js";
 import { SpecError } from "./problems.js";
 
 /**
@@ -152,26 +153,19 @@ export function deref<T = Json>(doc: Json, node: unknown): T | undefined {
     if (hops > 32) throw new SpecError(`Reference cycle at ${String(current.$ref)}`);
     const ref = current.$ref;
     if (!ref.startsWith("#/")) throw new SpecError(`Unbundled reference ${ref}: bundle the document first`);
-    current = ref
-      .slice(2)
-      .split("/")
-      // The bundle writes pointers without escapes (steps/bundle.ts) but where a key holds a % or a
-      // #: such a segment is decoded here, as preflight and Redocly decode it.
-      .map((part) =>
-        (part.includes("%") ? percentDecoded(part) : part).replace(/~1/g, "/").replace(/~0/g, "~"),
-      )
-      .reduce<unknown>((acc, key) => (isObject(acc) ? acc[key] : undefined), doc);
+    // Read as preflight and Redocly read it: the bundle keeps the escapes of a key holding a % or #.
+    current = keysOf(ref)?.reduce<unknown>((acc, key) => (isObject(acc) ? acc[key] : undefined), doc);
     if (current === undefined) throw new SpecError(`Unresolved reference ${ref}`);
   }
   return current as T | undefined;
 }
 
-/** `part` percent-decoded; as it is when it is no escape (preflight refuses such a `$ref` first). */
-function percentDecoded(part: string): string {
+/** The keys a local `$ref` names; undefined for a % that starts no escape (preflight refuses it first). */
+function keysOf(ref: string): string[] | undefined {
   try {
-    return decodeURIComponent(part);
+    return pointerKeys(ref.slice(1));
   } catch {
-    return part;
+    return undefined;
   }
 }
 

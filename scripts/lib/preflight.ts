@@ -15,6 +15,7 @@ import {
   type YAMLError,
 } from "yaml";
 import { nearPrefix } from "../redocly/imspec-plugin.js";
+import { pointerKeys } from "./pointer.js";
 import { SpecError, toSpecError } from "./problems.js";
 import { type ApiEntry, loadRegistry, ROOT } from "./registry.js";
 
@@ -89,8 +90,7 @@ export function preflight(rootFile: string): void {
     const file = queue.shift() as string;
     const loaded = load(file);
     if (!loaded) continue;
-    refuseRemote(file, loaded);
-    refuseRefExtensions(file, loaded);
+    refuseInPlace(file, loaded);
     for (const { segments, ref } of refsIn(loaded.value)) {
       const target = targetAt({ file, segments }, ref, load);
       // Redocly would fetch a URL (lint and bundle each, with no bound on how long), and what it
@@ -348,14 +348,10 @@ function parse(file: string, text: string): Loaded | undefined {
 /** A merge (`<<: …`): with `merge` on, the parser gives its key a symbol for a value. */
 const isMerge = (pair: { key: unknown }): boolean => isScalar(pair.key) && typeof pair.key.value === "symbol";
 
-/**
- * Where a merge key (`<<`) takes what is no map (a scalar, or a list with one): its value's offset.
- * One walk in document order, each alias read as the last anchor of its name before it (as
- * `bombStart` does): `Alias.resolve` walks the whole document for each alias.
- */
+/** Where a merge key (`<<`) takes what is no map (a scalar, or a list with one): its value's offset. */
 function badMerge(doc: Document): number | undefined {
-  const latest = new Map<string, Node>();
-  const isMapLike = (node: unknown): boolean => isMap(isAlias(node) ? latest.get(node.source) : node);
+  const sourceOf = aliasSources(doc);
+  const isMapLike = (node: unknown): boolean => isMap(isAlias(node) ? sourceOf.get(node) : node);
   let found: number | undefined;
   visit(doc, {
     Pair(_key, pair) {
@@ -365,9 +361,6 @@ function badMerge(doc: Document): number | undefined {
       found =
         (value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0];
       return visit.BREAK;
-    },
-    Node(_key, node) {
-      if (!isAlias(node) && node.anchor) latest.set(node.anchor, node);
     },
   });
   return found;
@@ -382,21 +375,34 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * ever. Refused where the alias is.
  */
 function refuseSelfAliases(file: string, lines: LineCounter, doc: Document): void {
-  // What each alias stands for: the last anchor of its name before it, in document order.
-  const latest = new Map<string, Node>();
+  const sourceOf = aliasSources(doc);
   visit(doc, {
-    Node(_key, node, path) {
-      if (!isAlias(node)) {
-        if (node.anchor) latest.set(node.anchor, node);
-        return;
-      }
-      const source = latest.get(node.source);
+    Alias(_key, node, path) {
+      const source = sourceOf.get(node);
       if (source && path.includes(source))
         throw new SpecError(
           `${where(file, lines, node.range?.[0] ?? 0)}: the alias *${node.source} is inside the node &${node.source} names: a structure without end (a recursive schema is a $ref to itself)`,
         );
     },
   });
+}
+
+/**
+ * What each alias stands for: the last anchor of its name before it, from one walk in document
+ * order, not a walk of the whole document per alias as `Alias.resolve` does.
+ */
+function aliasSources(doc: Document): Map<Alias, Node> {
+  const sourceOf = new Map<Alias, Node>();
+  const latest = new Map<string, Node>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) {
+        const source = latest.get(node.source);
+        if (source) sourceOf.set(node, source);
+      } else if (node.anchor) latest.set(node.anchor, node);
+    },
+  });
+  return sourceOf;
 }
 
 /**
@@ -409,18 +415,7 @@ function bombStart(doc: Document): number {
   if (!culprit) return 0;
   const seen = new Set<Alias>([culprit]);
   const queue = [culprit];
-  // What each alias stands for, from one walk in document order (the last anchor of its name
-  // before it), not a walk of the whole document per alias as `Alias.resolve` does.
-  const sourceOf = new Map<Alias, Node>();
-  const latest = new Map<string, Node>();
-  visit(doc, {
-    Node(_key, node) {
-      if (isAlias(node)) {
-        const source = latest.get(node.source);
-        if (source) sourceOf.set(node, source);
-      } else if (node.anchor) latest.set(node.anchor, node);
-    },
-  });
+  const sourceOf = aliasSources(doc);
   for (let i = 0; i < queue.length; i++) {
     const source = sourceOf.get(queue[i] as Alias);
     if (!source) continue;
@@ -589,9 +584,7 @@ export function locate(rootFile: string, at: ReadonlyArray<string | number>): st
       continue;
     }
     const segment = rest.shift();
-    const pair = isMap(node)
-      ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment)
-      : undefined;
+    const pair = pairNamed(node, segment);
     const item = isSeq(node) ? node.items[Number(segment)] : undefined;
     const start = pair
       ? (pair.key as { range?: number[] }).range?.[0]
@@ -613,16 +606,18 @@ function where(file: string, lines: LineCounter, offset: number): string {
   return `${path.relative(ROOT, file)}:${line}:${col}`;
 }
 
+/** The pair of a map whose key is `segment`, compared as text as a path holds it (`200:` unquoted is a number). */
+function pairNamed(node: unknown, segment: string | undefined) {
+  return isMap(node) ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment) : undefined;
+}
+
 /** `file:line:col` of the node at `segments` in a loaded file (its start when there is none). */
 function whereAt(file: string, loaded: Loaded, segments: ReadonlyArray<unknown>): string {
   const start = (node: unknown) => (node as { range?: number[] } | null)?.range?.[0];
   let node: unknown = loaded.doc.contents;
   let offset = start(node) ?? 0;
   for (const segment of segments.map(String)) {
-    // Keys compared as text, as the path holds them: `200:` unquoted is a number in the YAML.
-    const pair = isMap(node)
-      ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment)
-      : undefined;
+    const pair = pairNamed(node, segment);
     const item = isSeq(node) ? node.items[Number(segment)] : undefined;
     if (!pair && item === undefined) {
       // A key a merge brought in: where the merge (`<<`) is.
@@ -715,37 +710,30 @@ const isData = (key: string, at: string[], child: unknown, names: boolean) =>
     (key === "value" && at.at(-2) === "examples"));
 
 /**
- * Besides `$ref`, Redocly fetches an example's `externalValue` and a discriminator's `mapping`
- * when they are URLs: refused as a `$ref` to a URL is, where they stand.
+ * What a spec file may not hold where it is not data, each refused where it stands, in one walk:
+ * - an example's `externalValue` or a discriminator's `mapping` that is a URL: Redocly fetches them,
+ *   as it would a `$ref` to a URL;
+ * - an `x-imspec-*` key beside a `$ref`: OpenAPI 3.1 allows keys there, but the generator and the
+ *   linter read the schema the `$ref` names, so the key would be ignored without a word (an open
+ *   enum would close).
  */
-function refuseRemote(file: string, loaded: Loaded): void {
-  const refuse = (segments: string[], what: string, url: string) => {
-    return new SpecError(
+function refuseInPlace(file: string, loaded: Loaded): void {
+  const isUrl = (value: unknown): value is string => typeof value === "string" && URL_SCHEME.test(value);
+  const remote = (segments: string[], what: string, url: string) =>
+    new SpecError(
       `${whereAt(file, loaded, segments)}: ${what} is a URL (${withoutUser(url)}): a spec may refer only to its own files, so generating never reaches the network`,
     );
-  };
-  const isUrl = (value: unknown): value is string => typeof value === "string" && URL_SCHEME.test(value);
   for (const { node, at } of objectsIn(loaded.value, [], isData)) {
-    const { externalValue, mapping } = node as Json;
-    if (isUrl(externalValue)) throw refuse([...at, "externalValue"], "externalValue", externalValue);
-    if (at.at(-1) !== "discriminator" || !mapping || typeof mapping !== "object") continue;
-    for (const [k, v] of Object.entries(mapping))
-      if (isUrl(v)) throw refuse([...at, "mapping", k], "a discriminator mapping", v);
-  }
-}
-
-/**
- * An `x-imspec-*` key beside a `$ref`: OpenAPI 3.1 allows keys there, but the generator and the
- * linter read the schema the `$ref` names, so the key would be ignored without a word (an open enum
- * would close). Refused where it stands.
- */
-function refuseRefExtensions(file: string, loaded: Loaded): void {
-  for (const { node, at } of objectsIn(loaded.value, [], isData)) {
-    if (Array.isArray(node) || typeof (node as Json).$ref !== "string") continue;
-    const key = Object.keys(node).find(nearPrefix);
-    if (key !== undefined)
+    const { externalValue, mapping, $ref } = node as Json;
+    if (isUrl(externalValue)) throw remote([...at, "externalValue"], "externalValue", externalValue);
+    if (at.at(-1) === "discriminator" && mapping && typeof mapping === "object")
+      for (const [k, v] of Object.entries(mapping))
+        if (isUrl(v)) throw remote([...at, "mapping", k], "a discriminator mapping", v);
+    const beside =
+      typeof $ref === "string" && !Array.isArray(node) ? Object.keys(node).find(nearPrefix) : undefined;
+    if (beside !== undefined)
       throw new SpecError(
-        `${whereAt(file, loaded, [...at, key])}: ${key} beside a $ref is not read: the generator reads the target's keys; put it on the schema the $ref names`,
+        `${whereAt(file, loaded, [...at, beside])}: ${beside} beside a $ref is not read: the generator reads the target's keys; put it on the schema the $ref names`,
       );
   }
 }
@@ -768,11 +756,11 @@ function targetOf(from: string, ref: string): { file: string; segments: string[]
   if (URL_SCHEME.test(filePart)) return undefined;
   const pointer = hash === -1 ? "" : ref.slice(hash + 1);
   const file = filePart ? path.resolve(path.dirname(from), decoded(filePart)) : from;
-  const segments = pointer
-    .split("/")
-    .slice(1)
-    .map((s) => decoded(s).replace(/~1/g, "/").replace(/~0/g, "~"));
-  return { file, segments };
+  try {
+    return { file, segments: pointerKeys(pointer) };
+  } catch {
+    throw new MalformedRef(pointer);
+  }
 }
 
 /** `targetOf` the `$ref` that stands at `place`; one that does not decode is refused there. */

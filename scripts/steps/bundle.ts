@@ -1,5 +1,6 @@
 import path from "node:path";
 import { bundle } from "@redocly/openapi-core";
+import { pointerKeys, pointerOf } from "../lib/pointer.js";
 import { problemsError, SpecError, toSpecError } from "../lib/problems.js";
 import { type ApiEntry, ROOT } from "../lib/registry.js";
 
@@ -40,15 +41,10 @@ function unescapedPointers(document: Record<string, unknown>): Record<string, un
     if (!node || typeof node !== "object") continue;
     const ref = (node as { $ref?: unknown }).$ref;
     if (typeof ref === "string" && ref.startsWith("#") && ref.includes("%")) {
-      // Preflight has refused a % that starts no escape: each one here decodes.
-      const keys = ref
-        .slice(1)
-        .split("/")
-        .map((s) => decodeURIComponent(s).replace(/~1/g, "/").replace(/~0/g, "~"));
-      // A key with a % or # of its own is written only with an escape: that pointer stays as it is.
-      if (!keys.some((k) => /[%#]/.test(k)))
-        (node as { $ref: string }).$ref =
-          `#${keys.map((k) => k.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
+      // Preflight has refused a % that starts no escape: each one here decodes. A key with a % or #
+      // of its own is written only with an escape: that pointer stays as it is.
+      const keys = pointerKeys(ref.slice(1));
+      if (!keys.some((k) => /[%#]/.test(k))) (node as { $ref: string }).$ref = `#${pointerOf(keys)}`;
     }
     stack.push(...Object.values(node));
   }
