@@ -534,7 +534,13 @@ function tokenFetch(
   };
 }
 
-/** What a method call runs: its request built and sent; anything but an ImspecError becomes a ConfigError. */
+/** A failure as the caller gets it: an ImspecError as it is, anything else a ConfigError, redacted, saying where. */
+function typed(error: unknown, redactor: Redactor, where: string, site?: CallSite): ImspecError {
+  if (error instanceof ImspecError) return error;
+  return new ConfigError(redactor.text(`${where}: ${textOf(error)}`), site);
+}
+
+/** What a method call runs: its request built and sent; anything but an ImspecError becomes a ConfigError (`typed`). */
 function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, redactor: Redactor): Invoke {
   const invoke = async (
     operationId: string,
@@ -550,8 +556,7 @@ function invoker(engine: Engine, refOf: Internals["refOf"], baseUrl: string, red
         request.secrets = ref.secretParams.map((name) => params[name]).filter((v) => typeof v === "string");
       return await engine.send(request, ref, callOptions);
     } catch (error) {
-      if (error instanceof ImspecError) throw error;
-      throw new ConfigError(redactor.text(`${row.method} ${row.path}: ${textOf(error)}`), ref);
+      throw typed(error, redactor, `${row.method} ${row.path}`, ref);
     }
   };
   return Object.assign(invoke, { result: responseOf as (answer: never) => WithResponse<unknown> });
@@ -734,9 +739,8 @@ function buildClient<Ops, Table extends OperationTable>(
         try {
           token = await appToken.get();
         } catch (error) {
-          // As a method call's failure: typed, and redacted (a credential function may quote its secret).
-          if (error instanceof ImspecError) throw error;
-          throw new ConfigError(redactor.text(`appToken.get(): ${textOf(error)}`));
+          // As a method call's failure (a credential function may quote its secret).
+          throw typed(error, redactor, "appToken.get()");
         }
         // What a method would refuse to send, it does not give here as a string either.
         if (typeof token !== "string" || token === "")

@@ -400,8 +400,10 @@ function readAnswer(
   // An envelope API's code is the envelope status, or the HTTP status when the body has none.
   if (status < 200 || status >= 300) return refuse(env ? { code: code ?? status } : {});
   // An answer with no body where none may come (an operation without one, or one whose body is
-  // optional: raw's unlisted paths, a HEAD) has no envelope to read either.
-  const enveloped = env && !op.noBody && !(op.optionalBody && !body.length) ? env : undefined;
+  // optional: raw's unlisted paths, a HEAD) has no envelope to read either; any other empty one is
+  // no answer the operation's types promise.
+  const noneDue = op.noBody || (op.optionalBody && !body.length);
+  const enveloped = env && !noneDue ? env : undefined;
   let why: string | undefined;
   if (!parsed) {
     const type = redactor.text(answer.headers["content-type"] ?? "no content type");
@@ -413,8 +415,7 @@ function readAnswer(
       why = body.length
         ? `the body has no integer \`${enveloped.statusField}\` envelope`
         : `the body is empty, where the \`${enveloped.statusField}\` envelope was expected`;
-  } else if (!body.length && !op.noBody && !op.optionalBody) {
-    // The operation's types promise its data: an empty answer is none, not an `undefined` typed as it.
+  } else if (!body.length && !noneDue) {
     why = "the body is empty, where the operation's JSON was expected";
   }
   if (why !== undefined) return unreadable(answer, data, profile, op, redactor, why);

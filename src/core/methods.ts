@@ -187,16 +187,12 @@ function listingOf(
   site: CallSite,
 ) {
   checkCall(given, options, site);
-  let listing: { params: Record<string, unknown>; request: RequestOptions; given: unknown; first: unknown };
+  let params: Record<string, unknown>;
+  let request: RequestOptions;
+  let pages: unknown;
   try {
-    const params: Record<string, unknown> = { ...given };
-    const { maxEmptyPages: pages, ...request } = options ?? {};
-    listing = {
-      params,
-      request,
-      given: pages,
-      first: params[pagination.cursorParam] ?? pagination.firstCursor,
-    };
+    params = { ...given };
+    ({ maxEmptyPages: pages, ...request } = options ?? {});
   } catch {
     throw new ConfigError(
       `${site.operationId}: params or options cannot be read (a getter or Proxy threw)`,
@@ -204,14 +200,14 @@ function listingOf(
     );
   }
   // null is none, as for every option; a count that is not a number is refused before any page.
-  const count = listing.given ?? DEFAULT_EMPTY_PAGES;
+  const count = pages ?? DEFAULT_EMPTY_PAGES;
   if (typeof count !== "number")
     throw new ConfigError(`${site.operationId}: maxEmptyPages must be a number of pages`, site);
   // A careless count (NaN, 0, -1) reads one: the listing stops at its first empty page, and pages
   // with items go on (read as 0, it stopped after the first page whatever it held). Infinity, or any
   // count past the most, would list empty pages for ever: held to the most.
-  const { params, request, first } = listing;
   const maxEmptyPages = count >= 1 ? Math.min(Math.floor(count), MAX_EMPTY_PAGES) : 1;
+  const first: unknown = params[pagination.cursorParam] ?? pagination.firstCursor;
   return { params, request, maxEmptyPages, first };
 }
 

@@ -174,20 +174,20 @@ export class TokenCache {
       // stored (WorkPlus keeps one per app). Wait while the lock is held (renewed; a crashed holder's lapses).
       for (let slice = 0; ; slice = LOCK_SLICE_MS) {
         const found = await this.#safely(() => this.#store.get(key));
-        // Another process's expiry, kept unless it is further away than any token lives.
-        const expiresAt = Math.min(found?.expiresAt ?? 0, this.#now() + MAX_LIFETIME_MS);
         // Only one that could have been answered: a token of the user's own store that every call
-        // would fail with before reaching a server (a number, a line break) is fetched anew.
-        if (this.#fresh(found, rejected) && usableToken(found.accessToken, this.#o.inHeader))
-          return this.#use({ ...found, expiresAt });
+        // would fail with before reaching a server (a number, a line break) is fetched anew. Another
+        // process's expiry is kept unless it is further away than any token lives.
+        const stored =
+          found && found.accessToken !== rejected && usableToken(found.accessToken, this.#o.inHeader)
+            ? { ...found, expiresAt: Math.min(found.expiresAt, this.#now() + MAX_LIFETIME_MS) }
+            : undefined;
+        if (this.#fresh(found, rejected) && stored) return this.#use(stored);
         // After a refusal, none is asked for until the pause ends: no lock, no request. A token
         // another client stored is taken (one still valid, inside its refresh margin too). Not
         // while a valid token is held, whose early refresh has a pause of its own (`#retryAt`).
         const refused = this.#refused;
         if (refused && elapsed() < refused.until && !this.#valid(this.#current)) {
-          const stored = found && found.accessToken !== rejected && this.#valid({ ...found, expiresAt });
-          if (stored && usableToken(found.accessToken, this.#o.inHeader))
-            return this.#use({ ...found, expiresAt });
+          if (this.#valid(stored)) return this.#use(stored);
           throw refused.error;
         }
         if (release || !lock || elapsed() >= until || elapsed() < this.#storePausedUntil) break;

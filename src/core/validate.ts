@@ -57,24 +57,19 @@ export function kindOf(value: unknown): string {
   return `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
 }
 
-/** The options whose own fields are settings, read once with them (a store or an agent is not copied). */
-const SETTINGS = ["retry", "headers", "rateLimit"];
-
 /**
- * A copy of the options a caller gave, read once: their fields, and those of the settings objects
- * among them (`retry`, `headers`, `rateLimit`) when plain (a class instance is kept as given, and read
- * through `guarded`). A getter or Proxy trap that throws meanwhile is a ConfigError naming `name`, not
- * the caller's own error (whose message may quote a value).
+ * A copy of the options a caller gave, read once: their fields, and those of `headers` when plain (a
+ * class instance is kept as given, and read through `guarded`; `retry` and `rateLimit` are read by
+ * name when the client is made). A getter or Proxy trap that throws meanwhile is a ConfigError naming
+ * `name`, not the caller's own error (whose message may quote a value).
  */
 export function readOptions<T>(name: string, given: T): T {
   checkObject(name, given);
   return guarded(name, () => {
     const copy: Record<string, unknown> = { ...(given as object) };
-    for (const key of SETTINGS) {
-      const value = copy[key];
-      const proto = isRecord(value) ? Object.getPrototypeOf(value) : undefined;
-      if (proto === Object.prototype || proto === null) copy[key] = { ...(value as object) };
-    }
+    const { headers } = copy;
+    const proto = isRecord(headers) ? Object.getPrototypeOf(headers) : undefined;
+    if (proto === Object.prototype || proto === null) copy.headers = { ...(headers as object) };
     return copy as T;
   });
 }
