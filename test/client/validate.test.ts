@@ -534,6 +534,15 @@ describe("rawClient's argument", () => {
   });
 });
 
+/** What `create(options)` throws, or undefined. */
+const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
+  try {
+    create(options);
+  } catch (error) {
+    return error;
+  }
+};
+
 describe("a credential that is empty or not text", () => {
   const baseUrl = "http://127.0.0.1:9";
   /**
@@ -549,14 +558,6 @@ describe("a credential that is empty or not text", () => {
       return { spec, options, full, others: every.filter((o) => !options.includes(o)) };
     });
     return { create, sources };
-  };
-  /** What `create(options)` throws, or undefined. */
-  const thrown = (create: (o: Record<string, unknown>) => unknown, options: Record<string, unknown>) => {
-    try {
-      create(options);
-    } catch (error) {
-      return error;
-    }
   };
   /** The app token request of a client made with `options`: how it failed, and how many requests it sent. */
   const tokenRequest = async (
@@ -689,13 +690,7 @@ describe("the client's accessToken and appToken.get()", () => {
     async (api) => {
       const { create } = await entryOf(api);
       for (const accessToken of [918273645, { token: "x" }, true, async () => "tok-fn"]) {
-        const refused = (() => {
-          try {
-            create({ accessToken, baseUrl } as Record<string, unknown>);
-          } catch (error) {
-            return error;
-          }
-        })();
+        const refused = thrown(create, { accessToken, baseUrl });
         expect(refused, `${api} ${typeof accessToken}`).toBeInstanceOf(ConfigError);
         expect((refused as Error).message).toMatch(/^accessToken must be the token as a string/);
         expect((refused as Error).message).not.toContain("918273645");
